@@ -1,0 +1,67 @@
+# VaxOps — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+VAXOPS := $(BIN)/vaxops
+RESIDENTS ?= 100000
+PORT ?= 8000
+
+.PHONY: demo test test-pg install install-test browser lint check-deploy bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "VaxOps needs Python 3.11, found %s" % sys.version.split()[0]' \
+	  || { echo "需要 Python 3.11 / Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Headless Chromium for the browser tests, from Debian's packages (never a downloaded browser).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "安装 Chromium（浏览器测试用）/ installing Debian chromium for browser tests"; \
+	  (apt-get install -y -qq chromium fonts-noto-cjk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)) \
+	    || echo "!! 无法安装 chromium：浏览器测试将被跳过 / could not install chromium: browser tests will be SKIPPED"; \
+	else echo "!! 未找到 chromium（sudo apt-get install chromium）：浏览器测试将被跳过 / chromium not found: browser tests will be SKIPPED"; fi
+
+demo: $(VENV)/.installed
+	@mkdir -p var
+	$(VAXOPS) migrate --verbosity 0
+	$(VAXOPS) seed-demo --residents $(RESIDENTS)
+	@echo ""
+	@echo "== VaxOps 演示 / demo: http://127.0.0.1:$(PORT)  (Ctrl-C 停止 / to stop) =="
+	@$(VAXOPS) worker >var/worker.log 2>&1 & echo $$! >var/worker.pid; \
+	  trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT; \
+	  $(VAXOPS) runserver 127.0.0.1:$(PORT)
+
+test: $(VENV)/.installed-test browser
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# The same suite on PostgreSQL (DATABASE_URL defaults to the local server).
+test-pg: $(VENV)/.installed-test browser
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q -n 2 --dist loadfile
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	DJANGO_SETTINGS_MODULE=vaxops.settings.test $(VAXOPS) makemigrations --check --dry-run
+
+check-deploy: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=vaxops.settings.production VAXOPS_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+	  VAXOPS_ALLOWED_HOSTS=vaxops.example.org $(VAXOPS) check --deploy --fail-level WARNING
+
+bench: $(VENV)/.installed-test
+	bench/run-all
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/media var/static

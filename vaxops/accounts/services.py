@@ -1,0 +1,68 @@
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from vaxops.audit.services import audit_record
+
+from .models import ApiToken, User
+from .roles import ROLE_BY_CODE, ROLES
+
+
+def roles_sync() -> None:
+    """Create or update one group per role with exactly the role's permissions."""
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role.code)
+        perms = []
+        for dotted in role.permissions:
+            app_label, codename = dotted.split(".")
+            perms.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(perms)
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, role: str, actor=None, full_name: str = "", division=None,
+                employer=None, site_name: str = "", is_superuser: bool = False) -> User:
+    """Create a user in one role with its scope; the role's group is joined and the event audited."""
+    if role and role not in ROLE_BY_CODE:
+        raise ValueError(f"未知角色：{role}")
+    user = User(username=username, full_name=full_name, role=role, division=division, employer=employer,
+                site_name=site_name, is_superuser=is_superuser, is_staff=is_superuser)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    audit_record(actor=actor, action="user.create", obj=user,
+                 new={"username": username, "role": role, "division": division.code if division else None,
+                      "employer": employer.code if employer else None})
+    return user
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, actor=None) -> tuple[ApiToken, str]:
+    """Issue a token; returns the row and the raw token, which is not stored and cannot be shown again."""
+    raw = ApiToken.new_raw()
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[3:11], digest=ApiToken.digest_of(raw))
+    audit_record(actor=actor or user, action="api_token.create", obj=token, new={"user": user.username, "name": name})
+    return token, raw
+
+
+def api_token_authenticate(raw: str) -> User | None:
+    """The active user owning this token, or None (unknown, revoked, or user inactive)."""
+    try:
+        token = ApiToken.objects.select_related("user").get(digest=ApiToken.digest_of(raw), revoked_at__isnull=True)
+    except ApiToken.DoesNotExist:
+        return None
+    if not token.user.is_active:
+        return None
+    now = timezone.now()
+    # One write a minute at most: a busy client should not turn every read into a write.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor) -> None:
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    audit_record(actor=actor, action="api_token.revoke", obj=token)

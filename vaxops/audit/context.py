@@ -1,0 +1,26 @@
+"""Who is asking and from where, for the audit log, without threading it through every call."""
+
+import contextvars
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    ip: str | None = None
+    request_id: str = ""
+
+
+_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("vaxops_request", default=RequestContext())
+
+
+def current() -> RequestContext:
+    return _current.get()
+
+
+def bind(*, ip: str | None, request_id: str | None = None) -> contextvars.Token:
+    return _current.set(RequestContext(ip=ip, request_id=request_id or str(uuid.uuid4())))
+
+
+def reset(token: contextvars.Token) -> None:
+    _current.reset(token)

@@ -1,0 +1,26 @@
+"""Errors that carry a message fit to show a user (Chinese first)."""
+
+
+class VaxOpsError(Exception):
+    """A refusal the user can act on; ``message`` is shown as is."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class PermissionDenied(VaxOpsError):
+    code = "forbidden"
+
+
+class NotFound(VaxOpsError):
+    code = "not_found"
+
+
+class ValidationFailed(VaxOpsError):
+    code = "invalid"

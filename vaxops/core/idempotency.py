@@ -1,0 +1,47 @@
+"""Idempotent writes: the same ``Idempotency-Key`` from the same user returns the first answer.
+
+The record is inserted in the same transaction as the write, so a concurrent
+retry blocks on the unique index until the first commits and then finds it.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from .errors import ValidationFailed
+from .models import IdempotencyRecord
+
+
+def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+    """Run ``work`` once per key; returns (status, JSON body), the stored one on a retry."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return work()
+    if len(key) > 100:
+        raise ValidationFailed("Idempotency-Key 过长（最多100个字符）")
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    endpoint = f"{request.method} {request.path}"
+    user = request.auth if getattr(request, "auth", None) is not None and hasattr(request.auth, "pk") else request.user
+
+    def replay(record: IdempotencyRecord) -> tuple[int, Any]:
+        if record.endpoint != endpoint or record.request_hash != digest:
+            raise ValidationFailed("该 Idempotency-Key 已用于另一个请求")
+        return record.status, record.body
+
+    found = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if found:
+        return replay(found)
+    try:
+        with transaction.atomic():
+            status, body = work()
+            IdempotencyRecord.objects.create(user=user, key=key, endpoint=endpoint, request_hash=digest,
+                                             status=status, body=json.loads(json.dumps(body, default=str)))
+            return status, body
+    except IntegrityError:
+        found = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if found is None:
+            raise
+        return replay(found)

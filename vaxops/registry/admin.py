@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from . import domain
+from .models import Employer, ImportJob, PriorityGroup, Resident
+
+
+@admin.register(PriorityGroup)
+class PriorityGroupAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "phase", "sort")
+    list_editable = ("phase", "sort")
+
+
+@admin.register(Employer)
+class EmployerAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "division", "priority_group")
+    search_fields = ("code", "name")
+    raw_id_fields = ("division",)
+
+
+@admin.register(Resident)
+class ResidentAdmin(admin.ModelAdmin):
+    """Read-only here: changes go through the audited services (web pages, API, import)."""
+
+    list_display = ("name", "masked_id", "village_code", "priority_group", "willingness")
+    list_filter = ("willingness", "priority_group")
+    exclude = ("id_number", "phone")
+    readonly_fields = ("masked_id",)
+
+    @admin.display(description="证件号码")
+    def masked_id(self, obj):
+        return domain.mask_id(obj.id_number)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ("filename", "created_by", "created_at", "status", "read", "rejected")
+    readonly_fields = [f.name for f in ImportJob._meta.fields]

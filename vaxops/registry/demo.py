@@ -1,0 +1,95 @@
+"""The demo county: a fictional county under a real prefecture, with people, employers and one user per role."""
+
+from datetime import date
+
+from django.db import transaction
+
+from vaxops.accounts.models import User
+from vaxops.accounts.roles import ROLES
+from vaxops.accounts.services import user_create
+from vaxops.core.actors import SystemActor
+from vaxops.jurisdictions.models import Division
+from vaxops.jurisdictions.services import division_create, divisions_load_national
+
+from .demo_population import DEMO_EMPLOYERS, generate_people, township_names, village_names
+from .models import Employer, PriorityGroup
+from .services import ImportResult, residents_import
+from .tables import TEMPLATE_HEADERS, table_from_dicts
+
+PREFECTURE = "3301"  # 杭州市 (real)
+COUNTY_CODE = "330199"  # not a real county code: the demo county is fictional
+COUNTY_NAME = "清溪县"
+DEMO_PASSWORD = "vaxops-demo-2021"  # noqa: S105 - printed for the demo on purpose
+TOWNSHIPS = 10
+VILLAGES_PER_TOWNSHIP = 15
+
+
+def demo_county_build(*, seed: int) -> Division:
+    """Create the province/city chain (official codes), the demo county, its townships and villages."""
+    divisions_load_national(provinces=[PREFECTURE[:2]], townships=False)
+    city = Division.objects.get(code=PREFECTURE.ljust(12, "0"))
+    county = division_create(code=COUNTY_CODE, name=COUNTY_NAME, parent=city)
+    vnames = iter(village_names(seed, TOWNSHIPS * VILLAGES_PER_TOWNSHIP))
+    for t, tname in enumerate(township_names(seed, TOWNSHIPS), start=1):
+        township = division_create(code=f"{COUNTY_CODE}{t:03d}", name=tname, parent=county)
+        for v in range(1, VILLAGES_PER_TOWNSHIP + 1):
+            division_create(code=f"{township.short_code}{v:03d}", name=next(vnames), parent=township)
+    return county
+
+
+def demo_employers_build(*, county: Division) -> list[Employer]:
+    groups = {g.code: g for g in PriorityGroup.objects.all()}
+    out = []
+    for code, name, group in DEMO_EMPLOYERS:
+        employer, _ = Employer.objects.get_or_create(
+            code=code, defaults={"name": name, "division": county, "priority_group": groups.get(group)}
+        )
+        out.append(employer)
+    return out
+
+
+def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str, str, str]]:
+    """One user per role (plus ``admin``); returns (username, role label, scope label) rows."""
+    township = Division.objects.get(code=f"{COUNTY_CODE}001".ljust(12, "0"))
+    village = Division.objects.get(code=f"{COUNTY_CODE}001001")
+    plan = {
+        "county_admin": ("cdc", county, None),
+        "township_worker": ("township", township, None),
+        "village_worker": ("village", village, None),
+        "employer_contact": ("employer", None, employer),
+        "site_screening": ("screening", township, None),
+        "site_registration": ("registration", township, None),
+        "site_vaccinator": ("vaccinator", township, None),
+        "site_observation": ("observation", township, None),
+        "hospital": ("hospital", county, None),
+        "leader": ("leader", county, None),
+        "auditor": ("auditor", county, None),
+    }
+    rows = []
+    for role in ROLES:
+        username, division, emp = plan[role.code]
+        if not User.objects.filter(username=username).exists():
+            user_create(username=username, password=DEMO_PASSWORD, role=role.code, division=division, employer=emp,
+                        full_name=role.name_zh, site_name=f"{township.name}卫生院接种点" if role.code.startswith("site_") else "")
+        rows.append((username, role.name_zh, emp.name if emp else (division.name if division else "")))
+    if not User.objects.filter(username="admin").exists():
+        user_create(username="admin", password=DEMO_PASSWORD, role="", division=county, is_superuser=True,
+                    full_name="系统管理员")
+    rows.append(("admin", "系统管理员（后台）", "全部"))
+    return rows
+
+
+def demo_seed(*, residents: int, seed: int, today: date, on_batch=None) -> tuple[ImportResult, list[tuple[str, str, str]]]:
+    """Load the whole demo; running it again with the same arguments changes nothing."""
+    with transaction.atomic():
+        county = demo_county_build(seed=seed)
+        employers = demo_employers_build(county=county)
+        users = demo_users_build(county=county, employer=employers[0])
+    villages = [d.code for d in Division.objects.filter(code__startswith=COUNTY_CODE, level=5).order_by("code")]
+    people = generate_people(n=residents, seed=seed, county_code=COUNTY_CODE, village_codes=villages,
+                             employers=[(e.code, e.name, e.priority_group.code if e.priority_group else "general")
+                                        for e in employers], today=today)
+    headers = list(TEMPLATE_HEADERS)
+    table = table_from_dicts(headers, people)
+    result = residents_import(table=table, actor=SystemActor("seed-demo"), filename="seed-demo", on_batch=on_batch)
+    return result, users

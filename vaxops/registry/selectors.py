@@ -1,0 +1,70 @@
+"""Reads of the resident registry; every function is scoped to what the user may see."""
+
+from django.db.models import Count, QuerySet
+
+from vaxops.accounts.scope import require, scope_for
+from vaxops.core.errors import NotFound
+
+from . import domain
+from .models import Resident
+
+
+def residents_visible(*, user) -> QuerySet[Resident]:
+    """Every resident the user may see (nothing, for a user without ``view_resident``)."""
+    if not user.has_perm("registry.view_resident"):
+        return Resident.objects.none()
+    return scope_for(user).filter(Resident.objects.all())
+
+
+def residents_search(*, user, q: str = "", village_code: str = "", willingness: str = "",
+                     priority_group: str = "") -> QuerySet[Resident]:
+    """Residents in scope matching a name fragment or a masked ID (``110105********002X``),
+
+    never a full ID number or phone: those need ``resident_find_by_document`` and a purpose.
+    """
+    qs = residents_visible(user=user).select_related("priority_group")
+    q = (q or "").strip()
+    if q:
+        masked = domain.parse_masked_query(q)
+        if masked is not None:
+            prefix, suffix = masked
+            qs = qs.filter(id_number__startswith=prefix, id_number__endswith=suffix)
+        else:
+            qs = qs.filter(name__startswith=q) if len(q) == 1 else qs.filter(name__contains=q)
+    if village_code:
+        code = village_code.strip().ljust(12, "0") if village_code.strip().isdigit() else ""
+        if len(village_code.strip()) == 12:
+            qs = qs.filter(village_code=code)
+        elif len(village_code.strip()) == 9:
+            qs = qs.filter(village_code__gte=code, village_code__lte=village_code.strip().ljust(12, "9"))
+    if willingness:
+        qs = qs.filter(willingness=willingness)
+    if priority_group:
+        qs = qs.filter(priority_group__code=priority_group)
+    return qs.order_by("village_code", "name", "id")
+
+
+def resident_get(*, user, resident_id: int) -> Resident:
+    """One resident in scope; raises NotFound (the same message whether absent or out of scope)."""
+    resident = residents_visible(user=user).select_related("priority_group", "employer", "village").filter(pk=resident_id).first()
+    if resident is None:
+        raise NotFound("居民不存在或不在您的管辖范围内")
+    return resident
+
+
+def resident_statistics(*, user) -> dict:
+    """Counts in scope: total, by willingness, by priority-group phase, by township (9-digit code)."""
+    if not (user.has_perm("registry.view_resident") or user.has_perm("registry.view_statistics")):
+        require(user, "registry.view_statistics")
+    qs = scope_for(user).filter(Resident.objects.all())
+    by_willingness = dict(qs.values_list("willingness").annotate(n=Count("id")).order_by())
+    by_phase = dict(qs.values_list("priority_group__phase").annotate(n=Count("id")).order_by())
+    by_group = list(
+        qs.values("priority_group__code", "priority_group__name_zh").annotate(n=Count("id")).order_by("-n")
+    )
+    return {
+        "total": sum(by_willingness.values()),
+        "by_willingness": by_willingness,
+        "by_phase": by_phase,
+        "by_group": by_group,
+    }

@@ -1,0 +1,535 @@
+"""Writes to the resident registry. Every function here is atomic and audited."""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from vaxops.accounts.scope import Scope, require, scope_for
+from vaxops.audit.services import audit_record, audit_record_many, diff
+from vaxops.core import clock
+from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.jurisdictions.models import Division, Level
+
+from . import domain
+from .models import Employer, PriorityGroup, Resident, Willingness
+from .tables import LABELS, Table, check_required
+
+# Fields an import or an edit may set, in the order they are compared.
+FIELDS = (
+    "name", "sex", "birth_date", "phone", "address", "village_id", "village_code", "employer_id", "employer_name",
+    "occupation", "priority_group_id", "chronic_conditions", "pregnant", "willingness", "willingness_reason",
+)
+WILLINGNESS = {
+    "愿意": Willingness.WILLING, "willing": Willingness.WILLING, "是": Willingness.WILLING,
+    "犹豫": Willingness.HESITANT, "hesitant": Willingness.HESITANT, "观望": Willingness.HESITANT,
+    "拒绝": Willingness.REFUSED, "不愿意": Willingness.REFUSED, "refused": Willingness.REFUSED,
+    "未登记": Willingness.UNKNOWN, "unknown": Willingness.UNKNOWN,
+}
+YES_NO = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "true": True, "false": False,
+          "1": True, "0": False}
+
+
+def _audit_view(values: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of a resident's values: identities masked, dates as text."""
+    out = {}
+    for k, v in values.items():
+        if k == "phone" and v:
+            v = domain.mask_phone(v)
+        elif k == "id_number" and v:
+            v = domain.mask_id(v)
+        elif isinstance(v, date):
+            v = v.isoformat()
+        out[k] = v
+    return out
+
+
+class Lookups:
+    """Caches of codes used while importing (villages, employers, priority groups)."""
+
+    def __init__(self) -> None:
+        self._villages: dict[str, tuple[int, str] | None] = {}
+        self.groups = {g.code: g for g in PriorityGroup.objects.all()}
+        self.groups_by_name = {g.name_zh: g for g in self.groups.values()}
+        self._employers: dict[str, Employer | None] = {}
+
+    def village(self, code: str) -> tuple[int, str] | None:
+        code = code.strip()
+        if code not in self._villages:
+            found = None
+            if code.isdigit() and len(code) in (9, 12):
+                row = Division.objects.filter(code=code.ljust(12, "0"), level__gte=Level.TOWNSHIP).values_list("id", "code").first()
+                found = (row[0], row[1]) if row else None
+            self._villages[code] = found
+        return self._villages[code]
+
+    def employer(self, text: str) -> Employer | None:
+        if text not in self._employers:
+            self._employers[text] = (
+                Employer.objects.filter(code=text).select_related("priority_group").first()
+                or Employer.objects.filter(name=text).select_related("priority_group").first()
+            )
+        return self._employers[text]
+
+    def group(self, text: str) -> PriorityGroup | None:
+        t = text.strip()
+        return self.groups.get(t) or self.groups.get(t.lower()) or self.groups_by_name.get(t)
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass
+class ImportResult:
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"read": self.read, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected, "errors": [e.as_dict() for e in self.errors]}
+
+
+def _cell(values: list, table: Table, key: str) -> str:
+    i = table.columns.get(key)
+    if i is None or i >= len(values):
+        return ""
+    v = values[i]
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)  # Excel stores long digit strings typed as numbers as floats
+    return v if isinstance(v, date) else str(v).strip()
+
+
+def clean_row(values: list, *, table: Table, lookups: Lookups, today: date, village_override: tuple[int, str] | None,
+              employer_override: Employer | None, row: int) -> tuple[dict[str, Any] | None, list[RowError]]:
+    """Validate one census row. Returns (the values it provides, []) or (None, errors naming each column).
+
+    Blank optional cells are left out of the values, so a re-import never wipes what a file did not say.
+    """
+    errors: list[RowError] = []
+
+    def col(key: str) -> str:
+        return table.header_labels.get(key, LABELS[key])
+
+    def err(key: str, message: str) -> None:
+        errors.append(RowError(row, col(key), message))
+
+    out: dict[str, Any] = {}
+    name = _cell(values, table, "name")
+    if not name:
+        err("name", "姓名不能为空")
+    elif len(name) > 50:
+        err("name", "姓名超过50个字符")
+    else:
+        out["name"] = name
+
+    doc = None
+    try:
+        id_type = domain.parse_id_type(_cell(values, table, "id_type"))
+        raw_number = _cell(values, table, "id_number")
+        if not raw_number:
+            err("id_number", "证件号码不能为空")
+        else:
+            doc = domain.parse_document(id_type, str(raw_number), today=today)
+    except domain.DocumentError as e:
+        key = "id_type" if "证件类型" in e.message else "id_number"
+        err(key, e.message)
+
+    sex = birth = None
+    try:
+        sex = domain.parse_sex(_cell(values, table, "sex"))
+    except domain.DocumentError as e:
+        err("sex", e.message)
+    try:
+        birth = domain.parse_date(_cell(values, table, "birth_date"))
+        if birth and birth > today:
+            err("birth_date", "出生日期晚于今天")
+    except domain.DocumentError as e:
+        err("birth_date", e.message)
+    if doc is not None:
+        out["id_type"], out["id_number"] = doc.id_type.value, doc.number
+        for message in domain.check_declared(doc, birth_date=birth, sex=sex):
+            err("birth_date" if "出生" in message else "sex", message)
+        out["sex"] = doc.sex or sex or ""
+        out["birth_date"] = doc.birth_date or birth
+        if not out["sex"]:
+            out.pop("sex")
+        if out["birth_date"] is None:
+            out.pop("birth_date")
+
+    try:
+        phone = domain.normalise_phone(_cell(values, table, "phone"))
+        if phone:
+            out["phone"] = phone
+    except domain.DocumentError as e:
+        err("phone", e.message)
+
+    if village_override is not None:
+        out["village_id"], out["village_code"] = village_override
+    else:
+        code = _cell(values, table, "village_code")
+        if not code:
+            err("village_code", "村(社区)代码不能为空")
+        else:
+            found = lookups.village(str(code))
+            if found is None:
+                err("village_code", f"村(社区)代码“{code}”不存在")
+            else:
+                out["village_id"], out["village_code"] = found
+
+    employer = employer_override
+    employer_text = _cell(values, table, "employer")
+    if employer is None and employer_text:
+        employer = lookups.employer(employer_text)
+        out["employer_name"] = employer_text[:100]
+    if employer is not None:
+        out["employer_id"], out["employer_name"] = employer.id, employer.name
+
+    for key, limit in (("address", 200), ("occupation", 50), ("chronic_conditions", 200), ("willingness_reason", 200)):
+        text = _cell(values, table, key)
+        if text:
+            if len(text) > limit:
+                err(key, f"超过{limit}个字符")
+            else:
+                out[key] = text
+
+    group_text = _cell(values, table, "priority_group")
+    if group_text:
+        group = lookups.group(group_text)
+        if group is None:
+            err("priority_group", f"人群分类“{group_text}”不存在，应为 {'、'.join(sorted(lookups.groups))} 之一或其中文名称")
+        else:
+            out["priority_group_id"] = group.id
+    else:
+        out["_derived_group"] = _derive_group(lookups, employer, out.get("birth_date"), out.get("chronic_conditions"), today)
+
+    pregnant = _cell(values, table, "pregnant")
+    if pregnant:
+        if str(pregnant).lower() not in YES_NO:
+            err("pregnant", "是否妊娠应填“是”或“否”")
+        else:
+            out["pregnant"] = YES_NO[str(pregnant).lower()]
+    will = _cell(values, table, "willingness")
+    if will:
+        if str(will).lower() not in WILLINGNESS:
+            err("willingness", "接种意愿应为“愿意”“犹豫”或“拒绝”")
+        else:
+            out["willingness"] = WILLINGNESS[str(will).lower()].value
+    if errors:
+        return None, errors
+    return out, []
+
+
+def _derive_group(lookups: Lookups, employer: Employer | None, birth: date | None, chronic: str | None, today: date) -> int | None:
+    if employer is not None and employer.priority_group_id:
+        return employer.priority_group_id
+    if birth is not None and domain.age_on(birth, today) >= 60:
+        g = lookups.groups.get("elderly_60")
+    elif chronic:
+        g = lookups.groups.get("chronic")
+    else:
+        g = lookups.groups.get("general")
+    return g.id if g else None
+
+
+def _covers(scope: Scope, *, village_code: str, employer_id: int | None) -> bool:
+    if scope.employer_id is not None:
+        return employer_id == scope.employer_id
+    return scope.covers_code(village_code)
+
+
+def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope, result: ImportResult,
+                 job_id: int | None, filename: str) -> None:
+    """Create, update or leave each cleaned row, in one transaction, against the database's current state."""
+    numbers = {v["id_number"] for _, v in batch}
+    current: dict[tuple[str, str], dict[str, Any]] = {
+        (r["id_type"], r["id_number"]): r
+        for r in Resident.objects.filter(id_number__in=numbers).values("id", "id_type", "id_number", *FIELDS)
+    }
+    to_create: dict[tuple[str, str], dict[str, Any]] = {}
+    updates: dict[int, dict[str, Any]] = {}
+    audit_updates: list[tuple[int, dict, dict]] = []
+    outcome: list[str] = []
+    errors: list[RowError] = []
+    for row, values in batch:
+        key = (values["id_type"], values["id_number"])
+        derived = values.pop("_derived_group", None)
+        if key in to_create:  # the same person twice in one batch: the later row wins
+            record = to_create[key]
+            if "priority_group_id" not in values and derived is not None:
+                values["priority_group_id"] = record["priority_group_id"]
+            changed = {k: v for k, v in values.items() if record.get(k) != v}
+            record.update(changed)
+            outcome.append("updated" if changed else "unchanged")
+            continue
+        existing = current.get(key)
+        if existing is None:
+            if not _covers(scope, village_code=values["village_code"], employer_id=values.get("employer_id")):
+                errors.append(RowError(row, LABELS["village_code"], "村(社区)不在您的管辖范围内"))
+                outcome.append("rejected")
+                continue
+            if "priority_group_id" not in values:
+                values["priority_group_id"] = derived
+            to_create[key] = values
+            outcome.append("created")
+            continue
+        if not (_covers(scope, village_code=existing["village_code"], employer_id=existing["employer_id"])
+                or (scope.employer_id is not None and existing["employer_id"] is None)):
+            errors.append(RowError(row, LABELS["id_number"], "该证件号码已在其他辖区或单位建档，请联系县疾控核实"))
+            outcome.append("rejected")
+            continue
+        if not _covers(scope, village_code=values["village_code"], employer_id=values.get("employer_id", existing["employer_id"])):
+            errors.append(RowError(row, LABELS["village_code"], "村(社区)不在您的管辖范围内"))
+            outcome.append("rejected")
+            continue
+        changed = {k: v for k, v in values.items() if k not in ("id_type", "id_number") and existing.get(k) != v}
+        if changed:
+            old, new = diff(existing, changed)
+            audit_updates.append((existing["id"], _audit_view(old), _audit_view(new)))
+            existing.update(changed)
+            updates.setdefault(existing["id"], {}).update(changed)
+            outcome.append("updated")
+        else:
+            outcome.append("unchanged")
+
+    with transaction.atomic():
+        created_ids: list[int] = []
+        if to_create:
+            objs = [Resident(**v) for v in to_create.values()]
+            Resident.objects.bulk_create(objs, batch_size=1000)
+            created_ids = [o.pk for o in objs if o.pk]
+            audit_record(actor=actor, action="resident.import_create", object_type="registry.resident",
+                         object_id=job_id or "", new={"file": filename, "count": len(objs), "ids": created_ids})
+        if updates:
+            by_fields: dict[tuple[str, ...], list[Resident]] = {}
+            for pk, changed in updates.items():
+                by_fields.setdefault(tuple(sorted(changed)), []).append(Resident(pk=pk, **changed))
+            for fields, objs in by_fields.items():
+                Resident.objects.bulk_update(objs, list(fields), batch_size=500)
+            audit_record_many(actor=actor, action="resident.import_update", object_type="registry.resident",
+                              items=audit_updates, purpose=f"导入 {filename}")
+    for o in outcome:
+        setattr(result, o, getattr(result, o) + 1)
+    result.errors.extend(errors)
+
+
+def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, list[RowError]]], actor, scope: Scope,
+                          job_id: int | None = None, filename: str = "", batch_size: int | None = None,
+                          on_batch: Callable[[ImportResult], None] | None = None) -> ImportResult:
+    """Apply already-cleaned rows (row number, values or None, errors) in batches; returns the counts."""
+    batch_size = batch_size or settings.VAXOPS_IMPORT_BATCH
+    result = ImportResult()
+    batch: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        snapshot = [(r, dict(v)) for r, v in batch]
+        try:
+            _apply_batch(batch, actor=actor, scope=scope, result=result, job_id=job_id, filename=filename)
+        except IntegrityError:
+            # Someone else created one of these people between our read and our write:
+            # read again and apply once more; the second pass sees their rows.
+            _apply_batch(snapshot, actor=actor, scope=scope, result=result, job_id=job_id, filename=filename)
+        batch.clear()
+        if on_batch:
+            on_batch(result)
+
+    for row, values, errors in rows:
+        result.read += 1
+        if values is None:
+            result.rejected += 1
+            result.errors.extend(errors)
+            continue
+        batch.append((row, values))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return result
+
+
+def residents_import(*, table: Table, actor, village_code: str | None = None, employer_code: str | None = None,
+                     job_id: int | None = None, filename: str = "",
+                     on_batch: Callable[[ImportResult], None] | None = None) -> ImportResult:
+    """Import a census table. Raises ValidationFailed when the file as a whole cannot be used.
+
+    Rows are validated one by one; a bad row is reported and never stops the good ones.
+    Re-importing the same file changes nothing; a changed row updates the record and is audited.
+    """
+    require(actor, "registry.import_residents")
+    scope = scope_for(actor)
+    lookups = Lookups()
+    today = clock.today()
+    village_override = None
+    if village_code:
+        village_override = lookups.village(village_code)
+        if village_override is None:
+            raise ValidationFailed(f"村(社区)代码“{village_code}”不存在")
+    employer_override = None
+    if employer_code:
+        employer_override = lookups.employer(employer_code)
+        if employer_override is None:
+            raise ValidationFailed(f"单位代码“{employer_code}”不存在")
+    if scope.employer_id is not None:
+        if employer_override is not None and employer_override.id != scope.employer_id:
+            raise PermissionDenied("只能导入本单位的人员")
+        employer_override = Employer.objects.get(pk=scope.employer_id)
+    check_required(table, have={"village_code"} if village_override else set())
+
+    def cleaned() -> Iterator[tuple[int, dict[str, Any] | None, list[RowError]]]:
+        for row, values in table.rows:
+            if not any(v not in (None, "") for v in values):
+                continue  # blank lines are not rows
+            out, errors = clean_row(values, table=table, lookups=lookups, today=today, village_override=village_override,
+                                    employer_override=employer_override, row=row)
+            yield row, out, errors
+
+    return residents_import_rows(rows=cleaned(), actor=actor, scope=scope, job_id=job_id, filename=filename,
+                                 on_batch=on_batch)
+
+
+# ---------------------------------------------------------------- single records
+
+
+def _get_in_scope(*, actor, resident_id: int) -> Resident:
+    resident = scope_for(actor).filter(Resident.objects.filter(pk=resident_id)).first()
+    if resident is None:
+        raise NotFound("居民不存在或不在您的管辖范围内")
+    return resident
+
+
+def _values_from_input(data: dict[str, Any], *, lookups: Lookups, today: date, partial: bool) -> dict[str, Any]:
+    """Validate API/form input with the same rules as an import row (one dict, field names as keys)."""
+    keys = list(LABELS)
+    table = Table(columns={k: i for i, k in enumerate(keys)}, header_labels={k: k for k in keys}, rows=iter(()))
+    values = [data.get(k) for k in keys]
+    if partial:
+        # An edit need not repeat the identity; fill it so the row rules apply.
+        for k in ("name", "id_number", "village_code"):
+            if values[keys.index(k)] in (None, ""):
+                values[keys.index(k)] = data.get(f"_current_{k}")
+    out, errors = clean_row(values, table=table, lookups=lookups, today=today, village_override=None,
+                            employer_override=None, row=0)
+    if errors:
+        raise ValidationFailed("；".join(f"{e.column}：{e.message}" for e in errors), field=errors[0].column)
+    return out
+
+
+@transaction.atomic
+def resident_create(*, actor, data: dict[str, Any]) -> Resident:
+    """Register one person. Raises ValidationFailed (bad field or already registered) or PermissionDenied."""
+    require(actor, "registry.add_resident")
+    scope = scope_for(actor)
+    if scope.employer_id is not None:
+        data = {**data, "employer": Employer.objects.get(pk=scope.employer_id).code}
+    values = _values_from_input(data, lookups=Lookups(), today=clock.today(), partial=False)
+    derived = values.pop("_derived_group", None)
+    values.setdefault("priority_group_id", derived)
+    if not _covers(scope, village_code=values["village_code"], employer_id=values.get("employer_id")):
+        raise PermissionDenied("村(社区)不在您的管辖范围内")
+    if Resident.objects.filter(id_type=values["id_type"], id_number=values["id_number"]).exists():
+        raise ValidationFailed("该证件号码已建档，一人只能有一条记录", field="id_number")
+    try:
+        with transaction.atomic():
+            resident = Resident.objects.create(**values)
+    except IntegrityError:
+        raise ValidationFailed("该证件号码已建档，一人只能有一条记录", field="id_number") from None
+    audit_record(actor=actor, action="resident.create", obj=resident, new=_audit_view({"id_number": resident.id_number, **values}))
+    return resident
+
+
+@transaction.atomic
+def resident_update(*, actor, resident_id: int, data: dict[str, Any]) -> Resident:
+    """Change the given fields of a person in the actor's scope; the identity document cannot change here."""
+    require(actor, "registry.change_resident")
+    resident = _get_in_scope(actor=actor, resident_id=resident_id)
+    if data.get("id_number") and data["id_number"] != resident.id_number:
+        raise ValidationFailed("证件号码不能修改；证件有误请作废后重新建档", field="id_number")
+    merged = {
+        "_current_name": resident.name, "_current_id_number": resident.id_number,
+        "_current_village_code": resident.village_code,
+        "id_type": resident.id_type, **{k: v for k, v in data.items() if v is not None},
+    }
+    values = _values_from_input(merged, lookups=Lookups(), today=clock.today(), partial=True)
+    values.pop("_derived_group", None)
+    values.pop("id_type", None)
+    values.pop("id_number", None)
+    scope = scope_for(actor)
+    if not _covers(scope, village_code=values.get("village_code", resident.village_code),
+                   employer_id=values.get("employer_id", resident.employer_id)):
+        raise PermissionDenied("村(社区)不在您的管辖范围内")
+    current = {k: getattr(resident, k) for k in values}
+    old, new = diff(current, values)
+    if not new:
+        return resident
+    for k, v in new.items():
+        setattr(resident, k, v)
+    resident.save(update_fields=[*new, "updated_at"])
+    audit_record(actor=actor, action="resident.update", obj=resident, old=_audit_view(old), new=_audit_view(new))
+    return resident
+
+
+@transaction.atomic
+def resident_reveal(*, actor, resident_id: int, purpose: str) -> dict[str, str]:
+    """The full ID number and phone of one person, for a stated purpose; the reveal is audited."""
+    require(actor, "registry.reveal_identity")
+    purpose = (purpose or "").strip()
+    if len(purpose) < 2:
+        raise ValidationFailed("请说明查看完整信息的目的", field="purpose")
+    resident = _get_in_scope(actor=actor, resident_id=resident_id)
+    audit_record(actor=actor, action="resident.reveal", obj=resident, purpose=purpose[:200],
+                 new={"fields": ["id_number", "phone"]})
+    return {"id_number": resident.id_number, "phone": resident.phone}
+
+
+@transaction.atomic
+def resident_find_by_document(*, actor, id_number: str, purpose: str, id_type: str = "") -> Resident | None:
+    """Look a person up by full document number (within scope), for a stated purpose; always audited."""
+    require(actor, "registry.search_by_document")
+    purpose = (purpose or "").strip()
+    if len(purpose) < 2:
+        raise ValidationFailed("按证件号码查找须说明目的", field="purpose")
+    try:
+        doc = domain.parse_document(domain.parse_id_type(id_type), id_number, today=clock.today())
+    except domain.DocumentError as e:
+        raise ValidationFailed(e.message, field="id_number") from None
+    resident = scope_for(actor).filter(
+        Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number)
+    ).first()
+    audit_record(actor=actor, action="resident.search_by_document", object_type="registry.resident",
+                 object_id=resident.pk if resident else "", purpose=purpose[:200],
+                 new={"query": domain.mask_id(doc.number), "found": resident is not None})
+    return resident
+
+
+@transaction.atomic
+def import_job_create(*, actor, upload, village_code: str = "", employer_code: str = "") -> "ImportJob":
+    """Store an uploaded census file and queue its import; returns the job (poll it for progress)."""
+    from django_q.tasks import async_task
+
+    from .models import ImportJob
+
+    require(actor, "registry.import_residents")
+    name = getattr(upload, "name", "upload")[:200]
+    job = ImportJob(created_by=actor, filename=name, village_code=village_code, employer_code=employer_code,
+                    bytes_total=getattr(upload, "size", 0) or 0)
+    job.file.save(name, upload, save=False)
+    job.save()
+    audit_record(actor=actor, action="resident.import_upload", obj=job, new={"file": name, "size": job.bytes_total})
+    transaction.on_commit(lambda: async_task("vaxops.registry.tasks.import_job_run", job.pk, task_name=f"import-{job.pk}"))
+    return job

@@ -1,0 +1,167 @@
+"""Reading census tables (CSV in UTF-8 or GBK, XLSX) row by row in constant memory."""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from vaxops.core.errors import ValidationFailed
+
+# Canonical field → accepted headers (compared after normalise_header).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "name"),
+    "id_type": ("证件类型", "id_type"),
+    "id_number": ("证件号码", "身份证号码", "身份证号", "id_number"),
+    "sex": ("性别", "sex"),
+    "birth_date": ("出生日期", "birth_date"),
+    "phone": ("手机号码", "手机号", "联系电话", "phone"),
+    "address": ("现住址", "住址", "address"),
+    "village_code": ("村(社区)代码", "村代码", "社区代码", "village_code"),
+    "employer": ("工作单位", "employer"),
+    "occupation": ("职业", "occupation"),
+    "priority_group": ("人群分类", "priority_group"),
+    "chronic_conditions": ("慢性病", "基础疾病", "chronic_conditions"),
+    "pregnant": ("是否妊娠", "妊娠", "pregnant"),
+    "willingness": ("接种意愿", "willingness"),
+    "willingness_reason": ("意愿原因", "不愿接种原因", "willingness_reason"),
+}
+TEMPLATE_HEADERS = ["姓名", "证件类型", "证件号码", "性别", "出生日期", "手机号码", "现住址", "村(社区)代码",
+                    "工作单位", "职业", "人群分类", "慢性病", "是否妊娠", "接种意愿", "意愿原因"]
+REQUIRED = ("name", "id_number", "village_code")
+LABELS = {key: aliases[0] for key, aliases in COLUMNS.items()}
+
+
+def normalise_header(text: object) -> str:
+    s = str(text or "").strip().replace("（", "(").replace("）", ")").replace(" ", "").replace("\u3000", "")
+    return s.lstrip("\ufeff").lower()
+
+
+_ALIASES = {normalise_header(a): key for key, aliases in COLUMNS.items() for a in aliases}
+
+
+@dataclass
+class Table:
+    """An open census table: ``columns`` maps canonical field → column index; ``header_labels`` keeps the file's own words."""
+
+    columns: dict[str, int]
+    header_labels: dict[str, str]
+    rows: Iterator[tuple[int, list]]
+    size: int = 0
+    position: object = field(default=lambda: 0)
+
+    def done(self) -> int:
+        return int(self.position())
+
+
+def _map_headers(headers: list) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    columns: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    for i, h in enumerate(headers):
+        key = _ALIASES.get(normalise_header(h))
+        if key and key not in columns:
+            columns[key] = i
+            labels[key] = str(h).strip()
+    return columns, labels, [str(h) for h in headers]
+
+
+def _detect_encoding(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    # A multi-byte character may be cut at the end of the sample; try shorter.
+    for cut in range(0, 4):
+        try:
+            (head[: len(head) - cut] if cut else head).decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError as e:
+            if e.start < len(head) - 4:
+                break
+    return "gb18030"  # a superset of GBK and GB2312
+
+
+def open_table(stream: BinaryIO, *, size: int = 0, filename: str = "") -> Table:
+    """Open ``stream`` as XLSX or CSV. Raises ValidationFailed when the file itself cannot be read."""
+    head = stream.read(4)
+    stream.seek(0)
+    if head.startswith(b"PK\x03\x04"):
+        return _open_xlsx(stream, size=size)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ValidationFailed("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再导入")
+    if filename.lower().endswith((".xlsx", ".xls", ".pdf", ".doc", ".docx")):
+        raise ValidationFailed(f"文件“{filename}”不是有效的 XLSX 文件")
+    return _open_csv(stream, size=size)
+
+
+def _open_csv(stream: BinaryIO, *, size: int) -> Table:
+    sample = stream.read(1 << 16)
+    stream.seek(0)
+    if b"\x00" in sample:
+        raise ValidationFailed("文件不是文本格式的 CSV，也不是 XLSX，无法读取")
+    encoding = _detect_encoding(sample)
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
+    first_line = sample.split(b"\n", 1)[0]
+    delimiter = "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        headers = next(reader)
+    except StopIteration:
+        raise ValidationFailed("文件为空，没有表头") from None
+    except UnicodeDecodeError:
+        raise ValidationFailed("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV") from None
+    columns, labels, _ = _map_headers(headers)
+
+    def rows() -> Iterator[tuple[int, list]]:
+        line = 1
+        try:
+            for values in reader:
+                line += 1
+                yield line, values
+        except UnicodeDecodeError:
+            raise ValidationFailed(f"第{line + 1}行附近含有无法识别的字符（文件编码应为 UTF-8 或 GBK）") from None
+
+    return Table(columns=columns, header_labels=labels, rows=rows(), size=size, position=lambda: stream.tell())
+
+
+def _open_xlsx(stream: BinaryIO, *, size: int) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(stream, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a broken file
+        raise ValidationFailed(f"XLSX 文件已损坏或无法读取：{e}") from None
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    try:
+        headers = list(next(it))
+    except StopIteration:
+        raise ValidationFailed("工作表为空，没有表头") from None
+    columns, labels, _ = _map_headers(headers)
+    total = ws.max_row or 0
+    state = {"row": 1}
+
+    def rows() -> Iterator[tuple[int, list]]:
+        for values in it:
+            state["row"] += 1
+            yield state["row"], list(values)
+        wb.close()
+
+    return Table(columns=columns, header_labels=labels, rows=rows(), size=total, position=lambda: state["row"])
+
+
+def check_required(table: Table, *, have: set[str]) -> None:
+    missing = [LABELS[k] for k in REQUIRED if k not in table.columns and k not in have]
+    if missing:
+        raise ValidationFailed("缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文名称，见导入模板）")
+
+
+def table_from_dicts(headers: list[str], rows: "Iterator[dict]") -> Table:
+    """A Table over dicts keyed by header (for generated data); rows are numbered from 2 as in a sheet."""
+    columns, labels, _ = _map_headers(headers)
+    state = {"row": 1}
+
+    def gen() -> Iterator[tuple[int, list]]:
+        for d in rows:
+            state["row"] += 1
+            yield state["row"], [d.get(h, "") for h in headers]
+
+    return Table(columns=columns, header_labels=labels, rows=gen(), position=lambda: state["row"])

@@ -1,0 +1,155 @@
+from io import BytesIO
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+
+from vaxops.accounts.scope import scope_for
+from vaxops.core import clock
+from vaxops.core.errors import VaxOpsError
+from vaxops.jurisdictions.models import Division, Level
+
+from . import domain, selectors, services
+from .models import ImportJob, Willingness
+from .tables import TEMPLATE_HEADERS
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _villages(user):
+    scope = scope_for(user)
+    qs = Division.objects.filter(level=Level.VILLAGE)
+    if not scope.unrestricted:
+        if scope.code_low is None:
+            return Division.objects.none()
+        qs = qs.filter(code__gte=scope.code_low, code__lte=scope.code_high)
+    return qs.order_by("code")[:500]
+
+
+@login_required
+@permission_required("registry.view_resident", raise_exception=True)
+def residents(request):
+    q = request.GET.get("q", "")
+    village_code = request.GET.get("village_code", "")
+    willingness = request.GET.get("willingness", "")
+    qs = selectors.residents_search(user=request.user, q=q, village_code=village_code, willingness=willingness)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for r in page.object_list:
+        r.masked_id = domain.mask_id(r.id_number)
+        r.masked_phone = domain.mask_phone(r.phone) if r.phone else ""
+    ctx = {
+        "page": page, "q": q, "village_code": village_code, "willingness": willingness,
+        "query": urlencode({"q": q, "village_code": village_code, "willingness": willingness}),
+        "villages": _villages(request.user), "willingness_choices": Willingness.choices,
+        "scope_label": scope_for(request.user).label,
+    }
+    if request.htmx:
+        return render(request, "registry/_results.html", ctx)
+    return render(request, "registry/residents.html", ctx)
+
+
+@login_required
+@permission_required("registry.view_resident", raise_exception=True)
+def resident(request, pk: int):
+    try:
+        r = selectors.resident_get(user=request.user, resident_id=pk)
+    except VaxOpsError as e:
+        return render(request, "error.html", {"message": e.message}, status=404)
+    age = domain.age_on(r.birth_date, clock.today()) if r.birth_date else "—"
+    return render(request, "registry/resident.html", {
+        "r": r, "masked_id": domain.mask_id(r.id_number), "masked_phone": domain.mask_phone(r.phone) if r.phone else "",
+        "id_type_label": domain.ID_TYPE_LABELS.get(domain.IdType(r.id_type), r.id_type), "age": age,
+    })
+
+
+@login_required
+@require_POST
+def resident_reveal(request, pk: int):
+    try:
+        revealed = services.resident_reveal(actor=request.user, resident_id=pk, purpose=request.POST.get("purpose", ""))
+    except VaxOpsError as e:
+        return render(request, "registry/_revealed.html", {"error": e.message}, status=400 if e.code == "invalid" else 403)
+    return render(request, "registry/_revealed.html", {"revealed": revealed})
+
+
+@login_required
+@permission_required("registry.search_by_document", raise_exception=True)
+def resident_find(request):
+    ctx = {"id_types": list(domain.ID_TYPE_LABELS.items()), "id_number": "", "purpose": ""}
+    if request.method == "POST":
+        ctx.update(id_number=request.POST.get("id_number", ""), purpose=request.POST.get("purpose", ""), searched=True)
+        try:
+            r = services.resident_find_by_document(actor=request.user, id_number=ctx["id_number"],
+                                                   id_type=request.POST.get("id_type", ""), purpose=ctx["purpose"])
+        except VaxOpsError as e:
+            ctx["error"] = e.message
+        else:
+            if r is not None:
+                return redirect("resident", r.pk)
+    return render(request, "registry/find.html", ctx)
+
+
+@login_required
+@permission_required("registry.import_residents", raise_exception=True)
+def import_page(request):
+    ctx = {"jobs": ImportJob.objects.filter(created_by=request.user)[:20]}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None or upload.size == 0:
+            ctx["error"] = "请选择要导入的文件（文件不能为空）"
+        else:
+            try:
+                job = services.import_job_create(actor=request.user, upload=upload,
+                                                 village_code=request.POST.get("village_code", "").strip())
+            except VaxOpsError as e:
+                ctx["error"] = e.message
+            else:
+                return redirect("import-job", job.pk)
+    return render(request, "registry/import.html", ctx)
+
+
+def _job_for(request, pk: int) -> ImportJob:
+    return get_object_or_404(ImportJob, pk=pk, created_by=request.user)
+
+
+@login_required
+@permission_required("registry.import_residents", raise_exception=True)
+def import_job(request, pk: int):
+    job = _job_for(request, pk)
+    ctx = {"job": job, "errors": job.errors[:200], "more_errors": max(0, len(job.errors) - 200)}
+    if request.htmx:
+        return render(request, "registry/_import_job.html", ctx)
+    return render(request, "registry/import_job.html", ctx)
+
+
+def _xlsx(rows, headers, sheet: str, filename: str) -> HttpResponse:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    buf = BytesIO()
+    wb.save(buf)
+    response = HttpResponse(buf.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
+    return response
+
+
+@login_required
+@permission_required("registry.import_residents", raise_exception=True)
+def import_errors(request, pk: int):
+    job = _job_for(request, pk)
+    rows = ([e["row"], e["column"], e["message"]] for e in job.errors)
+    return _xlsx(rows, ["行号", "列", "错误原因"], "错误报告", f"import-{job.pk}-errors.xlsx")
+
+
+@login_required
+@permission_required("registry.import_residents", raise_exception=True)
+def import_template(request):
+    example = ["张三", "居民身份证", "11010519491231002X", "女", "1949-12-31", "13812345678", "某某村1组8号",
+               "330199001001", "", "", "", "高血压", "否", "愿意", ""]
+    return _xlsx([example], TEMPLATE_HEADERS, "摸底名单", "census-template.xlsx")

@@ -1,0 +1,18 @@
+"""Settings for the test suite: the same apps and rules, a throwaway database."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import DATABASES, Q_CLUSTER
+
+DEBUG = False
+if "DATABASE_URL" not in os.environ:
+    DATABASES["default"]["NAME"] = ":memory:"
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30}
+# Background jobs run inline so a test sees their outcome.
+Q_CLUSTER["sync"] = True
+ALLOWED_HOSTS = ["*"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
