@@ -11,11 +11,12 @@ class RequestContext:
     request_id: str = ""
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("vaxops_request", default=RequestContext())
+_NONE = RequestContext()
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("vaxops_request", default=None)
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _NONE
 
 
 def bind(*, ip: str | None, request_id: str | None = None) -> contextvars.Token:

@@ -162,8 +162,7 @@ def find_resident(request, payload: FindIn):
 
 @router.post("/import", response={200: ImportOut, 400: ErrorOut, 403: ErrorOut},
              summary="导入摸底名单（CSV/XLSX），返回计数与逐行错误")
-def import_residents(request, file: UploadedFile = File(...), village_code: str = Form(""),
-                     employer_code: str = Form("")):
+def import_residents(request, file: File[UploadedFile], village_code: Form[str] = "", employer_code: Form[str] = ""):
     def work():
         if file.size == 0:
             raise ValidationFailed("文件为空")

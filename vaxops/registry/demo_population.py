@@ -24,10 +24,12 @@ __all__ = [
     "village_names",
 ]
 
+# fmt: off
 HEADERS = (
     "姓名", "证件类型", "证件号码", "性别", "出生日期", "手机号码", "现住址", "村(社区)代码",
     "工作单位", "人群分类", "职业", "慢性病", "接种意愿", "意愿原因",
 )
+# fmt: on
 
 # ---------------------------------------------------------------------------------------------------------
 # Age structure
@@ -112,28 +114,30 @@ def _share_male(age: int) -> float:
 # ---------------------------------------------------------------------------------------------------------
 
 DEMO_EMPLOYERS: list[tuple[str, str, str]] = [
-    ("DEMO-E01", "示范县恒丰进口冷链仓储有限公司", "cold_chain"),
-    ("DEMO-E02", "示范县鲜港冷链物流有限公司", "cold_chain"),
-    ("DEMO-E03", "示范县陆港口岸联合查验中心", "port_customs"),
-    ("DEMO-E04", "示范县人民医院", "medical"),
-    ("DEMO-E05", "示范县中医院", "medical"),
-    ("DEMO-E06", "示范县公共交通有限公司", "transport"),
-    ("DEMO-E07", "示范县公安局", "police"),
-    ("DEMO-E08", "示范县城关街道社区工作站", "community_worker"),
-    ("DEMO-E09", "示范县第一中学", "education"),
-    ("DEMO-E10", "示范县实验小学", "education"),
-    ("DEMO-E11", "示范县人民政府办公室", "government"),
-    ("DEMO-E12", "示范县市场监督管理局", "government"),
-    ("DEMO-E13", "示范县宏达纺织有限公司", "general"),
-    ("DEMO-E14", "示范县绿源食品加工有限公司", "general"),
+    ("DEMO-E01", "恒丰进口冷链仓储有限公司", "cold_chain"),
+    ("DEMO-E02", "鲜港冷链物流有限公司", "cold_chain"),
+    ("DEMO-E03", "陆港口岸联合查验中心", "port_customs"),
+    ("DEMO-E04", "县人民医院", "medical"),
+    ("DEMO-E05", "县中医院", "medical"),
+    ("DEMO-E06", "县公共交通有限公司", "transport"),
+    ("DEMO-E07", "县公安局", "police"),
+    ("DEMO-E08", "城关街道社区工作站", "community_worker"),
+    ("DEMO-E09", "县第一中学", "education"),
+    ("DEMO-E10", "县实验小学", "education"),
+    ("DEMO-E11", "县人民政府办公室", "government"),
+    ("DEMO-E12", "县市场监督管理局", "government"),
+    ("DEMO-E13", "宏达纺织有限公司", "general"),
+    ("DEMO-E14", "绿源食品加工有限公司", "general"),
 ]
 
 # How many staff an employer of each group has, relative to the others (hospitals and factories are big,
 # cold stores small).
+# fmt: off
 _EMPLOYER_SIZE = {
     "cold_chain": 1.0, "port_customs": 1.0, "medical": 3.0, "transport": 1.5, "police": 1.5,
     "community_worker": 1.5, "education": 2.5, "government": 2.0, "general": 6.0,
 }
+# fmt: on
 _OCCUPATIONS_BY_GROUP = {
     "cold_chain": ("冷链搬运工", "冷库管理员", "冷链物流司机", "进口冻品销售员"),
     "port_customs": ("海关关员", "口岸查验员", "边检民警", "港口装卸工"),
@@ -145,15 +149,21 @@ _OCCUPATIONS_BY_GROUP = {
     "government": ("公务员", "事业单位职员"),
     "general": ("职员", "工人", "工人", "技术员", "销售员", "会计"),
 }
+# fmt: off
 _OCCUPATIONS_ADULT = (
     ("农民",) * 7 + ("务工人员",) * 5 + ("个体工商户",) * 3 + ("自由职业",) * 2 + ("家务",) * 2 + ("无业",) * 2
 )
+_OCCUPATIONS_ADULT_URBAN = (
+    ("务工人员",) * 4 + ("个体工商户",) * 3 + ("职员",) * 3 + ("自由职业",) * 2 + ("家务",) * 2 + ("无业",) * 2
+)
 _OCCUPATIONS_ELDERLY = ("离退休人员",) * 5 + ("农民",) * 4 + ("无业",)
+_OCCUPATIONS_ELDERLY_URBAN = ("离退休人员",) * 8 + ("无业",) * 2
 _CHRONIC = ("高血压",) * 9 + ("糖尿病",) * 5 + ("冠心病",) * 2 + ("慢性阻塞性肺疾病", "慢性肾病", "哮喘")
 _HESITANT_REASONS = (
     "担心不良反应", "想再观望一段时间", "近期身体不适", "工作忙暂时没空", "担心有基础病不能打", "在外地务工暂未返乡",
 )
 _REFUSED_REASONS = ("认为本地没有疫情不需要", "担心疫苗安全性", "家人不同意", "曾有严重过敏史", "年龄大行动不便")
+# fmt: on
 
 # ---------------------------------------------------------------------------------------------------------
 # Names
@@ -161,6 +171,7 @@ _REFUSED_REASONS = ("认为本地没有疫情不需要", "担心疫苗安全性"
 
 # The 60 commonest surnames with their approximate shares (%) of registered residents, after the Ministry of
 # Public Security's 2020 surname report (《二〇二〇年全国姓名报告》); rounded, only the order and rough sizes matter.
+# fmt: off
 _SURNAMES = (
     ("王", 7.25), ("李", 7.19), ("张", 6.83), ("刘", 5.38), ("陈", 4.53), ("杨", 3.08), ("黄", 2.23),
     ("赵", 1.94), ("吴", 1.86), ("周", 1.77), ("徐", 1.51), ("孙", 1.44), ("马", 1.29), ("朱", 1.28),
@@ -172,9 +183,11 @@ _SURNAMES = (
     ("沈", 0.32), ("姚", 0.32), ("卢", 0.31), ("姜", 0.30), ("崔", 0.30), ("钟", 0.29), ("谭", 0.29),
     ("陆", 0.28), ("汪", 0.27), ("范", 0.27), ("金", 0.26),
 )
+# fmt: on
 
 # Given names in fashion for each generation (born before 1970, 1970–1999, from 2000), and characters that
 # are combined into further names.
+# fmt: off
 _GIVEN_NAMES = {
     ("M", 0): (
         "建国", "建华", "国强", "志强", "建军", "国华", "德明", "永明", "玉林", "振华", "文华", "德华", "福生",
@@ -203,6 +216,7 @@ _GIVEN_NAMES = {
         "欣妍", "依诺", "若汐", "梓萱", "诗琪", "语嫣", "雨欣", "静怡", "嘉怡", "心怡", "可馨", "芷若", "安琪",
     ),
 }
+# fmt: on
 _NAME_CHARACTERS = {
     "M": "伟强磊军勇杰涛斌超明刚平辉鹏华飞宇浩凯健俊帆旭宁龙林阳建国志文博晨睿泽昊嘉宏立成新永海峰东思天",
     "F": "芳娜敏静丽艳娟霞秀玲英兰萍红燕琳婷雪慧颖倩洁梅莉欣怡悦晶佳妍雨梦诗涵琪瑶萱可心月雅彤婉清晓春美丹",
@@ -215,9 +229,11 @@ _NAME_CHARACTERS = {
 _PLACE_FIRST = "东西南北上下大小新老石桥河山林柳杨梅白黄青红金银龙凤安平和兴丰福永长清宁高马"
 _PLACE_SECOND = "家庄湾坪岗坝塘坡沟岭口桥港堡园湖溪田铺营集寨洼店头泉峪川水台"
 _TOWN_FIRST = "东西南北新老石青金龙凤安平和兴丰福永长清宁高太仁义礼文德华阳云"
-_TOWN_SECOND = "关集桥河山岭溪源坪口湖阳城丰安宁兴和平镇乐华林川泉"
+_TOWN_SECOND = "关集桥河山岭溪源坪口湖阳城丰安宁兴和平乐华林川泉埠"
+# fmt: off
 _ROADS = ("人民路", "建设路", "解放路", "和平路", "新华路", "文化路", "胜利路", "幸福路", "光明路", "朝阳路",
           "健康路", "团结路")
+# fmt: on
 
 
 def _unique_stems(rng: random.Random, count: int, first: str, second: str) -> list[str]:
@@ -252,11 +268,13 @@ def township_names(seed: int, count: int) -> list[str]:
 # Phones
 # ---------------------------------------------------------------------------------------------------------
 
+# fmt: off
 _MOBILE_PREFIXES = (
     "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155",
     "156", "157", "158", "159", "166", "173", "175", "176", "177", "178", "180", "181", "182", "183", "184",
     "185", "186", "187", "188", "189", "191", "198", "199",
 )
+# fmt: on
 
 # ---------------------------------------------------------------------------------------------------------
 # The generator
@@ -317,8 +335,20 @@ def generate_people(
     for code in village_codes:
         if len(code) != 12 or not code.isdigit() or not code.startswith(county_code):
             raise ValueError(f"village code {code!r} is not a 12-digit code in county {county_code}")
-    names = dict(place_names or {})
+    return _generate(
+        n, seed, county_code, list(village_codes), list(employers), today, dict(place_names or {})
+    )
 
+
+def _generate(
+    n: int,
+    seed: int,
+    county_code: str,
+    village_codes: list[str],
+    employers: list[tuple[str, str, str]],
+    today: date,
+    names: dict[str, str],
+) -> Iterator[dict[str, str]]:
     rng = random.Random(seed)
     r = rng.random
 
@@ -334,9 +364,13 @@ def generate_people(
         community.append(village.endswith("社区"))
         roads.append((_ROADS[i % len(_ROADS)], _ROADS[(i * 5 + 3) % len(_ROADS)]))
     village_cumulative = _cumulative([0.4 + r() * 1.6 for _ in village_codes])
+    # Where each day's numbering starts depends on the seed too, so runs with other seeds share few numbers.
+    seq_offset = int(r() * _MALE_SLOTS * _FEMALE_SLOTS)
     village_count = len(village_codes)
 
-    employer_cumulative = _cumulative([_EMPLOYER_SIZE.get(g, 1.0) for _, _, g in employers]) if employers else []
+    employer_cumulative = (
+        _cumulative([_EMPLOYER_SIZE.get(g, 1.0) for _, _, g in employers]) if employers else []
+    )
     surnames = [s for s, _ in _SURNAMES]
     surname_cumulative = _cumulative([w for _, w in _SURNAMES])
 
@@ -383,9 +417,9 @@ def generate_people(
             ordinal = birth_low[age] + (ordinal - birth_low[age] + 1) % birth_span[age]
         counts[sex_index] = k + 1
         if male:
-            seq = 2 * ((k * _STRIDE + ordinal) % _MALE_SLOTS) + 1
+            seq = 2 * ((k * _STRIDE + ordinal + seq_offset) % _MALE_SLOTS) + 1
         else:
-            seq = 2 * ((k * _STRIDE + ordinal) % _FEMALE_SLOTS) + 2
+            seq = 2 * ((k * _STRIDE + ordinal + seq_offset) % _FEMALE_SLOTS) + 2
         cached = date_cache.get(ordinal)
         if cached is None:
             iso = date.fromordinal(ordinal).isoformat()
@@ -393,7 +427,9 @@ def generate_people(
             digits_sum = sum(int(c) * w for c, w in zip(compact, date_weights, strict=True))
             cached = date_cache[ordinal] = (iso, compact, digits_sum)
         iso, compact, date_sum = cached
-        id_number = county_code + compact + seq_text[seq] + check_chars[(area_sum + date_sum + seq_sum[seq]) % 11]
+        id_number = (
+            county_code + compact + seq_text[seq] + check_chars[(area_sum + date_sum + seq_sum[seq]) % 11]
+        )
 
         # Name.
         sex_key = "M" if male else "F"
@@ -410,7 +446,9 @@ def generate_people(
                 given_name = first
             else:
                 second = pool[int(r() * len(pool))]
-                given_name = first + (second if second != first else pool[(pool.index(first) + 7) % len(pool)])
+                given_name = first + (
+                    second if second != first else pool[(pool.index(first) + 7) % len(pool)]
+                )
         name = surnames[bisect(surname_cumulative, r())] + given_name
 
         # Where they live.
@@ -448,10 +486,12 @@ def generate_people(
                 if age <= 22 and r() < 0.55:
                     occupation = "学生"
                 else:
-                    occupation = _OCCUPATIONS_ADULT[int(r() * len(_OCCUPATIONS_ADULT))]
+                    jobs = _OCCUPATIONS_ADULT_URBAN if community[v] else _OCCUPATIONS_ADULT
+                    occupation = jobs[int(r() * len(jobs))]
         else:
             group = "elderly_60"
-            occupation = _OCCUPATIONS_ELDERLY[int(r() * len(_OCCUPATIONS_ELDERLY))]
+            jobs = _OCCUPATIONS_ELDERLY_URBAN if community[v] else _OCCUPATIONS_ELDERLY
+            occupation = jobs[int(r() * len(jobs))]
             z = r()
             if z < 0.42:
                 chronic = _CHRONIC[int(z / 0.42 * len(_CHRONIC))]
@@ -474,7 +514,9 @@ def generate_people(
             reason = _HESITANT_REASONS[int((w - 0.80) / 0.15 * len(_HESITANT_REASONS))]
         else:
             willingness = "拒绝"
-            reason = _REFUSED_REASONS[min(int((w - 0.95) / 0.05 * len(_REFUSED_REASONS)), len(_REFUSED_REASONS) - 1)]
+            reason = _REFUSED_REASONS[
+                min(int((w - 0.95) / 0.05 * len(_REFUSED_REASONS)), len(_REFUSED_REASONS) - 1)
+            ]
 
         yield {
             "姓名": name,

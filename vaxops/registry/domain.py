@@ -75,10 +75,12 @@ ID_TYPE_LABELS_EN: dict[IdType, str] = {
 ID_TYPE_CHOICES: list[tuple[str, str]] = [(t.value, ID_TYPE_LABELS[t]) for t in IdType]
 
 # GB/T 2260 province-level codes: the 31 mainland provinces, plus 71 台湾, 81 香港, 82 澳门.
+# fmt: off
 PROVINCE_CODES: frozenset[str] = frozenset({
     "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
     "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
 })
+# fmt: on
 # Resident identity cards are issued by mainland public-security organs; 71 (Taiwan) exists in the code
 # table and on a few cards of people registered as being from Taiwan. 81/82/83 + 0000 are the residence
 # permits for Hong Kong, Macao and Taiwan residents, a different document.
@@ -119,7 +121,9 @@ def _alias(id_type: IdType, *names: str) -> None:
 
 for _t in IdType:
     _alias(_t, _t.value, _t.name, ID_TYPE_LABELS[_t], ID_TYPE_LABELS_EN[_t])
-_alias(IdType.RESIDENT_ID, "身份证", "居民身份证", "二代身份证", "第二代居民身份证", "大陆居民身份证", "ID card")
+_alias(
+    IdType.RESIDENT_ID, "身份证", "居民身份证", "二代身份证", "第二代居民身份证", "大陆居民身份证", "ID card"
+)
 _alias(IdType.HK_MO_PERMIT, "港澳通行证", "回乡证", "港澳居民往来内地通行证", "港澳居民来往内地通行证")
 _alias(IdType.TW_PERMIT, "台胞证", "台湾居民往来大陆通行证", "台湾居民来往大陆通行证")
 _alias(IdType.HMT_RESIDENCE, "居住证", "港澳台居住证", "港澳居民居住证", "台湾居民居住证")
@@ -189,7 +193,9 @@ def _normalise_number(raw: object) -> str:
         raise DocumentError("证件号码被Excel存成了数字，末几位已丢失；请把该列设为文本格式后重新录入")
     number = normalise_text(raw).upper().lstrip("'")
     if _SCIENTIFIC.match(number):
-        raise DocumentError(f"证件号码“{number}”是Excel的科学计数法，原号码已丢失；请把该列设为文本格式后重新录入")
+        raise DocumentError(
+            f"证件号码“{number}”是Excel的科学计数法，原号码已丢失；请把该列设为文本格式后重新录入"
+        )
     return number
 
 
@@ -238,7 +244,11 @@ def _resident_id(number: str, today: date) -> Document:
 
 
 def _hmt_residence(number: str, today: date) -> Document:
-    if len(number) != 18 or not _DIGITS17.match(number[:17]) or not (number[17].isdigit() or number[17] == "X"):
+    if (
+        len(number) != 18
+        or not _DIGITS17.match(number[:17])
+        or not (number[17].isdigit() or number[17] == "X")
+    ):
         raise DocumentError("港澳台居民居住证号码应为18位：前17位为数字，最后一位为数字或X")
     if number[:6] not in _HMT_AREAS:
         raise DocumentError("港澳台居民居住证号码应以810000（香港）、820000（澳门）或830000（台湾）开头")
@@ -325,14 +335,16 @@ def check_declared(document: Document, *, birth_date: date | None, sex: str | No
 # Sex, dates, phone numbers
 # ---------------------------------------------------------------------------------------------------------
 
+# fmt: off
 _SEXES = {
     "男": "M", "男性": "M", "m": "M", "male": "M", "1": "M",
     "女": "F", "女性": "F", "f": "F", "female": "F", "2": "F",
 }
+# fmt: on
 
 
 def parse_sex(text: object) -> str | None:
-    """"M" or "F" from 男/女, M/F, male/female or the GB/T 2261.1 codes 1/2; blank → ``None``."""
+    """Return "M" or "F" from 男/女, M/F, male/female or the GB/T 2261.1 codes 1/2; blank → ``None``."""
     key = normalise_text(text).lower()
     if not key:
         return None
@@ -392,7 +404,7 @@ def normalise_phone(raw: object) -> str | None:
         return None
     for prefix in ("+86", "0086", "86"):
         if phone.startswith(prefix) and len(phone) == len(prefix) + 11:
-            phone = phone[len(prefix):]
+            phone = phone[len(prefix) :]
             break
     if not _MOBILE.match(phone):
         raise DocumentError(f"手机号码格式错误：{str(raw).strip()}（应为11位手机号码）")

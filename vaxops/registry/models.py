@@ -62,13 +62,18 @@ class Resident(models.Model):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     phone = models.CharField(_("手机号码"), max_length=11, blank=True)
     address = models.CharField(_("现住址"), max_length=200, blank=True)
-    village = models.ForeignKey("jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("村（社区）"))
+    # No index of its own: every query goes by village_code (below), and each
+    # extra index is paid on every one of a million imported rows.
+    village = models.ForeignKey("jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("村（社区）"),
+                                db_index=False)
     # Denormalised from village.code: scoping every query by a code range needs no join.
     village_code = models.CharField(_("村（社区）代码"), max_length=12)
-    employer = models.ForeignKey(Employer, models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("工作单位"))
+    employer = models.ForeignKey(Employer, models.PROTECT, null=True, blank=True, related_name="staff",
+                                 verbose_name=_("工作单位"), db_index=False)  # covered by resident_employer_name
     employer_name = models.CharField(_("工作单位名称"), max_length=100, blank=True)
     occupation = models.CharField(_("职业"), max_length=50, blank=True)
-    priority_group = models.ForeignKey(PriorityGroup, models.PROTECT, null=True, blank=True, verbose_name=_("人群分类"))
+    priority_group = models.ForeignKey(PriorityGroup, models.PROTECT, null=True, blank=True, verbose_name=_("人群分类"),
+                                       db_index=False)
     chronic_conditions = models.CharField(_("慢性病"), max_length=200, blank=True)
     pregnant = models.BooleanField(_("妊娠"), default=False)
     willingness = models.CharField(_("接种意愿"), max_length=10, choices=Willingness.choices, default=Willingness.UNKNOWN)
@@ -81,7 +86,7 @@ class Resident(models.Model):
         verbose_name_plural = _("居民")
         ordering = ["village_code", "name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["id_type", "id_number"], name="resident_one_record_per_document"),
+            models.UniqueConstraint(fields=["id_number", "id_type"], name="resident_one_record_per_document"),
             models.CheckConstraint(condition=models.Q(sex__in=["", "M", "F"]), name="resident_sex_valid"),
             models.CheckConstraint(
                 condition=models.Q(willingness__in=["unknown", "willing", "hesitant", "refused"]),
@@ -91,7 +96,6 @@ class Resident(models.Model):
         indexes = [
             models.Index(fields=["village_code", "name"], name="resident_village_name"),
             models.Index(fields=["employer", "name"], name="resident_employer_name"),
-            models.Index(fields=["name"], name="resident_name"),
         ]
         permissions = [
             ("reveal_identity", "查看完整证件号码和手机号码"),

@@ -26,6 +26,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"居民：读取 {result.read}，新建 {result.created}，更新 {result.updated}，未变 {result.unchanged}，拒绝 {result.rejected}"
         )
-        self.stdout.write("\n演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+        self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
         for username, role, scope in users:
             self.stdout.write(f"  {username:<14}{role}（{scope}）")

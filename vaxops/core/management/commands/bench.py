@@ -1,0 +1,171 @@
+"""``vaxops bench import --rows N``: census import speed against the raw database, same rows, same run."""
+
+import csv
+import json
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from vaxops.core.actors import SystemActor
+from vaxops.jurisdictions.models import Division, Level
+from vaxops.registry.demo import COUNTY_CODE, demo_county_build
+from vaxops.registry.demo_population import generate_people
+from vaxops.registry.models import PriorityGroup, Resident
+from vaxops.registry.services import _INSERT_COLUMNS, residents_import
+from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
+
+
+class Command(BaseCommand):
+    help = "性能基准 / benchmarks: import"
+
+    def add_arguments(self, parser):
+        parser.add_argument("what", choices=["import"])
+        parser.add_argument("--rows", type=int, default=100_000)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, what, rows, seed, json: bool, **options):
+        if settings.DEBUG:
+            raise CommandError("请以 VAXOPS_DEBUG=0 运行基准（DEBUG 会记录每条 SQL）")
+        report = self.bench_import(rows=rows, seed=seed)
+        if json:
+            self.stdout.write(_dump(report))
+        else:
+            for k, v in report.items():
+                self.stdout.write(f"{k:>28}: {v}")
+
+    def log(self, text: str) -> None:
+        self.stderr.write(text)
+
+    def bench_import(self, *, rows: int, seed: int) -> dict:
+        if not Division.objects.filter(code=COUNTY_CODE.ljust(12, "0")).exists():
+            demo_county_build(seed=2021)
+        villages = list(Division.objects.filter(code__startswith=COUNTY_CODE, level=Level.VILLAGE)
+                        .order_by("code").values_list("code", "id"))
+        village_ids = dict(villages)
+        out_dir = Path(settings.VAR_DIR) / "bench"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"census-{rows}-{seed}.csv"
+        t0 = time.perf_counter()
+        if not path.exists():
+            with path.open("w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                w.writerow(TEMPLATE_HEADERS)
+                for p in generate_people(n=rows, seed=seed, county_code=COUNTY_CODE,
+                                         village_codes=[c for c, _ in villages], employers=[], today=date(2026, 1, 1)):
+                    w.writerow([p.get(h, "") for h in TEMPLATE_HEADERS])
+        gen_s = time.perf_counter() - t0
+        self.log(f"census file {path} ({path.stat().st_size / 1e6:.0f} MB) in {gen_s:.1f} s")
+
+        self._clear()
+        raw_s = self._raw_insert(path, village_ids)
+        raw_copy_s = None
+        if connection.vendor == "postgresql":
+            self._clear()
+            raw_copy_s = self._raw_insert(path, village_ids, copy=True)
+        self._clear()
+        self.log("raw inserts done; running the import pipeline")
+
+        t0 = time.perf_counter()
+        with path.open("rb") as f:
+            result = residents_import(table=open_table(f, size=path.stat().st_size), actor=SystemActor("bench"),
+                                      filename=path.name)
+        import_s = time.perf_counter() - t0
+        if result.created != rows:
+            raise CommandError(f"expected {rows} created, got {result.as_dict() | {'errors': result.errors[:5]}}")
+        t0 = time.perf_counter()
+        with path.open("rb") as f:
+            again = residents_import(table=open_table(f), actor=SystemActor("bench"), filename=path.name)
+        reimport_s = time.perf_counter() - t0
+        if again.unchanged != rows:
+            raise CommandError(f"re-import expected {rows} unchanged, got {again.as_dict()}")
+
+        report = {
+            "database": f"{connection.vendor} {_server_version()}",
+            "machine": f"{platform.machine()} {_cpus()} cores, Python {platform.python_version()}",
+            "rows": rows,
+            "raw_insert_rows_per_s": round(rows / raw_s),
+            "import_rows_per_s": round(rows / import_s),
+            "import_seconds": round(import_s, 1),
+            "import_vs_raw": round(raw_s / import_s, 2),
+            "reimport_unchanged_rows_per_s": round(rows / reimport_s),
+        }
+        if raw_copy_s is not None:
+            report["raw_copy_rows_per_s"] = round(rows / raw_copy_s)
+            report["import_vs_raw_copy"] = round(raw_copy_s / import_s, 2)
+        return report
+
+    def _clear(self) -> None:
+        with connection.cursor() as c:
+            c.execute(f"DELETE FROM {Resident._meta.db_table}")  # noqa: S608
+        if connection.vendor == "sqlite":
+            with connection.cursor() as c:
+                c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _raw_insert(self, path: Path, village_ids: dict[str, int], *, copy: bool = False) -> float:
+        """The same rows into the same table with the database's plain bulk path: no validation, no lookups.
+
+        Reading the CSV is included, as the pipeline also reads it; batches of the same size, each committed.
+        """
+        general = PriorityGroup.objects.get(code="general").id
+        now = timezone.now()
+        now_db = connection.ops.adapt_datetimefield_value(now)
+        iso = connection.vendor == "sqlite"
+        columns = (*_INSERT_COLUMNS, "created_at", "updated_at")
+        sql = f"INSERT INTO registry_resident ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
+        batch_size = settings.VAXOPS_IMPORT_BATCH
+        t0 = time.perf_counter()
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            h = {name: i for i, name in enumerate(next(reader))}
+            i_name, i_id, i_sex, i_birth = h["姓名"], h["证件号码"], h["性别"], h["出生日期"]
+            i_phone, i_addr, i_vil = h["手机号码"], h["现住址"], h["村(社区)代码"]
+            i_occ, i_chronic, i_reason = h["职业"], h["慢性病"], h["意愿原因"]
+            batch: list[tuple] = []
+
+            def flush():
+                with transaction.atomic(), connection.cursor() as c:
+                    if copy:
+                        cols = ", ".join(columns)
+                        with c.cursor.copy(f"COPY registry_resident ({cols}) FROM STDIN") as cp:
+                            for row in batch:
+                                cp.write_row(row)
+                    else:
+                        c.executemany(sql, batch)
+                batch.clear()
+
+            for r in reader:
+                birth = r[i_birth]
+                batch.append((
+                    "resident_id", r[i_id], r[i_name], "M" if r[i_sex] == "男" else "F",
+                    birth if iso else date.fromisoformat(birth), r[i_phone], r[i_addr], village_ids[r[i_vil]], r[i_vil],
+                    None, "", r[i_occ], general, r[i_chronic], False, "willing", r[i_reason],
+                    now_db if not copy else now, now_db if not copy else now,
+                ))
+                if len(batch) >= batch_size:
+                    flush()
+            if batch:
+                flush()
+        return time.perf_counter() - t0
+
+
+def _server_version() -> str:
+    with connection.cursor() as c:
+        c.execute("select sqlite_version()" if connection.vendor == "sqlite" else "show server_version")
+        return str(c.fetchone()[0])
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)
