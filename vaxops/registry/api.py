@@ -1,6 +1,6 @@
 from datetime import date
 
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -26,23 +26,12 @@ class ResidentOut(Schema):
     village_code: str
     employer_name: str
     occupation: str
-    priority_group: str | None
+    priority_group_code: str | None
     chronic_conditions: str
     pregnant: bool
     willingness: str
     willingness_reason: str
 
-    @staticmethod
-    def resolve_id_number_masked(obj: Resident) -> str:
-        return domain.mask_id(obj.id_number)
-
-    @staticmethod
-    def resolve_phone_masked(obj: Resident) -> str:
-        return domain.mask_phone(obj.phone) if obj.phone else ""
-
-    @staticmethod
-    def resolve_priority_group(obj: Resident) -> str | None:
-        return obj.priority_group.code if obj.priority_group_id else None
 
 
 class ResidentIn(Schema):
@@ -130,21 +119,21 @@ def list_residents(request, q: str = "", village_code: str = "", willingness: st
 @router.post("", response={201: ResidentOut, 400: ErrorOut, 403: ErrorOut}, summary="建档（支持 Idempotency-Key）")
 def create_resident(request, payload: ResidentIn):
     data = payload.dict()
-    return idempotent(request, data, lambda: (201, _out(services.resident_create(actor=request.user, data=data))))
+    return Status(*idempotent(request, data, lambda: (201, _out(services.resident_create(actor=request.user, data=data)))))
 
 
-@router.get("/{resident_id}", response={200: ResidentOut, 404: ErrorOut})
+@router.get("/{int:resident_id}", response={200: ResidentOut, 404: ErrorOut})
 def get_resident(request, resident_id: int):
     return selectors.resident_get(user=request.user, resident_id=resident_id)
 
 
-@router.patch("/{resident_id}", response={200: ResidentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut})
+@router.patch("/{int:resident_id}", response={200: ResidentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut})
 def update_resident(request, resident_id: int, payload: ResidentPatch):
     data = payload.dict(exclude_none=True)
     return services.resident_update(actor=request.user, resident_id=resident_id, data=data)
 
 
-@router.post("/{resident_id}/reveal", response={200: RevealOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+@router.post("/{int:resident_id}/reveal", response={200: RevealOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
              summary="查看完整证件号码和手机号（须说明目的，留痕）")
 def reveal_resident(request, resident_id: int, payload: PurposeIn):
     return services.resident_reveal(actor=request.user, resident_id=resident_id, purpose=payload.purpose)
@@ -156,7 +145,7 @@ def find_resident(request, payload: FindIn):
     r = services.resident_find_by_document(actor=request.user, id_number=payload.id_number,
                                            id_type=payload.id_type or "", purpose=payload.purpose)
     if r is None:
-        return 404, {"code": "not_found", "message": "辖区内没有该证件号码的居民", "field": None}
+        return Status(404, {"code": "not_found", "message": "辖区内没有该证件号码的居民", "field": None})
     return _out(r)
 
 
@@ -176,4 +165,4 @@ def import_residents(request, file: File[UploadedFile], village_code: Form[str] 
     file.seek(0)
     digest = hashlib.sha256(file.read()).hexdigest()
     file.seek(0)
-    return idempotent(request, {"file": digest, "village": village_code, "employer": employer_code}, work)
+    return Status(*idempotent(request, {"file": digest, "village": village_code, "employer": employer_code}, work))

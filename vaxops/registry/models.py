@@ -109,6 +109,22 @@ class Resident(models.Model):
 
         return mask_name(self.name)
 
+    @property
+    def id_number_masked(self) -> str:
+        from .domain import mask_id
+
+        return mask_id(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        from .domain import mask_phone
+
+        return mask_phone(self.phone) if self.phone else ""
+
+    @property
+    def priority_group_code(self) -> str | None:
+        return self.priority_group.code if self.priority_group_id else None
+
 
 class ImportJob(models.Model):
     """One census file being (or having been) imported, with its progress and row errors."""

@@ -28,6 +28,10 @@ def residents_search(*, user, q: str = "", village_code: str = "", willingness: 
         masked = domain.parse_masked_query(q)
         if masked is not None:
             prefix, suffix = masked
+            if len(prefix) > 6 or len(suffix) > 4:
+                # More than the masked form shows would be a full-number lookup
+                # without a purpose; that goes through resident_find_by_document.
+                return Resident.objects.none()
             qs = qs.filter(id_number__startswith=prefix, id_number__endswith=suffix)
         else:
             qs = qs.filter(name__startswith=q) if len(q) == 1 else qs.filter(name__contains=q)

@@ -17,6 +17,7 @@ from vaxops.jurisdictions.models import Division, Level
 
 from . import domain
 from .models import Employer, ImportJob, PriorityGroup, Resident, Willingness
+from .signals import residents_changed
 from .tables import LABELS, Table, check_required
 
 # Fields an import or an edit may set, in the order they are compared.
@@ -332,6 +333,11 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
         derived = values.pop("_derived_group", None)
         if key in to_create:  # the same person twice in one batch: the later row wins
             record = to_create[key]
+            if not _covers(scope, village_code=values.get("village_code", record["village_code"]),
+                           employer_id=values.get("employer_id", record.get("employer_id"))):
+                errors.append(RowError(row, LABELS["village_code"], "村(社区)不在您的管辖范围内"))
+                outcome.append("rejected")
+                continue
             if "priority_group_id" not in values and derived is not None:
                 values["priority_group_id"] = record["priority_group_id"]
             changed = {k: v for k, v in values.items() if record.get(k) != v}
@@ -382,6 +388,9 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
                 Resident.objects.bulk_update(objs, list(fields), batch_size=500)
             audit_record_many(actor=actor, action="resident.import_update", object_type="registry.resident",
                               items=audit_updates, purpose=f"导入 {filename}")
+        changed_ids = created_ids + list(updates)
+        if changed_ids:
+            transaction.on_commit(lambda: residents_changed.send(sender=Resident, resident_ids=changed_ids))
     for o in outcome:
         setattr(result, o, getattr(result, o) + 1)
     result.errors.extend(errors)
@@ -510,6 +519,7 @@ def resident_create(*, actor, data: dict[str, Any]) -> Resident:
     except IntegrityError:
         raise ValidationFailed("该证件号码已建档，一人只能有一条记录", field="id_number") from None
     audit_record(actor=actor, action="resident.create", obj=resident, new=_audit_view({"id_number": resident.id_number, **values}))
+    transaction.on_commit(lambda: residents_changed.send(sender=Resident, resident_ids=[resident.pk]))
     return resident
 
 
@@ -541,6 +551,7 @@ def resident_update(*, actor, resident_id: int, data: dict[str, Any]) -> Residen
         setattr(resident, k, v)
     resident.save(update_fields=[*new, "updated_at"])
     audit_record(actor=actor, action="resident.update", obj=resident, old=_audit_view(old), new=_audit_view(new))
+    transaction.on_commit(lambda: residents_changed.send(sender=Resident, resident_ids=[resident.pk]))
     return resident
 
 

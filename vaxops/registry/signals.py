@@ -1,3 +1,10 @@
+from django.dispatch import Signal
+
+# Sent (after commit) with ``resident_ids`` whenever residents were created or
+# changed in a way that may change what they are due (birth date, group…).
+residents_changed = Signal()
+
+
 def after_migrate(sender, **kwargs):
     from vaxops.accounts.services import roles_sync
 

@@ -49,6 +49,9 @@ class Table:
     rows: Iterator[tuple[int, list]]
     size: int = 0
     position: object = field(default=lambda: 0)
+    # Keeps a text wrapper alive as long as the table: when a TextIOWrapper is
+    # collected it closes the file under it, and progress still asks for tell().
+    keep: object = None
 
     def done(self) -> int:
         return int(self.position())
@@ -119,7 +122,10 @@ def _open_csv(stream: BinaryIO, *, size: int) -> Table:
         except UnicodeDecodeError:
             raise ValidationFailed(f"第{line + 1}行附近含有无法识别的字符（文件编码应为 UTF-8 或 GBK）") from None
 
-    return Table(columns=columns, header_labels=labels, rows=rows(), size=size, position=lambda: stream.tell())
+    def position() -> int:
+        return size if stream.closed else stream.tell()
+
+    return Table(columns=columns, header_labels=labels, rows=rows(), size=size, position=position, keep=text)
 
 
 def _open_xlsx(stream: BinaryIO, *, size: int) -> Table:

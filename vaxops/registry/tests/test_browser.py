@@ -108,12 +108,12 @@ def people(cdc):
     return out
 
 
-def login(page, username: str, password: str = PASSWORD):
+def login(page, username: str, password: str = PASSWORD, *, button: str = "登录"):
     page.goto("/accounts/login/")
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(password)
     with page.expect_navigation() as navigation:  # the POST's answer has loaded before we look at the page
-        page.get_by_role("button", name="登录", exact=True).click()
+        page.get_by_role("button", name=button, exact=True).click()
     return navigation.value
 
 
@@ -264,19 +264,30 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
         assert f.read(4) == b"PK\x03\x04"
 
 
-def test_language_button_switches_to_english(page, worker_a):
+def test_language_button_switches_to_english(page, live_server, worker_a, people):
     page.goto("/accounts/login/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator("h1")).to_have_text("登录")
     page.get_by_role("button", name="English").click()
+
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+    expect(page.locator("h1")).to_have_text("Sign in")
+    expect(page.get_by_text("User name", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="中文")).to_be_visible()
     expect(page.get_by_role("button", name="English")).to_have_count(0)
-    # The choice sticks for the session: the next page is English as well.
-    login(page, "worker_a")
-    expect(page.locator("h1")).to_contain_text("甲镇1村")
+
+    # The choice sticks: signing in lands on an English home page.
+    login(page, "worker_a", button="Sign in")
+    expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("header nav").get_by_role("link", name="Residents", exact=True)).to_be_visible()
+    expect(page.locator(".card.stat", has_text="Registered residents in scope").locator(".n")).to_have_text("3")
+
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator("header nav").get_by_role("link", name="居民查询", exact=True)).to_be_visible()
+    expect(page.locator(".card.stat", has_text="辖区建档人数").locator(".n")).to_have_text("3")
 
 
 def test_five_wrong_passwords_lock_the_account(page, live_server, worker_a):
