@@ -36,9 +36,14 @@ def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]]) -> tu
         return replay(found)
     try:
         with transaction.atomic():
+            # Claim the key before doing the work: a concurrent request with the
+            # same key blocks on this row's unique index until we commit (then
+            # replays our answer) or roll back (then does the work itself).
+            record = IdempotencyRecord.objects.create(user=user, key=key, endpoint=endpoint, request_hash=digest,
+                                                      status=0, body={})
             status, body = work()
-            IdempotencyRecord.objects.create(user=user, key=key, endpoint=endpoint, request_hash=digest,
-                                             status=status, body=json.loads(json.dumps(body, default=str)))
+            record.status, record.body = status, json.loads(json.dumps(body, default=str))
+            record.save(update_fields=["status", "body"])
             return status, body
     except IntegrityError:
         found = IdempotencyRecord.objects.filter(user=user, key=key).first()

@@ -7,7 +7,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from vaxops.core.errors import ValidationFailed
 from vaxops.core.idempotency import idempotent
 
-from . import domain, selectors, services
+from . import selectors, services
 from .models import Resident
 from .tables import open_table
 

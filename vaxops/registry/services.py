@@ -1,12 +1,14 @@
 """Writes to the resident registry. Every function here is atomic and audited."""
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from vaxops.accounts.scope import Scope, require, scope_for
@@ -19,6 +21,9 @@ from . import domain
 from .models import Employer, ImportJob, PriorityGroup, Resident, Willingness
 from .signals import residents_changed
 from .tables import LABELS, Table, check_required
+
+log = logging.getLogger(__name__)
+MAX_BATCH_ATTEMPTS = 5
 
 # Fields an import or an edit may set, in the order they are compared.
 FIELDS = (
@@ -377,7 +382,9 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
     with transaction.atomic():
         created_ids: list[int] = []
         if to_create:
-            created_ids = _insert_residents(list(to_create.values()))
+            # Sorted by document so that two imports inserting the same people
+            # take their index locks in the same order and cannot deadlock.
+            created_ids = _insert_residents(sorted(to_create.values(), key=lambda v: (v["id_number"], v["id_type"])))
             audit_record(actor=actor, action="resident.import_create", object_type="registry.resident",
                          object_id=job_id or "", new={"file": filename, "count": len(created_ids), "ids": created_ids})
         if updates:
@@ -385,7 +392,7 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
             for pk, changed in updates.items():
                 by_fields.setdefault(tuple(sorted(changed)), []).append(Resident(pk=pk, **changed))
             for fields, objs in by_fields.items():
-                Resident.objects.bulk_update(objs, list(fields), batch_size=500)
+                Resident.objects.bulk_update(sorted(objs, key=lambda o: o.pk), list(fields), batch_size=500)
             audit_record_many(actor=actor, action="resident.import_update", object_type="registry.resident",
                               items=audit_updates, purpose=f"导入 {filename}")
         changed_ids = created_ids + list(updates)
@@ -408,12 +415,20 @@ def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, li
         if not batch:
             return
         snapshot = [(r, dict(v)) for r, v in batch]
-        try:
-            _apply_batch(batch, actor=actor, scope=scope, result=result, job_id=job_id, filename=filename)
-        except IntegrityError:
-            # Someone else created one of these people between our read and our write:
-            # read again and apply once more; the second pass sees their rows.
-            _apply_batch(snapshot, actor=actor, scope=scope, result=result, job_id=job_id, filename=filename)
+        for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
+            try:
+                _apply_batch([(r, dict(v)) for r, v in snapshot], actor=actor, scope=scope, result=result,
+                             job_id=job_id, filename=filename)
+                break
+            except (IntegrityError, OperationalError) as e:
+                # Another writer created some of these people between our read and
+                # our write (IntegrityError), or two imports crossed (a deadlock on
+                # PostgreSQL, "database is locked" on SQLite): read again and
+                # re-apply; the next pass sees their rows as existing.
+                if attempt == MAX_BATCH_ATTEMPTS:
+                    raise
+                log.info("import batch retried after %s (attempt %s)", type(e).__name__, attempt)
+                time.sleep(0.05 * attempt)
         batch.clear()
         if on_batch:
             on_batch(result)
