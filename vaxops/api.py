@@ -44,3 +44,6 @@ def vaxops_error(request, exc: VaxOpsError):
 
 api.add_router("/jurisdictions", "vaxops.jurisdictions.api.router")
 api.add_router("/residents", "vaxops.registry.api.router")
+api.add_router("/catalog", "vaxops.catalog.api.router")
+api.add_router("/forecast", "vaxops.catalog.api.forecast_router")
+api.add_router("/clinic", "vaxops.clinic.api.router")

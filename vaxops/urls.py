@@ -5,6 +5,9 @@ from django.urls import include, path
 from vaxops.accounts import views as accounts
 from vaxops.api import api
 from vaxops.audit import views as audit
+from vaxops.campaign import views as campaign
+from vaxops.catalog import views as catalog
+from vaxops.clinic import views as clinic
 from vaxops.registry import views as registry
 
 urlpatterns = [
@@ -21,6 +24,13 @@ urlpatterns = [
     path("residents/import/<int:pk>/", registry.import_job, name="import-job"),
     path("residents/import/<int:pk>/errors.xlsx", registry.import_errors, name="import-errors"),
     path("audit/", audit.events, name="audit"),
+    path("catalog/", catalog.catalogue, name="catalogue"),
+    path("clinic/residents/<int:pk>/", clinic.assessment, name="clinic-resident"),
+    path("clinic/residents/<int:pk>/screening/", clinic.screening, name="clinic-screening"),
+    path("clinic/doses/<int:pk>/void/", clinic.dose_void, name="clinic-dose-void"),
+    path("clinic/contraindications/<int:pk>/lift/", clinic.contraindication_lift, name="clinic-contraindication-lift"),
+    path("mobilisation/", campaign.mobilisation, name="mobilisation"),
+    path("mobilisation/export.xlsx", campaign.mobilisation_export, name="mobilisation-export"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

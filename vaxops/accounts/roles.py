@@ -37,5 +37,30 @@ ROLES: tuple[Role, ...] = (
          ("audit.view_auditevent", "registry.view_resident", "registry.view_statistics")),
 )
 
+# Catalogue and clinic (issue 3): appended per role so that each app's permissions stay in one block.
+_CATALOG_READ = ("catalog.view_product", "catalog.view_schedulepolicy", "catalog.view_phase", "catalog.view_questionset")
+_CATALOG_EDIT = (
+    "catalog.add_product", "catalog.change_product",
+    *(f"catalog.{verb}_{model}" for model in ("traceprefix", "schedulepolicy", "policyinterval", "phase",
+                                              "phasetarget", "questionset", "question")
+      for verb in ("view", "add", "change", "delete")),
+)
+_CLINIC_EXTRA = {
+    "county_admin": _CATALOG_READ + _CATALOG_EDIT + ("clinic.view_dose", "clinic.add_dose", "clinic.void_dose",
+                                                     "clinic.view_screeningrecord", "clinic.change_contraindication"),
+    "township_worker": _CATALOG_READ + ("clinic.view_dose", "clinic.add_dose"),
+    "village_worker": _CATALOG_READ + ("clinic.view_dose", "clinic.add_dose"),
+    "employer_contact": _CATALOG_READ,
+    "site_screening": _CATALOG_READ + ("clinic.view_dose", "clinic.view_screeningrecord", "clinic.add_screeningrecord",
+                                       "clinic.change_contraindication"),
+    "site_registration": _CATALOG_READ + ("clinic.view_dose", "clinic.add_dose"),
+    "site_vaccinator": _CATALOG_READ + ("clinic.view_dose", "clinic.view_screeningrecord"),
+    "site_observation": _CATALOG_READ + ("clinic.view_dose",),
+    "auditor": _CATALOG_READ + ("clinic.view_dose",),
+}
+ROLES = tuple(
+    Role(r.code, r.name_zh, r.name_en, r.scope, r.permissions + _CLINIC_EXTRA.get(r.code, ())) for r in ROLES
+)
+
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

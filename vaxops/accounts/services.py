@@ -26,7 +26,9 @@ def user_create(*, username: str, password: str, role: str, actor=None, full_nam
     if role and role not in ROLE_BY_CODE:
         raise ValueError(f"未知角色：{role}")
     user = User(username=username, full_name=full_name, role=role, division=division, employer=employer,
-                site_name=site_name, is_superuser=is_superuser, is_staff=is_superuser)
+                site_name=site_name, is_superuser=is_superuser,
+                # The county planner edits the catalogue and policies in the admin.
+                is_staff=is_superuser or role == "county_admin")
     user.set_password(password)
     user.full_clean()
     user.save()

@@ -16,11 +16,13 @@ class LoginView(auth_views.LoginView):
 @login_required
 def home(request):
     user = request.user
-    stats = groups = willingness = None
+    stats = groups = willingness = areas = None
     if user.has_perm("registry.view_resident") or user.has_perm("registry.view_statistics"):
         stats = resident_statistics(user=user)
         top = max([g["n"] for g in stats["by_group"]] or [1])
         groups = [{**g, "pct": round(g["n"] * 100 / top)} for g in stats["by_group"]]
+        top_area = max([a["n"] for a in stats["by_area"]] or [1])
+        areas = [{**a, "pct": round(a["n"] * 100 / top_area)} for a in stats["by_area"]]
         willingness = [(v, label, stats["by_willingness"].get(v, 0)) for v, label in Willingness.choices]
     tasks = []
     if user.has_perm("registry.view_resident"):
@@ -30,6 +32,6 @@ def home(request):
     if user.has_perm("audit.view_auditevent"):
         tasks.append(("查询审计日志", reverse("audit")))
     return render(request, "accounts/home.html", {
-        "stats": stats, "groups": groups, "willingness": willingness, "tasks": tasks,
+        "stats": stats, "groups": groups, "areas": areas, "willingness": willingness, "tasks": tasks,
         "scope_label": scope_for(user).label,
     })

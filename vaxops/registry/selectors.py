@@ -67,8 +67,25 @@ def resident_statistics(*, user) -> dict:
         qs.values("priority_group__code", "priority_group__name_zh").annotate(n=Count("id")).order_by("-n")
     )
     return {
+        "by_area": _by_child_area(user, qs),
         "total": sum(by_willingness.values()),
         "by_willingness": by_willingness,
         "by_phase": by_phase,
         "by_group": by_group,
     }
+
+
+def _by_child_area(user, qs) -> list[dict]:
+    """Counts rolled up to the children of the user's node (a county user sees townships, …)."""
+    from django.db.models.functions import Substr
+
+    from vaxops.jurisdictions.models import PREFIX_LENGTH, Division, Level
+
+    division = getattr(user, "division", None)
+    level = division.level if division is not None and not user.employer_id else Level.CITY
+    if level >= Level.VILLAGE:
+        return []
+    n = PREFIX_LENGTH[Level(level + 1)]
+    rows = qs.annotate(area=Substr("village_code", 1, n)).values("area").annotate(n=Count("id")).order_by("area")
+    names = dict(Division.objects.filter(code__in=[r["area"].ljust(12, "0") for r in rows]).values_list("code", "name"))
+    return [{"code": r["area"], "name": names.get(r["area"].ljust(12, "0"), r["area"]), "n": r["n"]} for r in rows]

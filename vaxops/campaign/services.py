@@ -1,0 +1,79 @@
+"""Keeping ``ImmunizationStatus`` true to the rules engine."""
+
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from django.db import transaction
+
+from vaxops.catalog import domain
+from vaxops.core import clock
+from vaxops.registry.models import Resident
+
+from .models import ImmunizationStatus
+
+_FIELDS = ["village_code", "employer_id", "status", "valid_doses", "contraindicated", "deferred_until", "deferred_open",
+           "next_number", "next_is_booster", "next_products", "next_earliest", "next_latest", "window_missed",
+           "computed_on"]
+
+
+def status_from_forecast(f: domain.Forecast) -> dict:
+    """The stored facts of a forecast (see ImmunizationStatus)."""
+    nd = f.next_dose
+    return {
+        "status": f.status.value,
+        "valid_doses": f.valid_dose_count,
+        "contraindicated": f.status is domain.Status.CONTRAINDICATED,
+        "deferred_until": f.deferred_until if f.status is domain.Status.DEFERRED else None,
+        "deferred_open": f.status is domain.Status.DEFERRED and f.deferred_until is None,
+        "next_number": nd.number if nd else None,
+        "next_is_booster": bool(nd and nd.is_booster),
+        "next_products": ",".join(nd.allowed_products)[:200] if nd else "",
+        "next_earliest": nd.earliest if nd else None,
+        "next_latest": nd.latest if nd else None,
+        "window_missed": bool(nd and nd.overdue and nd.latest is None),
+    }
+
+
+def status_refresh(*, resident_ids: Iterable[int], on: date | None = None) -> int:
+    """Recompute the stored status of these residents (in the caller's transaction); returns how many."""
+    from vaxops.catalog.selectors import catalogue_current
+    from vaxops.clinic.selectors import person_inputs
+
+    ids = list(resident_ids)
+    if not ids:
+        return 0
+    on = on or clock.today()
+    catalogue = catalogue_current()
+    people = Resident.objects.filter(pk__in=ids).values_list("id", "birth_date", "village_code", "employer_id")
+    inputs = person_inputs(resident_ids=ids)
+    rows = []
+    for pk, birth, village_code, employer_id in people:
+        if birth is None:
+            continue  # no birth date (some passports): nothing can be forecast; shown as unknown
+        p = inputs.get(pk)
+        f = domain.evaluate(birth_date=birth, doses=p.doses if p else (), contraindications=p.contraindications if p else (),
+                            deferrals=p.deferrals if p else (), on=on, catalogue=catalogue)
+        rows.append(ImmunizationStatus(resident_id=pk, village_code=village_code, employer_id=employer_id,
+                                       computed_on=on, **status_from_forecast(f)))
+    with transaction.atomic():
+        ImmunizationStatus.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
+                                               unique_fields=["resident"], update_fields=_FIELDS)
+    return len(rows)
+
+
+def status_refresh_all(*, on: date | None = None, only_missing: bool = False, batch: int = 5000,
+                       progress: Callable[[int], None] | None = None) -> int:
+    """Recompute every resident's status (or only those without one); returns how many rows were written."""
+    qs = Resident.objects.order_by("id")
+    if only_missing:
+        qs = qs.filter(status__isnull=True)
+    last = 0
+    done = 0
+    while True:
+        ids = list(qs.filter(pk__gt=last).values_list("id", flat=True)[:batch])
+        if not ids:
+            return done
+        done += status_refresh(resident_ids=ids, on=on)
+        last = ids[-1]
+        if progress:
+            progress(done)
