@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 
 from vaxops.registry.domain import check_character
+from vaxops.testing.browser import audit_log_flushable, browser, page  # noqa: F401  (shared fixtures)
 
 PASSWORD = "correct-horse-battery"  # noqa: S105
 

@@ -24,6 +24,7 @@ from .tables import LABELS, Table, check_required
 
 log = logging.getLogger(__name__)
 MAX_BATCH_ATTEMPTS = 5
+ANALYZE_AFTER_BATCHES = frozenset({5, 50, 200})
 
 # Fields an import or an edit may set, in the order they are compared.
 FIELDS = (
@@ -410,6 +411,7 @@ def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, li
     batch_size = batch_size or settings.VAXOPS_IMPORT_BATCH
     result = ImportResult()
     batch: list[tuple[int, dict[str, Any]]] = []
+    batches = [0]
 
     def flush() -> None:
         if not batch:
@@ -430,6 +432,14 @@ def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, li
                 log.info("import batch retried after %s (attempt %s)", type(e).__name__, attempt)
                 time.sleep(0.05 * attempt)
         batch.clear()
+        batches[0] += 1
+        if connection.vendor == "postgresql" and batches[0] in ANALYZE_AFTER_BATCHES:
+            # A table that grows from nothing to a million rows in one import
+            # keeps the planner's "empty table" statistics until autovacuum
+            # catches up, and the per-batch lookup then turns into sequential
+            # scans; refresh the statistics as it grows.
+            with connection.cursor() as c:
+                c.execute(f"ANALYZE {Resident._meta.db_table}")
         if on_batch:
             on_batch(result)
 

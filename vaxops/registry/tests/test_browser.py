@@ -13,14 +13,14 @@ from urllib.parse import unquote
 import pytest
 
 from vaxops.conftest import PASSWORD, make_id
+from vaxops.testing.browser import CHROMIUM
 
-CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
     pytest.skip("chromium not installed: sudo apt-get install chromium", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("audit_log_flushable")]
 
 MASKED_ID = re.compile(r"\d{6}\*{8}\d{3}[\dX]")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,63 +29,6 @@ VILLAGE_B1 = "330199002001"
 NOT_FOUND = "居民不存在或不在您的管辖范围内"
 
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _audit_log_flushable(django_db_setup, django_db_blocker):
-    """Let the live server's per-test flush empty the audit log, for this module only.
-
-    Migration audit/0002 makes ``audit_auditevent`` append-only with triggers (DELETE on SQLite, DELETE and
-    TRUNCATE on PostgreSQL), so Django's flush after every transactional test fails. The triggers are put
-    back exactly as they were when the module ends.
-    """
-    from django.db import connection
-
-    saved = []
-    with django_db_blocker.unblock(), connection.cursor() as c:
-        if connection.vendor == "postgresql":
-            c.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
-        elif connection.vendor == "sqlite":
-            c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'")
-            saved = c.fetchall()
-            for name, _sql in saved:
-                c.execute(f'DROP TRIGGER "{name}"')
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as c:
-        if connection.vendor == "postgresql":
-            c.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
-        for _name, sql in saved:
-            c.execute(sql)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    # A Chinese browser: Accept-Language zh-CN, so Django picks zh-hans (not the en-US Chromium default).
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(10_000)
-    p = context.new_page()
-    try:
-        yield p
-    finally:
-        context.close()
 
 
 @pytest.fixture

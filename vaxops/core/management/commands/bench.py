@@ -3,6 +3,7 @@
 import csv
 import json
 import platform
+import secrets
 import time
 from datetime import date
 from pathlib import Path
@@ -25,7 +26,7 @@ class Command(BaseCommand):
     help = "性能基准 / benchmarks: import"
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["import"])
+        parser.add_argument("what", choices=["import", "forecast"])
         parser.add_argument("--rows", type=int, default=100_000)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
@@ -33,7 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, what, rows, seed, json: bool, **options):
         if settings.DEBUG:
             raise CommandError("请以 VAXOPS_DEBUG=0 运行基准（DEBUG 会记录每条 SQL）")
-        report = self.bench_import(rows=rows, seed=seed)
+        report = self.bench_import(rows=rows, seed=seed) if what == "import" else self.bench_forecast(rows=rows, seed=seed)
         if json:
             self.stdout.write(_dump(report))
         else:
@@ -101,7 +102,80 @@ class Command(BaseCommand):
             report["import_vs_raw_copy"] = round(raw_copy_s / import_s, 2)
         return report
 
+    def bench_forecast(self, *, rows: int, seed: int) -> dict:
+        """Status for every person (the engine), then mobilisation list pages over them, beside raw SQL."""
+        import statistics
+
+        from vaxops.accounts.models import User
+        from vaxops.accounts.services import user_create
+        from vaxops.campaign.selectors import mobilisation_counts, mobilisation_list
+        from vaxops.campaign.services import status_refresh_all
+        from vaxops.catalog.domain import MobilisationCategory
+        from vaxops.clinic.models import Dose
+        from vaxops.registry.demo import demo_doses_build
+
+        have = Resident.objects.count()
+        if have < rows:
+            self.log(f"{have} residents; importing up to {rows} first")
+            self.bench_import(rows=rows, seed=seed)
+        t0 = time.perf_counter()
+        if not Dose.objects.exists():
+            demo_doses_build(seed=seed)  # also computes every status once
+        doses_s = time.perf_counter() - t0
+        people = Resident.objects.count()
+        t0 = time.perf_counter()
+        n = status_refresh_all(progress=lambda d: self.log(f"  status {d}") if d % 100_000 < 5000 else None)
+        status_s = time.perf_counter() - t0
+        county = Division.objects.get(code=COUNTY_CODE.ljust(12, "0"))
+        township = Division.objects.get(code=f"{COUNTY_CODE}001".ljust(12, "0"))
+        users = {}
+        for name, division in (("bench-county", county), ("bench-township", township)):
+            users[name] = User.objects.filter(username=name).first() or user_create(
+                username=name, password=secrets.token_urlsafe(16), role="county_admin", division=division)
+        on = date(2022, 6, 1)
+        report = {
+            "database": f"{connection.vendor} {_server_version()}",
+            "machine": f"{platform.machine()} {_cpus()} cores, Python {platform.python_version()}",
+            "people": people, "doses": Dose.objects.count(), "doses_seconds": round(doses_s, 1),
+            "status_people_per_s": round(n / status_s), "status_seconds": round(status_s, 1),
+        }
+        for name, user in users.items():
+            page_times, raw_times, count_times = [], [], []
+            for cat in (MobilisationCategory.NOT_STARTED, MobilisationCategory.OVERDUE, MobilisationCategory.BOOSTER_DUE,
+                        MobilisationCategory.DOSE_DUE):
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    qs = mobilisation_list(user=user, category=cat, on=on)
+                    total = qs.count()
+                    page = [(r.name, r.id_number_masked, r.status.next_earliest) for r in qs[:50]]
+                    page_times.append(time.perf_counter() - t0)
+                    sql, params = qs[:50].query.sql_with_params()
+                    csql, cparams = qs.order_by().values("id").query.sql_with_params()
+                    t0 = time.perf_counter()
+                    with connection.cursor() as c:
+                        c.execute(f"SELECT COUNT(*) FROM ({csql}) AS t", cparams)  # noqa: S608
+                        c.fetchone()
+                        c.execute(sql, params)
+                        c.fetchall()
+                    raw_times.append(time.perf_counter() - t0)
+                    assert total >= len(page)
+                t0 = time.perf_counter()
+                mobilisation_counts(user=user, on=on)
+                count_times.append(time.perf_counter() - t0)
+            report[f"{name}_list_page_ms_median"] = round(statistics.median(page_times) * 1000, 1)
+            report[f"{name}_list_page_ms_max"] = round(max(page_times) * 1000, 1)
+            report[f"{name}_raw_sql_ms_median"] = round(statistics.median(raw_times) * 1000, 1)
+            report[f"{name}_all_counts_ms_median"] = round(statistics.median(count_times) * 1000, 1)
+        return report
+
     def _clear(self) -> None:
+        if connection.vendor == "postgresql":
+            # TRUNCATE, not DELETE: a million dead rows would skew the planner
+            # and the next stage would be measured against a bloated table.
+            with connection.cursor() as c:
+                c.execute("TRUNCATE registry_resident CASCADE")
+                c.execute("ANALYZE registry_resident")
+            return
         with connection.cursor() as c:
             c.execute(f"DELETE FROM {Resident._meta.db_table}")  # noqa: S608
         if connection.vendor == "sqlite":
