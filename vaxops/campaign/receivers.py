@@ -15,6 +15,11 @@ def on_residents_changed(sender, resident_ids, **kwargs):
     if len(ids) <= INLINE_LIMIT:
         status_refresh(resident_ids=ids)
         return
+    from django.db import transaction
     from django_q.tasks import async_task
 
-    async_task("vaxops.campaign.tasks.status_refresh_task", ids, task_name="status-refresh")
+    # Inside a transaction on purpose: outside one, django-q's ORM broker calls
+    # close_old_connections(), which (CONN_MAX_AGE 0) drops the importer's
+    # connection and its page cache after every batch.
+    with transaction.atomic():
+        async_task("vaxops.campaign.tasks.status_refresh_task", ids, task_name="status-refresh")

@@ -52,6 +52,7 @@ class Table:
     # Keeps a text wrapper alive as long as the table: when a TextIOWrapper is
     # collected it closes the file under it, and progress still asks for tell().
     keep: object = None
+    position_is_bytes: bool = False  # CSV: size/position in bytes; XLSX and generated rows: in rows
 
     def done(self) -> int:
         return int(self.position())
@@ -125,7 +126,8 @@ def _open_csv(stream: BinaryIO, *, size: int) -> Table:
     def position() -> int:
         return size if stream.closed else stream.tell()
 
-    return Table(columns=columns, header_labels=labels, rows=rows(), size=size, position=position, keep=text)
+    return Table(columns=columns, header_labels=labels, rows=rows(), size=size, position=position, keep=text,
+                 position_is_bytes=True)
 
 
 def _open_xlsx(stream: BinaryIO, *, size: int) -> Table:
