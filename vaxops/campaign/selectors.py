@@ -84,7 +84,7 @@ def mobilisation_list(*, user, category: str, on: date, village_code: str = "", 
     return qs.select_related("status").order_by("village_code", "status__next_earliest", "id")
 
 
-def mobilisation_counts(*, user, on: date, village_code: str = "") -> dict[str, int]:
+def mobilisation_counts(*, user, on: date, village_code: str = "", employer_id: int | None = None) -> dict[str, int]:
     """How many people are on each list (for the tabs), in scope, in one pass over the table."""
     if not user.has_perm("registry.view_resident"):
         return {c.value: 0 for c in C}
@@ -92,4 +92,6 @@ def mobilisation_counts(*, user, on: date, village_code: str = "") -> dict[str, 
     code = village_code.strip()
     if code.isdigit() and len(code) in (9, 12):
         qs = qs.filter(village_code__gte=code.ljust(12, "0"), village_code__lte=code.ljust(12, "9"))
+    if employer_id:
+        qs = qs.filter(employer_id=employer_id)
     return qs.aggregate(**{c.value: Count("id", filter=category_q(c, on)) for c in C})

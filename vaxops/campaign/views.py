@@ -29,7 +29,27 @@ def _params(request):
         on = date.fromisoformat(request.GET.get("on", "")) if request.GET.get("on") else clock.today()
     except ValueError:
         on = clock.today()
-    return category, on, request.GET.get("village_code", "").strip()
+    try:
+        employer_id = int(request.GET.get("employer") or 0) or None
+    except ValueError:
+        employer_id = None
+    return category, on, request.GET.get("village_code", "").strip(), employer_id
+
+
+def _employers(user):
+    """Employers a division user may pick (their jurisdiction's); none for an employer contact (scoped already)."""
+    from vaxops.registry.models import Employer
+
+    scope = scope_for(user)
+    if scope.employer_id is not None:
+        return Employer.objects.none()
+    qs = Employer.objects.select_related("division").order_by("name")
+    if scope.unrestricted:
+        return qs
+    if scope.code_low is None:
+        return Employer.objects.none()
+    # An employer registered at the county serves the whole county; a user below it sees those too.
+    return [e for e in qs if scope.covers_code(e.division.code) or e.division.contains(scope.code_low)]
 
 
 def _row(r, on):
@@ -48,15 +68,18 @@ def _row(r, on):
 @login_required
 @permission_required("registry.view_resident", raise_exception=True)
 def mobilisation(request):
-    category, on, village_code = _params(request)
-    qs = mobilisation_list(user=request.user, category=category, on=on, village_code=village_code)
+    category, on, village_code, employer_id = _params(request)
+    qs = mobilisation_list(user=request.user, category=category, on=on, village_code=village_code,
+                           employer_id=employer_id)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    counts = mobilisation_counts(user=request.user, on=on, village_code=village_code)
+    counts = mobilisation_counts(user=request.user, on=on, village_code=village_code, employer_id=employer_id)
     tabs = [(c.value, LABELS[c], counts[c.value]) for c in MobilisationCategory]
     ctx = {
         "page": page, "rows": [_row(r, on) for r in page.object_list], "category": category, "on": on,
         "village_code": village_code, "tabs": tabs, "villages": _villages(request.user),
-        "query": urlencode({"category": category, "on": on.isoformat(), "village_code": village_code}),
+        "employers": _employers(request.user), "employer_id": employer_id,
+        "query": urlencode({"category": category, "on": on.isoformat(), "village_code": village_code,
+                            "employer": employer_id or ""}),
         "scope_label": scope_for(request.user).label, "label": LABELS[MobilisationCategory(category)],
         "list_categories": [c.value for c in LIST_CATEGORIES],
     }
@@ -67,9 +90,9 @@ def mobilisation(request):
 @permission_required("registry.view_resident", raise_exception=True)
 def mobilisation_export(request):
     """The list as XLSX for village workers: masked identities, with willingness and the next dose."""
-    category, on, village_code = _params(request)
-    qs = mobilisation_list(user=request.user, category=category, on=on, village_code=village_code).select_related(
-        "priority_group")
+    category, on, village_code, employer_id = _params(request)
+    qs = mobilisation_list(user=request.user, category=category, on=on, village_code=village_code,
+                           employer_id=employer_id).select_related("priority_group")
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(LABELS[MobilisationCategory(category)][:30])
     ws.append(["姓名", "证件号码", "手机号码", "年龄", "村(社区)代码", "人群分类", "接种意愿", "意愿原因",
@@ -82,7 +105,8 @@ def mobilisation_export(request):
                    r.willingness_reason, d["next"], d["earliest"], d["latest"]])
         n += 1
     audit_record(actor=request.user, action="mobilisation.export", object_type="campaign.list",
-                 object_id=category, new={"on": on.isoformat(), "village_code": village_code, "rows": n})
+                 object_id=category, new={"on": on.isoformat(), "village_code": village_code, "employer": employer_id,
+                                          "rows": n})
     buf = BytesIO()
     wb.save(buf)
     response = HttpResponse(buf.getvalue(), content_type=XLSX)

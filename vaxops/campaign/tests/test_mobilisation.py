@@ -124,3 +124,15 @@ class TestImportKeepsStatus:
             residents_import(table=open_table(io.BytesIO(csv.encode())), actor=cdc)
         r = Resident.objects.get(name="李四")
         assert ImmunizationStatus.objects.get(pk=r.pk).next_number == 1
+
+
+class TestEmployerFilter:
+    def test_it_narrows_a_list_to_one_employer(self, client, people, cdc, employer):
+        Resident.objects.filter(pk=people[0].pk).update(employer=employer)
+        ImmunizationStatus.objects.filter(pk=people[0].pk).update(employer_id=employer.pk)
+        assert mobilisation_list(user=cdc, category="not_started", on=TODAY, employer_id=employer.pk).count() == 1
+        assert mobilisation_counts(user=cdc, on=TODAY, employer_id=employer.pk + 1)["not_started"] == 0
+        client.force_login(cdc)
+        r = client.get("/mobilisation/", {"category": "not_started", "on": TODAY.isoformat(), "employer": employer.pk})
+        assert "测试1" in r.content.decode()
+        assert employer.name in r.content.decode()
