@@ -136,3 +136,14 @@ class TestEmployerFilter:
         r = client.get("/mobilisation/", {"category": "not_started", "on": TODAY.isoformat(), "employer": employer.pk})
         assert "测试1" in r.content.decode()
         assert employer.name in r.content.decode()
+
+
+class TestPolicyChange:
+    def test_it_recomputes_statuses_when_a_schedule_changes(self, people, django_capture_on_commit_callbacks):
+        from vaxops.catalog.models import SchedulePolicy
+
+        ImmunizationStatus.objects.filter(pk=people[0].pk).update(next_number=9)
+        policy = SchedulePolicy.objects.filter(product__code="BBIBP-CorV").order_by("effective_from").first()
+        with django_capture_on_commit_callbacks(execute=True):
+            policy.save()
+        assert ImmunizationStatus.objects.get(pk=people[0].pk).next_number == 1
