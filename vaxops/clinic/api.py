@@ -12,7 +12,7 @@ from vaxops.catalog import domain
 from vaxops.catalog.api import ErrorOut, ForecastOut
 from vaxops.catalog.selectors import catalogue_current
 from vaxops.core import clock
-from vaxops.core.idempotency import idempotent
+from vaxops.core.idempotency import idempotent_status
 
 from . import selectors, services
 from .models import Dose, ScreeningRecord
@@ -130,7 +130,7 @@ def resident_doses(request, resident_id: int):
              summary="补录外地接种记录（支持 Idempotency-Key）")
 def record_external_dose(request, resident_id: int, payload: DoseIn):
     data = {"resident_id": resident_id, **payload.dict()}
-    return idempotent(request, data, lambda: (201, _dose(services.dose_record_external(
+    return idempotent_status(request, data, lambda: (201, _dose(services.dose_record_external(
         actor=request.user, resident_id=resident_id, product=payload.product, given_on=payload.given_on,
         place=payload.place))))
 
@@ -139,7 +139,7 @@ def record_external_dose(request, resident_id: int, payload: DoseIn):
              summary="作废接种记录（须说明原因，留痕；支持 Idempotency-Key）")
 def void_dose(request, dose_id: int, payload: VoidIn):
     data = {"dose_id": dose_id, **payload.dict()}
-    return idempotent(request, data, lambda: (200, _dose(services.dose_void(
+    return idempotent_status(request, data, lambda: (200, _dose(services.dose_void(
         actor=request.user, dose_id=dose_id, reason=payload.reason))))
 
 
@@ -150,6 +150,6 @@ def record_screening(request, resident_id: int, payload: ScreeningIn):
     """``answers`` maps question codes (see ``GET /api/v1/catalog/question-set``) to ``true``/``false``,
     a choice, text, or a ``YYYY-MM-DD`` date (``null`` = no)."""
     data = {"resident_id": resident_id, **payload.dict()}
-    return idempotent(request, data, lambda: (201, _screening(services.screening_record(
+    return idempotent_status(request, data, lambda: (201, _screening(services.screening_record(
         actor=request.user, resident_id=resident_id, answers=payload.answers, temperature_c=payload.temperature_c,
         bp_systolic=payload.bp_systolic, bp_diastolic=payload.bp_diastolic, on=payload.on))))

@@ -50,3 +50,10 @@ def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]]) -> tu
         if found is None:
             raise
         return replay(found)
+
+
+def idempotent_status(request, payload: Any, work: Callable[[], tuple[int, Any]]):
+    """``idempotent`` as a django-ninja response (``Status``), for API handlers."""
+    from ninja import Status
+
+    return Status(*idempotent(request, payload, work))

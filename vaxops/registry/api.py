@@ -5,7 +5,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from vaxops.core.errors import ValidationFailed
-from vaxops.core.idempotency import idempotent
+from vaxops.core.idempotency import idempotent_status
 
 from . import selectors, services
 from .models import Resident
@@ -119,7 +119,7 @@ def list_residents(request, q: str = "", village_code: str = "", willingness: st
 @router.post("", response={201: ResidentOut, 400: ErrorOut, 403: ErrorOut}, summary="建档（支持 Idempotency-Key）")
 def create_resident(request, payload: ResidentIn):
     data = payload.dict()
-    return Status(*idempotent(request, data, lambda: (201, _out(services.resident_create(actor=request.user, data=data)))))
+    return idempotent_status(request, data, lambda: (201, _out(services.resident_create(actor=request.user, data=data))))
 
 
 @router.get("/{int:resident_id}", response={200: ResidentOut, 404: ErrorOut})
@@ -165,4 +165,4 @@ def import_residents(request, file: File[UploadedFile], village_code: Form[str] 
     file.seek(0)
     digest = hashlib.sha256(file.read()).hexdigest()
     file.seek(0)
-    return Status(*idempotent(request, {"file": digest, "village": village_code, "employer": employer_code}, work))
+    return idempotent_status(request, {"file": digest, "village": village_code, "employer": employer_code}, work)
