@@ -10,7 +10,9 @@ class RequestContextMiddleware:
     def __call__(self, request):
         # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a
         # trusted proxy rewrites it, and production sets that up explicitly.
-        token = context.bind(ip=request.META.get("REMOTE_ADDR") or None, request_id=request.headers.get("X-Request-ID"))
+        # A client's request id is kept only if it fits the column (36: a UUID); otherwise we make our own.
+        rid = (request.headers.get("X-Request-ID") or "").strip()
+        token = context.bind(ip=request.META.get("REMOTE_ADDR") or None, request_id=rid if 0 < len(rid) <= 36 else None)
         try:
             return self.get_response(request)
         finally:

@@ -25,25 +25,45 @@ def on_residents_changed(sender, resident_ids, **kwargs):
         async_task("vaxops.campaign.tasks.status_refresh_task", ids, task_name="status-refresh")
 
 
-def _schedule_changed(sender, **kwargs):
+_last_refresh_all = [0.0]
+
+
+def _schedule_changed(sender, instance=None, **kwargs):
     """A product or schedule version changed: everyone's stored status may be stale; recompute in the worker.
 
-    Queued once per transaction, after commit (an admin save touches several rows).
+    Queued after commit (nothing if the save rolls back), at most once per couple of seconds (an admin save
+    touches several rows). A version that takes effect later is recomputed again on the day it starts.
     """
     if kwargs.get("raw"):
         return
-    from django.db import connection, transaction
+    import time
 
-    if getattr(connection, "_vaxops_status_refresh_queued", False):
-        return
-    connection._vaxops_status_refresh_queued = True
+    from django.db import transaction
+
+    effective_from = getattr(instance, "effective_from", None)
 
     def enqueue():
-        connection._vaxops_status_refresh_queued = False
+        from django_q.models import Schedule
         from django_q.tasks import async_task
 
+        from vaxops.core import clock
+
         with transaction.atomic():  # see on_residents_changed: keeps django-q from closing the connection
-            async_task("vaxops.campaign.tasks.status_refresh_all_task", task_name="status-refresh-all")
+            now = time.monotonic()
+            if now - _last_refresh_all[0] > 2:
+                _last_refresh_all[0] = now
+                async_task("vaxops.campaign.tasks.status_refresh_all_task", task_name="status-refresh-all")
+            if effective_from is not None and effective_from > clock.today():
+                from datetime import datetime
+                from datetime import time as dtime
+
+                from django.utils import timezone
+
+                when = datetime.combine(effective_from, dtime(0, 5), tzinfo=timezone.get_current_timezone())
+                Schedule.objects.update_or_create(
+                    name=f"status-refresh-{effective_from.isoformat()}",
+                    defaults={"func": "vaxops.campaign.tasks.status_refresh_all_task",
+                              "schedule_type": Schedule.ONCE, "next_run": when, "repeats": 1})
 
     transaction.on_commit(enqueue)
 

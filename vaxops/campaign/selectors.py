@@ -31,6 +31,9 @@ def category_q(category: str, on: date, prefix: str = "status__") -> Q:
     """
     f = lambda name: prefix + name  # noqa: E731
     contraindicated = Q(**{f("contraindicated"): True})
+    # A person with no stored status yet (no birth date, or not computed yet) is on no list:
+    # every branch requires a row (negations of NULL comparisons would otherwise let them in).
+    has = Q(**{f("computed_on__isnull"): False})
     complete = Q(**{f("next_number__isnull"): True})
     deferred = Q(**{f("status"): Status.DEFERRED.value}) & (
         Q(**{f("deferred_until__isnull"): True}) | Q(**{f("deferred_until__gt"): on})
@@ -39,14 +42,14 @@ def category_q(category: str, on: date, prefix: str = "status__") -> Q:
     first = Q(**{f("next_number"): 1})
     overdue = Q(**{f("window_missed"): True}) | Q(**{f("next_latest__lt"): on})
     booster = Q(**{f("next_is_booster"): True})
-    base = ~contraindicated & ~complete & ~deferred
+    base = has & ~contraindicated & ~complete & ~deferred
     match C(category):
         case C.CONTRAINDICATED:
-            return contraindicated
+            return has & contraindicated
         case C.COMPLETE:
-            return ~contraindicated & (complete | (~deferred & later & booster))
+            return has & ~contraindicated & (complete | (~deferred & later & booster))
         case C.DEFERRED:
-            return ~contraindicated & ~complete & deferred
+            return has & ~contraindicated & ~complete & deferred
         case C.NOT_YET_DUE:
             return base & later & ~booster
         case C.NOT_STARTED:
@@ -87,11 +90,12 @@ def mobilisation_list(*, user, category: str, on: date, village_code: str = "", 
 def mobilisation_counts(*, user, on: date, village_code: str = "", employer_id: int | None = None) -> dict[str, int]:
     """How many people are on each list (for the tabs), in scope, in one pass over the table."""
     if not user.has_perm("registry.view_resident"):
-        return {c.value: 0 for c in C}
+        return {c.value: 0 for c in C} | {"unknown": 0}
     qs = scope_for(user).filter(Resident.objects.all())
     code = village_code.strip()
     if code.isdigit() and len(code) in (9, 12):
         qs = qs.filter(village_code__gte=code.ljust(12, "0"), village_code__lte=code.ljust(12, "9"))
     if employer_id:
         qs = qs.filter(employer_id=employer_id)
-    return qs.aggregate(**{c.value: Count("id", filter=category_q(c, on)) for c in C})
+    return qs.aggregate(**{c.value: Count("id", filter=category_q(c, on)) for c in C},
+                        unknown=Count("id", filter=Q(status__isnull=True)))

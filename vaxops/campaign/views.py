@@ -81,7 +81,7 @@ def mobilisation(request):
         "query": urlencode({"category": category, "on": on.isoformat(), "village_code": village_code,
                             "employer": employer_id or ""}),
         "scope_label": scope_for(request.user).label, "label": LABELS[MobilisationCategory(category)],
-        "list_categories": [c.value for c in LIST_CATEGORIES],
+        "list_categories": [c.value for c in LIST_CATEGORIES], "unknown": counts["unknown"],
     }
     return render(request, "campaign/mobilisation.html", ctx)
 

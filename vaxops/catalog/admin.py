@@ -5,9 +5,10 @@ changing its effective date: the replaced version is closed the day before. Ever
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from vaxops.core import clock
@@ -42,6 +43,15 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             services.catalogue_change_audit(actor=request.user, action="delete", obj=obj)
         return super().log_deletions(request, queryset)
+
+    def changeform_view(self, request, *args, **kwargs):
+        # The whole-catalogue check raises inside the admin's transaction (so the
+        # save is rolled back); show its reason on the form page, not a 500.
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except ValidationFailed as e:
+            self.message_user(request, e.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class TracePrefixInline(admin.TabularInline):

@@ -2,23 +2,16 @@
 
 from django.contrib import admin
 
+from vaxops.core.admin import PersonalDataAdmin
+
 from .models import Contraindication, Deferral, Dose, ScreeningRecord
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PersonalDataAdmin):
     raw_id_fields = ("resident",)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Dose)

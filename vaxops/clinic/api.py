@@ -109,6 +109,7 @@ def resident_forecast(request, resident_id: int, on: date | None = None):
 @router.get("/residents/{resident_id}/eligibility", response={200: EligibilityOut, 400: ErrorOut, 404: ErrorOut},
             summary="能否预约（按接种阶段、人群分类和接种评估）")
 def resident_eligibility(request, resident_id: int, on: date | None = None):
+    require(request.user, "clinic.view_dose")  # the reasons can name a deferral (e.g. pregnancy)
     resident = selectors.resident_for_clinic(user=request.user, resident_id=resident_id)
     day = on or clock.today()
     e = selectors.eligibility_for(resident=resident, on=day)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from vaxops.core.admin import PersonalDataAdmin
+
 from . import domain
 from .models import Employer, ImportJob, PriorityGroup, Resident
 
@@ -18,7 +20,7 @@ class EmployerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
+class ResidentAdmin(PersonalDataAdmin):
     """Read-only here: changes go through the audited services (web pages, API, import)."""
 
     list_display = ("name", "masked_id", "village_code", "priority_group", "willingness")
@@ -30,17 +32,8 @@ class ResidentAdmin(admin.ModelAdmin):
     def masked_id(self, obj):
         return domain.mask_id(obj.id_number)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(PersonalDataAdmin):
     list_display = ("filename", "created_by", "created_at", "status", "read", "rejected")
     readonly_fields = [f.name for f in ImportJob._meta.fields]

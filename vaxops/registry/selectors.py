@@ -1,6 +1,7 @@
 """Reads of the resident registry; every function is scoped to what the user may see."""
 
 from django.db.models import Count, QuerySet
+from django.db.models.functions import Length
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound
@@ -28,11 +29,22 @@ def residents_search(*, user, q: str = "", village_code: str = "", willingness: 
         masked = domain.parse_masked_query(q)
         if masked is not None:
             prefix, suffix = masked
-            if len(prefix) > 6 or len(suffix) > 4:
+            text = domain.normalise_text(q)
+            visible = len(prefix) + len(suffix)
+            if text.count("*") == 1:
+                # "110105*002X": the star stands for the hidden middle, which must
+                # still hide at least four characters of the stored number.
+                shown, length_q = (6, 4), {"id_length__gte": visible + 4}
+            else:
+                # "110105********002X": one star per hidden character.
+                shown = (6, 4) if len(text) >= 15 else (2, 2)  # what mask_id shows for that length
+                length_q = {"id_length": len(text)}
+            if len(prefix) > shown[0] or len(suffix) > shown[1]:
                 # More than the masked form shows would be a full-number lookup
                 # without a purpose; that goes through resident_find_by_document.
                 return Resident.objects.none()
-            qs = qs.filter(id_number__startswith=prefix, id_number__endswith=suffix)
+            qs = qs.annotate(id_length=Length("id_number")).filter(
+                id_number__startswith=prefix, id_number__endswith=suffix, **length_q)
         else:
             qs = qs.filter(name__startswith=q) if len(q) == 1 else qs.filter(name__contains=q)
     if village_code:

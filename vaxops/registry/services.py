@@ -14,7 +14,7 @@ from django.utils import timezone
 from vaxops.accounts.scope import Scope, require, scope_for
 from vaxops.audit.services import audit_record, audit_record_many, diff
 from vaxops.core import clock
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.streams import read_ahead, read_ahead_in_process
 from vaxops.jurisdictions.models import Division, Level
 
@@ -418,8 +418,9 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
             to_create[key] = values
             outcome.append("created")
             continue
-        if not (_covers(scope, village_code=existing["village_code"], employer_id=existing["employer_id"])
-                or (scope.employer_id is not None and existing["employer_id"] is None)):
+        # An employer contact may not claim someone already registered elsewhere
+        # (that would be a lookup by ID number, and a takeover of the record).
+        if not _covers(scope, village_code=existing["village_code"], employer_id=existing["employer_id"]):
             errors.append(RowError(row, LABELS["id_number"], "该证件号码已在其他辖区或单位建档，请联系县疾控核实"))
             outcome.append("rejected")
             continue
@@ -500,16 +501,22 @@ def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, li
         if on_batch:
             on_batch(result)
 
-    for row, values, errors in rows:
-        result.read += 1
-        if values is None:
-            result.rejected += 1
-            result.errors.extend(errors)
-            continue
-        batch.append((row, values))
-        if len(batch) >= batch_size:
-            flush()
-    flush()
+    def _consume() -> None:
+        for row, values, errors in rows:
+            result.read += 1
+            if values is None:
+                result.rejected += 1
+                result.errors.extend(errors)
+                continue
+            batch.append((row, values))
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+    try:
+        _consume()
+    except VaxOpsError as e:
+        e.partial_result = result  # what was committed before the file failed, for the job page
+        raise
     return result
 
 

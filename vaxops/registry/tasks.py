@@ -35,8 +35,17 @@ def import_job_run(job_id: int) -> None:
                                       employer_code=job.employer_code or None, job_id=job.pk, filename=job.filename,
                                       on_batch=progress)
     except VaxOpsError as e:
-        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, message=e.message,
-                                                   finished_at=timezone.now())
+        partial = getattr(e, "partial_result", None)
+        counts = {}
+        if partial is not None:
+            # Batches before the failure are committed: say so, and keep their row errors.
+            done = partial.created + partial.updated + partial.unchanged + partial.rejected
+            counts = {"read": done, "created": partial.created, "updated": partial.updated,
+                      "unchanged": partial.unchanged, "rejected": partial.rejected,
+                      "errors": [x.as_dict() for x in partial.errors[:MAX_STORED_ERRORS]]}
+        message = e.message + (f"（此前的 {counts['read']} 行已处理并保存）" if counts.get("read") else "")
+        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, message=message,
+                                                   finished_at=timezone.now(), **counts)
         return
     except Exception as e:
         log.exception("import job %s failed", job_id)

@@ -147,3 +147,30 @@ class TestPolicyChange:
         with django_capture_on_commit_callbacks(execute=True):
             policy.save()
         assert ImmunizationStatus.objects.get(pk=people[0].pk).next_number == 1
+
+
+class TestPeopleWithoutStatus:
+    def test_it_puts_them_on_no_list_and_counts_them_apart(self, people, cdc, village_a1):
+        newcomer = Resident.objects.create(id_type="passport", id_number="E99887766", name="无生日",
+                                           village=village_a1, village_code=village_a1.code)
+        counts = mobilisation_counts(user=cdc, on=TODAY)
+        assert counts["unknown"] == 1
+        assert sum(v for k, v in counts.items() if k != "unknown") == len(PEOPLE)
+        assert not mobilisation_list(user=cdc, category="complete", on=TODAY).filter(pk=newcomer.pk).exists()
+
+
+class TestFutureVersion:
+    def test_it_schedules_a_recompute_for_the_day_a_version_starts(self, people, django_capture_on_commit_callbacks):
+        from django_q.models import Schedule
+
+        from vaxops.catalog.models import SchedulePolicy
+
+        policy = SchedulePolicy.objects.filter(product__code="BBIBP-CorV").order_by("effective_from").last()
+        start = date.today() + timedelta(days=30)
+        SchedulePolicy.objects.filter(pk=policy.pk).update(effective_from=start)
+        policy.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):
+            policy.save()
+        s = Schedule.objects.get(name=f"status-refresh-{start.isoformat()}")
+        assert s.func == "vaxops.campaign.tasks.status_refresh_all_task"
+        assert s.next_run.astimezone().date() in (start, start - timedelta(days=1))

@@ -294,3 +294,20 @@ class TestSearch:
         q = ID[:16] + "*" + ID[16:]
 
         assert residents_search(user=worker_a, q=q).count() == 0
+
+
+class TestMaskedSearchOfShortDocuments:
+    """A passport or permit shows 2+2 characters; a "masked" query may not reveal more than that."""
+
+    @pytest.fixture
+    def passport_holder(self, village_a1):
+        return Resident.objects.create(id_type="passport", id_number="E12345678", name="外宾", village=village_a1,
+                                       village_code=village_a1.code)
+
+    def test_it_finds_a_passport_by_its_masked_form(self, worker_a, passport_holder):
+        assert list(residents_search(user=worker_a, q="E1*****78")) == [passport_holder]
+        assert list(residents_search(user=worker_a, q="E1*78")) == [passport_holder]
+
+    @pytest.mark.parametrize("q", ["E12345*5678", "E1234*678", "E12345***5678", "E123*****678"])
+    def test_it_refuses_queries_that_spell_out_a_short_number(self, worker_a, passport_holder, q):
+        assert list(residents_search(user=worker_a, q=q)) == []
