@@ -12,7 +12,6 @@ from vaxops.accounts.scope import scope_for
 from vaxops.audit.services import audit_record
 from vaxops.catalog.domain import MobilisationCategory, age_on
 from vaxops.core import clock
-from vaxops.registry import domain as rdomain
 from vaxops.registry.views import _villages
 
 from .selectors import LABELS, LIST_CATEGORIES, mobilisation_counts, mobilisation_list
@@ -58,8 +57,7 @@ def _row(r, on):
     if s is not None and s.next_number:
         nxt = "加强针" if s.next_is_booster else f"第{s.next_number}剂"
     return {
-        "r": r, "name": r.name, "masked_id": rdomain.mask_id(r.id_number),
-        "masked_phone": rdomain.mask_phone(r.phone) if r.phone else "",
+        "r": r, "name": r.name, "masked_id": r.id_number_masked, "masked_phone": r.phone_masked,
         "age": age_on(r.birth_date, on) if r.birth_date else "", "next": nxt,
         "earliest": s.next_earliest if s else None, "latest": s.next_latest if s else None,
     }

@@ -6,7 +6,8 @@ from .domain import IdType
 
 
 class PriorityGroup(models.Model):
-    """A 重点人群 category; which phase it belongs to is data, editable by the county."""
+    """A 重点人群 category. ``phase`` is the seed's 三阶段 grouping, used to order the groups; who may be
+    booked when is decided by the campaign phases of the catalogue (``catalog.Phase``), not by this field."""
 
     code = models.CharField(_("代码"), max_length=32, unique=True)
     name_zh = models.CharField(_("名称"), max_length=64)

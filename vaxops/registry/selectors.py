@@ -69,12 +69,11 @@ def resident_get(*, user, resident_id: int) -> Resident:
 
 
 def resident_statistics(*, user) -> dict:
-    """Counts in scope: total, by willingness, by priority-group phase, by township (9-digit code)."""
+    """Counts in scope: total, by willingness, by priority group, by child area of the user's node."""
     if not (user.has_perm("registry.view_resident") or user.has_perm("registry.view_statistics")):
         require(user, "registry.view_statistics")
     qs = scope_for(user).filter(Resident.objects.all())
     by_willingness = dict(qs.values_list("willingness").annotate(n=Count("id")).order_by())
-    by_phase = dict(qs.values_list("priority_group__phase").annotate(n=Count("id")).order_by())
     by_group = list(
         qs.values("priority_group__code", "priority_group__name_zh").annotate(n=Count("id")).order_by("-n")
     )
@@ -82,7 +81,6 @@ def resident_statistics(*, user) -> dict:
         "by_area": _by_child_area(user, qs),
         "total": sum(by_willingness.values()),
         "by_willingness": by_willingness,
-        "by_phase": by_phase,
         "by_group": by_group,
     }
 

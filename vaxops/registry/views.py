@@ -38,9 +38,6 @@ def residents(request):
     willingness = request.GET.get("willingness", "")
     qs = selectors.residents_search(user=request.user, q=q, village_code=village_code, willingness=willingness)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    for r in page.object_list:
-        r.masked_id = domain.mask_id(r.id_number)
-        r.masked_phone = domain.mask_phone(r.phone) if r.phone else ""
     ctx = {
         "page": page, "q": q, "village_code": village_code, "willingness": willingness,
         "query": urlencode({"q": q, "village_code": village_code, "willingness": willingness}),
@@ -61,7 +58,7 @@ def resident(request, pk: int):
         return render(request, "error.html", {"message": e.message}, status=404)
     age = domain.age_on(r.birth_date, clock.today()) if r.birth_date else "—"
     return render(request, "registry/resident.html", {
-        "r": r, "masked_id": domain.mask_id(r.id_number), "masked_phone": domain.mask_phone(r.phone) if r.phone else "",
+        "r": r, "masked_id": r.id_number_masked, "masked_phone": r.phone_masked,
         "id_type_label": domain.ID_TYPE_LABELS.get(domain.IdType(r.id_type), r.id_type), "age": age,
     })
 
