@@ -154,6 +154,15 @@ def catalogue_snapshot(obj: models.Model) -> dict[str, Any]:
         data["priority_groups"] = list(obj.priority_groups.values_list("code", flat=True))
     if isinstance(obj, Product) and obj.pk:
         data["trace_prefixes"] = list(obj.trace_prefixes.values_list("prefix", flat=True))
+    if isinstance(obj, QuestionSet) and obj.pk:
+        # The questions carry the contraindication and deferral rules: the part an auditor needs.
+        data["questions"] = [
+            {f.attname: _plain(getattr(q, f.attname)) for f in q._meta.concrete_fields if f.attname != "question_set_id"}
+            for q in obj.questions.order_by("id")
+        ]
+    if isinstance(obj, Phase) and obj.pk:
+        data["targets"] = [{"division": t.division.code, "target_people": t.target_people}
+                           for t in obj.targets.select_related("division").order_by("division__code")]
     return data
 
 

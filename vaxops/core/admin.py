@@ -23,3 +23,46 @@ class PersonalDataAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _plain(value):
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Every add, change and delete made in the admin writes an audit event with the stored values.
+
+    The admin saves inside its own transaction; the event is written in the same one.
+    Fields named in ``audit_exclude`` (password hashes…) are left out.
+    """
+
+    audit_exclude: tuple[str, ...] = ("password", "digest")
+
+    def _snapshot(self, obj) -> dict:
+        return {f.attname: _plain(getattr(obj, f.attname)) for f in obj._meta.concrete_fields
+                if f.attname not in self.audit_exclude}
+
+    def _audit(self, request, obj, action: str, *, old=None, new=None) -> None:
+        from vaxops.audit.services import audit_record
+
+        audit_record(actor=request.user, action=f"admin.{obj._meta.label_lower}.{action}", obj=obj, old=old, new=new)
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, obj, "add", new=self._snapshot(obj))
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, obj, "change", new=self._snapshot(obj))
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, obj, "delete", old=self._snapshot(obj))
+        return super().log_deletions(request, queryset)

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from vaxops.core.admin import AuditedModelAdmin
+
 from .models import Division
 
 
 @admin.register(Division)
-class DivisionAdmin(admin.ModelAdmin):
+class DivisionAdmin(AuditedModelAdmin):
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")

@@ -1,19 +1,19 @@
 from django.contrib import admin
 
-from vaxops.core.admin import PersonalDataAdmin
+from vaxops.core.admin import AuditedModelAdmin, PersonalDataAdmin
 
 from . import domain
 from .models import Employer, ImportJob, PriorityGroup, Resident
 
 
 @admin.register(PriorityGroup)
-class PriorityGroupAdmin(admin.ModelAdmin):
+class PriorityGroupAdmin(AuditedModelAdmin):
     list_display = ("code", "name_zh", "name_en", "phase", "sort")
     list_editable = ("phase", "sort")
 
 
 @admin.register(Employer)
-class EmployerAdmin(admin.ModelAdmin):
+class EmployerAdmin(AuditedModelAdmin):
     list_display = ("code", "name", "division", "priority_group")
     search_fields = ("code", "name")
     raw_id_fields = ("division",)

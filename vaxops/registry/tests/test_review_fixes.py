@@ -76,3 +76,27 @@ class TestFailedJobKeepsWhatItDid:
         assert job.read == job.created + job.updated + job.unchanged + job.rejected
         assert job.read >= 100 and job.rejected == 1
         assert job.errors[0]["row"] == 7
+
+
+class TestAdminEditsAreAudited:
+    def test_it_audits_a_priority_group_change(self, client, county):
+        from vaxops.accounts.services import user_create
+        from vaxops.registry.models import PriorityGroup
+
+        admin_user = user_create(username="root", password="root-password-1", role="", division=county,
+                                 is_superuser=True)
+        client.force_login(admin_user)
+        group = PriorityGroup.objects.get(code="general")
+        r = client.post(f"/admin/registry/prioritygroup/{group.pk}/change/",
+                        {"code": "general", "name_zh": "其他人群（改）", "name_en": "Everyone else", "phase": 3,
+                         "sort": 99})
+        assert r.status_code == 302
+        event = AuditEvent.objects.get(action="admin.registry.prioritygroup.change")
+        assert event.new["name_zh"] == "其他人群（改）" and event.actor_label == "root"
+
+    def test_it_keeps_question_rules_in_the_audit_of_a_question_set(self, cdc):
+        from vaxops.catalog.models import QuestionSet
+        from vaxops.catalog.services import catalogue_snapshot
+
+        snap = catalogue_snapshot(QuestionSet.objects.first())
+        assert snap["questions"] and "code" in snap["questions"][0]
