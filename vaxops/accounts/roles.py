@@ -64,3 +64,15 @@ ROLES = tuple(
 
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]
+
+# Supply chain (issue 4): appended like the clinic block above.
+_SUPPLY_MODELS = ("stockplace", "coldchainunit", "lot", "tracecode", "stockmovement", "stockbalance")
+_SUPPLY_EXTRA = {
+    "county_admin": tuple(f"supply.{verb}_{model}" for model in _SUPPLY_MODELS for verb in ("view", "add", "change")),
+    "auditor": tuple(f"supply.view_{model}" for model in _SUPPLY_MODELS),
+}
+ROLES = tuple(
+    Role(r.code, r.name_zh, r.name_en, r.scope, r.permissions + _SUPPLY_EXTRA.get(r.code, ())) for r in ROLES
+)
+ROLE_BY_CODE = {r.code: r for r in ROLES}
+ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "vaxops.catalog",
     "vaxops.clinic",
     "vaxops.campaign",
+    "vaxops.supply",
 ]
 
 MIDDLEWARE = [

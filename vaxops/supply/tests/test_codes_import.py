@@ -1,0 +1,96 @@
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from vaxops.audit.models import AuditEvent
+from vaxops.core.actors import SystemActor
+from vaxops.supply import services
+from vaxops.supply.models import Lot, StockBalance, StockMovement, TraceCode
+
+from .factories import code, county_store, csv_table
+
+HEADER = "追溯码,批号,疫苗品种,有效期至\n"
+
+
+@pytest.fixture
+def store(county):
+    return county_store(county)
+
+
+def _import(text, store):
+    return services.codes_import(table=csv_table(text), actor=SystemActor("cli:test"), place=store,
+                                 filename="receipt.csv")
+
+
+def test_it_imports_good_rows_and_names_each_bad_one(store):
+    text = HEADER + "\n".join([
+        f"{code(1)},L1,BBIBP-CorV,2099-12-31",
+        f"{code(2)},L1,BBIBP-CorV,2099-12-31",
+        f"{code(3, prefix='8100301')},L1,BBIBP-CorV,2099-12-31",   # CoronaVac prefix on a BBIBP lot
+        f"{code(4)[:-1]},L1,BBIBP-CorV,2099-12-31",                # 19 digits
+        f"{code(1)},L1,BBIBP-CorV,2099-12-31",                     # again in the file
+        f"{code(5, prefix='8100301')},C1,CoronaVac,2099-06-30",
+    ]) + "\n"
+
+    result = _import(text, store)
+
+    assert (result.read, result.created, result.updated, result.unchanged, result.rejected) == (6, 3, 0, 0, 3)
+    errors = [(e.row, e.column, e.message) for e in result.errors]
+    assert errors[0][:2] == (4, "追溯码") and "前7位8100301与批号L1的品种不符" in errors[0][2]
+    assert errors[1] == (5, "追溯码", f"追溯码“{code(4)[:-1]}”为19位，应为20位数字")
+    assert errors[2] == (6, "追溯码", f"追溯码{code(1)}在本文件第2行已出现")
+    assert set(TraceCode.objects.values_list("code", flat=True)) == {code(1), code(2), code(5, prefix="8100301")}
+    l1 = Lot.objects.get(lot_number="L1")
+    assert (l1.status, l1.quantity_doses, str(l1.expiry)) == ("released", 2, "2099-12-31")
+    assert StockBalance.objects.get(place=store, lot=l1).doses == 2
+    assert sorted(StockMovement.objects.values_list("lot__lot_number", "kind", "doses")) == [
+        ("C1", "receipt", 1), ("L1", "receipt", 2)]
+    assert AuditEvent.objects.filter(action="supply.codes_import").count() == 2
+
+
+def test_it_changes_nothing_on_reimport_and_rejects_a_code_moved_to_another_lot(store):
+    text = HEADER + f"{code(1)},L1,BBIBP-CorV,2099-12-31\n{code(2)},L1,BBIBP-CorV,2099-12-31\n"
+    _import(text, store)
+    movements = StockMovement.objects.count()
+
+    again = _import(text, store)
+    assert (again.read, again.created, again.unchanged, again.rejected) == (2, 0, 2, 0)
+    assert StockMovement.objects.count() == movements
+    assert StockBalance.objects.get().doses == 2
+
+    moved = _import(HEADER + f"{code(1)},L2,BBIBP-CorV,2099-12-31\n", store)
+    assert (moved.read, moved.created, moved.rejected) == (1, 0, 1)
+    assert moved.errors[0].message == f"追溯码{code(1)}已登记在批号L1下，不能再登记到批号L2"
+    assert not Lot.objects.filter(lot_number="L2").exists()
+
+
+def test_it_accepts_english_headers_and_the_dcc_product_code(store):
+    result = _import(f"code,lot,product,expiry\n {code(7)} ,L9,bbibp-corv,2099/1/31\n", store)
+    assert (result.read, result.created, result.rejected) == (1, 1, 0)
+    assert TraceCode.objects.get().lot.product.code == "BBIBP-CorV"
+
+
+def test_it_refuses_a_file_without_the_required_columns(store):
+    from vaxops.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="缺少必需的列：有效期至"):
+        _import("追溯码,批号,疫苗品种\n", store)
+
+
+def test_it_runs_the_command_into_the_county_store_and_prints_json(store, tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + f"{code(1)},L1,BBIBP-CorV,2099-12-31\nabc,L1,BBIBP-CorV,2099-12-31\n", encoding="utf-8")
+    call_command("import-codes", str(path), "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert {k: out[k] for k in ("read", "created", "updated", "unchanged", "rejected")} == {
+        "read": 2, "created": 1, "updated": 0, "unchanged": 0, "rejected": 1}
+    assert out["errors"][0]["row"] == 3 and out["errors"][0]["column"] == "追溯码"
+    assert TraceCode.objects.get().place == store
+
+
+def test_it_says_so_when_there_is_no_county_store(db, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER, encoding="utf-8")
+    with pytest.raises(CommandError, match="尚未登记县疾控中心冷库"):
+        call_command("import-codes", str(path))
