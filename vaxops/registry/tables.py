@@ -58,11 +58,17 @@ class Table:
         return int(self.position())
 
 
-def _map_headers(headers: list) -> tuple[dict[str, int], dict[str, str], list[str]]:
+def aliases_for(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Normalised header → canonical field, for ``open_table(aliases=…)``."""
+    return {normalise_header(a): key for key, names in columns.items() for a in names}
+
+
+def _map_headers(headers: list, aliases: dict[str, str] | None = None) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    aliases = aliases or _ALIASES
     columns: dict[str, int] = {}
     labels: dict[str, str] = {}
     for i, h in enumerate(headers):
-        key = _ALIASES.get(normalise_header(h))
+        key = aliases.get(normalise_header(h))
         if key and key not in columns:
             columns[key] = i
             labels[key] = str(h).strip()
@@ -83,20 +89,23 @@ def _detect_encoding(head: bytes) -> str:
     return "gb18030"  # a superset of GBK and GB2312
 
 
-def open_table(stream: BinaryIO, *, size: int = 0, filename: str = "") -> Table:
-    """Open ``stream`` as XLSX or CSV. Raises ValidationFailed when the file itself cannot be read."""
+def open_table(stream: BinaryIO, *, size: int = 0, filename: str = "", aliases: dict[str, str] | None = None) -> Table:
+    """Open ``stream`` as XLSX or CSV. Raises ValidationFailed when the file itself cannot be read.
+
+    ``aliases`` (from ``aliases_for``) maps headers to fields; the default is the census columns.
+    """
     head = stream.read(4)
     stream.seek(0)
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(stream, size=size)
+        return _open_xlsx(stream, size=size, aliases=aliases)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ValidationFailed("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再导入")
     if filename.lower().endswith((".xlsx", ".xls", ".pdf", ".doc", ".docx")):
         raise ValidationFailed(f"文件“{filename}”不是有效的 XLSX 文件")
-    return _open_csv(stream, size=size)
+    return _open_csv(stream, size=size, aliases=aliases)
 
 
-def _open_csv(stream: BinaryIO, *, size: int) -> Table:
+def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) -> Table:
     sample = stream.read(1 << 16)
     stream.seek(0)
     if b"\x00" in sample:
@@ -112,7 +121,7 @@ def _open_csv(stream: BinaryIO, *, size: int) -> Table:
         raise ValidationFailed("文件为空，没有表头") from None
     except UnicodeDecodeError:
         raise ValidationFailed("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV") from None
-    columns, labels, _ = _map_headers(headers)
+    columns, labels, _ = _map_headers(headers, aliases)
 
     def rows() -> Iterator[tuple[int, list]]:
         line = 1
@@ -130,7 +139,7 @@ def _open_csv(stream: BinaryIO, *, size: int) -> Table:
                  position_is_bytes=True)
 
 
-def _open_xlsx(stream: BinaryIO, *, size: int) -> Table:
+def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -143,7 +152,7 @@ def _open_xlsx(stream: BinaryIO, *, size: int) -> Table:
         headers = list(next(it))
     except StopIteration:
         raise ValidationFailed("工作表为空，没有表头") from None
-    columns, labels, _ = _map_headers(headers)
+    columns, labels, _ = _map_headers(headers, aliases)
     total = ws.max_row or 0
     state = {"row": 1}
 

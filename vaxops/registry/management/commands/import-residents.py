@@ -1,12 +1,11 @@
-import json
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from vaxops.core.actors import cli_actor
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.importing import run_with_progress, write_result
 from vaxops.registry.services import residents_import
 from vaxops.registry.tables import open_table
 
@@ -29,32 +28,13 @@ class Command(BaseCommand):
             actor = cli_actor(user)
             with p.open("rb") as f:
                 table = open_table(f, size=p.stat().st_size, filename=p.name)
-                show = not json and sys.stderr.isatty() or options.get("verbosity", 1) > 1
-                bar = tqdm(total=table.size, unit="B" if p.suffix.lower() != ".xlsx" else "行", unit_scale=True,
-                           desc="导入", disable=not show, file=sys.stderr)
-
-                def progress(result):
-                    bar.n = table.done()
-                    bar.set_postfix(行=result.read, 拒绝=result.rejected, refresh=False)
-                    bar.refresh()
-
-                result = residents_import(table=table, actor=actor, village_code=village, employer_code=employer,
-                                          filename=p.name, on_batch=progress)
-                bar.close()
+                quiet = not (not json and sys.stderr.isatty() or options.get("verbosity", 1) > 1)
+                result = run_with_progress(
+                    table,
+                    lambda on_batch: residents_import(table=table, actor=actor, village_code=village,
+                                                      employer_code=employer, filename=p.name, on_batch=on_batch),
+                    quiet=quiet, xlsx=p.suffix.lower() == ".xlsx")
         except VaxOpsError as e:
             raise CommandError(e.message) from None
-        out = result.as_dict()
-        if json:
-            self.stdout.write(_json(out))
-            return
-        self.stdout.write(
-            f"读取 {out['read']} 行：新建 {out['created']}，更新 {out['updated']}，未变 {out['unchanged']}，拒绝 {out['rejected']}"
-        )
-        for e in out["errors"][:50]:
-            self.stdout.write(f"  第{e['row']}行 [{e['column']}] {e['message']}")
-        if len(out["errors"]) > 50:
-            self.stdout.write(f"  ……另有 {len(out['errors']) - 50} 条错误（使用 --json 查看全部）")
+        write_result(self.stdout, result.as_dict(), as_json=json)
 
-
-def _json(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False)
