@@ -66,10 +66,19 @@ ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]
 
 # Supply chain (issue 4): appended like the clinic block above.
-_SUPPLY_MODELS = ("stockplace", "coldchainunit", "lot", "tracecode", "stockmovement", "stockbalance")
+_SUPPLY_MODELS = ("stockplace", "coldchainunit", "lot", "tracecode", "stockmovement", "stockbalance", "dispatch",
+                  "stockcount", "allocationrun")
+# Township stores and sites receive dispatches, record wastage and count their own stock (scoped to their places).
+_SUPPLY_LOCAL = ("supply.view_stockplace", "supply.view_lot", "supply.view_tracecode", "supply.view_stockbalance",
+                 "supply.view_dispatch", "supply.change_dispatch", "supply.add_stockmovement", "supply.add_stockcount",
+                 "supply.view_stockcount")
 _SUPPLY_EXTRA = {
     "county_admin": tuple(f"supply.{verb}_{model}" for model in _SUPPLY_MODELS for verb in ("view", "add", "change")),
+    "township_worker": _SUPPLY_LOCAL + ("supply.add_dispatch",),
+    "site_registration": _SUPPLY_LOCAL,
+    "site_vaccinator": ("supply.view_lot", "supply.view_tracecode"),
     "auditor": tuple(f"supply.view_{model}" for model in _SUPPLY_MODELS),
+    "leader": ("supply.view_stockplace", "supply.view_stockbalance", "supply.view_allocationrun"),
 }
 ROLES = tuple(
     Role(r.code, r.name_zh, r.name_en, r.scope, r.permissions + _SUPPLY_EXTRA.get(r.code, ())) for r in ROLES

@@ -54,6 +54,9 @@ class Product(models.Model):
     doses_per_vial = models.PositiveSmallIntegerField(_("每瓶剂数"), default=1, validators=[MinValueValidator(1)])
     open_vial_discard_hours = models.PositiveSmallIntegerField(_("开启后废弃时限（小时）"), null=True, blank=True,
                                                                help_text=_("单剂包装留空"))
+    pack_volume_cm3 = models.DecimalField(_("最小包装体积（cm³）"), max_digits=8, decimal_places=1, default=20,
+                                          validators=[MinValueValidator(1)],
+                                          help_text=_("一个最小包装（一个追溯码）占用的冷链容积，用于调拨和分配"))
     dose_volume_ml = models.DecimalField(_("每剂次体积（mL）"), max_digits=4, decimal_places=2)
     route = models.CharField(_("接种途径"), max_length=20)
     site = models.CharField(_("接种部位"), max_length=40)

@@ -6,6 +6,7 @@ negative (``StockBalance`` check constraint, changed only by conditional UPDATEs
 """
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +45,16 @@ class StockPlace(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=20, choices=PlaceKind.choices)
     division = models.ForeignKey("jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划"))
+    parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children",
+                               verbose_name=_("上级库存地点"), help_text=_("通常从这里调入疫苗"))
+    risk_index = models.DecimalField(_("疫情风险系数"), max_digits=6, decimal_places=2, default=1,
+                                     validators=[MinValueValidator(0)])
+    density_index = models.DecimalField(_("人口密度系数"), max_digits=6, decimal_places=2, default=1,
+                                        validators=[MinValueValidator(0)])
+    mobility_index = models.DecimalField(_("人口流动系数"), max_digits=6, decimal_places=2, default=1,
+                                         validators=[MinValueValidator(0)])
+    low_stock_days = models.PositiveSmallIntegerField(_("库存预警天数"), default=3,
+                                                      help_text=_("库存按近7日用量可用天数低于此值时预警"))
 
     class Meta:
         verbose_name = _("库存地点")
@@ -119,11 +130,20 @@ class TraceCode(models.Model):
                                         verbose_name=_("受种者"))
     administered_at = models.DateTimeField(_("接种时间"), null=True, blank=True)
     wasted_reason = models.CharField(_("损耗原因"), max_length=20, choices=WASTAGE_REASON_CHOICES, blank=True)
+    origin = models.ForeignKey(StockPlace, models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("入库地点"))
+    package = models.CharField(_("包装码"), max_length=20, blank=True, help_text=_("收货文件给出的上级包装（盒/箱）码"))
+    dispatch = models.ForeignKey("Dispatch", models.PROTECT, null=True, blank=True, related_name="+",
+                                 verbose_name=_("最近调拨单"))
 
     class Meta:
         verbose_name = _("追溯码")
         verbose_name_plural = _("追溯码")
-        indexes = [models.Index(fields=["lot", "state", "place"], name="tracecode_lot_state_place")]
+        indexes = [
+            models.Index(fields=["lot", "state", "place"], name="tracecode_lot_state_place"),
+            models.Index(fields=["place", "state"], name="tracecode_place_state"),
+            models.Index(fields=["package"], name="tracecode_package", condition=~models.Q(package="")),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(state__in=CodeState.values), name="tracecode_state_valid"),
             models.CheckConstraint(
@@ -186,3 +206,171 @@ class StockBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.place_id}/{self.lot_id}: {self.doses}"
+
+
+class DispatchStatus(models.TextChoices):
+    IN_TRANSIT = "in_transit", _("在途")
+    RECEIVED = "received", _("已签收")
+    DISCREPANCY = "discrepancy", _("签收有差异")
+
+
+class Dispatch(models.Model):
+    """A shipment of traceability codes from one place to another (调拨单); its codes are in transit until
+    the destination confirms what arrived."""
+
+    number = models.CharField(_("调拨单号"), max_length=30, unique=True)
+    from_place = models.ForeignKey(StockPlace, models.PROTECT, related_name="dispatches_out", verbose_name=_("调出地点"))
+    to_place = models.ForeignKey(StockPlace, models.PROTECT, related_name="dispatches_in", verbose_name=_("调入地点"))
+    product = models.ForeignKey("catalog.Product", models.PROTECT, related_name="+", verbose_name=_("疫苗品种"))
+    status = models.CharField(_("状态"), max_length=20, choices=DispatchStatus.choices, default=DispatchStatus.IN_TRANSIT)
+    codes_count = models.PositiveIntegerField(_("追溯码数"), default=0)
+    doses = models.PositiveIntegerField(_("剂数"), default=0)
+    dispatched_at = models.DateTimeField(_("调出时间"))
+    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                      verbose_name=_("调出人"))
+    received_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("签收人"))
+    allocation = models.ForeignKey("AllocationRun", models.PROTECT, null=True, blank=True, related_name="dispatches",
+                                   verbose_name=_("分配方案"))
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    reasons = models.JSONField(_("先到期先出说明"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("调拨单")
+        verbose_name_plural = _("调拨单")
+        ordering = ["-dispatched_at", "-id"]
+        indexes = [models.Index(fields=["status", "dispatched_at"], name="dispatch_status_at")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=DispatchStatus.values), name="dispatch_status_valid"),
+            models.CheckConstraint(condition=~models.Q(from_place=models.F("to_place")), name="dispatch_two_places"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DispatchItem(models.Model):
+    """The doses of one lot in a dispatch, as sent and as received."""
+
+    dispatch = models.ForeignKey(Dispatch, models.CASCADE, related_name="items", verbose_name=_("调拨单"))
+    lot = models.ForeignKey(Lot, models.PROTECT, related_name="dispatch_items", verbose_name=_("批号"))
+    codes_sent = models.PositiveIntegerField(_("调出追溯码数"))
+    doses_sent = models.PositiveIntegerField(_("调出剂数"))
+    codes_received = models.PositiveIntegerField(_("签收追溯码数"), default=0)
+    doses_received = models.PositiveIntegerField(_("签收剂数"), default=0)
+
+    class Meta:
+        verbose_name = _("调拨明细")
+        verbose_name_plural = _("调拨明细")
+        ordering = ["dispatch", "lot__expiry", "lot__lot_number"]
+        constraints = [models.UniqueConstraint(fields=["dispatch", "lot"], name="dispatchitem_once_per_lot")]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch_id}/{self.lot_id}: {self.doses_sent}"
+
+
+class DispatchCode(models.Model):
+    """One code of a dispatch and what became of it at the destination; a code's path through places is
+    the list of its dispatches."""
+
+    class Outcome(models.TextChoices):
+        IN_TRANSIT = "in_transit", _("在途")
+        RECEIVED = "received", _("已签收")
+        SHORT = "short", _("短少")
+        DAMAGED = "damaged", _("破损")
+
+    dispatch = models.ForeignKey(Dispatch, models.CASCADE, related_name="codes", verbose_name=_("调拨单"))
+    code = models.ForeignKey(TraceCode, models.PROTECT, related_name="dispatch_rows", verbose_name=_("追溯码"))
+    outcome = models.CharField(_("签收结果"), max_length=20, choices=Outcome.choices, default=Outcome.IN_TRANSIT)
+
+    class Meta:
+        verbose_name = _("调拨追溯码")
+        verbose_name_plural = _("调拨追溯码")
+        constraints = [models.UniqueConstraint(fields=["dispatch", "code"], name="dispatchcode_once")]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch_id}/{self.code_id}"
+
+
+class Discrepancy(models.Model):
+    """A difference found when a dispatch was received: short, damaged, or a wrong/unknown code."""
+
+    class Kind(models.TextChoices):
+        SHORT = "short", _("短少")
+        DAMAGED = "damaged", _("破损")
+        WRONG_LOT = "wrong_lot", _("批号不符/非本单追溯码")
+
+    dispatch = models.ForeignKey(Dispatch, models.CASCADE, related_name="discrepancies", verbose_name=_("调拨单"))
+    kind = models.CharField(_("差异类型"), max_length=20, choices=Kind.choices)
+    code = models.CharField(_("追溯码"), max_length=40)
+    lot_number = models.CharField(_("批号"), max_length=40, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("签收差异")
+        verbose_name_plural = _("签收差异")
+        ordering = ["dispatch", "kind", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.code}"
+
+
+class StockCount(models.Model):
+    """A stock count (盘点): the codes scanned at a place compared with those the ledger holds there."""
+
+    place = models.ForeignKey(StockPlace, models.PROTECT, related_name="counts", verbose_name=_("库存地点"))
+    counted_at = models.DateTimeField(_("盘点时间"))
+    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name=_("盘点人"))
+    scanned = models.PositiveIntegerField(_("扫码数"))
+    matched = models.PositiveIntegerField(_("相符数"))
+    missing = models.JSONField(_("账有实无"), default=list)
+    unexpected = models.JSONField(_("实有账无"), default=list)
+    duplicates = models.JSONField(_("重复扫码"), default=list)
+    adjusted = models.BooleanField(_("已调整台账"), default=False)
+    reason = models.CharField(_("调整原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("盘点记录")
+        verbose_name_plural = _("盘点记录")
+        ordering = ["-counted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.place_id} {self.counted_at:%Y-%m-%d %H:%M}"
+
+
+class AllocationStatus(models.TextChoices):
+    PROPOSED = "proposed", _("待审批")
+    APPROVED = "approved", _("已审批")
+
+
+class AllocationRun(models.Model):
+    """A proposal of how an arriving quantity is shared among places, with its reasoning; approving it
+    creates the dispatches."""
+
+    product = models.ForeignKey("catalog.Product", models.PROTECT, related_name="+", verbose_name=_("疫苗品种"))
+    source = models.ForeignKey(StockPlace, models.PROTECT, related_name="+", verbose_name=_("调出地点"))
+    doses_arriving = models.PositiveIntegerField(_("到货剂数"))
+    weights = models.JSONField(_("权重"), default=dict)
+    lines = models.JSONField(_("分配明细"), default=list)
+    notes = models.JSONField(_("说明"), default=list, blank=True)
+    status = models.CharField(_("状态"), max_length=20, choices=AllocationStatus.choices,
+                              default=AllocationStatus.PROPOSED)
+    created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name=_("生成人"))
+    approved_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("审批人"))
+
+    class Meta:
+        verbose_name = _("疫苗分配方案")
+        verbose_name_plural = _("疫苗分配方案")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=AllocationStatus.values), name="allocation_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.doses_arriving}"

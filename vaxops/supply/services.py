@@ -5,10 +5,12 @@ conditional UPDATE of ``StockBalance`` (``doses >= wanted``), never by reading a
 back, so concurrent takes cannot overdraw a balance; the database's check constraint backs this up.
 """
 
+import uuid
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,7 +22,22 @@ from vaxops.registry.services import ImportResult, RowError
 from vaxops.registry.tables import Table
 
 from . import domain
-from .models import CodeState, Lot, StockBalance, StockMovement, StockPlace, TraceCode
+from .models import (
+    AllocationRun,
+    AllocationStatus,
+    CodeState,
+    Discrepancy,
+    Dispatch,
+    DispatchCode,
+    DispatchItem,
+    DispatchStatus,
+    Lot,
+    StockBalance,
+    StockCount,
+    StockMovement,
+    StockPlace,
+    TraceCode,
+)
 from .tables import LABELS, check_required
 
 # Movements that use a lot: refused while the lot is held, recalled or expired.
@@ -34,20 +51,22 @@ def _actor_fields(actor) -> dict:
 
 @transaction.atomic
 def movement_record(*, actor, kind: str, place: StockPlace, lot: Lot, doses: int, code: TraceCode | None = None,
-                    reason: str = "", reference: str = "", wastage_reason: str | None = None) -> StockMovement:
+                    reason: str = "", reference: str = "", wastage_reason: str | None = None,
+                    lot_checked: bool = False, extra: dict | None = None) -> StockMovement:
     """Append one ledger row and change the (place, lot) balance by its signed delta.
 
     ``doses`` is positive, except for an adjustment, where it is the signed correction (as in
     ``domain.Movement``). Raises ValidationFailed for an invalid movement, for a dispatch or
     administration of a lot that is not usable today, and when the balance would go below zero (then
-    nothing is written).
+    nothing is written). ``lot_checked`` says the caller has already required a usable lot in the same
+    statement that changed the codes (so the lot row need not be locked); ``extra`` goes into the audit.
     """
     try:
         movement = domain.Movement(kind=kind, place=place.code, lot=lot.lot_number, doses=doses,
                                    wastage_reason=wastage_reason, reason_zh=reason)
     except ValueError as e:
         raise ValidationFailed(str(e)) from None
-    if movement.kind in _USE_KINDS:
+    if movement.kind in _USE_KINDS and not lot_checked:
         # Read the lot's status now, under a row lock where the database has one, so a hold or recall
         # committed a moment ago applies to this movement too.
         status, expiry = Lot.objects.select_for_update().filter(pk=lot.pk).values_list("status", "expiry").get()
@@ -67,7 +86,8 @@ def movement_record(*, actor, kind: str, place: StockPlace, lot: Lot, doses: int
                                        reference=reference, reason=reason, **_actor_fields(actor))
     audit_record(actor=actor, action="supply.movement_record", obj=row,
                  new={"kind": row.kind, "place": place.code, "lot": lot.lot_number, "doses": delta,
-                      "code": code.code if code else None, "reason": reason, "reference": reference})
+                      "code": code.code if code else None, "reason": reason, "reference": reference,
+                      **(extra or {})})
     return row
 
 
@@ -150,7 +170,7 @@ def codes_import(*, table: Table, actor, place: StockPlace, filename: str = "", 
     result = ImportResult()
     seen: dict[str, int] = {}  # code → first row of this file
     lot_expiry: dict[tuple[int, str], date] = {}  # (product, lot number) → expiry the file gave first
-    batch: list[tuple[int, str, Product, str, date]] = []
+    batch: list[tuple[int, str, Product, str, date, str]] = []
 
     for row, values in table.rows:
         if not any(_text(v) for v in values):
@@ -200,11 +220,20 @@ def codes_import(*, table: Table, actor, place: StockPlace, filename: str = "", 
             given = lot_expiry.setdefault((product.pk, lot_number), expiry)
             if given != expiry:
                 err("expiry", f"批号{lot_number}的有效期在本文件中前后不一致（{given.isoformat()}与{expiry.isoformat()}）")
+        package = ""
+        if idx["package"] >= 0 and _text(_cell(values, idx["package"])):
+            try:
+                package = domain.parse_trace_code(_cell(values, idx["package"])).code
+            except domain.TraceCodeError as e:
+                err("package", "包装码有误：" + e.message)
+            else:
+                if parsed is not None and package == parsed.code:
+                    err("package", "包装码不能与追溯码相同")
         if errors:
             result.rejected += 1
             result.errors.extend(errors)
             continue
-        batch.append((row, parsed.code, product, lot_number, expiry))
+        batch.append((row, parsed.code, product, lot_number, expiry, package))
         if len(batch) >= batch_size:
             _apply_codes(batch, actor=actor, place=place, result=result, filename=filename)
             batch = []
@@ -238,20 +267,20 @@ def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str) -> tupl
     counts = {"created": 0, "unchanged": 0, "rejected": 0}
     errors: list[RowError] = []
     lots: dict[tuple[int, str], Lot] = {}
-    wanted = {(p.pk, n) for _, _, p, n, _ in batch}
+    wanted = {(p.pk, n) for _, _, p, n, _, _ in batch}
     numbers = {n for _, n in wanted}
     for lot in Lot.objects.filter(lot_number__in=numbers).select_related("product"):
         if (lot.product_id, lot.lot_number) in wanted:
             lots[(lot.product_id, lot.lot_number)] = lot
     existing: dict[str, tuple[int, str]] = {}
-    codes = [c for _, c, _, _, _ in batch]
+    codes = [c for _, c, _, _, _, _ in batch]
     for i in range(0, len(codes), 900):
         for code, lot_id, number in TraceCode.objects.filter(code__in=codes[i:i + 900]).values_list(
                 "code", "lot_id", "lot__lot_number"):
             existing[code] = (lot_id, number)
 
-    new_by_lot: dict[tuple[int, str], list[str]] = {}
-    for row, code, product, number, expiry in batch:
+    new_by_lot: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for row, code, product, number, expiry, package in batch:
         lot = lots.get((product.pk, number))
         if lot is not None and lot.expiry != expiry:
             counts["rejected"] += 1
@@ -273,12 +302,13 @@ def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str) -> tupl
                           "status": domain.LotStatus.RELEASED.value},
             )
             lots[(product.pk, number)] = lot
-        new_by_lot.setdefault((product.pk, number), []).append(code)
+        new_by_lot.setdefault((product.pk, number), []).append((code, package))
 
     for key, new_codes in new_by_lot.items():
         lot = lots[key]
         TraceCode.objects.bulk_create(
-            [TraceCode(code=c, lot=lot, state=CodeState.IN_STOCK, place=place) for c in new_codes], batch_size=1000
+            [TraceCode(code=c, lot=lot, state=CodeState.IN_STOCK, place=place, origin=place, package=pk)
+             for c, pk in new_codes], batch_size=1000
         )
         doses = len(new_codes) * lot.product.doses_per_vial
         Lot.objects.filter(pk=lot.pk).update(quantity_doses=F("quantity_doses") + doses)
@@ -288,6 +318,434 @@ def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str) -> tupl
         counts["created"] += len(new_codes)
     if new_by_lot:
         audit_record_many(actor=actor, action="supply.codes_import", object_type="supply.lot",
-                          items=[(lots[k].pk, None, {"place": place.code, "codes": len(v), "first": v[0],
-                                                     "last": v[-1], "file": filename}) for k, v in new_by_lot.items()])
+                          items=[(lots[k].pk, None, {"place": place.code, "codes": len(v), "first": v[0][0],
+                                                     "last": v[-1][0], "file": filename})
+                                 for k, v in new_by_lot.items()])
     return counts, errors
+
+
+# --------------------------------------------------------------------------------------------------
+# Codes leaving stock: administration, wastage, recall return
+# --------------------------------------------------------------------------------------------------
+
+_CHUNK = 900  # ids per IN (...) list: well under SQLite's parameter limit
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _code_get(text) -> TraceCode:
+    try:
+        parsed = domain.parse_trace_code(text)
+    except domain.TraceCodeError as e:
+        raise ValidationFailed(e.message, field="code") from None
+    found = TraceCode.objects.select_related("lot__product", "place").filter(code=parsed.code).first()
+    if found is None:
+        raise ValidationFailed(f"追溯码{parsed.code}未登记入库（请核对是否为本县收货的疫苗）", field="code")
+    return found
+
+
+def _why_not_in_stock(tc: TraceCode, place: StockPlace) -> str:
+    """Why ``tc`` (re-read) cannot leave stock at ``place`` now, in plain Chinese."""
+    tc.refresh_from_db()
+    if tc.state == CodeState.ADMINISTERED:
+        when = timezone.localtime(tc.administered_at).strftime("%Y-%m-%d %H:%M") if tc.administered_at else ""
+        return f"追溯码{tc.code}已于{when}使用，一个追溯码只能使用一次（一人一苗一扫码）"
+    if tc.state == CodeState.IN_TRANSIT:
+        return f"追溯码{tc.code}尚在调拨途中，须先签收入库"
+    if tc.state == CodeState.WASTED:
+        return f"追溯码{tc.code}已登记损耗（{domain.WastageReason(tc.wasted_reason).label_zh if tc.wasted_reason else '其他'}），不得使用"
+    if tc.state == CodeState.RECALLED:
+        return f"追溯码{tc.code}已召回，不得使用"
+    if tc.place_id != place.pk:
+        where = tc.place.name if tc.place_id else "未知地点"
+        return f"追溯码{tc.code}不在{place.name}的库存中（登记在{where}）"
+    lot = Lot.objects.get(pk=tc.lot_id)
+    usable, why = domain.lot_usable(status=lot.status, expiry=lot.expiry, on=timezone.localdate())
+    if not usable:
+        return f"批号{lot.lot_number}：{why}"
+    return f"追溯码{tc.code}此刻无法使用，请重试"
+
+
+@transaction.atomic
+def code_administer(*, actor, code: str, resident, place: StockPlace, at=None, reference: str = "") -> TraceCode:
+    """Mark one code administered to ``resident`` at ``place`` and take its doses out of stock.
+
+    One conditional UPDATE decides it: the code must be in stock at ``place`` and its lot released and
+    not expired at this moment, so a second use, a code elsewhere, or a lot put on hold or recalled a
+    moment ago is refused with its reason, and nothing is written.
+    """
+    tc = _code_get(code)
+    at = at or timezone.now()
+    today = timezone.localdate()
+    changed = TraceCode.objects.filter(
+        pk=tc.pk, state=CodeState.IN_STOCK, place=place,
+        lot__in=Lot.objects.filter(status=domain.LotStatus.RELEASED.value, expiry__gte=today),
+    ).update(state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at)
+    if not changed:
+        raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
+    movement_record(actor=actor, kind=domain.MovementKind.ADMINISTRATION, place=place, lot=tc.lot,
+                    doses=tc.lot.product.doses_per_vial, code=tc, reference=reference, lot_checked=True,
+                    extra={"resident": resident.pk})
+    tc.refresh_from_db()
+    return tc
+
+
+@transaction.atomic
+def code_waste(*, actor, code: str, place: StockPlace, reason: str, note: str = "") -> TraceCode:
+    """Record one code at ``place`` as wasted (broken, expired, temperature, open-vial discard, other)."""
+    try:
+        why = domain.WastageReason(reason)
+    except ValueError:
+        raise ValidationFailed(f"未知的损耗原因：{reason}", field="reason") from None
+    if why is domain.WastageReason.OTHER and not note.strip():
+        raise ValidationFailed("损耗原因为“其他”时须说明", field="note")
+    tc = _code_get(code)
+    changed = TraceCode.objects.filter(pk=tc.pk, state=CodeState.IN_STOCK, place=place).update(
+        state=CodeState.WASTED, wasted_reason=why.value)
+    if not changed:
+        raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
+    movement_record(actor=actor, kind=domain.MovementKind.WASTAGE, place=place, lot=tc.lot,
+                    doses=tc.lot.product.doses_per_vial, code=tc, wastage_reason=why.value,
+                    reason=note.strip() or why.label_zh)
+    tc.refresh_from_db()
+    return tc
+
+
+@transaction.atomic
+def recall_return(*, actor, lot: Lot, place: StockPlace, reason: str = "") -> int:
+    """Send back every code of a recalled ``lot`` still in stock at ``place``; returns how many codes."""
+    status = Lot.objects.filter(pk=lot.pk).values_list("status", flat=True).get()
+    if status != domain.LotStatus.RECALLED.value:
+        raise ValidationFailed(f"批号{lot.lot_number}未被召回，不能召回退回", field="lot")
+    ids = list(TraceCode.objects.filter(lot=lot, place=place, state=CodeState.IN_STOCK).values_list("id", flat=True))
+    if not ids:
+        raise ValidationFailed(f"{place.name}没有批号{lot.lot_number}的库存可退回")
+    changed = 0
+    for part in _chunks(ids):
+        changed += TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK, place=place).update(
+            state=CodeState.RECALLED)
+    if changed != len(ids):
+        raise ValidationFailed("库存在退回过程中被其他操作改变，请重试")
+    movement_record(actor=actor, kind=domain.MovementKind.RECALL_RETURN, place=place, lot=lot,
+                    doses=changed * lot.product.doses_per_vial, reason=reason or "召回退回",
+                    extra={"codes": changed})
+    return changed
+
+
+# --------------------------------------------------------------------------------------------------
+# Dispatch (调拨) and receipt at the destination (签收)
+# --------------------------------------------------------------------------------------------------
+
+
+def _dispatch_number(now) -> str:
+    return f"DB{timezone.localtime(now):%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+
+
+def _take_codes(*, lot: Lot, place: StockPlace, n: int) -> list[int]:
+    """Ids of ``n`` codes of ``lot`` in stock at ``place``, locked for this transaction.
+
+    On PostgreSQL rows another dispatch has locked are skipped (``SKIP LOCKED``), so two dispatches from
+    one store take different codes instead of waiting on each other; the conditional UPDATE that follows
+    is the guarantee either way.
+    """
+    qs = TraceCode.objects.filter(lot=lot, place=place, state=CodeState.IN_STOCK).order_by("code")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True)
+    ids = list(qs.values_list("id", flat=True)[:n])
+    if len(ids) < n:
+        raise ValidationFailed(f"{place.name}批号{lot.lot_number}在库追溯码只有{len(ids):,}个，不足{n:,}个")
+    return ids
+
+
+@transaction.atomic
+def dispatch_create(*, actor, from_place: StockPlace, to_place: StockPlace, product: Product, doses: int,
+                    allocation=None, note: str = "") -> Dispatch:
+    """Send ``doses`` of ``product`` from one place to another, lots chosen first-expiry-first-out.
+
+    The proposal (``domain.propose_dispatch``) never takes an expired, held or recalled lot and never
+    more than the destination's free cold-chain volume; its reasons are kept on the dispatch. The codes
+    taken go into transit, the sending place's ledger records a DISPATCH per lot, all in one transaction.
+    """
+    from . import selectors
+
+    if from_place.pk == to_place.pk:
+        raise ValidationFailed("调出和调入地点不能相同", field="to_place")
+    if doses <= 0:
+        raise ValidationFailed("调拨剂数须为正数", field="doses")
+    today = timezone.localdate()
+    stock = selectors.stock_lines(place=from_place, product=product)
+    free = selectors.free_volume_cm3(to_place)
+    proposal = domain.propose_dispatch(stock=stock, product=product.code, doses=doses, free_volume_cm3=free, on=today)
+    if not proposal.lines:
+        raise ValidationFailed("无法调拨：" + "；".join(proposal.reasons_zh or ("没有可用库存",)), field="doses")
+    now = timezone.now()
+    dispatch = Dispatch.objects.create(
+        number=_dispatch_number(now), from_place=from_place, to_place=to_place, product=product,
+        dispatched_at=now, dispatched_by=actor if getattr(actor, "pk", None) else None, allocation=allocation,
+        note=note[:200], reasons=list(proposal.reasons_zh),
+    )
+    lots = {lot.lot_number: lot for lot in Lot.objects.filter(product=product,
+                                                               lot_number__in=[x.lot for x in proposal.lines])}
+    total_codes = total_doses = 0
+    for line in proposal.lines:
+        lot = lots[line.lot]
+        ids = _take_codes(lot=lot, place=from_place, n=line.packs)
+        changed = 0
+        for part in _chunks(ids):
+            changed += TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK, place=from_place).update(
+                state=CodeState.IN_TRANSIT, place=None, dispatch=dispatch)
+        if changed != len(ids):
+            raise ValidationFailed("库存在调拨过程中被其他操作改变，请重试")
+        DispatchCode.objects.bulk_create([DispatchCode(dispatch=dispatch, code_id=i) for i in ids], batch_size=1000)
+        DispatchItem.objects.create(dispatch=dispatch, lot=lot, codes_sent=len(ids), doses_sent=line.doses)
+        movement_record(actor=actor, kind=domain.MovementKind.DISPATCH, place=from_place, lot=lot, doses=line.doses,
+                        reference=dispatch.number, reason=f"调往{to_place.name}", lot_checked=True)
+        total_codes += len(ids)
+        total_doses += line.doses
+    Dispatch.objects.filter(pk=dispatch.pk).update(codes_count=total_codes, doses=total_doses)
+    dispatch.refresh_from_db()
+    audit_record(actor=actor, action="supply.dispatch_create", obj=dispatch,
+                 new={"number": dispatch.number, "from": from_place.code, "to": to_place.code,
+                      "product": product.code, "requested": doses, "doses": total_doses, "codes": total_codes,
+                      "reasons": list(proposal.reasons_zh)})
+    return dispatch
+
+
+def expand_scans(scans, *, within: dict[str, int] | None = None) -> list[str]:
+    """Scanned codes with each box/pack code replaced by the unit codes inside it (one level, from the
+    receipt file's 包装码 column). Order kept, blanks dropped; text is normalised like scanner input."""
+    texts = [domain.normalise_trace_code(s) for s in scans]
+    texts = [t for t in texts if t]
+    packages = set(TraceCode.objects.filter(package__in=[t for t in texts if not within or t not in within])
+                   .values_list("package", flat=True).distinct()) if texts else set()
+    if not packages:
+        return texts
+    children: dict[str, list[str]] = {}
+    for unit, package in TraceCode.objects.filter(package__in=packages).values_list("code", "package").order_by("code"):
+        children.setdefault(package, []).append(unit)
+    out: list[str] = []
+    for t in texts:
+        if t in children:
+            try:
+                out.extend(domain.expand_package(t, children))
+            except domain.TraceCodeError as e:
+                raise ValidationFailed(e.message) from None
+        else:
+            out.append(t)
+    return out
+
+
+@transaction.atomic
+def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), note: str = "") -> Dispatch:
+    """Confirm at the destination what arrived.
+
+    ``scanned`` ``None`` confirms every code of the dispatch; otherwise the codes (or box codes) scanned
+    on arrival: codes of the dispatch not scanned are SHORT, ``damaged`` codes arrived broken (received,
+    then wasted as broken), scanned codes that are not in this dispatch are listed as WRONG_LOT and not
+    taken into stock. The destination's ledger records RECEIPT_AT_DESTINATION (and WASTAGE) per lot.
+    """
+    d = Dispatch.objects.select_for_update().select_related("to_place", "from_place").get(pk=dispatch.pk)
+    if d.status != DispatchStatus.IN_TRANSIT:
+        when = timezone.localtime(d.received_at).strftime("%Y-%m-%d %H:%M") if d.received_at else ""
+        raise ValidationFailed(f"调拨单{d.number}已于{when}签收，不能重复签收")
+    rows = list(DispatchCode.objects.filter(dispatch=d).values_list("id", "code_id", "code__code", "code__lot_id"))
+    in_dispatch = {code: (row_id, code_id, lot_id) for row_id, code_id, code, lot_id in rows}
+    broken = set(expand_scans(damaged, within=in_dispatch))
+    if scanned is None:
+        seen = set(in_dispatch)
+        unexpected: list[str] = []
+    else:
+        seen_list = expand_scans(scanned, within=in_dispatch)
+        seen = set(seen_list) | broken
+        unexpected = sorted({c for c in seen_list if c not in in_dispatch})
+    unexpected += sorted(c for c in broken if c not in in_dispatch and c not in unexpected)
+    outcome: dict[str, str] = {}
+    for code in in_dispatch:
+        if code in broken:
+            outcome[code] = DispatchCode.Outcome.DAMAGED
+        elif code in seen:
+            outcome[code] = DispatchCode.Outcome.RECEIVED
+        else:
+            outcome[code] = DispatchCode.Outcome.SHORT
+
+    lots = {lot.pk: lot for lot in Lot.objects.filter(pk__in={v[2] for v in in_dispatch.values()})
+            .select_related("product")}
+    per_lot: dict[int, dict[str, list[int]]] = {}
+    for code, (row_id, code_id, lot_id) in in_dispatch.items():
+        per_lot.setdefault(lot_id, {}).setdefault(outcome[code], []).append(code_id)
+        del row_id
+    now = timezone.now()
+    for kind in (DispatchCode.Outcome.RECEIVED, DispatchCode.Outcome.DAMAGED, DispatchCode.Outcome.SHORT):
+        ids = [in_dispatch[c][0] for c, o in outcome.items() if o == kind]
+        for part in _chunks(ids):
+            DispatchCode.objects.filter(id__in=part).update(outcome=kind)
+    for lot_id, groups in sorted(per_lot.items()):
+        lot = lots[lot_id]
+        dpv = lot.product.doses_per_vial
+        good, bad, short = (groups.get(DispatchCode.Outcome.RECEIVED, []), groups.get(DispatchCode.Outcome.DAMAGED, []),
+                            groups.get(DispatchCode.Outcome.SHORT, []))
+        for part in _chunks(good):
+            TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
+                state=CodeState.IN_STOCK, place=d.to_place)
+        for part in _chunks(bad):
+            TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
+                state=CodeState.WASTED, place=d.to_place, wasted_reason=domain.WastageReason.BROKEN.value)
+        for part in _chunks(short):
+            TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
+                state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
+        arrived = len(good) + len(bad)
+        if arrived:
+            movement_record(actor=actor, kind=domain.MovementKind.RECEIPT_AT_DESTINATION, place=d.to_place, lot=lot,
+                            doses=arrived * dpv, reference=d.number, reason=f"来自{d.from_place.name}")
+        if bad:
+            movement_record(actor=actor, kind=domain.MovementKind.WASTAGE, place=d.to_place, lot=lot,
+                            doses=len(bad) * dpv, reference=d.number, wastage_reason=domain.WastageReason.BROKEN.value,
+                            reason=f"签收时破损{len(bad)}个")
+        DispatchItem.objects.filter(dispatch=d, lot=lot).update(codes_received=len(good), doses_received=len(good) * dpv)
+    discrepancies = [Discrepancy(dispatch=d, kind=Discrepancy.Kind.SHORT, code=c, lot_number=lots[in_dispatch[c][2]]
+                                 .lot_number, note="签收时未扫到") for c, o in sorted(outcome.items())
+                     if o == DispatchCode.Outcome.SHORT]
+    discrepancies += [Discrepancy(dispatch=d, kind=Discrepancy.Kind.DAMAGED, code=c,
+                                  lot_number=lots[in_dispatch[c][2]].lot_number, note="签收时破损")
+                      for c, o in sorted(outcome.items()) if o == DispatchCode.Outcome.DAMAGED]
+    known = dict(TraceCode.objects.filter(code__in=unexpected[:_CHUNK]).values_list("code", "lot__lot_number"))
+    discrepancies += [Discrepancy(dispatch=d, kind=Discrepancy.Kind.WRONG_LOT, code=c[:40], lot_number=known.get(c, ""),
+                                  note=(f"不属于本调拨单（批号{known[c]}）" if c in known else "系统中无此追溯码"))
+                      for c in unexpected]
+    Discrepancy.objects.bulk_create(discrepancies, batch_size=1000)
+    status = DispatchStatus.DISCREPANCY if discrepancies else DispatchStatus.RECEIVED
+    Dispatch.objects.filter(pk=d.pk).update(status=status, received_at=now,
+                                            received_by=actor if getattr(actor, "pk", None) else None,
+                                            note=(f"{d.note}；{note}" if d.note and note else (note or d.note))[:200])
+    d.refresh_from_db()
+    counts = {k.value: sum(1 for o in outcome.values() if o == k) for k in DispatchCode.Outcome if k != "in_transit"}
+    audit_record(actor=actor, action="supply.dispatch_receive", obj=d,
+                 old={"status": DispatchStatus.IN_TRANSIT.value},
+                 new={"status": status, **counts, "unexpected": len(unexpected), "note": note})
+    return d
+
+
+# --------------------------------------------------------------------------------------------------
+# Stock count (盘点)
+# --------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_count_record(*, actor, place: StockPlace, scanned, adjust: bool = False, reason: str = "") -> StockCount:
+    """Compare the codes scanned at ``place`` with those the ledger holds there, and keep the result.
+
+    With ``adjust`` the codes the ledger holds but nobody found are written off (state wasted, reason
+    "other") with a signed ADJUSTMENT per lot and ``reason``; codes found but not on the books are only
+    listed, to be investigated (they may belong to another place).
+    """
+    codes = expand_scans(scanned)
+    held = dict(TraceCode.objects.filter(place=place, state=CodeState.IN_STOCK).values_list("code", "lot_id"))
+    result = domain.stock_count_differences(scanned_codes=codes, ledger_codes=held)
+    reason = (reason or "").strip()
+    if adjust and result.missing and not reason:
+        raise ValidationFailed("调整台账须填写原因", field="reason")
+    count = StockCount.objects.create(
+        place=place, counted_at=timezone.now(), counted_by=actor if getattr(actor, "pk", None) else None,
+        scanned=len(set(codes)), matched=result.matched_count, missing=list(result.missing),
+        unexpected=list(result.unexpected), duplicates=list(result.duplicates),
+        adjusted=bool(adjust and result.missing), reason=reason[:200],
+    )
+    if adjust and result.missing:
+        by_lot: dict[int, list[str]] = {}
+        for code in result.missing:
+            by_lot.setdefault(held[code], []).append(code)
+        for lot in Lot.objects.filter(pk__in=by_lot).select_related("product"):
+            missing = by_lot[lot.pk]
+            changed = 0
+            for part in _chunks(missing):
+                changed += TraceCode.objects.filter(code__in=part, place=place, state=CodeState.IN_STOCK).update(
+                    state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
+            if changed != len(missing):
+                raise ValidationFailed("盘点期间库存被其他操作改变，请重新盘点")
+            movement_record(actor=actor, kind=domain.MovementKind.ADJUSTMENT, place=place, lot=lot,
+                            doses=-changed * lot.product.doses_per_vial, reference=f"盘点{count.pk}",
+                            reason=f"盘点账有实无{changed}个：{reason}")
+    audit_record(actor=actor, action="supply.stock_count", obj=count,
+                 new={"place": place.code, "scanned": count.scanned, "matched": count.matched,
+                      "missing": len(result.missing), "unexpected": len(result.unexpected), "adjusted": count.adjusted,
+                      "reason": reason})
+    return count
+
+
+# --------------------------------------------------------------------------------------------------
+# Allocation (疫苗分配)
+# --------------------------------------------------------------------------------------------------
+
+
+def _decimal(value, label: str) -> Decimal:
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(f"{label}须为数字", field=label) from None
+    if not d.is_finite() or d < 0:
+        raise ValidationFailed(f"{label}须为不小于0的数字", field=label)
+    return d
+
+
+@transaction.atomic
+def allocation_propose(*, actor, product: Product, doses_arriving: int, source: StockPlace, weights: dict,
+                       places=None, on: date | None = None) -> AllocationRun:
+    """Propose how ``doses_arriving`` of ``product`` at ``source`` are shared among its receiving places
+    (by default the places whose parent is ``source``), with the reasoning per place; nothing moves
+    until the proposal is approved."""
+    from . import selectors
+
+    if doses_arriving <= 0:
+        raise ValidationFailed("到货剂数须为正数", field="doses_arriving")
+    w = domain.AllocationWeights(risk=_decimal(weights.get("risk", 1), "风险权重"),
+                                 density=_decimal(weights.get("density", 1), "密度权重"),
+                                 mobility=_decimal(weights.get("mobility", 1), "流动性权重"))
+    places = list(places if places is not None else StockPlace.objects.filter(parent=source).order_by("code"))
+    if not places:
+        raise ValidationFailed(f"{source.name}没有下级库存地点可分配（请先登记乡镇冷库或接种单位）")
+    needs = selectors.place_needs(places=places, product=product, on=on or timezone.localdate())
+    result = domain.allocate(doses_arriving=doses_arriving, pack_size=product.doses_per_vial,
+                             places=[n for n, _ in needs], weights=w)
+    names = {p.code: p.name for p in places}
+    details = {n.code: extra for n, extra in needs}
+    lines = [{"place": line.place, "place_name": names[line.place], "packs": line.packs, "doses": line.doses,
+              "need": line.need, "share": round(line.share, 6), "capped_by_volume": line.capped_by_volume,
+              "reasoning": line.reasoning_zh, **details[line.place]} for line in result.lines]
+    run = AllocationRun.objects.create(
+        product=product, source=source, doses_arriving=doses_arriving,
+        weights={"risk": str(w.risk), "density": str(w.density), "mobility": str(w.mobility)},
+        lines=lines, notes=list(result.notes_zh), created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    audit_record(actor=actor, action="supply.allocation_propose", obj=run,
+                 new={"product": product.code, "doses_arriving": doses_arriving, "weights": run.weights,
+                      "allocated": result.allocated_doses, "lines": {x["place"]: x["doses"] for x in lines}})
+    return run
+
+
+@transaction.atomic
+def allocation_approve(*, actor, run: AllocationRun) -> list[Dispatch]:
+    """Approve a proposal: one FEFO dispatch from its source to each place that gets doses, all or none."""
+    r = AllocationRun.objects.select_for_update().select_related("product", "source").get(pk=run.pk)
+    if r.status != AllocationStatus.PROPOSED:
+        raise ValidationFailed("该分配方案已审批，不能重复审批")
+    places = {p.code: p for p in StockPlace.objects.filter(code__in=[x["place"] for x in r.lines])}
+    dispatches = []
+    for line in r.lines:
+        if line["doses"] <= 0:
+            continue
+        try:
+            dispatches.append(dispatch_create(actor=actor, from_place=r.source, to_place=places[line["place"]],
+                                              product=r.product, doses=line["doses"], allocation=r,
+                                              note=f"分配方案{r.pk}"))
+        except ValidationFailed as e:
+            raise ValidationFailed(f"{line['place_name']}：{e.message}") from None
+    AllocationRun.objects.filter(pk=r.pk).update(status=AllocationStatus.APPROVED, approved_at=timezone.now(),
+                                                 approved_by=actor if getattr(actor, "pk", None) else None)
+    run.refresh_from_db()
+    audit_record(actor=actor, action="supply.allocation_approve", obj=run,
+                 old={"status": AllocationStatus.PROPOSED.value},
+                 new={"status": AllocationStatus.APPROVED.value, "dispatches": [d.number for d in dispatches]})
+    return dispatches

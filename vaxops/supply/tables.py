@@ -14,6 +14,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "lot": ("批号", "lot", "lot_number"),
     "product": ("疫苗品种", "产品", "品种", "product"),
     "expiry": ("有效期至", "有效期", "expiry"),
+    "package": ("包装码", "上级码", "箱码", "盒码", "package", "parent"),
 }
 LABELS = {key: aliases[0] for key, aliases in COLUMNS.items()}
 REQUIRED = ("code", "lot", "product", "expiry")

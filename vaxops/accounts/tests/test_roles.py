@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from vaxops.accounts.roles import ROLES
+from vaxops.accounts.roles import ROLE_BY_CODE, ROLES
 from vaxops.accounts.services import roles_sync, user_create
 from vaxops.audit.models import AuditEvent
 from vaxops.conftest import PASSWORD
@@ -37,7 +37,8 @@ class TestRolesSync:
 
         roles_sync()
 
-        assert perms_of(Group.objects.get(name="leader")) == {"registry.view_statistics"}
+        assert perms_of(Group.objects.get(name="leader")) == set(ROLE_BY_CODE["leader"].permissions)
+        assert "registry.reveal_identity" not in perms_of(Group.objects.get(name="leader"))
         assert "audit.view_auditevent" in perms_of(Group.objects.get(name="auditor"))
         assert Group.objects.filter(name__in=[r.code for r in ROLES]).count() == len(ROLES)
 
