@@ -93,6 +93,9 @@ def demo_seed(*, residents: int, seed: int, today: date, on_batch=None) -> tuple
     table = table_from_dicts(headers, people)
     result = residents_import(table=table, actor=SystemActor("seed-demo"), filename="seed-demo", on_batch=on_batch)
     demo_doses_build(seed=seed)
+    from vaxops.supply.demo import demo_supply_build
+
+    demo_supply_build(county_code=COUNTY_CODE, today=today)
     return result, users
 
 

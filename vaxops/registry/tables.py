@@ -171,9 +171,10 @@ def check_required(table: Table, *, have: set[str]) -> None:
         raise ValidationFailed("缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文名称，见导入模板）")
 
 
-def table_from_dicts(headers: list[str], rows: "Iterator[dict]") -> Table:
-    """A Table over dicts keyed by header (for generated data); rows are numbered from 2 as in a sheet."""
-    columns, labels, _ = _map_headers(headers)
+def table_from_dicts(headers: list[str], rows: "Iterator[dict]", *, aliases: dict[str, str] | None = None) -> Table:
+    """A Table over dicts keyed by header (for generated data); rows are numbered from 2 as in a sheet.
+    ``aliases`` maps header text to column keys (default: the census columns)."""
+    columns, labels, _ = _map_headers(headers, aliases)
     state = {"row": 1}
 
     def gen() -> Iterator[tuple[int, list]]:

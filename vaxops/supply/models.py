@@ -374,3 +374,51 @@ class AllocationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.doses_arriving}"
+
+
+class ReceiptImportJob(models.Model):
+    """One uploaded receipt file of traceability codes being (or having been) imported into a place, with
+    its progress and row errors; run in the background like the census import (``registry.ImportJob``)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("导入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+",
+                                   verbose_name=_("上传人"))
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    place = models.ForeignKey(StockPlace, models.PROTECT, related_name="+", verbose_name=_("入库地点"))
+    filename = models.CharField(_("文件名"), max_length=200)
+    file = models.FileField(_("文件"), upload_to="imports/receipts/%Y/%m/")
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    bytes_total = models.BigIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    read = models.IntegerField(_("读取行数"), default=0)
+    created = models.IntegerField(_("新登记"), default=0)
+    unchanged = models.IntegerField(_("未变"), default=0)
+    rejected = models.IntegerField(_("拒绝"), default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("收货导入任务")
+        verbose_name_plural = _("收货导入任务")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                                   name="receiptimportjob_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.bytes_total:
+            return 0
+        return min(99, int(self.bytes_done * 100 / self.bytes_total))

@@ -50,3 +50,89 @@ def test_it_lets_exactly_five_of_eight_concurrent_takes_of_ten_through_a_balance
     assert sorted(outcomes) == ["ok"] * 5 + ["refused"] * 3
     assert StockBalance.objects.get(place=store, lot=a_lot).doses == 0
     assert StockMovement.objects.filter(kind="dispatch").count() == 5
+
+
+def _race(n: int, work) -> list[str]:
+    """Run ``work(i)`` in ``n`` threads released together; returns "ok" or the Chinese refusal of each."""
+    barrier = threading.Barrier(n)
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            try:
+                work(i)
+                outcome = "ok"
+            except ValidationFailed as e:
+                outcome = e.message
+            with guard:
+                outcomes.append(outcome)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(outcomes) == n, "a thread did not finish"
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_code_scanned_at_eight_desks_at_once_is_recorded_once(county, village_a1):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so it cannot show concurrent uses racing")
+    from datetime import date
+
+    from vaxops.conftest import make_id
+    from vaxops.registry.models import Resident
+    from vaxops.supply.models import CodeState, TraceCode
+
+    from .factories import code, network, receive
+
+    store, _, _ = network(county)
+    a_lot = receive(store, n=1)
+    people = [Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 1, 1), i), name=f"受种者{i}",
+                                      village=village_a1, village_code=village_a1.code) for i in range(8)]
+
+    outcomes = _race(8, lambda i: services.code_administer(actor=SystemActor(f"desk{i}"), code=code(1),
+                                                            resident=people[i], place=store))
+
+    assert outcomes.count("ok") == 1
+    assert all("只能使用一次" in o for o in outcomes if o != "ok"), outcomes
+    tc = TraceCode.objects.get(code=code(1))
+    assert tc.state == CodeState.ADMINISTERED
+    assert StockMovement.objects.filter(kind="administration").count() == 1
+    assert StockBalance.objects.get(place=store, lot=a_lot).doses == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_dispatches_share_a_store_without_sending_a_code_twice(county):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so it cannot show concurrent dispatches racing")
+    from vaxops.jurisdictions.models import Division
+    from vaxops.supply import selectors
+    from vaxops.supply.models import ColdChainUnit, DispatchCode, PlaceKind, StockPlace
+
+    from .factories import network, receive
+
+    store, town_a, town_b = network(county)
+    extra = []
+    for i in range(4):
+        place = StockPlace.objects.create(code=f"S{i}", name=f"接种点{i}", kind=PlaceKind.SITE, parent=store,
+                                          division=Division.objects.get(code="330199001001"))
+        ColdChainUnit.objects.create(place=place, kind="refrigerator", usable_volume_cm3=100_000)
+        extra.append(place)
+    targets = [town_a, town_b, *extra]
+    a_lot = receive(store, n=50)
+
+    outcomes = _race(6, lambda i: services.dispatch_create(actor=SystemActor(f"clerk{i}"), from_place=store,
+                                                           to_place=targets[i], product=a_lot.product, doses=10))
+
+    assert outcomes.count("ok") == 5, outcomes
+    assert DispatchCode.objects.count() == 50
+    assert DispatchCode.objects.values("code_id").distinct().count() == 50
+    assert StockBalance.objects.get(place=store, lot=a_lot).doses == 0
+    assert selectors.ledger_check()["balanced"]

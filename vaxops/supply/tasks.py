@@ -1,0 +1,73 @@
+"""Background jobs of the supply chain (run by ``vaxops worker``, inline in tests): the receipt-file import."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from vaxops.audit.services import audit_record
+from vaxops.core.errors import VaxOpsError
+from vaxops.registry.services import ImportResult
+
+from . import services
+from .models import ReceiptImportJob, StockPlace
+from .selectors import require_place
+from .tables import codes_table_open
+
+log = logging.getLogger(__name__)
+MAX_STORED_ERRORS = 20000
+IMPORT_PERMISSION = "supply.add_tracecode"
+
+
+@transaction.atomic
+def receipt_job_create(*, actor, upload, place: StockPlace) -> ReceiptImportJob:
+    """Store an uploaded receipt file and queue its import into ``place``; returns the job (poll it)."""
+    from django_q.tasks import async_task
+
+    require_place(actor, place, IMPORT_PERMISSION)
+    name = getattr(upload, "name", "upload")[:200]
+    job = ReceiptImportJob(created_by=actor, place=place, filename=name, bytes_total=getattr(upload, "size", 0) or 0)
+    job.file.save(name, upload, save=False)
+    job.save()
+    audit_record(actor=actor, action="supply.receipt_upload", obj=job,
+                 new={"file": name, "size": job.bytes_total, "place": place.code})
+    transaction.on_commit(lambda: async_task("vaxops.supply.tasks.receipt_job_run", job.pk,
+                                             task_name=f"receipt-{job.pk}"))
+    return job
+
+
+def receipt_job_run(job_id: int) -> None:
+    """Run one uploaded receipt import, recording progress after every batch and the row errors at the end."""
+    job = ReceiptImportJob.objects.select_related("created_by", "place").get(pk=job_id)
+    ReceiptImportJob.objects.filter(pk=job_id).update(status=ReceiptImportJob.Status.RUNNING)
+    try:
+        # The uploader's reach is checked again when the job runs: a role may have changed since.
+        require_place(job.created_by, job.place, IMPORT_PERMISSION)
+        with job.file.open("rb") as f:
+            size = job.file.size
+            table = codes_table_open(f, size=size, filename=job.filename)
+            total = table.size or size
+
+            def progress(result: ImportResult) -> None:
+                ReceiptImportJob.objects.filter(pk=job_id).update(
+                    bytes_total=total, bytes_done=table.done(), read=result.read, created=result.created,
+                    unchanged=result.unchanged, rejected=result.rejected,
+                )
+
+            result = services.codes_import(table=table, actor=job.created_by, place=job.place,
+                                           filename=job.filename, on_batch=progress)
+    except VaxOpsError as e:
+        ReceiptImportJob.objects.filter(pk=job_id).update(status=ReceiptImportJob.Status.FAILED, message=e.message,
+                                                          finished_at=timezone.now())
+        return
+    except Exception as e:
+        log.exception("receipt import job %s failed", job_id)
+        ReceiptImportJob.objects.filter(pk=job_id).update(status=ReceiptImportJob.Status.FAILED,
+                                                          message=f"导入失败：{e}", finished_at=timezone.now())
+        raise
+    ReceiptImportJob.objects.filter(pk=job_id).update(
+        status=ReceiptImportJob.Status.DONE, read=result.read, created=result.created, unchanged=result.unchanged,
+        rejected=result.rejected, bytes_done=total, bytes_total=total,
+        errors=[e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]], finished_at=timezone.now(),
+        message="" if len(result.errors) <= MAX_STORED_ERRORS else f"错误较多，仅保存前{MAX_STORED_ERRORS}条",
+    )
