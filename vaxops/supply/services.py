@@ -114,6 +114,26 @@ def lot_status_change(*, actor, lot: Lot, status: str, reason: str) -> Lot:
     return lot
 
 
+@transaction.atomic
+def lot_details_update(*, actor, lot: Lot, manufacturer: str | None = None, release_certificate: str | None = None
+                       ) -> Lot:
+    """Record a lot's manufacturer and lot-release certificate (批签发号) as the paperwork arrives; audited."""
+    old = {"manufacturer": lot.manufacturer, "release_certificate": lot.release_certificate}
+    changes = {}
+    if manufacturer is not None:
+        changes["manufacturer"] = manufacturer.strip()[:100]
+    if release_certificate is not None:
+        changes["release_certificate"] = release_certificate.strip()[:60]
+    changes = {k: v for k, v in changes.items() if v != old[k]}
+    if not changes:
+        return lot
+    Lot.objects.filter(pk=lot.pk).update(**changes)
+    lot.refresh_from_db()
+    audit_record(actor=actor, action="supply.lot_details_update", obj=lot, old={k: old[k] for k in changes},
+                 new=changes)
+    return lot
+
+
 # --------------------------------------------------------------------------------------------------
 # Receipt files of traceability codes
 # --------------------------------------------------------------------------------------------------

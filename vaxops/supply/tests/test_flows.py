@@ -229,3 +229,15 @@ def test_alerts_name_expiring_lots_overdue_receipts_and_thin_stock(places, cdc, 
     assert [x["lot"] for x in found["expiring"]] == ["SOON"]
     assert [x["number"] for x in found["receipts_overdue"]] == [d.number]
     assert [x["place"] for x in found["low_stock"]] == ["CDC"]
+
+
+def test_lot_paperwork_is_recorded_and_audited(places, cdc):
+    store, _, _ = places
+    a_lot = receive(store, n=1)
+    services.lot_details_update(actor=cdc, lot=a_lot, release_certificate=" SJ20210001 ", manufacturer="北京生物")
+    a_lot.refresh_from_db()
+    assert (a_lot.release_certificate, a_lot.manufacturer) == ("SJ20210001", "北京生物")
+    event = AuditEvent.objects.filter(action="supply.lot_details_update").get()
+    assert event.new == {"release_certificate": "SJ20210001", "manufacturer": "北京生物"}
+    services.lot_details_update(actor=cdc, lot=a_lot, release_certificate="SJ20210001")
+    assert AuditEvent.objects.filter(action="supply.lot_details_update").count() == 1
