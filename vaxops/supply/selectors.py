@@ -13,7 +13,7 @@ from vaxops.campaign.models import ImmunizationStatus
 from vaxops.campaign.selectors import category_q
 from vaxops.catalog.domain import MobilisationCategory as C
 from vaxops.catalog.models import Phase, PhaseTarget, Product
-from vaxops.core.errors import PermissionDenied, ValidationFailed
+from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.registry.domain import mask_name
 
 from . import domain
@@ -306,7 +306,7 @@ def person_codes(*, user, resident) -> list[dict]:
     from vaxops.registry.models import Resident
 
     if not scope_for(user).filter(Resident.objects.filter(pk=resident.pk)).exists():
-        raise PermissionDenied("该居民不在您的管辖范围内")
+        raise NotFound("居民不存在或不在您的管辖范围内")
     return [{"code": c.code, "lot": c.lot.lot_number, "product": c.lot.product.code,
              "product_name": c.lot.product.name_zh, "expiry": c.lot.expiry.isoformat(), "lot_status": c.lot.status,
              "administered_at": c.administered_at.isoformat() if c.administered_at else None,
