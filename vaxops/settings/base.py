@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "vaxops.clinic",
     "vaxops.campaign",
     "vaxops.supply",
+    "vaxops.sites",
+    "vaxops.booking",
+    "vaxops.notify",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +141,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
+
+# Notifications: "file" (var/notifications.log, the default), "console", or "sms" (an HTTP gateway).
+VAXOPS_NOTIFY_CHANNEL = os.environ.get("VAXOPS_NOTIFY_CHANNEL", "file")
+VAXOPS_SMS_URL = os.environ.get("VAXOPS_SMS_URL", "")
+VAXOPS_SMS_TOKEN = os.environ.get("VAXOPS_SMS_TOKEN", "")
 
 Q_CLUSTER = {
     "name": "vaxops",

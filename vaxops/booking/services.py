@@ -1,0 +1,282 @@
+"""Writes of booking: book, cancel, reschedule, check in, no-shows, the waiting list.
+
+Correctness under any concurrency comes from the database, never from reading then writing: a place is
+taken by one conditional UPDATE of a counter (``booked < capacity``; a check constraint backs it), and a
+person can hold one active appointment per dose number (a partial unique index). A request that loses
+either race is refused with a Chinese reason, and its transaction leaves nothing behind.
+"""
+
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from vaxops.audit.services import audit_record
+from vaxops.clinic.selectors import eligibility_for, forecast_for
+from vaxops.core.errors import ValidationFailed
+from vaxops.notify.services import notification_queue
+from vaxops.registry.domain import mask_name
+from vaxops.registry.models import Resident
+from vaxops.sites.models import SessionStatus
+
+from .models import (
+    ACTIVE,
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    Slot,
+    SlotQuota,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+
+class SlotFull(ValidationFailed):
+    """No place left in the slot for this person (open places and their quota are taken)."""
+
+    code = "slot_full"
+
+
+def quota_keys(resident: Resident) -> list[str]:
+    """The quota buckets a person may use: their employer's, then their village's."""
+    keys = []
+    if resident.employer_id:
+        keys.append(f"E:{resident.employer_id}")
+    if resident.village_code:
+        keys.append(f"V:{resident.village_code}")
+    return keys
+
+
+def _local_day(moment) -> date:
+    return timezone.localtime(moment).date()
+
+
+def _actor_user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def booking_check(*, resident: Resident, slot: Slot, now=None):
+    """What the rules engine says about booking ``resident`` into ``slot``: the forecast's next dose, or a
+    ValidationFailed with the plain-Chinese reason (not eligible, not yet due, slot past, session closed)."""
+    now = now or timezone.now()
+    if slot.start <= now:
+        raise ValidationFailed("该时段已开始或已过，请选择之后的时段", field="slot")
+    session = slot.session
+    if session.status == SessionStatus.CLOSED:
+        raise ValidationFailed("该场次已结束", field="slot")
+    if not session.site.active:
+        raise ValidationFailed("该接种单位已停用", field="slot")
+    day = _local_day(slot.start)
+    forecast = forecast_for(resident=resident, on=day)
+    verdict = eligibility_for(resident=resident, on=day, forecast=forecast)
+    if not verdict.allowed:
+        raise ValidationFailed(verdict.reason_zh, field="resident", code=f"not_eligible_{verdict.code}")
+    return forecast.next_dose
+
+
+def _take_place(*, slot: Slot, resident: Resident) -> SlotQuota | None:
+    """Take one place: from a quota of the person's employer or village if the slot has one with room,
+    else from the open places. Raises SlotFull. Each step is one conditional UPDATE."""
+    keys = quota_keys(resident)
+    if keys:
+        for quota_id, key in SlotQuota.objects.filter(slot=slot, key__in=keys).values_list("id", "key"):
+            if SlotQuota.objects.filter(pk=quota_id, booked__lt=F("capacity")).update(booked=F("booked") + 1):
+                return SlotQuota.objects.get(pk=quota_id)
+            del key
+    if Slot.objects.filter(pk=slot.pk, open_booked__lt=F("open_capacity")).update(open_booked=F("open_booked") + 1):
+        return None
+    raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
+
+
+def _give_place_back(appointment: Appointment) -> None:
+    if appointment.walk_in:
+        Slot.objects.filter(pk=appointment.slot_id, walk_in_used__gt=0).update(walk_in_used=F("walk_in_used") - 1)
+    elif appointment.quota_id:
+        SlotQuota.objects.filter(pk=appointment.quota_id, booked__gt=0).update(booked=F("booked") - 1)
+    else:
+        Slot.objects.filter(pk=appointment.slot_id, open_booked__gt=0).update(open_booked=F("open_booked") - 1)
+
+
+def _confirmation_text(appointment: Appointment, resident: Resident, slot: Slot) -> str:
+    start = timezone.localtime(slot.start)
+    what = "加强针" if appointment.is_booster else f"第{appointment.dose_number}剂"
+    return (f"【清溪县疫苗接种】{mask_name(resident.name)}，您已预约{start:%m月%d日 %H:%M}在"
+            f"{slot.session.site.name}接种新冠疫苗{what}，请携带身份证按时前往。取消或改约请联系村（社区）或登录预约页面。")
+
+
+def _reminder_text(appointment: Appointment, resident: Resident, slot: Slot) -> str:
+    start = timezone.localtime(slot.start)
+    return (f"【清溪县疫苗接种】{mask_name(resident.name)}，提醒您明天{start:%H:%M}在{slot.session.site.name}接种，"
+            f"请携带身份证，接种后需留观30分钟。")
+
+
+def _notify_booked(appointment: Appointment, resident: Resident, slot: Slot) -> None:
+    if not resident.phone:
+        return
+    ref = f"A:{appointment.pk}"
+    notification_queue(template="booking_confirmation", phone=resident.phone, resident=resident, reference=ref,
+                       text=_confirmation_text(appointment, resident, slot))
+    start = timezone.localtime(slot.start)
+    # The evening before at 18:00; booked later than that, at once — unless the slot is only hours away.
+    now = timezone.now()
+    due = max(start.replace(hour=18, minute=0, second=0, microsecond=0) - timedelta(days=1), now)
+    if slot.start - due > timedelta(hours=2):
+        notification_queue(template="reminder", phone=resident.phone, resident=resident, reference=ref,
+                           text=_reminder_text(appointment, resident, slot), due_at=due)
+
+
+@transaction.atomic
+def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now=None) -> Appointment:
+    """Book ``resident`` into ``slot``: the rules engine first (eligible now? which dose?), then one place
+    taken by a conditional UPDATE, then the appointment (one active per person and dose, enforced by a
+    unique index), its audit event and its confirmation and reminder messages — all or nothing.
+
+    The caller has already decided that ``actor`` may book this person (scope, employer, or the person
+    themselves after a one-time code).
+    """
+    if channel not in Channel.values:
+        raise ValidationFailed(f"未知的预约渠道：{channel}", field="channel")
+    slot = Slot.objects.select_related("session__site").get(pk=slot.pk)
+    next_dose = booking_check(resident=resident, slot=slot, now=now)
+    existing = (Appointment.objects.filter(resident=resident, dose_number=next_dose.number, status__in=ACTIVE)
+                .select_related("slot__session__site").first())
+    if existing is not None:
+        raise ValidationFailed(
+            f"已预约{timezone.localtime(existing.slot.start):%m月%d日 %H:%M}在{existing.slot.session.site.name}"
+            f"接种第{next_dose.number}剂，如需改约请先取消或改约", field="resident", code="already_booked")
+    quota = _take_place(slot=slot, resident=resident)
+    try:
+        with transaction.atomic():
+            appointment = Appointment.objects.create(
+                resident=resident, slot=slot, quota=quota, dose_number=next_dose.number,
+                is_booster=next_dose.is_booster, channel=channel, created_by=_actor_user(actor))
+    except IntegrityError:
+        raise ValidationFailed(f"该居民已有第{next_dose.number}剂的有效预约", field="resident",
+                               code="already_booked") from None
+    audit_record(actor=actor, action="booking.appointment_book", obj=appointment,
+                 new={"resident": resident.pk, "slot": slot.pk, "dose_number": next_dose.number,
+                      "channel": channel, "quota": quota.key if quota else None})
+    _notify_booked(appointment, resident, slot)
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(*, actor, appointment: Appointment, reason: str = "", fill_waitlist: bool = True
+                       ) -> Appointment:
+    """Cancel a booked appointment, give its place back, and offer it to the first person waiting."""
+    changed = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
+        status=AppointmentStatus.CANCELLED, changed_at=timezone.now(), reason=(reason or "")[:200])
+    if not changed:
+        appointment.refresh_from_db()
+        raise ValidationFailed(f"该预约当前为“{appointment.get_status_display()}”，不能取消", field="status")
+    appointment.refresh_from_db()
+    _give_place_back(appointment)
+    audit_record(actor=actor, action="booking.appointment_cancel", obj=appointment,
+                 old={"status": AppointmentStatus.BOOKED.value},
+                 new={"status": AppointmentStatus.CANCELLED.value, "reason": reason})
+    if fill_waitlist:
+        waitlist_fill(session_id=appointment.slot.session_id, actor=actor)
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(*, actor, appointment: Appointment, slot: Slot, reason: str = "") -> Appointment:
+    """Move a booking to another slot: the old place is given back and the new one taken in one
+    transaction; if the new slot is full or not allowed, the old appointment stands."""
+    old = Appointment.objects.select_related("resident").get(pk=appointment.pk)
+    appointment_cancel(actor=actor, appointment=old, reason=reason or "改约", fill_waitlist=False)
+    new = appointment_book(actor=actor, resident=old.resident, slot=slot, channel=old.channel)
+    waitlist_fill(session_id=old.slot.session_id, actor=actor)
+    return new
+
+
+@transaction.atomic
+def appointment_check_in(*, actor, appointment: Appointment, now=None) -> Appointment:
+    """Mark a booked person arrived (登记签到), on the day of the appointment only."""
+    now = now or timezone.now()
+    a = Appointment.objects.select_related("slot").get(pk=appointment.pk)
+    if _local_day(a.slot.start) != timezone.localdate(now):
+        raise ValidationFailed(f"预约日期为{_local_day(a.slot.start):%Y-%m-%d}，只能当天签到", field="status")
+    changed = Appointment.objects.filter(pk=a.pk, status=AppointmentStatus.BOOKED).update(
+        status=AppointmentStatus.CHECKED_IN, changed_at=now)
+    if not changed:
+        raise ValidationFailed(f"该预约当前为“{a.get_status_display()}”，不能签到", field="status")
+    a.refresh_from_db()
+    audit_record(actor=actor, action="booking.appointment_check_in", obj=a,
+                 old={"status": AppointmentStatus.BOOKED.value}, new={"status": a.status})
+    return a
+
+
+def appointments_mark_no_show(*, before: date, actor) -> int:
+    """Appointments still 'booked' in slots before ``before`` become no-shows (run daily); returns how many."""
+    ids = list(Appointment.objects.filter(status=AppointmentStatus.BOOKED, slot__start__date__lt=before)
+               .values_list("id", flat=True)[:50_000])
+    if not ids:
+        return 0
+    with transaction.atomic():
+        n = Appointment.objects.filter(id__in=ids, status=AppointmentStatus.BOOKED).update(
+            status=AppointmentStatus.NO_SHOW, changed_at=timezone.now())
+        audit_record(actor=actor, action="booking.no_show", object_type="booking.appointment", object_id="*",
+                     new={"count": n, "before": before.isoformat()})
+    return n
+
+
+@transaction.atomic
+def waitlist_join(*, actor, resident: Resident, session, channel: str) -> WaitlistEntry:
+    """Put a person on a full session's waiting list (once per session); they are booked automatically
+    when a place frees."""
+    from vaxops.sites.models import Session
+
+    session = Session.objects.select_related("site").get(pk=session.pk)
+    first = session.slots.order_by("start").first()
+    if first is None:
+        raise ValidationFailed("该场次没有预约时段", field="session")
+    next_dose = booking_check(resident=resident, slot=first)
+    try:
+        with transaction.atomic():
+            entry = WaitlistEntry.objects.create(resident=resident, session=session, dose_number=next_dose.number,
+                                                 channel=channel)
+    except IntegrityError:
+        raise ValidationFailed("该居民已在此场次的候补名单中", field="resident") from None
+    audit_record(actor=actor, action="booking.waitlist_join", obj=entry,
+                 new={"resident": resident.pk, "session": session.pk})
+    return entry
+
+
+def waitlist_fill(*, session_id: int, actor) -> int:
+    """Book waiting people, first come first served, into free places of the session's future slots;
+    someone who can no longer be booked (not eligible, already booked elsewhere) is skipped. Returns how
+    many were booked. Runs inside the caller's transaction (a cancel frees a place and fills it at once)."""
+    now = timezone.now()
+    booked = 0
+    slots = list(Slot.objects.filter(session_id=session_id, start__gt=now).select_related("session__site")
+                 .order_by("start"))
+    if not slots:
+        return 0
+    for entry in (WaitlistEntry.objects.filter(session_id=session_id, status=WaitlistStatus.WAITING)
+                  .select_related("resident").order_by("created_at", "id")):
+        done = None
+        for slot in slots:
+            try:
+                with transaction.atomic():
+                    done = appointment_book(actor=actor, resident=entry.resident, slot=slot, channel=entry.channel)
+                break
+            except SlotFull:
+                continue
+            except ValidationFailed:
+                break
+        if done is None:
+            if not any(_has_room(s, entry.resident) for s in slots):
+                break  # nothing free for anyone like them; stop scanning
+            continue
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.BOOKED, appointment=done)
+        booked += 1
+    return booked
+
+
+def _has_room(slot: Slot, resident: Resident) -> bool:
+    s = Slot.objects.filter(pk=slot.pk).values_list("open_booked", "open_capacity").get()
+    if s[0] < s[1]:
+        return True
+    return SlotQuota.objects.filter(slot=slot, key__in=quota_keys(resident), booked__lt=F("capacity")).exists()

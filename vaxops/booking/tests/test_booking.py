@@ -1,0 +1,165 @@
+"""Booking against the real database: capacity, quotas, one active appointment per dose, cancel,
+reschedule, waiting list, check-in, no-shows, and the rules engine's verdict in plain Chinese."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from vaxops.audit.models import AuditEvent
+from vaxops.booking import services
+from vaxops.booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Slot,
+    SlotQuota,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from vaxops.clinic.models import Dose
+from vaxops.core.errors import ValidationFailed
+from vaxops.notify.models import Notification
+from vaxops.sites import services as site_services
+
+from .factories import resident, session, site, tomorrow
+
+
+@pytest.fixture
+def planned(village_a1, cdc):
+    return session(site(village_a1), cdc)
+
+
+def _first_slot(s):
+    return s.slots.order_by("start").first()
+
+
+def test_a_session_is_cut_into_slots_with_capacity_from_desks_and_throughput(village_a1, cdc):
+    s = session(site(village_a1, walk_in_share="0.25"), cdc)
+    slots = list(s.slots.order_by("start"))
+    assert len(slots) == 8
+    assert [timezone.localtime(x.start).strftime("%H:%M") for x in slots[:2]] == ["08:00", "08:30"]
+    assert {(x.capacity, x.walk_in, x.open_capacity) for x in slots} == {(20, 5, 15)}
+    with pytest.raises(ValidationFailed, match="已有场次"):
+        session(s.site, cdc)
+
+
+def test_booking_takes_a_place_sends_a_confirmation_and_refuses_a_second_active_booking(planned, village_a1, cdc):
+    person = resident(village_a1, 1, phone="13800000001")
+    slot = _first_slot(planned)
+
+    a = services.appointment_book(actor=cdc, resident=person, slot=slot, channel="community")
+
+    assert (a.dose_number, a.status, a.is_booster) == (1, AppointmentStatus.BOOKED, False)
+    assert Slot.objects.get(pk=slot.pk).open_booked == 1
+    assert set(Notification.objects.values_list("template", flat=True)) == {"booking_confirmation", "reminder"}
+    assert "王*明" in Notification.objects.get(template="booking_confirmation").text
+    assert AuditEvent.objects.filter(action="booking.appointment_book").count() == 1
+    with pytest.raises(ValidationFailed, match="已预约.*第1剂"):
+        services.appointment_book(actor=cdc, resident=person, slot=slot.session.slots.last(), channel="community")
+    assert Slot.objects.get(pk=slot.pk).open_booked == 1
+
+
+def test_a_full_slot_refuses_and_the_waiting_list_fills_a_freed_place(village_a1, cdc):
+    s = session(site(village_a1, per_hour=2, desks=1), cdc)  # one place a slot
+    slots = list(s.slots.order_by("start"))
+    Slot.objects.filter(pk__in=[x.pk for x in slots[1:]]).update(open_capacity=0)
+    first, second = resident(village_a1, 1), resident(village_a1, 2, name="李四")
+    booked = services.appointment_book(actor=cdc, resident=first, slot=slots[0], channel="community")
+    with pytest.raises(services.SlotFull, match="约满"):
+        services.appointment_book(actor=cdc, resident=second, slot=slots[0], channel="community")
+    entry = services.waitlist_join(actor=cdc, resident=second, session=s, channel="community")
+
+    services.appointment_cancel(actor=cdc, appointment=booked, reason="临时出差")
+
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.BOOKED
+    assert entry.appointment.resident == second and entry.appointment.slot == slots[0]
+    assert Slot.objects.get(pk=slots[0].pk).open_booked == 1
+    assert WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING).count() == 0
+
+
+def test_a_quota_keeps_places_for_its_village_only(planned, village_a1, village_b1, cdc):
+    slot = _first_slot(planned)
+    Slot.objects.filter(session=planned).exclude(pk=slot.pk).update(open_capacity=0)
+    site_services.session_reserve(actor=cdc, session=planned, key=f"V:{village_a1.code}", label="甲镇1村", places=20)
+    assert Slot.objects.get(pk=slot.pk).open_capacity == 0
+    assert SlotQuota.objects.get(slot=slot).capacity == 20
+
+    outsider = resident(village_b1, 5, name="赵六")
+    with pytest.raises(services.SlotFull):
+        services.appointment_book(actor=cdc, resident=outsider, slot=slot, channel="community")
+    a = services.appointment_book(actor=cdc, resident=resident(village_a1, 6), slot=slot, channel="community")
+    assert a.quota.key == f"V:{village_a1.code}"
+    assert SlotQuota.objects.get(slot=slot).booked == 1
+    services.appointment_cancel(actor=cdc, appointment=a)
+    assert SlotQuota.objects.get(slot=slot).booked == 0
+
+
+def test_the_rules_engine_says_why_not_in_plain_chinese(planned, village_a1, cdc):
+    child = resident(village_a1, 3, birth=timezone.localdate() - dt.timedelta(days=365 * 5))
+    with pytest.raises(ValidationFailed, match="未到接种时间，第1剂最早可于20\\d\\d-\\d\\d-\\d\\d接种"):
+        services.appointment_book(actor=cdc, resident=child, slot=_first_slot(planned), channel="community")
+
+    recent = resident(village_a1, 4)
+    Dose.objects.create(resident=recent, product_code="BBIBP-CorV", given_on=timezone.localdate(), place="甲镇")
+    with pytest.raises(ValidationFailed, match="第2剂最早可于"):
+        services.appointment_book(actor=cdc, resident=recent, slot=_first_slot(planned), channel="community")
+    assert not Appointment.objects.exists()
+
+
+def test_reschedule_moves_the_place_or_keeps_the_old_booking(planned, village_a1, cdc):
+    slots = list(planned.slots.order_by("start"))
+    person = resident(village_a1, 1)
+    a = services.appointment_book(actor=cdc, resident=person, slot=slots[0], channel="community")
+    moved = services.appointment_reschedule(actor=cdc, appointment=a, slot=slots[3])
+    assert moved.slot == slots[3] and moved.status == AppointmentStatus.BOOKED
+    assert [Slot.objects.get(pk=x.pk).open_booked for x in (slots[0], slots[3])] == [0, 1]
+
+    Slot.objects.filter(pk=slots[5].pk).update(open_capacity=0)
+    with pytest.raises(services.SlotFull):
+        services.appointment_reschedule(actor=cdc, appointment=moved, slot=slots[5])
+    moved.refresh_from_db()
+    assert moved.status == AppointmentStatus.BOOKED and Slot.objects.get(pk=slots[3].pk).open_booked == 1
+
+
+def test_check_in_only_on_the_day_and_no_shows_after_it(village_a1, cdc):
+    s = session(site(village_a1), cdc, day=tomorrow())
+    a = services.appointment_book(actor=cdc, resident=resident(village_a1, 1), slot=_first_slot(s), channel="self")
+    with pytest.raises(ValidationFailed, match="只能当天签到"):
+        services.appointment_check_in(actor=cdc, appointment=a)
+    day_of = timezone.localtime(a.slot.start) + dt.timedelta(minutes=5)
+    assert services.appointment_check_in(actor=cdc, appointment=a, now=day_of).status == AppointmentStatus.CHECKED_IN
+
+    b = services.appointment_book(actor=cdc, resident=resident(village_a1, 2), slot=_first_slot(s), channel="self")
+    assert services.appointments_mark_no_show(before=tomorrow() + dt.timedelta(days=1), actor=cdc) == 1
+    b.refresh_from_db()
+    assert b.status == AppointmentStatus.NO_SHOW
+
+
+def test_a_session_opens_only_when_ready_and_staffed_by_certified_people(planned, cdc):
+    from vaxops.sites.models import Certificate, Desk, StaffMember
+
+    with pytest.raises(ValidationFailed, match="四有"):
+        site_services.session_open(actor=cdc, session=planned)
+    vaccinator = StaffMember.objects.create(site=planned.site, name="护士甲", roles=["vaccination"])
+    desk = Desk.objects.get(site=planned.site, kind="vaccination", number=1)
+    with pytest.raises(ValidationFailed, match="培训合格证"):
+        site_services.assignment_add(actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination")
+    Certificate.objects.create(staff=vaccinator, kind="training", number="PX-1", valid_from=dt.date(2021, 1, 1),
+                               valid_to=planned.day - dt.timedelta(days=1))
+    with pytest.raises(ValidationFailed, match="PX-1"):
+        site_services.assignment_add(actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination")
+    Certificate.objects.create(staff=vaccinator, kind="training", number="PX-2", valid_from=dt.date(2021, 1, 1),
+                               valid_to=planned.day)
+    site_services.assignment_add(actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination")
+    for kind in ("registration", "screening", "observation"):
+        person = StaffMember.objects.create(site=planned.site, name=f"{kind}员", roles=[kind])
+        Certificate.objects.create(staff=person, kind="training", number=f"PX-{kind}", valid_from=dt.date(2021, 1, 1))
+        site_services.assignment_add(actor=cdc, session=planned, staff=person,
+                                     desk=Desk.objects.get(site=planned.site, kind=kind), role=kind)
+    for item in ("medical_staff", "emergency_kit", "ambulance"):
+        site_services.readiness_confirm(actor=cdc, session=planned, item=item)
+    with pytest.raises(ValidationFailed, match="转诊路线与绿色通道"):
+        site_services.session_open(actor=cdc, session=planned)
+    site_services.readiness_confirm(actor=cdc, session=planned, item="green_channel", note="已与县人民医院确认")
+    assert site_services.session_open(actor=cdc, session=planned).status == "open"

@@ -1,0 +1,199 @@
+"""Writes of sites: planning a session's slots from the site's hours, the "四有" readiness checklist,
+staff assignments (持证上岗), opening and closing, and places reserved for villages or employers."""
+
+import datetime as dt
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from vaxops.audit.services import audit_record
+from vaxops.core.errors import ValidationFailed
+
+from . import domain
+from .models import (
+    Assignment,
+    Certificate,
+    Desk,
+    DeskKind,
+    ReadinessCheck,
+    ReadinessItem,
+    Session,
+    SessionStatus,
+    Site,
+    StaffMember,
+)
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def site_hours(site: Site) -> tuple[domain.WeeklyHours, list[domain.HoursException]]:
+    by_day: dict[int, list] = {}
+    for h in site.hours.all():
+        by_day.setdefault(h.weekday, []).append((h.start, h.end))
+    exceptions: dict[dt.date, list] = {}
+    notes: dict[dt.date, str] = {}
+    for e in site.exceptions.all():
+        exceptions.setdefault(e.day, [])
+        notes[e.day] = e.note
+        if not e.closed and e.start and e.end:
+            exceptions[e.day].append((e.start, e.end))
+    try:
+        hours = domain.WeeklyHours(by_weekday=by_day)
+        excs = [domain.HoursException(day=d, intervals=tuple(v), note=notes[d]) for d, v in exceptions.items()]
+    except ValueError as e:
+        raise ValidationFailed(f"{site.name}的开放时间有误：{e}") from None
+    return hours, excs
+
+
+@transaction.atomic
+def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -> Session:
+    """Create the session of ``site`` on ``day`` with its slots: the day's open hours cut into slots of
+    ``site.slot_minutes``, each holding desks × throughput × minutes / 60 people, of which the site's
+    walk-in share is kept for walk-ins (largest remainder rounding). Refuses a day the site is closed."""
+    from vaxops.booking.models import Slot
+
+    if day < timezone.localdate():
+        raise ValidationFailed("不能为过去的日期安排场次", field="day")
+    desks = desks if desks is not None else site.desks.filter(kind=DeskKind.VACCINATION).count()
+    if desks < 1:
+        raise ValidationFailed(f"{site.name}没有接种台，请先登记接种台", field="desks")
+    hours, exceptions = site_hours(site)
+    intervals = domain.open_intervals(hours, exceptions, day)
+    if not intervals:
+        raise ValidationFailed(f"{site.name}在{day:%Y-%m-%d}不开放", field="day")
+    specs = domain.slots_for_day(intervals, slot_minutes=site.slot_minutes, desks=desks,
+                                 per_desk_per_hour=site.per_desk_per_hour)
+    try:
+        with transaction.atomic():
+            session = Session.objects.create(site=site, day=day, desks=desks)
+    except IntegrityError:
+        raise ValidationFailed(f"{site.name}在{day:%Y-%m-%d}已有场次", field="day") from None
+    tz = timezone.get_current_timezone()
+    rows = []
+    for spec in specs:
+        split = domain.split_capacity(spec.capacity, walk_in_share=Decimal(str(site.walk_in_share)))
+        rows.append(Slot(session=session, start=dt.datetime.combine(day, spec.start, tz),
+                         end=dt.datetime.combine(day, spec.end, tz), capacity=spec.capacity, walk_in=split.walk_in,
+                         open_capacity=split.open))
+    Slot.objects.bulk_create(rows)
+    audit_record(actor=actor, action="sites.session_plan", obj=session,
+                 new={"site": site.code, "day": day.isoformat(), "desks": desks, "slots": len(rows),
+                      "capacity": sum(r.capacity for r in rows)})
+    return session
+
+
+@transaction.atomic
+def session_reserve(*, actor, session: Session, key: str, label: str, places: int) -> int:
+    """Reserve ``places`` of the session's open places for one village (``V:<code>``) or employer
+    (``E:<id>``), spread over its future slots in proportion to their free open places (largest
+    remainder). Each slot's share moves by a conditional UPDATE, so places already booked are never
+    taken away. Returns the places reserved."""
+    from vaxops.booking.models import Slot, SlotQuota
+
+    if places < 1:
+        raise ValidationFailed("预留名额须为正数", field="places")
+    if not (key.startswith(("V:", "E:")) and len(key) > 2):
+        raise ValidationFailed("预留对象须为村（V:区划代码）或单位（E:编号）", field="key")
+    slots = list(Slot.objects.select_for_update().filter(session=session, start__gt=timezone.now()).order_by("start"))
+    free = {s.pk: s.open_capacity - s.open_booked for s in slots}
+    total_free = sum(free.values())
+    if places > total_free:
+        raise ValidationFailed(f"该场次剩余可预约{total_free}个，不足{places}个", field="places")
+    exact = {pk: Fraction(places * f, total_free) for pk, f in free.items()}
+    give = {pk: math.floor(v) for pk, v in exact.items()}
+    for pk in sorted(exact, key=lambda p: (-(exact[p] - give[p]), p))[:places - sum(give.values())]:
+        give[pk] += 1
+    for pk, n in give.items():
+        if not n:
+            continue
+        if not Slot.objects.filter(pk=pk, open_capacity__gte=F("open_booked") + n).update(
+                open_capacity=F("open_capacity") - n):
+            raise ValidationFailed("预约名额刚被占用，请重试")
+        quota, _ = SlotQuota.objects.get_or_create(slot_id=pk, key=key, defaults={"label": label, "capacity": 0})
+        SlotQuota.objects.filter(pk=quota.pk).update(capacity=F("capacity") + n)
+    audit_record(actor=actor, action="sites.session_reserve", obj=session,
+                 new={"key": key, "label": label, "places": places})
+    return places
+
+
+@transaction.atomic
+def readiness_confirm(*, actor, session: Session, item: str, note: str = "") -> ReadinessCheck:
+    """Record who confirmed one "四有" item for the session (once per item)."""
+    if item not in ReadinessItem.values:
+        raise ValidationFailed(f"未知的准备项目：{item}", field="item")
+    if _user(actor) is None:
+        raise ValidationFailed("须由登录的工作人员确认", field="item")
+    try:
+        with transaction.atomic():
+            check = ReadinessCheck.objects.create(session=session, item=item, confirmed_by=actor,
+                                                  confirmed_at=timezone.now(), note=note[:200])
+    except IntegrityError:
+        raise ValidationFailed(f"“{ReadinessItem(item).label}”已确认", field="item") from None
+    audit_record(actor=actor, action="sites.readiness_confirm", obj=session, new={"item": item, "note": note})
+    return check
+
+
+def _certificates(staff: StaffMember) -> list[domain.Certificate]:
+    return [domain.Certificate(kind=c.kind, number=c.number, valid_from=c.valid_from, valid_to=c.valid_to)
+            for c in Certificate.objects.filter(staff=staff)]
+
+
+@transaction.atomic
+def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, role: str) -> Assignment:
+    """Put a staff member at a desk for the session: the role must be one of theirs and match the desk,
+    and they must hold the certificates the role needs that day (a vaccinator without a valid training
+    certificate cannot be put at a vaccination desk)."""
+    if desk.site_id != session.site_id:
+        raise ValidationFailed("工作台不属于该接种单位", field="desk")
+    if role not in (staff.roles or []):
+        raise ValidationFailed(f"{staff.name}未登记为{domain.StaffRole(role).label_zh}岗位", field="role")
+    ok, why = domain.may_assign(role, desk.kind, _certificates(staff), session.day)
+    if not ok:
+        raise ValidationFailed(f"{staff.name}：{why}", field="staff")
+    try:
+        with transaction.atomic():
+            a = Assignment.objects.create(session=session, staff=staff, desk=desk, role=role)
+    except IntegrityError:
+        raise ValidationFailed(f"{staff.name}本场次已有排班", field="staff") from None
+    audit_record(actor=actor, action="sites.assignment_add", obj=a,
+                 new={"session": session.pk, "staff": staff.pk, "desk": str(desk), "role": role})
+    return a
+
+
+def session_open_check(session: Session) -> tuple[bool, str]:
+    readiness = {c.item: c.confirmed_by.username for c in session.readiness.select_related("confirmed_by")}
+    staffed = [a.desk.kind for a in session.assignments.select_related("desk")]
+    return domain.session_may_open(readiness=readiness, designated_hospital=session.site.hospital_name,
+                                   staffed_desks=staffed)
+
+
+@transaction.atomic
+def session_open(*, actor, session: Session) -> Session:
+    """Open the session: only with the "四有" confirmed, a designated hospital and every desk staffed."""
+    s = Session.objects.select_for_update().select_related("site").get(pk=session.pk)
+    if s.status != SessionStatus.PLANNED:
+        raise ValidationFailed(f"场次当前为“{s.get_status_display()}”，不能开诊", field="status")
+    ok, why = session_open_check(s)
+    if not ok:
+        raise ValidationFailed(why, field="status")
+    Session.objects.filter(pk=s.pk).update(status=SessionStatus.OPEN, opened_at=timezone.now(), opened_by=_user(actor))
+    s.refresh_from_db()
+    audit_record(actor=actor, action="sites.session_open", obj=s, old={"status": "planned"}, new={"status": "open"})
+    return s
+
+
+@transaction.atomic
+def session_close(*, actor, session: Session) -> Session:
+    changed = Session.objects.filter(pk=session.pk).exclude(status=SessionStatus.CLOSED).update(
+        status=SessionStatus.CLOSED)
+    if not changed:
+        raise ValidationFailed("场次已结束", field="status")
+    session.refresh_from_db()
+    audit_record(actor=actor, action="sites.session_close", obj=session, new={"status": "closed"})
+    return session
