@@ -15,4 +15,7 @@ class BookingConfig(AppConfig):
 def _after_migrate(sender, **kwargs) -> None:
     from vaxops.accounts.services import roles_sync
 
+    from .tasks import schedules_ensure
+
     roles_sync()
+    schedules_ensure()

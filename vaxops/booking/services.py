@@ -280,3 +280,141 @@ def _has_room(slot: Slot, resident: Resident) -> bool:
     if s[0] < s[1]:
         return True
     return SlotQuota.objects.filter(slot=slot, key__in=quota_keys(resident), booked__lt=F("capacity")).exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# The employer's door: book a staff list at once, spread over the employer's reserved places
+# --------------------------------------------------------------------------------------------------
+
+
+def employer_book(*, actor, employer, session, residents=None) -> dict:
+    """Book the employer's staff (by default everyone registered with the employer who holds no active
+    appointment) into the session, filling its slots in time order — the employer's reserved places first,
+    then open places. Each person is booked in their own savepoint, so one refusal (not eligible, already
+    booked) never stops the others. Returns ``{"booked": [...], "refused": [(resident, reason)], "unplaced":
+    [...]}`` (unplaced: no place left)."""
+    from vaxops.sites.models import Session
+
+    session = Session.objects.select_related("site").get(pk=session.pk)
+    people = list(residents if residents is not None else
+                  Resident.objects.filter(employer=employer).exclude(
+                      appointments__status__in=ACTIVE).order_by("name", "id"))
+    if any(p.employer_id != employer.pk for p in people):
+        raise ValidationFailed("只能为本单位人员集体预约", field="residents")
+    slots = list(Slot.objects.filter(session=session, start__gt=timezone.now()).order_by("start"))
+    booked, refused, unplaced = [], [], []
+    for person in people:
+        done = None
+        reason = None
+        for slot in slots:
+            try:
+                with transaction.atomic():
+                    done = appointment_book(actor=actor, resident=person, slot=slot, channel=Channel.EMPLOYER)
+                break
+            except SlotFull:
+                continue
+            except ValidationFailed as e:
+                reason = e.message
+                break
+        if done is not None:
+            booked.append(done)
+        elif reason is not None:
+            refused.append((person, reason))
+        else:
+            unplaced.append(person)
+    audit_record(actor=actor, action="booking.employer_book", obj=session,
+                 new={"employer": employer.pk, "booked": len(booked), "refused": len(refused),
+                      "unplaced": len(unplaced)})
+    return {"booked": booked, "refused": refused, "unplaced": unplaced}
+
+
+# --------------------------------------------------------------------------------------------------
+# The resident's own door: name + ID number + phone, confirmed by a one-time code
+# --------------------------------------------------------------------------------------------------
+
+SELF_PURPOSE = "self_booking"
+_MISMATCH = "姓名、证件号码与手机号不匹配，或尚未登记。请核对后重试，或联系所在村（社区）登记"
+
+
+def _self_subject(id_number: str, phone: str) -> str:
+    from vaxops.notify.services import otp_subject
+
+    return otp_subject(SELF_PURPOSE, id_number, phone)
+
+
+def self_identify(*, name: str, id_number: str, phone: str) -> str:
+    """Start a resident's own booking: the three facts must match one registered person, then a
+    one-time code goes to that phone. Returns an opaque subject to verify the code against. The answer
+    is the same whether the number is unknown or a fact does not match (no probing); every attempt is
+    audited with the number masked."""
+    from vaxops.core.actors import SystemActor
+    from vaxops.notify.services import otp_issue
+    from vaxops.registry import domain as registry_domain
+
+    name, phone = (name or "").strip(), (phone or "").strip()
+    try:
+        doc = registry_domain.parse_document(registry_domain.parse_id_type(""), id_number,
+                                             today=timezone.localdate())
+    except registry_domain.DocumentError as e:
+        raise ValidationFailed(e.message, field="id_number") from None
+    if not phone.isdigit() or len(phone) != 11:
+        raise ValidationFailed("请填写11位手机号码", field="phone")
+    person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
+    ok = person is not None and person.name == name and person.phone == phone
+    audit_record(actor=SystemActor("self-booking"), action="booking.self_identify", object_type="registry.resident",
+                 object_id=person.pk if ok else "", purpose="本人预约",
+                 new={"query": registry_domain.mask_id(doc.number), "matched": ok})
+    if not ok:
+        raise ValidationFailed(_MISMATCH, field="id_number")
+    subject = _self_subject(doc.number, phone)
+    otp_issue(purpose=SELF_PURPOSE, subject=subject, phone=phone,
+              text_for=lambda code: f"【清溪县疫苗接种】您的预约验证码为{code}，10分钟内有效。如非本人操作请忽略。")
+    return subject
+
+
+def self_verify(*, id_number: str, phone: str, code: str) -> Resident:
+    """The person, once the one-time code sent to their phone is confirmed."""
+    from vaxops.notify.services import otp_verify
+    from vaxops.registry import domain as registry_domain
+
+    try:
+        doc = registry_domain.parse_document(registry_domain.parse_id_type(""), id_number,
+                                             today=timezone.localdate())
+    except registry_domain.DocumentError as e:
+        raise ValidationFailed(e.message, field="id_number") from None
+    otp_verify(purpose=SELF_PURPOSE, subject=_self_subject(doc.number, (phone or "").strip()), code=code)
+    person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number, phone=(phone or "").strip()).first()
+    if person is None:
+        raise ValidationFailed(_MISMATCH, field="id_number")
+    return person
+
+
+# --------------------------------------------------------------------------------------------------
+# Dose reminders (second dose due, overdue), planned daily
+# --------------------------------------------------------------------------------------------------
+
+
+def dose_reminders_plan(*, on: date) -> dict:
+    """Queue "second dose due" for people whose next dose (2 or later) may be given from ``on`` and
+    "overdue" for people past its latest date, when they hold no active appointment. Each is queued once
+    per person and dose number (the message reference), so the daily run never repeats itself."""
+    from vaxops.campaign.models import ImmunizationStatus
+
+    base = (ImmunizationStatus.objects.filter(next_number__gte=2, contraindicated=False)
+            .exclude(resident__phone="").exclude(resident__appointments__status__in=ACTIVE))
+    counts = {"dose_due": 0, "overdue": 0}
+    due = base.filter(next_earliest=on, next_is_booster=False).select_related("resident")
+    for st in due.iterator(chunk_size=2000):
+        r = st.resident
+        if notification_queue(template="dose_due", phone=r.phone, resident=r, reference=f"D:{r.pk}:{st.next_number}",
+                              text=f"【清溪县疫苗接种】{mask_name(r.name)}，您的新冠疫苗第{st.next_number}剂从今天起可以接种，"
+                                   f"请尽快预约（可联系村（社区）或登录预约页面）。"):
+            counts["dose_due"] += 1
+    overdue = base.filter(next_latest__lt=on, next_is_booster=False).select_related("resident")
+    for st in overdue.iterator(chunk_size=2000):
+        r = st.resident
+        if notification_queue(template="overdue", phone=r.phone, resident=r, reference=f"O:{r.pk}:{st.next_number}",
+                              text=f"【清溪县疫苗接种】{mask_name(r.name)}，您的新冠疫苗第{st.next_number}剂已逾期，"
+                                   f"请尽快预约补种，完成全程接种才能获得充分保护。"):
+            counts["overdue"] += 1
+    return counts

@@ -163,3 +163,66 @@ def test_a_session_opens_only_when_ready_and_staffed_by_certified_people(planned
         site_services.session_open(actor=cdc, session=planned)
     site_services.readiness_confirm(actor=cdc, session=planned, item="green_channel", note="已与县人民医院确认")
     assert site_services.session_open(actor=cdc, session=planned).status == "open"
+
+
+def test_an_employer_books_its_staff_at_once_over_its_reserved_places(planned, village_a1, employer, cdc):
+    from vaxops.booking.models import Channel
+
+    slots = list(planned.slots.order_by("start"))
+    Slot.objects.filter(session=planned).update(open_capacity=0)
+    Slot.objects.filter(pk__in=[s.pk for s in slots[:2]]).update(open_capacity=2)
+    site_services.session_reserve(actor=cdc, session=planned, key=f"E:{employer.pk}", label=employer.name, places=3)
+    staff = [resident(village_a1, i, name=f"职工{i}", employer=employer) for i in range(5)]
+    young = resident(village_a1, 9, name="实习生", employer=employer,
+                     birth=timezone.localdate() - dt.timedelta(days=365 * 10))
+
+    result = services.employer_book(actor=cdc, employer=employer, session=planned)
+
+    assert len(result["booked"]) == 4 and [p.name for p, _ in result["refused"]] == ["实习生"]
+    assert len(result["unplaced"]) == 1
+    assert {a.channel for a in result["booked"]} == {Channel.EMPLOYER}
+    assert sum(1 for a in result["booked"] if a.quota is not None) == 3
+    assert young.pk not in {a.resident_id for a in result["booked"]}
+    assert {a.resident_id for a in result["booked"]} <= {p.pk for p in staff}
+
+
+def test_a_resident_books_themselves_after_a_one_time_code(planned, village_a1, settings, tmp_path,
+                                                          django_capture_on_commit_callbacks):
+    import json
+
+    settings.VAR_DIR = tmp_path
+    person = resident(village_a1, 1, name="张三丰", phone="13900000001")
+    with pytest.raises(ValidationFailed, match="不匹配"):
+        services.self_identify(name="张三", id_number=person.id_number, phone="13900000001")
+    with pytest.raises(ValidationFailed, match="不匹配"):
+        services.self_identify(name="张三丰", id_number=person.id_number, phone="13900000009")
+    assert not (tmp_path / "notifications.log").exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.self_identify(name="张三丰", id_number=person.id_number, phone="13900000001")
+    sent = json.loads((tmp_path / "notifications.log").read_text(encoding="utf-8").splitlines()[-1])
+    code = sent["text"].split("验证码为")[1][:6]
+    with pytest.raises(ValidationFailed, match="不正确"):
+        services.self_verify(id_number=person.id_number, phone="13900000001", code="x")
+    assert services.self_verify(id_number=person.id_number, phone="13900000001", code=code) == person
+    assert AuditEvent.objects.filter(action="booking.self_identify").count() == 3
+    assert not AuditEvent.objects.filter(new__query=person.id_number).exists()
+
+
+def test_dose_reminders_go_once_to_people_due_or_overdue_without_a_booking(village_a1, cdc):
+    from vaxops.campaign.services import status_refresh
+
+    today = timezone.localdate()
+    due = resident(village_a1, 1, phone="13900000011")
+    Dose.objects.create(resident=due, product_code="BBIBP-CorV", given_on=today - dt.timedelta(days=21), place="甲镇")
+    late = resident(village_a1, 2, phone="13900000012", name="李四")
+    Dose.objects.create(resident=late, product_code="BBIBP-CorV", given_on=today - dt.timedelta(days=90), place="甲镇")
+    status_refresh(resident_ids=[due.pk, late.pk])
+
+    counts = services.dose_reminders_plan(on=today)
+    again = services.dose_reminders_plan(on=today)
+
+    assert counts == {"dose_due": 1, "overdue": 1} and again == {"dose_due": 0, "overdue": 0}
+    texts = dict(Notification.objects.values_list("template", "text"))
+    assert "第2剂从今天起可以接种" in texts["dose_due"] and "王*明" in texts["dose_due"]
+    assert "第2剂已逾期" in texts["overdue"]

@@ -1,0 +1,53 @@
+"""Background jobs of booking and notifications, run by ``vaxops worker`` on the schedules made at migrate."""
+
+
+def notifications_send_task() -> int:
+    from vaxops.notify.services import notifications_send_due
+
+    return notifications_send_due()
+
+
+def dose_reminders_task() -> dict:
+    from django.utils import timezone
+
+    from .services import dose_reminders_plan
+
+    return dose_reminders_plan(on=timezone.localdate())
+
+
+def no_shows_task() -> int:
+    from django.utils import timezone
+
+    from vaxops.core.actors import SystemActor
+
+    from .services import appointments_mark_no_show
+
+    return appointments_mark_no_show(before=timezone.localdate(), actor=SystemActor("worker"))
+
+
+SCHEDULES = (
+    # name, function, schedule type (django-q: "I" minutes interval, "D" daily), minutes, first run hour
+    ("发送到期通知", "vaxops.booking.tasks.notifications_send_task", "I", 1, None),
+    ("第二剂到期与逾期提醒", "vaxops.booking.tasks.dose_reminders_task", "D", None, 9),
+    ("标记爽约", "vaxops.booking.tasks.no_shows_task", "D", None, 1),
+)
+
+
+def schedules_ensure() -> None:
+    """Create the periodic jobs once (idempotent; run after migrate)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    now = timezone.localtime()
+    for name, func, kind, minutes, hour in SCHEDULES:
+        if Schedule.objects.filter(func=func).exists():
+            continue
+        first = now + timedelta(minutes=1)
+        if hour is not None:
+            first = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+            if first <= now:
+                first += timedelta(days=1)
+        Schedule.objects.create(name=name, func=func, schedule_type=kind, minutes=minutes, next_run=first,
+                                repeats=-1)
