@@ -85,3 +85,31 @@ ROLES = tuple(
 )
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]
+
+# Sites and booking (issue 5): appended like the blocks above.
+_BOOK = ("booking.view_appointment", "booking.add_appointment", "booking.change_appointment",
+         "booking.view_slot", "sites.view_site", "sites.view_session")
+_SITE_RUN = ("sites.view_site", "sites.view_session", "sites.change_session", "sites.add_readinesscheck",
+             "sites.add_assignment", "sites.view_staffmember", "booking.view_appointment", "booking.view_slot",
+             "booking.change_appointment")
+_SITES_EXTRA = {
+    "county_admin": _BOOK + tuple(f"sites.{verb}_{model}" for model in (
+        "site", "desk", "openinghours", "hoursexception", "staffmember", "certificate", "session",
+        "readinesscheck", "assignment") for verb in ("view", "add", "change")) + (
+        "booking.add_slotquota", "booking.view_waitlistentry", "booking.add_waitlistentry",
+        "notify.view_notification"),
+    "township_worker": _BOOK + ("booking.add_waitlistentry", "booking.add_slotquota", "sites.add_session"),
+    "village_worker": _BOOK + ("booking.add_waitlistentry",),
+    "employer_contact": _BOOK + ("booking.add_waitlistentry",),
+    "site_registration": _SITE_RUN + ("booking.add_appointment",),
+    "site_screening": ("sites.view_site", "sites.view_session", "booking.view_appointment"),
+    "site_vaccinator": ("sites.view_site", "sites.view_session", "booking.view_appointment"),
+    "site_observation": ("sites.view_site", "sites.view_session", "booking.view_appointment"),
+    "auditor": ("sites.view_site", "sites.view_session", "booking.view_appointment", "notify.view_notification"),
+    "leader": ("sites.view_site", "sites.view_session"),
+}
+ROLES = tuple(
+    Role(r.code, r.name_zh, r.name_en, r.scope, r.permissions + _SITES_EXTRA.get(r.code, ())) for r in ROLES
+)
+ROLE_BY_CODE = {r.code: r for r in ROLES}
+ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

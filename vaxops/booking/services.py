@@ -16,10 +16,10 @@ from vaxops.audit.services import audit_record
 from vaxops.clinic.selectors import eligibility_for, forecast_for
 from vaxops.core.errors import ValidationFailed
 from vaxops.notify.services import notification_queue
-from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 from vaxops.sites.models import SessionStatus
 
+from . import domain
 from .models import (
     ACTIVE,
     Appointment,
@@ -98,32 +98,26 @@ def _give_place_back(appointment: Appointment) -> None:
         Slot.objects.filter(pk=appointment.slot_id, open_booked__gt=0).update(open_booked=F("open_booked") - 1)
 
 
-def _confirmation_text(appointment: Appointment, resident: Resident, slot: Slot) -> str:
-    start = timezone.localtime(slot.start)
-    what = "加强针" if appointment.is_booster else f"第{appointment.dose_number}剂"
-    return (f"【清溪县疫苗接种】{mask_name(resident.name)}，您已预约{start:%m月%d日 %H:%M}在"
-            f"{slot.session.site.name}接种新冠疫苗{what}，请携带身份证按时前往。取消或改约请联系村（社区）或登录预约页面。")
+SIGN = "清溪县疫苗接种"
 
 
-def _reminder_text(appointment: Appointment, resident: Resident, slot: Slot) -> str:
-    start = timezone.localtime(slot.start)
-    return (f"【清溪县疫苗接种】{mask_name(resident.name)}，提醒您明天{start:%H:%M}在{slot.session.site.name}接种，"
-            f"请携带身份证，接种后需留观30分钟。")
+def _sms(template: domain.Template, **context) -> str:
+    return domain.render(template, sign=SIGN, tz=timezone.get_current_timezone(), **context)
 
 
 def _notify_booked(appointment: Appointment, resident: Resident, slot: Slot) -> None:
     if not resident.phone:
         return
     ref = f"A:{appointment.pk}"
-    notification_queue(template="booking_confirmation", phone=resident.phone, resident=resident, reference=ref,
-                       text=_confirmation_text(appointment, resident, slot))
-    start = timezone.localtime(slot.start)
+    context = {"name": resident.name, "site": slot.session.site.name, "start": slot.start, "end": slot.end,
+               "dose_number": appointment.dose_number, "is_booster": appointment.is_booster}
+    notification_queue(template=domain.Template.BOOKING_CONFIRMED, phone=resident.phone, resident=resident,
+                       reference=ref, text=_sms(domain.Template.BOOKING_CONFIRMED, **context))
     # The evening before at 18:00; booked later than that, at once — unless the slot is only hours away.
-    now = timezone.now()
-    due = max(start.replace(hour=18, minute=0, second=0, microsecond=0) - timedelta(days=1), now)
+    due = domain.reminder_due_at(slot.start, booked_at=timezone.now(), tz=timezone.get_current_timezone())
     if slot.start - due > timedelta(hours=2):
-        notification_queue(template="reminder", phone=resident.phone, resident=resident, reference=ref,
-                           text=_reminder_text(appointment, resident, slot), due_at=due)
+        notification_queue(template=domain.Template.REMINDER, phone=resident.phone, resident=resident,
+                           reference=ref, text=_sms(domain.Template.REMINDER, **context), due_at=due)
 
 
 @transaction.atomic
@@ -368,7 +362,7 @@ def self_identify(*, name: str, id_number: str, phone: str) -> str:
         raise ValidationFailed(_MISMATCH, field="id_number")
     subject = _self_subject(doc.number, phone)
     otp_issue(purpose=SELF_PURPOSE, subject=subject, phone=phone,
-              text_for=lambda code: f"【清溪县疫苗接种】您的预约验证码为{code}，10分钟内有效。如非本人操作请忽略。")
+              text_for=lambda code: _sms(domain.Template.OTP, code=code))
     return subject
 
 
@@ -406,15 +400,16 @@ def dose_reminders_plan(*, on: date) -> dict:
     due = base.filter(next_earliest=on, next_is_booster=False).select_related("resident")
     for st in due.iterator(chunk_size=2000):
         r = st.resident
-        if notification_queue(template="dose_due", phone=r.phone, resident=r, reference=f"D:{r.pk}:{st.next_number}",
-                              text=f"【清溪县疫苗接种】{mask_name(r.name)}，您的新冠疫苗第{st.next_number}剂从今天起可以接种，"
-                                   f"请尽快预约（可联系村（社区）或登录预约页面）。"):
+        text = _sms(domain.Template.SECOND_DOSE_DUE, name=r.name, dose_number=st.next_number,
+                    earliest=st.next_earliest, latest=st.next_latest)
+        if notification_queue(template=domain.Template.SECOND_DOSE_DUE, phone=r.phone, resident=r,
+                              reference=f"D:{r.pk}:{st.next_number}", text=text):
             counts["dose_due"] += 1
     overdue = base.filter(next_latest__lt=on, next_is_booster=False).select_related("resident")
     for st in overdue.iterator(chunk_size=2000):
         r = st.resident
-        if notification_queue(template="overdue", phone=r.phone, resident=r, reference=f"O:{r.pk}:{st.next_number}",
-                              text=f"【清溪县疫苗接种】{mask_name(r.name)}，您的新冠疫苗第{st.next_number}剂已逾期，"
-                                   f"请尽快预约补种，完成全程接种才能获得充分保护。"):
+        text = _sms(domain.Template.OVERDUE, name=r.name, dose_number=st.next_number, latest=st.next_latest)
+        if notification_queue(template=domain.Template.OVERDUE, phone=r.phone, resident=r,
+                              reference=f"O:{r.pk}:{st.next_number}", text=text):
             counts["overdue"] += 1
     return counts

@@ -62,6 +62,18 @@ class AuditedModelAdmin(admin.ModelAdmin):
         self._audit(request, obj, "change", new=self._snapshot(obj))
         return super().log_change(request, obj, message)
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (desks, hours, cold-chain units, certificates…) are audited like the parent."""
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            self._audit(request, obj, "delete", old=self._snapshot(obj))
+            obj.delete()
+        for obj in instances:
+            is_new = obj.pk is None
+            obj.save()
+            self._audit(request, obj, "add" if is_new else "change", new=self._snapshot(obj))
+        formset.save_m2m()
+
     def log_deletions(self, request, queryset):
         for obj in queryset:
             self._audit(request, obj, "delete", old=self._snapshot(obj))

@@ -21,17 +21,6 @@ class StockPlaceAdmin(AuditedModelAdmin):
     autocomplete_fields = ("division",)
     inlines = [ColdChainUnitInline]
 
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            self._audit(request, obj, "delete", old=self._snapshot(obj))
-            obj.delete()
-        for obj in instances:
-            is_new = obj.pk is None
-            obj.save()
-            self._audit(request, obj, "add" if is_new else "change", new=self._snapshot(obj))
-        formset.save_m2m()
-
 
 class _ReadOnly(admin.ModelAdmin):
     def has_add_permission(self, request):

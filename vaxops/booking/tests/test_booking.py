@@ -51,8 +51,9 @@ def test_booking_takes_a_place_sends_a_confirmation_and_refuses_a_second_active_
 
     assert (a.dose_number, a.status, a.is_booster) == (1, AppointmentStatus.BOOKED, False)
     assert Slot.objects.get(pk=slot.pk).open_booked == 1
-    assert set(Notification.objects.values_list("template", flat=True)) == {"booking_confirmation", "reminder"}
-    assert "王*明" in Notification.objects.get(template="booking_confirmation").text
+    assert set(Notification.objects.values_list("template", flat=True)) == {"booking_confirmed", "reminder"}
+    text = Notification.objects.get(template="booking_confirmed").text
+    assert "王*明" in text and "甲镇卫生院接种门诊" in text and "第1剂" in text and person.id_number not in text
     assert AuditEvent.objects.filter(action="booking.appointment_book").count() == 1
     with pytest.raises(ValidationFailed, match="已预约.*第1剂"):
         services.appointment_book(actor=cdc, resident=person, slot=slot.session.slots.last(), channel="community")
@@ -202,6 +203,7 @@ def test_a_resident_books_themselves_after_a_one_time_code(planned, village_a1, 
         services.self_identify(name="张三丰", id_number=person.id_number, phone="13900000001")
     sent = json.loads((tmp_path / "notifications.log").read_text(encoding="utf-8").splitlines()[-1])
     code = sent["text"].split("验证码为")[1][:6]
+    assert code.isdigit()
     with pytest.raises(ValidationFailed, match="不正确"):
         services.self_verify(id_number=person.id_number, phone="13900000001", code="x")
     assert services.self_verify(id_number=person.id_number, phone="13900000001", code=code) == person
@@ -224,5 +226,6 @@ def test_dose_reminders_go_once_to_people_due_or_overdue_without_a_booking(villa
 
     assert counts == {"dose_due": 1, "overdue": 1} and again == {"dose_due": 0, "overdue": 0}
     texts = dict(Notification.objects.values_list("template", "text"))
-    assert "第2剂从今天起可以接种" in texts["dose_due"] and "王*明" in texts["dose_due"]
-    assert "第2剂已逾期" in texts["overdue"]
+    assert "第2剂" in texts["second_dose_due"] and "起可以接种" in texts["second_dose_due"]
+    assert "王*明" in texts["second_dose_due"]
+    assert "第2剂已超过建议接种日期" in texts["overdue"] and "李*" in texts["overdue"]
