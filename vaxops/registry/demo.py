@@ -96,6 +96,9 @@ def demo_seed(*, residents: int, seed: int, today: date, on_batch=None) -> tuple
     from vaxops.supply.demo import demo_supply_build
 
     demo_supply_build(county_code=COUNTY_CODE, today=today)
+    from vaxops.sites.demo import demo_sites_build
+
+    demo_sites_build(county_code=COUNTY_CODE, today=today)
     return result, users
 
 
