@@ -413,3 +413,51 @@ def dose_reminders_plan(*, on: date) -> dict:
                               reference=f"O:{r.pk}:{st.next_number}", text=text):
             counts["overdue"] += 1
     return counts
+
+
+# --------------------------------------------------------------------------------------------------
+# At the site: walk-ins and completion
+# --------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appointment:
+    """Register a person who came without an appointment into the current (or next) slot of today's
+    session, within the walk-in share: one conditional UPDATE of ``walk_in_used``; checked in at once."""
+    now = now or timezone.now()
+    if session.day != timezone.localdate(now):
+        raise ValidationFailed("现场登记只能用于当天的场次", field="session")
+    existing = Appointment.objects.filter(resident=resident, status__in=ACTIVE).select_related("slot__session").first()
+    if existing is not None and existing.slot.session_id == session.pk:
+        if existing.status == AppointmentStatus.BOOKED:
+            return appointment_check_in(actor=actor, appointment=existing, now=now)
+        return existing
+    slots = list(Slot.objects.filter(session=session, end__gt=now).order_by("start"))
+    if not slots:
+        raise ValidationFailed("今天的接种时段已结束", field="session")
+    forecast = forecast_for(resident=resident, on=session.day)
+    verdict = eligibility_for(resident=resident, on=session.day, forecast=forecast)
+    if not verdict.allowed:
+        raise ValidationFailed(verdict.reason_zh, field="resident", code=f"not_eligible_{verdict.code}")
+    for slot in slots:
+        if Slot.objects.filter(pk=slot.pk, walk_in_used__lt=F("walk_in")).update(walk_in_used=F("walk_in_used") + 1):
+            break
+    else:
+        raise SlotFull("今天的现场号已用完，请预约其他时段", field="session")
+    try:
+        with transaction.atomic():
+            a = Appointment.objects.create(resident=resident, slot=slot, walk_in=True, dose_number=forecast.next_dose.number,
+                                           is_booster=forecast.next_dose.is_booster, channel=Channel.WALK_IN,
+                                           status=AppointmentStatus.CHECKED_IN, changed_at=now,
+                                           created_by=_actor_user(actor))
+    except IntegrityError:
+        raise ValidationFailed("该居民已有其他有效预约，请先取消或改约", field="resident", code="already_booked") from None
+    audit_record(actor=actor, action="booking.walk_in_register", obj=a,
+                 new={"resident": resident.pk, "slot": slot.pk, "dose_number": a.dose_number})
+    return a
+
+
+def appointment_complete(*, appointment_id: int, now=None) -> bool:
+    """Mark the appointment done when its dose is recorded (inside the dose's transaction)."""
+    return bool(Appointment.objects.filter(pk=appointment_id, status__in=ACTIVE).update(
+        status=AppointmentStatus.COMPLETED, changed_at=now or timezone.now()))
