@@ -1,3 +1,6 @@
+import time
+
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
@@ -49,8 +52,33 @@ def api_token_create(*, user: User, name: str, actor=None) -> tuple[ApiToken, st
     return token, raw
 
 
+_token_users: dict[str, tuple[float, User]] = {}
+
+
 def api_token_authenticate(raw: str) -> User | None:
-    """The active user owning this token, or None (unknown, revoked, or user inactive)."""
+    """The active user owning this token, or None (unknown, revoked, or user inactive).
+
+    A process keeps a found user (with their permissions and division, once read) for
+    ``settings.VAXOPS_TOKEN_CACHE_SECONDS`` (default 10), so a machine client's burst costs no
+    authentication queries; a revoked token or deactivated user is refused at most that long after.
+    """
+    ttl = getattr(settings, "VAXOPS_TOKEN_CACHE_SECONDS", 10)
+    digest = ApiToken.digest_of(raw)
+    if ttl:
+        hit = _token_users.get(digest)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+    user = _token_user(raw)
+    if user is not None and ttl:
+        if len(_token_users) > 10_000:
+            _token_users.clear()
+        user.get_all_permissions()  # fill the permission cache once
+        _ = user.division
+        _token_users[digest] = (time.monotonic(), user)
+    return user
+
+
+def _token_user(raw: str) -> User | None:
     try:
         token = ApiToken.objects.select_related("user").get(digest=ApiToken.digest_of(raw), revoked_at__isnull=True)
     except ApiToken.DoesNotExist:

@@ -77,13 +77,13 @@ def booking_check(*, resident: Resident, slot: Slot, now=None):
 
 def _take_place(*, slot: Slot, resident: Resident) -> SlotQuota | None:
     """Take one place: from a quota of the person's employer or village if the slot has one with room,
-    else from the open places. Raises SlotFull. Each step is one conditional UPDATE."""
+    else from the open places. Raises SlotFull. Each step is one conditional UPDATE; a slot without
+    reserved places (capacity = walk-in + open) is not asked for quotas at all."""
     keys = quota_keys(resident)
-    if keys:
-        for quota_id, key in SlotQuota.objects.filter(slot=slot, key__in=keys).values_list("id", "key"):
+    if keys and slot.capacity - slot.walk_in > slot.open_capacity:
+        for quota_id in SlotQuota.objects.filter(slot=slot, key__in=keys).values_list("id", flat=True):
             if SlotQuota.objects.filter(pk=quota_id, booked__lt=F("capacity")).update(booked=F("booked") + 1):
                 return SlotQuota.objects.get(pk=quota_id)
-            del key
     if Slot.objects.filter(pk=slot.pk, open_booked__lt=F("open_capacity")).update(open_booked=F("open_booked") + 1):
         return None
     raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
@@ -106,48 +106,58 @@ def _sms(template: domain.Template, **context) -> str:
 
 
 def _notify_booked(appointment: Appointment, resident: Resident, slot: Slot) -> None:
+    """Queue the confirmation now and the reminder for the evening before (18:00; booked later than that,
+    at once — unless the slot is only hours away). One INSERT for both: a new appointment's messages
+    cannot exist yet."""
+    from vaxops.notify.models import Notification
+
     if not resident.phone:
         return
     ref = f"A:{appointment.pk}"
     context = {"name": resident.name, "site": slot.session.site.name, "start": slot.start, "end": slot.end,
                "dose_number": appointment.dose_number, "is_booster": appointment.is_booster}
-    notification_queue(template=domain.Template.BOOKING_CONFIRMED, phone=resident.phone, resident=resident,
-                       reference=ref, text=_sms(domain.Template.BOOKING_CONFIRMED, **context))
-    # The evening before at 18:00; booked later than that, at once — unless the slot is only hours away.
-    due = domain.reminder_due_at(slot.start, booked_at=timezone.now(), tz=timezone.get_current_timezone())
+    now = timezone.now()
+    rows = [Notification(template=domain.Template.BOOKING_CONFIRMED, phone=resident.phone, resident=resident,
+                         reference=ref, text=_sms(domain.Template.BOOKING_CONFIRMED, **context), due_at=now)]
+    due = domain.reminder_due_at(slot.start, booked_at=now, tz=timezone.get_current_timezone())
     if slot.start - due > timedelta(hours=2):
-        notification_queue(template=domain.Template.REMINDER, phone=resident.phone, resident=resident,
-                           reference=ref, text=_sms(domain.Template.REMINDER, **context), due_at=due)
+        rows.append(Notification(template=domain.Template.REMINDER, phone=resident.phone, resident=resident,
+                                 reference=ref, text=_sms(domain.Template.REMINDER, **context), due_at=due))
+    Notification.objects.bulk_create(rows)
 
 
-@transaction.atomic
 def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now=None) -> Appointment:
     """Book ``resident`` into ``slot``: the rules engine first (eligible now? which dose?), then one place
     taken by a conditional UPDATE, then the appointment (one active per person and dose, enforced by a
     unique index), its audit event and its confirmation and reminder messages — all or nothing.
 
     The caller has already decided that ``actor`` may book this person (scope, employer, or the person
-    themselves after a one-time code).
+    themselves after a one-time code). A second active booking for the same dose is refused by the
+    unique index (the whole transaction, place included, is rolled back) and explained from the
+    existing appointment.
     """
     if channel not in Channel.values:
         raise ValidationFailed(f"未知的预约渠道：{channel}", field="channel")
-    slot = Slot.objects.select_related("session__site").get(pk=slot.pk)
-    next_dose = booking_check(resident=resident, slot=slot, now=now)
-    existing = (Appointment.objects.filter(resident=resident, dose_number=next_dose.number, status__in=ACTIVE)
-                .select_related("slot__session__site").first())
-    if existing is not None:
+    try:
+        return _book(actor=actor, resident=resident, slot=slot, channel=channel, now=now)
+    except IntegrityError:
+        existing = (Appointment.objects.filter(resident=resident, status__in=ACTIVE)
+                    .select_related("slot__session__site").order_by("slot__start").first())
+        if existing is None:
+            raise
         raise ValidationFailed(
             f"已预约{timezone.localtime(existing.slot.start):%m月%d日 %H:%M}在{existing.slot.session.site.name}"
-            f"接种第{next_dose.number}剂，如需改约请先取消或改约", field="resident", code="already_booked")
+            f"接种第{existing.dose_number}剂，如需改约请先取消或改约", field="resident", code="already_booked") from None
+
+
+@transaction.atomic
+def _book(*, actor, resident: Resident, slot: Slot, channel: str, now=None) -> Appointment:
+    slot = Slot.objects.select_related("session__site").get(pk=slot.pk)
+    next_dose = booking_check(resident=resident, slot=slot, now=now)
     quota = _take_place(slot=slot, resident=resident)
-    try:
-        with transaction.atomic():
-            appointment = Appointment.objects.create(
-                resident=resident, slot=slot, quota=quota, dose_number=next_dose.number,
-                is_booster=next_dose.is_booster, channel=channel, created_by=_actor_user(actor))
-    except IntegrityError:
-        raise ValidationFailed(f"该居民已有第{next_dose.number}剂的有效预约", field="resident",
-                               code="already_booked") from None
+    appointment = Appointment.objects.create(
+        resident=resident, slot=slot, quota=quota, dose_number=next_dose.number,
+        is_booster=next_dose.is_booster, channel=channel, created_by=_actor_user(actor))
     audit_record(actor=actor, action="booking.appointment_book", obj=appointment,
                  new={"resident": resident.pk, "slot": slot.pk, "dose_number": next_dose.number,
                       "channel": channel, "quota": quota.key if quota else None})

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from vaxops.core.errors import NotFound, ValidationFailed
@@ -186,8 +188,19 @@ _lock = threading.Lock()
 _snapshot: tuple[Any, dict[str, Any]] = (_STALE, {})
 
 
+# Seconds a process trusts the revision token it read (settings.VAXOPS_CATALOGUE_TOKEN_TTL): an edit reaches
+# every other process within it, and a busy booking server reads the token once a second, not per request.
+_token_seen: tuple[float, str | None] = (-1e9, None)
+
+
 def _token() -> str | None:
-    return CatalogueRevision.objects.filter(pk=1).values_list("token", flat=True).first()
+    global _token_seen
+    now = time.monotonic()
+    if now - _token_seen[0] < getattr(settings, "VAXOPS_CATALOGUE_TOKEN_TTL", 1.0):
+        return _token_seen[1]
+    token = CatalogueRevision.objects.filter(pk=1).values_list("token", flat=True).first()
+    _token_seen = (now, token)
+    return token
 
 
 def _cached(part: str, build: Callable[[], T]) -> T:
@@ -205,9 +218,10 @@ def _cached(part: str, build: Callable[[], T]) -> T:
 
 def catalogue_invalidate(**kwargs: Any) -> None:
     """Forget this process's cached copy and tell the other processes to forget theirs."""
-    global _snapshot
+    global _snapshot, _token_seen
     with _lock:
         _snapshot = (_STALE, {})
+        _token_seen = (-1e9, None)
     if not kwargs.get("raw"):
         CatalogueRevision.objects.update_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
 

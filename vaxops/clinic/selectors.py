@@ -55,6 +55,9 @@ def person_inputs(*, resident_ids: Iterable[int] | QuerySet) -> dict[int, Person
     else:
         ids = list(dict.fromkeys(int(i) for i in resident_ids))
         filters = list(_chunks(ids))
+    # A server-side cursor costs extra round trips; stream only when many people are asked about.
+    def stream(rows):
+        return rows.iterator(chunk_size=5000) if len(ids) > 200 else rows
 
     doses: dict[int, list[domain.GivenDose]] = {}
     contras: dict[int, list[domain.Contraindication]] = {}
@@ -65,7 +68,7 @@ def person_inputs(*, resident_ids: Iterable[int] | QuerySet) -> dict[int, Person
             .order_by()
             .values_list("resident_id", "id", "product_code", "given_on", "place", "external")
         )
-        for rid, pk, code, given_on, place, external in rows.iterator(chunk_size=5000):
+        for rid, pk, code, given_on, place, external in stream(rows):
             doses.setdefault(rid, []).append(
                 domain.GivenDose(product_code=code, date=given_on, place=place or None, external=external, ref=str(pk))
             )

@@ -16,3 +16,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tests roll back catalogue edits; never trust a revision token read in another test.
+VAXOPS_CATALOGUE_TOKEN_TTL = 0
+VAXOPS_TOKEN_CACHE_SECONDS = 0

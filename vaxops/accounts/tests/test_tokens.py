@@ -94,3 +94,18 @@ class TestApiTokens:
         assert client.get("/api/v1/residents", **bearer(new_raw)).status_code == 200
         assert client.get("/api/v1/residents", **bearer(old_raw)).status_code == 401
         assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_a_process_remembers_a_token_user_for_a_few_seconds(cdc, settings, django_assert_num_queries):
+    from vaxops.accounts import services
+
+    settings.VAXOPS_TOKEN_CACHE_SECONDS = 10
+    services._token_users.clear()
+    _, raw = api_token_create(user=cdc, name="burst")
+    first = api_token_authenticate(raw)
+    with django_assert_num_queries(0):
+        again = api_token_authenticate(raw)
+        assert again is first and again.has_perm("registry.view_resident") and again.division.code == "330199000000"
+    settings.VAXOPS_TOKEN_CACHE_SECONDS = 0
+    assert api_token_authenticate("vx_not-a-token") is None
+    services._token_users.clear()
