@@ -5,10 +5,12 @@ from django.urls import include, path
 from vaxops.accounts import views as accounts
 from vaxops.api import api
 from vaxops.audit import views as audit
+from vaxops.booking import views as booking
 from vaxops.campaign import views as campaign
 from vaxops.catalog import views as catalog
 from vaxops.clinic import views as clinic
 from vaxops.registry import views as registry
+from vaxops.sites import views as sites
 from vaxops.supply import views as supply
 
 urlpatterns = [
@@ -56,6 +58,31 @@ urlpatterns = [
     path("supply/counts/new/", supply.count_new, name="supply-count-new"),
     path("supply/counts/<int:pk>/", supply.count, name="supply-count"),
     path("supply/residents/<int:pk>/codes/", supply.person_codes, name="supply-person-codes"),
+    path("sites/", sites.site_list, name="sites"),
+    path("sites/sessions/<int:pk>/", sites.session_detail, name="session"),
+    path("sites/sessions/<int:pk>/readiness/", sites.session_readiness, name="session-readiness"),
+    path("sites/sessions/<int:pk>/assignments/", sites.session_assign, name="session-assign"),
+    path("sites/sessions/<int:pk>/open/", sites.session_open, name="session-open"),
+    path("sites/sessions/<int:pk>/close/", sites.session_close, name="session-close"),
+    path("sites/sessions/<int:pk>/check-in/", sites.session_check_in, name="session-check-in"),
+    path("sites/<str:code>/", sites.site_detail, name="site"),
+    path("sites/<str:code>/plan/", sites.site_plan, name="site-plan"),
+    path("sites/<str:code>/reserve/", sites.site_reserve, name="site-reserve"),
+    path("booking/", booking.door, name="booking"),
+    path("booking/waitlist/", booking.waitlist, name="booking-waitlist"),
+    path("booking/appointments/", booking.appointments, name="booking-appointments"),
+    path("booking/appointments/<int:pk>/cancel/", booking.appointment_cancel, name="booking-cancel"),
+    path("booking/appointments/<int:pk>/reschedule/", booking.appointment_reschedule, name="booking-reschedule"),
+    path("booking/employer/", booking.employer_door, name="booking-employer"),
+    path("booking/employer/upload/", booking.employer_upload, name="booking-employer-upload"),
+    path("booking/employer/jobs/<int:pk>/", booking.employer_job, name="booking-employer-job"),
+    path("booking/employer/book/", booking.employer_book, name="booking-employer-book"),
+    path("book/", booking.self_start, name="book"),
+    path("book/verify/", booking.self_verify, name="book-verify"),
+    path("book/slots/", booking.self_slots, name="book-slots"),
+    path("book/me/", booking.self_me, name="book-me"),
+    path("book/cancel/", booking.self_cancel, name="book-cancel"),
+    path("book/exit/", booking.self_exit, name="book-exit"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
