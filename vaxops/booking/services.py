@@ -293,8 +293,8 @@ def _has_room(slot: Slot, resident: Resident) -> bool:
 
 def employer_book(*, actor, employer, session, residents=None) -> dict:
     """Book the employer's staff (by default everyone registered with the employer who holds no active
-    appointment) into the session, filling its slots in time order — the employer's reserved places first,
-    then open places. Each person is booked in their own savepoint, so one refusal (not eligible, already
+    appointment) into the session: the employer's reserved places first, wherever they are in the session,
+    then open places, each in time order. Each person is booked in their own savepoint, so one refusal (not eligible, already
     booked) never stops the others. Returns ``{"booked": [...], "refused": [(resident, reason)], "unplaced":
     [...]}`` (unplaced: no place left)."""
     from vaxops.sites.models import Session
@@ -306,11 +306,15 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
     if any(p.employer_id != employer.pk for p in people):
         raise ValidationFailed("只能为本单位人员集体预约", field="residents")
     slots = list(Slot.objects.filter(session=session, start__gt=timezone.now()).order_by("start"))
+    key = f"E:{employer.pk}"
+    reserved = {slot_id: cap - used for slot_id, cap, used in
+                SlotQuota.objects.filter(slot__in=slots, key=key).values_list("slot_id", "capacity", "booked")}
     booked, refused, unplaced = [], [], []
     for person in people:
         done = None
         reason = None
-        for slot in slots:
+        # The employer's reserved places anywhere in the session first, then open places, each in time order.
+        for slot in sorted(slots, key=lambda s: (reserved.get(s.pk, 0) <= 0, s.start)):
             try:
                 with transaction.atomic():
                     done = appointment_book(actor=actor, resident=person, slot=slot, channel=Channel.EMPLOYER)
@@ -322,6 +326,8 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
                 break
         if done is not None:
             booked.append(done)
+            if done.quota_id and done.slot_id in reserved:
+                reserved[done.slot_id] -= 1
         elif reason is not None:
             refused.append((person, reason))
         else:

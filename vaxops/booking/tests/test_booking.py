@@ -4,6 +4,7 @@ reschedule, waiting list, check-in, no-shows, and the rules engine's verdict in 
 import datetime as dt
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from vaxops.audit.models import AuditEvent
@@ -183,6 +184,7 @@ def test_an_employer_books_its_staff_at_once_over_its_reserved_places(planned, v
     assert len(result["unplaced"]) == 1
     assert {a.channel for a in result["booked"]} == {Channel.EMPLOYER}
     assert sum(1 for a in result["booked"] if a.quota is not None) == 3
+    assert SlotQuota.objects.filter(key=f"E:{employer.pk}", booked__lt=F("capacity")).count() == 0
     assert young.pk not in {a.resident_id for a in result["booked"]}
     assert {a.resident_id for a in result["booked"]} <= {p.pk for p in staff}
 
@@ -229,3 +231,16 @@ def test_dose_reminders_go_once_to_people_due_or_overdue_without_a_booking(villa
     assert "第2剂" in texts["second_dose_due"] and "起可以接种" in texts["second_dose_due"]
     assert "王*明" in texts["second_dose_due"]
     assert "第2剂已超过建议接种日期" in texts["overdue"] and "李*" in texts["overdue"]
+
+
+def test_an_employer_fills_its_reserved_places_in_later_slots_before_open_ones(planned, village_a1, employer, cdc):
+    slots = list(planned.slots.order_by("start"))
+    later = slots[3]
+    SlotQuota.objects.create(slot=later, key=f"E:{employer.pk}", label=employer.name, capacity=2)
+    Slot.objects.filter(pk=later.pk).update(open_capacity=F("open_capacity") - 2)
+    staff = [resident(village_a1, 20 + i, name=f"员工{i}", employer=employer) for i in range(3)]
+
+    result = services.employer_book(actor=cdc, employer=employer, session=planned, residents=staff)
+
+    assert sorted((a.slot_id, a.quota is not None) for a in result["booked"]) == sorted(
+        [(later.pk, True), (later.pk, True), (slots[0].pk, False)])
