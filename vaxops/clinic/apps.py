@@ -15,5 +15,8 @@ class ClinicConfig(AppConfig):
 def _after_migrate(sender, **kwargs) -> None:
     from vaxops.accounts.services import roles_sync
 
+    from .consent_texts import consent_texts_ensure
+
     # registry syncs the roles before this app's permissions exist; sync again now that they do.
     roles_sync()
+    consent_texts_ensure()

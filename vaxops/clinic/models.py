@@ -27,6 +27,29 @@ class Dose(models.Model):
     voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
                                   verbose_name=_("作废人"))
     void_reason = models.CharField(_("作废原因"), max_length=200, blank=True)
+    # Recorded at the vaccination desk (empty for doses given elsewhere and the demo history):
+    given_at = models.DateTimeField(_("接种时间"), null=True, blank=True)
+    dose_number = models.PositiveSmallIntegerField(_("剂次"), null=True, blank=True)
+    is_booster = models.BooleanField(_("加强针"), default=False)
+    lot = models.ForeignKey("supply.Lot", models.PROTECT, null=True, blank=True, related_name="doses",
+                            verbose_name=_("批号"))
+    trace_code = models.ForeignKey("supply.TraceCode", models.PROTECT, null=True, blank=True, related_name="doses",
+                                   verbose_name=_("追溯码"))
+    site = models.ForeignKey("sites.Site", models.PROTECT, null=True, blank=True, related_name="doses",
+                             verbose_name=_("接种单位"))
+    desk = models.ForeignKey("sites.Desk", models.PROTECT, null=True, blank=True, related_name="doses",
+                             verbose_name=_("接种台"))
+    vaccinator = models.ForeignKey("sites.StaffMember", models.PROTECT, null=True, blank=True, related_name="doses",
+                                   verbose_name=_("接种人员"))
+    injection_site = models.CharField(_("接种部位"), max_length=40, blank=True)
+    appointment = models.ForeignKey("booking.Appointment", models.PROTECT, null=True, blank=True, related_name="doses",
+                                    verbose_name=_("预约"))
+    screening = models.ForeignKey("ScreeningRecord", models.PROTECT, null=True, blank=True, related_name="doses",
+                                  verbose_name=_("预检记录"))
+    consent = models.ForeignKey("Consent", models.PROTECT, null=True, blank=True, related_name="doses",
+                                verbose_name=_("知情同意"))
+    client_id = models.CharField(_("客户端请求标识"), max_length=64, null=True, blank=True, unique=True,
+                                 help_text=_("接种台生成，重试时据此返回同一条记录"))
 
     class Meta:
         verbose_name = _("接种记录")
@@ -38,8 +61,11 @@ class Dose(models.Model):
                                     condition=models.Q(voided_at__isnull=True), name="dose_once_per_day_and_product"),
             models.CheckConstraint(condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""),
                                    name="dose_void_has_reason"),
+            # 一人一苗一扫码: a traceability code stands behind at most one standing dose.
+            models.UniqueConstraint(fields=["trace_code"], condition=models.Q(voided_at__isnull=True)
+                                    & models.Q(trace_code__isnull=False), name="dose_one_per_code"),
         ]
-        permissions = [("void_dose", "作废接种记录")]
+        permissions = [("void_dose", "作废接种记录"), ("administer_dose", "接种台登记接种")]
 
     def __str__(self) -> str:
         return f"{self.product_code} {self.given_on.isoformat() if self.given_on else ''}"
@@ -129,3 +155,97 @@ class Contraindication(models.Model):
     def to_domain(self) -> domain.Contraindication:
         products = domain.ALL if self.products == "all" else tuple(self.products)
         return domain.Contraindication(products=products, reason=self.reason)
+
+
+class ConsentText(models.Model):
+    """The informed-consent text of a product (知情同意书), versioned; the version signed is kept."""
+
+    product_code = models.CharField(_("疫苗品种"), max_length=40)
+    version = models.CharField(_("版本"), max_length=20)
+    effective_from = models.DateField(_("生效日期"))
+    title = models.CharField(_("标题"), max_length=100)
+    text = models.TextField(_("正文"))
+
+    class Meta:
+        verbose_name = _("知情同意书")
+        verbose_name_plural = _("知情同意书")
+        ordering = ["product_code", "-effective_from"]
+        constraints = [models.UniqueConstraint(fields=["product_code", "version"], name="consent_text_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} {self.version}"
+
+
+class Consent(models.Model):
+    """A recipient's (or guardian's) signed consent for a product, or a recorded refusal."""
+
+    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="consents", verbose_name=_("居民"))
+    text = models.ForeignKey(ConsentText, models.PROTECT, related_name="+", verbose_name=_("知情同意书版本"))
+    at = models.DateTimeField(_("时间"))
+    signed_on = models.DateField(_("日期"))
+    signer_name = models.CharField(_("签署人"), max_length=50)
+    signer_relation = models.CharField(_("与受种者关系"), max_length=20, default="本人")
+    signature = models.TextField(_("签名图像（PNG data URL）"), blank=True)
+    refused = models.BooleanField(_("拒绝"), default=False)
+    refusal_reason = models.CharField(_("拒绝原因"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("经办人"))
+
+    class Meta:
+        verbose_name = _("知情同意记录")
+        verbose_name_plural = _("知情同意记录")
+        ordering = ["resident", "-at"]
+        indexes = [models.Index(fields=["resident", "signed_on"], name="consent_resident_day")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(refused=True) | ~models.Q(signature=""),
+                                   name="consent_signed_or_refused"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signed_on} {'拒绝' if self.refused else '同意'}"
+
+
+class Observation(models.Model):
+    """The 30 minutes after a dose (留观): when it started, when and by whom the person was released."""
+
+    dose = models.OneToOneField(Dose, models.PROTECT, related_name="observation", verbose_name=_("接种记录"))
+    site = models.ForeignKey("sites.Site", models.PROTECT, related_name="+", verbose_name=_("接种单位"))
+    started_at = models.DateTimeField(_("开始时间"))
+    released_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("放行人"))
+    release_note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("留观")
+        verbose_name_plural = _("留观")
+        ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["site", "released_at", "started_at"], name="observation_live")]
+
+    def __str__(self) -> str:
+        return f"{self.dose_id} {self.started_at:%H:%M}"
+
+
+class ReactionNote(models.Model):
+    """An adverse-reaction note opened during observation; the safety work builds on it."""
+
+    class Severity(models.TextChoices):
+        MILD = "mild", _("轻微")
+        MODERATE = "moderate", _("较重")
+        SEVERE = "severe", _("严重")
+
+    observation = models.ForeignKey(Observation, models.PROTECT, related_name="reactions", verbose_name=_("留观"))
+    at = models.DateTimeField(_("时间"))
+    severity = models.CharField(_("程度"), max_length=10, choices=Severity.choices)
+    description = models.TextField(_("表现与处置"))
+    transferred = models.BooleanField(_("已转诊定点救治医院"), default=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("记录人"))
+
+    class Meta:
+        verbose_name = _("异常反应记录")
+        verbose_name_plural = _("异常反应记录")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_severity_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -20,7 +20,16 @@ from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import resident_get, residents_visible
 
-from .models import Contraindication, Deferral, Dose, ScreeningRecord
+from .models import (
+    Consent,
+    ConsentText,
+    Contraindication,
+    Deferral,
+    Dose,
+    Observation,
+    ReactionNote,
+    ScreeningRecord,
+)
 
 _CAMPAIGN_MODULES = {"vaxops.campaign", "vaxops.campaign.services"}
 
@@ -106,11 +115,13 @@ def dose_record_external(*, actor, resident_id: int, product: str, given_on: dt.
 
 
 @transaction.atomic
-def dose_void(*, actor, dose_id: int, reason: str) -> Dose:
+def dose_void(*, actor, dose_id: int, reason: str, disposition: str | None = None) -> Dose:
     """Void a dose recorded in error; it stays on file and leaves every evaluation.
 
     Those who enter paper records may void doses given elsewhere; a dose given here needs
-    ``clinic.void_dose`` (the county CDC).
+    ``clinic.void_dose`` (the county CDC). A dose recorded from a traceability code needs a
+    ``disposition``: ``returned`` (the package was not opened: back into stock) or ``wasted``; the code
+    and the stock ledger follow in the same transaction.
     """
     may_void_any = actor.has_perm("clinic.void_dose")
     if not (may_void_any or actor.has_perm("clinic.add_dose")):
@@ -125,6 +136,8 @@ def dose_void(*, actor, dose_id: int, reason: str) -> Dose:
         raise ValidationFailed("请填写作废原因", field="reason")
     if len(reason) > 200:
         raise ValidationFailed("作废原因超过200个字符", field="reason")
+    if dose.trace_code_id and disposition not in ("returned", "wasted"):
+        raise ValidationFailed("请选择疫苗去向：未开启退回库存，或已开启报损", field="disposition")
     now = clock.now()
     # Conditional update: of two concurrent voids exactly one wins (SQLite ignores select_for_update).
     if not Dose.objects.filter(pk=dose.pk, voided_at__isnull=True).update(
@@ -132,6 +145,16 @@ def dose_void(*, actor, dose_id: int, reason: str) -> Dose:
     ):
         raise ValidationFailed("该接种记录已作废", field="dose_id")
     dose.refresh_from_db()
+    if dose.trace_code_id:
+        from vaxops.supply.services import code_after_void
+
+        code_after_void(actor=actor, code=dose.trace_code, returned=disposition == "returned", reason=reason)
+        from vaxops.booking.models import Appointment, AppointmentStatus
+
+        if dose.appointment_id:
+            # The visit no longer counts as done; the dose is due again and may be booked anew.
+            Appointment.objects.filter(pk=dose.appointment_id, status=AppointmentStatus.COMPLETED).update(
+                status=AppointmentStatus.CANCELLED, changed_at=now, reason=f"接种记录作废：{reason}"[:200])
     audit_record(actor=actor, action="dose.void", obj=dose, purpose=reason,
                  old={"voided_at": None},
                  new={"resident_id": dose.resident_id, "product_code": dose.product_code,
@@ -262,3 +285,269 @@ def contraindication_lift(*, actor, contraindication_id: int, reason: str) -> Co
                  old={"lifted_at": None}, new={"resident_id": c.resident_id, "lifted_at": now.isoformat()})
     _status_refresh([c.resident_id])
     return c
+
+
+# ------------------------------------------------------------------------------------ the vaccination desk
+#
+# 一人一苗一扫码 / 三查七对一验证: a dose is recorded only from a scanned traceability code, after every hard
+# stop of ``desk.scan_checks`` passed, and the recipient confirmed who they are. One transaction writes the
+# dose, the code's new state and its ledger row (supply), the appointment's completion, the observation
+# and the audit event; the client's id makes a retry return the first record instead of a second dose.
+
+def desk_assignment(*, actor, desk_id: int | None = None, on: dt.date | None = None):
+    """The vaccination-desk assignment of the signed-in staff member in today's open session at their
+    site (the desk they may record doses at). Raises ValidationFailed with the reason when there is none."""
+    from vaxops.sites.models import Assignment, DeskKind, SessionStatus, StaffMember
+
+    on = on or clock.today()
+    staff = StaffMember.objects.filter(user=_user(actor), active=True).select_related("site").first()
+    if staff is None:
+        raise PermissionDenied("您的账号未登记为接种单位工作人员")
+    qs = Assignment.objects.filter(staff=staff, session__day=on, desk__kind=DeskKind.VACCINATION).select_related(
+        "session", "desk", "session__site__stock_place", "staff")
+    if desk_id is not None:
+        qs = qs.filter(desk_id=desk_id)
+    assignment = qs.first()
+    if assignment is None:
+        raise ValidationFailed(f"接种人员{staff.name}今天未排班在接种台，请先排班", field="desk")
+    if assignment.session.status != SessionStatus.OPEN:
+        raise ValidationFailed("本场次尚未开诊（“四有”确认后开诊），不能接种", field="desk")
+    if assignment.session.site.stock_place_id is None:
+        raise ValidationFailed(f"{assignment.session.site.name}未关联冷链库存地点，无法扫码出库", field="desk")
+    return assignment
+
+
+def _checked_in(*, resident_id: int, site, on: dt.date):
+    from vaxops.booking.models import Appointment, AppointmentStatus
+
+    return (Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
+                                       slot__session__site=site, slot__session__day=on)
+            .select_related("resident", "slot").first())
+
+
+def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
+    """What is known at the moment the code is scanned, read in a few queries (``desk.ScanInputs``)."""
+    from vaxops.catalog.selectors import catalogue_current
+    from vaxops.clinic.selectors import forecast_for
+    from vaxops.sites.domain import Certificate as CertificateFacts
+    from vaxops.sites.models import Certificate
+    from vaxops.supply.domain import normalise_trace_code
+    from vaxops.supply.models import TraceCode
+
+    from . import desk
+
+    s = ScreeningRecord.objects.filter(resident=resident).order_by("-at").first()
+    screening = None if s is None else desk.ScreeningFacts(
+        outcome=s.outcome, at=s.at, defer_until=s.defer_until, defer_condition=s.defer_condition or None,
+        contraindicated_products=s.contraindicated_products or (), reasons=tuple(s.reasons or ()))
+    c = Consent.objects.filter(resident=resident).select_related("text").order_by("-at").first()
+    consent = None if c is None else desk.ConsentFacts(at=c.at, refused=c.refused, refusal_reason=c.refusal_reason,
+                                                       product_code=c.text.product_code)
+    try:
+        text = normalise_trace_code(code)
+    except Exception:  # noqa: BLE001 - a float from a spreadsheet: the check reports it as malformed
+        text = str(code)
+    tc = TraceCode.objects.select_related("lot__product", "place").filter(code=text).first()
+    code_facts = lot = product = None
+    if tc is not None:
+        code_facts = desk.CodeFacts(state=tc.state, place_code=tc.place.code if tc.place_id else None,
+                                    administered_at=tc.administered_at)
+        lot = desk.LotFacts(number=tc.lot.lot_number, status=tc.lot.status, expiry=tc.lot.expiry,
+                            product_code=tc.lot.product.code)
+        product = desk.ProductFacts.from_product(tc.lot.product)
+    try:
+        forecast = forecast_for(resident=resident, on=clock.today(), catalogue=catalogue_current())
+        next_dose, no_dose_reason = desk.due_dose_of(forecast)
+    except ValidationFailed as e:
+        next_dose, no_dose_reason = None, e.message
+    certs = tuple(CertificateFacts(kind=x.kind, number=x.number, valid_from=x.valid_from, valid_to=x.valid_to)
+                  for x in Certificate.objects.filter(staff=assignment.staff))
+    return desk.ScanInputs(
+        recipient=desk.Recipient(name=resident.name, birth_date=resident.birth_date,
+                                 id_masked=resident.id_number_masked),
+        screening=screening, consent=consent, scanned_code=text, code=code_facts,
+        site_place_code=assignment.session.site.stock_place.code, lot=lot, product=product, next_dose=next_dose,
+        vaccinator=desk.VaccinatorFacts(name=assignment.staff.name, certificates=certs, assigned_to_desk=True),
+        now=now, no_dose_reason=no_dose_reason), tc, s, c
+
+
+def dose_check(*, actor, resident_id: int, code: str, desk_id: int | None = None, injection_site: str = "",
+               now: dt.datetime | None = None) -> dict:
+    """Scan a code for a checked-in person: every hard stop, and when all pass the card to read aloud.
+    Writes nothing. Returns ``{"ok", "failures": [{code, message}], "confirmation": {...} | None}``."""
+    from . import desk
+
+    now = now or clock.now()
+    assignment = desk_assignment(actor=actor, desk_id=desk_id, on=clock.today())
+    appointment = _checked_in(resident_id=resident_id, site=assignment.session.site, on=clock.today())
+    if appointment is None:
+        raise ValidationFailed("受种者今天尚未在本接种单位登记签到，请先到登记台", field="resident")
+    inputs, *_ = scan_inputs(assignment=assignment, resident=appointment.resident, code=code, now=now)
+    failures = desk.scan_checks(inputs)
+    card = None
+    if not failures:
+        c = desk.confirmation_card(inputs, injection_site=injection_site or None)
+        card = {"lines": list(c.lines_zh()), "name": c.name, "age_years": c.age_years, "vaccine": c.vaccine,
+                "product_code": c.product_code, "dose_label": c.dose_label, "dose_number": c.dose_number,
+                "dose_volume": c.dose_volume, "route": c.route, "injection_site": c.injection_site,
+                "lot_number": c.lot_number, "expiry": c.expiry.isoformat(),
+                "confirm_by_code": desk.one_time_code_required(appointment.resident.phone)}
+    return {"ok": not failures, "failures": [{"code": f.code.value, "message": f.message_zh} for f in failures],
+            "confirmation": card}
+
+
+def dose_administer(*, actor, resident_id: int, code: str, client_id: str, phone_last4: str,
+                    injection_site: str = "", injection_note: str = "", desk_id: int | None = None,
+                    now: dt.datetime | None = None) -> Dose:
+    """Record one dose from a scanned code (see the section comment). A retry with the same ``client_id``
+    returns the first dose; the same id for another person or code is refused."""
+    from . import desk
+
+    client_id = (client_id or "").strip()
+    if not 8 <= len(client_id) <= 64:
+        raise ValidationFailed("缺少客户端请求标识（client_id，8–64个字符）", field="client_id")
+    existing = Dose.objects.filter(client_id=client_id).select_related("trace_code").first()
+    if existing is not None:
+        return _same_request(existing, resident_id, code)
+    try:
+        return _dose_administer(actor=actor, resident_id=resident_id, code=code, client_id=client_id,
+                                phone_last4=phone_last4, injection_site=injection_site, injection_note=injection_note,
+                                desk_id=desk_id, now=now or clock.now(), desk=desk)
+    except (IntegrityError, ValidationFailed) as e:
+        # A retry that raced its own first attempt lost to it: answer with the dose the first one recorded.
+        existing = Dose.objects.filter(client_id=client_id).select_related("trace_code").first()
+        if existing is not None:
+            return _same_request(existing, resident_id, code)
+        if isinstance(e, IntegrityError):
+            raise ValidationFailed("该追溯码刚被登记，一人一苗一扫码，不得重复使用", field="code") from None
+        raise
+
+
+def _same_request(dose: Dose, resident_id: int, code: str) -> Dose:
+    from vaxops.supply.domain import normalise_trace_code
+
+    if dose.resident_id != resident_id or (dose.trace_code and dose.trace_code.code != normalise_trace_code(code)):
+        raise ValidationFailed("该请求标识已用于另一条接种记录", field="client_id")
+    return dose
+
+
+@transaction.atomic
+def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, injection_site, injection_note, desk_id,
+                     now, desk) -> Dose:
+    from vaxops.booking.services import appointment_complete
+    from vaxops.supply import services as supply
+
+    today = clock.today()
+    assignment = desk_assignment(actor=actor, desk_id=desk_id, on=today)
+    site = assignment.session.site
+    appointment = _checked_in(resident_id=resident_id, site=site, on=today)
+    if appointment is None:
+        raise ValidationFailed("受种者今天尚未在本接种单位登记签到，请先到登记台", field="resident")
+    resident = appointment.resident
+    inputs, tc, screening, consent = scan_inputs(assignment=assignment, resident=resident, code=code, now=now)
+    failures = desk.scan_checks(inputs)
+    if failures:
+        raise ValidationFailed("；".join(f.message_zh for f in failures), field="code", code=failures[0].code.value)
+    ok, why = desk.recipient_confirms(phone_last4_given=phone_last4, phone=resident.phone)
+    if not ok:
+        raise ValidationFailed(why, field="phone_last4")
+    site_text = injection_site or inputs.product.site
+    if injection_site:
+        ok, why = desk.injection_site_valid(injection_site, note=injection_note)
+        if not ok:
+            raise ValidationFailed(why, field="injection_site")
+        site_text = desk.injection_site_text(injection_site, note=injection_note)
+    supply.code_administer(actor=actor, code=tc.code, resident=resident, place=site.stock_place, at=now,
+                           reference=client_id[:60])
+    dose = Dose.objects.create(
+        resident=resident, product_code=tc.lot.product.code, given_on=today, given_at=now, place=site.name,
+        dose_number=inputs.next_dose.number, is_booster=inputs.next_dose.is_booster, lot=tc.lot, trace_code=tc,
+        site=site, desk=assignment.desk, vaccinator=assignment.staff, injection_site=site_text[:40],
+        appointment=appointment, screening=screening, consent=consent, client_id=client_id, recorded_by=_user(actor))
+    appointment_complete(appointment_id=appointment.pk, now=now)
+    Observation.objects.create(dose=dose, site=site, started_at=now)
+    audit_record(actor=actor, action="dose.administer", obj=dose,
+                 new={"resident_id": resident.pk, "product_code": dose.product_code, "lot": tc.lot.lot_number,
+                      "code": tc.code, "dose_number": dose.dose_number, "site": site.code,
+                      "desk": str(assignment.desk), "vaccinator": assignment.staff.name,
+                      "injection_site": dose.injection_site})
+    _status_refresh([resident.pk])
+    return dose
+
+
+@transaction.atomic
+def consent_record(*, actor, resident_id: int, product_code: str, signer_name: str, signer_relation: str = "本人",
+                   signature: str = "", refused: bool = False, refusal_reason: str = "") -> Consent:
+    """Keep a signed consent (a PNG data URL of the signature drawn on the tablet) for the product's
+    consent text in force today, or a recorded refusal."""
+    from vaxops.booking.models import Appointment, AppointmentStatus
+
+    resident = Resident.objects.filter(pk=resident_id).first()
+    today = clock.today()
+    if resident is None or not Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
+                                                          slot__session__day=today).exists():
+        raise ValidationFailed("受种者今天尚未登记签到", field="resident")
+    text = (ConsentText.objects.filter(product_code=product_code, effective_from__lte=today)
+            .order_by("-effective_from").first())
+    if text is None:
+        raise ValidationFailed(f"疫苗品种“{product_code}”没有知情同意书", field="product_code")
+    signer_name = (signer_name or "").strip()
+    if not signer_name:
+        raise ValidationFailed("请填写签署人姓名", field="signer_name")
+    if refused:
+        if len((refusal_reason or "").strip()) < 2:
+            raise ValidationFailed("拒绝签署须记录原因", field="refusal_reason")
+        signature = ""
+    else:
+        if not signature.startswith("data:image/png;base64,") or len(signature) < 200:
+            raise ValidationFailed("请在平板上签名", field="signature")
+        if len(signature) > 400_000:
+            raise ValidationFailed("签名图像过大", field="signature")
+    now = clock.now()
+    consent = Consent.objects.create(resident=resident, text=text, at=now, signed_on=today, signer_name=signer_name[:50],
+                                     signer_relation=(signer_relation or "本人")[:20], signature=signature,
+                                     refused=refused, refusal_reason=(refusal_reason or "").strip()[:200],
+                                     recorded_by=_user(actor))
+    audit_record(actor=actor, action="consent.record", obj=consent,
+                 new={"resident_id": resident.pk, "product_code": product_code, "version": text.version,
+                      "refused": refused, "signer_relation": consent.signer_relation})
+    return consent
+
+
+@transaction.atomic
+def observation_release(*, actor, observation_id: int, reason: str = "") -> Observation:
+    """Let a person go after their 30 minutes (earlier only with a stated reason)."""
+    from . import desk
+
+    o = Observation.objects.select_for_update().filter(pk=observation_id).first()
+    if o is None:
+        raise NotFound("留观记录不存在")
+    if o.released_at is not None:
+        raise ValidationFailed("该受种者已离开留观区", field="observation")
+    now = clock.now()
+    ok, note = desk.may_release(o.started_at, now, reason=reason)
+    if not ok:
+        raise ValidationFailed(note, field="reason")
+    Observation.objects.filter(pk=o.pk).update(released_at=now, released_by=_user(actor), release_note=note[:200])
+    o.refresh_from_db()
+    audit_record(actor=actor, action="observation.release", obj=o, new={"dose": o.dose_id, "note": note})
+    return o
+
+
+@transaction.atomic
+def reaction_note_add(*, actor, observation_id: int, severity: str, description: str,
+                      transferred: bool = False) -> ReactionNote:
+    """Open an adverse-reaction note during observation (the safety work builds on it)."""
+    o = Observation.objects.filter(pk=observation_id).first()
+    if o is None:
+        raise NotFound("留观记录不存在")
+    if severity not in ReactionNote.Severity.values:
+        raise ValidationFailed("请选择反应程度", field="severity")
+    if len((description or "").strip()) < 2:
+        raise ValidationFailed("请描述反应表现与处置", field="description")
+    note = ReactionNote.objects.create(observation=o, at=clock.now(), severity=severity,
+                                       description=description.strip(), transferred=transferred,
+                                       recorded_by=_user(actor))
+    audit_record(actor=actor, action="reaction.note", obj=note,
+                 new={"dose": o.dose_id, "severity": severity, "transferred": transferred})
+    return note
