@@ -88,3 +88,27 @@ def self_summary(resident: Resident) -> dict:
         "overdue": nd.overdue}
     return {"name": mask_name(resident.name), "status": str(forecast.status), "status_zh": forecast.status_zh,
             "next_dose": next_dose}
+
+
+# The appointment's QR (shown on the confirmation page, scanned at the registration desk): "VXA:" + a
+# signed appointment id, valid until the end of the appointment's day plus a margin.
+QR_SALT = "vaxops.appointment-qr"
+QR_MAX_AGE = timedelta(days=60)
+
+
+def appointment_qr_text(appointment) -> str:
+    return "VXA:" + signing.TimestampSigner(salt=QR_SALT).sign(str(appointment.pk))
+
+
+def appointment_from_qr(text: str):
+    """The appointment a scanned QR names, or ``None`` when it was altered or is too old."""
+    from .models import Appointment
+
+    body = (text or "").strip()
+    if body[:4].upper() != "VXA:":
+        return None
+    try:
+        pk = signing.TimestampSigner(salt=QR_SALT).unsign(body[4:], max_age=QR_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return Appointment.objects.select_related("resident", "slot__session").filter(pk=int(pk)).first()

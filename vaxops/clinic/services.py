@@ -57,7 +57,27 @@ def _user(actor) -> Any:
 
 
 def _resident(actor, resident_id: int) -> Resident:
-    return resident_get(user=actor, resident_id=resident_id)
+    """The resident in the actor's scope — or, for site staff, anyone checked in at their site today (a
+    site serves people from anywhere in the county)."""
+    try:
+        return resident_get(user=actor, resident_id=resident_id)
+    except NotFound:
+        site_id = _staff_site_id(actor)
+        if site_id is not None:
+            from vaxops.booking.models import Appointment, AppointmentStatus
+
+            if Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
+                                          slot__session__site_id=site_id, slot__session__day=clock.today()).exists():
+                return Resident.objects.select_related("priority_group", "employer", "village").get(pk=resident_id)
+        raise
+
+
+def _staff_site_id(actor) -> int | None:
+    from vaxops.sites.models import StaffMember
+
+    if not getattr(actor, "pk", None):
+        return None
+    return StaffMember.objects.filter(user=actor, active=True).values_list("site_id", flat=True).first()
 
 
 def _as_date(value: Any, *, field: str, label: str) -> dt.date:
@@ -551,3 +571,90 @@ def reaction_note_add(*, actor, observation_id: int, severity: str, description:
     audit_record(actor=actor, action="reaction.note", obj=note,
                  new={"dose": o.dose_id, "severity": severity, "transferred": transferred})
     return note
+
+
+
+# ------------------------------------------------------------------------------------------- check-in
+
+
+def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) -> dict:
+    """The registration desk's scan: an ID number typed by a card reader (digits + Enter) or the QR of an
+    appointment. Finds today's appointment at this site and checks the person in, or says how to register
+    them as a walk-in. Looking a person up by ID number is done for the stated purpose "现场登记" and
+    audited. Returns ``{"appointment": Appointment | None, "resident": Resident | None, "message": str}``."""
+    from vaxops.booking.models import Appointment, AppointmentStatus
+    from vaxops.booking.selfservice import appointment_from_qr
+    from vaxops.booking.services import appointment_check_in
+    from vaxops.registry import domain as registry_domain
+
+    now = now or clock.now()
+    scan = (scan or "").strip()
+    if not scan:
+        raise ValidationFailed("请扫描身份证或预约二维码", field="scan")
+    if session.day != clock.today():
+        raise ValidationFailed("只能为今天的场次登记", field="session")
+    if scan.upper().startswith("VXA:"):
+        appointment = appointment_from_qr(scan)
+        if appointment is None:
+            raise ValidationFailed("预约二维码无效或已过期", field="scan")
+        resident = appointment.resident
+    else:
+        try:
+            doc = registry_domain.parse_document(registry_domain.parse_id_type(""), scan, today=clock.today())
+        except registry_domain.DocumentError as e:
+            raise ValidationFailed(e.message, field="scan") from None
+        resident = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
+        audit_record(actor=actor, action="resident.search_by_document", object_type="registry.resident",
+                     object_id=resident.pk if resident else "", purpose="现场登记",
+                     new={"query": registry_domain.mask_id(doc.number), "found": resident is not None,
+                          "site": session.site.code})
+        if resident is None:
+            return {"appointment": None, "resident": None,
+                    "message": "未找到该居民，请到村（社区）或由登记台补录档案后现场登记"}
+        appointment = (Appointment.objects.filter(resident=resident, slot__session=session,
+                                                  status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN))
+                       .select_related("slot").first())
+    if appointment is None or appointment.slot.session_id != session.pk:
+        return {"appointment": None, "resident": resident,
+                "message": "今天在本接种单位没有预约，可使用现场号登记"}
+    if appointment.status == AppointmentStatus.BOOKED:
+        appointment = appointment_check_in(actor=actor, appointment=appointment, now=now)
+    return {"appointment": appointment, "resident": resident, "message": "已签到"}
+
+
+# ------------------------------------------------------------------------- the person's record, by link
+
+RECORD_SALT = "vaxops.record"
+RECORD_MAX_AGE = 60 * 60 * 24 * 30
+
+
+def record_token(resident: Resident) -> str:
+    """A private, signed link token to the person's record (valid 30 days)."""
+    from django.core.signing import TimestampSigner
+
+    return TimestampSigner(salt=RECORD_SALT).sign(str(resident.pk))
+
+
+def record_from_token(token: str) -> Resident | None:
+    from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+
+    try:
+        pk = TimestampSigner(salt=RECORD_SALT).unsign(token, max_age=RECORD_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    return Resident.objects.filter(pk=int(pk)).first()
+
+
+def record_link_send(*, resident: Resident, base_url: str, dose: Dose | None = None) -> None:
+    """Send the private link to the person's record to their phone (after each dose)."""
+    from vaxops.notify.services import notification_queue
+    from vaxops.registry.domain import mask_name
+
+    if not resident.phone:
+        return
+    url = f"{base_url.rstrip('/')}/r/{record_token(resident)}/"
+    what = f"第{dose.dose_number}剂" if dose and dose.dose_number and not dose.is_booster else "加强针" if dose else ""
+    notification_queue(template="record_link", phone=resident.phone, resident=resident,
+                       reference=f"R:{dose.pk}" if dose else "",
+                       text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您已完成新冠疫苗{what}接种，"
+                            f"电子接种记录：{url} 请妥善保管，勿转发他人。")

@@ -127,3 +127,44 @@ def test_a_void_puts_the_code_and_stock_back_or_writes_it_off(desk1, village_a1,
     assert StockBalance.objects.get(place=desk1.place, lot=desk1.lot).doses == balance
     assert supply_selectors.ledger_check()["balanced"]
     assert Appointment.objects.get(resident=dose.resident).status == AppointmentStatus.CANCELLED
+
+
+def test_the_registration_desk_checks_in_by_id_card_or_appointment_qr(desk1, village_a1, vaccinator):
+    import datetime as dt
+
+    from vaxops.booking import services as booking
+    from vaxops.booking.selfservice import appointment_qr_text
+    from vaxops.conftest import make_id
+    from vaxops.core.actors import SystemActor
+    from vaxops.registry.models import Resident
+
+    people = [Resident.objects.create(id_type="resident_id", id_number=make_id(dt.date(1975, 1, 1), i), name=f"居民{i}",
+                                      village=village_a1, village_code=village_a1.code, birth_date=dt.date(1975, 1, 1))
+              for i in (1, 2, 3)]
+    slot = desk1.session.slots.order_by("-start").first()
+    a = booking.appointment_book(actor=SystemActor("t"), resident=people[0], slot=slot, channel="community")
+    b = booking.appointment_book(actor=SystemActor("t"), resident=people[1], slot=slot, channel="self")
+
+    by_card = services.desk_check_in(actor=vaccinator, session=desk1.session, scan=people[0].id_number + "\n")
+    assert by_card["appointment"].pk == a.pk and by_card["appointment"].status == AppointmentStatus.CHECKED_IN
+    by_qr = services.desk_check_in(actor=vaccinator, session=desk1.session, scan=appointment_qr_text(b))
+    assert by_qr["appointment"].pk == b.pk and by_qr["message"] == "已签到"
+    walk_in = services.desk_check_in(actor=vaccinator, session=desk1.session, scan=people[2].id_number)
+    assert walk_in["appointment"] is None and "现场号" in walk_in["message"]
+    with pytest.raises(ValidationFailed, match="二维码无效"):
+        services.desk_check_in(actor=SystemActor("desk"), session=desk1.session,
+                               scan=appointment_qr_text(b)[:-2] + "xx")
+    assert AuditEvent.objects.filter(action="resident.search_by_document", purpose="现场登记").count() == 2
+
+
+def test_the_record_link_opens_the_persons_record_and_a_forged_one_does_not(desk1, village_a1, vaccinator):
+    person = ready_person(desk1, village_a1, 1)
+    dose = _give(vaccinator, person)
+    token = services.record_token(person)
+    assert services.record_from_token(token) == person
+    assert services.record_from_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    services.record_link_send(resident=person, base_url="https://vaxops.example", dose=dose)
+    from vaxops.notify.models import Notification
+
+    text = Notification.objects.get(template="record_link").text
+    assert f"/r/{token}/" in text and person.id_number not in text and "第1剂" in text
