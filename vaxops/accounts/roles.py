@@ -113,3 +113,21 @@ ROLES = tuple(
 )
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]
+
+# The vaccination desk (issue 6): appended like the blocks above.
+_DESK_EXTRA = {
+    "county_admin": ("clinic.administer_dose", "clinic.view_consent", "clinic.add_consent", "clinic.view_observation",
+                     "clinic.change_observation", "clinic.add_reactionnote", "clinic.view_reactionnote",
+                     "clinic.view_consenttext", "clinic.add_consenttext", "clinic.change_consenttext"),
+    "site_registration": ("clinic.add_consent", "clinic.view_consent", "booking.change_appointment"),
+    "site_screening": ("clinic.add_consent", "clinic.view_consent", "clinic.view_consenttext"),
+    "site_vaccinator": ("clinic.administer_dose", "clinic.view_consent", "clinic.view_observation"),
+    "site_observation": ("clinic.view_observation", "clinic.change_observation", "clinic.add_reactionnote",
+                         "clinic.view_reactionnote"),
+    "hospital": ("clinic.view_reactionnote",),
+}
+ROLES = tuple(
+    Role(r.code, r.name_zh, r.name_en, r.scope, r.permissions + _DESK_EXTRA.get(r.code, ())) for r in ROLES
+)
+ROLE_BY_CODE = {r.code: r for r in ROLES}
+ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

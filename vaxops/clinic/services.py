@@ -502,6 +502,7 @@ def consent_record(*, actor, resident_id: int, product_code: str, signer_name: s
     consent text in force today, or a recorded refusal."""
     from vaxops.booking.models import Appointment, AppointmentStatus
 
+    require(actor, "clinic.add_consent")
     resident = Resident.objects.filter(pk=resident_id).first()
     today = clock.today()
     if resident is None or not Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
@@ -539,6 +540,8 @@ def observation_release(*, actor, observation_id: int, reason: str = "") -> Obse
     """Let a person go after their 30 minutes (earlier only with a stated reason)."""
     from . import desk
 
+    if not (actor.has_perm("clinic.change_observation") or actor.has_perm("clinic.administer_dose")):
+        raise PermissionDenied("您的角色无权放行留观人员")
     o = Observation.objects.select_for_update().filter(pk=observation_id).first()
     if o is None:
         raise NotFound("留观记录不存在")
@@ -558,6 +561,8 @@ def observation_release(*, actor, observation_id: int, reason: str = "") -> Obse
 def reaction_note_add(*, actor, observation_id: int, severity: str, description: str,
                       transferred: bool = False) -> ReactionNote:
     """Open an adverse-reaction note during observation (the safety work builds on it)."""
+    if not (actor.has_perm("clinic.add_reactionnote") or actor.has_perm("clinic.administer_dose")):
+        raise PermissionDenied("您的角色无权记录异常反应")
     o = Observation.objects.filter(pk=observation_id).first()
     if o is None:
         raise NotFound("留观记录不存在")
