@@ -8,6 +8,7 @@ from vaxops.audit import views as audit
 from vaxops.booking import views as booking
 from vaxops.campaign import views as campaign
 from vaxops.catalog import views as catalog
+from vaxops.clinic import desk_views as desk
 from vaxops.clinic import views as clinic
 from vaxops.registry import views as registry
 from vaxops.sites import views as sites
@@ -32,6 +33,21 @@ urlpatterns = [
     path("clinic/residents/<int:pk>/screening/", clinic.screening, name="clinic-screening"),
     path("clinic/doses/<int:pk>/void/", clinic.dose_void, name="clinic-dose-void"),
     path("clinic/contraindications/<int:pk>/lift/", clinic.contraindication_lift, name="clinic-contraindication-lift"),
+    path("desk/", desk.home, name="desk"),
+    path("desk/doses/<int:pk>/record/", desk.dose_record, name="desk-record"),
+    path("desk/doses/<int:pk>/void/", desk.dose_void, name="desk-dose-void"),
+    path("desk/<int:session_id>/checkin/", desk.checkin, name="desk-checkin"),
+    path("desk/<int:session_id>/checkin/walk-in/", desk.walk_in, name="desk-walk-in"),
+    path("desk/<int:session_id>/screening/", desk.screening, name="desk-screening"),
+    path("desk/<int:session_id>/consent/<int:resident_id>/", desk.consent, name="desk-consent"),
+    path("desk/<int:session_id>/vaccinate/", desk.vaccinate, name="desk-vaccinate"),
+    path("desk/<int:session_id>/vaccinate/done/<int:dose_id>/", desk.vaccinated, name="desk-vaccinated"),
+    path("desk/<int:session_id>/observation/", desk.observation, name="desk-observation"),
+    path("desk/<int:session_id>/observation/<int:observation_id>/release/", desk.observation_release,
+         name="desk-observation-release"),
+    path("desk/<int:session_id>/observation/<int:observation_id>/reaction/", desk.observation_reaction,
+         name="desk-observation-reaction"),
+    path("r/<str:token>/", desk.record_private, name="record-private"),
     path("mobilisation/", campaign.mobilisation, name="mobilisation"),
     path("mobilisation/export.xlsx", campaign.mobilisation_export, name="mobilisation-export"),
     path("supply/", supply.overview, name="supply"),
@@ -83,6 +99,7 @@ urlpatterns = [
     path("book/me/", booking.self_me, name="book-me"),
     path("book/cancel/", booking.self_cancel, name="book-cancel"),
     path("book/exit/", booking.self_exit, name="book-exit"),
+    path("", include("vaxops.certs.urls")),  # /certs/…, /verify/
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record
 from vaxops.clinic.selectors import eligibility_for, forecast_for
-from vaxops.core.errors import ValidationFailed
+from vaxops.core.errors import PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.registry.models import Resident
 from vaxops.sites.models import SessionStatus
@@ -440,6 +440,8 @@ def dose_reminders_plan(*, on: date) -> dict:
 def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appointment:
     """Register a person who came without an appointment into the current (or next) slot of today's
     session, within the walk-in share: one conditional UPDATE of ``walk_in_used``; checked in at once."""
+    if not actor.has_perm("booking.add_appointment"):
+        raise PermissionDenied("您的角色无权现场登记")
     now = now or timezone.now()
     if session.day != timezone.localdate(now):
         raise ValidationFailed("现场登记只能用于当天的场次", field="session")

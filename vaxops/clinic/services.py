@@ -320,15 +320,19 @@ def desk_assignment(*, actor, desk_id: int | None = None, on: dt.date | None = N
     from vaxops.sites.models import Assignment, DeskKind, SessionStatus, StaffMember
 
     on = on or clock.today()
-    staff = StaffMember.objects.filter(user=_user(actor), active=True).select_related("site").first()
-    if staff is None:
-        raise PermissionDenied("您的账号未登记为接种单位工作人员")
-    qs = Assignment.objects.filter(staff=staff, session__day=on, desk__kind=DeskKind.VACCINATION).select_related(
+    user = _user(actor)
+    # One query when there is an assignment (the hot path of every scan); the reason there is none is
+    # looked up only then.
+    qs = Assignment.objects.filter(staff__user=user, staff__active=True, session__day=on,
+                                   desk__kind=DeskKind.VACCINATION).select_related(
         "session", "desk", "session__site__stock_place", "staff")
     if desk_id is not None:
         qs = qs.filter(desk_id=desk_id)
     assignment = qs.first()
     if assignment is None:
+        staff = StaffMember.objects.filter(user=user, active=True).first()
+        if staff is None:
+            raise PermissionDenied("您的账号未登记为接种单位工作人员")
         raise ValidationFailed(f"接种人员{staff.name}今天未排班在接种台，请先排班", field="desk")
     if assignment.session.status != SessionStatus.OPEN:
         raise ValidationFailed("本场次尚未开诊（“四有”确认后开诊），不能接种", field="desk")
@@ -342,7 +346,7 @@ def _checked_in(*, resident_id: int, site, on: dt.date):
 
     return (Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
                                        slot__session__site=site, slot__session__day=on)
-            .select_related("resident", "slot").first())
+            .select_related("resident").first())
 
 
 def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
@@ -426,15 +430,15 @@ def dose_administer(*, actor, resident_id: int, code: str, client_id: str, phone
     client_id = (client_id or "").strip()
     if not 8 <= len(client_id) <= 64:
         raise ValidationFailed("缺少客户端请求标识（client_id，8–64个字符）", field="client_id")
-    existing = Dose.objects.filter(client_id=client_id).select_related("trace_code").first()
-    if existing is not None:
-        return _same_request(existing, resident_id, code)
+    # No look-up of the client id first: a retry of a recorded dose fails its checks (the code is used) or
+    # the unique client id, and is then answered below with the first dose.
     try:
         return _dose_administer(actor=actor, resident_id=resident_id, code=code, client_id=client_id,
                                 phone_last4=phone_last4, injection_site=injection_site, injection_note=injection_note,
                                 desk_id=desk_id, now=now or clock.now(), desk=desk)
     except (IntegrityError, ValidationFailed) as e:
-        # A retry that raced its own first attempt lost to it: answer with the dose the first one recorded.
+        # A retry (sequential, or one that raced its own first attempt): answer with the dose the first one
+        # recorded.
         existing = Dose.objects.filter(client_id=client_id).select_related("trace_code").first()
         if existing is not None:
             return _same_request(existing, resident_id, code)
@@ -455,7 +459,6 @@ def _same_request(dose: Dose, resident_id: int, code: str) -> Dose:
 def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, injection_site, injection_note, desk_id,
                      now, desk) -> Dose:
     from vaxops.booking.services import appointment_complete
-    from vaxops.supply import services as supply
 
     today = clock.today()
     assignment = desk_assignment(actor=actor, desk_id=desk_id, on=today)
@@ -477,8 +480,9 @@ def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, inject
         if not ok:
             raise ValidationFailed(why, field="injection_site")
         site_text = desk.injection_site_text(injection_site, note=injection_note)
-    supply.code_administer(actor=actor, code=tc.code, resident=resident, place=site.stock_place, at=now,
-                           reference=client_id[:60])
+    # The dose first: its unique indexes decide a race for the same code, person and day, or client id. The
+    # code and the stock come last, since the site's stock balance is one row that every desk updates: its
+    # lock is then held only from that update to the commit, not across the rest of the writes.
     dose = Dose.objects.create(
         resident=resident, product_code=tc.lot.product.code, given_on=today, given_at=now, place=site.name,
         dose_number=inputs.next_dose.number, is_booster=inputs.next_dose.is_booster, lot=tc.lot, trace_code=tc,
@@ -492,7 +496,28 @@ def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, inject
                       "desk": str(assignment.desk), "vaccinator": assignment.staff.name,
                       "injection_site": dose.injection_site})
     _status_refresh([resident.pk])
+    _code_administer(actor=actor, tc=tc, resident=resident, place=site.stock_place, at=now, reference=client_id[:60])
     return dose
+
+
+def _code_administer(*, actor, tc, resident, place, at, reference: str) -> None:
+    """``supply.services.code_administer`` for the code the scan has just read (``tc``, with its lot and
+    product): the same conditional UPDATE (in stock at ``place``, its lot released and not expired) and the
+    same ledger movement, without reading the code again before and after (two queries and a savepoint
+    fewer on the hot path). A code that cannot leave stock goes through ``code_administer`` itself, which
+    says why."""
+    from vaxops.supply import domain as supply_domain
+    from vaxops.supply import services as supply
+    from vaxops.supply.models import CodeState, Lot, TraceCode
+
+    usable_lots = Lot.objects.filter(status=supply_domain.LotStatus.RELEASED.value, expiry__gte=clock.today())
+    if not TraceCode.objects.filter(pk=tc.pk, state=CodeState.IN_STOCK, place=place, lot__in=usable_lots).update(
+            state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at):
+        supply.code_administer(actor=actor, code=tc.code, resident=resident, place=place, at=at, reference=reference)
+        return
+    supply.movement_record(actor=actor, kind=supply_domain.MovementKind.ADMINISTRATION, place=place, lot=tc.lot,
+                           doses=tc.lot.product.doses_per_vial, code=tc, reference=reference, lot_checked=True,
+                           extra={"resident": resident.pk})
 
 
 @transaction.atomic
@@ -592,6 +617,7 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
     from vaxops.booking.services import appointment_check_in
     from vaxops.registry import domain as registry_domain
 
+    require(actor, "booking.change_appointment")
     now = now or clock.now()
     scan = (scan or "").strip()
     if not scan:
@@ -622,6 +648,9 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
     if appointment is None or appointment.slot.session_id != session.pk:
         return {"appointment": None, "resident": resident,
                 "message": "今天在本接种单位没有预约，可使用现场号登记"}
+    if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN):
+        return {"appointment": appointment, "resident": resident,
+                "message": f"该预约{appointment.get_status_display()}，不能签到"}
     if appointment.status == AppointmentStatus.BOOKED:
         appointment = appointment_check_in(actor=actor, appointment=appointment, now=now)
     return {"appointment": appointment, "resident": resident, "message": "已签到"}

@@ -145,11 +145,14 @@ def test_the_registration_desk_checks_in_by_id_card_or_appointment_qr(desk1, vil
     a = booking.appointment_book(actor=SystemActor("t"), resident=people[0], slot=slot, channel="community")
     b = booking.appointment_book(actor=SystemActor("t"), resident=people[1], slot=slot, channel="self")
 
-    by_card = services.desk_check_in(actor=vaccinator, session=desk1.session, scan=people[0].id_number + "\n")
+    desk = SystemActor("registration-desk")
+    with pytest.raises(PermissionDenied):
+        services.desk_check_in(actor=vaccinator, session=desk1.session, scan=people[0].id_number)
+    by_card = services.desk_check_in(actor=desk, session=desk1.session, scan=people[0].id_number + "\n")
     assert by_card["appointment"].pk == a.pk and by_card["appointment"].status == AppointmentStatus.CHECKED_IN
-    by_qr = services.desk_check_in(actor=vaccinator, session=desk1.session, scan=appointment_qr_text(b))
+    by_qr = services.desk_check_in(actor=desk, session=desk1.session, scan=appointment_qr_text(b))
     assert by_qr["appointment"].pk == b.pk and by_qr["message"] == "已签到"
-    walk_in = services.desk_check_in(actor=vaccinator, session=desk1.session, scan=people[2].id_number)
+    walk_in = services.desk_check_in(actor=desk, session=desk1.session, scan=people[2].id_number)
     assert walk_in["appointment"] is None and "现场号" in walk_in["message"]
     with pytest.raises(ValidationFailed, match="二维码无效"):
         services.desk_check_in(actor=SystemActor("desk"), session=desk1.session,
