@@ -7,7 +7,7 @@ VAXOPS := $(BIN)/vaxops
 RESIDENTS ?= 100000
 PORT ?= 8000
 
-.PHONY: demo test test-pg install install-test browser lint check-deploy bench clean
+.PHONY: demo test test-pg install install-test browser fonts lint check-deploy bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "VaxOps needs Python 3.11, found %s" % sys.version.split()[0]' \
@@ -35,7 +35,16 @@ browser:
 	    || echo "!! 无法安装 chromium：浏览器测试将被跳过 / could not install chromium: browser tests will be SKIPPED"; \
 	else echo "!! 未找到 chromium（sudo apt-get install chromium）：浏览器测试将被跳过 / chromium not found: browser tests will be SKIPPED"; fi
 
-demo: $(VENV)/.installed
+# A Chinese TrueType font for the certificate PDFs (reportlab cannot embed the CFF outlines of Noto CJK).
+fonts:
+	@if [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "安装中文字体（接种凭证 PDF 用）/ installing Debian fonts-wqy-microhei for certificate PDFs"; \
+	  (apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null)) \
+	    || echo "!! 无法安装 fonts-wqy-microhei：凭证 PDF 不可用，其测试将被跳过 / could not install fonts-wqy-microhei: certificate PDF tests will be SKIPPED"; \
+	else echo "!! 未找到中文字体（sudo apt-get install fonts-wqy-microhei）：凭证 PDF 不可用 / no Chinese font: certificate PDFs unavailable"; fi
+
+demo: $(VENV)/.installed fonts
 	@mkdir -p var
 	$(VAXOPS) migrate --verbosity 0
 	$(VAXOPS) seed-demo --residents $(RESIDENTS)
@@ -45,11 +54,11 @@ demo: $(VENV)/.installed
 	  trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT; \
 	  $(VAXOPS) runserver 127.0.0.1:$(PORT)
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test browser fonts
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # The same suite on PostgreSQL (DATABASE_URL defaults to the local server).
-test-pg: $(VENV)/.installed-test browser
+test-pg: $(VENV)/.installed-test browser fonts
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-test

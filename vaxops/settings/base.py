@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "vaxops.sites",
     "vaxops.booking",
     "vaxops.notify",
+    "vaxops.certs",
 ]
 
 MIDDLEWARE = [
