@@ -131,3 +131,18 @@ ROLES = tuple(
 )
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]
+
+# Certificates (issue 7): who issues (the desk and the CDC) and who revokes (the CDC).
+_CERTS_EXTRA = {
+    "county_admin": ("certs.issue_certificate", "certs.revoke_certificate", "certs.view_vaccinationcertificate"),
+    "site_registration": ("certs.issue_certificate",),
+    "site_vaccinator": ("certs.issue_certificate",),
+    "township_worker": ("certs.issue_certificate",),
+    "village_worker": ("certs.issue_certificate",),
+    "auditor": ("certs.view_vaccinationcertificate",),
+}
+ROLES = tuple(
+    Role(r.code, r.name_zh, r.name_en, r.scope, r.permissions + _CERTS_EXTRA.get(r.code, ())) for r in ROLES
+)
+ROLE_BY_CODE = {r.code: r for r in ROLES}
+ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

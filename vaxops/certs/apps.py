@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_migrate, post_save
 
 
 class CertsConfig(AppConfig):
@@ -9,11 +9,12 @@ class CertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from vaxops.audit.models import AuditEvent
         from vaxops.clinic.models import Dose
 
+        # clinic.services.dose_void calls certificates_revoke_for_dose itself (it voids by a conditional
+        # UPDATE, which sends no signal); this covers a dose voided by any save().
         post_save.connect(_dose_saved, sender=Dose, dispatch_uid="certs.dose_saved")
-        post_save.connect(_audit_saved, sender=AuditEvent, dispatch_uid="certs.dose_void_audited")
+        post_migrate.connect(_after_migrate, sender=self)
 
 
 def _dose_saved(sender, instance, created: bool, **kwargs) -> None:
@@ -26,16 +27,8 @@ def _dose_saved(sender, instance, created: bool, **kwargs) -> None:
                                      actor=instance.voided_by)
 
 
-def _audit_saved(sender, instance, created: bool, **kwargs) -> None:
-    """``clinic.services.dose_void`` voids with a conditional UPDATE (no ``post_save`` of the dose) and
-    writes a ``dose.void`` audit event in the same transaction: revoke on that event."""
-    if not created or instance.action != "dose.void" or instance.object_type != "clinic.dose" or kwargs.get("raw"):
-        return
-    from vaxops.clinic.models import Dose
+def _after_migrate(sender, **kwargs) -> None:
+    from vaxops.accounts.services import roles_sync
 
-    from .services import certificates_revoke_for_dose
-
-    dose = Dose.objects.filter(pk=instance.object_id, voided_at__isnull=False).first()
-    if dose is not None:
-        certificates_revoke_for_dose(dose, f"接种记录作废：{dose.void_reason}".rstrip("："), actor=instance.actor)
-
+    # The apps before this one synced the roles before its permissions existed; sync again.
+    roles_sync()

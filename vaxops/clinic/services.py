@@ -169,12 +169,16 @@ def dose_void(*, actor, dose_id: int, reason: str, disposition: str | None = Non
         from vaxops.supply.services import code_after_void
 
         code_after_void(actor=actor, code=dose.trace_code, returned=disposition == "returned", reason=reason)
+    if apps.is_installed("vaxops.certs"):
+        from vaxops.certs.services import certificates_revoke_for_dose
+
+        certificates_revoke_for_dose(dose, f"接种记录作废：{reason}", actor=actor)
+    if dose.appointment_id:
         from vaxops.booking.models import Appointment, AppointmentStatus
 
-        if dose.appointment_id:
-            # The visit no longer counts as done; the dose is due again and may be booked anew.
-            Appointment.objects.filter(pk=dose.appointment_id, status=AppointmentStatus.COMPLETED).update(
-                status=AppointmentStatus.CANCELLED, changed_at=now, reason=f"接种记录作废：{reason}"[:200])
+        # The visit no longer counts as done; the dose is due again and may be booked anew.
+        Appointment.objects.filter(pk=dose.appointment_id, status=AppointmentStatus.COMPLETED).update(
+            status=AppointmentStatus.CANCELLED, changed_at=now, reason=f"接种记录作废：{reason}"[:200])
     audit_record(actor=actor, action="dose.void", obj=dose, purpose=reason,
                  old={"voided_at": None},
                  new={"resident_id": dose.resident_id, "product_code": dose.product_code,
