@@ -99,6 +99,11 @@ def demo_seed(*, residents: int, seed: int, today: date, on_batch=None) -> tuple
     from vaxops.sites.demo import demo_sites_build
 
     demo_sites_build(county_code=COUNTY_CODE, today=today)
+    from vaxops.certs.models import SigningKey
+    from vaxops.certs.services import signing_key_generate
+
+    if not SigningKey.objects.filter(active=True, revoked_at__isnull=True).exists():
+        signing_key_generate(actor=SystemActor("seed-demo"), common_name="VaxOps demo DSC 清溪县")
     return result, users
 
 

@@ -1,6 +1,7 @@
 """Settings for the test suite: the same apps and rules, a throwaway database."""
 
 import os
+import tempfile
 
 from .base import *  # noqa: F403
 from .base import DATABASES, Q_CLUSTER
@@ -20,3 +21,5 @@ STORAGES = {
 # Tests roll back catalogue edits; never trust a revision token read in another test.
 VAXOPS_CATALOGUE_TOKEN_TTL = 0
 VAXOPS_TOKEN_CACHE_SECONDS = 0
+# Demo keys made by tests go to a scratch directory, not the developer's var/keys.
+VAXOPS_CERT_KEY_DIR = tempfile.mkdtemp(prefix="vaxops-test-keys-")
