@@ -202,11 +202,25 @@ def lot_trace(*, user, lot: Lot, limit: int = RECIPIENTS_SHOWN, offset: int = 0,
     Recipients outside the user's scope are counted (``administered_hidden``) but not listed; at most
     ``limit`` are listed from ``offset``. With ``reveal_purpose`` (and the reveal permission) names and
     ID numbers are shown in full and one audit event records whose, and why.
+
+    The lot's codes are counted once, per state and place together, on the (lot, state, place) index;
+    a scoped user's recipients are counted with one join; when all of them are in scope the page is taken
+    from the codes alone and only its people are read; only the columns shown are read.
     """
+    from vaxops.registry.domain import mask_id
+    from vaxops.registry.models import Resident
+
     require(user, "supply.view_lot")
     reveal = _reveal_allowed(user, reveal_purpose)
-    by_state = dict(TraceCode.objects.filter(lot=lot).values("state").annotate(n=Count("id"))
-                    .values_list("state", "n"))
+    codes = TraceCode.objects.filter(lot=lot).order_by()
+    counts: dict[str, int] = {}
+    held: list[tuple[int, str, int]] = []
+    for state, pid, n in codes.values_list("state", "place_id").annotate(n=Count("*")):
+        counts[state] = counts.get(state, 0) + n
+        if pid is not None and state != CodeState.RECALLED:
+            held.append((pid, state, n))
+    by_state = {s: counts[s] for s in CodeState.values if s in counts}
+    by_state.update((s, n) for s, n in counts.items() if s not in by_state)
     dpv = lot.product.doses_per_vial
     places: dict[int, dict] = {}
 
@@ -214,35 +228,52 @@ def lot_trace(*, user, lot: Lot, limit: int = RECIPIENTS_SHOWN, offset: int = 0,
         return places.setdefault(pid, {"received": 0, "sent": 0, "received_from_dispatch": 0, "in_stock": 0,
                                        "administered": 0, "wasted": 0})
 
-    for pid, n in (TraceCode.objects.filter(lot=lot, origin__isnull=False).values("origin_id")
-                   .annotate(n=Count("id")).values_list("origin_id", "n")):
+    for pid, n in codes.filter(origin__isnull=False).values_list("origin_id").annotate(n=Count("*")):
         row(pid)["received"] = n
     for item in (DispatchItem.objects.filter(lot=lot).values("dispatch__from_place_id", "dispatch__to_place_id")
-                 .annotate(sent=Sum("codes_sent"), got=Sum("codes_received"))):
+                 .annotate(sent=Sum("codes_sent"), got=Sum("codes_received")).order_by()):
         row(item["dispatch__from_place_id"])["sent"] += item["sent"]
         row(item["dispatch__to_place_id"])["received_from_dispatch"] += item["got"]
-    for pid, state, n in (TraceCode.objects.filter(lot=lot, place__isnull=False)
-                          .exclude(state=CodeState.RECALLED).values("place_id", "state")
-                          .annotate(n=Count("id")).values_list("place_id", "state", "n")):
-        key = {"in_stock": "in_stock", "administered": "administered", "wasted": "wasted"}.get(state)
-        if key:
-            row(pid)[key] = n
-    names = {p.pk: p for p in StockPlace.objects.filter(pk__in=places)}
+    for pid, state, n in held:
+        if state in ("in_stock", "administered", "wasted"):
+            row(pid)[state] = n
+    names = {p.pk: p for p in StockPlace.objects.filter(pk__in=places).only("code", "name")}
     place_rows = [{"place": names[pid].code, "place_name": names[pid].name, **v}
                   for pid, v in sorted(places.items(), key=lambda kv: names[kv[0]].code)]
 
-    administered = TraceCode.objects.filter(lot=lot, state=CodeState.ADMINISTERED)
     total = by_state.get(CodeState.ADMINISTERED, 0)
     scope = scope_for(user)
+    administered = codes.filter(state=CodeState.ADMINISTERED).order_by("administered_at", "id")
     visible = scope.filter(administered, code_field="administered_to__village_code",
                            employer_field="administered_to__employer_id")
-    shown = total if scope.unrestricted else visible.count()
-    listed = list(visible.select_related("administered_to", "place").order_by("administered_at", "id")
-                  [offset:offset + limit])
-    recipients = [_recipient(c, reveal=reveal) for c in listed]
+    shown = total if scope.unrestricted or not total else visible.count()
+    if shown and shown == total:
+        # Every recipient is in scope: page the codes alone, then read just those people (still through the
+        # scope, should a code have been given to someone outside it since the count).
+        page = list(administered.values_list("code", "administered_at", "administered_to_id", "place_id")
+                    [offset:offset + limit])
+        people: dict[int, tuple[str, str]] = {}
+        ids = [rid for _, _, rid, _ in page]
+        for i in range(0, len(ids), 900):
+            people.update((pk, (name, number)) for pk, name, number in scope.filter(Resident.objects.filter(
+                pk__in=ids[i:i + 900])).values_list("pk", "name", "id_number"))
+        listed = [(code, at, rid, *people[rid], pid) for code, at, rid, pid in page if rid in people]
+    else:
+        listed = list(visible.values_list("code", "administered_at", "administered_to_id", "administered_to__name",
+                                          "administered_to__id_number", "place_id")[offset:offset + limit]) if shown else []
+    missing = {pid for *_, pid in listed if pid is not None and pid not in names}
+    if missing:
+        names.update((p.pk, p) for p in StockPlace.objects.filter(pk__in=missing).only("code", "name"))
+    recipients = [
+        {"code": code, "administered_at": at.isoformat() if at else None, "resident_id": rid,
+         "name": name if reveal else mask_name(name), "id_number": number if reveal else mask_id(number),
+         "place": names[pid].code if pid is not None else None,
+         "place_name": names[pid].name if pid is not None else ""}
+        for code, at, rid, name, number, pid in listed
+    ]
     if reveal and listed:
         audit_record(actor=user, action="supply.trace_reveal", obj=lot,
-                     new={"purpose": reveal_purpose.strip(), "residents": [c.administered_to_id for c in listed]})
+                     new={"purpose": reveal_purpose.strip(), "residents": [r[2] for r in listed]})
     in_transit = list(Dispatch.objects.filter(items__lot=lot, status=DispatchStatus.IN_TRANSIT)
                       .values_list("number", flat=True))
     return {

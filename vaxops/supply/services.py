@@ -398,26 +398,32 @@ def _codes_registered(codes: list[str]) -> dict[str, tuple[int, str]]:
         return {code: (lot_id, number) for code, lot_id, number in c.fetchall()}
 
 
-def _codes_insert(rows: list[tuple]) -> None:
-    """Insert new codes (tuples of ``_CODE_COLUMNS``) with the database's bulk path.
+def _codes_insert(groups: list[tuple[int, list[tuple[str, str]]]], place_id: int) -> None:
+    """Insert new codes, given as (lot id, [(code, package code), …]), in stock at ``place_id``, in code order
+    (so that two imports of overlapping files take their index locks in the same order).
 
-    COPY on PostgreSQL (codes and package codes are digits, lot and place ids integers: nothing to
-    escape). On SQLite, INSERTs of up to 500 rows each: a statement costs SQLite more than a row (its
-    statement journal, the constraint bookkeeping), and one row per statement spends most of the time
-    there (a million codes: 14 µs a row with ``executemany`` of a one-row INSERT, 6 µs with 100 rows).
-    A code inserted meanwhile by another import fails the whole batch with an IntegrityError, as
-    ``bulk_create`` would.
+    COPY on PostgreSQL, its text built directly (codes and package codes are digits, ids integers:
+    nothing to escape). On SQLite, INSERTs of up to 500 rows each: each execution of a statement has a
+    cost of its own, and with one row per statement that is most of the time (300,000 codes into an empty
+    table: 14 µs a row with ``executemany`` of a one-row INSERT, 6 µs with 100 rows). A code inserted
+    meanwhile by another import fails the whole batch with an IntegrityError, as ``bulk_create`` would.
     """
     from itertools import chain
 
     table = TraceCode._meta.db_table
     columns = ", ".join(_CODE_COLUMNS)
+    in_stock = CodeState.IN_STOCK.value
     with connection.cursor() as c:
         if connection.vendor == "postgresql":
-            data = "".join([f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\n" for r in rows])
+            lines = [f"{code}\t{lot_id}\t{in_stock}\t{place_id}\t{place_id}\t{package}\t\n"
+                     for lot_id, new in groups for code, package in new]
+            lines.sort()  # each line starts with its 20-digit code
             with connection.wrap_database_errors, c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                copy.write(data)
+                copy.write("".join(lines))
             return
+        rows = [(code, lot_id, in_stock, place_id, place_id, package, "") for lot_id, new in groups
+                for code, package in new]
+        rows.sort()
         per = max(1, min(500, connection.features.max_query_params // len(_CODE_COLUMNS)))
         if connection.vendor == "sqlite":
             import sqlite3
@@ -479,12 +485,7 @@ def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str, product
     if not new_by_lot:
         return counts, errors
 
-    in_stock, place_id = CodeState.IN_STOCK.value, place.pk
-    rows = [(code, lot_id, in_stock, place_id, place_id, package, "")
-            for key, new_codes in new_by_lot.items() for lot_id in (lots[key].pk,) for code, package in new_codes]
-    # In code order, so that two imports of overlapping files take their index locks in the same order.
-    rows.sort()
-    _codes_insert(rows)
+    _codes_insert([(lots[key].pk, new_codes) for key, new_codes in new_by_lot.items()], place.pk)
     for key, new_codes in new_by_lot.items():
         lot = lots[key]
         doses = len(new_codes) * lot.product.doses_per_vial

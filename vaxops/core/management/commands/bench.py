@@ -1,4 +1,7 @@
-"""``vaxops bench import --rows N``: census import speed against the raw database, same rows, same run."""
+"""``vaxops bench import|forecast|codes|trace``: speed against the raw database, same rows, same run.
+
+``codes`` and ``trace`` (the supply chain) live in ``vaxops.supply.bench``.
+"""
 
 import csv
 import json
@@ -23,18 +26,33 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 
 
 class Command(BaseCommand):
-    help = "性能基准 / benchmarks: import"
+    help = "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯)"
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["import", "forecast"])
-        parser.add_argument("--rows", type=int, default=100_000)
+        parser.add_argument("what", choices=["import", "forecast", "codes", "trace"])
+        parser.add_argument("--rows", type=int, default=None,
+                            help="rows of the file (import, forecast: 100,000; codes: 1,000,000)")
+        parser.add_argument("--doses", type=int, default=100_000, help="trace: codes of the lot administered")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, what, rows, seed, json: bool, **options):
+    def handle(self, *args, what, rows, doses, seed, json: bool, **options):
         if settings.DEBUG:
             raise CommandError("请以 VAXOPS_DEBUG=0 运行基准（DEBUG 会记录每条 SQL）")
-        report = self.bench_import(rows=rows, seed=seed) if what == "import" else self.bench_forecast(rows=rows, seed=seed)
+        if what in ("codes", "trace"):
+            from vaxops.supply import bench as supply_bench
+
+            try:
+                if what == "codes":
+                    report = supply_bench.codes(rows=rows or 1_000_000, seed=seed, log=self.log)
+                else:
+                    report = supply_bench.trace(doses=doses, seed=seed, log=self.log)
+            except RuntimeError as e:
+                raise CommandError(str(e)) from None
+        elif what == "import":
+            report = self.bench_import(rows=rows or 100_000, seed=seed)
+        else:
+            report = self.bench_forecast(rows=rows or 100_000, seed=seed)
         if json:
             self.stdout.write(_dump(report))
         else:
