@@ -122,19 +122,21 @@ class TraceCode(models.Model):
     """One smallest package's 20-digit traceability code and its one current state."""
 
     code = models.CharField(_("追溯码"), max_length=20, unique=True)
-    lot = models.ForeignKey(Lot, models.PROTECT, related_name="codes", verbose_name=_("批号"))
+    # Indexes are chosen for a million-code receipt: the single-column ones Django would add are covered by
+    # the composite (lot, state, place) and (place, state) indexes, or made partial (most codes are unused).
+    lot = models.ForeignKey(Lot, models.PROTECT, related_name="codes", verbose_name=_("批号"), db_index=False)
     state = models.CharField(_("状态"), max_length=20, choices=CodeState.choices, default=CodeState.IN_STOCK)
     place = models.ForeignKey(StockPlace, models.PROTECT, null=True, blank=True, related_name="codes",
-                              verbose_name=_("所在地点"))
+                              verbose_name=_("所在地点"), db_index=False)
     administered_to = models.ForeignKey("registry.Resident", models.PROTECT, null=True, blank=True, related_name="+",
-                                        verbose_name=_("受种者"))
+                                        verbose_name=_("受种者"), db_index=False)
     administered_at = models.DateTimeField(_("接种时间"), null=True, blank=True)
     wasted_reason = models.CharField(_("损耗原因"), max_length=20, choices=WASTAGE_REASON_CHOICES, blank=True)
     origin = models.ForeignKey(StockPlace, models.PROTECT, null=True, blank=True, related_name="+",
-                               verbose_name=_("入库地点"))
+                               verbose_name=_("入库地点"), db_index=False)
     package = models.CharField(_("包装码"), max_length=20, blank=True, help_text=_("收货文件给出的上级包装（盒/箱）码"))
     dispatch = models.ForeignKey("Dispatch", models.PROTECT, null=True, blank=True, related_name="+",
-                                 verbose_name=_("最近调拨单"))
+                                 verbose_name=_("最近调拨单"), db_index=False)
 
     class Meta:
         verbose_name = _("追溯码")
@@ -143,6 +145,9 @@ class TraceCode(models.Model):
             models.Index(fields=["lot", "state", "place"], name="tracecode_lot_state_place"),
             models.Index(fields=["place", "state"], name="tracecode_place_state"),
             models.Index(fields=["package"], name="tracecode_package", condition=~models.Q(package="")),
+            models.Index(fields=["administered_to"], name="tracecode_recipient",
+                         condition=models.Q(administered_to__isnull=False)),
+            models.Index(fields=["dispatch"], name="tracecode_dispatch", condition=models.Q(dispatch__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(state__in=CodeState.values), name="tracecode_state_valid"),
