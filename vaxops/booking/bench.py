@@ -224,6 +224,7 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
         ctx = get_context("fork")
         chunks = [plan[i::clients] for i in range(clients)]
         connection.close()
+        load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         with ctx.Pool(clients) as pool:
             results = [x for part in pool.map(_client, [(port, token, ch, threads) for ch in chunks]) for x in part]
@@ -259,6 +260,8 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
         "connections": clients * threads,
         "server": f"gunicorn gthread {workers}×{worker_threads}",
+        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "cpus": os.cpu_count(),
     }
     report.update(_raw_rate(slots, plan, connections=clients * threads, capacity=places))
     report["correct"] = (booked == places and double == 0 and over == 0 and counter_mismatch == 0

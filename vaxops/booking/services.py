@@ -153,6 +153,11 @@ def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now
 @transaction.atomic
 def _book(*, actor, resident: Resident, slot: Slot, channel: str, now=None) -> Appointment:
     slot = Slot.objects.select_related("session__site").get(pk=slot.pk)
+    if slot.open_booked >= slot.open_capacity and slot.capacity - slot.walk_in == slot.open_capacity:
+        # Full, with no reserved places to look at: say so before the rules engine's work (the stampede's
+        # common answer). Only a refusal is decided on this read; a place is still taken by the conditional
+        # UPDATE below.
+        raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
     next_dose = booking_check(resident=resident, slot=slot, now=now)
     quota = _take_place(slot=slot, resident=resident)
     appointment = Appointment.objects.create(

@@ -164,6 +164,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VAXOPS_LOG_LEVEL", "WARNING")},
+    # A refused request (a full slot, a used code) is an answer, not an incident: log only server errors.
+    "loggers": {"django.request": {"level": os.environ.get("VAXOPS_REQUEST_LOG_LEVEL", "ERROR")}},
 }
 
 # Import pipeline

@@ -1,6 +1,8 @@
-"""``vaxops bench import|forecast|codes|trace``: speed against the raw database, same rows, same run.
+"""``vaxops bench import|forecast|codes|trace|booking|doses|certs``: speed against the raw database, same rows,
+same run.
 
-``codes`` and ``trace`` (the supply chain) live in ``vaxops.supply.bench``.
+``codes`` and ``trace`` (the supply chain) live in ``vaxops.supply.bench``, ``booking`` in ``vaxops.booking.bench``,
+``doses`` in ``vaxops.clinic.bench`` and ``certs`` in ``vaxops.certs.bench``.
 """
 
 import csv
@@ -26,20 +28,45 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 
 
 class Command(BaseCommand):
-    help = "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯)"
+    help = ("性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
+            "doses (接种台压测), certs (凭证签发与验证)")
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["import", "forecast", "codes", "trace"])
+        parser.add_argument("what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs"])
         parser.add_argument("--rows", type=int, default=None,
                             help="rows of the file (import, forecast: 100,000; codes: 1,000,000)")
         parser.add_argument("--doses", type=int, default=100_000, help="trace: codes of the lot administered")
+        parser.add_argument("--attempts", type=int, default=12_000, help="booking: booking attempts")
+        parser.add_argument("--places", type=int, default=1_000, help="booking: places in the sessions")
+        parser.add_argument("--desks", type=int, default=16, help="doses: concurrent vaccination desks")
+        parser.add_argument("--workers", type=int, default=3, help="booking, doses: gunicorn worker processes")
+        parser.add_argument("--threads", type=int, default=4, help="booking, doses: threads per worker")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, what, rows, doses, seed, json: bool, **options):
+    def handle(self, *args, what, rows, doses, seed, json: bool, attempts, places, desks, workers, threads,
+               **options):
         if settings.DEBUG:
             raise CommandError("请以 VAXOPS_DEBUG=0 运行基准（DEBUG 会记录每条 SQL）")
-        if what in ("codes", "trace"):
+        if what in ("booking", "doses", "certs"):
+            try:
+                if what == "booking":
+                    from vaxops.booking.bench import booking_bench
+
+                    report = booking_bench(attempts=attempts, places=places, workers=workers, worker_threads=threads,
+                                           seed=seed, log=self.log)
+                elif what == "doses":
+                    from vaxops.clinic.bench import doses_bench
+
+                    report = doses_bench(doses=rows or 3_000, desks=desks, workers=workers, worker_threads=threads,
+                                         seed=seed, log=self.log)
+                else:
+                    from vaxops.certs.bench import cert_bench
+
+                    report = cert_bench(rows or 2_000)
+            except (RuntimeError, ValueError) as e:
+                raise CommandError(str(e)) from None
+        elif what in ("codes", "trace"):
             from vaxops.supply import bench as supply_bench
 
             try:
