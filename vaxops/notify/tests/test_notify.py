@@ -55,6 +55,7 @@ def test_a_failing_channel_keeps_the_message_for_a_retry_then_marks_it_failed():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("audit_log_flushable")
 def test_a_one_time_code_works_once_and_wrong_tries_count(outbox):
     subject = services.otp_subject("330199197001010021", "13800000003")
     services.otp_issue(purpose="self_booking", subject=subject, phone="13800000003",
