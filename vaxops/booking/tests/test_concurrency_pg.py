@@ -1,44 +1,17 @@
 """Real concurrent connections on PostgreSQL: capacity is never exceeded and nobody is booked twice."""
 
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from vaxops.booking import services
 from vaxops.booking.models import Appointment, Slot
 from vaxops.core.actors import SystemActor
-from vaxops.core.errors import ValidationFailed
+from vaxops.testing.concurrency import race
 
 from .factories import resident, session, site
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("audit_log_flushable")]
-
-
-def _race(n, work) -> list[str]:
-    barrier = threading.Barrier(n)
-    outcomes, guard = [], threading.Lock()
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            try:
-                work(i)
-                outcome = "ok"
-            except ValidationFailed as e:
-                outcome = e.message
-            with guard:
-                outcomes.append(outcome)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert len(outcomes) == n, "a thread did not finish"
-    return outcomes
 
 
 @pytest.fixture
@@ -53,7 +26,7 @@ def test_twelve_people_racing_for_five_places_get_exactly_five(pg, village_a1, c
     Slot.objects.filter(pk=slot.pk).update(open_capacity=5)
     people = [resident(village_a1, i, name=f"居民{i}") for i in range(12)]
 
-    outcomes = _race(12, lambda i: services.appointment_book(actor=SystemActor(f"c{i}"), resident=people[i],
+    outcomes = race(12, lambda i: services.appointment_book(actor=SystemActor(f"c{i}"), resident=people[i],
                                                              slot=slot, channel="self"))
 
     assert outcomes.count("ok") == 5, outcomes
@@ -67,7 +40,7 @@ def test_one_person_booking_eight_slots_at_once_holds_one_appointment(pg, villag
     slots = list(s.slots.order_by("start"))
     person = resident(village_a1, 1)
 
-    outcomes = _race(8, lambda i: services.appointment_book(actor=SystemActor(f"c{i}"), resident=person,
+    outcomes = race(8, lambda i: services.appointment_book(actor=SystemActor(f"c{i}"), resident=person,
                                                             slot=slots[i], channel="self"))
 
     assert outcomes.count("ok") == 1, outcomes

@@ -10,6 +10,7 @@ from vaxops.core.actors import SystemActor
 from vaxops.core.errors import ValidationFailed
 from vaxops.supply import services
 from vaxops.supply.models import StockBalance, StockMovement
+from vaxops.testing.concurrency import race
 
 from .factories import county_store, lot
 
@@ -52,34 +53,6 @@ def test_it_lets_exactly_five_of_eight_concurrent_takes_of_ten_through_a_balance
     assert StockMovement.objects.filter(kind="dispatch").count() == 5
 
 
-def _race(n: int, work) -> list[str]:
-    """Run ``work(i)`` in ``n`` threads released together; returns "ok" or the Chinese refusal of each."""
-    barrier = threading.Barrier(n)
-    outcomes: list[str] = []
-    guard = threading.Lock()
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            try:
-                work(i)
-                outcome = "ok"
-            except ValidationFailed as e:
-                outcome = e.message
-            with guard:
-                outcomes.append(outcome)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert len(outcomes) == n, "a thread did not finish"
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True)
 def test_one_code_scanned_at_eight_desks_at_once_is_recorded_once(county, village_a1):
     if connection.vendor != "postgresql":
@@ -97,7 +70,7 @@ def test_one_code_scanned_at_eight_desks_at_once_is_recorded_once(county, villag
     people = [Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 1, 1), i), name=f"受种者{i}",
                                       village=village_a1, village_code=village_a1.code) for i in range(8)]
 
-    outcomes = _race(8, lambda i: services.code_administer(actor=SystemActor(f"desk{i}"), code=code(1),
+    outcomes = race(8, lambda i: services.code_administer(actor=SystemActor(f"desk{i}"), code=code(1),
                                                             resident=people[i], place=store))
 
     assert outcomes.count("ok") == 1
@@ -128,7 +101,7 @@ def test_concurrent_dispatches_share_a_store_without_sending_a_code_twice(county
     targets = [town_a, town_b, *extra]
     a_lot = receive(store, n=50)
 
-    outcomes = _race(6, lambda i: services.dispatch_create(actor=SystemActor(f"clerk{i}"), from_place=store,
+    outcomes = race(6, lambda i: services.dispatch_create(actor=SystemActor(f"clerk{i}"), from_place=store,
                                                            to_place=targets[i], product=a_lot.product, doses=10))
 
     assert outcomes.count("ok") == 5, outcomes
