@@ -522,3 +522,19 @@ def test_the_county_voids_a_desk_dose_and_the_code_goes_back_to_stock(desk1, vil
     assert 'id="voided"' in c.get(r["Location"]).content.decode()
     again = c.post(url, {"reason": "登记错人", "disposition": "returned"})
     assert again.status_code == 400 and "已作废" in again.content.decode()
+
+
+def test_the_record_of_a_dose_entered_without_a_time_shows_its_date(client, cdc, village_a1):
+    import datetime as dt
+
+    from vaxops.clinic.models import Dose
+    from vaxops.conftest import make_id
+    from vaxops.registry.models import Resident
+
+    person = Resident.objects.create(id_type="resident_id", id_number=make_id(dt.date(1970, 1, 1), 77), name="赵一",
+                                     village=village_a1, village_code=village_a1.code, birth_date=dt.date(1970, 1, 1))
+    dose = Dose.objects.create(resident=person, product_code="BBIBP-CorV", given_on=dt.date(2021, 5, 6), place="甲镇")
+    client.force_login(cdc)
+    response = client.get(f"/desk/doses/{dose.pk}/record/")
+    assert response.status_code == 200
+    assert "2021-05-06" in response.content.decode()
