@@ -45,7 +45,7 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
                                    walk_in_share="0.05")
         for site, vaccination, hours in ((clinic, 3, ((8, 0, 11, 30), (13, 30, 17, 0))), (hall, 10, ((8, 0, 18, 0),))):
             _desks(site, vaccination)
-            for weekday in range(7 if site is hall else 6):
+            for weekday in range(7):
                 for h1, m1, h2, m2 in hours:
                     OpeningHours.objects.create(site=site, weekday=weekday, start=dt.time(h1, m1), end=dt.time(h2, m2))
         names = {StaffRole.REGISTRATION: "登记员", StaffRole.SCREENING: "预检医生", StaffRole.VACCINATION: "接种护士",
@@ -87,6 +87,7 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
     if admin is not None:
         for item in ("medical_staff", "emergency_kit"):
             services.readiness_confirm(actor=admin, session=tomorrow, item=item, note="演示数据")
+        _open_today(clinic=clinic, staff=staff, confirmer=admin, actor=actor, today=today)
 
     # Bookings through the doors: the village's people who may start now, and the employer's staff.
     slots = list(tomorrow.slots.order_by("start"))
@@ -111,3 +112,17 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
         staff_list = Resident.objects.filter(employer=employer, doses__isnull=True).order_by("id")[:8]
         booking.employer_book(actor=actor, employer=employer, session=tomorrow, residents=list(staff_list))
     return True
+
+
+def _open_today(*, clinic: Site, staff: dict, confirmer, actor, today: dt.date) -> None:
+    """Today's session at the clinic, staffed by the demo's site users, "四有" confirmed and open, so the desk
+    screens can be tried at once (walk-ins during the clinic's hours)."""
+    with contextlib.suppress(ValidationFailed):
+        session = services.session_plan(actor=actor, site=clinic, day=today)
+        for role in (StaffRole.REGISTRATION, StaffRole.SCREENING, StaffRole.VACCINATION, StaffRole.OBSERVATION):
+            desk = Desk.objects.filter(site=clinic, kind=domain.DESK_FOR_ROLE[domain.StaffRole(role.value)].value
+                                       ).order_by("number").first()
+            services.assignment_add(actor=actor, session=session, staff=staff[(role, 1)], desk=desk, role=role.value)
+        for item in ("medical_staff", "emergency_kit", "ambulance", "green_channel"):
+            services.readiness_confirm(actor=confirmer, session=session, item=item, note="演示数据")
+        services.session_open(actor=actor, session=session)
