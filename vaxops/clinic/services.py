@@ -463,6 +463,7 @@ def _same_request(dose: Dose, resident_id: int, code: str) -> Dose:
 def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, injection_site, injection_note, desk_id,
                      now, desk) -> Dose:
     from vaxops.booking.services import appointment_complete
+    from vaxops.supply import services as supply
 
     today = clock.today()
     assignment = desk_assignment(actor=actor, desk_id=desk_id, on=today)
@@ -500,28 +501,10 @@ def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, inject
                       "desk": str(assignment.desk), "vaccinator": assignment.staff.name,
                       "injection_site": dose.injection_site})
     _status_refresh([resident.pk])
-    _code_administer(actor=actor, tc=tc, resident=resident, place=site.stock_place, at=now, reference=client_id[:60])
+    # Last, so the site's shared balance row stays locked only until the commit.
+    supply.code_administer(actor=actor, code=tc, resident=resident, place=site.stock_place, at=now,
+                           reference=client_id[:60], refresh=False)
     return dose
-
-
-def _code_administer(*, actor, tc, resident, place, at, reference: str) -> None:
-    """``supply.services.code_administer`` for the code the scan has just read (``tc``, with its lot and
-    product): the same conditional UPDATE (in stock at ``place``, its lot released and not expired) and the
-    same ledger movement, without reading the code again before and after (two queries and a savepoint
-    fewer on the hot path). A code that cannot leave stock goes through ``code_administer`` itself, which
-    says why."""
-    from vaxops.supply import domain as supply_domain
-    from vaxops.supply import services as supply
-    from vaxops.supply.models import CodeState, Lot, TraceCode
-
-    usable_lots = Lot.objects.filter(status=supply_domain.LotStatus.RELEASED.value, expiry__gte=clock.today())
-    if not TraceCode.objects.filter(pk=tc.pk, state=CodeState.IN_STOCK, place=place, lot__in=usable_lots).update(
-            state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at):
-        supply.code_administer(actor=actor, code=tc.code, resident=resident, place=place, at=at, reference=reference)
-        return
-    supply.movement_record(actor=actor, kind=supply_domain.MovementKind.ADMINISTRATION, place=place, lot=tc.lot,
-                           doses=tc.lot.product.doses_per_vial, code=tc, reference=reference, lot_checked=True,
-                           extra={"resident": resident.pk})
 
 
 @transaction.atomic

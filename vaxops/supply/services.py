@@ -547,14 +547,17 @@ def _why_not_in_stock(tc: TraceCode, place: StockPlace) -> str:
 
 
 @transaction.atomic
-def code_administer(*, actor, code: str, resident, place: StockPlace, at=None, reference: str = "") -> TraceCode:
+def code_administer(*, actor, code: str | TraceCode, resident, place: StockPlace, at=None, reference: str = "",
+                    refresh: bool = True) -> TraceCode:
     """Mark one code administered to ``resident`` at ``place`` and take its doses out of stock.
 
     One conditional UPDATE decides it: the code must be in stock at ``place`` and its lot released and
     not expired at this moment, so a second use, a code elsewhere, or a lot put on hold or recalled a
-    moment ago is refused with its reason, and nothing is written.
+    moment ago is refused with its reason, and nothing is written. ``code`` is the scanned text, or the
+    ``TraceCode`` the caller has just read with its lot and product (the desk's scan), which is then not
+    read again; ``refresh=False`` skips reading the new state back.
     """
-    tc = _code_get(code)
+    tc = code if isinstance(code, TraceCode) else _code_get(code)
     at = at or timezone.now()
     today = timezone.localdate()
     changed = TraceCode.objects.filter(
@@ -566,7 +569,8 @@ def code_administer(*, actor, code: str, resident, place: StockPlace, at=None, r
     movement_record(actor=actor, kind=domain.MovementKind.ADMINISTRATION, place=place, lot=tc.lot,
                     doses=tc.lot.product.doses_per_vial, code=tc, reference=reference, lot_checked=True,
                     extra={"resident": resident.pk})
-    tc.refresh_from_db()
+    if refresh:
+        tc.refresh_from_db()
     return tc
 
 
