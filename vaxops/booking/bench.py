@@ -11,10 +11,7 @@ raw database runs the same conditional UPDATE of the slot counter from as many c
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,21 +19,16 @@ from datetime import date, timedelta
 from datetime import time as dtime
 from http.client import HTTPConnection
 from multiprocessing import get_context
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from vaxops.core.benchserver import gunicorn_running
+
 SITE_CODE = "BENCH-S"
 NAME_MARK = "压测"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _setup(*, people: int, places: int, log) -> tuple[str, list[int], list[int]]:
@@ -194,31 +186,8 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
     plan += [(rng.choice(residents), rng.choice(slots)) for _ in range(attempts - len(plan))]
     rng.shuffle(plan)
 
-    port = _free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vaxops.settings.base", "VAXOPS_DEBUG": "0",
-           "VAXOPS_CONN_MAX_AGE": "600", "VAXOPS_WORKERS": "1"}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server_log = (Path(settings.VAR_DIR) / "bench-gunicorn.log").open("w")
-    server = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
-        [str(gunicorn), "vaxops.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "--worker-class", "gthread", "--threads", str(worker_threads), "--keep-alive", "60",
-         "--log-level", "warning", "--backlog", "2048"],
-        env=env, stdout=subprocess.DEVNULL, stderr=server_log)
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                c = HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/api/v1/sites", headers={"Authorization": f"Bearer {token}"})
-                r = c.getresponse()
-                r.read()
-                if r.status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise RuntimeError("gunicorn did not start (see var/bench-gunicorn.log)")
-            time.sleep(0.3)
+    with gunicorn_running(workers=workers, threads=worker_threads, token=token,
+                          log_name="bench-gunicorn.log") as port:
         log(f"gunicorn on :{port} ({workers} workers × {worker_threads} threads); "
             f"{len(plan):,} attempts from {clients * threads} connections")
         ctx = get_context("fork")
@@ -229,10 +198,6 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
         with ctx.Pool(clients) as pool:
             results = [x for part in pool.map(_client, [(port, token, ch, threads) for ch in chunks]) for x in part]
         seconds = time.perf_counter() - t0
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server_log.close()
 
     statuses: dict[int, int] = {}
     for status, _ in results:

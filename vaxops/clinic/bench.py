@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -34,12 +30,13 @@ from datetime import date, timedelta
 from datetime import time as dtime
 from http.client import HTTPConnection
 from multiprocessing import get_context
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+
+from vaxops.core.benchserver import gunicorn_running
 
 NAME_MARK = "接种压测"
 AREA = "330197"  # ID numbers of the benchmark's people: not the demo county's area, so never a census row
@@ -47,12 +44,6 @@ PRODUCT = "BBIBP-CorV"
 FIRST_SERIAL = 700_000_000  # far above the codes and trace benchmarks' serials
 SIGNATURE = "data:image/png;base64," + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk" * 4
 PATH = "/api/v1/desk/doses"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _log_time(log, what: str, t0: float) -> None:
@@ -265,34 +256,6 @@ def _desks_client(args) -> list[tuple[str, int, float, str]]:
     return out
 
 
-def _start_server(*, port: int, workers: int, worker_threads: int, token: str):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vaxops.settings.base", "VAXOPS_DEBUG": "0",
-           "VAXOPS_CONN_MAX_AGE": "600", "VAXOPS_WORKERS": "1"}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server_log = (Path(settings.VAR_DIR) / "bench-doses-gunicorn.log").open("w")
-    server = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
-        [str(gunicorn), "vaxops.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "--worker-class", "gthread", "--threads", str(worker_threads), "--keep-alive", "60",
-         "--log-level", "warning", "--backlog", "2048"],
-        env=env, stdout=subprocess.DEVNULL, stderr=server_log)
-    deadline = time.time() + 30
-    while True:
-        try:
-            c = HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/v1/sites", headers={"Authorization": f"Bearer {token}"})
-            r = c.getresponse()
-            r.read()
-            if r.status == 200:
-                return server, server_log
-        except OSError:
-            pass
-        if time.time() > deadline or server.poll() is not None:
-            server.terminate()
-            server_log.close()
-            raise RuntimeError("gunicorn did not start (see var/bench-doses-gunicorn.log)")
-        time.sleep(0.3)
-
-
 def _warm(port: int, tokens: list[str]) -> None:
     """One harmless refused request per desk token and server thread (a malformed code): the workers load
     the code, open their database connections and cache the token's user before the clock starts."""
@@ -465,9 +428,8 @@ def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers
     tokens = setup["tokens"]
     desk_people = [people[k::desks] for k in range(desks)]
 
-    port = _free_port()
-    server, server_log = _start_server(port=port, workers=workers, worker_threads=worker_threads, token=tokens[0])
-    try:
+    with gunicorn_running(workers=workers, threads=worker_threads, token=tokens[0],
+                          log_name="bench-doses-gunicorn.log") as port:
         _warm(port, tokens)
         log(f"gunicorn on :{port} ({workers} workers × {worker_threads} threads); {desks} desks from "
             f"{clients} client processes")
@@ -488,10 +450,6 @@ def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers
         with ctx.Pool(clients) as pool:
             results = [x for part in pool.map(_desks_client, jobs) for x in part]
         seconds = time.perf_counter() - t0
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server_log.close()
 
     statuses: dict[str, dict[int, int]] = {}
     for kind, status, _, _ in results:
