@@ -98,6 +98,26 @@ def _valid_to(certificate: x509.Certificate) -> dt.datetime:
     return certificate.not_valid_after_utc
 
 
+def _der_sequence(raw: bytes) -> bytes | None:
+    """The one DER SEQUENCE at the start of ``raw``, cut at its own length (a certificate's last bytes
+    may look like white space, so the file cannot simply be stripped), or None when ``raw`` is not one
+    followed only by white space."""
+    if len(raw) < 2 or raw[0] != 0x30:
+        return None
+    first = raw[1]
+    if first < 0x80:
+        start, length = 2, first
+    else:
+        width = first & 0x7F
+        if not 1 <= width <= 4 or len(raw) < 2 + width:
+            return None
+        start, length = 2 + width, int.from_bytes(raw[2:2 + width], "big")
+    end = start + length
+    if len(raw) < end or raw[end:].strip():
+        return None
+    return raw[:end]
+
+
 def certificates_parse(data: bytes | str) -> list[x509.Certificate]:
     """X.509 certificates from a trust file: PEM (one or many), DER (one), bare base64 DER (one per
     line, or one spread over lines), or a JSON trust list (``{"certificates": [{"rawData": …}]}``, or a
@@ -122,9 +142,10 @@ def certificates_parse(data: bytes | str) -> list[x509.Certificate]:
             if not blobs:
                 raise ValueError("JSON 信任列表中没有证书 / no certificates in the JSON trust list")
             return [_der(base64.b64decode(b)) for b in blobs]
-    if stripped[:1] == b"\x30":  # DER SEQUENCE
+    der = _der_sequence(raw.lstrip())
+    if der is not None:
         try:
-            return [x509.load_der_x509_certificate(stripped)]
+            return [x509.load_der_x509_certificate(der)]
         except ValueError:
             pass
     try:

@@ -171,6 +171,19 @@ def test_trust_files_in_pem_der_base64_and_json(signer, hc1):
         hcert.certificates_parse(b"  ")
 
 
+def test_der_trust_file_whose_last_byte_looks_like_white_space():
+    """A DER certificate ends in signature bytes; one in ~40 ends in a byte that ``strip()`` would cut."""
+    for _ in range(2000):
+        key, cert = hcert.keypair_generate(common_name="edge")
+        der = cert.public_bytes(serialization.Encoding.DER)
+        if der[-1:].isspace():
+            break
+    else:  # pragma: no cover - 2,000 tries without one is ~1e-20
+        pytest.fail("no certificate ending in a white-space byte was generated")
+    assert hcert.certificates_parse(der)[0] == cert
+    assert hcert.certificates_parse(der + b"\n")[0] == cert
+
+
 def test_key_rotation_keeps_old_certificates_valid():
     old, new = _signer("2021 key"), _signer("2022 key")
     before = old.sign(_payload(), issued_at=NOW, expires_at=NOW + dt.timedelta(days=365))
