@@ -34,10 +34,24 @@ def status_from_forecast(f: domain.Forecast) -> dict:
     }
 
 
+def _status_row(*, pk: int, birth, village_code, employer_id, inputs, on: date, catalogue) -> ImmunizationStatus:
+    f = domain.evaluate(birth_date=birth, doses=inputs.doses, contraindications=inputs.contraindications,
+                        deferrals=inputs.deferrals, on=on, catalogue=catalogue)
+    return ImmunizationStatus(resident_id=pk, village_code=village_code, employer_id=employer_id, computed_on=on,
+                              **status_from_forecast(f))
+
+
+def _status_write(rows: list[ImmunizationStatus]) -> None:
+    # No savepoint inside a caller's transaction (nothing here is caught and retried); its own otherwise.
+    with transaction.atomic(savepoint=False):
+        ImmunizationStatus.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
+                                               unique_fields=["resident"], update_fields=_FIELDS)
+
+
 def status_refresh(*, resident_ids: Iterable[int], on: date | None = None) -> int:
     """Recompute the stored status of these residents (in the caller's transaction); returns how many."""
     from vaxops.catalog.selectors import catalogue_current
-    from vaxops.clinic.selectors import person_inputs
+    from vaxops.clinic.selectors import NO_INPUTS, person_inputs
 
     ids = list(resident_ids)
     if not ids:
@@ -46,19 +60,25 @@ def status_refresh(*, resident_ids: Iterable[int], on: date | None = None) -> in
     catalogue = catalogue_current()
     people = Resident.objects.filter(pk__in=ids).values_list("id", "birth_date", "village_code", "employer_id")
     inputs = person_inputs(resident_ids=ids)
-    rows = []
-    for pk, birth, village_code, employer_id in people:
-        if birth is None:
-            continue  # no birth date (some passports): nothing can be forecast; shown as unknown
-        p = inputs.get(pk)
-        f = domain.evaluate(birth_date=birth, doses=p.doses if p else (), contraindications=p.contraindications if p else (),
-                            deferrals=p.deferrals if p else (), on=on, catalogue=catalogue)
-        rows.append(ImmunizationStatus(resident_id=pk, village_code=village_code, employer_id=employer_id,
-                                       computed_on=on, **status_from_forecast(f)))
-    with transaction.atomic():
-        ImmunizationStatus.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
-                                               unique_fields=["resident"], update_fields=_FIELDS)
+    rows = [_status_row(pk=pk, birth=birth, village_code=village_code, employer_id=employer_id,
+                        inputs=inputs.get(pk, NO_INPUTS), on=on, catalogue=catalogue)
+            for pk, birth, village_code, employer_id in people
+            # no birth date (some passports): nothing can be forecast; shown as unknown
+            if birth is not None]
+    _status_write(rows)
     return len(rows)
+
+
+def status_store(*, resident: Resident, inputs, on: date | None = None) -> None:
+    """Store one person's status from engine inputs the caller has already read (``person_inputs``, plus
+    what it has just written in the same transaction): the desk's dose, without reading the history twice."""
+    from vaxops.catalog.selectors import catalogue_current
+
+    if resident.birth_date is None:
+        return
+    on = on or clock.today()
+    _status_write([_status_row(pk=resident.pk, birth=resident.birth_date, village_code=resident.village_code,
+                               employer_id=resident.employer_id, inputs=inputs, on=on, catalogue=catalogue_current())])
 
 
 def status_refresh_all(*, on: date | None = None, only_missing: bool = False, batch: int = 5000,

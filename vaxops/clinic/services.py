@@ -3,6 +3,7 @@ and scope, and refreshes the person's campaign status in the same transaction.""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -34,21 +35,42 @@ from .models import (
 _CAMPAIGN_MODULES = {"vaxops.campaign", "vaxops.campaign.services"}
 
 
-def _status_refresh(resident_ids: list[int]) -> None:
-    """Bring the people's campaign status (mobilisation lists) up to date, when the campaign app exists.
+def _campaign_services():
+    """The campaign app's services when that app is installed, else None.
 
     Imported at call time, not at module load: campaign reads this app, and an import cycle must not
     turn into a silently missing refresh.
     """
     if not apps.is_installed("vaxops.campaign"):
-        return
+        return None
     try:
-        from vaxops.campaign.services import status_refresh
+        from vaxops.campaign import services
     except ImportError as e:
         if e.name in _CAMPAIGN_MODULES:  # the campaign app is not there yet
-            return
+            return None
         raise
-    status_refresh(resident_ids=resident_ids)
+    return services
+
+
+def _status_refresh(resident_ids: list[int]) -> None:
+    """Bring the people's campaign status (mobilisation lists) up to date, when the campaign app exists."""
+    campaign = _campaign_services()
+    if campaign is not None:
+        campaign.status_refresh(resident_ids=resident_ids)
+
+
+def _status_store(resident: Resident, inputs, *, on: dt.date) -> None:
+    """Store one person's campaign status from engine inputs the caller has just read and extended (the
+    desk's dose: no second read of the person's history)."""
+    campaign = _campaign_services()
+    if campaign is not None:
+        campaign.status_store(resident=resident, inputs=inputs, on=on)
+
+
+def _given(dose: Dose) -> domain.GivenDose:
+    """A dose row as the rules engine sees it (as ``person_inputs`` reads it)."""
+    return domain.GivenDose(product_code=dose.product_code, date=dose.given_on, place=dose.place or None,
+                            external=dose.external, ref=str(dose.pk))
 
 
 def _user(actor) -> Any:
@@ -354,9 +376,10 @@ def _checked_in(*, resident_id: int, site, on: dt.date):
 
 
 def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
-    """What is known at the moment the code is scanned, read in a few queries (``desk.ScanInputs``)."""
+    """What is known at the moment the code is scanned, read in a few queries: ``desk.ScanInputs``, the
+    code, the screening and consent rows, and the person's history (the rules engine's inputs)."""
     from vaxops.catalog.selectors import catalogue_current
-    from vaxops.clinic.selectors import forecast_for
+    from vaxops.clinic.selectors import forecast_for, person_inputs
     from vaxops.sites.domain import Certificate as CertificateFacts
     from vaxops.sites.models import Certificate
     from vaxops.supply.domain import normalise_trace_code
@@ -383,8 +406,9 @@ def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
         lot = desk.LotFacts(number=tc.lot.lot_number, status=tc.lot.status, expiry=tc.lot.expiry,
                             product_code=tc.lot.product.code)
         product = desk.ProductFacts.from_product(tc.lot.product)
+    history = person_inputs(resident_ids=[resident.pk])[resident.pk]
     try:
-        forecast = forecast_for(resident=resident, on=clock.today(), catalogue=catalogue_current())
+        forecast = forecast_for(resident=resident, on=clock.today(), inputs=history, catalogue=catalogue_current())
         next_dose, no_dose_reason = desk.due_dose_of(forecast)
     except ValidationFailed as e:
         next_dose, no_dose_reason = None, e.message
@@ -396,7 +420,7 @@ def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
         screening=screening, consent=consent, scanned_code=text, code=code_facts,
         site_place_code=assignment.session.site.stock_place.code, lot=lot, product=product, next_dose=next_dose,
         vaccinator=desk.VaccinatorFacts(name=assignment.staff.name, certificates=certs, assigned_to_desk=True),
-        now=now, no_dose_reason=no_dose_reason), tc, s, c
+        now=now, no_dose_reason=no_dose_reason), tc, s, c, history
 
 
 def dose_check(*, actor, resident_id: int, code: str, desk_id: int | None = None, injection_site: str = "",
@@ -472,7 +496,8 @@ def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, inject
     if appointment is None:
         raise ValidationFailed("受种者今天尚未在本接种单位登记签到，请先到登记台", field="resident")
     resident = appointment.resident
-    inputs, tc, screening, consent = scan_inputs(assignment=assignment, resident=resident, code=code, now=now)
+    inputs, tc, screening, consent, history = scan_inputs(assignment=assignment, resident=resident, code=code,
+                                                          now=now)
     failures = desk.scan_checks(inputs)
     if failures:
         raise ValidationFailed("；".join(f.message_zh for f in failures), field="code", code=failures[0].code.value)
@@ -500,10 +525,11 @@ def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, inject
                       "code": tc.code, "dose_number": dose.dose_number, "site": site.code,
                       "desk": str(assignment.desk), "vaccinator": assignment.staff.name,
                       "injection_site": dose.injection_site})
-    _status_refresh([resident.pk])
+    # The person's stored status from the history just read plus this dose (no second read of it).
+    _status_store(resident, dataclasses.replace(history, doses=(*history.doses, _given(dose))), on=today)
     # Last, so the site's shared balance row stays locked only until the commit.
     supply.code_administer(actor=actor, code=tc, resident=resident, place=site.stock_place, at=now,
-                           reference=client_id[:60], refresh=False)
+                           reference=client_id[:60], refresh=False, savepoint=False)
     return dose
 
 

@@ -28,6 +28,7 @@ def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vaxops.settings.base", "VAXOPS_DEBUG": "0",
            "VAXOPS_CONN_MAX_AGE": "600", "VAXOPS_WORKERS": "1"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     with (Path(settings.VAR_DIR) / log_name).open("w") as server_log:
         server = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
             [str(gunicorn), "vaxops.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),

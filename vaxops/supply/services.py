@@ -61,6 +61,13 @@ def movement_record(*, actor, kind: str, place: StockPlace, lot: Lot, doses: int
     nothing is written). ``lot_checked`` says the caller has already required a usable lot in the same
     statement that changed the codes (so the lot row need not be locked); ``extra`` goes into the audit.
     """
+    return _movement_record(actor=actor, kind=kind, place=place, lot=lot, doses=doses, code=code, reason=reason,
+                            reference=reference, wastage_reason=wastage_reason, lot_checked=lot_checked, extra=extra)
+
+
+def _movement_record(*, actor, kind, place, lot, doses, code, reason, reference, wastage_reason, lot_checked,
+                     extra) -> StockMovement:
+    """``movement_record`` in the caller's transaction (no savepoint of its own)."""
     try:
         movement = domain.Movement(kind=kind, place=place.code, lot=lot.lot_number, doses=doses,
                                    wastage_reason=wastage_reason, reason_zh=reason)
@@ -546,17 +553,23 @@ def _why_not_in_stock(tc: TraceCode, place: StockPlace) -> str:
     return f"追溯码{tc.code}此刻无法使用，请重试"
 
 
-@transaction.atomic
 def code_administer(*, actor, code: str | TraceCode, resident, place: StockPlace, at=None, reference: str = "",
-                    refresh: bool = True) -> TraceCode:
+                    refresh: bool = True, savepoint: bool = True) -> TraceCode:
     """Mark one code administered to ``resident`` at ``place`` and take its doses out of stock.
 
     One conditional UPDATE decides it: the code must be in stock at ``place`` and its lot released and
     not expired at this moment, so a second use, a code elsewhere, or a lot put on hold or recalled a
     moment ago is refused with its reason, and nothing is written. ``code`` is the scanned text, or the
     ``TraceCode`` the caller has just read with its lot and product (the desk's scan), which is then not
-    read again; ``refresh=False`` skips reading the new state back.
+    read again; ``refresh=False`` skips reading the new state back; ``savepoint=False`` is for a caller whose
+    transaction ends with any error raised here (the desk's dose), sparing the savepoints' round trips.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _code_administer(actor=actor, code=code, resident=resident, place=place, at=at, reference=reference,
+                                refresh=refresh)
+
+
+def _code_administer(*, actor, code, resident, place, at, reference, refresh) -> TraceCode:
     tc = code if isinstance(code, TraceCode) else _code_get(code)
     at = at or timezone.now()
     today = timezone.localdate()
@@ -566,9 +579,9 @@ def code_administer(*, actor, code: str | TraceCode, resident, place: StockPlace
     ).update(state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at)
     if not changed:
         raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
-    movement_record(actor=actor, kind=domain.MovementKind.ADMINISTRATION, place=place, lot=tc.lot,
-                    doses=tc.lot.product.doses_per_vial, code=tc, reference=reference, lot_checked=True,
-                    extra={"resident": resident.pk})
+    _movement_record(actor=actor, kind=domain.MovementKind.ADMINISTRATION, place=place, lot=tc.lot,
+                     doses=tc.lot.product.doses_per_vial, code=tc, reason="", reference=reference, wastage_reason=None,
+                     lot_checked=True, extra={"resident": resident.pk})
     if refresh:
         tc.refresh_from_db()
     return tc
