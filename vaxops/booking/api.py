@@ -630,7 +630,7 @@ def book(request, payload: BookIn):
         return 201, _appointment(a)
 
     try:
-        return idempotent_status(request, data, work)
+        return idempotent_status(request, data, work, lambda: services.slot_full_refuse(payload.slot_id))
     except services.SlotFull as e:
         return _slot_full(e)
 

@@ -150,10 +150,24 @@ def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now
             f"接种第{existing.dose_number}剂，如需改约请先取消或改约", field="resident", code="already_booked") from None
 
 
+def _full_without_quotas(open_booked: int, open_capacity: int, capacity: int, walk_in: int) -> bool:
+    return open_booked >= open_capacity and capacity - walk_in == open_capacity
+
+
+def slot_full_refuse(slot_id: int) -> None:
+    """Raise ``SlotFull`` when the slot's open places are taken and it reserves none for villages or
+    employers — the stampede's common answer, from one read without a transaction. Only a refusal is
+    decided here (a place is taken only by the conditional UPDATE of the booking); an unknown slot is
+    left to the booking to report."""
+    row = Slot.objects.filter(pk=slot_id).values_list("open_booked", "open_capacity", "capacity", "walk_in").first()
+    if row is not None and _full_without_quotas(*row):
+        raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
+
+
 @transaction.atomic
 def _book(*, actor, resident: Resident, slot: Slot, channel: str, now=None) -> Appointment:
     slot = Slot.objects.select_related("session__site").get(pk=slot.pk)
-    if slot.open_booked >= slot.open_capacity and slot.capacity - slot.walk_in == slot.open_capacity:
+    if _full_without_quotas(slot.open_booked, slot.open_capacity, slot.capacity, slot.walk_in):
         # Full, with no reserved places to look at: say so before the rules engine's work (the stampede's
         # common answer). Only a refusal is decided on this read; a place is still taken by the conditional
         # UPDATE below.

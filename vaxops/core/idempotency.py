@@ -15,10 +15,19 @@ from .errors import ValidationFailed
 from .models import IdempotencyRecord
 
 
-def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
-    """Run ``work`` once per key; returns (status, JSON body), the stored one on a retry."""
+def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]],
+               refuse_early: Callable[[], None] | None = None) -> tuple[int, Any]:
+    """Run ``work`` once per key; returns (status, JSON body), the stored one on a retry.
+
+    ``refuse_early`` (optional) may raise a refusal from one cheap read before any transaction is opened
+    — after the key has been looked up, so a retry of a request that succeeded still gets its first
+    answer. A refusal is never stored (as when ``work`` raises), so it is only a shortcut to the answer
+    ``work`` would give: a request holding the key uncommitted has not yet changed what it reads.
+    """
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
+        if refuse_early is not None:
+            refuse_early()
         return work()
     if len(key) > 100:
         raise ValidationFailed("Idempotency-Key 过长（最多100个字符）")
@@ -34,6 +43,8 @@ def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]]) -> tu
     found = IdempotencyRecord.objects.filter(user=user, key=key).first()
     if found:
         return replay(found)
+    if refuse_early is not None:
+        refuse_early()
     try:
         with transaction.atomic():
             # Claim the key before doing the work: a concurrent request with the
@@ -52,8 +63,9 @@ def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]]) -> tu
         return replay(found)
 
 
-def idempotent_status(request, payload: Any, work: Callable[[], tuple[int, Any]]):
+def idempotent_status(request, payload: Any, work: Callable[[], tuple[int, Any]],
+                      refuse_early: Callable[[], None] | None = None):
     """``idempotent`` as a django-ninja response (``Status``), for API handlers."""
     from ninja import Status
 
-    return Status(*idempotent(request, payload, work))
+    return Status(*idempotent(request, payload, work, refuse_early))

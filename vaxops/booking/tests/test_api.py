@@ -11,6 +11,7 @@ import time
 import pytest
 from django.core import signing
 from django.db import connection, connections
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
@@ -187,7 +188,7 @@ def test_plan_read_and_book_the_remaining_places_go_down(client, planned, villag
 def test_the_booking_post_stays_lean(client, planned, village_a1, worker_a, django_assert_max_num_queries):
     """The hot path of the load benchmark: authentication, scope, the rules engine, one conditional UPDATE,
     the insert, its audit event and messages, the idempotency record — nothing per related object.
-    Today 31 statements, 10 of them savepoints; the API itself adds only the resident look-up (the scope
+    Fewer than 31 statements; the API itself adds only the resident look-up (the scope
     check) and the idempotency record's select / insert / update."""
     as_a = token(worker_a)
     people = [resident(village_a1, i, phone=f"1380000000{i}") for i in (1, 2)]
@@ -223,6 +224,44 @@ def test_a_full_slot_answers_409_slot_full(client, planned, village_a1, worker_a
     assert (body["code"], body["field"]) == ("slot_full", "slot") and "约满" in body["message"]
     assert not Appointment.objects.exists()
     assert not IdempotencyRecord.objects.exists()  # a refusal is not stored: the retry may succeed later
+
+
+def test_a_full_slot_is_refused_from_one_read_without_a_transaction(client, planned, village_a1, worker_a,
+                                                                     django_assert_max_num_queries):
+    """The stampede's common answer, for a slot that reserves no places: the person in scope, the key
+    looked up, the slot read — no claim of the key, no savepoint, no rules engine."""
+    as_a = token(worker_a)
+    slot_id = planned["slots"][0]["id"]
+    SlotQuota.objects.filter(slot_id=slot_id).delete()
+    Slot.objects.filter(pk=slot_id).update(open_capacity=0, capacity=F("walk_in"))
+    person = resident(village_a1, 1)
+
+    with django_assert_max_num_queries(8) as ctx:  # with the token's user and permissions (not cached in tests)
+        r = _book(client, as_a, person, slot_id, HTTP_IDEMPOTENCY_KEY="full-fast")
+
+    assert r.status_code == 409 and r.json()["code"] == "slot_full"
+    statements = [q["sql"] for q in ctx.captured_queries if "accounts_apitoken" not in q["sql"]]  # its last use
+    assert not [q for q in statements if q.upper().startswith(("SAVEPOINT", "INSERT", "UPDATE", "BEGIN"))]
+    assert not [q for q in statements if "clinic_dose" in q or "booking_slotquota" in q]
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_retry_of_the_booking_that_took_the_last_place_gets_its_first_answer(client, planned, village_a1,
+                                                                               worker_a):
+    """The early "full" refusal comes after the key's look-up: the booking that filled the slot, retried,
+    is answered with its appointment, not with 409."""
+    as_a = token(worker_a)
+    slot_id = planned["slots"][4]["id"]
+    Slot.objects.filter(pk=slot_id).update(open_capacity=1)
+    person = resident(village_a1, 1, phone="13800000001")
+
+    first = _book(client, as_a, person, slot_id, HTTP_IDEMPOTENCY_KEY="last-place")
+    again = _book(client, as_a, person, slot_id, HTTP_IDEMPOTENCY_KEY="last-place")
+    other = _book(client, as_a, resident(village_a1, 2), slot_id, HTTP_IDEMPOTENCY_KEY="someone-else")
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 409)
+    assert first.json() == again.json()
+    assert Appointment.objects.filter(slot_id=slot_id).count() == 1
 
 
 def test_the_same_idempotency_key_books_once_and_answers_the_same(client, planned, village_a1, worker_a):
