@@ -616,11 +616,14 @@ def book(request, payload: BookIn):
     """为管辖范围内的居民预约一个时段：先按接种规则判断（是否符合当前阶段、第几剂、是否到时间），再占用一个名额
     （优先用其所在单位或村的预留名额，再用开放名额），并发送预约短信。居民不在管辖范围内为404；时段已约满为409
     ``slot_full``；不符合条件或已有同剂次的有效预约为400，``message`` 说明原因。相同 ``Idempotency-Key`` 的重试返回第一次的结果。"""
-    resident = selectors.resident_for_booking(user=request.user, resident_id=payload.resident_id)
+    require(request.user, "booking.add_appointment")
     channel = selectors.channel_for(request.user)
     data = payload.dict()
 
     def work():
+        # The person in scope is looked up here, after the early "full" answer: a full slot is full for
+        # anyone, so that answer says nothing about the person.
+        resident = selectors.resident_for_booking(user=request.user, resident_id=payload.resident_id)
         try:
             # The service fetches the slot itself (with its session and site): no look-up here.
             a = services.appointment_book(actor=request.user, resident=resident, slot=Slot(pk=payload.slot_id),

@@ -174,7 +174,7 @@ def _raw_rate(slots: list[int], attempts: list[tuple[int, int]], *, connections:
 
 
 def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int = 4, threads: int = 8,
-                  workers: int = 3, worker_threads: int = 4, seed: int = 1, log=print) -> dict:
+                  workers: int = 2, worker_threads: int = 1, seed: int = 1, log=print) -> dict:
     from vaxops.booking.models import ACTIVE, Appointment, Slot
 
     if connection.vendor != "postgresql":
@@ -203,6 +203,12 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
     for status, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     latencies = sorted(lat for _, lat in results)
+    by_status: dict[int, list[float]] = {}
+    for status, lat in results:
+        by_status.setdefault(status, []).append(lat)
+    latency_by_status = {str(k): {"p50_ms": round(statistics.median(v) * 1000, 1),
+                                  "p99_ms": round(sorted(v)[max(0, int(len(v) * 0.99) - 1)] * 1000, 1)}
+                         for k, v in sorted(by_status.items())}
     active = Appointment.objects.filter(slot__session__site__code=SITE_CODE, status__in=ACTIVE)
     booked = active.count()
     double = (active.values("resident_id", "dose_number").annotate(n=Count("id")).filter(n__gt=1).count())
@@ -223,6 +229,7 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
         "attempts_per_s": round(len(results) / seconds),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "latency_by_status": latency_by_status,
         "connections": clients * threads,
         "server": f"gunicorn gthread {workers}×{worker_threads}",
         "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],

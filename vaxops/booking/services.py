@@ -6,8 +6,10 @@ person can hold one active appointment per dose number (a partial unique index).
 either race is refused with a Chinese reason, and its transaction leaves nothing behind.
 """
 
+import time
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -154,14 +156,30 @@ def _full_without_quotas(open_booked: int, open_capacity: int, capacity: int, wa
     return open_booked >= open_capacity and capacity - walk_in == open_capacity
 
 
+# Slots this process has just seen full (slot id → monotonic time): for ``VAXOPS_SLOT_FULL_MEMO_SECONDS``
+# (default 1) a further attempt at one is refused without reading it. A place freed meanwhile (a cancel)
+# goes to the waiting list first anyway; a new booker sees it at most that long later.
+_full_seen: dict[int, float] = {}
+_monotonic = time.monotonic  # a seam for tests
+
+
 def slot_full_refuse(slot_id: int) -> None:
     """Raise ``SlotFull`` when the slot's open places are taken and it reserves none for villages or
-    employers — the stampede's common answer, from one read without a transaction. Only a refusal is
-    decided here (a place is taken only by the conditional UPDATE of the booking); an unknown slot is
-    left to the booking to report."""
+    employers — the stampede's common answer, from one read without a transaction (or none, when this
+    process saw the slot full a moment ago). Only a refusal is decided here (a place is taken only by the
+    conditional UPDATE of the booking); an unknown slot is left to the booking to report."""
+    memo = getattr(settings, "VAXOPS_SLOT_FULL_MEMO_SECONDS", 1.0)
+    seen = _full_seen.get(slot_id)
+    if memo and seen is not None and _monotonic() - seen < memo:
+        raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
     row = Slot.objects.filter(pk=slot_id).values_list("open_booked", "open_capacity", "capacity", "walk_in").first()
     if row is not None and _full_without_quotas(*row):
+        if memo:
+            if len(_full_seen) > 10_000:
+                _full_seen.clear()
+            _full_seen[slot_id] = _monotonic()
         raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
+    _full_seen.pop(slot_id, None)
 
 
 @transaction.atomic

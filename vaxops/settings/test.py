@@ -21,5 +21,6 @@ STORAGES = {
 # Tests roll back catalogue edits; never trust a revision token read in another test.
 VAXOPS_CATALOGUE_TOKEN_TTL = 0
 VAXOPS_TOKEN_CACHE_SECONDS = 0
+VAXOPS_SLOT_FULL_MEMO_SECONDS = 0
 # Demo keys made by tests go to a scratch directory, not the developer's var/keys.
 VAXOPS_CERT_KEY_DIR = tempfile.mkdtemp(prefix="vaxops-test-keys-")

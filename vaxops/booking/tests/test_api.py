@@ -228,8 +228,8 @@ def test_a_full_slot_answers_409_slot_full(client, planned, village_a1, worker_a
 
 def test_a_full_slot_is_refused_from_one_read_without_a_transaction(client, planned, village_a1, worker_a,
                                                                      django_assert_max_num_queries):
-    """The stampede's common answer, for a slot that reserves no places: the person in scope, the key
-    looked up, the slot read — no claim of the key, no savepoint, no rules engine."""
+    """The stampede's common answer, for a slot that reserves no places: the key looked up, the slot
+    read — no claim of the key, no savepoint, no look-up of the person, no rules engine."""
     as_a = token(worker_a)
     slot_id = planned["slots"][0]["id"]
     SlotQuota.objects.filter(slot_id=slot_id).delete()
@@ -242,8 +242,33 @@ def test_a_full_slot_is_refused_from_one_read_without_a_transaction(client, plan
     assert r.status_code == 409 and r.json()["code"] == "slot_full"
     statements = [q["sql"] for q in ctx.captured_queries if "accounts_apitoken" not in q["sql"]]  # its last use
     assert not [q for q in statements if q.upper().startswith(("SAVEPOINT", "INSERT", "UPDATE", "BEGIN"))]
-    assert not [q for q in statements if "clinic_dose" in q or "booking_slotquota" in q]
+    assert not [q for q in statements if "clinic_dose" in q or "booking_slotquota" in q or "registry_resident" in q]
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_process_remembers_a_full_slot_for_a_moment(client, planned, village_a1, worker_a, settings,
+                                                      django_assert_num_queries, monkeypatch):
+    from vaxops.booking import services as booking
+
+    settings.VAXOPS_SLOT_FULL_MEMO_SECONDS = 1
+    monkeypatch.setattr(booking, "_full_seen", {})
+    clock = [1000.0]
+    monkeypatch.setattr(booking, "_monotonic", lambda: clock[0])
+    slot_id = planned["slots"][0]["id"]
+    SlotQuota.objects.filter(slot_id=slot_id).delete()
+    Slot.objects.filter(pk=slot_id).update(open_capacity=0, capacity=F("walk_in"))
+
+    with pytest.raises(booking.SlotFull):
+        booking.slot_full_refuse(slot_id)  # read: full, remembered
+    Slot.objects.filter(pk=slot_id).update(open_capacity=1, capacity=F("walk_in") + 1)  # a place frees
+    clock[0] += 0.5
+    with django_assert_num_queries(0), pytest.raises(booking.SlotFull):
+        booking.slot_full_refuse(slot_id)  # within the second: from memory
+    clock[0] += 0.6
+    booking.slot_full_refuse(slot_id)  # read again: a place is there
+    assert slot_id not in booking._full_seen
+    r = _book(client, token(worker_a), resident(village_a1, 1), slot_id)
+    assert r.status_code == 201
 
 
 def test_a_retry_of_the_booking_that_took_the_last_place_gets_its_first_answer(client, planned, village_a1,

@@ -39,8 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--attempts", type=int, default=12_000, help="booking: booking attempts")
         parser.add_argument("--places", type=int, default=1_000, help="booking: places in the sessions")
         parser.add_argument("--desks", type=int, default=16, help="doses: concurrent vaccination desks")
-        parser.add_argument("--workers", type=int, default=3, help="booking, doses: gunicorn worker processes")
-        parser.add_argument("--threads", type=int, default=4, help="booking, doses: threads per worker")
+        parser.add_argument("--workers", type=int, default=2, help="booking, doses: gunicorn worker processes")
+        parser.add_argument("--threads", type=int, default=1,
+                            help="booking, doses: threads per worker (on 2 cores more threads only contend for the GIL)")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
