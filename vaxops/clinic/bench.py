@@ -399,7 +399,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(len(sorted_values) * q) - 1))]
 
 
-def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers: int = 3, worker_threads: int = 4,
+def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers: int = 3, worker_threads: int = 2,
                 double_scans: float = 0.05, retries: float = 0.01, seed: int = 1, log=print) -> dict:
     """Record ``doses`` doses from ``desks`` concurrent desks through the HTTP API and count the outcome.
 

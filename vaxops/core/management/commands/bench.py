@@ -39,9 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--attempts", type=int, default=12_000, help="booking: booking attempts")
         parser.add_argument("--places", type=int, default=1_000, help="booking: places in the sessions")
         parser.add_argument("--desks", type=int, default=16, help="doses: concurrent vaccination desks")
-        parser.add_argument("--workers", type=int, default=2, help="booking, doses: gunicorn worker processes")
-        parser.add_argument("--threads", type=int, default=1,
-                            help="booking, doses: threads per worker (on 2 cores more threads only contend for the GIL)")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="booking, doses: gunicorn worker processes (default: booking 2, doses 3)")
+        parser.add_argument("--threads", type=int, default=None,
+                            help="booking, doses: threads per worker (default: booking 1, doses 2 — the best measured "
+                                 "on 2 cores: more threads contend for the GIL)")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
@@ -54,13 +56,13 @@ class Command(BaseCommand):
                 if what == "booking":
                     from vaxops.booking.bench import booking_bench
 
-                    report = booking_bench(attempts=attempts, places=places, workers=workers, worker_threads=threads,
-                                           seed=seed, log=self.log)
+                    report = booking_bench(attempts=attempts, places=places, workers=workers or 2,
+                                           worker_threads=threads or 1, seed=seed, log=self.log)
                 elif what == "doses":
                     from vaxops.clinic.bench import doses_bench
 
-                    report = doses_bench(doses=rows or 3_000, desks=desks, workers=workers, worker_threads=threads,
-                                         seed=seed, log=self.log)
+                    report = doses_bench(doses=rows or 3_000, desks=desks, workers=workers or 3,
+                                         worker_threads=threads or 2, seed=seed, log=self.log)
                 else:
                     from vaxops.certs.bench import cert_bench
 
