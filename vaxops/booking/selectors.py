@@ -46,14 +46,19 @@ def sites_open(*, division_code: str = "") -> QuerySet[Site]:
     return qs
 
 
-def slot_rows(slots, *, for_resident: Resident | None = None) -> list[dict]:
+def slot_rows(slots, *, for_resident: Resident | None = None, for_village: str = "") -> list[dict]:
     """Slots with their live remaining places; with ``for_resident``, ``bookable`` counts the places that
-    person could take (open places plus their village's or employer's quota)."""
+    person could take (open places plus their village's or employer's quota); with ``for_village`` (a
+    village code: the community worker's door), the places its residents could take (open places plus
+    that village's quota, not other villages')."""
     keys = set()
     if for_resident is not None:
         from .services import quota_keys
 
         keys = set(quota_keys(for_resident))
+    elif for_village:
+        keys = {f"V:{for_village}"}
+    with_bookable = for_resident is not None or bool(for_village)
     rows = []
     for s in slots:
         quotas = [{"key": q.key, "label": q.label, "capacity": q.capacity, "remaining": q.capacity - q.booked}
@@ -62,7 +67,7 @@ def slot_rows(slots, *, for_resident: Resident | None = None) -> list[dict]:
         row = {"id": s.pk, "start": s.start, "end": s.end, "capacity": s.capacity, "walk_in": s.walk_in,
                "walk_in_remaining": s.walk_in - s.walk_in_used, "open_remaining": open_left, "quotas": quotas,
                "remaining": open_left + sum(q["remaining"] for q in quotas)}
-        if for_resident is not None:
+        if with_bookable:
             row["bookable"] = open_left + sum(q["remaining"] for q in quotas if q["key"] in keys)
         rows.append(row)
     return rows

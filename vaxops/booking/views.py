@@ -128,7 +128,11 @@ def door(request):
         page = Paginator(_due_people(user, village_code=village.code, category=category, on=on), PAGE).get_page(
             request.GET.get("page"))
         rows = [_person_row(r, on) for r in page.object_list]
-    slots = selectors.slot_rows(session.slots.all()) if session is not None else []
+    # With a village chosen, what its residents can take: open places and this village's reserved ones.
+    slots = (selectors.slot_rows(session.slots.all(), for_village=village.code if village else "")
+             if session is not None else [])
+    for r in slots:
+        r["left"] = r.get("bookable", r["remaining"])
     query = {"village_code": village.code if village else "", "session": session.pk if session else "",
              "category": category}
     ctx = {
@@ -137,7 +141,7 @@ def door(request):
         "page": page, "rows": rows, "slots": slots, "query": urlencode(query),
         "result": request.session.pop(RESULT_KEY, None),
         "may_waitlist": user.has_perm("booking.add_waitlistentry"),
-        "session_full": bool(slots) and not any(r["remaining"] for r in slots),
+        "session_full": bool(slots) and not any(r["left"] for r in slots),
         "scope_label": scope_for(user).label,
     }
     return render(request, "booking/door.html", ctx)

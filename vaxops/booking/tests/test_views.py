@@ -218,6 +218,27 @@ def test_a_village_worker_books_two_residents_of_their_village_and_no_outsider(c
     assert "王*明" not in after and "名单为空" in after
 
 
+def test_the_door_counts_the_places_the_chosen_village_can_take(client, worker_a, cdc, planned, village_a1,
+                                                                 village_b1):
+    """Another village's reserved places are not offered to this village's residents."""
+    from vaxops.sites.services import session_reserve
+
+    _people(village_a1, [(1, "王小明")])
+    slots = list(planned.slots.order_by("start"))
+    session_reserve(actor=cdc, session=planned, key=f"V:{village_b1.code}", label="乙村", places=len(slots) * 10)
+    first = slots[0]
+    first.refresh_from_db()
+    b_quota = first.quotas.get(key=f"V:{village_b1.code}")
+    client.force_login(worker_a)
+
+    page = _text(client.get("/booking/", {"village_code": village_a1.code, "session": planned.pk}))
+
+    open_left = first.open_capacity - first.open_booked
+    assert b_quota.capacity > 0
+    assert f"08:00–08:30 · 剩余 {open_left}<" in page
+    assert f"剩余 {open_left + b_quota.capacity}<" not in page
+
+
 def test_a_full_slot_offers_the_waiting_list_and_joining_works(client, worker_a, cdc, village_a1):
     s = session(site(village_a1, per_hour=2, desks=1), cdc)  # one place a slot
     slot = _first_slot(s)
