@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from django.db import transaction
+from django.utils import timezone
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.catalog.models import Product
@@ -119,6 +120,40 @@ def signing_key_register(*, actor, certificate_pem: str, private_key_ref: str = 
                  new={"kid": kid, "subject": key.subject, "active": activate, "retired": retired,
                       "not_after": key.not_after.isoformat()})
     return key
+
+
+@transaction.atomic
+def signing_key_revoke(*, actor, kid: str, reason: str) -> tuple[SigningKey, int]:
+    """Revoke a document-signing key (its private key lost or compromised): it leaves the trust list at
+    once, stops signing, and every standing certificate it signed is revoked too, so the published
+    revocation list names them for verifiers holding an older trust list; residents' pages issue new
+    ones with the signing key then in use. Returns the key and how many certificates were revoked."""
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationFailed("请填写吊销原因", field="reason")
+    key = SigningKey.objects.select_for_update().filter(kid=(kid or "").strip()).first()
+    if key is None:
+        raise NotFound(f"签名密钥 {kid} 不存在", field="kid")
+    if key.revoked_at is not None:
+        raise ValidationFailed(f"签名密钥 {key.kid} 已于{timezone.localtime(key.revoked_at):%Y-%m-%d %H:%M}吊销",
+                               field="kid")
+    now = clock.now()
+    was_active = key.active
+    SigningKey.objects.filter(pk=key.pk).update(revoked_at=now, active=False,
+                                                retired_at=key.retired_at or now)
+    key.refresh_from_db()
+    ids = list(VaccinationCertificate.objects.filter(signing_key=key, revoked_at__isnull=True)
+               .values_list("pk", flat=True))
+    why = f"签名密钥吊销：{reason}"[:200]
+    VaccinationCertificate.objects.filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=now, revoke_reason=why)
+    audit_record(actor=actor, action="signing_key.revoke", obj=key, purpose=reason[:200],
+                 old={"revoked_at": None, "active": was_active},
+                 new={"kid": key.kid, "revoked_at": now.isoformat(), "certificates_revoked": len(ids)})
+    if ids:
+        audit_record_many(actor=actor, action="certificate.revoke", object_type="certs.vaccinationcertificate",
+                          items=[(pk, {"revoked_at": None}, {"revoked_at": now.isoformat(), "kid": key.kid,
+                                                              "reason": why}) for pk in ids], purpose=why)
+    return key, len(ids)
 
 
 def signing_key_generate(*, actor, common_name: str = "", days: int = 730, directory: Path | None = None

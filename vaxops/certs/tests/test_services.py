@@ -312,3 +312,42 @@ def test_system_actor_issues_through_cli_with_full_scope(vaccinated, signing_key
     person, _ = vaccinated
     cert = services.certificate_issue(actor=SystemActor("cli:test"), resident_id=person.pk)
     assert cert.issued_via == "staff" and cert.issued_by is None
+
+
+def test_a_compromised_signing_key_is_revoked_with_the_certificates_it_signed(vaccinated, signing_key, cdc):
+    person, _ = vaccinated
+    cert = services.certificate_issue(actor=cdc, resident_id=person.pk)
+    assert services.certificate_verify(text=cert.hc1).valid
+
+    code, out = _cli("key-revoke", signing_key.kid, "--reason", "私钥文件外泄")
+
+    assert code == 0 and signing_key.kid in out and "1份凭证已撤销" in out
+    key = SigningKey.objects.get(pk=signing_key.pk)
+    assert key.revoked_at is not None and not key.active
+    assert key.kid not in [k.kid for k in selectors.signing_keys_trusted()]
+    cert.refresh_from_db()
+    assert cert.revoked_at is not None and "私钥文件外泄" in cert.revoke_reason
+    assert selectors.certificate_latest(resident=person) is None  # the resident's page issues a new one
+    verdict = services.certificate_verify(text=cert.hc1)
+    assert not verdict.valid and not verdict.signature_valid
+    assert cert.uvci_hash in json.dumps(selectors.revocation_list())
+    event = AuditEvent.objects.get(action="signing_key.revoke", object_id=str(key.pk))
+    assert event.purpose == "私钥文件外泄" and event.new["certificates_revoked"] == 1
+    # no signing key now: issuing says so; a new key signs again and the old one stays out
+    with pytest.raises(ValidationFailed):
+        services.certificate_issue(actor=cdc, resident_id=person.pk)
+    services.signing_key_generate(actor=SystemActor("test"), common_name="VaxOps DSC 2")
+    again = services.certificate_issue(actor=cdc, resident_id=person.pk)
+    assert again.kid != key.kid and services.certificate_verify(text=again.hc1).valid
+
+
+def test_revoking_a_key_twice_or_without_a_reason_is_refused(signing_key):
+    with pytest.raises(ValidationFailed, match="原因"):
+        services.signing_key_revoke(actor=SystemActor("test"), kid=signing_key.kid, reason=" ")
+    services.signing_key_revoke(actor=SystemActor("test"), kid=signing_key.kid, reason="轮换后销毁")
+    with pytest.raises(ValidationFailed, match="已于"):
+        services.signing_key_revoke(actor=SystemActor("test"), kid=signing_key.kid, reason="再次")
+    from vaxops.core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        services.signing_key_revoke(actor=SystemActor("test"), kid="nope", reason="没有这个")

@@ -87,6 +87,10 @@ class Command(BaseCommand):
 
         sub.add_parser("keys", help="列出签名密钥")
 
+        p = sub.add_parser("key-revoke", help="吊销签名密钥（私钥丢失或泄露）：移出信任列表，其签发的凭证一并撤销")
+        p.add_argument("kid", help="密钥标识（见 vaxops cert keys）")
+        p.add_argument("--reason", required=True)
+
         p = sub.add_parser("trustlist", help="导出信任列表（验证方使用的公钥证书）")
         p.add_argument("--out", default="", help="写入文件（默认输出到屏幕）")
         p.add_argument("--format", choices=["pem", "json"], default="pem")
@@ -114,7 +118,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **o):
         try:
-            getattr(self, f"do_{action}")(**o)
+            getattr(self, f"do_{action.replace('-', '_')}")(**o)
         except VaxOpsError as e:
             raise CommandError(e.message) from None
 
@@ -148,6 +152,19 @@ class Command(BaseCommand):
         for k in SigningKey.objects.order_by("created_at", "id"):
             state = "吊销 revoked" if k.revoked_at else "签名中 active" if k.active else "仅验证 verify-only"
             self.stdout.write(f"{k.kid}  {state:<16} {k.not_before:%Y-%m-%d} – {k.not_after:%Y-%m-%d}  {k.subject}")
+
+    def do_key_revoke(self, *, kid: str, reason: str, **_):
+        from vaxops.certs import services
+
+        key, n = services.signing_key_revoke(actor=cli_actor(None), kid=kid, reason=reason)
+        self.stdout.write(f"已吊销 / revoked: kid {key.kid} {key.subject}")
+        self.stdout.write(f"  移出信任列表；其签发的{n}份凭证已撤销 / removed from the trust list; {n} certificate(s) "
+                          "it signed revoked")
+        from vaxops.certs.models import SigningKey
+
+        if not SigningKey.objects.filter(active=True, revoked_at__isnull=True).exists():
+            self.stderr.write("现在没有签名密钥：请运行 vaxops cert keygen 或 register / no signing key now: run keygen "
+                              "or register")
 
     def do_trustlist(self, *, out: str, format: str, **_):
         from vaxops.certs import selectors
