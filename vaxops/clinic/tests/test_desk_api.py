@@ -288,7 +288,8 @@ def test_the_record_shows_the_history_with_a_masked_id_and_the_private_link(clie
     assert body["dose"]["id"] == dose_id and body["resident"]["id_masked"] == person.id_number_masked
     assert person.id_number not in r.content.decode()
     assert [h["external"] for h in body["history"]] == [True, False]
-    assert body["record_url"] == f"/r/{services.record_token(person)}/"
+    # the token carries the second it was signed: check what it stands for, not its text
+    assert body["record_url"].startswith("/r/") and body["record_url"].endswith("/")
     assert services.record_from_token(body["record_url"][3:-1]) == person
     assert client.get(f"{DESK}/doses/{dose_id}/record", **token(worker_b)).status_code == 404
 

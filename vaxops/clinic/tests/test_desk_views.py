@@ -385,7 +385,9 @@ def test_a_successful_scan_shows_the_card_then_records_one_dose_and_its_record(d
     assert 'id="void-form"' not in record  # a vaccinator does not void
 
     sms = Notification.objects.get(template="record_link")
-    assert f"http://testserver/r/{services.record_token(person)}/" in sms.text
+    # the token carries the second it was signed: check what it stands for, not its text
+    link = re.search(r"http://testserver/r/([^/\s]+)/", sms.text)
+    assert link is not None and services.record_from_token(link.group(1)) == person
 
 
 def test_a_wrong_confirmation_keeps_the_card_and_its_request_id(desk1, village_a1, vaccinator):
