@@ -166,7 +166,7 @@ def signing_key_generate(*, actor, common_name: str = "", days: int = 730, direc
     organisation = conf.issuer_zh()
     key, certificate = hcert.keypair_generate(
         common_name=common_name or f"VaxOps DSC {clock.now():%Y-%m-%d}", organisation=organisation,
-        country=conf.country(), days=days)
+        country=conf.country(), days=days, now=clock.now())  # the project's clock, as every validity check
     kid = hcert.kid_of(certificate)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_path = directory / f"dsc-{kid.hex()}.key"

@@ -351,3 +351,13 @@ def test_revoking_a_key_twice_or_without_a_reason_is_refused(signing_key):
 
     with pytest.raises(NotFound):
         services.signing_key_revoke(actor=SystemActor("test"), kid="nope", reason="没有这个")
+
+
+def test_a_key_is_valid_from_the_projects_clock_not_the_machines(db, monkeypatch):
+    """Tests and demos pin the clock (e.g. at 10:00 today); a key made then must already be valid then."""
+    pinned = timezone.now() - dt.timedelta(hours=14)
+    monkeypatch.setattr(timezone, "now", lambda: pinned)
+
+    key = services.signing_key_generate(actor=SystemActor("test"), common_name="pinned clock")
+
+    assert key.not_before <= pinned < key.not_after
