@@ -50,6 +50,20 @@ class TestAuditPage:
         assert r.status_code == 403
         assert "电话通知接种" not in r.content.decode()
 
+    def test_a_township_auditor_is_refused_the_county_wide_log(self, client, events):
+        from vaxops.accounts.services import user_create
+        from vaxops.jurisdictions.models import Division
+
+        township = Division.objects.get(code="330199001000")
+        local = user_create(username="auditor_t", password="x-123456789", role="auditor", division=township)
+        client.force_login(local)
+
+        r = client.get("/audit/")
+
+        assert r.status_code == 403
+        body = r.content.decode()
+        assert "仅供县级及以上用户查看" in body and "电话通知接种" not in body
+
     def test_it_filters_by_action(self, client, auditor, events):
         client.force_login(auditor)
 
