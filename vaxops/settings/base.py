@@ -171,6 +171,14 @@ LOGGING = {
 # Import pipeline
 VAXOPS_IMPORT_BATCH = int(os.environ.get("VAXOPS_IMPORT_BATCH", "2000"))
 
+# What one server process may remember for a moment (0 turns each off): an API token's user (a revoked token
+# or deactivated user is refused at most this long after), the catalogue's revision token (an edit of
+# schedules reaches every process within it), a slot seen full (a place freed meanwhile goes to the waiting list
+# first; a new booker sees it at most this long after).
+VAXOPS_TOKEN_CACHE_SECONDS = float(os.environ.get("VAXOPS_TOKEN_CACHE_SECONDS", "10"))
+VAXOPS_CATALOGUE_TOKEN_TTL = float(os.environ.get("VAXOPS_CATALOGUE_TOKEN_TTL", "1"))
+VAXOPS_SLOT_FULL_MEMO_SECONDS = float(os.environ.get("VAXOPS_SLOT_FULL_MEMO_SECONDS", "1"))
+
 # The lockout is per account by design (the issue: "lock an account"); many
 # township workers share one NAT address, so locking by address would lock them all.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
