@@ -20,12 +20,11 @@ from datetime import time as dtime
 from http.client import HTTPConnection
 from multiprocessing import get_context
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from vaxops.core.benchserver import gunicorn_running
+from vaxops.core.benchserver import gunicorn_running, percentile, pg_dsn, threads_timed
 
 SITE_CODE = "BENCH-S"
 NAME_MARK = "压测"
@@ -135,9 +134,7 @@ def _raw_rate(slots: list[int], attempts: list[tuple[int, int]], *, connections:
     autocommit connections, on a scratch copy of the slots."""
     import psycopg
 
-    db = settings.DATABASES["default"]
-    dsn = dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"],
-               password=db["PASSWORD"] or None)
+    dsn = pg_dsn()
     with psycopg.connect(**dsn, autocommit=True) as c:
         c.execute("DROP TABLE IF EXISTS bench_slot_raw")
         c.execute("CREATE TABLE bench_slot_raw (id bigint PRIMARY KEY, open_capacity int NOT NULL, "
@@ -159,14 +156,7 @@ def _raw_rate(slots: list[int], attempts: list[tuple[int, int]], *, connections:
         with guard:
             taken[0] += n
 
-    shares = [attempts[i::connections] for i in range(connections)]
-    threads = [threading.Thread(target=run, args=(s,)) for s in shares]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - t0
+    seconds = threads_timed(run, [attempts[i::connections] for i in range(connections)])
     with psycopg.connect(**dsn, autocommit=True) as c:
         c.execute("DROP TABLE bench_slot_raw")
     return {"raw_updates_per_s": round(len(attempts) / seconds), "raw_seconds": round(seconds, 2),
@@ -207,7 +197,7 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
     for status, lat in results:
         by_status.setdefault(status, []).append(lat)
     latency_by_status = {str(k): {"p50_ms": round(statistics.median(v) * 1000, 1),
-                                  "p99_ms": round(sorted(v)[max(0, int(len(v) * 0.99) - 1)] * 1000, 1)}
+                                  "p99_ms": round(percentile(sorted(v), 0.99) * 1000, 1)}
                          for k, v in sorted(by_status.items())}
     active = Appointment.objects.filter(slot__session__site__code=SITE_CODE, status__in=ACTIVE)
     booked = active.count()
@@ -228,7 +218,7 @@ def booking_bench(*, attempts: int = 12_000, places: int = 1_000, clients: int =
         "seconds": round(seconds, 2),
         "attempts_per_s": round(len(results) / seconds),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "latency_by_status": latency_by_status,
         "connections": clients * threads,
         "server": f"gunicorn gthread {workers}×{worker_threads}",

@@ -1,10 +1,8 @@
 from datetime import date
-from io import BytesIO
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import render
 from openpyxl import Workbook
 
@@ -12,11 +10,11 @@ from vaxops.accounts.scope import scope_for
 from vaxops.audit.services import audit_record
 from vaxops.catalog.domain import MobilisationCategory, age_on
 from vaxops.core import clock
+from vaxops.core.xlsx import workbook_response
 from vaxops.registry.views import _villages
 
 from .selectors import LABELS, LIST_CATEGORIES, mobilisation_counts, mobilisation_list
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_EXPORT = 200_000
 
 
@@ -105,8 +103,4 @@ def mobilisation_export(request):
     audit_record(actor=request.user, action="mobilisation.export", object_type="campaign.list",
                  object_id=category, new={"on": on.isoformat(), "village_code": village_code, "employer": employer_id,
                                           "rows": n})
-    buf = BytesIO()
-    wb.save(buf)
-    response = HttpResponse(buf.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''mobilisation-{category}-{on.isoformat()}.xlsx"
-    return response
+    return workbook_response(wb, f"mobilisation-{category}-{on.isoformat()}.xlsx")

@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from vaxops.core.benchserver import gunicorn_running
+from vaxops.core.benchserver import gunicorn_running, percentile, pg_dsn, threads_timed
 
 NAME_MARK = "接种压测"
 AREA = "330197"  # ID numbers of the benchmark's people: not the demo county's area, so never a census row
@@ -326,9 +326,7 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
     tables shaped like the real ones, from ``connections`` connections, each with its share of codes."""
     import psycopg
 
-    db = settings.DATABASES["default"]
-    dsn = dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"],
-               password=db["PASSWORD"] or None)
+    dsn = pg_dsn()
     with psycopg.connect(**dsn, autocommit=True) as c:
         c.execute("DROP TABLE IF EXISTS bench_dose_raw, bench_ledger_raw, bench_balance_raw, bench_code_raw")
         c.execute("CREATE TABLE bench_code_raw (id bigint PRIMARY KEY, code varchar(20) UNIQUE NOT NULL, "
@@ -373,14 +371,7 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
         with guard:
             recorded[0] += n
 
-    shares = [ids[i::connections] for i in range(connections)]
-    threads = [threading.Thread(target=run, args=(s,)) for s in shares]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - t0
+    seconds = threads_timed(run, [ids[i::connections] for i in range(connections)])
     with psycopg.connect(**dsn, autocommit=True) as c:
         left = c.execute("SELECT doses FROM bench_balance_raw").fetchone()[0]
         c.execute("DROP TABLE bench_dose_raw, bench_ledger_raw, bench_balance_raw, bench_code_raw")
@@ -391,12 +382,6 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
 # --------------------------------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------------------------------
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(len(sorted_values) * q) - 1))]
 
 
 def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers: int = 3, worker_threads: int = 2,
@@ -476,9 +461,9 @@ def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers
         "doses_per_s": round(dose_201 / seconds),
         "requests_per_s": round(len(results) / seconds),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "dose_p50_ms": round(statistics.median(dose_latencies) * 1000, 1) if dose_latencies else None,
-        "dose_p99_ms": round(_percentile(dose_latencies, 0.99) * 1000, 1),
+        "dose_p99_ms": round(percentile(dose_latencies, 0.99) * 1000, 1),
         "double_scans": len(doubles),
         "double_scans_refused_code_used": refused_right,
         "retries": len(retries_sent),

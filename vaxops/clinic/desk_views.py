@@ -168,6 +168,21 @@ def _checked_in_here(session: Session, resident_id: int | None) -> Appointment |
             .select_related("resident", "slot").first())
 
 
+def _find_and_show(request, session: Session, base: str):
+    """The "find" step of a desk screen: the scanned person's page at ``base``, or back with the reason."""
+    try:
+        appointment = _find_checked_in(request, session, request.POST.get("scan", ""))
+    except ValidationFailed as e:
+        messages.error(request, e.message)
+        return redirect(base)
+    return redirect(f"{base}?resident={appointment.resident_id}")
+
+
+def _resident_param(request) -> int | None:
+    """The person a desk screen is showing (posted back with a form, or in the address)."""
+    return _int(request.POST.get("resident") if request.method == "POST" else request.GET.get("resident"))
+
+
 def _find_checked_in(request, session: Session, scan: str) -> Appointment:
     """The checked-in person named by a scanned ID card number or appointment QR (for the screening and
     vaccination desks: only people already checked in here are found)."""
@@ -352,13 +367,8 @@ def screening(request, session: Session):
         return HttpResponseNotAllowed(["GET", "POST"])
     base = reverse("desk-screening", args=[session.pk])
     if request.method == "POST" and request.POST.get("action") == "find":
-        try:
-            appointment = _find_checked_in(request, session, request.POST.get("scan", ""))
-        except ValidationFailed as e:
-            messages.error(request, e.message)
-            return redirect(base)
-        return redirect(f"{base}?resident={appointment.resident_id}")
-    resident_id = _int(request.POST.get("resident") if request.method == "POST" else request.GET.get("resident"))
+        return _find_and_show(request, session, base)
+    resident_id = _resident_param(request)
     appointment = _checked_in_here(session, resident_id)
     ctx = _context(request, session, "screening",
                    people=_people(session, (AppointmentStatus.CHECKED_IN,)))
@@ -529,13 +539,8 @@ def vaccinate(request, session: Session):
     base = reverse("desk-vaccinate", args=[session.pk])
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if action == "find":
-        try:
-            appointment = _find_checked_in(request, session, request.POST.get("scan", ""))
-        except ValidationFailed as e:
-            messages.error(request, e.message)
-            return redirect(base)
-        return redirect(f"{base}?resident={appointment.resident_id}")
-    resident_id = _int(request.POST.get("resident") if request.method == "POST" else request.GET.get("resident"))
+        return _find_and_show(request, session, base)
+    resident_id = _resident_param(request)
     ctx = _context(request, session, "vaccinate", people=_people(session, (AppointmentStatus.CHECKED_IN,)),
                    sites=desk.INJECTION_SITES, site_other=desk.INJECTION_SITE_OTHER)
     appointment = _checked_in_here(session, resident_id)

@@ -1,12 +1,16 @@
-"""The production server for the HTTP benchmarks (``vaxops bench booking|doses``): gunicorn with ``gthread``
-workers and persistent database connections, on a free local port, started and stopped around a run."""
+"""What the HTTP benchmarks (``vaxops bench booking|doses``) share: the production server (gunicorn with
+``gthread`` workers and persistent database connections, on a free local port, started and stopped around a
+run), the raw database's connection settings and timed threads for its baseline, and the percentile."""
 
 import contextlib
+import math
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Sequence
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -54,3 +58,28 @@ def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str):
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def pg_dsn() -> dict:
+    """Connection arguments for psycopg to the configured database (the raw baseline's own connections)."""
+    db = settings.DATABASES["default"]
+    return dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"],
+                password=db["PASSWORD"] or None)
+
+
+def threads_timed(work: Callable[[Sequence], None], shares: Sequence[Sequence]) -> float:
+    """Run ``work(share)`` for every share in its own thread at once; the seconds until all are done."""
+    threads = [threading.Thread(target=work, args=(share,)) for share in shares]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The nearest-rank ``q`` percentile of already sorted values (0.0 for none)."""
+    if not sorted_values:
+        return 0.0
+    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(len(sorted_values) * q) - 1))]

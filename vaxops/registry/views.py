@@ -1,23 +1,19 @@
-from io import BytesIO
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
 
 from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.xlsx import xlsx_response
 from vaxops.jurisdictions.models import Division, Level
 
 from . import domain, selectors, services
 from .models import ImportJob, Willingness
 from .tables import TEMPLATE_HEADERS
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _villages(user):
@@ -123,25 +119,12 @@ def import_job(request, pk: int):
     return render(request, "registry/import_job.html", ctx)
 
 
-def _xlsx(rows, headers, sheet: str, filename: str) -> HttpResponse:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    ws.append(headers)
-    for row in rows:
-        ws.append(row)
-    buf = BytesIO()
-    wb.save(buf)
-    response = HttpResponse(buf.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    return response
-
-
 @login_required
 @permission_required("registry.import_residents", raise_exception=True)
 def import_errors(request, pk: int):
     job = _job_for(request, pk)
     rows = ([e["row"], e["column"], e["message"]] for e in job.errors)
-    return _xlsx(rows, ["行号", "列", "错误原因"], "错误报告", f"import-{job.pk}-errors.xlsx")
+    return xlsx_response(rows, ["行号", "列", "错误原因"], "错误报告", f"import-{job.pk}-errors.xlsx")
 
 
 @login_required
@@ -149,4 +132,4 @@ def import_errors(request, pk: int):
 def import_template(request):
     example = ["张三", "居民身份证", "11010519491231002X", "女", "1949-12-31", "13812345678", "某某村1组8号",
                "330199001001", "", "", "", "高血压", "否", "愿意", ""]
-    return _xlsx([example], TEMPLATE_HEADERS, "摸底名单", "census-template.xlsx")
+    return xlsx_response([example], TEMPLATE_HEADERS, "摸底名单", "census-template.xlsx")

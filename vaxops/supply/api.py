@@ -479,13 +479,9 @@ def _lot(lot_id: int) -> Lot:
 
 def _trace_code(text: str) -> TraceCode:
     """A registered code: 400 when ``text`` is not a traceability code, 404 when it was never received."""
-    try:
-        parsed = domain.parse_trace_code(text)
-    except domain.TraceCodeError as e:
-        raise ValidationFailed(e.message, field="code") from None
-    found = TraceCode.objects.select_related("lot__product", "place").filter(code=parsed.code).first()
+    code, found = services.code_lookup(text)
     if found is None:
-        raise NotFound(f"追溯码{parsed.code}未登记", field="code")
+        raise NotFound(f"追溯码{code}未登记", field="code")
     return found
 
 

@@ -520,14 +520,20 @@ def _chunks(items: list, size: int = _CHUNK):
         yield items[i:i + size]
 
 
-def _code_get(text) -> TraceCode:
+def code_lookup(text) -> tuple[str, TraceCode | None]:
+    """A scanned code's normalised text and its row (with lot, product and place), or None when it was never
+    received. Raises ValidationFailed when ``text`` is not a traceability code."""
     try:
         parsed = domain.parse_trace_code(text)
     except domain.TraceCodeError as e:
         raise ValidationFailed(e.message, field="code") from None
-    found = TraceCode.objects.select_related("lot__product", "place").filter(code=parsed.code).first()
+    return parsed.code, TraceCode.objects.select_related("lot__product", "place").filter(code=parsed.code).first()
+
+
+def _code_get(text) -> TraceCode:
+    code, found = code_lookup(text)
     if found is None:
-        raise ValidationFailed(f"追溯码{parsed.code}未登记入库（请核对是否为本县收货的疫苗）", field="code")
+        raise ValidationFailed(f"追溯码{code}未登记入库（请核对是否为本县收货的疫苗）", field="code")
     return found
 
 

@@ -7,7 +7,6 @@ with their Chinese message; a successful POST redirects (PRG).
 """
 
 from datetime import datetime
-from io import BytesIO
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -15,17 +14,15 @@ from django.contrib.auth.decorators import login_required, permission_required, 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from vaxops.catalog.models import TracePrefix
 from vaxops.core.errors import NotFound, VaxOpsError
+from vaxops.core.xlsx import xlsx_response
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 
@@ -57,7 +54,6 @@ from .models import (
 )
 from .selectors import places_for, require_place
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE = 50  # rows per page of the lists and of a lot's recipients
 BALANCES_SHOWN = 500  # balance rows on the overview; the XLSX has them all
 CODES_SHOWN = 500  # codes of one dispatch listed on its page
@@ -94,26 +90,6 @@ def _form_error(form, e: VaxOpsError) -> None:
 
 def _in_scope(user, place: StockPlace | None) -> bool:
     return place is not None and places_for(user).filter(pk=place.pk).exists()
-
-
-def _xlsx(rows, headers, sheet: str, filename: str, *, text_columns: tuple[int, ...] = ()) -> HttpResponse:
-    """A one-sheet workbook; ``text_columns`` are stored as text (so Excel never turns a code into a number)."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    ws.append(headers)
-    for row in rows:
-        if text_columns:
-            row = list(row)
-            for i in text_columns:
-                cell = WriteOnlyCell(ws, value=row[i])
-                cell.number_format = "@"
-                row[i] = cell
-        ws.append(row)
-    buf = BytesIO()
-    wb.save(buf)
-    response = HttpResponse(buf.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    return response
 
 
 def _when(iso: str | None) -> str:
@@ -204,7 +180,7 @@ def overview(request):
 def balances_xlsx(request):
     rows = ([b["place"], b["place_name"], b["product"], b["lot"], b["expiry"], b["status_label"],
              "是" if b["usable"] else "否", b["why"], b["doses"]] for b in _balances_in_scope(request.user))
-    return _xlsx(rows, ["地点编码", "库存地点", "疫苗品种", "批号", "有效期至", "批号状态", "可用", "不可用原因",
+    return xlsx_response(rows, ["地点编码", "库存地点", "疫苗品种", "批号", "有效期至", "批号状态", "可用", "不可用原因",
                         "结存（剂）"], "库存结存", f"balances-{timezone.localdate().isoformat()}.xlsx",
                  text_columns=(3,))
 
@@ -463,7 +439,7 @@ def import_job(request, pk: int):
 def import_errors(request, pk: int):
     job = _job_for(request, pk)
     rows = ([e["row"], e["column"], e["message"]] for e in job.errors)
-    return _xlsx(rows, ["行号", "列", "错误原因"], "错误报告", f"receipt-{job.pk}-errors.xlsx")
+    return xlsx_response(rows, ["行号", "列", "错误原因"], "错误报告", f"receipt-{job.pk}-errors.xlsx")
 
 
 @login_required
@@ -475,7 +451,7 @@ def import_template(request):
         row = [f"{example.prefix}0000000010000", "202105001", example.product.code, "2099-12-31", ""]
     else:
         row = ["81001010000000010000", "202105001", "BBIBP-CorV", "2099-12-31", ""]
-    return _xlsx([row], ["追溯码", "批号", "疫苗品种", "有效期至", "包装码"], "收货追溯码", "receipt-template.xlsx",
+    return xlsx_response([row], ["追溯码", "批号", "疫苗品种", "有效期至", "包装码"], "收货追溯码", "receipt-template.xlsx",
                  text_columns=(0, 1, 3, 4))
 
 
@@ -563,9 +539,14 @@ def _dispatch_context(request, d: Dispatch, **extra) -> dict:
     return ctx
 
 
+def _dispatch_row(pk: int) -> Dispatch:
+    """The dispatch with what its page shows (404 when there is none; the caller checks the user's places)."""
+    return get_object_or_404(Dispatch.objects.select_related("from_place", "to_place", "product", "dispatched_by",
+                                                             "received_by", "allocation"), pk=pk)
+
+
 def _dispatch_get(request, pk: int) -> Dispatch:
-    d = get_object_or_404(Dispatch.objects.select_related("from_place", "to_place", "product", "dispatched_by",
-                                                         "received_by", "allocation"), pk=pk)
+    d = _dispatch_row(pk)
     if not _dispatches_for(request.user).filter(pk=d.pk).exists():
         raise NotFound(_("调拨单不存在或不在您的管辖范围内"))
     return d
@@ -586,8 +567,7 @@ def dispatch(request, pk: int):
 @require_POST
 @permission_required("supply.view_dispatch", raise_exception=True)
 def dispatch_receive(request, pk: int):
-    d = get_object_or_404(Dispatch.objects.select_related("from_place", "to_place", "product", "dispatched_by",
-                                                         "received_by", "allocation"), pk=pk)
+    d = _dispatch_row(pk)
     form = ReceiveForm(request.POST)
     try:
         # The destination is the place acted on; outside the user's places this is refused with its name.
