@@ -63,6 +63,7 @@ test-pg: $(VENV)/.installed-test browser fonts
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=vaxops.settings.test $(VAXOPS) makemigrations --check --dry-run
 
 check-deploy: $(VENV)/.installed

@@ -40,25 +40,42 @@ api = NinjaAPI(
 @api.exception_handler(VaxOpsError)
 def vaxops_error(request, exc: VaxOpsError):
     status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, PermissionDenied) else 400
-    return api.create_response(request, {"code": exc.code, "message": exc.message, "field": exc.field}, status=status)
+    return api.create_response(
+        request, {"code": exc.code, "message": exc.message, "field": exc.field}, status=status
+    )
 
 
-_PROBLEM_ZH = {"missing": "缺失", "extra_forbidden": "不允许", "literal_error": "取值不在允许范围内",
-               "greater_than_equal": "数值过小", "less_than_equal": "数值过大", "string_too_long": "过长",
-               "string_too_short": "过短"}
+_PROBLEM_ZH = {
+    "missing": "缺失",
+    "extra_forbidden": "不允许",
+    "literal_error": "取值不在允许范围内",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "string_too_long": "过长",
+    "string_too_short": "过短",
+}
 
 
 @api.exception_handler(RequestInvalid)
 def request_invalid(request, exc: RequestInvalid):
     """Malformed requests (a missing field, a wrong type) get the same Chinese error shape as the rest."""
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path", "payload", "form", "header")]
+    loc = [
+        str(x)
+        for x in first.get("loc", ())
+        if x not in ("body", "query", "path", "payload", "form", "header")
+    ]
     field = ".".join(loc) or None
     kind = first.get("type", "")
-    problem = _PROBLEM_ZH.get(kind) or ("格式不正确" if kind.endswith(("_parsing", "_type")) else "不符合要求")
+    problem = _PROBLEM_ZH.get(kind) or (
+        "格式不正确" if kind.endswith(("_parsing", "_type")) else "不符合要求"
+    )
     message = f"请求内容有误：字段“{field}”{problem}" if field else "请求内容有误"
-    return api.create_response(request, {"code": "invalid_request", "message": message, "field": field,
-                                         "detail": exc.errors}, status=422)
+    return api.create_response(
+        request,
+        {"code": "invalid_request", "message": message, "field": field, "detail": exc.errors},
+        status=422,
+    )
 
 
 api.add_router("/jurisdictions", "vaxops.jurisdictions.api.router")

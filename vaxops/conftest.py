@@ -36,7 +36,9 @@ def county(db):
     tb = Division.objects.create(code="330199002000", name="乙镇", level=Level.TOWNSHIP, parent=county)
     for t, prefix in ((ta, "330199001"), (tb, "330199002")):
         for i in (1, 2):
-            Division.objects.create(code=f"{prefix}{i:03d}", name=f"{t.name}{i}村", level=Level.VILLAGE, parent=t)
+            Division.objects.create(
+                code=f"{prefix}{i:03d}", name=f"{t.name}{i}村", level=Level.VILLAGE, parent=t
+            )
     return county
 
 
@@ -58,8 +60,12 @@ def village_b1(county):
 def employer(county):
     from vaxops.registry.models import Employer, PriorityGroup
 
-    return Employer.objects.create(code="E1", name="清溪冷链物流公司", division=county,
-                                   priority_group=PriorityGroup.objects.get(code="cold_chain"))
+    return Employer.objects.create(
+        code="E1",
+        name="清溪冷链物流公司",
+        division=county,
+        priority_group=PriorityGroup.objects.get(code="cold_chain"),
+    )
 
 
 def _user(username, role, **kw):

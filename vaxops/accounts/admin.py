@@ -10,7 +10,10 @@ from .models import ApiToken, User
 class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
     list_display = ("username", "full_name", "role", "division", "employer", "is_active")
     list_filter = ("role", "is_active")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("VaxOps", {"fields": ("full_name", "role", "division", "employer", "site_name")}))
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("VaxOps", {"fields": ("full_name", "role", "division", "employer", "site_name")}),
+    )
     raw_id_fields = ("division", "employer")
 
 

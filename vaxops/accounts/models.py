@@ -14,10 +14,20 @@ class User(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
     role = models.CharField(_("角色"), max_length=32, choices=ROLE_CHOICES, blank=True)
     division = models.ForeignKey(
-        "jurisdictions.Division", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("所属区划")
+        "jurisdictions.Division",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("所属区划"),
     )
     employer = models.ForeignKey(
-        "registry.Employer", models.PROTECT, null=True, blank=True, related_name="contacts", verbose_name=_("所属单位")
+        "registry.Employer",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        verbose_name=_("所属单位"),
     )
     site_name = models.CharField(_("接种单位"), max_length=100, blank=True)
 

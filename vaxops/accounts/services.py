@@ -23,23 +23,48 @@ def roles_sync() -> None:
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str, role: str, actor=None, full_name: str = "", division=None,
-                employer=None, site_name: str = "", is_superuser: bool = False) -> User:
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    actor=None,
+    full_name: str = "",
+    division=None,
+    employer=None,
+    site_name: str = "",
+    is_superuser: bool = False,
+) -> User:
     """Create a user in one role with its scope; the role's group is joined and the event audited."""
     if role and role not in ROLE_BY_CODE:
         raise ValueError(f"未知角色：{role}")
-    user = User(username=username, full_name=full_name, role=role, division=division, employer=employer,
-                site_name=site_name, is_superuser=is_superuser,
-                # The county planner edits the catalogue and policies in the admin.
-                is_staff=is_superuser or role == "county_admin")
+    user = User(
+        username=username,
+        full_name=full_name,
+        role=role,
+        division=division,
+        employer=employer,
+        site_name=site_name,
+        is_superuser=is_superuser,
+        # The county planner edits the catalogue and policies in the admin.
+        is_staff=is_superuser or role == "county_admin",
+    )
     user.set_password(password)
     user.full_clean()
     user.save()
     if role:
         user.groups.add(Group.objects.get(name=role))
-    audit_record(actor=actor, action="user.create", obj=user,
-                 new={"username": username, "role": role, "division": division.code if division else None,
-                      "employer": employer.code if employer else None})
+    audit_record(
+        actor=actor,
+        action="user.create",
+        obj=user,
+        new={
+            "username": username,
+            "role": role,
+            "division": division.code if division else None,
+            "employer": employer.code if employer else None,
+        },
+    )
     return user
 
 
@@ -48,7 +73,9 @@ def api_token_create(*, user: User, name: str, actor=None) -> tuple[ApiToken, st
     """Issue a token; returns the row and the raw token, which is not stored and cannot be shown again."""
     raw = ApiToken.new_raw()
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[3:11], digest=ApiToken.digest_of(raw))
-    audit_record(actor=actor or user, action="api_token.create", obj=token, new={"user": user.username, "name": name})
+    audit_record(
+        actor=actor or user, action="api_token.create", obj=token, new={"user": user.username, "name": name}
+    )
     return token, raw
 
 
@@ -80,7 +107,9 @@ def api_token_authenticate(raw: str) -> User | None:
 
 def _token_user(raw: str) -> User | None:
     try:
-        token = ApiToken.objects.select_related("user").get(digest=ApiToken.digest_of(raw), revoked_at__isnull=True)
+        token = ApiToken.objects.select_related("user").get(
+            digest=ApiToken.digest_of(raw), revoked_at__isnull=True
+        )
     except ApiToken.DoesNotExist:
         return None
     if not token.user.is_active:

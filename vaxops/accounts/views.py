@@ -31,7 +31,15 @@ def home(request):
         tasks.append(("导入摸底名单", reverse("import")))
     if user.has_perm("audit.view_auditevent"):
         tasks.append(("查询审计日志", reverse("audit")))
-    return render(request, "accounts/home.html", {
-        "stats": stats, "groups": groups, "areas": areas, "willingness": willingness, "tasks": tasks,
-        "scope_label": scope_for(user).label,
-    })
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "stats": stats,
+            "groups": groups,
+            "areas": areas,
+            "willingness": willingness,
+            "tasks": tasks,
+            "scope_label": scope_for(user).label,
+        },
+    )

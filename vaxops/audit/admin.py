@@ -10,4 +10,3 @@ class AuditEventAdmin(PersonalDataAdmin):
     list_display = ("at", "actor_label", "ip", "action", "object_type", "object_id", "purpose")
     list_filter = ("action",)
     search_fields = ("actor_label", "object_id", "purpose")
-

@@ -12,7 +12,9 @@ class RequestContext:
 
 
 _NONE = RequestContext()
-_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("vaxops_request", default=None)
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "vaxops_request", default=None
+)
 
 
 def current() -> RequestContext:

@@ -12,7 +12,9 @@ class RequestContextMiddleware:
         # trusted proxy rewrites it, and production sets that up explicitly.
         # A client's request id is kept only if it fits the column (36: a UUID); otherwise we make our own.
         rid = (request.headers.get("X-Request-ID") or "").strip()
-        token = context.bind(ip=request.META.get("REMOTE_ADDR") or None, request_id=rid if 0 < len(rid) <= 36 else None)
+        token = context.bind(
+            ip=request.META.get("REMOTE_ADDR") or None, request_id=rid if 0 < len(rid) <= 36 else None
+        )
         try:
             return self.get_response(request)
         finally:

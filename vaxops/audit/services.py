@@ -46,7 +46,14 @@ def audit_record(
     )
 
 
-def audit_record_many(*, actor, action: str, object_type: str, items: Iterable[tuple[str | int, dict | None, dict | None]], purpose: str = "") -> int:
+def audit_record_many(
+    *,
+    actor,
+    action: str,
+    object_type: str,
+    items: Iterable[tuple[str | int, dict | None, dict | None]],
+    purpose: str = "",
+) -> int:
     """Append one event per (object_id, old, new) in a single bulk insert; returns how many."""
     ctx = context.current()
     label = _actor_label(actor)

@@ -31,9 +31,20 @@ def county_wide(user) -> bool:
 @permission_required("audit.view_auditevent", raise_exception=True)
 def events(request):
     if not county_wide(request.user):
-        return render(request, "error.html", {"message": _("审计日志涉及全县人员，仅供县级及以上用户查看")}, status=403)
-    f = {k: request.GET.get(k, "").strip() for k in ("actor", "action", "object_id", "text", "date_from", "date_to")}
-    qs = audit_search(actor=f["actor"], action=f["action"], object_id=f["object_id"], text=f["text"],
-                      date_from=_date(f["date_from"]), date_to=_date(f["date_to"]))
+        return render(
+            request, "error.html", {"message": _("审计日志涉及全县人员，仅供县级及以上用户查看")}, status=403
+        )
+    f = {
+        k: request.GET.get(k, "").strip()
+        for k in ("actor", "action", "object_id", "text", "date_from", "date_to")
+    }
+    qs = audit_search(
+        actor=f["actor"],
+        action=f["action"],
+        object_id=f["object_id"],
+        text=f["text"],
+        date_from=_date(f["date_from"]),
+        date_to=_date(f["date_to"]),
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "audit/events.html", {"page": page, "f": f, "query": urlencode(f)})

@@ -50,7 +50,9 @@ E404 = {404: ErrorOut}
 ERRORS = {**E400, **E403, **E404}
 E409 = {409: ErrorOut}
 SELF_ERRORS = {**E400, 401: ErrorOut, **E403, **E404}
-SelfToken = Header[str | None, P(alias="X-Self-Token", description="本人预约身份凭证（/booking/self/verify 返回的 token）")]
+SelfToken = Header[
+    str | None, P(alias="X-Self-Token", description="本人预约身份凭证（/booking/self/verify 返回的 token）")
+]
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
 DAYS_MAX = 62
@@ -336,16 +338,28 @@ def _session(session_id: int) -> Session:
 
 def _desk_counts(site_ids) -> dict[int, dict[str, int]]:
     counts = {pk: dict.fromkeys(DeskKind.values, 0) for pk in site_ids}
-    for site_id, kind, n in (Desk.objects.filter(site_id__in=site_ids).values_list("site_id", "kind")
-                             .annotate(n=Count("id")).order_by()):
+    for site_id, kind, n in (
+        Desk.objects.filter(site_id__in=site_ids)
+        .values_list("site_id", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
         counts[site_id][kind] = n
     return counts
 
 
 def _site_out(s: Site, desks: dict[str, int]) -> dict:
-    return {"code": s.code, "name": s.name, "kind": s.kind, "kind_label": s.get_kind_display(),
-            "address": s.address, "division": s.division.code, "division_name": s.division.name,
-            "hospital_name": s.hospital_name, "desks": desks}
+    return {
+        "code": s.code,
+        "name": s.name,
+        "kind": s.kind,
+        "kind_label": s.get_kind_display(),
+        "address": s.address,
+        "division": s.division.code,
+        "division_name": s.division.name,
+        "hospital_name": s.hospital_name,
+        "desks": desks,
+    }
 
 
 def _slot_rows(slots, *, for_resident: Resident | None = None) -> list[dict]:
@@ -356,8 +370,14 @@ def _slot_rows(slots, *, for_resident: Resident | None = None) -> list[dict]:
 
 
 def _session_out(s: Session, slots) -> dict:
-    return {"id": s.pk, "site": s.site.code, "day": s.day, "status": s.status, "desks": s.desks,
-            "slots": _slot_rows(slots)}
+    return {
+        "id": s.pk,
+        "site": s.site.code,
+        "day": s.day,
+        "status": s.status,
+        "desks": s.desks,
+        "slots": _slot_rows(slots),
+    }
 
 
 def _session_slots(s: Session):
@@ -370,35 +390,81 @@ def _session_detail(s: Session) -> dict:
     readiness = []
     for item in ReadinessItem:
         c = checks.get(item.value)
-        readiness.append({"item": item.value, "label": str(item.label), "confirmed": c is not None,
-                          "confirmed_by": c.confirmed_by.username if c else None,
-                          "confirmed_at": _iso(c.confirmed_at) if c else None, "note": c.note if c else ""})
-    assignments = [{"id": a.pk, "staff_id": a.staff_id, "staff_name": a.staff.name, "desk_id": a.desk_id,
-                    "desk": str(a.desk), "desk_kind": a.desk.kind, "role": a.role, "role_label": a.get_role_display()}
-                   for a in Assignment.objects.filter(session=s).select_related("staff", "desk")
-                   .order_by("desk__kind", "desk__number", "id")]
+        readiness.append(
+            {
+                "item": item.value,
+                "label": str(item.label),
+                "confirmed": c is not None,
+                "confirmed_by": c.confirmed_by.username if c else None,
+                "confirmed_at": _iso(c.confirmed_at) if c else None,
+                "note": c.note if c else "",
+            }
+        )
+    assignments = [
+        {
+            "id": a.pk,
+            "staff_id": a.staff_id,
+            "staff_name": a.staff.name,
+            "desk_id": a.desk_id,
+            "desk": str(a.desk),
+            "desk_kind": a.desk.kind,
+            "role": a.role,
+            "role_label": a.get_role_display(),
+        }
+        for a in Assignment.objects.filter(session=s)
+        .select_related("staff", "desk")
+        .order_by("desk__kind", "desk__number", "id")
+    ]
     ok, why = site_services.session_open_check(s)
-    return {"id": s.pk, "site": s.site.code, "site_name": s.site.name, "day": s.day, "status": s.status,
-            "status_label": s.get_status_display(), "desks": s.desks, "opened_at": _iso(s.opened_at),
-            "opened_by": s.opened_by.username if s.opened_by_id else None, "readiness": readiness,
-            "missing": [r["item"] for r in readiness if not r["confirmed"]], "assignments": assignments,
-            "may_open": ok, "may_open_reason": why}
+    return {
+        "id": s.pk,
+        "site": s.site.code,
+        "site_name": s.site.name,
+        "day": s.day,
+        "status": s.status,
+        "status_label": s.get_status_display(),
+        "desks": s.desks,
+        "opened_at": _iso(s.opened_at),
+        "opened_by": s.opened_by.username if s.opened_by_id else None,
+        "readiness": readiness,
+        "missing": [r["item"] for r in readiness if not r["confirmed"]],
+        "assignments": assignments,
+        "may_open": ok,
+        "may_open_reason": why,
+    }
 
 
 def _appointment(a: Appointment) -> dict:
     """Built only from what ``appointment_book`` already holds (slot → session → site, quota): no query."""
     slot = a.slot
-    return {"id": a.pk, "resident_id": a.resident_id, "slot_id": a.slot_id, "site": slot.session.site.code,
-            "start": _iso(slot.start), "end": _iso(slot.end), "dose_number": a.dose_number,
-            "is_booster": a.is_booster, "status": a.status, "channel": a.channel,
-            "quota": a.quota.key if a.quota_id else None}
+    return {
+        "id": a.pk,
+        "resident_id": a.resident_id,
+        "slot_id": a.slot_id,
+        "site": slot.session.site.code,
+        "start": _iso(slot.start),
+        "end": _iso(slot.end),
+        "dose_number": a.dose_number,
+        "is_booster": a.is_booster,
+        "status": a.status,
+        "channel": a.channel,
+        "quota": a.quota.key if a.quota_id else None,
+    }
 
 
 def _appointment_detail(a: Appointment) -> dict:
     """Needs ``resident``, ``slot__session__site`` and ``quota`` selected (``_appointments_qs``)."""
-    return {**_appointment(a), "resident_name": mask_name(a.resident.name), "site_name": a.slot.session.site.name,
-            "session_id": a.slot.session_id, "status_label": a.get_status_display(), "walk_in": a.walk_in,
-            "created_at": _iso(a.created_at), "changed_at": _iso(a.changed_at), "reason": a.reason}
+    return {
+        **_appointment(a),
+        "resident_name": mask_name(a.resident.name),
+        "site_name": a.slot.session.site.name,
+        "session_id": a.slot.session_id,
+        "status_label": a.get_status_display(),
+        "walk_in": a.walk_in,
+        "created_at": _iso(a.created_at),
+        "changed_at": _iso(a.changed_at),
+        "reason": a.reason,
+    }
 
 
 def _appointments_qs():
@@ -469,8 +535,11 @@ def get_site(request, code: str):
     return _site_out(site, _desk_counts([site.pk])[site.pk])
 
 
-@sites_router.get("/{code}/sessions", response={200: list[SessionOut], **ERRORS},
-                  summary="接种单位的场次与预约时段（实时剩余名额）")
+@sites_router.get(
+    "/{code}/sessions",
+    response={200: list[SessionOut], **ERRORS},
+    summary="接种单位的场次与预约时段（实时剩余名额）",
+)
 def site_sessions(request, code: str, from_: Query[date | None, P(alias="from")] = None, days: int = 14):
     """从 ``from``（YYYY-MM-DD，默认今天）起 ``days`` 天（1–62）内计划中或已开诊的场次，每个时段给出容量、现场号、
     开放预约剩余、各村/单位预留名额剩余和合计剩余（``remaining``），均为实时数据。"""
@@ -478,12 +547,17 @@ def site_sessions(request, code: str, from_: Query[date | None, P(alias="from")]
     if not 1 <= days <= DAYS_MAX:
         raise ValidationFailed(f"days 须在1到{DAYS_MAX}之间", field="days")
     site = _site(code)
-    return [_session_out(s, s.slots.all())
-            for s in selectors.sessions_upcoming(site=site, start=from_ or timezone.localdate(), days=days)]
+    return [
+        _session_out(s, s.slots.all())
+        for s in selectors.sessions_upcoming(site=site, start=from_ or timezone.localdate(), days=days)
+    ]
 
 
-@sites_router.post("/{code}/sessions", response={201: SessionOut, **ERRORS},
-                   summary="安排场次（按开放时间切分预约时段；支持 Idempotency-Key）")
+@sites_router.post(
+    "/{code}/sessions",
+    response={201: SessionOut, **ERRORS},
+    summary="安排场次（按开放时间切分预约时段；支持 Idempotency-Key）",
+)
 def session_plan(request, code: str, payload: SessionPlanIn):
     """在 ``day`` 为该接种单位安排一个场次：开放时间按预约时段长度切分，每个时段容量 = 接种台数 × 每台每小时接种人数
     × 时段分钟 / 60，其中按现场号比例留出现场号。``desks`` 默认为登记的接种台数。过去的日期、停诊日和已有场次的日期不能安排。
@@ -499,8 +573,11 @@ def session_plan(request, code: str, payload: SessionPlanIn):
     return idempotent_status(request, data, work)
 
 
-@sites_router.get("/sessions/{int:session_id}", response={200: SessionDetailOut, **ERRORS},
-                  summary="场次详情（“四有”确认、排班、能否开诊）")
+@sites_router.get(
+    "/sessions/{int:session_id}",
+    response={200: SessionDetailOut, **ERRORS},
+    summary="场次详情（“四有”确认、排班、能否开诊）",
+)
 def get_session(request, session_id: int):
     """“四有”四项（医护人员在岗、急救药品器械、120救护车待命、转诊路线与绿色通道）各自是否已确认、由谁确认，
     未确认的项目（``missing``），各工作台排班，以及现在能否开诊（``may_open``，不能时 ``may_open_reason`` 说明原因）。"""
@@ -509,8 +586,11 @@ def get_session(request, session_id: int):
     return _session_detail(s)
 
 
-@sites_router.post("/sessions/{int:session_id}/reserve", response={200: ReserveOut, **ERRORS},
-                   summary="为村（社区）或单位预留名额（支持 Idempotency-Key）")
+@sites_router.post(
+    "/sessions/{int:session_id}/reserve",
+    response={200: ReserveOut, **ERRORS},
+    summary="为村（社区）或单位预留名额（支持 Idempotency-Key）",
+)
 def session_reserve(request, session_id: int, payload: ReserveIn):
     """从场次尚未开始的时段的开放名额中预留 ``places`` 个给一个村（``key`` 为 ``V:<村级区划代码>``）或单位
     （``E:<单位编号>``），按各时段空余名额比例分配；已被预约的名额不会被挪用。预留的名额只有该村或该单位的人员可以预约。"""
@@ -519,15 +599,23 @@ def session_reserve(request, session_id: int, payload: ReserveIn):
     data = {"session": session_id, **payload.dict()}
 
     def work():
-        n = site_services.session_reserve(actor=request.user, session=s, key=payload.key.strip(),
-                                          label=payload.label.strip(), places=payload.places)
+        n = site_services.session_reserve(
+            actor=request.user,
+            session=s,
+            key=payload.key.strip(),
+            label=payload.label.strip(),
+            places=payload.places,
+        )
         return 200, {"reserved": n, "session": _session_out(s, _session_slots(s))}
 
     return idempotent_status(request, data, work)
 
 
-@sites_router.post("/sessions/{int:session_id}/readiness", response={201: SessionDetailOut, **ERRORS},
-                   summary="确认“四有”一项（支持 Idempotency-Key）")
+@sites_router.post(
+    "/sessions/{int:session_id}/readiness",
+    response={201: SessionDetailOut, **ERRORS},
+    summary="确认“四有”一项（支持 Idempotency-Key）",
+)
 def session_readiness(request, session_id: int, payload: ReadinessIn):
     """``item``：medical_staff 医护人员在岗、emergency_kit 急救药品器械、ambulance 120救护车待命、
     green_channel 转诊路线与绿色通道；每项每场次确认一次，记录确认人和时间。返回场次详情。"""
@@ -542,8 +630,11 @@ def session_readiness(request, session_id: int, payload: ReadinessIn):
     return idempotent_status(request, data, work)
 
 
-@sites_router.post("/sessions/{int:session_id}/assignments", response={201: SessionDetailOut, **ERRORS},
-                   summary="排班：安排工作人员到工作台（持证上岗；支持 Idempotency-Key）")
+@sites_router.post(
+    "/sessions/{int:session_id}/assignments",
+    response={201: SessionDetailOut, **ERRORS},
+    summary="排班：安排工作人员到工作台（持证上岗；支持 Idempotency-Key）",
+)
 def session_assignment(request, session_id: int, payload: AssignmentIn):
     """``role``：screening 预检、registration 登记、vaccination 接种、observation 留观、rescue 医疗救治。
     岗位须是该人员登记的岗位并与工作台类型相符，且当天持有该岗位所需的有效证书（接种人员须有有效的培训合格证）；
@@ -565,8 +656,11 @@ def session_assignment(request, session_id: int, payload: AssignmentIn):
     return idempotent_status(request, data, work)
 
 
-@sites_router.post("/sessions/{int:session_id}/open", response={200: SessionDetailOut, **ERRORS},
-                   summary="开诊（“四有”齐全、有定点救治医院、各岗位有人；支持 Idempotency-Key）")
+@sites_router.post(
+    "/sessions/{int:session_id}/open",
+    response={200: SessionDetailOut, **ERRORS},
+    summary="开诊（“四有”齐全、有定点救治医院、各岗位有人；支持 Idempotency-Key）",
+)
 def session_open(request, session_id: int):
     """只有计划中的场次可以开诊；“四有”未全部确认、没有定点救治医院或有岗位无人值守时拒绝，并说明缺什么。"""
     s = _session(session_id)
@@ -579,8 +673,11 @@ def session_open(request, session_id: int):
     return idempotent_status(request, {"session": session_id, "action": "open"}, work)
 
 
-@sites_router.post("/sessions/{int:session_id}/close", response={200: SessionDetailOut, **ERRORS},
-                   summary="结束场次（支持 Idempotency-Key）")
+@sites_router.post(
+    "/sessions/{int:session_id}/close",
+    response={200: SessionDetailOut, **ERRORS},
+    summary="结束场次（支持 Idempotency-Key）",
+)
 def session_close(request, session_id: int):
     """结束后该场次不能再预约。"""
     s = _session(session_id)
@@ -598,8 +695,12 @@ def session_close(request, session_id: int):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.get("/slots", response={200: list[DaySlotOut], **ERRORS}, exclude_none=True,
-            summary="某接种单位某天的预约时段（实时剩余名额）")
+@router.get(
+    "/slots",
+    response={200: list[DaySlotOut], **ERRORS},
+    exclude_none=True,
+    summary="某接种单位某天的预约时段（实时剩余名额）",
+)
 def day_slots(request, site: str, day: date, resident_id: int | None = None):
     """``site`` 为接种单位编码，``day`` 为 YYYY-MM-DD。给出 ``resident_id``（须在您的管辖范围内）时，
     每个时段另给 ``bookable``：该居民可用的名额（开放名额加其所在村或单位的预留名额）。"""
@@ -610,8 +711,11 @@ def day_slots(request, site: str, day: date, resident_id: int | None = None):
     return _day_slots(site, day, for_resident=person)
 
 
-@router.post("/appointments", response={201: AppointmentOut, **ERRORS, **E409},
-             summary="预约（支持 Idempotency-Key；约满时409）")
+@router.post(
+    "/appointments",
+    response={201: AppointmentOut, **ERRORS, **E409},
+    summary="预约（支持 Idempotency-Key；约满时409）",
+)
 def book(request, payload: BookIn):
     """为管辖范围内的居民预约一个时段：先按接种规则判断（是否符合当前阶段、第几剂、是否到时间），再占用一个名额
     （优先用其所在单位或村的预留名额，再用开放名额），并发送预约短信。居民不在管辖范围内为404；时段已约满为409
@@ -626,8 +730,9 @@ def book(request, payload: BookIn):
         resident = selectors.resident_for_booking(user=request.user, resident_id=payload.resident_id)
         try:
             # The service fetches the slot itself (with its session and site): no look-up here.
-            a = services.appointment_book(actor=request.user, resident=resident, slot=Slot(pk=payload.slot_id),
-                                          channel=channel)
+            a = services.appointment_book(
+                actor=request.user, resident=resident, slot=Slot(pk=payload.slot_id), channel=channel
+            )
         except Slot.DoesNotExist:
             raise NotFound("预约时段不存在", field="slot") from None
         return 201, _appointment(a)
@@ -638,9 +743,19 @@ def book(request, payload: BookIn):
         return _slot_full(e)
 
 
-@router.get("/appointments", response={200: AppointmentPage, **ERRORS}, summary="预约列表（管辖范围内，姓名脱敏，分页）")
-def list_appointments(request, resident_id: int | None = None, session_id: int | None = None, status: str = "",
-                      limit: int = PAGE_DEFAULT, offset: int = 0):
+@router.get(
+    "/appointments",
+    response={200: AppointmentPage, **ERRORS},
+    summary="预约列表（管辖范围内，姓名脱敏，分页）",
+)
+def list_appointments(
+    request,
+    resident_id: int | None = None,
+    session_id: int | None = None,
+    status: str = "",
+    limit: int = PAGE_DEFAULT,
+    offset: int = 0,
+):
     """管辖范围内居民的预约，按时段先后排列；可按居民、场次和状态（booked 已预约 / checked_in 已签到 /
     completed 已接种 / cancelled 已取消 / no_show 爽约）筛选。姓名脱敏，不显示证件号码。"""
     offset, limit = _window(offset, limit)
@@ -654,30 +769,46 @@ def list_appointments(request, resident_id: int | None = None, session_id: int |
             raise ValidationFailed(f"未知的预约状态：{status}", field="status")
         qs = qs.filter(status=status)
     qs = qs.order_by("slot__start", "id")
-    return {"items": [_appointment_detail(a) for a in qs[offset:offset + limit]], "count": qs.count()}
+    return {"items": [_appointment_detail(a) for a in qs[offset : offset + limit]], "count": qs.count()}
 
 
-@router.get("/appointments/{int:appointment_id}", response={200: AppointmentDetailOut, **ERRORS},
-            summary="预约详情（姓名脱敏）")
+@router.get(
+    "/appointments/{int:appointment_id}",
+    response={200: AppointmentDetailOut, **ERRORS},
+    summary="预约详情（姓名脱敏）",
+)
 def get_appointment(request, appointment_id: int):
     """管辖范围外的预约与不存在的一样为404。"""
     return _appointment_detail(_visible_appointment(request.user, appointment_id))
 
 
-@router.post("/appointments/{int:appointment_id}/cancel", response={200: AppointmentDetailOut, **ERRORS},
-             summary="取消预约（名额退回并自动分给候补；支持 Idempotency-Key）")
+@router.post(
+    "/appointments/{int:appointment_id}/cancel",
+    response={200: AppointmentDetailOut, **ERRORS},
+    summary="取消预约（名额退回并自动分给候补；支持 Idempotency-Key）",
+)
 def cancel(request, appointment_id: int, payload: CancelIn):
     """只能取消“已预约”状态的预约；退回的名额立即按登记先后分给该场次的候补居民。"""
     require(request.user, "booking.change_appointment")
     a = _visible_appointment(request.user, appointment_id)
     data = {"appointment": appointment_id, **payload.dict()}
-    return idempotent_status(request, data, lambda: (200, _reload(services.appointment_cancel(
-        actor=request.user, appointment=a, reason=payload.reason.strip()))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            200,
+            _reload(
+                services.appointment_cancel(actor=request.user, appointment=a, reason=payload.reason.strip())
+            ),
+        ),
+    )
 
 
-@router.post("/appointments/{int:appointment_id}/reschedule",
-             response={200: AppointmentDetailOut, **ERRORS, **E409},
-             summary="改约到另一个时段（支持 Idempotency-Key；新时段约满时409且原预约不变）")
+@router.post(
+    "/appointments/{int:appointment_id}/reschedule",
+    response={200: AppointmentDetailOut, **ERRORS, **E409},
+    summary="改约到另一个时段（支持 Idempotency-Key；新时段约满时409且原预约不变）",
+)
 def reschedule(request, appointment_id: int, payload: RescheduleIn):
     """原名额退回、新名额占用在同一事务中完成：新时段约满（409 ``slot_full``）或不符合条件（400）时原预约保持不变。
     返回新的预约（原预约变为“已取消”）。"""
@@ -686,22 +817,38 @@ def reschedule(request, appointment_id: int, payload: RescheduleIn):
     slot = _slot(payload.slot_id)
     data = {"appointment": appointment_id, **payload.dict()}
     try:
-        return idempotent_status(request, data, lambda: (200, _reload(services.appointment_reschedule(
-            actor=request.user, appointment=a, slot=slot, reason=payload.reason.strip()))))
+        return idempotent_status(
+            request,
+            data,
+            lambda: (
+                200,
+                _reload(
+                    services.appointment_reschedule(
+                        actor=request.user, appointment=a, slot=slot, reason=payload.reason.strip()
+                    )
+                ),
+            ),
+        )
     except services.SlotFull as e:
         return _slot_full(e)
 
 
-@router.post("/appointments/{int:appointment_id}/check-in", response={200: AppointmentDetailOut, **ERRORS},
-             summary="签到（接种单位登记人员或县疾控中心，仅限预约当天；支持 Idempotency-Key）")
+@router.post(
+    "/appointments/{int:appointment_id}/check-in",
+    response={200: AppointmentDetailOut, **ERRORS},
+    summary="签到（接种单位登记人员或县疾控中心，仅限预约当天；支持 Idempotency-Key）",
+)
 def check_in(request, appointment_id: int):
     """受种者到达接种单位后登记签到；只能在预约当天签到，只有“已预约”的可以签到。接种单位人员可为在本单位
     （管辖范围内的接种单位）预约的任何人签到。"""
     require(request.user, "booking.change_appointment")
     require(request.user, "sites.change_session")
     a = _check_in_appointment(request.user, appointment_id)
-    return idempotent_status(request, {"appointment": appointment_id, "action": "check-in"}, lambda: (
-        200, _reload(services.appointment_check_in(actor=request.user, appointment=a))))
+    return idempotent_status(
+        request,
+        {"appointment": appointment_id, "action": "check-in"},
+        lambda: (200, _reload(services.appointment_check_in(actor=request.user, appointment=a))),
+    )
 
 
 def _check_in_appointment(user, appointment_id: int) -> Appointment:
@@ -727,15 +874,24 @@ def waitlist_join(request, payload: WaitlistIn):
 
     def work():
         e = services.waitlist_join(actor=request.user, resident=resident, session=s, channel=channel)
-        return 201, {"id": e.pk, "resident_id": e.resident_id, "session_id": e.session_id,
-                     "dose_number": e.dose_number, "status": e.status, "channel": e.channel,
-                     "created_at": _iso(e.created_at)}
+        return 201, {
+            "id": e.pk,
+            "resident_id": e.resident_id,
+            "session_id": e.session_id,
+            "dose_number": e.dose_number,
+            "status": e.status,
+            "channel": e.channel,
+            "created_at": _iso(e.created_at),
+        }
 
     return idempotent_status(request, payload.dict(), work)
 
 
-@router.post("/employer", response={200: EmployerBookOut, **ERRORS},
-             summary="单位集体预约（单位联络员；支持 Idempotency-Key）")
+@router.post(
+    "/employer",
+    response={200: EmployerBookOut, **ERRORS},
+    summary="单位集体预约（单位联络员；支持 Idempotency-Key）",
+)
 def employer_book(request, payload: EmployerBookIn):
     """按时段先后为本单位人员预约该场次：先用本单位的预留名额，再用开放名额；每人单独判断，一人不符合条件不影响其他人。
     ``resident_ids`` 缺省时为本单位全部尚无有效预约的人员。返回已预约（``booked``）、不符合条件（``refused``，
@@ -748,19 +904,29 @@ def employer_book(request, payload: EmployerBookIn):
     people = None
     if payload.resident_ids is not None:
         ids = list(dict.fromkeys(payload.resident_ids))
-        found = {p.pk: p for p in residents_visible(user=user).select_related("priority_group")
-                 .filter(pk__in=ids, employer_id=user.employer_id)}
+        found = {
+            p.pk: p
+            for p in residents_visible(user=user)
+            .select_related("priority_group")
+            .filter(pk__in=ids, employer_id=user.employer_id)
+        }
         missing = [i for i in ids if i not in found]
         if missing:
-            raise NotFound(f"居民不存在或不是本单位人员：{'、'.join(map(str, missing))}", field="resident_ids")
+            raise NotFound(
+                f"居民不存在或不是本单位人员：{'、'.join(map(str, missing))}", field="resident_ids"
+            )
         people = [found[i] for i in ids]
 
     def work():
         result = services.employer_book(actor=user, employer=user.employer, session=s, residents=people)
-        return 200, {"booked": [_appointment(a) for a in result["booked"]],
-                     "refused": [{"resident_id": p.pk, "name": mask_name(p.name), "reason": why}
-                                 for p, why in result["refused"]],
-                     "unplaced": [{"resident_id": p.pk, "name": mask_name(p.name)} for p in result["unplaced"]]}
+        return 200, {
+            "booked": [_appointment(a) for a in result["booked"]],
+            "refused": [
+                {"resident_id": p.pk, "name": mask_name(p.name), "reason": why}
+                for p, why in result["refused"]
+            ],
+            "unplaced": [{"resident_id": p.pk, "name": mask_name(p.name)} for p in result["unplaced"]],
+        }
 
     return idempotent_status(request, payload.dict(), work)
 
@@ -770,8 +936,12 @@ def employer_book(request, payload: EmployerBookIn):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.post("/self/identify", response={200: SentOut, **E400}, auth=None,
-             summary="本人预约第一步：核对姓名、证件号码、手机号并发送验证码（无须登录）")
+@router.post(
+    "/self/identify",
+    response={200: SentOut, **E400},
+    auth=None,
+    summary="本人预约第一步：核对姓名、证件号码、手机号并发送验证码（无须登录）",
+)
 def self_identify(request, payload: IdentifyIn):
     """三项须与登记信息一致，验证码发到登记的手机（10分钟内有效，1分钟内不重发，每小时最多5次）。
     证件号码未登记或任何一项不一致时，回答都相同（400，同一句提示），不透露是哪一项不符。"""
@@ -779,18 +949,30 @@ def self_identify(request, payload: IdentifyIn):
     return {"sent": True}
 
 
-@router.post("/self/verify", response={200: VerifyOut, **E400}, auth=None,
-             summary="本人预约第二步：校验验证码，取得30分钟有效的身份凭证（无须登录）")
+@router.post(
+    "/self/verify",
+    response={200: VerifyOut, **E400},
+    auth=None,
+    summary="本人预约第二步：校验验证码，取得30分钟有效的身份凭证（无须登录）",
+)
 def self_verify(request, payload: VerifyIn):
     """验证码正确时返回 ``token``（之后的请求放在 ``X-Self-Token`` 请求头中，30分钟内有效）以及本人的脱敏姓名、
     接种状态和下一剂信息。验证码错误5次作废。"""
     person = services.self_verify(id_number=payload.id_number, phone=payload.phone, code=payload.code)
-    return {"token": selfservice.self_token_issue(person), "expires_in": int(selfservice.TOKEN_MAX_AGE.total_seconds()),
-            "resident": selfservice.self_summary(person)}
+    return {
+        "token": selfservice.self_token_issue(person),
+        "expires_in": int(selfservice.TOKEN_MAX_AGE.total_seconds()),
+        "resident": selfservice.self_summary(person),
+    }
 
 
-@router.get("/self/slots", response={200: list[DaySlotOut], **SELF_ERRORS}, auth=None, exclude_none=True,
-            summary="本人预约：某接种单位某天的预约时段（无须登录）")
+@router.get(
+    "/self/slots",
+    response={200: list[DaySlotOut], **SELF_ERRORS},
+    auth=None,
+    exclude_none=True,
+    summary="本人预约：某接种单位某天的预约时段（无须登录）",
+)
 def self_slots(request, site: str, day: date, x_self_token: SelfToken = None):
     """``site`` 为接种单位编码，``day`` 为 YYYY-MM-DD。带 ``X-Self-Token`` 请求头时，每个时段另给 ``bookable``：
     本人可用的名额（开放名额加本人所在村或单位的预留名额）。"""
@@ -802,8 +984,12 @@ def self_slots(request, site: str, day: date, x_self_token: SelfToken = None):
     return _day_slots(site, day, for_resident=person)
 
 
-@router.post("/self/appointments", response={201: AppointmentDetailOut, **SELF_ERRORS, **E409}, auth=None,
-             summary="本人预约（须 X-Self-Token；约满时409）")
+@router.post(
+    "/self/appointments",
+    response={201: AppointmentDetailOut, **SELF_ERRORS, **E409},
+    auth=None,
+    summary="本人预约（须 X-Self-Token；约满时409）",
+)
 def self_book(request, payload: SelfBookIn, x_self_token: SelfToken = None):
     """为身份凭证对应的本人预约一个时段（渠道为“本人预约”），规则与代约相同：不符合条件或已有同剂次的有效预约为400，
     约满为409 ``slot_full``。凭证缺失或过期为401，被篡改为403。"""
@@ -811,8 +997,12 @@ def self_book(request, payload: SelfBookIn, x_self_token: SelfToken = None):
     if isinstance(person, Status):
         return person
     try:
-        a = services.appointment_book(actor=selfservice.self_actor(person), resident=person,
-                                      slot=Slot(pk=payload.slot_id), channel="self")
+        a = services.appointment_book(
+            actor=selfservice.self_actor(person),
+            resident=person,
+            slot=Slot(pk=payload.slot_id),
+            channel="self",
+        )
     except Slot.DoesNotExist:
         raise NotFound("预约时段不存在", field="slot") from None
     except services.SlotFull as e:
@@ -820,14 +1010,21 @@ def self_book(request, payload: SelfBookIn, x_self_token: SelfToken = None):
     return Status(201, _reload(a))
 
 
-@router.get("/self/appointments", response={200: list[AppointmentDetailOut], **SELF_ERRORS}, auth=None,
-            summary="本人的预约（须 X-Self-Token）")
+@router.get(
+    "/self/appointments",
+    response={200: list[AppointmentDetailOut], **SELF_ERRORS},
+    auth=None,
+    summary="本人的预约（须 X-Self-Token）",
+)
 def self_appointments(request, x_self_token: SelfToken = None):
     """身份凭证对应的本人的全部预约，新的在前。"""
     person = _self_resident(x_self_token)
     if isinstance(person, Status):
         return person
-    return [_appointment_detail(a) for a in _appointments_qs().filter(resident=person).order_by("-slot__start", "-id")]
+    return [
+        _appointment_detail(a)
+        for a in _appointments_qs().filter(resident=person).order_by("-slot__start", "-id")
+    ]
 
 
 def _own_appointment(person: Resident, appointment_id: int) -> Appointment:
@@ -837,8 +1034,12 @@ def _own_appointment(person: Resident, appointment_id: int) -> Appointment:
     return found
 
 
-@router.get("/self/appointments/{int:appointment_id}", response={200: AppointmentDetailOut, **SELF_ERRORS},
-            auth=None, summary="本人的一个预约（须 X-Self-Token）")
+@router.get(
+    "/self/appointments/{int:appointment_id}",
+    response={200: AppointmentDetailOut, **SELF_ERRORS},
+    auth=None,
+    summary="本人的一个预约（须 X-Self-Token）",
+)
 def self_appointment(request, appointment_id: int, x_self_token: SelfToken = None):
     """只能查看本人的预约；别人的预约与不存在的一样为404。"""
     person = _self_resident(x_self_token)
@@ -847,14 +1048,20 @@ def self_appointment(request, appointment_id: int, x_self_token: SelfToken = Non
     return _appointment_detail(_own_appointment(person, appointment_id))
 
 
-@router.post("/self/appointments/{int:appointment_id}/cancel", response={200: AppointmentDetailOut, **SELF_ERRORS},
-             auth=None, summary="本人取消预约（须 X-Self-Token）")
+@router.post(
+    "/self/appointments/{int:appointment_id}/cancel",
+    response={200: AppointmentDetailOut, **SELF_ERRORS},
+    auth=None,
+    summary="本人取消预约（须 X-Self-Token）",
+)
 def self_cancel(request, appointment_id: int, payload: CancelIn, x_self_token: SelfToken = None):
     """只能取消本人“已预约”状态的预约；名额退回并自动分给候补。"""
     person = _self_resident(x_self_token)
     if isinstance(person, Status):
         return person
     a = _own_appointment(person, appointment_id)
-    return _reload(services.appointment_cancel(actor=selfservice.self_actor(person), appointment=a,
-                                               reason=payload.reason.strip() or "本人取消"))
-
+    return _reload(
+        services.appointment_cancel(
+            actor=selfservice.self_actor(person), appointment=a, reason=payload.reason.strip() or "本人取消"
+        )
+    )

@@ -15,7 +15,9 @@ class Slot(models.Model):
     """A time slot of a session. ``open_capacity`` places are open to anyone; ``walk_in`` are kept for people
     who come without an appointment; the rest is reserved in ``SlotQuota`` rows for villages or employers."""
 
-    session = models.ForeignKey("sites.Session", models.CASCADE, related_name="slots", verbose_name=_("接种场次"))
+    session = models.ForeignKey(
+        "sites.Session", models.CASCADE, related_name="slots", verbose_name=_("接种场次")
+    )
     start = models.DateTimeField(_("开始"))
     end = models.DateTimeField(_("结束"))
     capacity = models.PositiveIntegerField(_("容量"))
@@ -29,10 +31,16 @@ class Slot(models.Model):
         verbose_name_plural = _("预约时段")
         ordering = ["start", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(open_booked__lte=F("open_capacity")), name="slot_open_not_overbooked"),
-            models.CheckConstraint(condition=Q(walk_in_used__lte=F("walk_in")), name="slot_walk_in_not_overused"),
-            models.CheckConstraint(condition=Q(open_capacity__lte=F("capacity") - F("walk_in")),
-                                   name="slot_parts_within_capacity"),
+            models.CheckConstraint(
+                condition=Q(open_booked__lte=F("open_capacity")), name="slot_open_not_overbooked"
+            ),
+            models.CheckConstraint(
+                condition=Q(walk_in_used__lte=F("walk_in")), name="slot_walk_in_not_overused"
+            ),
+            models.CheckConstraint(
+                condition=Q(open_capacity__lte=F("capacity") - F("walk_in")),
+                name="slot_parts_within_capacity",
+            ),
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="slot_order"),
         ]
 
@@ -80,20 +88,34 @@ class Channel(models.TextChoices):
 
 
 class Appointment(models.Model):
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="appointments",
-                                 verbose_name=_("受种者"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="appointments", verbose_name=_("受种者")
+    )
     slot = models.ForeignKey(Slot, models.PROTECT, related_name="appointments", verbose_name=_("预约时段"))
-    quota = models.ForeignKey(SlotQuota, models.PROTECT, null=True, blank=True, related_name="appointments",
-                              verbose_name=_("占用的预留名额"))
+    quota = models.ForeignKey(
+        SlotQuota,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointments",
+        verbose_name=_("占用的预留名额"),
+    )
     walk_in = models.BooleanField(_("现场号"), default=False)
     dose_number = models.PositiveSmallIntegerField(_("剂次"))
     is_booster = models.BooleanField(_("加强针"), default=False)
-    status = models.CharField(_("状态"), max_length=12, choices=AppointmentStatus.choices,
-                              default=AppointmentStatus.BOOKED)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
     channel = models.CharField(_("预约渠道"), max_length=12, choices=Channel.choices)
     created_at = models.DateTimeField(_("预约时间"), auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                   verbose_name=_("操作人"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
     changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
     reason = models.CharField(_("原因"), max_length=200, blank=True)
 
@@ -103,9 +125,14 @@ class Appointment(models.Model):
         ordering = ["slot__start", "id"]
         indexes = [models.Index(fields=["slot", "status"], name="appointment_slot_status")]
         constraints = [
-            models.UniqueConstraint(fields=["resident", "dose_number"], condition=Q(status__in=ACTIVE),
-                                    name="appointment_one_active_per_dose"),
-            models.CheckConstraint(condition=Q(status__in=AppointmentStatus.values), name="appointment_status_valid"),
+            models.UniqueConstraint(
+                fields=["resident", "dose_number"],
+                condition=Q(status__in=ACTIVE),
+                name="appointment_one_active_per_dose",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AppointmentStatus.values), name="appointment_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -121,24 +148,33 @@ class WaitlistStatus(models.TextChoices):
 class WaitlistEntry(models.Model):
     """A person waiting for a place in a full session; filled first come, first served when one frees."""
 
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="+", verbose_name=_("受种者"))
-    session = models.ForeignKey("sites.Session", models.CASCADE, related_name="waitlist", verbose_name=_("接种场次"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="+", verbose_name=_("受种者")
+    )
+    session = models.ForeignKey(
+        "sites.Session", models.CASCADE, related_name="waitlist", verbose_name=_("接种场次")
+    )
     dose_number = models.PositiveSmallIntegerField(_("剂次"))
     quota_key = models.CharField(_("预留对象"), max_length=40, blank=True)
     channel = models.CharField(_("预约渠道"), max_length=12, choices=Channel.choices)
-    status = models.CharField(_("状态"), max_length=10, choices=WaitlistStatus.choices,
-                              default=WaitlistStatus.WAITING)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
-    appointment = models.ForeignKey(Appointment, models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("转成的预约"))
+    appointment = models.ForeignKey(
+        Appointment, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("转成的预约")
+    )
 
     class Meta:
         verbose_name = _("候补")
         verbose_name_plural = _("候补")
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["resident", "session"], condition=Q(status="waiting"),
-                                    name="waitlist_once_per_session"),
+            models.UniqueConstraint(
+                fields=["resident", "session"],
+                condition=Q(status="waiting"),
+                name="waitlist_once_per_session",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,8 +21,13 @@ def resident_for_booking(*, user, resident_id: int) -> Resident:
     require(user, "booking.add_appointment")
     # Only what booking reads (the priority group for the phase; village and employer by their codes and
     # ids): fewer joins on the stampede's hot path than ``resident_get``.
-    resident = (residents_visible(user=user).select_related("priority_group").filter(pk=resident_id)
-                .order_by().first())
+    resident = (
+        residents_visible(user=user)
+        .select_related("priority_group")
+        .filter(pk=resident_id)
+        .order_by()
+        .first()
+    )
     if resident is None:
         raise NotFound("居民不存在或不在您的管辖范围内")
     return resident
@@ -61,26 +66,47 @@ def slot_rows(slots, *, for_resident: Resident | None = None, for_village: str =
     with_bookable = for_resident is not None or bool(for_village)
     rows = []
     for s in slots:
-        quotas = [{"key": q.key, "label": q.label, "capacity": q.capacity, "remaining": q.capacity - q.booked}
-                  for q in s.quotas.all()]
+        quotas = [
+            {"key": q.key, "label": q.label, "capacity": q.capacity, "remaining": q.capacity - q.booked}
+            for q in s.quotas.all()
+        ]
         open_left = s.open_capacity - s.open_booked
-        row = {"id": s.pk, "start": s.start, "end": s.end, "capacity": s.capacity, "walk_in": s.walk_in,
-               "walk_in_remaining": s.walk_in - s.walk_in_used, "open_remaining": open_left, "quotas": quotas,
-               "remaining": open_left + sum(q["remaining"] for q in quotas)}
+        row = {
+            "id": s.pk,
+            "start": s.start,
+            "end": s.end,
+            "capacity": s.capacity,
+            "walk_in": s.walk_in,
+            "walk_in_remaining": s.walk_in - s.walk_in_used,
+            "open_remaining": open_left,
+            "quotas": quotas,
+            "remaining": open_left + sum(q["remaining"] for q in quotas),
+        }
         if with_bookable:
             row["bookable"] = open_left + sum(q["remaining"] for q in quotas if q["key"] in keys)
         rows.append(row)
     return rows
 
 
-def sessions_upcoming(*, site: Site | None = None, start: dt.date | None = None, days: int = 14,
-                      division_code: str = "") -> QuerySet[Session]:
+def sessions_upcoming(
+    *, site: Site | None = None, start: dt.date | None = None, days: int = 14, division_code: str = ""
+) -> QuerySet[Session]:
     """Planned or open sessions from ``start`` (today) for ``days`` days, slots and quotas prefetched."""
     start = start or timezone.localdate()
-    qs = (Session.objects.filter(day__gte=start, day__lt=start + dt.timedelta(days=days))
-          .exclude(status=SessionStatus.CLOSED).select_related("site")
-          .prefetch_related(Prefetch("slots", queryset=Slot.objects.order_by("start").prefetch_related(
-              Prefetch("quotas", queryset=SlotQuota.objects.order_by("key"))))).order_by("day", "site__code"))
+    qs = (
+        Session.objects.filter(day__gte=start, day__lt=start + dt.timedelta(days=days))
+        .exclude(status=SessionStatus.CLOSED)
+        .select_related("site")
+        .prefetch_related(
+            Prefetch(
+                "slots",
+                queryset=Slot.objects.order_by("start").prefetch_related(
+                    Prefetch("quotas", queryset=SlotQuota.objects.order_by("key"))
+                ),
+            )
+        )
+        .order_by("day", "site__code")
+    )
     if site is not None:
         qs = qs.filter(site=site)
     if division_code:
@@ -93,9 +119,15 @@ def appointments_visible(*, user) -> QuerySet[Appointment]:
     require(user, "booking.view_appointment")
     return scope_for(user).filter(
         Appointment.objects.select_related("resident", "slot__session__site", "quota"),
-        code_field="resident__village_code", employer_field="resident__employer_id")
+        code_field="resident__village_code",
+        employer_field="resident__employer_id",
+    )
 
 
 def active_appointment(*, resident: Resident) -> Appointment | None:
-    return (Appointment.objects.filter(resident=resident, status__in=ACTIVE)
-            .select_related("slot__session__site").order_by("slot__start").first())
+    return (
+        Appointment.objects.filter(resident=resident, status__in=ACTIVE)
+        .select_related("slot__session__site")
+        .order_by("slot__start")
+        .first()
+    )

@@ -82,12 +82,24 @@ def self_summary(resident: Resident) -> dict:
     except ValidationFailed:
         return {"name": mask_name(resident.name), "status": None, "status_zh": None, "next_dose": None}
     nd = forecast.next_dose
-    next_dose = None if nd is None else {
-        "number": nd.number, "is_booster": nd.is_booster, "earliest": nd.earliest.isoformat(),
-        "recommended": nd.recommended.isoformat(), "latest": nd.latest.isoformat() if nd.latest else None,
-        "overdue": nd.overdue}
-    return {"name": mask_name(resident.name), "status": str(forecast.status), "status_zh": forecast.status_zh,
-            "next_dose": next_dose}
+    next_dose = (
+        None
+        if nd is None
+        else {
+            "number": nd.number,
+            "is_booster": nd.is_booster,
+            "earliest": nd.earliest.isoformat(),
+            "recommended": nd.recommended.isoformat(),
+            "latest": nd.latest.isoformat() if nd.latest else None,
+            "overdue": nd.overdue,
+        }
+    )
+    return {
+        "name": mask_name(resident.name),
+        "status": str(forecast.status),
+        "status_zh": forecast.status_zh,
+        "next_dose": next_dose,
+    }
 
 
 # The appointment's QR (shown on the confirmation page, scanned at the registration desk): "VXA:" + a

@@ -86,18 +86,24 @@ def _take_place(*, slot: Slot, resident: Resident) -> SlotQuota | None:
         for quota_id in SlotQuota.objects.filter(slot=slot, key__in=keys).values_list("id", flat=True):
             if SlotQuota.objects.filter(pk=quota_id, booked__lt=F("capacity")).update(booked=F("booked") + 1):
                 return SlotQuota.objects.get(pk=quota_id)
-    if Slot.objects.filter(pk=slot.pk, open_booked__lt=F("open_capacity")).update(open_booked=F("open_booked") + 1):
+    if Slot.objects.filter(pk=slot.pk, open_booked__lt=F("open_capacity")).update(
+        open_booked=F("open_booked") + 1
+    ):
         return None
     raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
 
 
 def _give_place_back(appointment: Appointment) -> None:
     if appointment.walk_in:
-        Slot.objects.filter(pk=appointment.slot_id, walk_in_used__gt=0).update(walk_in_used=F("walk_in_used") - 1)
+        Slot.objects.filter(pk=appointment.slot_id, walk_in_used__gt=0).update(
+            walk_in_used=F("walk_in_used") - 1
+        )
     elif appointment.quota_id:
         SlotQuota.objects.filter(pk=appointment.quota_id, booked__gt=0).update(booked=F("booked") - 1)
     else:
-        Slot.objects.filter(pk=appointment.slot_id, open_booked__gt=0).update(open_booked=F("open_booked") - 1)
+        Slot.objects.filter(pk=appointment.slot_id, open_booked__gt=0).update(
+            open_booked=F("open_booked") - 1
+        )
 
 
 SIGN = "清溪县疫苗接种"
@@ -116,15 +122,37 @@ def _notify_booked(appointment: Appointment, resident: Resident, slot: Slot) -> 
     if not resident.phone:
         return
     ref = f"A:{appointment.pk}"
-    context = {"name": resident.name, "site": slot.session.site.name, "start": slot.start, "end": slot.end,
-               "dose_number": appointment.dose_number, "is_booster": appointment.is_booster}
+    context = {
+        "name": resident.name,
+        "site": slot.session.site.name,
+        "start": slot.start,
+        "end": slot.end,
+        "dose_number": appointment.dose_number,
+        "is_booster": appointment.is_booster,
+    }
     now = timezone.now()
-    rows = [Notification(template=domain.Template.BOOKING_CONFIRMED, phone=resident.phone, resident=resident,
-                         reference=ref, text=_sms(domain.Template.BOOKING_CONFIRMED, **context), due_at=now)]
+    rows = [
+        Notification(
+            template=domain.Template.BOOKING_CONFIRMED,
+            phone=resident.phone,
+            resident=resident,
+            reference=ref,
+            text=_sms(domain.Template.BOOKING_CONFIRMED, **context),
+            due_at=now,
+        )
+    ]
     due = domain.reminder_due_at(slot.start, booked_at=now, tz=timezone.get_current_timezone())
     if slot.start - due > timedelta(hours=2):
-        rows.append(Notification(template=domain.Template.REMINDER, phone=resident.phone, resident=resident,
-                                 reference=ref, text=_sms(domain.Template.REMINDER, **context), due_at=due))
+        rows.append(
+            Notification(
+                template=domain.Template.REMINDER,
+                phone=resident.phone,
+                resident=resident,
+                reference=ref,
+                text=_sms(domain.Template.REMINDER, **context),
+                due_at=due,
+            )
+        )
     Notification.objects.bulk_create(rows)
 
 
@@ -143,13 +171,20 @@ def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now
     try:
         return _book(actor=actor, resident=resident, slot=slot, channel=channel, now=now)
     except IntegrityError:
-        existing = (Appointment.objects.filter(resident=resident, status__in=ACTIVE)
-                    .select_related("slot__session__site").order_by("slot__start").first())
+        existing = (
+            Appointment.objects.filter(resident=resident, status__in=ACTIVE)
+            .select_related("slot__session__site")
+            .order_by("slot__start")
+            .first()
+        )
         if existing is None:
             raise
         raise ValidationFailed(
             f"已预约{timezone.localtime(existing.slot.start):%m月%d日 %H:%M}在{existing.slot.session.site.name}"
-            f"接种第{existing.dose_number}剂，如需改约请先取消或改约", field="resident", code="already_booked") from None
+            f"接种第{existing.dose_number}剂，如需改约请先取消或改约",
+            field="resident",
+            code="already_booked",
+        ) from None
 
 
 def _full_without_quotas(open_booked: int, open_capacity: int, capacity: int, walk_in: int) -> bool:
@@ -172,7 +207,11 @@ def slot_full_refuse(slot_id: int) -> None:
     seen = _full_seen.get(slot_id)
     if memo and seen is not None and _monotonic() - seen < memo:
         raise SlotFull("该时段已约满，可选择其他时段或登记候补", field="slot")
-    row = Slot.objects.filter(pk=slot_id).values_list("open_booked", "open_capacity", "capacity", "walk_in").first()
+    row = (
+        Slot.objects.filter(pk=slot_id)
+        .values_list("open_booked", "open_capacity", "capacity", "walk_in")
+        .first()
+    )
     if row is not None and _full_without_quotas(*row):
         if memo:
             if len(_full_seen) > 10_000:
@@ -193,29 +232,50 @@ def _book(*, actor, resident: Resident, slot: Slot, channel: str, now=None) -> A
     next_dose = booking_check(resident=resident, slot=slot, now=now)
     quota = _take_place(slot=slot, resident=resident)
     appointment = Appointment.objects.create(
-        resident=resident, slot=slot, quota=quota, dose_number=next_dose.number,
-        is_booster=next_dose.is_booster, channel=channel, created_by=_actor_user(actor))
-    audit_record(actor=actor, action="booking.appointment_book", obj=appointment,
-                 new={"resident": resident.pk, "slot": slot.pk, "dose_number": next_dose.number,
-                      "channel": channel, "quota": quota.key if quota else None})
+        resident=resident,
+        slot=slot,
+        quota=quota,
+        dose_number=next_dose.number,
+        is_booster=next_dose.is_booster,
+        channel=channel,
+        created_by=_actor_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="booking.appointment_book",
+        obj=appointment,
+        new={
+            "resident": resident.pk,
+            "slot": slot.pk,
+            "dose_number": next_dose.number,
+            "channel": channel,
+            "quota": quota.key if quota else None,
+        },
+    )
     _notify_booked(appointment, resident, slot)
     return appointment
 
 
 @transaction.atomic
-def appointment_cancel(*, actor, appointment: Appointment, reason: str = "", fill_waitlist: bool = True
-                       ) -> Appointment:
+def appointment_cancel(
+    *, actor, appointment: Appointment, reason: str = "", fill_waitlist: bool = True
+) -> Appointment:
     """Cancel a booked appointment, give its place back, and offer it to the first person waiting."""
     changed = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
-        status=AppointmentStatus.CANCELLED, changed_at=timezone.now(), reason=(reason or "")[:200])
+        status=AppointmentStatus.CANCELLED, changed_at=timezone.now(), reason=(reason or "")[:200]
+    )
     if not changed:
         appointment.refresh_from_db()
         raise ValidationFailed(f"该预约当前为“{appointment.get_status_display()}”，不能取消", field="status")
     appointment.refresh_from_db()
     _give_place_back(appointment)
-    audit_record(actor=actor, action="booking.appointment_cancel", obj=appointment,
-                 old={"status": AppointmentStatus.BOOKED.value},
-                 new={"status": AppointmentStatus.CANCELLED.value, "reason": reason})
+    audit_record(
+        actor=actor,
+        action="booking.appointment_cancel",
+        obj=appointment,
+        old={"status": AppointmentStatus.BOOKED.value},
+        new={"status": AppointmentStatus.CANCELLED.value, "reason": reason},
+    )
     if fill_waitlist:
         waitlist_fill(session_id=appointment.slot.session_id, actor=actor)
     return appointment
@@ -240,26 +300,41 @@ def appointment_check_in(*, actor, appointment: Appointment, now=None) -> Appoin
     if _local_day(a.slot.start) != timezone.localdate(now):
         raise ValidationFailed(f"预约日期为{_local_day(a.slot.start):%Y-%m-%d}，只能当天签到", field="status")
     changed = Appointment.objects.filter(pk=a.pk, status=AppointmentStatus.BOOKED).update(
-        status=AppointmentStatus.CHECKED_IN, changed_at=now)
+        status=AppointmentStatus.CHECKED_IN, changed_at=now
+    )
     if not changed:
         raise ValidationFailed(f"该预约当前为“{a.get_status_display()}”，不能签到", field="status")
     a.refresh_from_db()
-    audit_record(actor=actor, action="booking.appointment_check_in", obj=a,
-                 old={"status": AppointmentStatus.BOOKED.value}, new={"status": a.status})
+    audit_record(
+        actor=actor,
+        action="booking.appointment_check_in",
+        obj=a,
+        old={"status": AppointmentStatus.BOOKED.value},
+        new={"status": a.status},
+    )
     return a
 
 
 def appointments_mark_no_show(*, before: date, actor) -> int:
     """Appointments still 'booked' in slots before ``before`` become no-shows (run daily); returns how many."""
-    ids = list(Appointment.objects.filter(status=AppointmentStatus.BOOKED, slot__start__date__lt=before)
-               .values_list("id", flat=True)[:50_000])
+    ids = list(
+        Appointment.objects.filter(status=AppointmentStatus.BOOKED, slot__start__date__lt=before).values_list(
+            "id", flat=True
+        )[:50_000]
+    )
     if not ids:
         return 0
     with transaction.atomic():
         n = Appointment.objects.filter(id__in=ids, status=AppointmentStatus.BOOKED).update(
-            status=AppointmentStatus.NO_SHOW, changed_at=timezone.now())
-        audit_record(actor=actor, action="booking.no_show", object_type="booking.appointment", object_id="*",
-                     new={"count": n, "before": before.isoformat()})
+            status=AppointmentStatus.NO_SHOW, changed_at=timezone.now()
+        )
+        audit_record(
+            actor=actor,
+            action="booking.no_show",
+            object_type="booking.appointment",
+            object_id="*",
+            new={"count": n, "before": before.isoformat()},
+        )
     return n
 
 
@@ -276,12 +351,17 @@ def waitlist_join(*, actor, resident: Resident, session, channel: str) -> Waitli
     next_dose = booking_check(resident=resident, slot=first)
     try:
         with transaction.atomic():
-            entry = WaitlistEntry.objects.create(resident=resident, session=session, dose_number=next_dose.number,
-                                                 channel=channel)
+            entry = WaitlistEntry.objects.create(
+                resident=resident, session=session, dose_number=next_dose.number, channel=channel
+            )
     except IntegrityError:
         raise ValidationFailed("该居民已在此场次的候补名单中", field="resident") from None
-    audit_record(actor=actor, action="booking.waitlist_join", obj=entry,
-                 new={"resident": resident.pk, "session": session.pk})
+    audit_record(
+        actor=actor,
+        action="booking.waitlist_join",
+        obj=entry,
+        new={"resident": resident.pk, "session": session.pk},
+    )
     return entry
 
 
@@ -291,17 +371,25 @@ def waitlist_fill(*, session_id: int, actor) -> int:
     many were booked. Runs inside the caller's transaction (a cancel frees a place and fills it at once)."""
     now = timezone.now()
     booked = 0
-    slots = list(Slot.objects.filter(session_id=session_id, start__gt=now).select_related("session__site")
-                 .order_by("start"))
+    slots = list(
+        Slot.objects.filter(session_id=session_id, start__gt=now)
+        .select_related("session__site")
+        .order_by("start")
+    )
     if not slots:
         return 0
-    for entry in (WaitlistEntry.objects.filter(session_id=session_id, status=WaitlistStatus.WAITING)
-                  .select_related("resident").order_by("created_at", "id")):
+    for entry in (
+        WaitlistEntry.objects.filter(session_id=session_id, status=WaitlistStatus.WAITING)
+        .select_related("resident")
+        .order_by("created_at", "id")
+    ):
         done = None
         for slot in slots:
             try:
                 with transaction.atomic():
-                    done = appointment_book(actor=actor, resident=entry.resident, slot=slot, channel=entry.channel)
+                    done = appointment_book(
+                        actor=actor, resident=entry.resident, slot=slot, channel=entry.channel
+                    )
                 break
             except SlotFull:
                 continue
@@ -320,7 +408,9 @@ def _has_room(slot: Slot, resident: Resident) -> bool:
     s = Slot.objects.filter(pk=slot.pk).values_list("open_booked", "open_capacity").get()
     if s[0] < s[1]:
         return True
-    return SlotQuota.objects.filter(slot=slot, key__in=quota_keys(resident), booked__lt=F("capacity")).exists()
+    return SlotQuota.objects.filter(
+        slot=slot, key__in=quota_keys(resident), booked__lt=F("capacity")
+    ).exists()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -337,15 +427,23 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
     from vaxops.sites.models import Session
 
     session = Session.objects.select_related("site").get(pk=session.pk)
-    people = list(residents if residents is not None else
-                  Resident.objects.filter(employer=employer).exclude(
-                      appointments__status__in=ACTIVE).order_by("name", "id"))
+    people = list(
+        residents
+        if residents is not None
+        else Resident.objects.filter(employer=employer)
+        .exclude(appointments__status__in=ACTIVE)
+        .order_by("name", "id")
+    )
     if any(p.employer_id != employer.pk for p in people):
         raise ValidationFailed("只能为本单位人员集体预约", field="residents")
     slots = list(Slot.objects.filter(session=session, start__gt=timezone.now()).order_by("start"))
     key = f"E:{employer.pk}"
-    reserved = {slot_id: cap - used for slot_id, cap, used in
-                SlotQuota.objects.filter(slot__in=slots, key=key).values_list("slot_id", "capacity", "booked")}
+    reserved = {
+        slot_id: cap - used
+        for slot_id, cap, used in SlotQuota.objects.filter(slot__in=slots, key=key).values_list(
+            "slot_id", "capacity", "booked"
+        )
+    }
     booked, refused, unplaced = [], [], []
     for person in people:
         done = None
@@ -369,9 +467,17 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
             refused.append((person, reason))
         else:
             unplaced.append(person)
-    audit_record(actor=actor, action="booking.employer_book", obj=session,
-                 new={"employer": employer.pk, "booked": len(booked), "refused": len(refused),
-                      "unplaced": len(unplaced)})
+    audit_record(
+        actor=actor,
+        action="booking.employer_book",
+        obj=session,
+        new={
+            "employer": employer.pk,
+            "booked": len(booked),
+            "refused": len(refused),
+            "unplaced": len(unplaced),
+        },
+    )
     return {"booked": booked, "refused": refused, "unplaced": unplaced}
 
 
@@ -400,22 +506,32 @@ def self_identify(*, name: str, id_number: str, phone: str) -> str:
 
     name, phone = (name or "").strip(), (phone or "").strip()
     try:
-        doc = registry_domain.parse_document(registry_domain.parse_id_type(""), id_number,
-                                             today=timezone.localdate())
+        doc = registry_domain.parse_document(
+            registry_domain.parse_id_type(""), id_number, today=timezone.localdate()
+        )
     except registry_domain.DocumentError as e:
         raise ValidationFailed(e.message, field="id_number") from None
     if not phone.isdigit() or len(phone) != 11:
         raise ValidationFailed("请填写11位手机号码", field="phone")
     person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
     ok = person is not None and person.name == name and person.phone == phone
-    audit_record(actor=SystemActor("self-booking"), action="booking.self_identify", object_type="registry.resident",
-                 object_id=person.pk if ok else "", purpose="本人预约",
-                 new={"query": registry_domain.mask_id(doc.number), "matched": ok})
+    audit_record(
+        actor=SystemActor("self-booking"),
+        action="booking.self_identify",
+        object_type="registry.resident",
+        object_id=person.pk if ok else "",
+        purpose="本人预约",
+        new={"query": registry_domain.mask_id(doc.number), "matched": ok},
+    )
     if not ok:
         raise ValidationFailed(_MISMATCH, field="id_number")
     subject = _self_subject(doc.number, phone)
-    otp_issue(purpose=SELF_PURPOSE, subject=subject, phone=phone,
-              text_for=lambda code: _sms(domain.Template.OTP, code=code))
+    otp_issue(
+        purpose=SELF_PURPOSE,
+        subject=subject,
+        phone=phone,
+        text_for=lambda code: _sms(domain.Template.OTP, code=code),
+    )
     return subject
 
 
@@ -425,12 +541,15 @@ def self_verify(*, id_number: str, phone: str, code: str) -> Resident:
     from vaxops.registry import domain as registry_domain
 
     try:
-        doc = registry_domain.parse_document(registry_domain.parse_id_type(""), id_number,
-                                             today=timezone.localdate())
+        doc = registry_domain.parse_document(
+            registry_domain.parse_id_type(""), id_number, today=timezone.localdate()
+        )
     except registry_domain.DocumentError as e:
         raise ValidationFailed(e.message, field="id_number") from None
     otp_verify(purpose=SELF_PURPOSE, subject=_self_subject(doc.number, (phone or "").strip()), code=code)
-    person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number, phone=(phone or "").strip()).first()
+    person = Resident.objects.filter(
+        id_type=doc.id_type.value, id_number=doc.number, phone=(phone or "").strip()
+    ).first()
     if person is None:
         raise ValidationFailed(_MISMATCH, field="id_number")
     return person
@@ -447,23 +566,41 @@ def dose_reminders_plan(*, on: date) -> dict:
     per person and dose number (the message reference), so the daily run never repeats itself."""
     from vaxops.campaign.models import ImmunizationStatus
 
-    base = (ImmunizationStatus.objects.filter(next_number__gte=2, contraindicated=False)
-            .exclude(resident__phone="").exclude(resident__appointments__status__in=ACTIVE))
+    base = (
+        ImmunizationStatus.objects.filter(next_number__gte=2, contraindicated=False)
+        .exclude(resident__phone="")
+        .exclude(resident__appointments__status__in=ACTIVE)
+    )
     counts = {"dose_due": 0, "overdue": 0}
     due = base.filter(next_earliest=on, next_is_booster=False).select_related("resident")
     for st in due.iterator(chunk_size=2000):
         r = st.resident
-        text = _sms(domain.Template.SECOND_DOSE_DUE, name=r.name, dose_number=st.next_number,
-                    earliest=st.next_earliest, latest=st.next_latest)
-        if notification_queue(template=domain.Template.SECOND_DOSE_DUE, phone=r.phone, resident=r,
-                              reference=f"D:{r.pk}:{st.next_number}", text=text):
+        text = _sms(
+            domain.Template.SECOND_DOSE_DUE,
+            name=r.name,
+            dose_number=st.next_number,
+            earliest=st.next_earliest,
+            latest=st.next_latest,
+        )
+        if notification_queue(
+            template=domain.Template.SECOND_DOSE_DUE,
+            phone=r.phone,
+            resident=r,
+            reference=f"D:{r.pk}:{st.next_number}",
+            text=text,
+        ):
             counts["dose_due"] += 1
     overdue = base.filter(next_latest__lt=on, next_is_booster=False).select_related("resident")
     for st in overdue.iterator(chunk_size=2000):
         r = st.resident
         text = _sms(domain.Template.OVERDUE, name=r.name, dose_number=st.next_number, latest=st.next_latest)
-        if notification_queue(template=domain.Template.OVERDUE, phone=r.phone, resident=r,
-                              reference=f"O:{r.pk}:{st.next_number}", text=text):
+        if notification_queue(
+            template=domain.Template.OVERDUE,
+            phone=r.phone,
+            resident=r,
+            reference=f"O:{r.pk}:{st.next_number}",
+            text=text,
+        ):
             counts["overdue"] += 1
     return counts
 
@@ -482,7 +619,11 @@ def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appoint
     now = now or timezone.now()
     if session.day != timezone.localdate(now):
         raise ValidationFailed("现场登记只能用于当天的场次", field="session")
-    existing = Appointment.objects.filter(resident=resident, status__in=ACTIVE).select_related("slot__session").first()
+    existing = (
+        Appointment.objects.filter(resident=resident, status__in=ACTIVE)
+        .select_related("slot__session")
+        .first()
+    )
     if existing is not None and existing.slot.session_id == session.pk:
         if existing.status == AppointmentStatus.BOOKED:
             return appointment_check_in(actor=actor, appointment=existing, now=now)
@@ -495,24 +636,42 @@ def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appoint
     if not verdict.allowed:
         raise ValidationFailed(verdict.reason_zh, field="resident", code=f"not_eligible_{verdict.code}")
     for slot in slots:
-        if Slot.objects.filter(pk=slot.pk, walk_in_used__lt=F("walk_in")).update(walk_in_used=F("walk_in_used") + 1):
+        if Slot.objects.filter(pk=slot.pk, walk_in_used__lt=F("walk_in")).update(
+            walk_in_used=F("walk_in_used") + 1
+        ):
             break
     else:
         raise SlotFull("今天的现场号已用完，请预约其他时段", field="session")
     try:
         with transaction.atomic():
-            a = Appointment.objects.create(resident=resident, slot=slot, walk_in=True, dose_number=forecast.next_dose.number,
-                                           is_booster=forecast.next_dose.is_booster, channel=Channel.WALK_IN,
-                                           status=AppointmentStatus.CHECKED_IN, changed_at=now,
-                                           created_by=_actor_user(actor))
+            a = Appointment.objects.create(
+                resident=resident,
+                slot=slot,
+                walk_in=True,
+                dose_number=forecast.next_dose.number,
+                is_booster=forecast.next_dose.is_booster,
+                channel=Channel.WALK_IN,
+                status=AppointmentStatus.CHECKED_IN,
+                changed_at=now,
+                created_by=_actor_user(actor),
+            )
     except IntegrityError:
-        raise ValidationFailed("该居民已有其他有效预约，请先取消或改约", field="resident", code="already_booked") from None
-    audit_record(actor=actor, action="booking.walk_in_register", obj=a,
-                 new={"resident": resident.pk, "slot": slot.pk, "dose_number": a.dose_number})
+        raise ValidationFailed(
+            "该居民已有其他有效预约，请先取消或改约", field="resident", code="already_booked"
+        ) from None
+    audit_record(
+        actor=actor,
+        action="booking.walk_in_register",
+        obj=a,
+        new={"resident": resident.pk, "slot": slot.pk, "dose_number": a.dose_number},
+    )
     return a
 
 
 def appointment_complete(*, appointment_id: int, now=None) -> bool:
     """Mark the appointment done when its dose is recorded (inside the dose's transaction)."""
-    return bool(Appointment.objects.filter(pk=appointment_id, status__in=ACTIVE).update(
-        status=AppointmentStatus.COMPLETED, changed_at=now or timezone.now()))
+    return bool(
+        Appointment.objects.filter(pk=appointment_id, status__in=ACTIVE).update(
+            status=AppointmentStatus.COMPLETED, changed_at=now or timezone.now()
+        )
+    )

@@ -49,5 +49,6 @@ def schedules_ensure() -> None:
             first = now.replace(hour=hour, minute=0, second=0, microsecond=0)
             if first <= now:
                 first += timedelta(days=1)
-        Schedule.objects.create(name=name, func=func, schedule_type=kind, minutes=minutes, next_run=first,
-                                repeats=-1)
+        Schedule.objects.create(
+            name=name, func=func, schedule_type=kind, minutes=minutes, next_run=first, repeats=-1
+        )

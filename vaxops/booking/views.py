@@ -83,17 +83,28 @@ def _due_people(user, *, village_code: str, category: str, on: dt.date):
         if not user.has_perm("registry.view_resident"):
             return Resident.objects.none()
         either = reduce(operator.or_, (category_q(c, on) for c in LIST_CATEGORIES))
-        qs = (scope_for(user).filter(Resident.objects.filter(village_code=village_code)).filter(either)
-              .select_related("status").order_by("village_code", "status__next_earliest", "id"))
+        qs = (
+            scope_for(user)
+            .filter(Resident.objects.filter(village_code=village_code))
+            .filter(either)
+            .select_related("status")
+            .order_by("village_code", "status__next_earliest", "id")
+        )
     return qs.filter(village_code=village_code).exclude(appointments__status__in=ACTIVE)
 
 
 def _person_row(r: Resident, on: dt.date) -> dict:
     s = getattr(r, "status", None)
     nxt = _dose(s.next_number, s.next_is_booster) if s is not None and s.next_number else ""
-    return {"pk": r.pk, "name": mask_name(r.name), "masked_id": mask_id(r.id_number),
-            "age": age_on(r.birth_date, on) if r.birth_date else "", "next": nxt,
-            "earliest": s.next_earliest if s else None, "latest": s.next_latest if s else None}
+    return {
+        "pk": r.pk,
+        "name": mask_name(r.name),
+        "masked_id": mask_id(r.id_number),
+        "age": age_on(r.birth_date, on) if r.birth_date else "",
+        "next": nxt,
+        "earliest": s.next_earliest if s else None,
+        "latest": s.next_latest if s else None,
+    }
 
 
 def _villages(user):
@@ -125,20 +136,35 @@ def door(request):
     on = session.day if session is not None else timezone.localdate()
     page = rows = None
     if village is not None:
-        page = Paginator(_due_people(user, village_code=village.code, category=category, on=on), PAGE).get_page(
-            request.GET.get("page"))
+        page = Paginator(
+            _due_people(user, village_code=village.code, category=category, on=on), PAGE
+        ).get_page(request.GET.get("page"))
         rows = [_person_row(r, on) for r in page.object_list]
     # With a village chosen, what its residents can take: open places and this village's reserved ones.
-    slots = (selectors.slot_rows(session.slots.all(), for_village=village.code if village else "")
-             if session is not None else [])
+    slots = (
+        selectors.slot_rows(session.slots.all(), for_village=village.code if village else "")
+        if session is not None
+        else []
+    )
     for r in slots:
         r["left"] = r.get("bookable", r["remaining"])
-    query = {"village_code": village.code if village else "", "session": session.pk if session else "",
-             "category": category}
+    query = {
+        "village_code": village.code if village else "",
+        "session": session.pk if session else "",
+        "category": category,
+    }
     ctx = {
-        "villages": villages, "village": village, "sessions": sessions, "session": session,
-        "categories": [(c.value, LABELS[c]) for c in LIST_CATEGORIES], "category": category, "on": on,
-        "page": page, "rows": rows, "slots": slots, "query": urlencode(query),
+        "villages": villages,
+        "village": village,
+        "sessions": sessions,
+        "session": session,
+        "categories": [(c.value, LABELS[c]) for c in LIST_CATEGORIES],
+        "category": category,
+        "on": on,
+        "page": page,
+        "rows": rows,
+        "slots": slots,
+        "query": urlencode(query),
         "result": request.session.pop(RESULT_KEY, None),
         "may_waitlist": user.has_perm("booking.add_waitlistentry"),
         "session_full": bool(slots) and not any(r["left"] for r in slots),
@@ -150,8 +176,11 @@ def door(request):
 def _book(request):
     """Book each ticked person into the chosen slot, one by one; the outcome is shown on the next GET."""
     user = request.user
-    back = reverse("booking") + "?" + urlencode({k: request.POST.get(k, "") for k in
-                                                 ("village_code", "session", "category", "page")})
+    back = (
+        reverse("booking")
+        + "?"
+        + urlencode({k: request.POST.get(k, "") for k in ("village_code", "session", "category", "page")})
+    )
     slot = Slot.objects.select_related("session__site").filter(pk=_int(request.POST.get("slot"))).first()
     ids = _ints(request.POST.getlist("resident"))
     if slot is None:
@@ -178,12 +207,18 @@ def _book(request):
         except VaxOpsError as e:
             row["text"] = e.message
         else:
-            row.update(ok=True, text=_("已预约%(when)s，%(dose)s") % {"when": _when(slot),
-                                                                  "dose": _dose(a.dose_number, a.is_booster)})
+            row.update(
+                ok=True,
+                text=_("已预约%(when)s，%(dose)s")
+                % {"when": _when(slot), "dose": _dose(a.dose_number, a.is_booster)},
+            )
         rows.append(row)
     request.session[RESULT_KEY] = {
-        "session": slot.session_id, "session_label": _session_label(slot.session), "rows": rows,
-        "booked": sum(r["ok"] for r in rows), "refused": sum(not r["ok"] for r in rows),
+        "session": slot.session_id,
+        "session_label": _session_label(slot.session),
+        "rows": rows,
+        "booked": sum(r["ok"] for r in rows),
+        "refused": sum(not r["ok"] for r in rows),
         "full": [r["resident"] for r in rows if r["full"]],
     }
     return redirect(back)
@@ -209,8 +244,11 @@ def waitlist(request):
         except VaxOpsError as e:
             messages.error(request, e.message)
         else:
-            messages.success(request, _("%(name)s已加入%(session)s的候补名单，有空位时将自动预约并短信通知") % {
-                "name": mask_name(person.name), "session": _session_label(session)})
+            messages.success(
+                request,
+                _("%(name)s已加入%(session)s的候补名单，有空位时将自动预约并短信通知")
+                % {"name": mask_name(person.name), "session": _session_label(session)},
+            )
     return redirect(back)
 
 
@@ -234,14 +272,29 @@ def appointments(request):
         status = "all"
     qs = qs.order_by("slot__start", "id")
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
-    rows = [{"a": a, "name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number),
-             "dose": _dose(a.dose_number, a.is_booster)} for a in page.object_list]
+    rows = [
+        {
+            "a": a,
+            "name": mask_name(a.resident.name),
+            "masked_id": mask_id(a.resident.id_number),
+            "dose": _dose(a.dose_number, a.is_booster),
+        }
+        for a in page.object_list
+    ]
     statuses = [("active", _("有效预约")), *AppointmentStatus.choices, ("all", _("全部"))]
-    return render(request, "booking/appointments.html", {
-        "page": page, "rows": rows, "status": status, "statuses": statuses,
-        "query": urlencode({"status": status}), "scope_label": scope_for(request.user).label,
-        "may_change": request.user.has_perm("booking.change_appointment"),
-    })
+    return render(
+        request,
+        "booking/appointments.html",
+        {
+            "page": page,
+            "rows": rows,
+            "status": status,
+            "statuses": statuses,
+            "query": urlencode({"status": status}),
+            "scope_label": scope_for(request.user).label,
+            "may_change": request.user.has_perm("booking.change_appointment"),
+        },
+    )
 
 
 def _appointment_for(request, pk: int) -> Appointment:
@@ -254,12 +307,16 @@ def _appointment_for(request, pk: int) -> Appointment:
 def appointment_cancel(request, pk: int):
     a = _appointment_for(request, pk)
     try:
-        services.appointment_cancel(actor=request.user, appointment=a, reason=request.POST.get("reason", "").strip())
+        services.appointment_cancel(
+            actor=request.user, appointment=a, reason=request.POST.get("reason", "").strip()
+        )
     except VaxOpsError as e:
         messages.error(request, e.message)
     else:
-        messages.success(request, _("已取消%(name)s %(when)s的预约") % {"name": mask_name(a.resident.name),
-                                                                  "when": _when(a.slot)})
+        messages.success(
+            request,
+            _("已取消%(name)s %(when)s的预约") % {"name": mask_name(a.resident.name), "when": _when(a.slot)},
+        )
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/booking/") else reverse("booking-appointments"))
 
@@ -273,14 +330,20 @@ def appointment_reschedule(request, pk: int):
         try:
             if slot is None:
                 raise VaxOpsError(_("请选择新的预约时段"))
-            new = services.appointment_reschedule(actor=request.user, appointment=a, slot=slot,
-                                                  reason=request.POST.get("reason", "").strip())
+            new = services.appointment_reschedule(
+                actor=request.user, appointment=a, slot=slot, reason=request.POST.get("reason", "").strip()
+            )
         except VaxOpsError as e:
             messages.error(request, e.message)
-            return redirect(reverse("booking-reschedule", args=[a.pk]) + "?" + urlencode(
-                {"session": request.POST.get("session", "")}))
-        messages.success(request, _("已改约：%(name)s %(when)s") % {"name": mask_name(a.resident.name),
-                                                                "when": _when(new.slot)})
+            return redirect(
+                reverse("booking-reschedule", args=[a.pk])
+                + "?"
+                + urlencode({"session": request.POST.get("session", "")})
+            )
+        messages.success(
+            request,
+            _("已改约：%(name)s %(when)s") % {"name": mask_name(a.resident.name), "when": _when(new.slot)},
+        )
         return redirect("booking-appointments")
     if a.status != AppointmentStatus.BOOKED:
         messages.error(request, _("该预约当前为“%(status)s”，不能改约") % {"status": a.get_status_display()})
@@ -294,10 +357,19 @@ def appointment_reschedule(request, pk: int):
     for r in rows:
         r["past"] = r["start"] <= now
         r["current"] = r["id"] == a.slot_id
-    return render(request, "booking/reschedule.html", {
-        "a": a, "name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number),
-        "dose": _dose(a.dose_number, a.is_booster), "sessions": sessions, "session": session, "slots": rows,
-    })
+    return render(
+        request,
+        "booking/reschedule.html",
+        {
+            "a": a,
+            "name": mask_name(a.resident.name),
+            "masked_id": mask_id(a.resident.id_number),
+            "dose": _dose(a.dose_number, a.is_booster),
+            "sessions": sessions,
+            "session": session,
+            "slots": rows,
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -328,7 +400,8 @@ def employer_door(request):
     sessions.sort(key=lambda x: (x["reserved"] == 0, x["session"].day, x["session"].site.code))
     staff = Resident.objects.filter(employer=employer)
     ctx = {
-        "employer": employer, "sessions": sessions,
+        "employer": employer,
+        "sessions": sessions,
         "staff_total": staff.count(),
         "staff_unbooked": staff.exclude(appointments__status__in=ACTIVE).count(),
         "jobs": ImportJob.objects.filter(created_by=request.user, employer_code=employer.code)[:10],
@@ -366,8 +439,12 @@ def employer_job(request, pk: int):
     if employer is None:
         return _not_employer(request)
     job = get_object_or_404(ImportJob, pk=pk, created_by=request.user, employer_code=employer.code)
-    ctx = {"job": job, "errors": job.errors[:200], "more_errors": max(0, len(job.errors) - 200),
-           "employer": employer}
+    ctx = {
+        "job": job,
+        "errors": job.errors[:200],
+        "more_errors": max(0, len(job.errors) - 200),
+        "employer": employer,
+    }
     if request.htmx:
         return render(request, "booking/_staff_job.html", ctx)
     return render(request, "booking/employer_job.html", ctx)
@@ -380,8 +457,12 @@ def employer_book(request):
     employer = _employer_of(request)
     if employer is None:
         return _not_employer(request)
-    session = (Session.objects.select_related("site").exclude(status=SessionStatus.CLOSED)
-               .filter(pk=_int(request.POST.get("session"))).first())
+    session = (
+        Session.objects.select_related("site")
+        .exclude(status=SessionStatus.CLOSED)
+        .filter(pk=_int(request.POST.get("session")))
+        .first()
+    )
     if session is None:
         messages.error(request, _("请选择场次"))
         return redirect("booking-employer")
@@ -390,16 +471,38 @@ def employer_book(request):
     except VaxOpsError as e:
         messages.error(request, e.message)
         return redirect("booking-employer")
-    rows = ([{"name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number), "ok": True,
-              "text": _("已预约%(when)s，%(dose)s") % {"when": _when(a.slot), "dose": _dose(a.dose_number, a.is_booster)}}
-             for a in result["booked"]]
-            + [{"name": mask_name(p.name), "masked_id": mask_id(p.id_number), "ok": False, "text": reason}
-               for p, reason in result["refused"]]
-            + [{"name": mask_name(p.name), "masked_id": mask_id(p.id_number), "ok": False,
-                "text": _("名额已满，未能安排")} for p in result["unplaced"]])
-    request.session[RESULT_KEY] = {"session_label": _session_label(session), "rows": rows,
-                                   "booked": len(result["booked"]), "refused": len(result["refused"]),
-                                   "unplaced": len(result["unplaced"])}
+    rows = (
+        [
+            {
+                "name": mask_name(a.resident.name),
+                "masked_id": mask_id(a.resident.id_number),
+                "ok": True,
+                "text": _("已预约%(when)s，%(dose)s")
+                % {"when": _when(a.slot), "dose": _dose(a.dose_number, a.is_booster)},
+            }
+            for a in result["booked"]
+        ]
+        + [
+            {"name": mask_name(p.name), "masked_id": mask_id(p.id_number), "ok": False, "text": reason}
+            for p, reason in result["refused"]
+        ]
+        + [
+            {
+                "name": mask_name(p.name),
+                "masked_id": mask_id(p.id_number),
+                "ok": False,
+                "text": _("名额已满，未能安排"),
+            }
+            for p in result["unplaced"]
+        ]
+    )
+    request.session[RESULT_KEY] = {
+        "session_label": _session_label(session),
+        "rows": rows,
+        "booked": len(result["booked"]),
+        "refused": len(result["refused"]),
+        "unplaced": len(result["unplaced"]),
+    }
     return redirect("booking-employer")
 
 
@@ -438,8 +541,11 @@ def self_start(request):
         except VaxOpsError as e:
             ctx["error"] = e.message
             return render(request, "booking/self_start.html", ctx, status=400)
-        request.session[SELF_PENDING] = {"id_number": ctx["id_number"].upper(), "phone": ctx["phone"],
-                                         "at": timezone.now().timestamp()}
+        request.session[SELF_PENDING] = {
+            "id_number": ctx["id_number"].upper(),
+            "phone": ctx["phone"],
+            "at": timezone.now().timestamp(),
+        }
         return redirect("book-verify")
     return render(request, "booking/self_start.html", ctx)
 
@@ -452,15 +558,20 @@ def self_verify(request):
     ctx = {"phone": mask_phone(pending["phone"])}
     if request.method == "POST":
         try:
-            person = services.self_verify(id_number=pending["id_number"], phone=pending["phone"],
-                                          code=request.POST.get("code", "").strip())
+            person = services.self_verify(
+                id_number=pending["id_number"],
+                phone=pending["phone"],
+                code=request.POST.get("code", "").strip(),
+            )
         except VaxOpsError as e:
             ctx["error"] = e.message
             return render(request, "booking/self_verify.html", ctx, status=400)
         request.session.cycle_key()
         request.session.pop(SELF_PENDING, None)
-        request.session[SELF_KEY] = {"resident": person.pk,
-                                     "until": timezone.now().timestamp() + SELF_MINUTES * 60}
+        request.session[SELF_KEY] = {
+            "resident": person.pk,
+            "until": timezone.now().timestamp() + SELF_MINUTES * 60,
+        }
         if selectors.active_appointment(resident=person) is not None:
             return redirect("book-me")
         return redirect("book-slots")
@@ -480,7 +591,9 @@ def self_slots(request):
             services.appointment_book(actor=_self_actor(), resident=person, slot=slot, channel="self")
         except VaxOpsError as e:
             messages.error(request, e.message)
-            query = urlencode({"site": request.POST.get("site", ""), "session": request.POST.get("session", "")})
+            query = urlencode(
+                {"site": request.POST.get("site", ""), "session": request.POST.get("session", "")}
+            )
             return redirect(reverse("book-slots") + "?" + query)
         return redirect("book-me")
     current = selectors.active_appointment(resident=person)
@@ -491,14 +604,28 @@ def self_slots(request):
     if site is not None:
         for s in selectors.sessions_upcoming(site=site):
             r = selectors.slot_rows(s.slots.all(), for_resident=person)
-            days.append({"session": s, "bookable": sum(x["bookable"] for x in r if x["start"] > timezone.now())})
-        session = next((d["session"] for d in days if d["session"].pk == _int(request.GET.get("session"))), None)
+            days.append(
+                {"session": s, "bookable": sum(x["bookable"] for x in r if x["start"] > timezone.now())}
+            )
+        session = next(
+            (d["session"] for d in days if d["session"].pk == _int(request.GET.get("session"))), None
+        )
     if session is not None:
         now = timezone.now()
         rows = [r for r in selectors.slot_rows(session.slots.all(), for_resident=person) if r["start"] > now]
-    return render(request, "booking/self_slots.html", {
-        "person": mask_name(person.name), "current": current, "sites": sites, "site": site, "days": days,
-        "session": session, "rows": rows})
+    return render(
+        request,
+        "booking/self_slots.html",
+        {
+            "person": mask_name(person.name),
+            "current": current,
+            "sites": sites,
+            "site": site,
+            "days": days,
+            "session": session,
+            "rows": rows,
+        },
+    )
 
 
 def self_me(request):
@@ -507,8 +634,11 @@ def self_me(request):
     if person is None:
         return redirect("book")
     a = selectors.active_appointment(resident=person)
-    return render(request, "booking/self_me.html", {
-        "person": mask_name(person.name), "a": a, "dose": _dose(a.dose_number, a.is_booster) if a else ""})
+    return render(
+        request,
+        "booking/self_me.html",
+        {"person": mask_name(person.name), "a": a, "dose": _dose(a.dose_number, a.is_booster) if a else ""},
+    )
 
 
 @require_POST
@@ -532,4 +662,3 @@ def self_exit(request):
     request.session.pop(SELF_KEY, None)
     request.session.pop(SELF_PENDING, None)
     return redirect("book")
-

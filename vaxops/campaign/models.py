@@ -13,7 +13,9 @@ class ImmunizationStatus(models.Model):
     when a policy version is added.
     """
 
-    resident = models.OneToOneField("registry.Resident", models.CASCADE, primary_key=True, related_name="status")
+    resident = models.OneToOneField(
+        "registry.Resident", models.CASCADE, primary_key=True, related_name="status"
+    )
     village_code = models.CharField(max_length=12)
     employer_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(_("状态"), max_length=20)

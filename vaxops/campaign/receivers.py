@@ -62,8 +62,13 @@ def _schedule_changed(sender, instance=None, **kwargs):
                 when = datetime.combine(effective_from, dtime(0, 5), tzinfo=timezone.get_current_timezone())
                 Schedule.objects.update_or_create(
                     name=f"status-refresh-{effective_from.isoformat()}",
-                    defaults={"func": "vaxops.campaign.tasks.status_refresh_all_task",
-                              "schedule_type": Schedule.ONCE, "next_run": when, "repeats": 1})
+                    defaults={
+                        "func": "vaxops.campaign.tasks.status_refresh_all_task",
+                        "schedule_type": Schedule.ONCE,
+                        "next_run": when,
+                        "repeats": 1,
+                    },
+                )
 
     transaction.on_commit(enqueue)
 
@@ -74,8 +79,12 @@ def _connect_schedule_signals() -> None:
     from vaxops.catalog.models import PolicyInterval, Product, SchedulePolicy
 
     for model in (Product, SchedulePolicy, PolicyInterval):
-        post_save.connect(_schedule_changed, sender=model, dispatch_uid=f"campaign-refresh-{model._meta.label_lower}")
-        post_delete.connect(_schedule_changed, sender=model, dispatch_uid=f"campaign-refresh-del-{model._meta.label_lower}")
+        post_save.connect(
+            _schedule_changed, sender=model, dispatch_uid=f"campaign-refresh-{model._meta.label_lower}"
+        )
+        post_delete.connect(
+            _schedule_changed, sender=model, dispatch_uid=f"campaign-refresh-del-{model._meta.label_lower}"
+        )
 
 
 _connect_schedule_signals()

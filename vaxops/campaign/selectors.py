@@ -62,8 +62,9 @@ def category_q(category: str, on: date, prefix: str = "status__") -> Q:
             return base & ~later & ~first & ~overdue & ~booster
 
 
-def mobilisation_list(*, user, category: str, on: date, village_code: str = "", employer_id: int | None = None,
-                      phase=None) -> QuerySet[Resident]:
+def mobilisation_list(
+    *, user, category: str, on: date, village_code: str = "", employer_id: int | None = None, phase=None
+) -> QuerySet[Resident]:
     """Residents in the user's scope on this list on ``on`` (optionally one village/employer, one phase's people).
 
     ``phase`` (a catalog.domain.Phase) narrows "not started" to the people the phase admits on ``on``:
@@ -87,7 +88,9 @@ def mobilisation_list(*, user, category: str, on: date, village_code: str = "", 
     return qs.select_related("status").order_by("village_code", "status__next_earliest", "id")
 
 
-def mobilisation_counts(*, user, on: date, village_code: str = "", employer_id: int | None = None) -> dict[str, int]:
+def mobilisation_counts(
+    *, user, on: date, village_code: str = "", employer_id: int | None = None
+) -> dict[str, int]:
     """How many people are on each list (for the tabs), in scope, in one pass over the table."""
     if not user.has_perm("registry.view_resident"):
         return {c.value: 0 for c in C} | {"unknown": 0}
@@ -97,5 +100,7 @@ def mobilisation_counts(*, user, on: date, village_code: str = "", employer_id: 
         qs = qs.filter(village_code__gte=code.ljust(12, "0"), village_code__lte=code.ljust(12, "9"))
     if employer_id:
         qs = qs.filter(employer_id=employer_id)
-    return qs.aggregate(**{c.value: Count("id", filter=category_q(c, on)) for c in C},
-                        unknown=Count("id", filter=Q(status__isnull=True)))
+    return qs.aggregate(
+        **{c.value: Count("id", filter=category_q(c, on)) for c in C},
+        unknown=Count("id", filter=Q(status__isnull=True)),
+    )

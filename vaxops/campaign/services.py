@@ -11,9 +11,22 @@ from vaxops.registry.models import Resident
 
 from .models import ImmunizationStatus
 
-_FIELDS = ["village_code", "employer_id", "status", "valid_doses", "contraindicated", "deferred_until", "deferred_open",
-           "next_number", "next_is_booster", "next_products", "next_earliest", "next_latest", "window_missed",
-           "computed_on"]
+_FIELDS = [
+    "village_code",
+    "employer_id",
+    "status",
+    "valid_doses",
+    "contraindicated",
+    "deferred_until",
+    "deferred_open",
+    "next_number",
+    "next_is_booster",
+    "next_products",
+    "next_earliest",
+    "next_latest",
+    "window_missed",
+    "computed_on",
+]
 
 
 def status_from_forecast(f: domain.Forecast) -> dict:
@@ -34,18 +47,32 @@ def status_from_forecast(f: domain.Forecast) -> dict:
     }
 
 
-def _status_row(*, pk: int, birth, village_code, employer_id, inputs, on: date, catalogue) -> ImmunizationStatus:
-    f = domain.evaluate(birth_date=birth, doses=inputs.doses, contraindications=inputs.contraindications,
-                        deferrals=inputs.deferrals, on=on, catalogue=catalogue)
-    return ImmunizationStatus(resident_id=pk, village_code=village_code, employer_id=employer_id, computed_on=on,
-                              **status_from_forecast(f))
+def _status_row(
+    *, pk: int, birth, village_code, employer_id, inputs, on: date, catalogue
+) -> ImmunizationStatus:
+    f = domain.evaluate(
+        birth_date=birth,
+        doses=inputs.doses,
+        contraindications=inputs.contraindications,
+        deferrals=inputs.deferrals,
+        on=on,
+        catalogue=catalogue,
+    )
+    return ImmunizationStatus(
+        resident_id=pk,
+        village_code=village_code,
+        employer_id=employer_id,
+        computed_on=on,
+        **status_from_forecast(f),
+    )
 
 
 def _status_write(rows: list[ImmunizationStatus]) -> None:
     # No savepoint inside a caller's transaction (nothing here is caught and retried); its own otherwise.
     with transaction.atomic(savepoint=False):
-        ImmunizationStatus.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
-                                               unique_fields=["resident"], update_fields=_FIELDS)
+        ImmunizationStatus.objects.bulk_create(
+            rows, batch_size=1000, update_conflicts=True, unique_fields=["resident"], update_fields=_FIELDS
+        )
 
 
 def status_refresh(*, resident_ids: Iterable[int], on: date | None = None) -> int:
@@ -58,13 +85,24 @@ def status_refresh(*, resident_ids: Iterable[int], on: date | None = None) -> in
         return 0
     on = on or clock.today()
     catalogue = catalogue_current()
-    people = Resident.objects.filter(pk__in=ids).values_list("id", "birth_date", "village_code", "employer_id")
+    people = Resident.objects.filter(pk__in=ids).values_list(
+        "id", "birth_date", "village_code", "employer_id"
+    )
     inputs = person_inputs(resident_ids=ids)
-    rows = [_status_row(pk=pk, birth=birth, village_code=village_code, employer_id=employer_id,
-                        inputs=inputs.get(pk, NO_INPUTS), on=on, catalogue=catalogue)
-            for pk, birth, village_code, employer_id in people
-            # no birth date (some passports): nothing can be forecast; shown as unknown
-            if birth is not None]
+    rows = [
+        _status_row(
+            pk=pk,
+            birth=birth,
+            village_code=village_code,
+            employer_id=employer_id,
+            inputs=inputs.get(pk, NO_INPUTS),
+            on=on,
+            catalogue=catalogue,
+        )
+        for pk, birth, village_code, employer_id in people
+        # no birth date (some passports): nothing can be forecast; shown as unknown
+        if birth is not None
+    ]
     _status_write(rows)
     return len(rows)
 
@@ -77,12 +115,28 @@ def status_store(*, resident: Resident, inputs, on: date | None = None) -> None:
     if resident.birth_date is None:
         return
     on = on or clock.today()
-    _status_write([_status_row(pk=resident.pk, birth=resident.birth_date, village_code=resident.village_code,
-                               employer_id=resident.employer_id, inputs=inputs, on=on, catalogue=catalogue_current())])
+    _status_write(
+        [
+            _status_row(
+                pk=resident.pk,
+                birth=resident.birth_date,
+                village_code=resident.village_code,
+                employer_id=resident.employer_id,
+                inputs=inputs,
+                on=on,
+                catalogue=catalogue_current(),
+            )
+        ]
+    )
 
 
-def status_refresh_all(*, on: date | None = None, only_missing: bool = False, batch: int = 5000,
-                       progress: Callable[[int], None] | None = None) -> int:
+def status_refresh_all(
+    *,
+    on: date | None = None,
+    only_missing: bool = False,
+    batch: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Recompute every resident's status (or only those without one); returns how many rows were written."""
     qs = Resident.objects.order_by("id")
     if only_missing:

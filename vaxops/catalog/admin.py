@@ -71,9 +71,23 @@ class ProductAdmin(AuditedAdmin):
         (None, {"fields": ("code", "name_zh", "name_en", "platform", "sort")}),
         (_("企业"), {"fields": ("manufacturer_zh", "manufacturer_en", "mah")}),
         (_("EU DCC 编码"), {"fields": ("dcc_mp", "dcc_ma", "dcc_vp")}),
-        (_("剂型与接种"), {"fields": ("presentation", "doses_per_vial", "open_vial_discard_hours", "dose_volume_ml",
-                                      "route", "site")}),
-        (_("储存与适用年龄"), {"fields": ("storage_min_c", "storage_max_c", "min_age_years", "max_age_years")}),
+        (
+            _("剂型与接种"),
+            {
+                "fields": (
+                    "presentation",
+                    "doses_per_vial",
+                    "open_vial_discard_hours",
+                    "dose_volume_ml",
+                    "route",
+                    "site",
+                )
+            },
+        ),
+        (
+            _("储存与适用年龄"),
+            {"fields": ("storage_min_c", "storage_max_c", "min_age_years", "max_age_years")},
+        ),
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -88,24 +102,41 @@ class ProductAdmin(AuditedAdmin):
 
 
 def _product_choices() -> list[tuple[str, str]]:
-    return [(p.code, f"{p.code}（{p.get_platform_display()}）") for p in Product.objects.order_by("sort", "code")]
+    return [
+        (p.code, f"{p.code}（{p.get_platform_display()}）") for p in Product.objects.order_by("sort", "code")
+    ]
 
 
 class SchedulePolicyForm(forms.ModelForm):
     completion_products = forms.MultipleChoiceField(
-        label=_("可续种品种"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("可续种品种"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("同一技术路线、可替换完成全程接种的品种（含本品种）"),
     )
     booster_products = forms.MultipleChoiceField(
-        label=_("加强免疫可用品种"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("加强免疫可用品种"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("同源及序贯加强可用品种"),
     )
 
     class Meta:
         model = SchedulePolicy
-        fields = ("product", "effective_from", "effective_to", "note", "primary_doses", "completion_products",
-                  "grace_days", "min_gap_other_vaccines_days", "booster_min_days", "booster_recommended_days",
-                  "booster_products", "booster_min_age_years")
+        fields = (
+            "product",
+            "effective_from",
+            "effective_to",
+            "note",
+            "primary_doses",
+            "completion_products",
+            "grace_days",
+            "min_gap_other_vaccines_days",
+            "booster_min_days",
+            "booster_recommended_days",
+            "booster_products",
+            "booster_min_age_years",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,7 +162,8 @@ class IntervalFormSet(BaseInlineFormSet):
         if numbers != expected:
             wanted = "、".join(f"第{n}剂" for n in expected) or "无"
             raise ValidationError(
-                _("基础免疫%(doses)s剂，须且只须填写以下剂次的间隔：%(wanted)s") % {"doses": doses, "wanted": wanted}
+                _("基础免疫%(doses)s剂，须且只须填写以下剂次的间隔：%(wanted)s")
+                % {"doses": doses, "wanted": wanted}
             )
 
 
@@ -146,15 +178,34 @@ class SchedulePolicyAdmin(AuditedAdmin):
     form = SchedulePolicyForm
     inlines = [PolicyIntervalInline]
     save_as = True
-    list_display = ("product", "effective_from", "effective_to", "in_force_today", "primary_doses",
-                    "booster_min_days", "grace_days", "note")
+    list_display = (
+        "product",
+        "effective_from",
+        "effective_to",
+        "in_force_today",
+        "primary_doses",
+        "booster_min_days",
+        "grace_days",
+        "note",
+    )
     list_filter = ("product",)
     fieldsets = (
         (None, {"fields": ("product", "effective_from", "effective_to", "note")}),
-        (_("基础免疫"), {"fields": ("primary_doses", "completion_products", "grace_days",
-                                    "min_gap_other_vaccines_days")}),
-        (_("加强免疫"), {"fields": ("booster_min_days", "booster_recommended_days", "booster_products",
-                                    "booster_min_age_years")}),
+        (
+            _("基础免疫"),
+            {"fields": ("primary_doses", "completion_products", "grace_days", "min_gap_other_vaccines_days")},
+        ),
+        (
+            _("加强免疫"),
+            {
+                "fields": (
+                    "booster_min_days",
+                    "booster_recommended_days",
+                    "booster_products",
+                    "booster_min_age_years",
+                )
+            },
+        ),
     )
 
     @admin.display(description=_("今日生效"), boolean=True)
@@ -196,9 +247,15 @@ class PhaseAdmin(AuditedAdmin):
 class QuestionInline(admin.StackedInline):
     model = Question
     extra = 0
-    fields = (("position", "code", "answer_type", "required"), "text_zh", "text_en", "choices",
-              ("rule_action", "rule_scope"), "rule_reason_zh",
-              ("defer_days", "defer_days_after_answer", "defer_condition"))
+    fields = (
+        ("position", "code", "answer_type", "required"),
+        "text_zh",
+        "text_en",
+        "choices",
+        ("rule_action", "rule_scope"),
+        "rule_reason_zh",
+        ("defer_days", "defer_days_after_answer", "defer_condition"),
+    )
 
 
 @admin.register(QuestionSet)

@@ -131,8 +131,11 @@ def _plain(value: Any) -> Any:
 def list_products(request):
     catalogue = catalogue_current()
     return [
-        {**_plain(asdict(p)), "platform_zh": p.platform.label_zh,
-         "policies": [_plain(asdict(pol)) for pol in catalogue.policies_for(p.code)]}
+        {
+            **_plain(asdict(p)),
+            "platform_zh": p.platform.label_zh,
+            "policies": [_plain(asdict(pol)) for pol in catalogue.policies_for(p.code)],
+        }
         for p in catalogue.products
     ]
 
@@ -142,8 +145,11 @@ def list_phases(request):
     return [_plain(asdict(p)) for p in phases_current()]
 
 
-@router.get("/question-set", response={200: QuestionSetOut, 404: ErrorOut},
-            summary="指定日期生效的预检问题集（默认今天）")
+@router.get(
+    "/question-set",
+    response={200: QuestionSetOut, 404: ErrorOut},
+    summary="指定日期生效的预检问题集（默认今天）",
+)
 def get_question_set(request, on: date | None = None):
     return _plain(asdict(question_set_on(on or clock.today())))
 
@@ -207,13 +213,17 @@ class ForecastOut(Schema):
     reasons: list[str]
 
 
-@forecast_router.post("", response={200: ForecastOut, 400: ErrorOut},
-                      summary="接种评估（与 vaxops forecast --json 相同）")
+@forecast_router.post(
+    "", response={200: ForecastOut, 400: ErrorOut}, summary="接种评估（与 vaxops forecast --json 相同）"
+)
 def forecast(request, payload: ForecastIn):
     """Doses as ``PRODUCT@YYYY-MM-DD`` (catalogue or DCC ``mp`` code); ``contraindicated`` lists products
     or ``all``; ``on`` defaults to today."""
     result = forecast_from_inputs(
-        birth_date=payload.birth_date, doses=payload.doses, on=payload.on or clock.today(),
-        contraindicated=payload.contraindicated, deferred_until=payload.deferred_until,
+        birth_date=payload.birth_date,
+        doses=payload.doses,
+        on=payload.on or clock.today(),
+        contraindicated=payload.contraindicated,
+        deferred_until=payload.deferred_until,
     )
     return domain.forecast_to_dict(result)

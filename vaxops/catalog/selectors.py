@@ -63,7 +63,9 @@ def _product(row: Product, prefixes: Sequence[str]) -> domain.Product:
     )
 
 
-def _policy(row: SchedulePolicy, *, product_code: str, intervals: Sequence[domain.Interval]) -> domain.SchedulePolicy:
+def _policy(
+    row: SchedulePolicy, *, product_code: str, intervals: Sequence[domain.Interval]
+) -> domain.SchedulePolicy:
     booster = None
     if row.booster_min_days is not None:
         booster = domain.BoosterRule(
@@ -100,7 +102,9 @@ def previous_version(policy: SchedulePolicy, others: Sequence[SchedulePolicy]) -
     return None
 
 
-def catalogue_build(*, product: Product | None = None, policy: SchedulePolicy | None = None) -> domain.Catalogue:
+def catalogue_build(
+    *, product: Product | None = None, policy: SchedulePolicy | None = None
+) -> domain.Catalogue:
     """Build the catalogue from the database, uncached; raises ``ValueError`` (Chinese) if it is invalid.
 
     ``product`` or ``policy`` is an unsaved candidate (new, or an edited copy of a row) that replaces its
@@ -133,9 +137,13 @@ def catalogue_build(*, product: Product | None = None, policy: SchedulePolicy | 
                 r = closed
             policies.append(_policy(r, product_code=code_of[r.product_id], intervals=intervals.get(r.pk, [])))
         placeholders = [domain.Interval(0, 0)] * (policy.primary_doses - 1)
-        policies.append(_policy(policy, product_code=code_of.get(policy.product_id, "?"), intervals=placeholders))
+        policies.append(
+            _policy(policy, product_code=code_of.get(policy.product_id, "?"), intervals=placeholders)
+        )
     else:
-        policies = [_policy(r, product_code=code_of[r.product_id], intervals=intervals.get(r.pk, [])) for r in rows]
+        policies = [
+            _policy(r, product_code=code_of[r.product_id], intervals=intervals.get(r.pk, [])) for r in rows
+        ]
     return domain.Catalogue(
         products=tuple(_product(p, prefixes.get(p.pk, []) if p.pk else []) for p in products),
         policies=tuple(policies),
@@ -230,11 +238,22 @@ def connect_invalidation() -> None:
     """Clear the cache on every save or delete of catalogue data (called from ``CatalogConfig.ready``)."""
     from vaxops.registry.models import PriorityGroup
 
-    for model in (Product, TracePrefix, SchedulePolicy, PolicyInterval, Phase, QuestionSet, Question, PriorityGroup):
+    for model in (
+        Product,
+        TracePrefix,
+        SchedulePolicy,
+        PolicyInterval,
+        Phase,
+        QuestionSet,
+        Question,
+        PriorityGroup,
+    ):
         uid = f"catalog-invalidate-{model._meta.label_lower}"
         post_save.connect(catalogue_invalidate, sender=model, dispatch_uid=uid + "-save")
         post_delete.connect(catalogue_invalidate, sender=model, dispatch_uid=uid + "-delete")
-    m2m_changed.connect(catalogue_invalidate, sender=Phase.priority_groups.through, dispatch_uid="catalog-phase-groups")
+    m2m_changed.connect(
+        catalogue_invalidate, sender=Phase.priority_groups.through, dispatch_uid="catalog-phase-groups"
+    )
 
 
 # ------------------------------------------------------------------------------------------ public reads
@@ -308,13 +327,16 @@ def forecast_from_inputs(
     birth = _date(birth_date, field="birth_date", labels=labels)
     day = _date(on, field="on", labels=labels)
     if day < birth:
-        raise ValidationFailed(f"{labels['on']}：评估日期{day.isoformat()}早于出生日期{birth.isoformat()}", field="on")
+        raise ValidationFailed(
+            f"{labels['on']}：评估日期{day.isoformat()}早于出生日期{birth.isoformat()}", field="on"
+        )
     given: list[domain.GivenDose] = []
     for text in doses:
         code, sep, when = str(text).strip().rpartition("@")
         if not sep or not code or not when:
             raise ValidationFailed(
-                f"{labels['doses']}：“{text}”格式错误，应为 品种@日期，如 BBIBP-CorV@2021-04-01", field="doses"
+                f"{labels['doses']}：“{text}”格式错误，应为 品种@日期，如 BBIBP-CorV@2021-04-01",
+                field="doses",
             )
         if catalogue.find_product(code) is None:
             raise ValidationFailed(f"{labels['doses']}：{_unknown_product(code, catalogue)}", field="doses")
@@ -329,20 +351,27 @@ def forecast_from_inputs(
     for text in contraindicated:
         code = str(text).strip()
         if code.lower() == "all":
-            contraindications.append(domain.Contraindication(products=domain.ALL, reason="指定禁忌：全部品种"))
+            contraindications.append(
+                domain.Contraindication(products=domain.ALL, reason="指定禁忌：全部品种")
+            )
             continue
         product = catalogue.find_product(code)
         if product is None:
-            raise ValidationFailed(f"{labels['contraindicated']}：{_unknown_product(code, catalogue)}",
-                                   field="contraindicated")
+            raise ValidationFailed(
+                f"{labels['contraindicated']}：{_unknown_product(code, catalogue)}", field="contraindicated"
+            )
         codes.append(product.code)
     if codes:
         codes = list(dict.fromkeys(codes))
-        contraindications.append(domain.Contraindication(products=tuple(codes), reason="指定禁忌：" + "、".join(codes)))
+        contraindications.append(
+            domain.Contraindication(products=tuple(codes), reason="指定禁忌：" + "、".join(codes))
+        )
     deferrals: list[domain.Deferral] = []
     if deferred_until is not None and str(deferred_until).strip():
         until = _date(deferred_until, field="deferred_until", labels=labels)
-        deferrals.append(domain.Deferral(until=until, condition=None, reason=f"指定暂缓至{until.isoformat()}"))
+        deferrals.append(
+            domain.Deferral(until=until, condition=None, reason=f"指定暂缓至{until.isoformat()}")
+        )
     return domain.evaluate(
         birth_date=birth,
         doses=given,

@@ -30,12 +30,14 @@ def catalogue(request):
     for p in cat.products:
         versions = []
         for pol in cat.policies_for(p.code):
-            versions.append({
-                "policy": pol,
-                "in_force": pol.in_force(today),
-                "intervals": [_interval_text(i, n) for n, i in enumerate(pol.intervals, start=2)],
-                "completion": [c for c in pol.completion_products if c != p.code],
-            })
+            versions.append(
+                {
+                    "policy": pol,
+                    "in_force": pol.in_force(today),
+                    "intervals": [_interval_text(i, n) for n, i in enumerate(pol.intervals, start=2)],
+                    "completion": [c for c in pol.completion_products if c != p.code],
+                }
+            )
         products.append({"product": p, "versions": versions})
     phases = (
         Phase.objects.prefetch_related("priority_groups")
@@ -43,10 +45,20 @@ def catalogue(request):
         .order_by("sort", "starts_on", "code")
     )
     question_sets = question_sets_current()
-    in_force = max((qs for qs in question_sets if qs.effective_from <= today), key=lambda qs: qs.effective_from,
-                   default=None)
-    return render(request, "catalog/catalogue.html", {
-        "products": products, "phases": phases, "question_sets": question_sets,
-        "question_set_in_force": in_force, "today": today,
-        "may_edit": request.user.is_staff and request.user.has_perm("catalog.change_schedulepolicy"),
-    })
+    in_force = max(
+        (qs for qs in question_sets if qs.effective_from <= today),
+        key=lambda qs: qs.effective_from,
+        default=None,
+    )
+    return render(
+        request,
+        "catalog/catalogue.html",
+        {
+            "products": products,
+            "phases": phases,
+            "question_sets": question_sets,
+            "question_set_in_force": in_force,
+            "today": today,
+            "may_edit": request.user.is_staff and request.user.has_perm("catalog.change_schedulepolicy"),
+        },
+    )

@@ -53,9 +53,17 @@ class IssueIn(Schema):
 
 
 def _out(cert: VaccinationCertificate) -> dict:
-    return {"id": cert.pk, "resident_id": cert.resident_id, "uvci": cert.uvci, "kid": cert.kid,
-            "issued_at": cert.issued_at, "expires_at": cert.expires_at, "revoked_at": cert.revoked_at,
-            "hc1": cert.hc1, "payload": cert.payload}
+    return {
+        "id": cert.pk,
+        "resident_id": cert.resident_id,
+        "uvci": cert.uvci,
+        "kid": cert.kid,
+        "issued_at": cert.issued_at,
+        "expires_at": cert.expires_at,
+        "revoked_at": cert.revoked_at,
+        "hc1": cert.hc1,
+        "payload": cert.payload,
+    }
 
 
 @router.post("/verify", auth=None, response={200: VerifyOut}, summary="验证 HC1 凭证（公开）")
@@ -68,13 +76,22 @@ def verify(request, payload: VerifyIn):
     return services.certificate_verify(text=payload.hc1, at=at).as_dict()
 
 
-@router.post("/residents/{resident_id}/issue", response={200: CertificateOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-             summary="签发居民接种凭证（支持 Idempotency-Key）")
+@router.post(
+    "/residents/{resident_id}/issue",
+    response={200: CertificateOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="签发居民接种凭证（支持 Idempotency-Key）",
+)
 def issue(request, resident_id: int, payload: IssueIn | None = None):
     reissue = bool(payload and payload.reissue)
     data = {"resident_id": resident_id, "reissue": reissue}
-    return idempotent_status(request, data, lambda: (200, _out(services.certificate_issue(
-        actor=request.user, resident_id=resident_id, reissue=reissue))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            200,
+            _out(services.certificate_issue(actor=request.user, resident_id=resident_id, reissue=reissue)),
+        ),
+    )
 
 
 @router.get("/trustlist", auth=None, summary="信任列表：签名证书（公开）")

@@ -23,8 +23,9 @@ def _dose_saved(sender, instance, created: bool, **kwargs) -> None:
     if instance.voided_at is not None and not kwargs.get("raw"):
         from .services import certificates_revoke_for_dose
 
-        certificates_revoke_for_dose(instance, f"接种记录作废：{instance.void_reason}".rstrip("："),
-                                     actor=instance.voided_by)
+        certificates_revoke_for_dose(
+            instance, f"接种记录作废：{instance.void_reason}".rstrip("："), actor=instance.voided_by
+        )
 
 
 def _after_migrate(sender, **kwargs) -> None:

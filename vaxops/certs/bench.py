@@ -47,11 +47,14 @@ def cert_bench(n: int = 2000, *, runs: int = 3, db_residents: int = 0) -> dict:
     key, certificate = hcert.keypair_generate(common_name="VaxOps DSC bench", now=now - dt.timedelta(days=1))
     signer = hcert.Signer(key, certificate)
     trust = hcert.TrustStore.of([certificate])
-    people = [(SURNAMES[i % 10] + GIVEN[(i // 10) % 10], dt.date(1950 + i % 50, 1 + i % 12, 1 + i % 28))
-              for i in range(n)]
+    people = [
+        (SURNAMES[i % 10] + GIVEN[(i // 10) % 10], dt.date(1950 + i % 50, 1 + i % 12, 1 + i % 28))
+        for i in range(n)
+    ]
     issuer = "清溪县疾病预防控制中心 / Qingxi County CDC"
-    vaccination = domain.Vaccination(mp="BBIBP-CorV", ma="ORG-100020693", vp="1157024006", dn=2, sd=2,
-                                     date=dt.date(2021, 6, 1))
+    vaccination = domain.Vaccination(
+        mp="BBIBP-CorV", ma="ORG-100020693", vp="1157024006", dn=2, sd=2, date=dt.date(2021, 6, 1)
+    )
     expires = now + dt.timedelta(days=365)
     issued: list[str] = []
 
@@ -59,13 +62,20 @@ def cert_bench(n: int = 2000, *, runs: int = 3, db_residents: int = 0) -> dict:
         issued.clear()
         for name, born in people:
             uvci = domain.uvci_make(issuer="QXCDC", unique=domain.uvci_unique())
-            payload = domain.payload_build(name=domain.transliterate_name(name), birth_date=born,
-                                           vaccination=vaccination, issuer=issuer, uvci=uvci)
+            payload = domain.payload_build(
+                name=domain.transliterate_name(name),
+                birth_date=born,
+                vaccination=vaccination,
+                issuer=issuer,
+                uvci=uvci,
+            )
             if domain.schema_check(payload):
                 raise AssertionError("bench payload invalid")
             issued.append(signer.sign(payload, issued_at=now, expires_at=expires))
 
-    revoked = hcert.RevocationList(hashes=frozenset(domain.uvci_hash(f"URN:UVCI:01:CN:QXCDC/R{i}") for i in range(10_000)))
+    revoked = hcert.RevocationList(
+        hashes=frozenset(domain.uvci_hash(f"URN:UVCI:01:CN:QXCDC/R{i}") for i in range(10_000))
+    )
 
     def verify() -> None:
         for text in issued:
@@ -111,8 +121,12 @@ def _db_issue(limit: int) -> dict:
 
     from . import services
 
-    ids = list(Dose.objects.filter(voided_at__isnull=True, resident__birth_date__isnull=False)
-               .order_by("resident_id").values_list("resident_id", flat=True).distinct()[:limit])
+    ids = list(
+        Dose.objects.filter(voided_at__isnull=True, resident__birth_date__isnull=False)
+        .order_by("resident_id")
+        .values_list("resident_id", flat=True)
+        .distinct()[:limit]
+    )
     if not ids:
         return {"issued_db_per_s": None, "issued_db_note": "no resident with a dose in this database"}
     actor = SystemActor("bench")
@@ -128,5 +142,8 @@ def _db_issue(limit: int) -> dict:
                 failed += 1
         elapsed = time.perf_counter() - start
         transaction.set_rollback(True)
-    return {"issued_db_per_s": round(done / elapsed, 1) if done else None, "issued_db": done,
-            "issued_db_refused": failed}
+    return {
+        "issued_db_per_s": round(done / elapsed, 1) if done else None,
+        "issued_db": done,
+        "issued_db_refused": failed,
+    }

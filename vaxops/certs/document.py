@@ -27,9 +27,11 @@ FONT_CANDIDATES = (
     ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0),
 )
 FONT_NAME = "VaxOpsCJK"
-FONT_MISSING = ("未找到可嵌入 PDF 的中文字体，无法生成凭证 PDF。请运行 make fonts（或 sudo apt-get install fonts-wqy-microhei），"
-                "或用 VAXOPS_CJK_FONT 指定一个 TrueType 中文字体文件。 / No Chinese TrueType font to embed in the PDF: "
-                "run `make fonts` (or `sudo apt-get install fonts-wqy-microhei`) or set VAXOPS_CJK_FONT.")
+FONT_MISSING = (
+    "未找到可嵌入 PDF 的中文字体，无法生成凭证 PDF。请运行 make fonts（或 sudo apt-get install fonts-wqy-microhei），"
+    "或用 VAXOPS_CJK_FONT 指定一个 TrueType 中文字体文件。 / No Chinese TrueType font to embed in the PDF: "
+    "run `make fonts` (or `sudo apt-get install fonts-wqy-microhei`) or set VAXOPS_CJK_FONT."
+)
 
 
 class FontMissing(VaxOpsError):
@@ -189,7 +191,9 @@ def pdf_render(*, document: dict, hc1: str, issued_at: str, expires_at: str, rev
 
     _draw_qr(c, hc1, x=right - qr_size, y=qr_top - qr_size, size=qr_size)
     c.setFont(font, 7.5)
-    c.drawCentredString(right - qr_size / 2, qr_top - qr_size - 4 * mm, "扫码验证 / Scan to verify (EU DCC, HC1)")
+    c.drawCentredString(
+        right - qr_size / 2, qr_top - qr_size - 4 * mm, "扫码验证 / Scan to verify (EU DCC, HC1)"
+    )
     y = min(y, qr_top - qr_size - 10 * mm)
 
     # Doses
@@ -199,8 +203,14 @@ def pdf_render(*, document: dict, hc1: str, issued_at: str, expires_at: str, rev
     c.setFont(font, 11)
     c.drawString(left, y, "接种记录  Vaccinations")
     y -= 7 * mm
-    cols = [("剂次", "Dose", 30 * mm), ("接种日期", "Date", 20 * mm), ("疫苗", "Vaccine", 42 * mm),
-            ("生产企业", "Manufacturer", 40 * mm), ("批号", "Lot", 18 * mm), ("接种单位", "Place", 24 * mm)]
+    cols = [
+        ("剂次", "Dose", 30 * mm),
+        ("接种日期", "Date", 20 * mm),
+        ("疫苗", "Vaccine", 42 * mm),
+        ("生产企业", "Manufacturer", 40 * mm),
+        ("批号", "Lot", 18 * mm),
+        ("接种单位", "Place", 24 * mm),
+    ]
     x = left
     for zh, en, w in cols:
         c.setFont(font, 8.5)
@@ -214,11 +224,14 @@ def pdf_render(*, document: dict, hc1: str, issued_at: str, expires_at: str, rev
     y -= 4.5 * mm
     for row in document.get("doses", []):
         label = row.get("label", {})
-        cells = [(label.get("zh", ""), label.get("en", "")), (row.get("date", ""), ""),
-                 (row.get("product_zh", ""), row.get("product_en", "")),
-                 (row.get("manufacturer_zh", ""), row.get("manufacturer_en", "")),
-                 (row.get("lot", "") or "—", ""),
-                 (row.get("place", "") or "—", "外地接种 / elsewhere" if row.get("external") else "")]
+        cells = [
+            (label.get("zh", ""), label.get("en", "")),
+            (row.get("date", ""), ""),
+            (row.get("product_zh", ""), row.get("product_en", "")),
+            (row.get("manufacturer_zh", ""), row.get("manufacturer_en", "")),
+            (row.get("lot", "") or "—", ""),
+            (row.get("place", "") or "—", "外地接种 / elsewhere" if row.get("external") else ""),
+        ]
         x, tallest = left, 0
         for (zh, en), (_, _, w) in zip(cells, cols, strict=True):
             yy = y
@@ -281,6 +294,11 @@ def _draw_qr(c, hc1: str, *, x: float, y: float, size: float) -> None:
                 start = col
             elif not dark and start is not None:
                 # a hair taller than a module, so rows join without seams when rasterised
-                path.rect(x + start * cell, y + size - (r + 1) * cell - 0.02 * cell, (col - start) * cell, 1.04 * cell)
+                path.rect(
+                    x + start * cell,
+                    y + size - (r + 1) * cell - 0.02 * cell,
+                    (col - start) * cell,
+                    1.04 * cell,
+                )
                 start = None
     c.drawPath(path, stroke=0, fill=1)

@@ -73,8 +73,13 @@ def _validator():
 
 
 # field of a vaccination entry → its value set
-_V_SETS = {"tg": "disease-agent-targeted", "vp": "vaccine-prophylaxis", "mp": "vaccine-medicinal-product",
-           "ma": "vaccine-mah-manf", "co": "country-2-codes"}
+_V_SETS = {
+    "tg": "disease-agent-targeted",
+    "vp": "vaccine-prophylaxis",
+    "mp": "vaccine-medicinal-product",
+    "ma": "vaccine-mah-manf",
+    "co": "country-2-codes",
+}
 
 
 def schema_check(payload: Any) -> list[str]:
@@ -85,7 +90,9 @@ def schema_check(payload: Any) -> list[str]:
     reasons = []
     for error in _validator().iter_errors(payload):
         where = "/".join(str(p) for p in error.instance_path) or "(root)"
-        reasons.append(f"不符合 DCC 模式：{where} {error.message} / does not match the DCC schema: {where} {error.message}")
+        reasons.append(
+            f"不符合 DCC 模式：{where} {error.message} / does not match the DCC schema: {where} {error.message}"
+        )
     if reasons:
         return reasons
     for group in ("v", "t", "r"):
@@ -94,8 +101,10 @@ def schema_check(payload: Any) -> list[str]:
             for field, set_name in fields.items():
                 value = entry.get(field)
                 if value is not None and value not in value_set(set_name):
-                    reasons.append(f"{group}/{i}/{field} 的代码“{value}”不在值集 {set_name} 中 / "
-                                   f"code {value!r} of {group}/{i}/{field} is not in value set {set_name}")
+                    reasons.append(
+                        f"{group}/{i}/{field} 的代码“{value}”不在值集 {set_name} 中 / "
+                        f"code {value!r} of {group}/{i}/{field} is not in value set {set_name}"
+                    )
     return reasons
 
 
@@ -109,8 +118,11 @@ def dcc_codes(*, product_code: str, mp: str | None, ma: str | None, vp: str | No
         ma = fallback[1]
     if not vp:
         raise ValueError(f"疫苗品种 {product_code} 未登记 DCC 疫苗类型编码（vp），无法出具凭证")
-    for code, set_name, label in ((mp, "vaccine-medicinal-product", "mp"), (ma, "vaccine-mah-manf", "ma"),
-                                  (vp, "vaccine-prophylaxis", "vp")):
+    for code, set_name, label in (
+        (mp, "vaccine-medicinal-product", "mp"),
+        (ma, "vaccine-mah-manf", "ma"),
+        (vp, "vaccine-prophylaxis", "vp"),
+    ):
         if not code:
             raise ValueError(f"疫苗品种 {product_code} 未登记 DCC 编码（{label}），无法出具凭证")
         if code not in value_set(set_name):
@@ -123,31 +135,126 @@ def dcc_codes(*, product_code: str, mp: str | None, ma: str | None, vp: str | No
 # --------------------------------------------------------------------------------------------------
 
 COMPOUND_SURNAMES: dict[str, str] = {
-    "欧阳": "OUYANG", "司马": "SIMA", "上官": "SHANGGUAN", "诸葛": "ZHUGE", "东方": "DONGFANG",
-    "皇甫": "HUANGFU", "尉迟": "YUCHI", "公孙": "GONGSUN", "慕容": "MURONG", "长孙": "ZHANGSUN",
-    "宇文": "YUWEN", "司徒": "SITU", "司空": "SIKONG", "夏侯": "XIAHOU", "轩辕": "XUANYUAN", "令狐": "LINGHU",
-    "钟离": "ZHONGLI", "端木": "DUANMU", "独孤": "DUGU", "南宫": "NANGONG", "西门": "XIMEN", "百里": "BAILI",
-    "呼延": "HUYAN", "万俟": "MOQI", "澹台": "TANTAI", "公冶": "GONGYE", "太史": "TAISHI", "申屠": "SHENTU",
-    "闻人": "WENREN", "赫连": "HELIAN", "拓跋": "TUOBA", "单于": "CHANYU", "鲜于": "XIANYU", "淳于": "CHUNYU",
-    "濮阳": "PUYANG", "宗政": "ZONGZHENG", "公羊": "GONGYANG", "亓官": "QIGUAN", "司寇": "SIKOU", "左丘": "ZUOQIU",
-    "东郭": "DONGGUO", "第五": "DIWU", "句龙": "GOULONG",
+    "欧阳": "OUYANG",
+    "司马": "SIMA",
+    "上官": "SHANGGUAN",
+    "诸葛": "ZHUGE",
+    "东方": "DONGFANG",
+    "皇甫": "HUANGFU",
+    "尉迟": "YUCHI",
+    "公孙": "GONGSUN",
+    "慕容": "MURONG",
+    "长孙": "ZHANGSUN",
+    "宇文": "YUWEN",
+    "司徒": "SITU",
+    "司空": "SIKONG",
+    "夏侯": "XIAHOU",
+    "轩辕": "XUANYUAN",
+    "令狐": "LINGHU",
+    "钟离": "ZHONGLI",
+    "端木": "DUANMU",
+    "独孤": "DUGU",
+    "南宫": "NANGONG",
+    "西门": "XIMEN",
+    "百里": "BAILI",
+    "呼延": "HUYAN",
+    "万俟": "MOQI",
+    "澹台": "TANTAI",
+    "公冶": "GONGYE",
+    "太史": "TAISHI",
+    "申屠": "SHENTU",
+    "闻人": "WENREN",
+    "赫连": "HELIAN",
+    "拓跋": "TUOBA",
+    "单于": "CHANYU",
+    "鲜于": "XIANYU",
+    "淳于": "CHUNYU",
+    "濮阳": "PUYANG",
+    "宗政": "ZONGZHENG",
+    "公羊": "GONGYANG",
+    "亓官": "QIGUAN",
+    "司寇": "SIKOU",
+    "左丘": "ZUOQIU",
+    "东郭": "DONGGUO",
+    "第五": "DIWU",
+    "句龙": "GOULONG",
 }
 
 # Single-character surnames read differently from the character's common reading.
 SURNAME_READINGS: dict[str, str] = {
-    "单": "SHAN", "曾": "ZENG", "区": "OU", "仇": "QIU", "朴": "PIAO", "解": "XIE", "查": "ZHA", "盖": "GE",
-    "乐": "YUE", "覃": "QIN", "缪": "MIAO", "翟": "ZHAI", "召": "SHAO", "繁": "PO", "员": "YUN", "秘": "BI",
-    "种": "CHONG", "折": "SHE", "尉": "WEI", "柏": "BAI", "重": "CHONG", "华": "HUA", "任": "REN", "沈": "SHEN",
-    "宿": "SU", "车": "CHE", "句": "GOU", "隗": "WEI", "冼": "XIAN", "洗": "XIAN", "莘": "SHEN", "佴": "NAI",
-    "厍": "SHE", "逄": "PANG", "那": "NA", "纪": "JI", "訾": "ZI", "祭": "ZHAI", "缑": "GOU", "长": "CHANG",
-    "朝": "CHAO", "都": "DU", "过": "GUO", "阚": "KAN", "贲": "BEN", "葛": "GE", "郇": "HUAN", "能": "NAI",
-    "费": "FEI", "燕": "YAN", "薄": "BO",
+    "单": "SHAN",
+    "曾": "ZENG",
+    "区": "OU",
+    "仇": "QIU",
+    "朴": "PIAO",
+    "解": "XIE",
+    "查": "ZHA",
+    "盖": "GE",
+    "乐": "YUE",
+    "覃": "QIN",
+    "缪": "MIAO",
+    "翟": "ZHAI",
+    "召": "SHAO",
+    "繁": "PO",
+    "员": "YUN",
+    "秘": "BI",
+    "种": "CHONG",
+    "折": "SHE",
+    "尉": "WEI",
+    "柏": "BAI",
+    "重": "CHONG",
+    "华": "HUA",
+    "任": "REN",
+    "沈": "SHEN",
+    "宿": "SU",
+    "车": "CHE",
+    "句": "GOU",
+    "隗": "WEI",
+    "冼": "XIAN",
+    "洗": "XIAN",
+    "莘": "SHEN",
+    "佴": "NAI",
+    "厍": "SHE",
+    "逄": "PANG",
+    "那": "NA",
+    "纪": "JI",
+    "訾": "ZI",
+    "祭": "ZHAI",
+    "缑": "GOU",
+    "长": "CHANG",
+    "朝": "CHAO",
+    "都": "DU",
+    "过": "GUO",
+    "阚": "KAN",
+    "贲": "BEN",
+    "葛": "GE",
+    "郇": "HUAN",
+    "能": "NAI",
+    "费": "FEI",
+    "燕": "YAN",
+    "薄": "BO",
 }
 
 # ICAO Doc 9303 Part 3, transliteration of Latin-script national characters (recommended column).
 _LATIN = {
-    "Ä": "AE", "Å": "AA", "Æ": "AE", "Ð": "D", "Ö": "OE", "Ø": "OE", "Ü": "UE", "Þ": "TH", "ß": "SS",
-    "Œ": "OE", "Ĳ": "IJ", "Ł": "L", "Đ": "D", "Ħ": "H", "Ŧ": "T", "Ŋ": "N", "ı": "I", "ĸ": "Q",
+    "Ä": "AE",
+    "Å": "AA",
+    "Æ": "AE",
+    "Ð": "D",
+    "Ö": "OE",
+    "Ø": "OE",
+    "Ü": "UE",
+    "Þ": "TH",
+    "ß": "SS",
+    "Œ": "OE",
+    "Ĳ": "IJ",
+    "Ł": "L",
+    "Đ": "D",
+    "Ħ": "H",
+    "Ŧ": "T",
+    "Ŋ": "N",
+    "ı": "I",
+    "ĸ": "Q",
 }
 _FILLERS = re.compile(r"[\s\-,.·•・‧/_]+")
 
@@ -353,8 +460,9 @@ class Vaccination:
     country: str = DEFAULT_COUNTRY
 
 
-def payload_build(*, name: Name, birth_date: dt.date | None, vaccination: Vaccination, issuer: str,
-                  uvci: str) -> dict[str, Any]:
+def payload_build(
+    *, name: Name, birth_date: dt.date | None, vaccination: Vaccination, issuer: str, uvci: str
+) -> dict[str, Any]:
     """The DCC JSON of a vaccination certificate."""
     if len(issuer) > ISSUER_MAX:
         raise ValueError(f"签发机构名称超过 {ISSUER_MAX} 个字符")
@@ -362,18 +470,20 @@ def payload_build(*, name: Name, birth_date: dt.date | None, vaccination: Vaccin
         "ver": DCC_VERSION,
         "nam": name.as_dcc(),
         "dob": birth_date.isoformat() if birth_date else "",
-        "v": [{
-            "tg": TARGET_COVID19,
-            "vp": vaccination.vp,
-            "mp": vaccination.mp,
-            "ma": vaccination.ma,
-            "dn": vaccination.dn,
-            "sd": vaccination.sd,
-            "dt": vaccination.date.isoformat(),
-            "co": vaccination.country,
-            "is": issuer,
-            "ci": uvci,
-        }],
+        "v": [
+            {
+                "tg": TARGET_COVID19,
+                "vp": vaccination.vp,
+                "mp": vaccination.mp,
+                "ma": vaccination.ma,
+                "dn": vaccination.dn,
+                "sd": vaccination.sd,
+                "dt": vaccination.date.isoformat(),
+                "co": vaccination.country,
+                "is": issuer,
+                "ci": uvci,
+            }
+        ],
     }
 
 

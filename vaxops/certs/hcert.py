@@ -52,9 +52,14 @@ def kid_text(kid: bytes) -> str:
     return base64.b64encode(kid).decode("ascii")
 
 
-def keypair_generate(*, common_name: str, organisation: str = "", country: str = domain.DEFAULT_COUNTRY,
-                     days: int = 730, now: dt.datetime | None = None
-                     ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def keypair_generate(
+    *,
+    common_name: str,
+    organisation: str = "",
+    country: str = domain.DEFAULT_COUNTRY,
+    days: int = 730,
+    now: dt.datetime | None = None,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A P-256 document-signing key and a self-signed certificate for it (the demo's DSC)."""
     now = now or dt.datetime.now(dt.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -71,9 +76,20 @@ def keypair_generate(*, common_name: str, organisation: str = "", country: str =
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([EKU_VACCINATION]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
@@ -82,8 +98,9 @@ def keypair_generate(*, common_name: str, organisation: str = "", country: str =
 
 
 def private_key_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def certificate_pem(certificate: x509.Certificate) -> str:
@@ -111,7 +128,7 @@ def _der_sequence(raw: bytes) -> bytes | None:
         width = first & 0x7F
         if not 1 <= width <= 4 or len(raw) < 2 + width:
             return None
-        start, length = 2 + width, int.from_bytes(raw[2:2 + width], "big")
+        start, length = 2 + width, int.from_bytes(raw[2 : 2 + width], "big")
     end = start + length
     if len(raw) < end or raw[end:].strip():
         return None
@@ -151,7 +168,9 @@ def certificates_parse(data: bytes | str) -> list[x509.Certificate]:
     try:
         text = stripped.decode("ascii")
     except UnicodeDecodeError:
-        raise ValueError("信任文件不是 PEM、DER 或 base64 格式 / the trust file is not PEM, DER or base64") from None
+        raise ValueError(
+            "信任文件不是 PEM、DER 或 base64 格式 / the trust file is not PEM, DER or base64"
+        ) from None
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     try:
         return [_der(base64.b64decode(ln, validate=True)) for ln in lines]
@@ -159,7 +178,9 @@ def certificates_parse(data: bytes | str) -> list[x509.Certificate]:
         try:
             return [_der(base64.b64decode("".join(lines), validate=True))]
         except ValueError:
-            raise ValueError("信任文件不是 PEM、DER 或 base64 格式 / the trust file is not PEM, DER or base64") from None
+            raise ValueError(
+                "信任文件不是 PEM、DER 或 base64 格式 / the trust file is not PEM, DER or base64"
+            ) from None
 
 
 def _der(blob: bytes) -> x509.Certificate:
@@ -203,9 +224,11 @@ class TrustStore:
             name = "PS256"
         else:
             raise ValueError(f"不支持的签名算法 {alg} / unsupported signature algorithm {alg}")
-        key = COSEKey.from_pem(public.public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo),
-                               alg=name, kid=kid)
+        key = COSEKey.from_pem(
+            public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+            alg=name,
+            kid=kid,
+        )
         self._keys[(kid, alg)] = key
         return key
 
@@ -218,8 +241,13 @@ class TrustStore:
 class Signer:
     """Signs DCC payloads with one document-signing key (ES256)."""
 
-    def __init__(self, private_key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate, *,
-                 issuer_country: str = domain.DEFAULT_COUNTRY) -> None:
+    def __init__(
+        self,
+        private_key: ec.EllipticCurvePrivateKey,
+        certificate: x509.Certificate,
+        *,
+        issuer_country: str = domain.DEFAULT_COUNTRY,
+    ) -> None:
         from cwt import COSE, COSEKey
 
         if not isinstance(private_key, ec.EllipticCurvePrivateKey) or private_key.curve.name != "secp256r1":
@@ -270,13 +298,25 @@ class Verdict:
 
     @property
     def valid(self) -> bool:
-        return (self.decoded and self.signature_valid and not self.expired and self.schema_valid
-                and not self.revoked and not self.not_yet_valid)
+        return (
+            self.decoded
+            and self.signature_valid
+            and not self.expired
+            and self.schema_valid
+            and not self.revoked
+            and not self.not_yet_valid
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "decoded": self.decoded, "signature_valid": self.signature_valid,
-                "expired": self.expired, "schema_valid": self.schema_valid, "payload": self.payload or {},
-                "reasons": list(self.reasons)}
+        return {
+            "valid": self.valid,
+            "decoded": self.decoded,
+            "signature_valid": self.signature_valid,
+            "expired": self.expired,
+            "schema_valid": self.schema_valid,
+            "payload": self.payload or {},
+            "reasons": list(self.reasons),
+        }
 
 
 @dataclass
@@ -313,12 +353,16 @@ def _jsonable(value: Any) -> Any:
 def _parse(text: str, verdict: Verdict) -> _Parsed | None:
     text = (text or "").strip()
     if not text.startswith(PREFIX):
-        verdict.reasons.append("不是 HC1 健康证书字符串（缺少“HC1:”前缀）/ not an HC1 string (no \"HC1:\" prefix)")
+        verdict.reasons.append(
+            '不是 HC1 健康证书字符串（缺少“HC1:”前缀）/ not an HC1 string (no "HC1:" prefix)'
+        )
         return None
     try:
-        data = base45.b45decode(text[len(PREFIX):])
+        data = base45.b45decode(text[len(PREFIX) :])
     except (ValueError, KeyError, IndexError):
-        verdict.reasons.append("Base45 解码失败：字符串已损坏或被改动 / Base45 decoding failed: the string is damaged or altered")
+        verdict.reasons.append(
+            "Base45 解码失败：字符串已损坏或被改动 / Base45 decoding failed: the string is damaged or altered"
+        )
         return None
     if data[:1] == b"\x78":  # zlib (compression is optional in the spec)
         try:
@@ -328,14 +372,21 @@ def _parse(text: str, verdict: Verdict) -> _Parsed | None:
                 verdict.reasons.append("解压后数据过大 / the decompressed data is too large")
                 return None
         except zlib.error:
-            verdict.reasons.append("解压失败：字符串已损坏或被改动 / zlib decompression failed: the string is damaged or altered")
+            verdict.reasons.append(
+                "解压失败：字符串已损坏或被改动 / zlib decompression failed: the string is damaged or altered"
+            )
             return None
     try:
         obj = cbor2.loads(data)
         while isinstance(obj, cbor2.CBORTag) and obj.tag in (CWT_TAG, COSE_SIGN1_TAG):
             obj = obj.value
-        if not (isinstance(obj, list) and len(obj) == 4 and isinstance(obj[0], bytes) and isinstance(obj[2], bytes)
-                and isinstance(obj[3], bytes)):
+        if not (
+            isinstance(obj, list)
+            and len(obj) == 4
+            and isinstance(obj[0], bytes)
+            and isinstance(obj[2], bytes)
+            and isinstance(obj[3], bytes)
+        ):
             raise ValueError("not a COSE_Sign1")
         protected = cbor2.loads(obj[0]) if obj[0] else {}
         unprotected = obj[1] if isinstance(obj[1], dict) else {}
@@ -348,8 +399,9 @@ def _parse(text: str, verdict: Verdict) -> _Parsed | None:
     return _Parsed(sign1=obj, protected=protected, unprotected=unprotected, claims=claims)
 
 
-def verify(text: str, *, trust: TrustStore, at: dt.datetime, is_revoked: Callable[[str], bool] | None = None
-           ) -> Verdict:
+def verify(
+    text: str, *, trust: TrustStore, at: dt.datetime, is_revoked: Callable[[str], bool] | None = None
+) -> Verdict:
     """Read ``text`` and check it: signature against ``trust`` (by ``kid``, certificate valid at ``iat``),
     expiry at ``at``, the DCC schema and value sets, and (when given) revocation by UVCI."""
     verdict = Verdict()
@@ -376,7 +428,9 @@ def verify(text: str, *, trust: TrustStore, at: dt.datetime, is_revoked: Callabl
     if not isinstance(kid, bytes):
         verdict.reasons.append("签名缺少密钥标识（kid）/ the signature has no key identifier (kid)")
     elif kid not in trust.by_kid:
-        verdict.reasons.append(f"签名密钥不在信任列表中（kid {verdict.kid}）/ signing key not trusted (kid {verdict.kid})")
+        verdict.reasons.append(
+            f"签名密钥不在信任列表中（kid {verdict.kid}）/ signing key not trusted (kid {verdict.kid})"
+        )
     else:
         certificate = trust.by_kid[kid]
         verdict.signer_subject = certificate.subject.rfc4514_string()
@@ -387,15 +441,20 @@ def verify(text: str, *, trust: TrustStore, at: dt.datetime, is_revoked: Callabl
         else:
             verdict.signature_valid = _signature_ok(parsed.sign1, key)
             if not verdict.signature_valid:
-                verdict.reasons.append("签名无效：内容被改动或与签名密钥不符 / invalid signature: altered content or wrong key")
+                verdict.reasons.append(
+                    "签名无效：内容被改动或与签名密钥不符 / invalid signature: altered content or wrong key"
+                )
             elif verdict.issued_at is None:
                 verdict.signature_valid = False
-                verdict.reasons.append("缺少签发时间（iat），无法核对签名证书有效期 / no issue time (iat) to check the signing certificate against")
+                verdict.reasons.append(
+                    "缺少签发时间（iat），无法核对签名证书有效期 / no issue time (iat) to check the signing certificate against"
+                )
             elif not (_valid_from(certificate) - CLOCK_SKEW <= verdict.issued_at <= _valid_to(certificate)):
                 verdict.signature_valid = False
                 verdict.reasons.append(
                     f"签发时间 {verdict.issued_at:%Y-%m-%d %H:%M} UTC 不在签名证书有效期内 / issue time outside the signing "
-                    f"certificate's validity ({_valid_from(certificate):%Y-%m-%d} – {_valid_to(certificate):%Y-%m-%d})")
+                    f"certificate's validity ({_valid_from(certificate):%Y-%m-%d} – {_valid_to(certificate):%Y-%m-%d})"
+                )
 
     # Time
     if verdict.expires_at is None:
@@ -403,12 +462,15 @@ def verify(text: str, *, trust: TrustStore, at: dt.datetime, is_revoked: Callabl
         verdict.reasons.append("缺少到期时间（exp）/ no expiry time (exp)")
     elif verdict.expires_at <= at:
         verdict.expired = True
-        verdict.reasons.append(f"证书已于 {verdict.expires_at:%Y-%m-%d %H:%M} UTC 过期 / certificate expired on "
-                               f"{verdict.expires_at:%Y-%m-%d %H:%M} UTC")
+        verdict.reasons.append(
+            f"证书已于 {verdict.expires_at:%Y-%m-%d %H:%M} UTC 过期 / certificate expired on "
+            f"{verdict.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
     if verdict.issued_at is not None and verdict.issued_at > at + CLOCK_SKEW:
         verdict.not_yet_valid = True
-        verdict.reasons.append(f"签发时间 {verdict.issued_at:%Y-%m-%d %H:%M} UTC 晚于验证时间 / issued after the "
-                               f"validation time")
+        verdict.reasons.append(
+            f"签发时间 {verdict.issued_at:%Y-%m-%d %H:%M} UTC 晚于验证时间 / issued after the validation time"
+        )
 
     # Schema and value sets
     problems = domain.schema_check(verdict.payload)
@@ -417,7 +479,11 @@ def verify(text: str, *, trust: TrustStore, at: dt.datetime, is_revoked: Callabl
 
     # Revocation
     if is_revoked is not None:
-        for entry in (verdict.payload.get("v") or []) + (verdict.payload.get("t") or []) + (verdict.payload.get("r") or []):
+        for entry in (
+            (verdict.payload.get("v") or [])
+            + (verdict.payload.get("t") or [])
+            + (verdict.payload.get("r") or [])
+        ):
             ci = entry.get("ci") if isinstance(entry, dict) else None
             if isinstance(ci, str) and is_revoked(ci):
                 verdict.revoked = True

@@ -44,19 +44,25 @@ def trustlist() -> dict:
     for key in signing_keys_trusted():
         certificate = hcert.certificates_parse(key.certificate_pem)[0]
         der = certificate.public_bytes(serialization.Encoding.DER)
-        entries.append({
-            "kid": key.kid,
-            "country": conf.country(),
-            "certificateType": "DSC",
-            "subject": key.subject,
-            "notBefore": key.not_before.isoformat(),
-            "notAfter": key.not_after.isoformat(),
-            "active": key.active,
-            "thumbprint": hashlib.sha256(der).hexdigest(),
-            "rawData": base64.b64encode(der).decode("ascii"),
-        })
-    return {"issuer": conf.issuer(), "country": conf.country(), "generatedAt": clock.now().isoformat(),
-            "certificates": entries}
+        entries.append(
+            {
+                "kid": key.kid,
+                "country": conf.country(),
+                "certificateType": "DSC",
+                "subject": key.subject,
+                "notBefore": key.not_before.isoformat(),
+                "notAfter": key.not_after.isoformat(),
+                "active": key.active,
+                "thumbprint": hashlib.sha256(der).hexdigest(),
+                "rawData": base64.b64encode(der).decode("ascii"),
+            }
+        )
+    return {
+        "issuer": conf.issuer(),
+        "country": conf.country(),
+        "generatedAt": clock.now().isoformat(),
+        "certificates": entries,
+    }
 
 
 def trustlist_pem() -> str:
@@ -66,29 +72,46 @@ def trustlist_pem() -> str:
 def revocation_list() -> dict:
     """Revoked certificates, published by the hash of their UVCI (DCC revocation, hash type UCI: first
     128 bits of SHA-256 of the UVCI, base64). No names, no reasons."""
-    rows = (VaccinationCertificate.objects.filter(revoked_at__isnull=False)
-            .order_by("revoked_at", "id").values_list("uvci_hash", "revoked_at", "kid"))
+    rows = (
+        VaccinationCertificate.objects.filter(revoked_at__isnull=False)
+        .order_by("revoked_at", "id")
+        .values_list("uvci_hash", "revoked_at", "kid")
+    )
     entries = [{"hash": h, "revokedAt": at.isoformat(), "kid": kid} for h, at, kid in rows]
-    return {"issuer": conf.issuer(), "country": conf.country(), "hashType": "UCI",
-            "hashAlgorithm": "SHA-256, first 128 bits, base64", "generatedAt": clock.now().isoformat(),
-            "hashes": [e["hash"] for e in entries], "entries": entries}
+    return {
+        "issuer": conf.issuer(),
+        "country": conf.country(),
+        "hashType": "UCI",
+        "hashAlgorithm": "SHA-256, first 128 bits, base64",
+        "generatedAt": clock.now().isoformat(),
+        "hashes": [e["hash"] for e in entries],
+        "entries": entries,
+    }
 
 
 def uvci_revoked(uvci: str) -> bool:
     """Is this UVCI revoked in our records?"""
-    return VaccinationCertificate.objects.filter(uvci_hash=domain.uvci_hash(uvci), revoked_at__isnull=False).exists()
+    return VaccinationCertificate.objects.filter(
+        uvci_hash=domain.uvci_hash(uvci), revoked_at__isnull=False
+    ).exists()
 
 
 def certificates_of(*, resident: Resident) -> list[VaccinationCertificate]:
     """Every certificate of the resident, newest first (revoked ones included)."""
-    return list(VaccinationCertificate.objects.filter(resident=resident).select_related("signing_key")
-                .order_by("-issued_at", "-id"))
+    return list(
+        VaccinationCertificate.objects.filter(resident=resident)
+        .select_related("signing_key")
+        .order_by("-issued_at", "-id")
+    )
 
 
 def certificate_get(*, user, certificate_id: int) -> VaccinationCertificate:
     """One certificate whose holder the user may see; ``NotFound`` otherwise."""
-    cert = (VaccinationCertificate.objects.select_related("resident")
-            .filter(pk=certificate_id, resident__in=residents_visible(user=user)).first())
+    cert = (
+        VaccinationCertificate.objects.select_related("resident")
+        .filter(pk=certificate_id, resident__in=residents_visible(user=user))
+        .first()
+    )
     if cert is None:
         raise NotFound("接种凭证不存在或不在您的管辖范围内")
     return cert
@@ -96,6 +119,10 @@ def certificate_get(*, user, certificate_id: int) -> VaccinationCertificate:
 
 def certificate_latest(*, resident: Resident) -> VaccinationCertificate | None:
     """The newest certificate of the resident that is not revoked and not expired."""
-    return (VaccinationCertificate.objects.filter(resident=resident, revoked_at__isnull=True,
-                                                  expires_at__gt=clock.now())
-            .order_by("-issued_at", "-id").first())
+    return (
+        VaccinationCertificate.objects.filter(
+            resident=resident, revoked_at__isnull=True, expires_at__gt=clock.now()
+        )
+        .order_by("-issued_at", "-id")
+        .first()
+    )

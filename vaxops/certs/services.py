@@ -82,7 +82,9 @@ def signer_for(key: SigningKey) -> hcert.Signer:
             raise ValidationFailed(f"签名密钥 {key.kid} 没有登记私钥位置，只能用于验证")
         certificate = hcert.certificates_parse(key.certificate_pem)[0]
         try:
-            signer = hcert.Signer(private_key_load(key.private_key_ref), certificate, issuer_country=conf.country())
+            signer = hcert.Signer(
+                private_key_load(key.private_key_ref), certificate, issuer_country=conf.country()
+            )
         except ValueError as e:
             raise ValidationFailed(str(e)) from None
         _signers[key.kid] = signer
@@ -90,7 +92,9 @@ def signer_for(key: SigningKey) -> hcert.Signer:
 
 
 @transaction.atomic
-def signing_key_register(*, actor, certificate_pem: str, private_key_ref: str = "", activate: bool = True) -> SigningKey:
+def signing_key_register(
+    *, actor, certificate_pem: str, private_key_ref: str = "", activate: bool = True
+) -> SigningKey:
     """Register a document-signing certificate (and where its private key is). With ``activate`` it signs
     from now on and the key that signed until now is retired: it stays in the trust list."""
     try:
@@ -113,12 +117,26 @@ def signing_key_register(*, actor, certificate_pem: str, private_key_ref: str = 
         retired = list(SigningKey.objects.filter(active=True).values_list("kid", flat=True))
         SigningKey.objects.filter(active=True).update(active=False, retired_at=now)
     key = SigningKey.objects.create(
-        kid=kid, certificate_pem=hcert.certificate_pem(certificate), private_key_ref=private_key_ref,
-        subject=certificate.subject.rfc4514_string()[:300], not_before=certificate.not_valid_before_utc,
-        not_after=certificate.not_valid_after_utc, active=activate)
-    audit_record(actor=actor, action="signing_key.register", obj=key,
-                 new={"kid": kid, "subject": key.subject, "active": activate, "retired": retired,
-                      "not_after": key.not_after.isoformat()})
+        kid=kid,
+        certificate_pem=hcert.certificate_pem(certificate),
+        private_key_ref=private_key_ref,
+        subject=certificate.subject.rfc4514_string()[:300],
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        active=activate,
+    )
+    audit_record(
+        actor=actor,
+        action="signing_key.register",
+        obj=key,
+        new={
+            "kid": kid,
+            "subject": key.subject,
+            "active": activate,
+            "retired": retired,
+            "not_after": key.not_after.isoformat(),
+        },
+    )
     return key
 
 
@@ -135,29 +153,49 @@ def signing_key_revoke(*, actor, kid: str, reason: str) -> tuple[SigningKey, int
     if key is None:
         raise NotFound(f"签名密钥 {kid} 不存在", field="kid")
     if key.revoked_at is not None:
-        raise ValidationFailed(f"签名密钥 {key.kid} 已于{timezone.localtime(key.revoked_at):%Y-%m-%d %H:%M}吊销",
-                               field="kid")
+        raise ValidationFailed(
+            f"签名密钥 {key.kid} 已于{timezone.localtime(key.revoked_at):%Y-%m-%d %H:%M}吊销", field="kid"
+        )
     now = clock.now()
     was_active = key.active
-    SigningKey.objects.filter(pk=key.pk).update(revoked_at=now, active=False,
-                                                retired_at=key.retired_at or now)
+    SigningKey.objects.filter(pk=key.pk).update(
+        revoked_at=now, active=False, retired_at=key.retired_at or now
+    )
     key.refresh_from_db()
-    ids = list(VaccinationCertificate.objects.filter(signing_key=key, revoked_at__isnull=True)
-               .values_list("pk", flat=True))
+    ids = list(
+        VaccinationCertificate.objects.filter(signing_key=key, revoked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
     why = f"签名密钥吊销：{reason}"[:200]
-    VaccinationCertificate.objects.filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=now, revoke_reason=why)
-    audit_record(actor=actor, action="signing_key.revoke", obj=key, purpose=reason[:200],
-                 old={"revoked_at": None, "active": was_active},
-                 new={"kid": key.kid, "revoked_at": now.isoformat(), "certificates_revoked": len(ids)})
+    VaccinationCertificate.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=why
+    )
+    audit_record(
+        actor=actor,
+        action="signing_key.revoke",
+        obj=key,
+        purpose=reason[:200],
+        old={"revoked_at": None, "active": was_active},
+        new={"kid": key.kid, "revoked_at": now.isoformat(), "certificates_revoked": len(ids)},
+    )
     if ids:
-        audit_record_many(actor=actor, action="certificate.revoke", object_type="certs.vaccinationcertificate",
-                          items=[(pk, {"revoked_at": None}, {"revoked_at": now.isoformat(), "kid": key.kid,
-                                                              "reason": why}) for pk in ids], purpose=why)
+        audit_record_many(
+            actor=actor,
+            action="certificate.revoke",
+            object_type="certs.vaccinationcertificate",
+            items=[
+                (pk, {"revoked_at": None}, {"revoked_at": now.isoformat(), "kid": key.kid, "reason": why})
+                for pk in ids
+            ],
+            purpose=why,
+        )
     return key, len(ids)
 
 
-def signing_key_generate(*, actor, common_name: str = "", days: int = 730, directory: Path | None = None
-                         ) -> SigningKey:
+def signing_key_generate(
+    *, actor, common_name: str = "", days: int = 730, directory: Path | None = None
+) -> SigningKey:
     """Make a P-256 key and a self-signed certificate (the demo's DSC), write them under ``directory``
     (default ``var/keys/``; the key 0600) and make it the signing key; earlier keys stay trusted."""
     if days < 1:
@@ -165,8 +203,12 @@ def signing_key_generate(*, actor, common_name: str = "", days: int = 730, direc
     directory = Path(directory or conf.key_dir())
     organisation = conf.issuer_zh()
     key, certificate = hcert.keypair_generate(
-        common_name=common_name or f"VaxOps DSC {clock.now():%Y-%m-%d}", organisation=organisation,
-        country=conf.country(), days=days, now=clock.now())  # the project's clock, as every validity check
+        common_name=common_name or f"VaxOps DSC {clock.now():%Y-%m-%d}",
+        organisation=organisation,
+        country=conf.country(),
+        days=days,
+        now=clock.now(),
+    )  # the project's clock, as every validity check
     kid = hcert.kid_of(certificate)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_path = directory / f"dsc-{kid.hex()}.key"
@@ -174,8 +216,12 @@ def signing_key_generate(*, actor, common_name: str = "", days: int = 730, direc
     with os.fdopen(fd, "wb") as f:
         f.write(hcert.private_key_pem(key))
     (directory / f"dsc-{kid.hex()}.crt").write_text(hcert.certificate_pem(certificate), encoding="ascii")
-    return signing_key_register(actor=actor, certificate_pem=hcert.certificate_pem(certificate),
-                                private_key_ref=f"file:{key_path.resolve()}", activate=True)
+    return signing_key_register(
+        actor=actor,
+        certificate_pem=hcert.certificate_pem(certificate),
+        private_key_ref=f"file:{key_path.resolve()}",
+        activate=True,
+    )
 
 
 def signing_key_active(*, actor=None) -> SigningKey:
@@ -187,10 +233,14 @@ def signing_key_active(*, actor=None) -> SigningKey:
 
         key = signing_key_generate(actor=actor or SystemActor("certs:auto-keygen"))
     if key is None:
-        raise ValidationFailed("尚未配置凭证签名密钥：请运行 vaxops cert keygen（演示）或 vaxops cert register（生产）")
+        raise ValidationFailed(
+            "尚未配置凭证签名密钥：请运行 vaxops cert keygen（演示）或 vaxops cert register（生产）"
+        )
     now = clock.now()
     if not key.not_before <= now <= key.not_after:
-        raise ValidationFailed(f"当前签名证书不在有效期内（{key.not_before:%Y-%m-%d} – {key.not_after:%Y-%m-%d}），请轮换密钥")
+        raise ValidationFailed(
+            f"当前签名证书不在有效期内（{key.not_before:%Y-%m-%d} – {key.not_after:%Y-%m-%d}），请轮换密钥"
+        )
     return key
 
 
@@ -212,7 +262,10 @@ def _document(*, resident: Resident, name: domain.Name, rows: list[dict], uvci: 
     return {
         "name_zh": resident.name,
         "name_latin": name.standardised,
-        "fn": name.fn, "gn": name.gn, "fnt": name.fnt, "gnt": name.gnt,
+        "fn": name.fn,
+        "gn": name.gn,
+        "fnt": name.fnt,
+        "gnt": name.gnt,
         "birth_date": resident.birth_date.isoformat() if resident.birth_date else "",
         "id_type": str(id_label),
         "id_masked": mask_id(resident.id_number),
@@ -232,8 +285,12 @@ def _build(resident: Resident, *, now: dt.datetime):
     valid = [j for j in judged if j.valid and j.product]
     if not valid:
         raise ValidationFailed("该居民没有有效的新冠疫苗接种记录，无法出具接种凭证")
-    doses = {d.pk: d for d in Dose.objects.filter(pk__in=[int(j.dose.ref) for j in judged], voided_at__isnull=True)
-             .select_related("lot", "site")}
+    doses = {
+        d.pk: d
+        for d in Dose.objects.filter(
+            pk__in=[int(j.dose.ref) for j in judged], voided_at__isnull=True
+        ).select_related("lot", "site")
+    }
     codes = {j.product for j in judged if j.product} | {d.product_code for d in doses.values()}
     products = {p.code: p for p in Product.objects.filter(code__in=codes)}
     rows = []
@@ -244,37 +301,44 @@ def _build(resident: Resident, *, now: dt.datetime):
         product = products.get(j.product or dose.product_code)
         dn = sd = None
         if j.valid and j.dose_number:
-            dn, sd = domain.dose_numbers(number=j.dose_number, is_booster=j.is_booster,
-                                         primary_doses=forecast.primary_doses)
-        rows.append({
-            "dose_id": dose.pk,
-            "date": dose.given_on.isoformat(),
-            "product_code": dose.product_code,
-            "product_zh": product.name_zh if product else dose.product_code,
-            "product_en": product.name_en if product else dose.product_code,
-            "manufacturer_zh": product.manufacturer_zh if product else "",
-            "manufacturer_en": product.manufacturer_en if product else "",
-            "lot": dose.lot.lot_number if dose.lot_id else "",
-            "place": dose.site.name if dose.site_id else (dose.place or ""),
-            "external": dose.external,
-            "valid": bool(j.valid),
-            "booster": bool(j.is_booster),
-            "dn": dn, "sd": sd,
-            "label": _dose_label(valid=bool(j.valid), dn=dn, sd=sd, booster=bool(j.is_booster),
-                                 reason=j.reason.message_zh),
-        })
+            dn, sd = domain.dose_numbers(
+                number=j.dose_number, is_booster=j.is_booster, primary_doses=forecast.primary_doses
+            )
+        rows.append(
+            {
+                "dose_id": dose.pk,
+                "date": dose.given_on.isoformat(),
+                "product_code": dose.product_code,
+                "product_zh": product.name_zh if product else dose.product_code,
+                "product_en": product.name_en if product else dose.product_code,
+                "manufacturer_zh": product.manufacturer_zh if product else "",
+                "manufacturer_en": product.manufacturer_en if product else "",
+                "lot": dose.lot.lot_number if dose.lot_id else "",
+                "place": dose.site.name if dose.site_id else (dose.place or ""),
+                "external": dose.external,
+                "valid": bool(j.valid),
+                "booster": bool(j.is_booster),
+                "dn": dn,
+                "sd": sd,
+                "label": _dose_label(
+                    valid=bool(j.valid), dn=dn, sd=sd, booster=bool(j.is_booster), reason=j.reason.message_zh
+                ),
+            }
+        )
     latest = valid[-1]
     product = products.get(latest.product)
     if product is None:
         raise ValidationFailed(f"疫苗品种 {latest.product} 不在目录中，无法出具接种凭证")
     try:
-        mp, ma, vp = domain.dcc_codes(product_code=product.code, mp=product.dcc_mp, ma=product.dcc_ma,
-                                      vp=product.dcc_vp)
+        mp, ma, vp = domain.dcc_codes(
+            product_code=product.code, mp=product.dcc_mp, ma=product.dcc_ma, vp=product.dcc_vp
+        )
     except ValueError as e:
         raise ValidationFailed(str(e)) from None
     row = next(r for r in rows if r["dose_id"] == int(latest.dose.ref))
-    vaccination = domain.Vaccination(mp=mp, ma=ma, vp=vp, dn=row["dn"], sd=row["sd"], date=latest.dose.date,
-                                     country=conf.country())
+    vaccination = domain.Vaccination(
+        mp=mp, ma=ma, vp=vp, dn=row["dn"], sd=row["sd"], date=latest.dose.date, country=conf.country()
+    )
     return sorted(doses), int(latest.dose.ref), vaccination, rows
 
 
@@ -299,9 +363,16 @@ def _issue(*, actor, resident: Resident, via: str, reissue: bool) -> Vaccination
     signer = signer_for(key)
     try:
         name = domain.transliterate_name(resident.name)
-        uvci = domain.uvci_make(issuer=conf.uvci_issuer(), unique=domain.uvci_unique(), country=conf.country())
-        payload = domain.payload_build(name=name, birth_date=resident.birth_date, vaccination=vaccination,
-                                       issuer=conf.issuer(), uvci=uvci)
+        uvci = domain.uvci_make(
+            issuer=conf.uvci_issuer(), unique=domain.uvci_unique(), country=conf.country()
+        )
+        payload = domain.payload_build(
+            name=name,
+            birth_date=resident.birth_date,
+            vaccination=vaccination,
+            issuer=conf.issuer(),
+            uvci=uvci,
+        )
     except ValueError as e:
         raise ValidationFailed(str(e)) from None
     problems = domain.schema_check(payload)
@@ -310,14 +381,34 @@ def _issue(*, actor, resident: Resident, via: str, reissue: bool) -> Vaccination
     expires = now + dt.timedelta(days=conf.valid_days())
     hc1 = signer.sign(payload, issued_at=now, expires_at=expires)
     cert = VaccinationCertificate.objects.create(
-        resident=resident, uvci=uvci, uvci_hash=domain.uvci_hash(uvci), issued_at=now.replace(microsecond=0),
-        expires_at=expires.replace(microsecond=0), signing_key=key, kid=key.kid, latest_dose_id=latest_id,
-        payload=payload, document=_document(resident=resident, name=name, rows=rows, uvci=uvci), hc1=hc1,
-        issued_by=_user(actor), issued_via=via)
+        resident=resident,
+        uvci=uvci,
+        uvci_hash=domain.uvci_hash(uvci),
+        issued_at=now.replace(microsecond=0),
+        expires_at=expires.replace(microsecond=0),
+        signing_key=key,
+        kid=key.kid,
+        latest_dose_id=latest_id,
+        payload=payload,
+        document=_document(resident=resident, name=name, rows=rows, uvci=uvci),
+        hc1=hc1,
+        issued_by=_user(actor),
+        issued_via=via,
+    )
     cert.doses.set(dose_ids)
-    audit_record(actor=actor, action="certificate.issue", obj=cert,
-                 new={"resident_id": resident.pk, "uvci": uvci, "kid": key.kid, "doses": dose_ids, "via": via,
-                      "expires_at": expires.isoformat()})
+    audit_record(
+        actor=actor,
+        action="certificate.issue",
+        obj=cert,
+        new={
+            "resident_id": resident.pk,
+            "uvci": uvci,
+            "kid": key.kid,
+            "doses": dose_ids,
+            "via": via,
+            "expires_at": expires.isoformat(),
+        },
+    )
     return cert
 
 
@@ -353,9 +444,12 @@ def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
         return False
     url = f"{base_url.rstrip('/')}/certs/{record_token(resident)}/"
     sent = notification_queue(
-        template="certificate_link", phone=resident.phone, resident=resident,
+        template="certificate_link",
+        phone=resident.phone,
+        resident=resident,
         text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您的新冠疫苗接种凭证（中英文，含可验证二维码）：{url} "
-             f"请妥善保管，勿转发他人。")
+        f"请妥善保管，勿转发他人。",
+    )
     audit_record(actor=actor, action="certificate.link_send", obj=resident, new={"queued": sent is not None})
     return True
 
@@ -366,8 +460,9 @@ def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
 
 
 @transaction.atomic
-def certificate_revoke(*, actor, reason: str, certificate_id: int | None = None, uvci: str | None = None
-                       ) -> VaccinationCertificate:
+def certificate_revoke(
+    *, actor, reason: str, certificate_id: int | None = None, uvci: str | None = None
+) -> VaccinationCertificate:
     """Revoke one certificate (it then appears in the published revocation list)."""
     if not may_revoke(actor):
         raise PermissionDenied("您的角色无权撤销接种凭证")
@@ -377,34 +472,60 @@ def certificate_revoke(*, actor, reason: str, certificate_id: int | None = None,
     if len(reason) > 200:
         raise ValidationFailed("撤销原因超过200个字符", field="reason")
     qs = VaccinationCertificate.objects.filter(resident__in=residents_visible(user=actor))
-    cert = qs.filter(pk=certificate_id).first() if certificate_id else qs.filter(uvci=(uvci or "").strip()).first()
+    cert = (
+        qs.filter(pk=certificate_id).first()
+        if certificate_id
+        else qs.filter(uvci=(uvci or "").strip()).first()
+    )
     if cert is None:
         raise NotFound("接种凭证不存在或不在您的管辖范围内")
     now = clock.now()
     if not VaccinationCertificate.objects.filter(pk=cert.pk, revoked_at__isnull=True).update(
-            revoked_at=now, revoke_reason=reason):
+        revoked_at=now, revoke_reason=reason
+    ):
         raise ValidationFailed("该凭证已撤销")
     cert.refresh_from_db()
-    audit_record(actor=actor, action="certificate.revoke", obj=cert, purpose=reason,
-                 old={"revoked_at": None}, new={"uvci": cert.uvci, "revoked_at": now.isoformat(), "reason": reason})
+    audit_record(
+        actor=actor,
+        action="certificate.revoke",
+        obj=cert,
+        purpose=reason,
+        old={"revoked_at": None},
+        new={"uvci": cert.uvci, "revoked_at": now.isoformat(), "reason": reason},
+    )
     return cert
 
 
 def certificates_revoke_for_dose(dose: Dose, reason: str, *, actor=None) -> int:
     """Revoke every standing certificate that covers ``dose`` (called when a dose is voided); returns how
     many. Idempotent: certificates already revoked are left as they are."""
-    ids = list(VaccinationCertificate.objects.filter(doses=dose, revoked_at__isnull=True).values_list("pk", flat=True))
+    ids = list(
+        VaccinationCertificate.objects.filter(doses=dose, revoked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
     if not ids:
         return 0
     now = clock.now()
     reason = (reason or "接种记录作废").strip()[:200]
     with transaction.atomic():
         n = VaccinationCertificate.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
-            revoked_at=now, revoke_reason=reason)
-        audit_record_many(actor=actor, action="certificate.revoke", object_type="certs.vaccinationcertificate",
-                          items=[(pk, {"revoked_at": None}, {"revoked_at": now.isoformat(), "dose_id": dose.pk,
-                                                              "reason": reason}) for pk in ids],
-                          purpose=reason)
+            revoked_at=now, revoke_reason=reason
+        )
+        audit_record_many(
+            actor=actor,
+            action="certificate.revoke",
+            object_type="certs.vaccinationcertificate",
+            items=[
+                (
+                    pk,
+                    {"revoked_at": None},
+                    {"revoked_at": now.isoformat(), "dose_id": dose.pk, "reason": reason},
+                )
+                for pk in ids
+            ],
+            purpose=reason,
+        )
     return n
 
 
@@ -413,8 +534,13 @@ def certificates_revoke_for_dose(dose: Dose, reason: str, *, actor=None) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def certificate_verify(*, text: str, at: dt.datetime | None = None, trust: hcert.TrustStore | None = None,
-                       revocations: hcert.RevocationList | None = None) -> hcert.Verdict:
+def certificate_verify(
+    *,
+    text: str,
+    at: dt.datetime | None = None,
+    trust: hcert.TrustStore | None = None,
+    revocations: hcert.RevocationList | None = None,
+) -> hcert.Verdict:
     """Verify an ``HC1:`` string: against ``trust`` (default: our trust list) and ``revocations``
     (default: our own records of revoked certificates), at ``at`` (default: now)."""
     store = trust if trust is not None else selectors.trust_store()

@@ -48,8 +48,13 @@ def _view(cert: VaccinationCertificate) -> dict:
 
 
 def _pdf_response(cert: VaccinationCertificate, *, filename: str) -> HttpResponse:
-    data = document.pdf_render(document=cert.document, hc1=cert.hc1, issued_at=_local(cert.issued_at),
-                               expires_at=_local(cert.expires_at), revoked=cert.revoked_at is not None)
+    data = document.pdf_render(
+        document=cert.document,
+        hc1=cert.hc1,
+        issued_at=_local(cert.issued_at),
+        expires_at=_local(cert.expires_at),
+        revoked=cert.revoked_at is not None,
+    )
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
@@ -110,26 +115,35 @@ def staff(request, pk: int):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "send":
-                if services.certificate_link_send(actor=request.user, resident_id=resident.pk,
-                                                  base_url=request.build_absolute_uri("/")):
+                if services.certificate_link_send(
+                    actor=request.user, resident_id=resident.pk, base_url=request.build_absolute_uri("/")
+                ):
                     messages.success(request, "凭证链接已发送到居民手机 / link sent to the resident's phone")
                 else:
                     messages.error(request, "该居民未登记手机号码 / no phone number on file")
             elif request.POST.get("action") == "revoke":
-                services.certificate_revoke(actor=request.user, certificate_id=int(request.POST.get("certificate") or 0),
-                                            reason=request.POST.get("reason", ""))
+                services.certificate_revoke(
+                    actor=request.user,
+                    certificate_id=int(request.POST.get("certificate") or 0),
+                    reason=request.POST.get("reason", ""),
+                )
                 messages.success(request, "凭证已撤销 / certificate revoked")
             else:
-                services.certificate_issue(actor=request.user, resident_id=resident.pk,
-                                           reissue=request.POST.get("reissue") == "1")
+                services.certificate_issue(
+                    actor=request.user, resident_id=resident.pk, reissue=request.POST.get("reissue") == "1"
+                )
                 messages.success(request, "凭证已签发 / certificate issued")
         except (VaxOpsError, ValueError) as e:
             messages.error(request, getattr(e, "message", str(e)))
         return redirect(reverse("certs-staff", args=[resident.pk]))
     certificates = selectors.certificates_of(resident=resident)
     latest = next((c for c in certificates if c.revoked_at is None and c.expires_at > timezone.now()), None)
-    context = {"resident": resident, "certificates": certificates, "may_revoke": services.may_revoke(request.user),
-               "font_ok": document.font_available()}
+    context = {
+        "resident": resident,
+        "certificates": certificates,
+        "may_revoke": services.may_revoke(request.user),
+        "font_ok": document.font_available(),
+    }
     if latest is not None:
         context |= _view(latest)
     return render(request, "certs/staff.html", context)
@@ -165,12 +179,16 @@ def verify(request):
             verdict = services.certificate_verify(text=text)
             payload = verdict.payload or {}
             entry = (payload.get("v") or [{}])[0] if isinstance(payload.get("v"), list) else {}
-            context |= {"verdict": verdict, "payload": payload, "entry": entry,
-                        "product": domain.display_product(entry.get("mp", "")) if entry else "",
-                        "holder": domain.display_holder(entry.get("ma", "")) if entry else "",
-                        "country": domain.display_country(entry.get("co", "")) if entry else "",
-                        "issued_at": _local(verdict.issued_at) if verdict.issued_at else "—",
-                        "expires_at": _local(verdict.expires_at) if verdict.expires_at else "—"}
+            context |= {
+                "verdict": verdict,
+                "payload": payload,
+                "entry": entry,
+                "product": domain.display_product(entry.get("mp", "")) if entry else "",
+                "holder": domain.display_holder(entry.get("ma", "")) if entry else "",
+                "country": domain.display_country(entry.get("co", "")) if entry else "",
+                "issued_at": _local(verdict.issued_at) if verdict.issued_at else "—",
+                "expires_at": _local(verdict.expires_at) if verdict.expires_at else "—",
+            }
     return render(request, "certs/verify.html", context)
 
 

@@ -90,9 +90,11 @@ def _screening(s: ScreeningRecord) -> dict:
     return {**{f: getattr(s, f) for f in fields}, "outcome_zh": s.get_outcome_display()}
 
 
-@router.get("/residents/{resident_id}/forecast", response={200: ForecastResponse, 400: ErrorOut, 403: ErrorOut,
-                                                           404: ErrorOut},
-            summary="居民接种评估（含 FHIR ImmunizationRecommendation）")
+@router.get(
+    "/residents/{resident_id}/forecast",
+    response={200: ForecastResponse, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="居民接种评估（含 FHIR ImmunizationRecommendation）",
+)
 def resident_forecast(request, resident_id: int, on: date | None = None):
     require(request.user, "clinic.view_dose")
     resident = selectors.resident_for_clinic(user=request.user, resident_id=resident_id)
@@ -106,51 +108,101 @@ def resident_forecast(request, resident_id: int, on: date | None = None):
     }
 
 
-@router.get("/residents/{resident_id}/eligibility", response={200: EligibilityOut, 400: ErrorOut, 404: ErrorOut},
-            summary="能否预约（按接种阶段、人群分类和接种评估）")
+@router.get(
+    "/residents/{resident_id}/eligibility",
+    response={200: EligibilityOut, 400: ErrorOut, 404: ErrorOut},
+    summary="能否预约（按接种阶段、人群分类和接种评估）",
+)
 def resident_eligibility(request, resident_id: int, on: date | None = None):
     require(request.user, "clinic.view_dose")  # the reasons can name a deferral (e.g. pregnancy)
     resident = selectors.resident_for_clinic(user=request.user, resident_id=resident_id)
     day = on or clock.today()
     e = selectors.eligibility_for(resident=resident, on=day)
     return {
-        "resident_id": resident.pk, "on": day, "allowed": e.allowed, "code": e.code.value, "reason_zh": e.reason_zh,
-        "earliest": e.earliest, "priority_group": resident.priority_group.code if resident.priority_group_id else None,
+        "resident_id": resident.pk,
+        "on": day,
+        "allowed": e.allowed,
+        "code": e.code.value,
+        "reason_zh": e.reason_zh,
+        "earliest": e.earliest,
+        "priority_group": resident.priority_group.code if resident.priority_group_id else None,
     }
 
 
-@router.get("/residents/{resident_id}/doses", response={200: list[DoseOut], 403: ErrorOut, 404: ErrorOut},
-            summary="接种记录（含已作废）")
+@router.get(
+    "/residents/{resident_id}/doses",
+    response={200: list[DoseOut], 403: ErrorOut, 404: ErrorOut},
+    summary="接种记录（含已作废）",
+)
 def resident_doses(request, resident_id: int):
     require(request.user, "clinic.view_dose")
     resident = selectors.resident_for_clinic(user=request.user, resident_id=resident_id)
     return selectors.doses_of(resident=resident)
 
 
-@router.post("/residents/{resident_id}/doses", response={201: DoseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-             summary="补录外地接种记录（支持 Idempotency-Key）")
+@router.post(
+    "/residents/{resident_id}/doses",
+    response={201: DoseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="补录外地接种记录（支持 Idempotency-Key）",
+)
 def record_external_dose(request, resident_id: int, payload: DoseIn):
     data = {"resident_id": resident_id, **payload.dict()}
-    return idempotent_status(request, data, lambda: (201, _dose(services.dose_record_external(
-        actor=request.user, resident_id=resident_id, product=payload.product, given_on=payload.given_on,
-        place=payload.place))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            201,
+            _dose(
+                services.dose_record_external(
+                    actor=request.user,
+                    resident_id=resident_id,
+                    product=payload.product,
+                    given_on=payload.given_on,
+                    place=payload.place,
+                )
+            ),
+        ),
+    )
 
 
-@router.post("/doses/{dose_id}/void", response={200: DoseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-             summary="作废接种记录（须说明原因，留痕；支持 Idempotency-Key）")
+@router.post(
+    "/doses/{dose_id}/void",
+    response={200: DoseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="作废接种记录（须说明原因，留痕；支持 Idempotency-Key）",
+)
 def void_dose(request, dose_id: int, payload: VoidIn):
     data = {"dose_id": dose_id, **payload.dict()}
-    return idempotent_status(request, data, lambda: (200, _dose(services.dose_void(
-        actor=request.user, dose_id=dose_id, reason=payload.reason))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (200, _dose(services.dose_void(actor=request.user, dose_id=dose_id, reason=payload.reason))),
+    )
 
 
-@router.post("/residents/{resident_id}/screenings",
-             response={201: ScreeningOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-             summary="预检（按生效的问题集判定；支持 Idempotency-Key）")
+@router.post(
+    "/residents/{resident_id}/screenings",
+    response={201: ScreeningOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="预检（按生效的问题集判定；支持 Idempotency-Key）",
+)
 def record_screening(request, resident_id: int, payload: ScreeningIn):
     """``answers`` maps question codes (see ``GET /api/v1/catalog/question-set``) to ``true``/``false``,
     a choice, text, or a ``YYYY-MM-DD`` date (``null`` = no)."""
     data = {"resident_id": resident_id, **payload.dict()}
-    return idempotent_status(request, data, lambda: (201, _screening(services.screening_record(
-        actor=request.user, resident_id=resident_id, answers=payload.answers, temperature_c=payload.temperature_c,
-        bp_systolic=payload.bp_systolic, bp_diastolic=payload.bp_diastolic, on=payload.on))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            201,
+            _screening(
+                services.screening_record(
+                    actor=request.user,
+                    resident_id=resident_id,
+                    answers=payload.answers,
+                    temperature_c=payload.temperature_c,
+                    bp_systolic=payload.bp_systolic,
+                    bp_diastolic=payload.bp_diastolic,
+                    on=payload.on,
+                )
+            ),
+        ),
+    )

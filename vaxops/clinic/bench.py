@@ -72,29 +72,56 @@ def _setup(*, run: str, doses: int, desks: int, spare_codes: int, log) -> dict:
     actor = SystemActor("bench")
     t0 = time.perf_counter()
     county = Division.objects.filter(code=COUNTY_CODE.ljust(12, "0")).first() or demo_county_build(seed=2021)
-    township = Division.objects.filter(code__startswith=COUNTY_CODE, level=Level.TOWNSHIP).order_by("code").first()
+    township = (
+        Division.objects.filter(code__startswith=COUNTY_CODE, level=Level.TOWNSHIP).order_by("code").first()
+    )
     village = Division.objects.filter(parent=township, level=Level.VILLAGE).order_by("code").first()
     cdc = User.objects.filter(username="bench-cdc").first() or user_create(
-        actor=actor, username="bench-cdc", password=uuid.uuid4().hex, role="county_admin", division=county)
+        actor=actor, username="bench-cdc", password=uuid.uuid4().hex, role="county_admin", division=county
+    )
 
     # The site's stock: one lot, its codes bulk-inserted in stock at the site, one receipt in the ledger.
     product = Product.objects.get(code=PRODUCT)
-    prefix = TracePrefix.objects.filter(product=product).order_by("prefix").values_list("prefix", flat=True).first()
+    prefix = (
+        TracePrefix.objects.filter(product=product)
+        .order_by("prefix")
+        .values_list("prefix", flat=True)
+        .first()
+    )
     if prefix is None:
         raise RuntimeError(f"catalogue has no trace prefix for {PRODUCT}")
-    place = StockPlace.objects.create(code=f"BD-{run}", name=f"压测接种门诊冷柜{run}", kind=PlaceKind.SITE,
-                                      division=township)
+    place = StockPlace.objects.create(
+        code=f"BD-{run}", name=f"压测接种门诊冷柜{run}", kind=PlaceKind.SITE, division=township
+    )
     n_codes = doses + spare_codes
-    last = (TraceCode.objects.filter(code__startswith=prefix, code__gte=f"{prefix}{FIRST_SERIAL:09d}")
-            .order_by("-code").values_list("code", flat=True).first())
+    last = (
+        TraceCode.objects.filter(code__startswith=prefix, code__gte=f"{prefix}{FIRST_SERIAL:09d}")
+        .order_by("-code")
+        .values_list("code", flat=True)
+        .first()
+    )
     first = int(last[7:16]) + 1 if last else FIRST_SERIAL
-    lot = Lot.objects.create(product=product, lot_number=f"BD{run}", expiry=timezone.localdate() + timedelta(days=365),
-                             manufacturer=product.manufacturer_zh, quantity_doses=n_codes * product.doses_per_vial)
+    lot = Lot.objects.create(
+        product=product,
+        lot_number=f"BD{run}",
+        expiry=timezone.localdate() + timedelta(days=365),
+        manufacturer=product.manufacturer_zh,
+        quantity_doses=n_codes * product.doses_per_vial,
+    )
     codes = [f"{prefix}{s:09d}{s % 10000:04d}" for s in range(first, first + n_codes)]
-    TraceCode.objects.bulk_create([TraceCode(code=c, lot=lot, state=CodeState.IN_STOCK, place=place, origin=place)
-                                   for c in codes], batch_size=5000)
-    movement_record(actor=actor, kind="receipt", place=place, lot=lot, doses=n_codes * product.doses_per_vial,
-                    reason=f"压测导入追溯码{n_codes:,}个", reference=f"bench-{run}")
+    TraceCode.objects.bulk_create(
+        [TraceCode(code=c, lot=lot, state=CodeState.IN_STOCK, place=place, origin=place) for c in codes],
+        batch_size=5000,
+    )
+    movement_record(
+        actor=actor,
+        kind="receipt",
+        place=place,
+        lot=lot,
+        doses=n_codes * product.doses_per_vial,
+        reason=f"压测导入追溯码{n_codes:,}个",
+        reference=f"bench-{run}",
+    )
     with connection.cursor() as c:
         c.execute("ANALYZE supply_tracecode")
     _log_time(log, f"{n_codes:,} codes of lot {lot.lot_number} in stock at {place.code}", t0)
@@ -103,26 +130,45 @@ def _setup(*, run: str, doses: int, desks: int, spare_codes: int, log) -> dict:
     # only, each slot holding everyone: the walk-in path works whatever the hour.
     t0 = time.perf_counter()
     rate = min(32_000, math.ceil(doses * 1.2 * 12 / desks) + 12)
-    site = Site.objects.create(code=f"BD-{run}", name=f"压测接种门诊{run}", division=township, stock_place=place,
-                               hospital_name="清溪县人民医院", per_desk_per_hour=rate, slot_minutes=5,
-                               walk_in_share="1.00")
-    OpeningHours.objects.bulk_create([OpeningHours(site=site, weekday=w, start=dtime(0, 0), end=dtime(23, 59))
-                                      for w in range(7)])
+    site = Site.objects.create(
+        code=f"BD-{run}",
+        name=f"压测接种门诊{run}",
+        division=township,
+        stock_place=place,
+        hospital_name="清溪县人民医院",
+        per_desk_per_hour=rate,
+        slot_minutes=5,
+        walk_in_share="1.00",
+    )
+    OpeningHours.objects.bulk_create(
+        [OpeningHours(site=site, weekday=w, start=dtime(0, 0), end=dtime(23, 59)) for w in range(7)]
+    )
     vaccination = [Desk.objects.create(site=site, kind="vaccination", number=n) for n in range(1, desks + 1)]
-    others = {kind: Desk.objects.create(site=site, kind=kind, number=1)
-              for kind in ("registration", "screening", "observation")}
+    others = {
+        kind: Desk.objects.create(site=site, kind=kind, number=1)
+        for kind in ("registration", "screening", "observation")
+    }
     session = sites.session_plan(actor=actor, site=site, day=timezone.localdate())
     tokens: list[str] = []
     password = uuid.uuid4().hex
     for kind, desk in others.items():
         member = StaffMember.objects.create(site=site, name=f"{kind}员{run}", roles=[kind])
-        Certificate.objects.create(staff=member, kind="training", number=f"BD-{run}-{kind}", valid_from=date(2021, 1, 1))
+        Certificate.objects.create(
+            staff=member, kind="training", number=f"BD-{run}-{kind}", valid_from=date(2021, 1, 1)
+        )
         sites.assignment_add(actor=actor, session=session, staff=member, desk=desk, role=kind)
     for n, desk in enumerate(vaccination, start=1):
-        user = user_create(actor=actor, username=f"bench-vx-{run}-{n}", password=password, role="site_vaccinator",
-                           division=township)
+        user = user_create(
+            actor=actor,
+            username=f"bench-vx-{run}-{n}",
+            password=password,
+            role="site_vaccinator",
+            division=township,
+        )
         member = StaffMember.objects.create(site=site, name=f"接种员{n}号", roles=["vaccination"], user=user)
-        Certificate.objects.create(staff=member, kind="training", number=f"BD-{run}-{n}", valid_from=date(2021, 1, 1))
+        Certificate.objects.create(
+            staff=member, kind="training", number=f"BD-{run}-{n}", valid_from=date(2021, 1, 1)
+        )
         sites.assignment_add(actor=actor, session=session, staff=member, desk=desk, role="vaccination")
         tokens.append(api_token_create(user=user, name="bench doses", actor=actor)[1])
     for item in ("medical_staff", "emergency_kit", "ambulance", "green_channel"):
@@ -131,8 +177,15 @@ def _setup(*, run: str, doses: int, desks: int, spare_codes: int, log) -> dict:
     _log_time(log, f"site {site.code} open today with {desks} vaccination desks", t0)
 
     people = _people(run=run, n=doses, village=village, session=session, log=log)
-    return {"tokens": tokens, "people": people, "codes": codes, "site": site, "place": place, "lot": lot,
-            "session": session}
+    return {
+        "tokens": tokens,
+        "people": people,
+        "codes": codes,
+        "site": site,
+        "place": place,
+        "lot": lot,
+        "session": session,
+    }
 
 
 def _people(*, run: str, n: int, village, session, log) -> list[tuple[int, str]]:
@@ -149,8 +202,17 @@ def _people(*, run: str, n: int, village, session, log) -> list[tuple[int, str]]
     for i in range(have, have + n):
         birth = date(1960, 1, 1) + timedelta(days=i % 12000)
         body = f"{AREA}{birth:%Y%m%d}{(i // 12000) % 1000:03d}"
-        rows.append(Resident(id_type="resident_id", id_number=body + check_character(body), name=f"{NAME_MARK}{i}",
-                             birth_date=birth, village=village, village_code=village.code, phone=f"139{i:08d}"))
+        rows.append(
+            Resident(
+                id_type="resident_id",
+                id_number=body + check_character(body),
+                name=f"{NAME_MARK}{i}",
+                birth_date=birth,
+                village=village,
+                village_code=village.code,
+                phone=f"139{i:08d}",
+            )
+        )
     made = Resident.objects.bulk_create(rows, batch_size=2000)
     actor = SystemActor("bench")
     for k, person in enumerate(made, start=1):
@@ -160,13 +222,31 @@ def _people(*, run: str, n: int, village, session, log) -> list[tuple[int, str]]
     now = timezone.now()
     today = timezone.localdate()
     ScreeningRecord.objects.bulk_create(
-        [ScreeningRecord(resident=p, at=now, screened_on=today, question_set_version="bench", temperature_c="36.5",
-                         outcome="proceed") for p in made], batch_size=2000)
-    text = (ConsentText.objects.filter(product_code=PRODUCT, effective_from__lte=today)
-            .order_by("-effective_from").first())
+        [
+            ScreeningRecord(
+                resident=p,
+                at=now,
+                screened_on=today,
+                question_set_version="bench",
+                temperature_c="36.5",
+                outcome="proceed",
+            )
+            for p in made
+        ],
+        batch_size=2000,
+    )
+    text = (
+        ConsentText.objects.filter(product_code=PRODUCT, effective_from__lte=today)
+        .order_by("-effective_from")
+        .first()
+    )
     Consent.objects.bulk_create(
-        [Consent(resident=p, text=text, at=now, signed_on=today, signer_name=p.name, signature=SIGNATURE)
-         for p in made], batch_size=2000)
+        [
+            Consent(resident=p, text=text, at=now, signed_on=today, signer_name=p.name, signature=SIGNATURE)
+            for p in made
+        ],
+        batch_size=2000,
+    )
     with connection.cursor() as c:
         for table in ("registry_resident", "booking_appointment", "clinic_screeningrecord", "clinic_consent"):
             c.execute(f"ANALYZE {table}")
@@ -194,8 +274,12 @@ def _desks_client(args) -> list[tuple[str, int, float, str]]:
         data = json.dumps(body)
         t0 = time.perf_counter()
         try:
-            conn.request("POST", PATH, body=data, headers={"Authorization": f"Bearer {token}",
-                                                            "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                PATH,
+                body=data,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
             response = conn.getresponse()
             payload = response.read()
             status = response.status
@@ -217,8 +301,12 @@ def _desks_client(args) -> list[tuple[str, int, float, str]]:
                 double = bool(used) and rng.random() < double_share
                 scanned = rng.choice(used) if double else None
             if double:
-                body = {"client_id": uuid.uuid4().hex, "resident_id": resident_id, "code": scanned,
-                        "phone_last4": last4}
+                body = {
+                    "client_id": uuid.uuid4().hex,
+                    "resident_id": resident_id,
+                    "code": scanned,
+                    "phone_last4": last4,
+                }
                 status, seconds, answer, err = send(conn, body, token)
                 code = (answer or {}).get("code", "")
                 mine.append(("double_scan", status, seconds, code or err))
@@ -230,7 +318,12 @@ def _desks_client(args) -> list[tuple[str, int, float, str]]:
             if fresh is None:
                 mine.append(("dose", 0, 0.0, "code pool empty"))
                 break
-            body = {"client_id": uuid.uuid4().hex, "resident_id": resident_id, "code": fresh, "phone_last4": last4}
+            body = {
+                "client_id": uuid.uuid4().hex,
+                "resident_id": resident_id,
+                "code": fresh,
+                "phone_last4": last4,
+            }
             status, seconds, answer, err = send(conn, body, token)
             detail = str((answer or {}).get("id")) if status == 201 else err or (answer or {}).get("code", "")
             mine.append(("dose", status, seconds, detail))
@@ -248,7 +341,9 @@ def _desks_client(args) -> list[tuple[str, int, float, str]]:
         with guard:
             out.extend(mine)
 
-    threads = [threading.Thread(target=run, args=(token, people, k)) for k, (token, people) in enumerate(desks)]
+    threads = [
+        threading.Thread(target=run, args=(token, people, k)) for k, (token, people) in enumerate(desks)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -262,8 +357,12 @@ def _warm(port: int, tokens: list[str]) -> None:
     for token in tokens:
         c = HTTPConnection("127.0.0.1", port, timeout=30)
         for _ in range(4):
-            c.request("POST", "/api/v1/desk/doses/check", body=json.dumps({"resident_id": 0, "code": "0"}),
-                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            c.request(
+                "POST",
+                "/api/v1/desk/doses/check",
+                body=json.dumps({"resident_id": 0, "code": "0"}),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
             c.getresponse().read()
         c.close()
 
@@ -280,17 +379,21 @@ def _correctness(*, site, place, lot, people: int) -> dict:
 
     doses = Dose.objects.filter(site=site, voided_at__isnull=True)
     recorded = doses.count()
-    codes_twice = (doses.values("trace_code_id").annotate(n=Count("id")).filter(n__gt=1).count())
-    people_twice = (doses.values("resident_id").annotate(n=Count("id")).filter(n__gt=1).count())
+    codes_twice = doses.values("trace_code_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    people_twice = doses.values("resident_id").annotate(n=Count("id")).filter(n__gt=1).count()
     administered = TraceCode.objects.filter(lot=lot, state=CodeState.ADMINISTERED)
     # A code and its dose must agree: every administered code of the lot behind exactly one standing dose
     # of the person it went to, and every dose's code administered to that person.
     code_without_dose = administered.exclude(
-        pk__in=doses.filter(resident_id=F("trace_code__administered_to_id")).values("trace_code_id")).count()
-    dose_code_disagrees = doses.exclude(trace_code__state=CodeState.ADMINISTERED).count() + doses.exclude(
-        trace_code__administered_to_id=F("resident_id")).count()
-    untraceable = doses.filter(Q(trace_code__isnull=True) | Q(lot__isnull=True)
-                               | ~Q(trace_code__lot_id=F("lot_id"))).count()
+        pk__in=doses.filter(resident_id=F("trace_code__administered_to_id")).values("trace_code_id")
+    ).count()
+    dose_code_disagrees = (
+        doses.exclude(trace_code__state=CodeState.ADMINISTERED).count()
+        + doses.exclude(trace_code__administered_to_id=F("resident_id")).count()
+    )
+    untraceable = doses.filter(
+        Q(trace_code__isnull=True) | Q(lot__isnull=True) | ~Q(trace_code__lot_id=F("lot_id"))
+    ).count()
     ledger_rows = StockMovement.objects.filter(place=place, lot=lot, kind="administration").count()
     no_observation = doses.exclude(pk__in=Observation.objects.filter(site=site).values("dose_id")).count()
     below_zero = StockBalance.objects.filter(doses__lt=0).count()
@@ -329,17 +432,27 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
     dsn = pg_dsn()
     with psycopg.connect(**dsn, autocommit=True) as c:
         c.execute("DROP TABLE IF EXISTS bench_dose_raw, bench_ledger_raw, bench_balance_raw, bench_code_raw")
-        c.execute("CREATE TABLE bench_code_raw (id bigint PRIMARY KEY, code varchar(20) UNIQUE NOT NULL, "
-                  "lot_id bigint NOT NULL, state varchar(20) NOT NULL, place_id bigint, administered_to bigint, "
-                  "administered_at timestamptz)")
-        c.execute("CREATE TABLE bench_balance_raw (place_id bigint, lot_id bigint, doses int NOT NULL "
-                  "CHECK (doses >= 0), PRIMARY KEY (place_id, lot_id))")
-        c.execute("CREATE TABLE bench_dose_raw (id bigserial PRIMARY KEY, resident_id bigint NOT NULL, "
-                  "code_id bigint NOT NULL REFERENCES bench_code_raw, lot_id bigint NOT NULL, given_at timestamptz, "
-                  "client_id varchar(64) UNIQUE, voided_at timestamptz)")
-        c.execute("CREATE UNIQUE INDEX bench_dose_raw_one_per_code ON bench_dose_raw (code_id) WHERE voided_at IS NULL")
-        c.execute("CREATE TABLE bench_ledger_raw (id bigserial PRIMARY KEY, kind varchar(30), place_id bigint, "
-                  "lot_id bigint, doses int, code_id bigint REFERENCES bench_code_raw, at timestamptz)")
+        c.execute(
+            "CREATE TABLE bench_code_raw (id bigint PRIMARY KEY, code varchar(20) UNIQUE NOT NULL, "
+            "lot_id bigint NOT NULL, state varchar(20) NOT NULL, place_id bigint, administered_to bigint, "
+            "administered_at timestamptz)"
+        )
+        c.execute(
+            "CREATE TABLE bench_balance_raw (place_id bigint, lot_id bigint, doses int NOT NULL "
+            "CHECK (doses >= 0), PRIMARY KEY (place_id, lot_id))"
+        )
+        c.execute(
+            "CREATE TABLE bench_dose_raw (id bigserial PRIMARY KEY, resident_id bigint NOT NULL, "
+            "code_id bigint NOT NULL REFERENCES bench_code_raw, lot_id bigint NOT NULL, given_at timestamptz, "
+            "client_id varchar(64) UNIQUE, voided_at timestamptz)"
+        )
+        c.execute(
+            "CREATE UNIQUE INDEX bench_dose_raw_one_per_code ON bench_dose_raw (code_id) WHERE voided_at IS NULL"
+        )
+        c.execute(
+            "CREATE TABLE bench_ledger_raw (id bigserial PRIMARY KEY, kind varchar(30), place_id bigint, "
+            "lot_id bigint, doses int, code_id bigint REFERENCES bench_code_raw, at timestamptz)"
+        )
         with c.cursor().copy("COPY bench_code_raw (id, code, lot_id, state, place_id) FROM STDIN") as copy:
             for i in range(doses):
                 copy.write_row((i + 1, f"{i + 1:020d}", 1, "in_stock", 1))
@@ -356,17 +469,27 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
             cur = conn.cursor()
             for code_id in share:
                 with conn.transaction():
-                    cur.execute("UPDATE bench_code_raw SET state = 'administered', administered_to = %s, "
-                                "administered_at = now() WHERE id = %s AND state = 'in_stock' AND place_id = 1",
-                                (code_id, code_id))
+                    cur.execute(
+                        "UPDATE bench_code_raw SET state = 'administered', administered_to = %s, "
+                        "administered_at = now() WHERE id = %s AND state = 'in_stock' AND place_id = 1",
+                        (code_id, code_id),
+                    )
                     if cur.rowcount != 1:
                         continue
-                    cur.execute("UPDATE bench_balance_raw SET doses = doses - 1 WHERE place_id = 1 AND lot_id = 1 "
-                                "AND doses >= 1")
-                    cur.execute("INSERT INTO bench_dose_raw (resident_id, code_id, lot_id, given_at, client_id) "
-                                "VALUES (%s, %s, 1, now(), %s)", (code_id, code_id, uuid.uuid4().hex))
-                    cur.execute("INSERT INTO bench_ledger_raw (kind, place_id, lot_id, doses, code_id, at) "
-                                "VALUES ('administration', 1, 1, -1, %s, now())", (code_id,))
+                    cur.execute(
+                        "UPDATE bench_balance_raw SET doses = doses - 1 WHERE place_id = 1 AND lot_id = 1 "
+                        "AND doses >= 1"
+                    )
+                    cur.execute(
+                        "INSERT INTO bench_dose_raw (resident_id, code_id, lot_id, given_at, client_id) "
+                        "VALUES (%s, %s, 1, now(), %s)",
+                        (code_id, code_id, uuid.uuid4().hex),
+                    )
+                    cur.execute(
+                        "INSERT INTO bench_ledger_raw (kind, place_id, lot_id, doses, code_id, at) "
+                        "VALUES ('administration', 1, 1, -1, %s, now())",
+                        (code_id,),
+                    )
                 n += 1
         with guard:
             recorded[0] += n
@@ -375,8 +498,12 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
     with psycopg.connect(**dsn, autocommit=True) as c:
         left = c.execute("SELECT doses FROM bench_balance_raw").fetchone()[0]
         c.execute("DROP TABLE bench_dose_raw, bench_ledger_raw, bench_balance_raw, bench_code_raw")
-    return {"raw_doses_per_s": round(recorded[0] / seconds), "raw_seconds": round(seconds, 2),
-            "raw_doses": recorded[0], "raw_balance_left": left}
+    return {
+        "raw_doses_per_s": round(recorded[0] / seconds),
+        "raw_seconds": round(seconds, 2),
+        "raw_doses": recorded[0],
+        "raw_balance_left": left,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -384,8 +511,18 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
-def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers: int = 3, worker_threads: int = 2,
-                double_scans: float = 0.05, retries: float = 0.01, seed: int = 1, log=print) -> dict:
+def doses_bench(
+    *,
+    doses: int = 3000,
+    desks: int = 16,
+    clients: int = 2,
+    workers: int = 3,
+    worker_threads: int = 2,
+    double_scans: float = 0.05,
+    retries: float = 0.01,
+    seed: int = 1,
+    log=print,
+) -> dict:
     """Record ``doses`` doses from ``desks`` concurrent desks through the HTTP API and count the outcome.
 
     ``clients`` forked processes hold the desks' keep-alive connections (one thread per desk);
@@ -413,11 +550,14 @@ def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers
     tokens = setup["tokens"]
     desk_people = [people[k::desks] for k in range(desks)]
 
-    with gunicorn_running(workers=workers, threads=worker_threads, token=tokens[0],
-                          log_name="bench-doses-gunicorn.log") as port:
+    with gunicorn_running(
+        workers=workers, threads=worker_threads, token=tokens[0], log_name="bench-doses-gunicorn.log"
+    ) as port:
         _warm(port, tokens)
-        log(f"gunicorn on :{port} ({workers} workers × {worker_threads} threads); {desks} desks from "
-            f"{clients} client processes")
+        log(
+            f"gunicorn on :{port} ({workers} workers × {worker_threads} threads); {desks} desks from "
+            f"{clients} client processes"
+        )
         # Each client process gets its desks and its own slice of the code pool (shared by its desks), in
         # proportion to the people it serves.
         groups = [list(range(desks))[i::clients] for i in range(clients)]
@@ -426,8 +566,16 @@ def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers
         for i, g in enumerate(groups):
             served = sum(len(desk_people[k]) for k in g)
             take = served + (len(codes) - len(people)) * served // len(people)
-            jobs.append((port, [(tokens[k], desk_people[k]) for k in g], codes[start:start + take], double_scans,
-                         retries, seed + i))
+            jobs.append(
+                (
+                    port,
+                    [(tokens[k], desk_people[k]) for k in g],
+                    codes[start : start + take],
+                    double_scans,
+                    retries,
+                    seed + i,
+                )
+            )
             start += take
         ctx = get_context("fork")
         connection.close()
@@ -475,15 +623,25 @@ def doses_bench(*, doses: int = 3000, desks: int = 16, clients: int = 2, workers
         **check,
     }
     report.update(_raw_rate(doses=len(people), connections=desks))
-    report["api_vs_raw"] = round(report["doses_per_s"] / report["raw_doses_per_s"], 3) if report["raw_doses_per_s"] else None
+    report["api_vs_raw"] = (
+        round(report["doses_per_s"] / report["raw_doses_per_s"], 3) if report["raw_doses_per_s"] else None
+    )
     report["correct"] = (
-        report["server_errors"] == 0 and check["doses_recorded"] == len(people) == dose_201
-        and check["codes_used_twice"] == 0 and check["people_with_two_doses"] == 0
-        and check["codes_administered"] == check["doses_recorded"] and check["codes_without_their_dose"] == 0
-        and check["doses_whose_code_disagrees"] == 0 and check["doses_untraceable"] == 0
-        and check["doses_without_ledger_row"] == 0 and check["doses_without_observation"] == 0
-        and check["balances_below_zero"] == 0 and check["balance_vs_codes_in_stock"] == 0
-        and check["ledger_balanced"] and refused_right == len(doubles) and retries_same == len(retries_sent)
+        report["server_errors"] == 0
+        and check["doses_recorded"] == len(people) == dose_201
+        and check["codes_used_twice"] == 0
+        and check["people_with_two_doses"] == 0
+        and check["codes_administered"] == check["doses_recorded"]
+        and check["codes_without_their_dose"] == 0
+        and check["doses_whose_code_disagrees"] == 0
+        and check["doses_untraceable"] == 0
+        and check["doses_without_ledger_row"] == 0
+        and check["doses_without_observation"] == 0
+        and check["balances_below_zero"] == 0
+        and check["balance_vs_codes_in_stock"] == 0
+        and check["ledger_balanced"]
+        and refused_right == len(doubles)
+        and retries_same == len(retries_sent)
         and report["raw_doses"] == len(people)
     )
     return report

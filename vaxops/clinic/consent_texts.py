@@ -33,7 +33,12 @@ def consent_texts_ensure() -> int:
     made = 0
     for code, name in PRODUCTS.items():
         if not ConsentText.objects.filter(product_code=code).exists():
-            ConsentText.objects.create(product_code=code, version="2021.1", effective_from=datetime.date(2021, 1, 1),
-                                       title=f"{name}接种知情同意书", text=TEXT.format(name=name))
+            ConsentText.objects.create(
+                product_code=code,
+                version="2021.1",
+                effective_from=datetime.date(2021, 1, 1),
+                title=f"{name}接种知情同意书",
+                text=TEXT.format(name=name),
+            )
             made += 1
     return made

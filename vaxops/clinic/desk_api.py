@@ -150,7 +150,8 @@ class DoseOut(Schema):
 class VoidIn(Schema):
     reason: str
     disposition: Literal["returned", "wasted"] | None = Field(
-        None, description="疫苗去向：returned 未开启退回库存，wasted 已开启报损（扫码登记的接种记录必填）")
+        None, description="疫苗去向：returned 未开启退回库存，wasted 已开启报损（扫码登记的接种记录必填）"
+    )
 
 
 class VoidOut(DoseOut):
@@ -237,9 +238,16 @@ def _brief(r: Resident | None) -> dict | None:
 def _appointment(a) -> dict | None:
     if a is None:
         return None
-    return {"id": a.pk, "status": a.status, "status_label": a.get_status_display(), "walk_in": a.walk_in,
-            "dose_number": a.dose_number, "is_booster": a.is_booster, "start": _iso(a.slot.start),
-            "end": _iso(a.slot.end)}
+    return {
+        "id": a.pk,
+        "status": a.status,
+        "status_label": a.get_status_display(),
+        "walk_in": a.walk_in,
+        "dose_number": a.dose_number,
+        "is_booster": a.is_booster,
+        "start": _iso(a.slot.start),
+        "end": _iso(a.slot.end),
+    }
 
 
 def _staff_site_id(user) -> int | None:
@@ -272,12 +280,22 @@ def _dose(d: Dose) -> dict:
         observation_id = d.observation.pk
     except Observation.DoesNotExist:
         observation_id = None
-    return {"id": d.pk, "resident_id": d.resident_id, "product_code": d.product_code,
-            "lot": d.lot.lot_number if d.lot_id else None, "code": tc.code if tc else None,
-            "dose_number": d.dose_number, "is_booster": d.is_booster, "given_on": d.given_on.isoformat(),
-            "given_at": _iso(d.given_at), "site": d.site.code if d.site_id else None,
-            "desk": str(d.desk) if d.desk_id else None, "vaccinator": d.vaccinator.name if d.vaccinator_id else None,
-            "injection_site": d.injection_site, "observation_id": observation_id}
+    return {
+        "id": d.pk,
+        "resident_id": d.resident_id,
+        "product_code": d.product_code,
+        "lot": d.lot.lot_number if d.lot_id else None,
+        "code": tc.code if tc else None,
+        "dose_number": d.dose_number,
+        "is_booster": d.is_booster,
+        "given_on": d.given_on.isoformat(),
+        "given_at": _iso(d.given_at),
+        "site": d.site.code if d.site_id else None,
+        "desk": str(d.desk) if d.desk_id else None,
+        "vaccinator": d.vaccinator.name if d.vaccinator_id else None,
+        "injection_site": d.injection_site,
+        "observation_id": observation_id,
+    }
 
 
 def _dose_qs():
@@ -290,14 +308,20 @@ def _dose_visible(user, dose_id: int) -> Dose:
     if d is not None:
         site_id = _staff_site_id(user)
         if (site_id is not None and d.site_id == site_id) or residents_visible(user=user).filter(
-                pk=d.resident_id).exists():
+            pk=d.resident_id
+        ).exists():
             return d
     raise NotFound("接种记录不存在或不在您的管辖范围内", field="dose")
 
 
 def _observation(o: Observation) -> dict:
-    return {"id": o.pk, "dose_id": o.dose_id, "started_at": _iso(o.started_at), "released_at": _iso(o.released_at),
-            "release_note": o.release_note}
+    return {
+        "id": o.pk,
+        "dose_id": o.dose_id,
+        "started_at": _iso(o.started_at),
+        "released_at": _iso(o.released_at),
+        "release_note": o.release_note,
+    }
 
 
 def _observation_at_my_site(user, observation_id: int) -> Observation:
@@ -313,8 +337,11 @@ def _observation_at_my_site(user, observation_id: int) -> Observation:
 # --------------------------------------------------------------------------------------------------
 
 
-@router.post("/sessions/{int:session_id}/check-in", response={200: CheckInOut, **ERRORS},
-             summary="登记台扫码签到（身份证或预约二维码）")
+@router.post(
+    "/sessions/{int:session_id}/check-in",
+    response={200: CheckInOut, **ERRORS},
+    summary="登记台扫码签到（身份证或预约二维码）",
+)
 def check_in(request, session_id: int, payload: ScanIn):
     """扫描身份证（读卡器输入号码）或预约二维码：找到该居民今天在本场次的预约并签到。没有预约时返回居民
     （姓名、证件号码脱敏）和提示，可改用现场登记；查无此人时提示先补录档案。按证件号码查人以“现场登记”为目的留痕。
@@ -326,7 +353,11 @@ def check_in(request, session_id: int, payload: ScanIn):
     a = found["appointment"]
     if a is not None:
         a = type(a).objects.select_related("slot").get(pk=a.pk)
-    return {"appointment": _appointment(a), "resident": _brief(found["resident"]), "message": found["message"]}
+    return {
+        "appointment": _appointment(a),
+        "resident": _brief(found["resident"]),
+        "message": found["message"],
+    }
 
 
 def _walk_in_resident(user, resident_id: int) -> Resident:
@@ -335,15 +366,24 @@ def _walk_in_resident(user, resident_id: int) -> Resident:
     from vaxops.audit.models import AuditEvent
 
     found = Resident.objects.select_related("priority_group").filter(pk=resident_id).first()
-    if found is not None and (residents_visible(user=user).filter(pk=found.pk).exists() or AuditEvent.objects.filter(
-            action="resident.search_by_document", actor=user, object_id=str(found.pk),
-            at__gte=timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)).exists()):
+    if found is not None and (
+        residents_visible(user=user).filter(pk=found.pk).exists()
+        or AuditEvent.objects.filter(
+            action="resident.search_by_document",
+            actor=user,
+            object_id=str(found.pk),
+            at__gte=timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0),
+        ).exists()
+    ):
         return found
     raise NotFound("居民不存在或不在您的管辖范围内，请先在登记台扫描其身份证", field="resident_id")
 
 
-@router.post("/sessions/{int:session_id}/walk-in", response={201: CheckInOut, **ERRORS},
-             summary="现场登记（无预约者使用现场号，登记即签到；支持 Idempotency-Key）")
+@router.post(
+    "/sessions/{int:session_id}/walk-in",
+    response={201: CheckInOut, **ERRORS},
+    summary="现场登记（无预约者使用现场号，登记即签到；支持 Idempotency-Key）",
+)
 def walk_in(request, session_id: int, payload: WalkInIn):
     """为今天来到接种单位、没有预约的居民在当前（或下一个）时段登记现场号，登记后即为已签到。居民须在您的管辖范围内，
     或今天已由您在登记台扫描身份证找到（``check-in`` 返回的 ``resident.id``）。先按接种规则判断是否符合条件；
@@ -357,7 +397,11 @@ def walk_in(request, session_id: int, payload: WalkInIn):
     def work():
         a = walk_in_register(actor=request.user, resident=resident, session=session)
         a = type(a).objects.select_related("slot").get(pk=a.pk)
-        return 201, {"appointment": _appointment(a), "resident": _brief(resident), "message": "已现场登记并签到"}
+        return 201, {
+            "appointment": _appointment(a),
+            "resident": _brief(resident),
+            "message": "已现场登记并签到",
+        }
 
     return idempotent_status(request, {"session": session_id, **payload.dict()}, work)
 
@@ -367,36 +411,64 @@ def walk_in(request, session_id: int, payload: WalkInIn):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.get("/consent-texts/{product_code}", response={200: ConsentTextOut, **ERRORS},
-            summary="疫苗品种现行的知情同意书")
+@router.get(
+    "/consent-texts/{product_code}",
+    response={200: ConsentTextOut, **ERRORS},
+    summary="疫苗品种现行的知情同意书",
+)
 def consent_text(request, product_code: str):
     """今天生效的知情同意书版本（签署时记录所签版本）。"""
     if not (request.user.has_perm("clinic.view_consenttext") or request.user.has_perm("clinic.add_consent")):
         raise PermissionDenied("您的角色无权执行此操作")
-    text = (ConsentText.objects.filter(product_code=product_code, effective_from__lte=clock.today())
-            .order_by("-effective_from").first())
+    text = (
+        ConsentText.objects.filter(product_code=product_code, effective_from__lte=clock.today())
+        .order_by("-effective_from")
+        .first()
+    )
     if text is None:
         raise NotFound(f"疫苗品种“{product_code}”没有知情同意书", field="product_code")
-    return {"product_code": text.product_code, "version": text.version,
-            "effective_from": text.effective_from.isoformat(), "title": text.title, "text": text.text}
+    return {
+        "product_code": text.product_code,
+        "version": text.version,
+        "effective_from": text.effective_from.isoformat(),
+        "title": text.title,
+        "text": text.text,
+    }
 
 
-@router.post("/consents", response={201: ConsentOut, **ERRORS},
-             summary="签署知情同意书或记录拒绝签署（支持 Idempotency-Key）")
+@router.post(
+    "/consents",
+    response={201: ConsentOut, **ERRORS},
+    summary="签署知情同意书或记录拒绝签署（支持 Idempotency-Key）",
+)
 def consent(request, payload: ConsentIn):
     """受种者（或监护人）在平板上阅读现行知情同意书并手写签名（``signature`` 为 PNG data URL）；拒绝签署时
     ``refused`` 为 true 并填写 ``refusal_reason``。受种者须已在今天签到。"""
     require(request.user, "clinic.add_consent")
 
     def work():
-        c = services.consent_record(actor=request.user, resident_id=payload.resident_id,
-                                    product_code=payload.product_code, signer_name=payload.signer_name,
-                                    signer_relation=payload.signer_relation, signature=payload.signature,
-                                    refused=payload.refused, refusal_reason=payload.refusal_reason)
-        return 201, {"id": c.pk, "resident_id": c.resident_id, "product_code": c.text.product_code,
-                     "version": c.text.version, "at": _iso(c.at), "signed_on": c.signed_on.isoformat(),
-                     "signer_name": c.signer_name, "signer_relation": c.signer_relation, "refused": c.refused,
-                     "refusal_reason": c.refusal_reason}
+        c = services.consent_record(
+            actor=request.user,
+            resident_id=payload.resident_id,
+            product_code=payload.product_code,
+            signer_name=payload.signer_name,
+            signer_relation=payload.signer_relation,
+            signature=payload.signature,
+            refused=payload.refused,
+            refusal_reason=payload.refusal_reason,
+        )
+        return 201, {
+            "id": c.pk,
+            "resident_id": c.resident_id,
+            "product_code": c.text.product_code,
+            "version": c.text.version,
+            "at": _iso(c.at),
+            "signed_on": c.signed_on.isoformat(),
+            "signer_name": c.signer_name,
+            "signer_relation": c.signer_relation,
+            "refused": c.refused,
+            "refusal_reason": c.refusal_reason,
+        }
 
     return idempotent_status(request, payload.dict(), work)
 
@@ -406,19 +478,30 @@ def consent(request, payload: ConsentIn):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.post("/doses/check", response={200: DoseCheckOut, **ERRORS},
-             summary="扫码核查（三查七对：全部硬性拦截项与核对信息，不写入）")
+@router.post(
+    "/doses/check",
+    response={200: DoseCheckOut, **ERRORS},
+    summary="扫码核查（三查七对：全部硬性拦截项与核对信息，不写入）",
+)
 def dose_check(request, payload: DoseCheckIn):
     """为已签到的受种者扫描追溯码：逐项核查预检、知情同意、追溯码（格式、是否存在、已使用、报损、召回、在途、
     是否在本单位）、批号（召回、暂停、过期）、剂次与品种、接种时间、年龄、接种人员持证与排班。``failures``
     列出每个未通过项的 ``code`` 与中文原因；全部通过时 ``confirmation`` 为接种前唱读核对的信息（七对）。不写入任何记录。"""
     require(request.user, "clinic.administer_dose")
-    return services.dose_check(actor=request.user, resident_id=payload.resident_id, code=payload.code,
-                               desk_id=payload.desk_id, injection_site=payload.injection_site)
+    return services.dose_check(
+        actor=request.user,
+        resident_id=payload.resident_id,
+        code=payload.code,
+        desk_id=payload.desk_id,
+        injection_site=payload.injection_site,
+    )
 
 
-@router.post("/doses", response={201: DoseOut, **ERRORS},
-             summary="登记接种（一人一苗一扫码；client_id 重试返回同一条记录）")
+@router.post(
+    "/doses",
+    response={201: DoseOut, **ERRORS},
+    summary="登记接种（一人一苗一扫码；client_id 重试返回同一条记录）",
+)
 def dose_record(request, payload: DoseIn):
     """扫码核查全部通过、受种者报出手机号码后4位确认身份后登记接种：同一事务写入接种记录、追溯码出库与库存台账、
     预约完成和留观开始。任一核查未通过为400，``code`` 为第一个未通过项（如 ``screening``、``consent``、
@@ -427,49 +510,85 @@ def dose_record(request, payload: DoseIn):
     require(request.user, "clinic.administer_dose")
 
     def work():
-        return 201, _dose(services.dose_administer(
-            actor=request.user, resident_id=payload.resident_id, code=payload.code, client_id=payload.client_id,
-            phone_last4=payload.phone_last4, injection_site=payload.injection_site,
-            injection_note=payload.injection_note, desk_id=payload.desk_id))
+        return 201, _dose(
+            services.dose_administer(
+                actor=request.user,
+                resident_id=payload.resident_id,
+                code=payload.code,
+                client_id=payload.client_id,
+                phone_last4=payload.phone_last4,
+                injection_site=payload.injection_site,
+                injection_note=payload.injection_note,
+                desk_id=payload.desk_id,
+            )
+        )
 
     if "idempotency-key" not in request.headers:
         return Status(*work())  # the hot path: client_id is the idempotency
     return idempotent_status(request, payload.dict(), work)
 
 
-@router.post("/doses/{int:dose_id}/void", response={200: VoidOut, **ERRORS},
-             summary="作废接种记录（县疾控中心；须说明原因并选择疫苗去向；支持 Idempotency-Key）")
+@router.post(
+    "/doses/{int:dose_id}/void",
+    response={200: VoidOut, **ERRORS},
+    summary="作废接种记录（县疾控中心；须说明原因并选择疫苗去向；支持 Idempotency-Key）",
+)
 def dose_void(request, dose_id: int, payload: VoidIn):
     """接种记录登记错误时作废（记录保留，不再参与评估）。扫码登记的记录须选择疫苗去向：``returned`` 未开启，
     追溯码退回库存、库存加回；``wasted`` 已开启，按损耗处理。预约改为已取消，该剂次可重新预约。"""
 
     def work():
-        d = services.dose_void(actor=request.user, dose_id=dose_id, reason=payload.reason,
-                               disposition=payload.disposition)
+        d = services.dose_void(
+            actor=request.user, dose_id=dose_id, reason=payload.reason, disposition=payload.disposition
+        )
         d = _dose_qs().get(pk=d.pk)
-        return 200, {**_dose(d), "voided_at": _iso(d.voided_at), "void_reason": d.void_reason,
-                     "code_state": d.trace_code.state if d.trace_code_id else None}
+        return 200, {
+            **_dose(d),
+            "voided_at": _iso(d.voided_at),
+            "void_reason": d.void_reason,
+            "code_state": d.trace_code.state if d.trace_code_id else None,
+        }
 
     return idempotent_status(request, {"dose": dose_id, **payload.dict()}, work)
 
 
-@router.get("/doses/{int:dose_id}/record", response={200: RecordOut, **ERRORS},
-            summary="接种记录与受种者全部接种史（证件号码脱敏），附电子接种记录链接")
+@router.get(
+    "/doses/{int:dose_id}/record",
+    response={200: RecordOut, **ERRORS},
+    summary="接种记录与受种者全部接种史（证件号码脱敏），附电子接种记录链接",
+)
 def dose_record_get(request, dose_id: int):
     """本次接种记录、受种者全部接种史（含外地补录和已作废的）与电子接种记录私密链接 ``record_url``
     （``/r/<令牌>/``，30天内有效）。"""
     require(request.user, "clinic.view_dose")
     d = _dose_visible(request.user, dose_id)
     resident = Resident.objects.get(pk=d.resident_id)
-    history = [{"id": h.pk, "product_code": h.product_code, "given_on": h.given_on.isoformat(),
-                "dose_number": h.dose_number, "is_booster": h.is_booster, "place": h.place, "external": h.external,
-                "lot": h.lot.lot_number if h.lot_id else None, "voided": h.voided_at is not None,
-                "void_reason": h.void_reason}
-               for h in Dose.objects.filter(resident=resident).select_related("lot").order_by("given_on", "id")]
-    return {"dose": _dose(d),
-            "resident": {"id": resident.pk, "name": resident.name, "id_masked": mask_id(resident.id_number),
-                         "birth_date": resident.birth_date.isoformat() if resident.birth_date else None},
-            "history": history, "record_url": f"/r/{services.record_token(resident)}/"}
+    history = [
+        {
+            "id": h.pk,
+            "product_code": h.product_code,
+            "given_on": h.given_on.isoformat(),
+            "dose_number": h.dose_number,
+            "is_booster": h.is_booster,
+            "place": h.place,
+            "external": h.external,
+            "lot": h.lot.lot_number if h.lot_id else None,
+            "voided": h.voided_at is not None,
+            "void_reason": h.void_reason,
+        }
+        for h in Dose.objects.filter(resident=resident).select_related("lot").order_by("given_on", "id")
+    ]
+    return {
+        "dose": _dose(d),
+        "resident": {
+            "id": resident.pk,
+            "name": resident.name,
+            "id_masked": mask_id(resident.id_number),
+            "birth_date": resident.birth_date.isoformat() if resident.birth_date else None,
+        },
+        "history": history,
+        "record_url": f"/r/{services.record_token(resident)}/",
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -477,8 +596,11 @@ def dose_record_get(request, dose_id: int):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.get("/sites/{site_code}/observation", response={200: list[ObservingOut], **ERRORS},
-            summary="留观区：正在留观的受种者与剩余时间")
+@router.get(
+    "/sites/{site_code}/observation",
+    response={200: list[ObservingOut], **ERRORS},
+    summary="留观区：正在留观的受种者与剩余时间",
+)
 def observation_list(request, site_code: str):
     """本接种单位尚未离开留观区的受种者（姓名脱敏），按开始时间排列：剩余分钟数（``minutes_left``，期满为0）、
     状态（observing 留观中 / due 留观期满可离开）和已记录的异常反应数。"""
@@ -493,31 +615,52 @@ def observation_list(request, site_code: str):
     _site_allowed(request.user, site)
     now = clock.now()
     rows = []
-    for o in (Observation.objects.filter(site=site, released_at__isnull=True)
-              .select_related("dose__resident").annotate(n_reactions=Count("reactions")).order_by("started_at", "id")):
+    for o in (
+        Observation.objects.filter(site=site, released_at__isnull=True)
+        .select_related("dose__resident")
+        .annotate(n_reactions=Count("reactions"))
+        .order_by("started_at", "id")
+    ):
         left = desk.observation_left(o.started_at, now)
         status = desk.observation_status(o.started_at, None, now)
-        rows.append({"observation_id": o.pk, "dose_id": o.dose_id, "resident_id": o.dose.resident_id,
-                     "name": mask_name(o.dose.resident.name), "product_code": o.dose.product_code,
-                     "started_at": _iso(o.started_at), "ends_at": _iso(desk.observation_ends(o.started_at)),
-                     "minutes_left": -(-int(left.total_seconds()) // 60), "status": status.value,
-                     "status_label": status.label_zh, "reactions": o.n_reactions})
+        rows.append(
+            {
+                "observation_id": o.pk,
+                "dose_id": o.dose_id,
+                "resident_id": o.dose.resident_id,
+                "name": mask_name(o.dose.resident.name),
+                "product_code": o.dose.product_code,
+                "started_at": _iso(o.started_at),
+                "ends_at": _iso(desk.observation_ends(o.started_at)),
+                "minutes_left": -(-int(left.total_seconds()) // 60),
+                "status": status.value,
+                "status_label": status.label_zh,
+                "reactions": o.n_reactions,
+            }
+        )
     return rows
 
 
-@router.post("/observations/{int:observation_id}/release", response={200: ObservationOut, **ERRORS},
-             summary="结束留观放行（满30分钟；提前离开须注明原因）")
+@router.post(
+    "/observations/{int:observation_id}/release",
+    response={200: ObservationOut, **ERRORS},
+    summary="结束留观放行（满30分钟；提前离开须注明原因）",
+)
 def observation_release(request, observation_id: int, payload: ReleaseIn):
     """留观满30分钟后放行；未满30分钟时须在 ``reason`` 中注明提前离开的原因（如转诊定点救治医院），否则为400，
     ``message`` 说明还需多少分钟。"""
     require(request.user, "clinic.change_observation")
     _observation_at_my_site(request.user, observation_id)
-    return _observation(services.observation_release(actor=request.user, observation_id=observation_id,
-                                                     reason=payload.reason))
+    return _observation(
+        services.observation_release(actor=request.user, observation_id=observation_id, reason=payload.reason)
+    )
 
 
-@router.post("/observations/{int:observation_id}/reactions", response={201: ReactionOut, **ERRORS},
-             summary="记录留观期间的异常反应（支持 Idempotency-Key）")
+@router.post(
+    "/observations/{int:observation_id}/reactions",
+    response={201: ReactionOut, **ERRORS},
+    summary="记录留观期间的异常反应（支持 Idempotency-Key）",
+)
 def reaction_add(request, observation_id: int, payload: ReactionIn):
     """``severity``：mild 轻微 / moderate 较重 / severe 严重；``description`` 写明表现与处置；转诊定点救治医院时
     ``transferred`` 为 true。"""
@@ -525,12 +668,21 @@ def reaction_add(request, observation_id: int, payload: ReactionIn):
     _observation_at_my_site(request.user, observation_id)
 
     def work():
-        n = services.reaction_note_add(actor=request.user, observation_id=observation_id,
-                                       severity=payload.severity, description=payload.description,
-                                       transferred=payload.transferred)
-        return 201, {"id": n.pk, "observation_id": n.observation_id, "at": _iso(n.at), "severity": n.severity,
-                     "severity_label": n.get_severity_display(), "description": n.description,
-                     "transferred": n.transferred}
+        n = services.reaction_note_add(
+            actor=request.user,
+            observation_id=observation_id,
+            severity=payload.severity,
+            description=payload.description,
+            transferred=payload.transferred,
+        )
+        return 201, {
+            "id": n.pk,
+            "observation_id": n.observation_id,
+            "at": _iso(n.at),
+            "severity": n.severity,
+            "severity_label": n.get_severity_display(),
+            "description": n.description,
+            "transferred": n.transferred,
+        }
 
     return idempotent_status(request, {"observation": observation_id, **payload.dict()}, work)
-

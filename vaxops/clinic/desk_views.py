@@ -49,8 +49,12 @@ CHECKIN_KEY = "desk_checkin"
 WALK_IN_SALT = "vaxops.desk.walk-in"
 WALK_IN_MAX_AGE = 15 * 60
 SIGNER_RELATIONS = ("本人", "监护人")
-SCREEN_OF_DESK = {"registration": "checkin", "screening": "screening", "vaccination": "vaccinate",
-                  "observation": "observation"}
+SCREEN_OF_DESK = {
+    "registration": "checkin",
+    "screening": "screening",
+    "vaccination": "vaccinate",
+    "observation": "observation",
+}
 
 # The permission (any of) each screen needs, besides access to the site.
 SCREEN_PERMS = {
@@ -109,7 +113,8 @@ def _desk_page(screen: str | None = None):
         @wraps(view)
         def wrapper(request, session_id: int, *args, **kwargs):
             session = get_object_or_404(
-                Session.objects.select_related("site__division", "site__stock_place"), pk=session_id)
+                Session.objects.select_related("site__division", "site__stock_place"), pk=session_id
+            )
             if not may_use_site(request.user, session.site):
                 return _forbidden(request, _("您无权使用该接种单位的接种台"))
             if screen is not None and not _may_screen(request.user, screen):
@@ -130,10 +135,17 @@ def _desk_page(screen: str | None = None):
 
 def _screens(user, session: Session, *, mine: str | None = None) -> list[dict]:
     labels = {"checkin": _("登记"), "screening": _("预检"), "vaccinate": _("接种"), "observation": _("留观")}
-    names = {"checkin": "desk-checkin", "screening": "desk-screening", "vaccinate": "desk-vaccinate",
-             "observation": "desk-observation"}
-    return [{"key": key, "label": labels[key], "url": reverse(names[key], args=[session.pk]), "mine": key == mine}
-            for key in labels if _may_screen(user, key)]
+    names = {
+        "checkin": "desk-checkin",
+        "screening": "desk-screening",
+        "vaccinate": "desk-vaccinate",
+        "observation": "desk-observation",
+    }
+    return [
+        {"key": key, "label": labels[key], "url": reverse(names[key], args=[session.pk]), "mine": key == mine}
+        for key in labels
+        if _may_screen(user, key)
+    ]
 
 
 def _assignment(user, session: Session) -> Assignment | None:
@@ -146,10 +158,17 @@ def _assignment(user, session: Session) -> Assignment | None:
 def _context(request, session: Session, tab: str, **extra) -> dict:
     assignment = _assignment(request.user, session)
     today = clock.today()
-    ctx = {"session": session, "site": session.site, "tab": tab, "today": today, "assignment": assignment,
-           "not_today": session.day != today,
-           "tabs": _screens(request.user, session,
-                            mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment else None)}
+    ctx = {
+        "session": session,
+        "site": session.site,
+        "tab": tab,
+        "today": today,
+        "assignment": assignment,
+        "not_today": session.day != today,
+        "tabs": _screens(
+            request.user, session, mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment else None
+        ),
+    }
     ctx.update(extra)
     return ctx
 
@@ -163,9 +182,13 @@ def _checked_in_here(session: Session, resident_id: int | None) -> Appointment |
     """The person's appointment in this session, when they are checked in (waiting for their dose)."""
     if resident_id is None:
         return None
-    return (Appointment.objects.filter(slot__session=session, resident_id=resident_id,
-                                       status=AppointmentStatus.CHECKED_IN)
-            .select_related("resident", "slot").first())
+    return (
+        Appointment.objects.filter(
+            slot__session=session, resident_id=resident_id, status=AppointmentStatus.CHECKED_IN
+        )
+        .select_related("resident", "slot")
+        .first()
+    )
 
 
 def _find_and_show(request, session: Session, base: str):
@@ -199,12 +222,18 @@ def _find_checked_in(request, session: Session, scan: str) -> Appointment:
             doc = registry_domain.parse_document(registry_domain.parse_id_type(""), scan, today=clock.today())
         except registry_domain.DocumentError as e:
             raise ValidationFailed(e.message, field="scan") from None
-        found = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).values_list("pk", flat=True)
+        found = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).values_list(
+            "pk", flat=True
+        )
         resident_id = found.first()
-        audit_record(actor=request.user, action="resident.search_by_document", object_type="registry.resident",
-                     object_id=resident_id or "", purpose="接种台核对身份",
-                     new={"query": mask_id(doc.number), "found": resident_id is not None,
-                          "site": session.site.code})
+        audit_record(
+            actor=request.user,
+            action="resident.search_by_document",
+            object_type="registry.resident",
+            object_id=resident_id or "",
+            purpose="接种台核对身份",
+            new={"query": mask_id(doc.number), "found": resident_id is not None, "site": session.site.code},
+        )
     appointment = _checked_in_here(session, resident_id)
     if appointment is None:
         raise ValidationFailed(_("该受种者今天尚未在本接种单位登记签到，请先到登记台"), field="scan")
@@ -214,22 +243,36 @@ def _find_checked_in(request, session: Session, scan: str) -> Appointment:
 def _progress(resident_ids: list[int], today: dt.date) -> dict[int, dict]:
     """Each person's steps today: the latest screening, the latest consent and whether a dose was given."""
     out: dict[int, dict] = {rid: {"screening": None, "consent": None, "dose": None} for rid in resident_ids}
-    for s in ScreeningRecord.objects.filter(resident_id__in=resident_ids, screened_on=today).order_by("at", "id"):
+    for s in ScreeningRecord.objects.filter(resident_id__in=resident_ids, screened_on=today).order_by(
+        "at", "id"
+    ):
         out[s.resident_id]["screening"] = s
     for c in Consent.objects.filter(resident_id__in=resident_ids, signed_on=today).order_by("at", "id"):
         out[c.resident_id]["consent"] = c
-    for d in Dose.objects.filter(resident_id__in=resident_ids, given_on=today, voided_at__isnull=True,
-                                 external=False):
+    for d in Dose.objects.filter(
+        resident_id__in=resident_ids, given_on=today, voided_at__isnull=True, external=False
+    ):
         out[d.resident_id]["dose"] = d
     return out
 
 
 def _people(session: Session, statuses) -> list[dict]:
-    appointments = list(Appointment.objects.filter(slot__session=session, status__in=statuses)
-                        .select_related("resident", "slot").order_by("-changed_at", "-id")[:300])
+    appointments = list(
+        Appointment.objects.filter(slot__session=session, status__in=statuses)
+        .select_related("resident", "slot")
+        .order_by("-changed_at", "-id")[:300]
+    )
     steps = _progress([a.resident_id for a in appointments], clock.today())
-    return [{"a": a, "r": a.resident, "name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number),
-             **steps[a.resident_id]} for a in appointments]
+    return [
+        {
+            "a": a,
+            "r": a.resident,
+            "name": mask_name(a.resident.name),
+            "masked_id": mask_id(a.resident.id_number),
+            **steps[a.resident_id],
+        }
+        for a in appointments
+    ]
 
 
 def _forecast_summary(resident: Resident) -> dict:
@@ -240,19 +283,26 @@ def _forecast_summary(resident: Resident) -> dict:
         return {"error": e.message}
     nd = forecast.next_dose
     return {
-        "status": forecast.status_zh, "reasons": list(forecast.reasons),
+        "status": forecast.status_zh,
+        "reasons": list(forecast.reasons),
         "next": None if nd is None else ("加强针" if nd.is_booster else f"第{nd.number}剂"),
-        "earliest": nd.earliest if nd else None, "allowed": list(nd.allowed_products) if nd else [],
+        "earliest": nd.earliest if nd else None,
+        "allowed": list(nd.allowed_products) if nd else [],
         "due_now": bool(nd and nd.earliest <= clock.today()),
-        "deferred_until": forecast.deferred_until, "deferred_condition": forecast.deferred_condition,
+        "deferred_until": forecast.deferred_until,
+        "deferred_condition": forecast.deferred_condition,
     }
 
 
 def _person(resident: Resident) -> dict:
-    return {"r": resident, "name": mask_name(resident.name), "masked_id": mask_id(resident.id_number),
-            "forecast": _forecast_summary(resident),
-            "deferrals": selectors.standing_deferrals_of(resident=resident),
-            "contraindications": selectors.standing_contraindications_of(resident=resident)}
+    return {
+        "r": resident,
+        "name": mask_name(resident.name),
+        "masked_id": mask_id(resident.id_number),
+        "forecast": _forecast_summary(resident),
+        "deferrals": selectors.standing_deferrals_of(resident=resident),
+        "contraindications": selectors.standing_contraindications_of(resident=resident),
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,16 +322,25 @@ def home(request):
             return _forbidden(request, _("您已不在岗，不能使用接种台"))
         sessions = list(Session.objects.filter(site=staff.site, day=today).select_related("site"))
     elif _county(user):
-        sessions = [s for s in Session.objects.filter(day=today).select_related("site__division").order_by("site__code")
-                    if site_in_scope(user, s.site)]
+        sessions = [
+            s
+            for s in Session.objects.filter(day=today).select_related("site__division").order_by("site__code")
+            if site_in_scope(user, s.site)
+        ]
     else:
         return _forbidden(request, _("您的账号未登记为接种单位工作人员"))
     rows = []
     for s in sessions:
         assignment = _assignment(user, s)
-        rows.append({"session": s, "assignment": assignment,
-                     "screens": _screens(user, s, mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment
-                                         else None)})
+        rows.append(
+            {
+                "session": s,
+                "assignment": assignment,
+                "screens": _screens(
+                    user, s, mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment else None
+                ),
+            }
+        )
     return render(request, "desk/home.html", {"rows": rows, "staff": staff, "today": today})
 
 
@@ -297,14 +356,19 @@ def checkin(request, session: Session):
     user's session."""
     if request.method == "POST":
         try:
-            result = services.desk_check_in(actor=request.user, session=session, scan=request.POST.get("scan", ""))
+            result = services.desk_check_in(
+                actor=request.user, session=session, scan=request.POST.get("scan", "")
+            )
         except VaxOpsError as e:
             request.session[CHECKIN_KEY] = {"session": session.pk, "error": e.message}
         else:
             appointment, resident = result["appointment"], result["resident"]
             request.session[CHECKIN_KEY] = {
-                "session": session.pk, "message": result["message"],
-                "resident": resident.pk if resident else None, "appointment": appointment.pk if appointment else None}
+                "session": session.pk,
+                "message": result["message"],
+                "resident": resident.pk if resident else None,
+                "appointment": appointment.pk if appointment else None,
+            }
         return redirect("desk-checkin", session.pk)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
@@ -316,12 +380,20 @@ def checkin(request, session: Session):
         resident = Resident.objects.filter(pk=last["resident"]).select_related("priority_group").first()
         if resident is not None:
             shown = _person(resident)
-            appointment = Appointment.objects.filter(pk=last.get("appointment")).select_related("slot").first()
+            appointment = (
+                Appointment.objects.filter(pk=last.get("appointment")).select_related("slot").first()
+            )
             shown["appointment"] = appointment
             if appointment is None and request.user.has_perm("booking.add_appointment"):
                 shown["ticket"] = signing.dumps({"r": resident.pk, "s": session.pk}, salt=WALK_IN_SALT)
-    ctx = _context(request, session, "checkin", last=last, shown=shown,
-                   people=_people(session, (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)))
+    ctx = _context(
+        request,
+        session,
+        "checkin",
+        last=last,
+        shown=shown,
+        people=_people(session, (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)),
+    )
     return render(request, "desk/checkin.html", ctx, status=400 if last and last.get("error") else 200)
 
 
@@ -341,16 +413,24 @@ def walk_in(request, session: Session):
     if isinstance(data, dict) and data.get("s") == session.pk:
         resident = Resident.objects.filter(pk=_int(data.get("r"))).select_related("priority_group").first()
     if resident is None:
-        request.session[CHECKIN_KEY] = {"session": session.pk, "error": _("现场登记凭据无效或已过期，请重新扫描证件")}
+        request.session[CHECKIN_KEY] = {
+            "session": session.pk,
+            "error": _("现场登记凭据无效或已过期，请重新扫描证件"),
+        }
         return redirect("desk-checkin", session.pk)
     try:
-        appointment = booking_services.walk_in_register(actor=request.user, resident=resident, session=session,
-                                                        now=clock.now())
+        appointment = booking_services.walk_in_register(
+            actor=request.user, resident=resident, session=session, now=clock.now()
+        )
     except VaxOpsError as e:
         request.session[CHECKIN_KEY] = {"session": session.pk, "error": e.message, "resident": resident.pk}
     else:
-        request.session[CHECKIN_KEY] = {"session": session.pk, "message": _("已现场登记并签到"),
-                                        "resident": resident.pk, "appointment": appointment.pk}
+        request.session[CHECKIN_KEY] = {
+            "session": session.pk,
+            "message": _("已现场登记并签到"),
+            "resident": resident.pk,
+            "appointment": appointment.pk,
+        }
     return redirect("desk-checkin", session.pk)
 
 
@@ -370,8 +450,7 @@ def screening(request, session: Session):
         return _find_and_show(request, session, base)
     resident_id = _resident_param(request)
     appointment = _checked_in_here(session, resident_id)
-    ctx = _context(request, session, "screening",
-                   people=_people(session, (AppointmentStatus.CHECKED_IN,)))
+    ctx = _context(request, session, "screening", people=_people(session, (AppointmentStatus.CHECKED_IN,)))
     if resident_id is not None and appointment is None:
         raise Http404("not checked in here")
     status = 200
@@ -389,10 +468,14 @@ def screening(request, session: Session):
             if form.is_valid():
                 try:
                     record = services.screening_record(
-                        actor=request.user, resident_id=resident.pk, answers=form.answers(),
+                        actor=request.user,
+                        resident_id=resident.pk,
+                        answers=form.answers(),
                         temperature_c=form.cleaned_data["temperature_c"],
-                        bp_systolic=form.cleaned_data["bp_systolic"], bp_diastolic=form.cleaned_data["bp_diastolic"],
-                        on=today)
+                        bp_systolic=form.cleaned_data["bp_systolic"],
+                        bp_diastolic=form.cleaned_data["bp_diastolic"],
+                        on=today,
+                    )
                 except PermissionDenied as e:
                     form.add_error(None, e.message)
                     status = 403
@@ -406,19 +489,34 @@ def screening(request, session: Session):
         record = None
         shown = _int(request.GET.get("record"))
         if shown is not None:
-            record = ScreeningRecord.objects.filter(pk=shown, resident=resident).select_related("screener").first()
+            record = (
+                ScreeningRecord.objects.filter(pk=shown, resident=resident).select_related("screener").first()
+            )
         if record is None:
-            record = (ScreeningRecord.objects.filter(resident=resident, screened_on=today)
-                      .select_related("screener").order_by("-at").first())
+            record = (
+                ScreeningRecord.objects.filter(resident=resident, screened_on=today)
+                .select_related("screener")
+                .order_by("-at")
+                .first()
+            )
         contra = None
         if record is not None and record.contraindicated_products:
-            contra = ("全部品种" if record.contraindicated_products == "all"
-                      else "、".join(record.contraindicated_products))
-        ctx.update(appointment=appointment, person=_person(resident), form=form, question_set=question_set,
-                   record=record, record_contra=contra,
-                   may_record=request.user.has_perm("clinic.add_screeningrecord"),
-                   may_consent=request.user.has_perm("clinic.add_consent"),
-                   consent=Consent.objects.filter(resident=resident, signed_on=today).order_by("-at").first())
+            contra = (
+                "全部品种"
+                if record.contraindicated_products == "all"
+                else "、".join(record.contraindicated_products)
+            )
+        ctx.update(
+            appointment=appointment,
+            person=_person(resident),
+            form=form,
+            question_set=question_set,
+            record=record,
+            record_contra=contra,
+            may_record=request.user.has_perm("clinic.add_screeningrecord"),
+            may_consent=request.user.has_perm("clinic.add_consent"),
+            consent=Consent.objects.filter(resident=resident, signed_on=today).order_by("-at").first(),
+        )
     return render(request, "desk/screening.html", ctx, status=status)
 
 
@@ -434,12 +532,16 @@ def _consent_products(session: Session, resident: Resident) -> list[str]:
 
     forecast = _forecast_summary(resident)
     allowed = forecast.get("allowed") or []
-    with_text = set(ConsentText.objects.filter(effective_from__lte=clock.today())
-                    .values_list("product_code", flat=True))
+    with_text = set(
+        ConsentText.objects.filter(effective_from__lte=clock.today()).values_list("product_code", flat=True)
+    )
     stocked: list[str] = []
     if session.site.stock_place_id:
-        for code in (StockBalance.objects.filter(place_id=session.site.stock_place_id, doses__gt=0)
-                     .order_by("lot__expiry").values_list("lot__product__code", flat=True)):
+        for code in (
+            StockBalance.objects.filter(place_id=session.site.stock_place_id, doses__gt=0)
+            .order_by("lot__expiry")
+            .values_list("lot__product__code", flat=True)
+        ):
             if code not in stocked:
                 stocked.append(code)
     chosen = [c for c in stocked if c in with_text and (not allowed or c in allowed)]
@@ -465,26 +567,36 @@ def consent(request, session: Session, resident_id: int):
     today = clock.today()
     text = None
     if product:
-        text = (ConsentText.objects.filter(product_code=product, effective_from__lte=today)
-                .order_by("-effective_from").first())
+        text = (
+            ConsentText.objects.filter(product_code=product, effective_from__lte=today)
+            .order_by("-effective_from")
+            .first()
+        )
     error = None
     status = 200
     values = {"signer_name": resident.name, "signer_relation": "本人", "refusal_reason": ""}
     if request.method == "POST":
         refused = request.POST.get("refused") == "1"
-        values = {"signer_name": request.POST.get("signer_name", ""),
-                  "signer_relation": request.POST.get("signer_relation", "本人"),
-                  "refusal_reason": request.POST.get("refusal_reason", "")}
+        values = {
+            "signer_name": request.POST.get("signer_name", ""),
+            "signer_relation": request.POST.get("signer_relation", "本人"),
+            "refusal_reason": request.POST.get("refusal_reason", ""),
+        }
         if values["signer_relation"] not in SIGNER_RELATIONS:
             values["signer_relation"] = "本人"
         try:
             if not product:
                 raise ValidationFailed(_("没有可签署的知情同意书"), field="product_code")
             record = services.consent_record(
-                actor=request.user, resident_id=resident.pk, product_code=product,
-                signer_name=values["signer_name"], signer_relation=values["signer_relation"],
-                signature=request.POST.get("signature", "") if not refused else "", refused=refused,
-                refusal_reason=values["refusal_reason"])
+                actor=request.user,
+                resident_id=resident.pk,
+                product_code=product,
+                signer_name=values["signer_name"],
+                signer_relation=values["signer_relation"],
+                signature=request.POST.get("signature", "") if not refused else "",
+                refused=refused,
+                refusal_reason=values["refusal_reason"],
+            )
         except VaxOpsError as e:
             error, status = e.message, 400
         else:
@@ -492,10 +604,25 @@ def consent(request, session: Session, resident_id: int):
             return redirect(f"{url}?product={product}&done={record.pk}")
     done = None
     if _int(request.GET.get("done")) is not None:
-        done = Consent.objects.filter(pk=_int(request.GET.get("done")), resident=resident).select_related("text").first()
-    ctx = _context(request, session, "screening", appointment=appointment, person=_person(resident),
-                   products=products, product=product, text=text, error=error, values=values,
-                   relations=SIGNER_RELATIONS, done=done)
+        done = (
+            Consent.objects.filter(pk=_int(request.GET.get("done")), resident=resident)
+            .select_related("text")
+            .first()
+        )
+    ctx = _context(
+        request,
+        session,
+        "screening",
+        appointment=appointment,
+        person=_person(resident),
+        products=products,
+        product=product,
+        text=text,
+        error=error,
+        values=values,
+        relations=SIGNER_RELATIONS,
+        done=done,
+    )
     return render(request, "desk/consent.html", ctx, status=status)
 
 
@@ -541,24 +668,35 @@ def vaccinate(request, session: Session):
     if action == "find":
         return _find_and_show(request, session, base)
     resident_id = _resident_param(request)
-    ctx = _context(request, session, "vaccinate", people=_people(session, (AppointmentStatus.CHECKED_IN,)),
-                   sites=desk.INJECTION_SITES, site_other=desk.INJECTION_SITE_OTHER)
+    ctx = _context(
+        request,
+        session,
+        "vaccinate",
+        people=_people(session, (AppointmentStatus.CHECKED_IN,)),
+        sites=desk.INJECTION_SITES,
+        site_other=desk.INJECTION_SITE_OTHER,
+    )
     appointment = _checked_in_here(session, resident_id)
     if resident_id is not None and appointment is None and action == "administer":
         # A second tap (or a resubmitted page) after the dose was recorded: the request id answers with it.
         try:
             dose = services.dose_administer(
-                actor=request.user, resident_id=resident_id, code=request.POST.get("code", ""),
-                client_id=request.POST.get("client_id", ""), phone_last4=request.POST.get("phone_last4", ""),
+                actor=request.user,
+                resident_id=resident_id,
+                code=request.POST.get("code", ""),
+                client_id=request.POST.get("client_id", ""),
+                phone_last4=request.POST.get("phone_last4", ""),
                 injection_site=request.POST.get("injection_site", ""),
-                injection_note=request.POST.get("injection_note", ""))
+                injection_note=request.POST.get("injection_note", ""),
+            )
         except VaxOpsError as e:
             messages.error(request, e.message)
             return redirect(base)
         return redirect("desk-vaccinated", session.pk, dose.pk)
     if resident_id is not None and appointment is None:
-        done = Dose.objects.filter(resident_id=resident_id, appointment__slot__session=session,
-                                   voided_at__isnull=True).first()
+        done = Dose.objects.filter(
+            resident_id=resident_id, appointment__slot__session=session, voided_at__isnull=True
+        ).first()
         if done is not None:
             return redirect("desk-vaccinated", session.pk, done.pk)
         messages.error(request, _("该受种者今天尚未在本接种单位登记签到，请先到登记台"))
@@ -586,8 +724,14 @@ def vaccinate(request, session: Session):
             if error is None:
                 try:
                     dose = services.dose_administer(
-                        actor=request.user, resident_id=resident.pk, code=code, client_id=client_id,
-                        phone_last4=request.POST.get("phone_last4", ""), injection_site=site, injection_note=note)
+                        actor=request.user,
+                        resident_id=resident.pk,
+                        code=code,
+                        client_id=client_id,
+                        phone_last4=request.POST.get("phone_last4", ""),
+                        injection_site=site,
+                        injection_note=note,
+                    )
                 except VaxOpsError as e:
                     error = e.message
                 else:
@@ -612,13 +756,23 @@ def _record_link_send(request, dose: Dose) -> None:
 
 @_desk_page("vaccinate")
 def vaccinated(request, session: Session, dose_id: int):
-    dose = get_object_or_404(Dose.objects.select_related("resident", "lot__product", "trace_code", "vaccinator"),
-                             pk=dose_id, site=session.site)
+    dose = get_object_or_404(
+        Dose.objects.select_related("resident", "lot__product", "trace_code", "vaccinator"),
+        pk=dose_id,
+        site=session.site,
+    )
     observation = Observation.objects.filter(dose=dose).first()
-    ctx = _context(request, session, "vaccinate", dose=dose, name=dose.resident.name,
-                   masked_id=mask_id(dose.resident.id_number), observation=observation,
-                   observation_ends=desk.observation_ends(observation.started_at) if observation else None,
-                   phone=dose.resident.phone_masked)
+    ctx = _context(
+        request,
+        session,
+        "vaccinate",
+        dose=dose,
+        name=dose.resident.name,
+        masked_id=mask_id(dose.resident.id_number),
+        observation=observation,
+        observation_ends=desk.observation_ends(observation.started_at) if observation else None,
+        phone=dose.resident.phone_masked,
+    )
     return render(request, "desk/vaccinated.html", ctx)
 
 
@@ -632,33 +786,58 @@ def _observations(site: Site) -> list[dict]:
     now = clock.now()
     start = dt.datetime.combine(clock.today(), dt.time.min, tzinfo=desk.LOCAL_TZ)
     rows = []
-    for o in (Observation.objects.filter(site=site, released_at__isnull=True, started_at__gte=start)
-              .select_related("dose__resident", "dose__lot").prefetch_related("reactions").order_by("started_at")):
+    for o in (
+        Observation.objects.filter(site=site, released_at__isnull=True, started_at__gte=start)
+        .select_related("dose__resident", "dose__lot")
+        .prefetch_related("reactions")
+        .order_by("started_at")
+    ):
         left = desk.observation_left(o.started_at, now)
         seconds = int(left.total_seconds())
-        rows.append({"o": o, "name": mask_name(o.dose.resident.name), "masked_id": mask_id(o.dose.resident.id_number),
-                     "ends": desk.observation_ends(o.started_at), "left": f"{seconds // 60}:{seconds % 60:02d}",
-                     "left_minutes": -(-seconds // 60), "due": seconds == 0,
-                     "reactions": list(o.reactions.all())})
+        rows.append(
+            {
+                "o": o,
+                "name": mask_name(o.dose.resident.name),
+                "masked_id": mask_id(o.dose.resident.id_number),
+                "ends": desk.observation_ends(o.started_at),
+                "left": f"{seconds // 60}:{seconds % 60:02d}",
+                "left_minutes": -(-seconds // 60),
+                "due": seconds == 0,
+                "reactions": list(o.reactions.all()),
+            }
+        )
     return rows
 
 
 def _observation_page(request, session: Session, *, status: int = 200, **extra):
     rows = _observations(session.site)
     if request.htmx and request.GET.get("rows") == "1":
-        return render(request, "desk/_observation_rows.html", {"rows": rows, "session": session,
-                                                               "perms_release": request.user.has_perm(
-                                                                   "clinic.change_observation"),
-                                                               "perms_reaction": request.user.has_perm(
-                                                                   "clinic.add_reactionnote")})
+        return render(
+            request,
+            "desk/_observation_rows.html",
+            {
+                "rows": rows,
+                "session": session,
+                "perms_release": request.user.has_perm("clinic.change_observation"),
+                "perms_reaction": request.user.has_perm("clinic.add_reactionnote"),
+            },
+        )
     selected = extra.pop("selected", None)
     if selected is None:
         obs_id = _int(request.GET.get("obs"))
         selected = next((r for r in rows if r["o"].pk == obs_id), None)
-    ctx = _context(request, session, "observation", rows=rows, selected=selected,
-                   do=extra.pop("do", request.GET.get("do", "")), severities=ReactionNote.Severity.choices,
-                   perms_release=request.user.has_perm("clinic.change_observation"),
-                   perms_reaction=request.user.has_perm("clinic.add_reactionnote"), **extra)
+    ctx = _context(
+        request,
+        session,
+        "observation",
+        rows=rows,
+        selected=selected,
+        do=extra.pop("do", request.GET.get("do", "")),
+        severities=ReactionNote.Severity.choices,
+        perms_release=request.user.has_perm("clinic.change_observation"),
+        perms_reaction=request.user.has_perm("clinic.add_reactionnote"),
+        **extra,
+    )
     return render(request, "desk/observation.html", ctx, status=status)
 
 
@@ -671,7 +850,11 @@ def observation(request, session: Session):
 
 
 def _observation_at(session: Session, observation_id: int) -> Observation:
-    o = Observation.objects.filter(pk=observation_id, site=session.site).select_related("dose__resident").first()
+    o = (
+        Observation.objects.filter(pk=observation_id, site=session.site)
+        .select_related("dose__resident")
+        .first()
+    )
     if o is None:
         raise NotFound(_("留观记录不存在"))
     return o
@@ -689,8 +872,9 @@ def observation_release(request, session: Session, observation_id: int):
         services.observation_release(actor=request.user, observation_id=o.pk, reason=reason)
     except ValidationFailed as e:
         selected = next((r for r in _observations(session.site) if r["o"].pk == o.pk), None)
-        return _observation_page(request, session, status=400, selected=selected, do="release", error=e.message,
-                                 reason=reason)
+        return _observation_page(
+            request, session, status=400, selected=selected, do="release", error=e.message, reason=reason
+        )
     messages.success(request, _("%(name)s 已离开留观区") % {"name": mask_name(o.dose.resident.name)})
     return redirect("desk-observation", session.pk)
 
@@ -702,14 +886,18 @@ def observation_reaction(request, session: Session, observation_id: int):
     if not request.user.has_perm("clinic.add_reactionnote"):
         return _forbidden(request, _("您的岗位无权记录异常反应"))
     o = _observation_at(session, observation_id)
-    form = {"severity": request.POST.get("severity", ""), "description": request.POST.get("description", ""),
-            "transferred": request.POST.get("transferred") == "1"}
+    form = {
+        "severity": request.POST.get("severity", ""),
+        "description": request.POST.get("description", ""),
+        "transferred": request.POST.get("transferred") == "1",
+    }
     try:
         services.reaction_note_add(actor=request.user, observation_id=o.pk, **form)
     except ValidationFailed as e:
         selected = next((r for r in _observations(session.site) if r["o"].pk == o.pk), None)
-        return _observation_page(request, session, status=400, selected=selected, do="reaction", error=e.message,
-                                 reaction=form)
+        return _observation_page(
+            request, session, status=400, selected=selected, do="reaction", error=e.message, reaction=form
+        )
     messages.success(request, _("已记录%(name)s的异常反应") % {"name": mask_name(o.dose.resident.name)})
     return redirect(reverse("desk-observation", args=[session.pk]) + f"?obs={o.pk}&do=reaction")
 
@@ -747,23 +935,40 @@ def _record(resident: Resident, *, include_voided: bool) -> dict:
         number = d.dose_number or (judged.dose_number if judged else None)
         booster = d.is_booster or bool(judged and judged.is_booster)
         zh, en = _dose_label(number, booster)
-        rows.append({
-            "d": d, "label_zh": zh, "label_en": en,
-            "product_zh": product.name_zh if product else d.product_code,
-            "product_en": product.name_en if product else "",
-            "manufacturer_zh": (d.lot.manufacturer if d.lot and d.lot.manufacturer else
-                                (product.manufacturer_zh if product else "")),
-            "manufacturer_en": product.manufacturer_en if product else "",
-            "lot": d.lot.lot_number if d.lot else "",
-            "place": d.site.name if d.site else d.place,
-        })
-    return {"r": resident, "masked_id": mask_id(resident.id_number), "rows": rows,
-            "status_zh": forecast.status_zh if forecast else "", "printed": clock.now()}
+        rows.append(
+            {
+                "d": d,
+                "label_zh": zh,
+                "label_en": en,
+                "product_zh": product.name_zh if product else d.product_code,
+                "product_en": product.name_en if product else "",
+                "manufacturer_zh": (
+                    d.lot.manufacturer
+                    if d.lot and d.lot.manufacturer
+                    else (product.manufacturer_zh if product else "")
+                ),
+                "manufacturer_en": product.manufacturer_en if product else "",
+                "lot": d.lot.lot_number if d.lot else "",
+                "place": d.site.name if d.site else d.place,
+            }
+        )
+    return {
+        "r": resident,
+        "masked_id": mask_id(resident.id_number),
+        "rows": rows,
+        "status_zh": forecast.status_zh if forecast else "",
+        "printed": clock.now(),
+    }
 
 
 def _dose_for_staff(request, pk: int) -> Dose:
-    dose = Dose.objects.select_related("resident", "site__division", "lot__product", "trace_code", "vaccinator",
-                                       "voided_by").filter(pk=pk).first()
+    dose = (
+        Dose.objects.select_related(
+            "resident", "site__division", "lot__product", "trace_code", "vaccinator", "voided_by"
+        )
+        .filter(pk=pk)
+        .first()
+    )
     if dose is None:
         raise NotFound(_("接种记录不存在"))
     if not request.user.has_perm("clinic.view_dose"):
@@ -778,10 +983,13 @@ def _dose_for_staff(request, pk: int) -> Dose:
 
 def _record_page(request, dose: Dose, *, status: int = 200, **extra):
     ctx = _record(dose.resident, include_voided=True)
-    ctx.update(dose=dose, may_void=dose.voided_at is None and request.user.has_perm("clinic.void_dose"),
-               dispositions=[(d.value, d.label_zh) for d in desk.VoidDisposition],
-               session=(Session.objects.filter(site=dose.site, day=dose.given_on).first() if dose.site_id else None),
-               **extra)
+    ctx.update(
+        dose=dose,
+        may_void=dose.voided_at is None and request.user.has_perm("clinic.void_dose"),
+        dispositions=[(d.value, d.label_zh) for d in desk.VoidDisposition],
+        session=(Session.objects.filter(site=dose.site, day=dose.given_on).first() if dose.site_id else None),
+        **extra,
+    )
     return render(request, "desk/record.html", ctx, status=status)
 
 
@@ -817,8 +1025,14 @@ def dose_void(request, pk: int):
     except PermissionDenied as e:
         return _forbidden(request, e.message)
     except VaxOpsError as e:
-        return _record_page(request, dose, status=400, void_error=e.message, void_reason=reason,
-                            void_disposition=disposition or "")
+        return _record_page(
+            request,
+            dose,
+            status=400,
+            void_error=e.message,
+            void_reason=reason,
+            void_disposition=disposition or "",
+        )
     messages.success(request, _("接种记录已作废"))
     return redirect("desk-record", dose.pk)
 

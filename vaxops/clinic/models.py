@@ -15,41 +15,89 @@ class Dose(models.Model):
     entered from a paper record). ``product_code`` is the catalogue code. A voided dose stays for the
     record and is left out of every evaluation."""
 
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="doses", verbose_name=_("居民"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="doses", verbose_name=_("居民")
+    )
     product_code = models.CharField(_("疫苗品种"), max_length=40)
     given_on = models.DateField(_("接种日期"))
     place = models.CharField(_("接种地点"), max_length=200, blank=True)
     external = models.BooleanField(_("外地接种"), default=False)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("登记人"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("登记人"),
+    )
     recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
-    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                  verbose_name=_("作废人"))
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("作废人"),
+    )
     void_reason = models.CharField(_("作废原因"), max_length=200, blank=True)
     # Recorded at the vaccination desk (empty for doses given elsewhere and the demo history):
     given_at = models.DateTimeField(_("接种时间"), null=True, blank=True)
     dose_number = models.PositiveSmallIntegerField(_("剂次"), null=True, blank=True)
     is_booster = models.BooleanField(_("加强针"), default=False)
-    lot = models.ForeignKey("supply.Lot", models.PROTECT, null=True, blank=True, related_name="doses",
-                            verbose_name=_("批号"))
-    trace_code = models.ForeignKey("supply.TraceCode", models.PROTECT, null=True, blank=True, related_name="doses",
-                                   verbose_name=_("追溯码"))
-    site = models.ForeignKey("sites.Site", models.PROTECT, null=True, blank=True, related_name="doses",
-                             verbose_name=_("接种单位"))
-    desk = models.ForeignKey("sites.Desk", models.PROTECT, null=True, blank=True, related_name="doses",
-                             verbose_name=_("接种台"))
-    vaccinator = models.ForeignKey("sites.StaffMember", models.PROTECT, null=True, blank=True, related_name="doses",
-                                   verbose_name=_("接种人员"))
+    lot = models.ForeignKey(
+        "supply.Lot", models.PROTECT, null=True, blank=True, related_name="doses", verbose_name=_("批号")
+    )
+    trace_code = models.ForeignKey(
+        "supply.TraceCode",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="doses",
+        verbose_name=_("追溯码"),
+    )
+    site = models.ForeignKey(
+        "sites.Site", models.PROTECT, null=True, blank=True, related_name="doses", verbose_name=_("接种单位")
+    )
+    desk = models.ForeignKey(
+        "sites.Desk", models.PROTECT, null=True, blank=True, related_name="doses", verbose_name=_("接种台")
+    )
+    vaccinator = models.ForeignKey(
+        "sites.StaffMember",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="doses",
+        verbose_name=_("接种人员"),
+    )
     injection_site = models.CharField(_("接种部位"), max_length=40, blank=True)
-    appointment = models.ForeignKey("booking.Appointment", models.PROTECT, null=True, blank=True, related_name="doses",
-                                    verbose_name=_("预约"))
-    screening = models.ForeignKey("ScreeningRecord", models.PROTECT, null=True, blank=True, related_name="doses",
-                                  verbose_name=_("预检记录"))
-    consent = models.ForeignKey("Consent", models.PROTECT, null=True, blank=True, related_name="doses",
-                                verbose_name=_("知情同意"))
-    client_id = models.CharField(_("客户端请求标识"), max_length=64, null=True, blank=True, unique=True,
-                                 help_text=_("接种台生成，重试时据此返回同一条记录"))
+    appointment = models.ForeignKey(
+        "booking.Appointment",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="doses",
+        verbose_name=_("预约"),
+    )
+    screening = models.ForeignKey(
+        "ScreeningRecord",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="doses",
+        verbose_name=_("预检记录"),
+    )
+    consent = models.ForeignKey(
+        "Consent", models.PROTECT, null=True, blank=True, related_name="doses", verbose_name=_("知情同意")
+    )
+    client_id = models.CharField(
+        _("客户端请求标识"),
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("接种台生成，重试时据此返回同一条记录"),
+    )
 
     class Meta:
         verbose_name = _("接种记录")
@@ -57,13 +105,21 @@ class Dose(models.Model):
         ordering = ["resident", "given_on", "id"]
         constraints = [
             # Also the index person_inputs reads standing doses through.
-            models.UniqueConstraint(fields=["resident", "given_on", "product_code"],
-                                    condition=models.Q(voided_at__isnull=True), name="dose_once_per_day_and_product"),
-            models.CheckConstraint(condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""),
-                                   name="dose_void_has_reason"),
+            models.UniqueConstraint(
+                fields=["resident", "given_on", "product_code"],
+                condition=models.Q(voided_at__isnull=True),
+                name="dose_once_per_day_and_product",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""),
+                name="dose_void_has_reason",
+            ),
             # 一人一苗一扫码: a traceability code stands behind at most one standing dose.
-            models.UniqueConstraint(fields=["trace_code"], condition=models.Q(voided_at__isnull=True)
-                                    & models.Q(trace_code__isnull=False), name="dose_one_per_code"),
+            models.UniqueConstraint(
+                fields=["trace_code"],
+                condition=models.Q(voided_at__isnull=True) & models.Q(trace_code__isnull=False),
+                name="dose_one_per_code",
+            ),
         ]
         permissions = [("void_dose", "作废接种记录"), ("administer_dose", "接种台登记接种")]
 
@@ -75,8 +131,9 @@ class ScreeningRecord(models.Model):
     """One pre-screening (预检): the answers and vital signs, and what the question set in force made of
     them. ``contraindicated_products`` is ``"all"`` or a list of catalogue codes."""
 
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="screenings",
-                                 verbose_name=_("居民"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="screenings", verbose_name=_("居民")
+    )
     at = models.DateTimeField(_("预检时间"))
     screened_on = models.DateField(_("预检日期"))
     question_set_version = models.CharField(_("问题集版本"), max_length=20)
@@ -90,8 +147,14 @@ class ScreeningRecord(models.Model):
     contraindicated_products = models.JSONField(_("禁忌品种"), default=list, blank=True)
     reasons = models.JSONField(_("原因"), default=list, blank=True)
     notes = models.JSONField(_("备注"), default=list, blank=True)
-    screener = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                 verbose_name=_("预检人员"))
+    screener = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("预检人员"),
+    )
 
     class Meta:
         verbose_name = _("预检记录")
@@ -106,10 +169,17 @@ class Deferral(models.Model):
     """A standing deferral (暂缓接种) from a screening: until a date (vaccination allowed that day), or
     until a condition is met. It ends when a later screening supersedes it."""
 
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="deferrals",
-                                 verbose_name=_("居民"))
-    screening = models.ForeignKey(ScreeningRecord, models.PROTECT, null=True, blank=True, related_name="deferrals",
-                                  verbose_name=_("预检记录"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="deferrals", verbose_name=_("居民")
+    )
+    screening = models.ForeignKey(
+        ScreeningRecord,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deferrals",
+        verbose_name=_("预检记录"),
+    )
     until = models.DateField(_("暂缓至"), null=True, blank=True)
     condition = models.CharField(_("暂缓条件"), max_length=200, blank=True)
     reason = models.TextField(_("原因"))
@@ -122,8 +192,10 @@ class Deferral(models.Model):
         verbose_name_plural = _("暂缓接种")
         ordering = ["resident", "-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(until__isnull=False) | ~models.Q(condition=""),
-                                   name="deferral_has_date_or_condition"),
+            models.CheckConstraint(
+                condition=models.Q(until__isnull=False) | ~models.Q(condition=""),
+                name="deferral_has_date_or_condition",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -134,10 +206,17 @@ class Contraindication(models.Model):
     """A standing contraindication (接种禁忌): ``products`` is ``"all"`` or a list of catalogue codes.
     Unlike a deferral, a later screening does not end it; only an explicit lift does."""
 
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="contraindications",
-                                 verbose_name=_("居民"))
-    screening = models.ForeignKey(ScreeningRecord, models.PROTECT, null=True, blank=True,
-                                  related_name="contraindications", verbose_name=_("预检记录"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="contraindications", verbose_name=_("居民")
+    )
+    screening = models.ForeignKey(
+        ScreeningRecord,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contraindications",
+        verbose_name=_("预检记录"),
+    )
     products = models.JSONField(_("禁忌品种"))
     reason = models.TextField(_("原因"))
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
@@ -170,7 +249,9 @@ class ConsentText(models.Model):
         verbose_name = _("知情同意书")
         verbose_name_plural = _("知情同意书")
         ordering = ["product_code", "-effective_from"]
-        constraints = [models.UniqueConstraint(fields=["product_code", "version"], name="consent_text_version_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["product_code", "version"], name="consent_text_version_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_code} {self.version}"
@@ -179,7 +260,9 @@ class ConsentText(models.Model):
 class Consent(models.Model):
     """A recipient's (or guardian's) signed consent for a product, or a recorded refusal."""
 
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, related_name="consents", verbose_name=_("居民"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="consents", verbose_name=_("居民")
+    )
     text = models.ForeignKey(ConsentText, models.PROTECT, related_name="+", verbose_name=_("知情同意书版本"))
     at = models.DateTimeField(_("时间"))
     signed_on = models.DateField(_("日期"))
@@ -188,8 +271,14 @@ class Consent(models.Model):
     signature = models.TextField(_("签名图像（PNG data URL）"), blank=True)
     refused = models.BooleanField(_("拒绝"), default=False)
     refusal_reason = models.CharField(_("拒绝原因"), max_length=200, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("经办人"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("经办人"),
+    )
 
     class Meta:
         verbose_name = _("知情同意记录")
@@ -197,8 +286,9 @@ class Consent(models.Model):
         ordering = ["resident", "-at"]
         indexes = [models.Index(fields=["resident", "signed_on"], name="consent_resident_day")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(refused=True) | ~models.Q(signature=""),
-                                   name="consent_signed_or_refused"),
+            models.CheckConstraint(
+                condition=models.Q(refused=True) | ~models.Q(signature=""), name="consent_signed_or_refused"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -212,8 +302,14 @@ class Observation(models.Model):
     site = models.ForeignKey("sites.Site", models.PROTECT, related_name="+", verbose_name=_("接种单位"))
     started_at = models.DateTimeField(_("开始时间"))
     released_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
-    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("放行人"))
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("放行人"),
+    )
     release_note = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
@@ -234,13 +330,21 @@ class ReactionNote(models.Model):
         MODERATE = "moderate", _("较重")
         SEVERE = "severe", _("严重")
 
-    observation = models.ForeignKey(Observation, models.PROTECT, related_name="reactions", verbose_name=_("留观"))
+    observation = models.ForeignKey(
+        Observation, models.PROTECT, related_name="reactions", verbose_name=_("留观")
+    )
     at = models.DateTimeField(_("时间"))
     severity = models.CharField(_("程度"), max_length=10, choices=Severity.choices)
     description = models.TextField(_("表现与处置"))
     transferred = models.BooleanField(_("已转诊定点救治医院"), default=False)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("记录人"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("记录人"),
+    )
 
     class Meta:
         verbose_name = _("异常反应记录")

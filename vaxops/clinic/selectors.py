@@ -55,6 +55,7 @@ def person_inputs(*, resident_ids: Iterable[int] | QuerySet) -> dict[int, Person
     else:
         ids = list(dict.fromkeys(int(i) for i in resident_ids))
         filters = list(_chunks(ids))
+
     # A server-side cursor costs extra round trips; stream only when many people are asked about.
     def stream(rows):
         return rows.iterator(chunk_size=5000) if len(ids) > 200 else rows
@@ -70,7 +71,9 @@ def person_inputs(*, resident_ids: Iterable[int] | QuerySet) -> dict[int, Person
         )
         for rid, pk, code, given_on, place, external in stream(rows):
             doses.setdefault(rid, []).append(
-                domain.GivenDose(product_code=code, date=given_on, place=place or None, external=external, ref=str(pk))
+                domain.GivenDose(
+                    product_code=code, date=given_on, place=place or None, external=external, ref=str(pk)
+                )
             )
         rows = (
             Contraindication.objects.filter(resident_id__in=chunk, lifted_at__isnull=True)
@@ -86,7 +89,9 @@ def person_inputs(*, resident_ids: Iterable[int] | QuerySet) -> dict[int, Person
             .values_list("resident_id", "until", "condition", "reason")
         )
         for rid, until, condition, reason in rows:
-            defers.setdefault(rid, []).append(domain.Deferral(until=until, condition=condition or None, reason=reason))
+            defers.setdefault(rid, []).append(
+                domain.Deferral(until=until, condition=condition or None, reason=reason)
+            )
 
     out: dict[int, PersonInputs] = {}
     for rid in ids:
@@ -147,8 +152,11 @@ def eligibility_for(
     forecast = forecast or forecast_for(resident=resident, on=on)
     group = resident.priority_group.code if resident.priority_group_id else None
     return domain.booking_eligibility(
-        birth_date=_birth_date(resident), priority_group=group, forecast=forecast,
-        phases=phases if phases is not None else phases_current(), on=on,
+        birth_date=_birth_date(resident),
+        priority_group=group,
+        forecast=forecast,
+        phases=phases if phases is not None else phases_current(),
+        on=on,
     )
 
 
@@ -172,4 +180,6 @@ def standing_deferrals_of(*, resident: Resident) -> list[Deferral]:
 
 
 def standing_contraindications_of(*, resident: Resident) -> list[Contraindication]:
-    return list(Contraindication.objects.filter(resident=resident, lifted_at__isnull=True).order_by("-created_at"))
+    return list(
+        Contraindication.objects.filter(resident=resident, lifted_at__isnull=True).order_by("-created_at")
+    )

@@ -69,8 +69,13 @@ def _status_store(resident: Resident, inputs, *, on: dt.date) -> None:
 
 def _given(dose: Dose) -> domain.GivenDose:
     """A dose row as the rules engine sees it (as ``person_inputs`` reads it)."""
-    return domain.GivenDose(product_code=dose.product_code, date=dose.given_on, place=dose.place or None,
-                            external=dose.external, ref=str(dose.pk))
+    return domain.GivenDose(
+        product_code=dose.product_code,
+        date=dose.given_on,
+        place=dose.place or None,
+        external=dose.external,
+        ref=str(dose.pk),
+    )
 
 
 def _user(actor) -> Any:
@@ -88,9 +93,15 @@ def _resident(actor, resident_id: int) -> Resident:
         if site_id is not None:
             from vaxops.booking.models import Appointment, AppointmentStatus
 
-            if Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
-                                          slot__session__site_id=site_id, slot__session__day=clock.today()).exists():
-                return Resident.objects.select_related("priority_group", "employer", "village").get(pk=resident_id)
+            if Appointment.objects.filter(
+                resident_id=resident_id,
+                status=AppointmentStatus.CHECKED_IN,
+                slot__session__site_id=site_id,
+                slot__session__day=clock.today(),
+            ).exists():
+                return Resident.objects.select_related("priority_group", "employer", "village").get(
+                    pk=resident_id
+                )
         raise
 
 
@@ -117,7 +128,9 @@ def _as_date(value: Any, *, field: str, label: str) -> dt.date:
 
 
 @transaction.atomic
-def dose_record_external(*, actor, resident_id: int, product: str, given_on: dt.date | str, place: str) -> Dose:
+def dose_record_external(
+    *, actor, resident_id: int, product: str, given_on: dt.date | str, place: str
+) -> Dose:
     """Enter a dose the person received elsewhere, from their paper record (接种凭证).
 
     ``product`` is a catalogue or DCC ``mp`` code; the catalogue code is stored. Refuses a date in the
@@ -139,19 +152,36 @@ def dose_record_external(*, actor, resident_id: int, product: str, given_on: dt.
     if len(place) > 200:
         raise ValidationFailed("接种地点超过200个字符", field="place")
     duplicate = f"该居民{day.isoformat()}已有{found.code}的接种记录"
-    if Dose.objects.filter(resident=resident, given_on=day, product_code=found.code, voided_at__isnull=True).exists():
+    if Dose.objects.filter(
+        resident=resident, given_on=day, product_code=found.code, voided_at__isnull=True
+    ).exists():
         raise ValidationFailed(duplicate, field="given_on")
-    dose = Dose(resident=resident, product_code=found.code, given_on=day, place=place, external=True,
-                recorded_by=_user(actor))
+    dose = Dose(
+        resident=resident,
+        product_code=found.code,
+        given_on=day,
+        place=place,
+        external=True,
+        recorded_by=_user(actor),
+    )
     try:
         with transaction.atomic():
             dose.save()
     except IntegrityError:
         # A concurrent request recorded the same dose between the check and the insert.
         raise ValidationFailed(duplicate, field="given_on") from None
-    audit_record(actor=actor, action="dose.record_external", obj=dose,
-                 new={"resident_id": resident.pk, "product_code": found.code, "given_on": day.isoformat(),
-                      "place": place, "external": True})
+    audit_record(
+        actor=actor,
+        action="dose.record_external",
+        obj=dose,
+        new={
+            "resident_id": resident.pk,
+            "product_code": found.code,
+            "given_on": day.isoformat(),
+            "place": place,
+            "external": True,
+        },
+    )
     _status_refresh([resident.pk])
     return dose
 
@@ -200,11 +230,22 @@ def dose_void(*, actor, dose_id: int, reason: str, disposition: str | None = Non
 
         # The visit no longer counts as done; the dose is due again and may be booked anew.
         Appointment.objects.filter(pk=dose.appointment_id, status=AppointmentStatus.COMPLETED).update(
-            status=AppointmentStatus.CANCELLED, changed_at=now, reason=f"接种记录作废：{reason}"[:200])
-    audit_record(actor=actor, action="dose.void", obj=dose, purpose=reason,
-                 old={"voided_at": None},
-                 new={"resident_id": dose.resident_id, "product_code": dose.product_code,
-                      "given_on": dose.given_on.isoformat(), "voided_at": now.isoformat(), "void_reason": reason})
+            status=AppointmentStatus.CANCELLED, changed_at=now, reason=f"接种记录作废：{reason}"[:200]
+        )
+    audit_record(
+        actor=actor,
+        action="dose.void",
+        obj=dose,
+        purpose=reason,
+        old={"voided_at": None},
+        new={
+            "resident_id": dose.resident_id,
+            "product_code": dose.product_code,
+            "given_on": dose.given_on.isoformat(),
+            "voided_at": now.isoformat(),
+            "void_reason": reason,
+        },
+    )
     _status_refresh([dose.resident_id])
     return dose
 
@@ -270,8 +311,13 @@ def screening_record(
     temperature = _temperature(temperature_c)
     try:
         result = domain.screen(
-            question_set=question_set, answers=parsed, temperature_c=temperature, bp_systolic=bp_systolic,
-            bp_diastolic=bp_diastolic, on=on, catalogue=catalogue_current(),
+            question_set=question_set,
+            answers=parsed,
+            temperature_c=temperature,
+            bp_systolic=bp_systolic,
+            bp_diastolic=bp_diastolic,
+            on=on,
+            catalogue=catalogue_current(),
         )
     except ValueError as e:
         field, sep, message = str(e).partition(": ")
@@ -280,33 +326,54 @@ def screening_record(
     now = clock.now()
     contra = result.contraindicated_products
     record = ScreeningRecord.objects.create(
-        resident=resident, at=now, screened_on=on, question_set_version=result.question_set_version,
-        answers=_jsonable(parsed), temperature_c=Decimal(str(round(temperature or 0, 1))),
-        bp_systolic=bp_systolic, bp_diastolic=bp_diastolic, outcome=result.outcome.value,
-        defer_until=result.defer_until, defer_condition=result.defer_condition or "",
+        resident=resident,
+        at=now,
+        screened_on=on,
+        question_set_version=result.question_set_version,
+        answers=_jsonable(parsed),
+        temperature_c=Decimal(str(round(temperature or 0, 1))),
+        bp_systolic=bp_systolic,
+        bp_diastolic=bp_diastolic,
+        outcome=result.outcome.value,
+        defer_until=result.defer_until,
+        defer_condition=result.defer_condition or "",
         contraindicated_products="all" if contra is domain.ALL else list(contra),
-        reasons=list(result.reasons), notes=list(result.notes), screener=_user(actor),
+        reasons=list(result.reasons),
+        notes=list(result.notes),
+        screener=_user(actor),
     )
     superseded = Deferral.objects.filter(
         resident=resident, ended_at__isnull=True, screening__screened_on__lte=on
     ).exclude(screening=record)
     ended = superseded.update(ended_at=now, end_reason=f"由{on.isoformat()}的预检结果取代")
     Deferral.objects.bulk_create(
-        Deferral(resident=resident, screening=record, until=d.until, condition=d.condition or "", reason=d.reason)
+        Deferral(
+            resident=resident, screening=record, until=d.until, condition=d.condition or "", reason=d.reason
+        )
         for d in result.deferrals
     )
     if result.contraindication is not None:
         c = result.contraindication
         Contraindication.objects.create(
-            resident=resident, screening=record, reason=c.reason,
+            resident=resident,
+            screening=record,
+            reason=c.reason,
             products="all" if c.products is domain.ALL else list(c.products),
         )
     # Answers and reasons are health data; the audit log keeps the outcome only.
-    audit_record(actor=actor, action="screening.record", obj=record,
-                 new={"resident_id": resident.pk, "question_set_version": record.question_set_version,
-                      "outcome": record.outcome, "defer_until": result.defer_until.isoformat()
-                      if result.defer_until else None, "contraindicated_products": record.contraindicated_products,
-                      "deferrals_ended": ended})
+    audit_record(
+        actor=actor,
+        action="screening.record",
+        obj=record,
+        new={
+            "resident_id": resident.pk,
+            "question_set_version": record.question_set_version,
+            "outcome": record.outcome,
+            "defer_until": result.defer_until.isoformat() if result.defer_until else None,
+            "contraindicated_products": record.contraindicated_products,
+            "deferrals_ended": ended,
+        },
+    )
     _status_refresh([resident.pk])
     return record
 
@@ -327,8 +394,14 @@ def contraindication_lift(*, actor, contraindication_id: int, reason: str) -> Co
     ):
         raise ValidationFailed("该接种禁忌已解除", field="contraindication_id")
     c.refresh_from_db()
-    audit_record(actor=actor, action="contraindication.lift", obj=c, purpose=reason[:200],
-                 old={"lifted_at": None}, new={"resident_id": c.resident_id, "lifted_at": now.isoformat()})
+    audit_record(
+        actor=actor,
+        action="contraindication.lift",
+        obj=c,
+        purpose=reason[:200],
+        old={"lifted_at": None},
+        new={"resident_id": c.resident_id, "lifted_at": now.isoformat()},
+    )
     _status_refresh([c.resident_id])
     return c
 
@@ -340,6 +413,7 @@ def contraindication_lift(*, actor, contraindication_id: int, reason: str) -> Co
 # dose, the code's new state and its ledger row (supply), the appointment's completion, the observation
 # and the audit event; the client's id makes a retry return the first record instead of a second dose.
 
+
 def desk_assignment(*, actor, desk_id: int | None = None, on: dt.date | None = None):
     """The vaccination-desk assignment of the signed-in staff member in today's open session at their
     site (the desk they may record doses at). Raises ValidationFailed with the reason when there is none."""
@@ -349,9 +423,9 @@ def desk_assignment(*, actor, desk_id: int | None = None, on: dt.date | None = N
     user = _user(actor)
     # One query when there is an assignment (the hot path of every scan); the reason there is none is
     # looked up only then.
-    qs = Assignment.objects.filter(staff__user=user, staff__active=True, session__day=on,
-                                   desk__kind=DeskKind.VACCINATION).select_related(
-        "session", "desk", "session__site__stock_place", "staff")
+    qs = Assignment.objects.filter(
+        staff__user=user, staff__active=True, session__day=on, desk__kind=DeskKind.VACCINATION
+    ).select_related("session", "desk", "session__site__stock_place", "staff")
     if desk_id is not None:
         qs = qs.filter(desk_id=desk_id)
     assignment = qs.first()
@@ -363,16 +437,25 @@ def desk_assignment(*, actor, desk_id: int | None = None, on: dt.date | None = N
     if assignment.session.status != SessionStatus.OPEN:
         raise ValidationFailed("本场次尚未开诊（“四有”确认后开诊），不能接种", field="desk")
     if assignment.session.site.stock_place_id is None:
-        raise ValidationFailed(f"{assignment.session.site.name}未关联冷链库存地点，无法扫码出库", field="desk")
+        raise ValidationFailed(
+            f"{assignment.session.site.name}未关联冷链库存地点，无法扫码出库", field="desk"
+        )
     return assignment
 
 
 def _checked_in(*, resident_id: int, site, on: dt.date):
     from vaxops.booking.models import Appointment, AppointmentStatus
 
-    return (Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
-                                       slot__session__site=site, slot__session__day=on)
-            .select_related("resident").first())
+    return (
+        Appointment.objects.filter(
+            resident_id=resident_id,
+            status=AppointmentStatus.CHECKED_IN,
+            slot__session__site=site,
+            slot__session__day=on,
+        )
+        .select_related("resident")
+        .first()
+    )
 
 
 def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
@@ -388,12 +471,26 @@ def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
     from . import desk
 
     s = ScreeningRecord.objects.filter(resident=resident).order_by("-at").first()
-    screening = None if s is None else desk.ScreeningFacts(
-        outcome=s.outcome, at=s.at, defer_until=s.defer_until, defer_condition=s.defer_condition or None,
-        contraindicated_products=s.contraindicated_products or (), reasons=tuple(s.reasons or ()))
+    screening = (
+        None
+        if s is None
+        else desk.ScreeningFacts(
+            outcome=s.outcome,
+            at=s.at,
+            defer_until=s.defer_until,
+            defer_condition=s.defer_condition or None,
+            contraindicated_products=s.contraindicated_products or (),
+            reasons=tuple(s.reasons or ()),
+        )
+    )
     c = Consent.objects.filter(resident=resident).select_related("text").order_by("-at").first()
-    consent = None if c is None else desk.ConsentFacts(at=c.at, refused=c.refused, refusal_reason=c.refusal_reason,
-                                                       product_code=c.text.product_code)
+    consent = (
+        None
+        if c is None
+        else desk.ConsentFacts(
+            at=c.at, refused=c.refused, refusal_reason=c.refusal_reason, product_code=c.text.product_code
+        )
+    )
     try:
         text = normalise_trace_code(code)
     except Exception:  # noqa: BLE001 - a float from a spreadsheet: the check reports it as malformed
@@ -401,30 +498,65 @@ def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
     tc = TraceCode.objects.select_related("lot__product", "place").filter(code=text).first()
     code_facts = lot = product = None
     if tc is not None:
-        code_facts = desk.CodeFacts(state=tc.state, place_code=tc.place.code if tc.place_id else None,
-                                    administered_at=tc.administered_at)
-        lot = desk.LotFacts(number=tc.lot.lot_number, status=tc.lot.status, expiry=tc.lot.expiry,
-                            product_code=tc.lot.product.code)
+        code_facts = desk.CodeFacts(
+            state=tc.state,
+            place_code=tc.place.code if tc.place_id else None,
+            administered_at=tc.administered_at,
+        )
+        lot = desk.LotFacts(
+            number=tc.lot.lot_number,
+            status=tc.lot.status,
+            expiry=tc.lot.expiry,
+            product_code=tc.lot.product.code,
+        )
         product = desk.ProductFacts.from_product(tc.lot.product)
     history = person_inputs(resident_ids=[resident.pk])[resident.pk]
     try:
-        forecast = forecast_for(resident=resident, on=clock.today(), inputs=history, catalogue=catalogue_current())
+        forecast = forecast_for(
+            resident=resident, on=clock.today(), inputs=history, catalogue=catalogue_current()
+        )
         next_dose, no_dose_reason = desk.due_dose_of(forecast)
     except ValidationFailed as e:
         next_dose, no_dose_reason = None, e.message
-    certs = tuple(CertificateFacts(kind=x.kind, number=x.number, valid_from=x.valid_from, valid_to=x.valid_to)
-                  for x in Certificate.objects.filter(staff=assignment.staff))
-    return desk.ScanInputs(
-        recipient=desk.Recipient(name=resident.name, birth_date=resident.birth_date,
-                                 id_masked=resident.id_number_masked),
-        screening=screening, consent=consent, scanned_code=text, code=code_facts,
-        site_place_code=assignment.session.site.stock_place.code, lot=lot, product=product, next_dose=next_dose,
-        vaccinator=desk.VaccinatorFacts(name=assignment.staff.name, certificates=certs, assigned_to_desk=True),
-        now=now, no_dose_reason=no_dose_reason), tc, s, c, history
+    certs = tuple(
+        CertificateFacts(kind=x.kind, number=x.number, valid_from=x.valid_from, valid_to=x.valid_to)
+        for x in Certificate.objects.filter(staff=assignment.staff)
+    )
+    return (
+        desk.ScanInputs(
+            recipient=desk.Recipient(
+                name=resident.name, birth_date=resident.birth_date, id_masked=resident.id_number_masked
+            ),
+            screening=screening,
+            consent=consent,
+            scanned_code=text,
+            code=code_facts,
+            site_place_code=assignment.session.site.stock_place.code,
+            lot=lot,
+            product=product,
+            next_dose=next_dose,
+            vaccinator=desk.VaccinatorFacts(
+                name=assignment.staff.name, certificates=certs, assigned_to_desk=True
+            ),
+            now=now,
+            no_dose_reason=no_dose_reason,
+        ),
+        tc,
+        s,
+        c,
+        history,
+    )
 
 
-def dose_check(*, actor, resident_id: int, code: str, desk_id: int | None = None, injection_site: str = "",
-               now: dt.datetime | None = None) -> dict:
+def dose_check(
+    *,
+    actor,
+    resident_id: int,
+    code: str,
+    desk_id: int | None = None,
+    injection_site: str = "",
+    now: dt.datetime | None = None,
+) -> dict:
     """Scan a code for a checked-in person: every hard stop, and when all pass the card to read aloud.
     Writes nothing. Returns ``{"ok", "failures": [{code, message}], "confirmation": {...} | None}``."""
     from . import desk
@@ -439,18 +571,40 @@ def dose_check(*, actor, resident_id: int, code: str, desk_id: int | None = None
     card = None
     if not failures:
         c = desk.confirmation_card(inputs, injection_site=injection_site or None)
-        card = {"lines": list(c.lines_zh()), "name": c.name, "age_years": c.age_years, "vaccine": c.vaccine,
-                "product_code": c.product_code, "dose_label": c.dose_label, "dose_number": c.dose_number,
-                "dose_volume": c.dose_volume, "route": c.route, "injection_site": c.injection_site,
-                "lot_number": c.lot_number, "expiry": c.expiry.isoformat(),
-                "confirm_by_code": desk.one_time_code_required(appointment.resident.phone)}
-    return {"ok": not failures, "failures": [{"code": f.code.value, "message": f.message_zh} for f in failures],
-            "confirmation": card}
+        card = {
+            "lines": list(c.lines_zh()),
+            "name": c.name,
+            "age_years": c.age_years,
+            "vaccine": c.vaccine,
+            "product_code": c.product_code,
+            "dose_label": c.dose_label,
+            "dose_number": c.dose_number,
+            "dose_volume": c.dose_volume,
+            "route": c.route,
+            "injection_site": c.injection_site,
+            "lot_number": c.lot_number,
+            "expiry": c.expiry.isoformat(),
+            "confirm_by_code": desk.one_time_code_required(appointment.resident.phone),
+        }
+    return {
+        "ok": not failures,
+        "failures": [{"code": f.code.value, "message": f.message_zh} for f in failures],
+        "confirmation": card,
+    }
 
 
-def dose_administer(*, actor, resident_id: int, code: str, client_id: str, phone_last4: str,
-                    injection_site: str = "", injection_note: str = "", desk_id: int | None = None,
-                    now: dt.datetime | None = None) -> Dose:
+def dose_administer(
+    *,
+    actor,
+    resident_id: int,
+    code: str,
+    client_id: str,
+    phone_last4: str,
+    injection_site: str = "",
+    injection_note: str = "",
+    desk_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Dose:
     """Record one dose from a scanned code (see the section comment). A retry with the same ``client_id``
     returns the first dose; the same id for another person or code is refused."""
     from . import desk
@@ -461,9 +615,18 @@ def dose_administer(*, actor, resident_id: int, code: str, client_id: str, phone
     # No look-up of the client id first: a retry of a recorded dose fails its checks (the code is used) or
     # the unique client id, and is then answered below with the first dose.
     try:
-        return _dose_administer(actor=actor, resident_id=resident_id, code=code, client_id=client_id,
-                                phone_last4=phone_last4, injection_site=injection_site, injection_note=injection_note,
-                                desk_id=desk_id, now=now or clock.now(), desk=desk)
+        return _dose_administer(
+            actor=actor,
+            resident_id=resident_id,
+            code=code,
+            client_id=client_id,
+            phone_last4=phone_last4,
+            injection_site=injection_site,
+            injection_note=injection_note,
+            desk_id=desk_id,
+            now=now or clock.now(),
+            desk=desk,
+        )
     except (IntegrityError, ValidationFailed) as e:
         # A retry (sequential, or one that raced its own first attempt): answer with the dose the first one
         # recorded.
@@ -478,14 +641,17 @@ def dose_administer(*, actor, resident_id: int, code: str, client_id: str, phone
 def _same_request(dose: Dose, resident_id: int, code: str) -> Dose:
     from vaxops.supply.domain import normalise_trace_code
 
-    if dose.resident_id != resident_id or (dose.trace_code and dose.trace_code.code != normalise_trace_code(code)):
+    if dose.resident_id != resident_id or (
+        dose.trace_code and dose.trace_code.code != normalise_trace_code(code)
+    ):
         raise ValidationFailed("该请求标识已用于另一条接种记录", field="client_id")
     return dose
 
 
 @transaction.atomic
-def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, injection_site, injection_note, desk_id,
-                     now, desk) -> Dose:
+def _dose_administer(
+    *, actor, resident_id, code, client_id, phone_last4, injection_site, injection_note, desk_id, now, desk
+) -> Dose:
     from vaxops.booking.services import appointment_complete
     from vaxops.supply import services as supply
 
@@ -496,11 +662,14 @@ def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, inject
     if appointment is None:
         raise ValidationFailed("受种者今天尚未在本接种单位登记签到，请先到登记台", field="resident")
     resident = appointment.resident
-    inputs, tc, screening, consent, history = scan_inputs(assignment=assignment, resident=resident, code=code,
-                                                          now=now)
+    inputs, tc, screening, consent, history = scan_inputs(
+        assignment=assignment, resident=resident, code=code, now=now
+    )
     failures = desk.scan_checks(inputs)
     if failures:
-        raise ValidationFailed("；".join(f.message_zh for f in failures), field="code", code=failures[0].code.value)
+        raise ValidationFailed(
+            "；".join(f.message_zh for f in failures), field="code", code=failures[0].code.value
+        )
     ok, why = desk.recipient_confirms(phone_last4_given=phone_last4, phone=resident.phone)
     if not ok:
         raise ValidationFailed(why, field="phone_last4")
@@ -514,28 +683,71 @@ def _dose_administer(*, actor, resident_id, code, client_id, phone_last4, inject
     # code and the stock come last, since the site's stock balance is one row that every desk updates: its
     # lock is then held only from that update to the commit, not across the rest of the writes.
     dose = Dose.objects.create(
-        resident=resident, product_code=tc.lot.product.code, given_on=today, given_at=now, place=site.name,
-        dose_number=inputs.next_dose.number, is_booster=inputs.next_dose.is_booster, lot=tc.lot, trace_code=tc,
-        site=site, desk=assignment.desk, vaccinator=assignment.staff, injection_site=site_text[:40],
-        appointment=appointment, screening=screening, consent=consent, client_id=client_id, recorded_by=_user(actor))
+        resident=resident,
+        product_code=tc.lot.product.code,
+        given_on=today,
+        given_at=now,
+        place=site.name,
+        dose_number=inputs.next_dose.number,
+        is_booster=inputs.next_dose.is_booster,
+        lot=tc.lot,
+        trace_code=tc,
+        site=site,
+        desk=assignment.desk,
+        vaccinator=assignment.staff,
+        injection_site=site_text[:40],
+        appointment=appointment,
+        screening=screening,
+        consent=consent,
+        client_id=client_id,
+        recorded_by=_user(actor),
+    )
     appointment_complete(appointment_id=appointment.pk, now=now)
     Observation.objects.create(dose=dose, site=site, started_at=now)
-    audit_record(actor=actor, action="dose.administer", obj=dose,
-                 new={"resident_id": resident.pk, "product_code": dose.product_code, "lot": tc.lot.lot_number,
-                      "code": tc.code, "dose_number": dose.dose_number, "site": site.code,
-                      "desk": str(assignment.desk), "vaccinator": assignment.staff.name,
-                      "injection_site": dose.injection_site})
+    audit_record(
+        actor=actor,
+        action="dose.administer",
+        obj=dose,
+        new={
+            "resident_id": resident.pk,
+            "product_code": dose.product_code,
+            "lot": tc.lot.lot_number,
+            "code": tc.code,
+            "dose_number": dose.dose_number,
+            "site": site.code,
+            "desk": str(assignment.desk),
+            "vaccinator": assignment.staff.name,
+            "injection_site": dose.injection_site,
+        },
+    )
     # The person's stored status from the history just read plus this dose (no second read of it).
     _status_store(resident, dataclasses.replace(history, doses=(*history.doses, _given(dose))), on=today)
     # Last, so the site's shared balance row stays locked only until the commit.
-    supply.code_administer(actor=actor, code=tc, resident=resident, place=site.stock_place, at=now,
-                           reference=client_id[:60], refresh=False, savepoint=False)
+    supply.code_administer(
+        actor=actor,
+        code=tc,
+        resident=resident,
+        place=site.stock_place,
+        at=now,
+        reference=client_id[:60],
+        refresh=False,
+        savepoint=False,
+    )
     return dose
 
 
 @transaction.atomic
-def consent_record(*, actor, resident_id: int, product_code: str, signer_name: str, signer_relation: str = "本人",
-                   signature: str = "", refused: bool = False, refusal_reason: str = "") -> Consent:
+def consent_record(
+    *,
+    actor,
+    resident_id: int,
+    product_code: str,
+    signer_name: str,
+    signer_relation: str = "本人",
+    signature: str = "",
+    refused: bool = False,
+    refusal_reason: str = "",
+) -> Consent:
     """Keep a signed consent (a PNG data URL of the signature drawn on the tablet) for the product's
     consent text in force today, or a recorded refusal."""
     from vaxops.booking.models import Appointment, AppointmentStatus
@@ -543,11 +755,18 @@ def consent_record(*, actor, resident_id: int, product_code: str, signer_name: s
     require(actor, "clinic.add_consent")
     resident = Resident.objects.filter(pk=resident_id).first()
     today = clock.today()
-    if resident is None or not Appointment.objects.filter(resident_id=resident_id, status=AppointmentStatus.CHECKED_IN,
-                                                          slot__session__day=today).exists():
+    if (
+        resident is None
+        or not Appointment.objects.filter(
+            resident_id=resident_id, status=AppointmentStatus.CHECKED_IN, slot__session__day=today
+        ).exists()
+    ):
         raise ValidationFailed("受种者今天尚未登记签到", field="resident")
-    text = (ConsentText.objects.filter(product_code=product_code, effective_from__lte=today)
-            .order_by("-effective_from").first())
+    text = (
+        ConsentText.objects.filter(product_code=product_code, effective_from__lte=today)
+        .order_by("-effective_from")
+        .first()
+    )
     if text is None:
         raise ValidationFailed(f"疫苗品种“{product_code}”没有知情同意书", field="product_code")
     signer_name = (signer_name or "").strip()
@@ -563,13 +782,30 @@ def consent_record(*, actor, resident_id: int, product_code: str, signer_name: s
         if len(signature) > 400_000:
             raise ValidationFailed("签名图像过大", field="signature")
     now = clock.now()
-    consent = Consent.objects.create(resident=resident, text=text, at=now, signed_on=today, signer_name=signer_name[:50],
-                                     signer_relation=(signer_relation or "本人")[:20], signature=signature,
-                                     refused=refused, refusal_reason=(refusal_reason or "").strip()[:200],
-                                     recorded_by=_user(actor))
-    audit_record(actor=actor, action="consent.record", obj=consent,
-                 new={"resident_id": resident.pk, "product_code": product_code, "version": text.version,
-                      "refused": refused, "signer_relation": consent.signer_relation})
+    consent = Consent.objects.create(
+        resident=resident,
+        text=text,
+        at=now,
+        signed_on=today,
+        signer_name=signer_name[:50],
+        signer_relation=(signer_relation or "本人")[:20],
+        signature=signature,
+        refused=refused,
+        refusal_reason=(refusal_reason or "").strip()[:200],
+        recorded_by=_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="consent.record",
+        obj=consent,
+        new={
+            "resident_id": resident.pk,
+            "product_code": product_code,
+            "version": text.version,
+            "refused": refused,
+            "signer_relation": consent.signer_relation,
+        },
+    )
     return consent
 
 
@@ -589,15 +825,18 @@ def observation_release(*, actor, observation_id: int, reason: str = "") -> Obse
     ok, note = desk.may_release(o.started_at, now, reason=reason)
     if not ok:
         raise ValidationFailed(note, field="reason")
-    Observation.objects.filter(pk=o.pk).update(released_at=now, released_by=_user(actor), release_note=note[:200])
+    Observation.objects.filter(pk=o.pk).update(
+        released_at=now, released_by=_user(actor), release_note=note[:200]
+    )
     o.refresh_from_db()
     audit_record(actor=actor, action="observation.release", obj=o, new={"dose": o.dose_id, "note": note})
     return o
 
 
 @transaction.atomic
-def reaction_note_add(*, actor, observation_id: int, severity: str, description: str,
-                      transferred: bool = False) -> ReactionNote:
+def reaction_note_add(
+    *, actor, observation_id: int, severity: str, description: str, transferred: bool = False
+) -> ReactionNote:
     """Open an adverse-reaction note during observation (the safety work builds on it)."""
     if not (actor.has_perm("clinic.add_reactionnote") or actor.has_perm("clinic.administer_dose")):
         raise PermissionDenied("您的角色无权记录异常反应")
@@ -608,13 +847,21 @@ def reaction_note_add(*, actor, observation_id: int, severity: str, description:
         raise ValidationFailed("请选择反应程度", field="severity")
     if len((description or "").strip()) < 2:
         raise ValidationFailed("请描述反应表现与处置", field="description")
-    note = ReactionNote.objects.create(observation=o, at=clock.now(), severity=severity,
-                                       description=description.strip(), transferred=transferred,
-                                       recorded_by=_user(actor))
-    audit_record(actor=actor, action="reaction.note", obj=note,
-                 new={"dose": o.dose_id, "severity": severity, "transferred": transferred})
+    note = ReactionNote.objects.create(
+        observation=o,
+        at=clock.now(),
+        severity=severity,
+        description=description.strip(),
+        transferred=transferred,
+        recorded_by=_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="reaction.note",
+        obj=note,
+        new={"dose": o.dose_id, "severity": severity, "transferred": transferred},
+    )
     return note
-
 
 
 # ------------------------------------------------------------------------------------------- check-in
@@ -648,22 +895,45 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
         except registry_domain.DocumentError as e:
             raise ValidationFailed(e.message, field="scan") from None
         resident = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
-        audit_record(actor=actor, action="resident.search_by_document", object_type="registry.resident",
-                     object_id=resident.pk if resident else "", purpose="现场登记",
-                     new={"query": registry_domain.mask_id(doc.number), "found": resident is not None,
-                          "site": session.site.code})
+        audit_record(
+            actor=actor,
+            action="resident.search_by_document",
+            object_type="registry.resident",
+            object_id=resident.pk if resident else "",
+            purpose="现场登记",
+            new={
+                "query": registry_domain.mask_id(doc.number),
+                "found": resident is not None,
+                "site": session.site.code,
+            },
+        )
         if resident is None:
-            return {"appointment": None, "resident": None,
-                    "message": "未找到该居民，请到村（社区）或由登记台补录档案后现场登记"}
-        appointment = (Appointment.objects.filter(resident=resident, slot__session=session,
-                                                  status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN))
-                       .select_related("slot").first())
+            return {
+                "appointment": None,
+                "resident": None,
+                "message": "未找到该居民，请到村（社区）或由登记台补录档案后现场登记",
+            }
+        appointment = (
+            Appointment.objects.filter(
+                resident=resident,
+                slot__session=session,
+                status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN),
+            )
+            .select_related("slot")
+            .first()
+        )
     if appointment is None or appointment.slot.session_id != session.pk:
-        return {"appointment": None, "resident": resident,
-                "message": "今天在本接种单位没有预约，可使用现场号登记"}
+        return {
+            "appointment": None,
+            "resident": resident,
+            "message": "今天在本接种单位没有预约，可使用现场号登记",
+        }
     if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN):
-        return {"appointment": appointment, "resident": resident,
-                "message": f"该预约{appointment.get_status_display()}，不能签到"}
+        return {
+            "appointment": appointment,
+            "resident": resident,
+            "message": f"该预约{appointment.get_status_display()}，不能签到",
+        }
     if appointment.status == AppointmentStatus.BOOKED:
         appointment = appointment_check_in(actor=actor, appointment=appointment, now=now)
     return {"appointment": appointment, "resident": resident, "message": "已签到"}
@@ -700,8 +970,18 @@ def record_link_send(*, resident: Resident, base_url: str, dose: Dose | None = N
     if not resident.phone:
         return
     url = f"{base_url.rstrip('/')}/r/{record_token(resident)}/"
-    what = f"第{dose.dose_number}剂" if dose and dose.dose_number and not dose.is_booster else "加强针" if dose else ""
-    notification_queue(template="record_link", phone=resident.phone, resident=resident,
-                       reference=f"R:{dose.pk}" if dose else "",
-                       text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您已完成新冠疫苗{what}接种，"
-                            f"电子接种记录：{url} 请妥善保管，勿转发他人。")
+    what = (
+        f"第{dose.dose_number}剂"
+        if dose and dose.dose_number and not dose.is_booster
+        else "加强针"
+        if dose
+        else ""
+    )
+    notification_queue(
+        template="record_link",
+        phone=resident.phone,
+        resident=resident,
+        reference=f"R:{dose.pk}" if dose else "",
+        text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您已完成新冠疫苗{what}接种，"
+        f"电子接种记录：{url} 请妥善保管，勿转发他人。",
+    )

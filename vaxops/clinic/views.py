@@ -32,13 +32,20 @@ def _not_found(request, e: VaxOpsError):
 
 
 def _may_void(user, dose: Dose) -> bool:
-    return dose.voided_at is None and (user.has_perm("clinic.void_dose") or (dose.external and user.has_perm("clinic.add_dose")))
+    return dose.voided_at is None and (
+        user.has_perm("clinic.void_dose") or (dose.external and user.has_perm("clinic.add_dose"))
+    )
 
 
 def _assessment_context(request, resident, on: dt.date) -> dict:
     catalogue = catalogue_current()
-    ctx = {"r": resident, "masked_id": mask_id(resident.id_number), "on": on, "today": clock.today(),
-           "catalogue": catalogue}
+    ctx = {
+        "r": resident,
+        "masked_id": mask_id(resident.id_number),
+        "on": on,
+        "today": clock.today(),
+        "catalogue": catalogue,
+    }
     doses = selectors.doses_of(resident=resident)
     try:
         forecast = selectors.forecast_for(resident=resident, on=on)
@@ -47,8 +54,12 @@ def _assessment_context(request, resident, on: dt.date) -> dict:
         forecast = None
     verdicts = {d.dose.ref: d for d in forecast.doses} if forecast else {}
     ctx["doses"] = [
-        {"dose": d, "judged": verdicts.get(str(d.pk)), "may_void": _may_void(request.user, d),
-         "product": catalogue.find_product(d.product_code)}
+        {
+            "dose": d,
+            "judged": verdicts.get(str(d.pk)),
+            "may_void": _may_void(request.user, d),
+            "product": catalogue.find_product(d.product_code),
+        }
         for d in doses
     ]
     if forecast is not None:
@@ -61,7 +72,8 @@ def _assessment_context(request, resident, on: dt.date) -> dict:
     ctx["deferrals"] = selectors.standing_deferrals_of(resident=resident)
     ctx["contraindications"] = selectors.standing_contraindications_of(resident=resident)
     ctx["screenings"] = (
-        selectors.screenings_of(resident=resident, limit=5) if request.user.has_perm("clinic.view_screeningrecord")
+        selectors.screenings_of(resident=resident, limit=5)
+        if request.user.has_perm("clinic.view_screeningrecord")
         else []
     )
     return ctx
@@ -83,7 +95,9 @@ def assessment(request, pk: int):
         form = ExternalDoseForm(request.POST, catalogue=catalogue_current())
         if form.is_valid():
             try:
-                services.dose_record_external(actor=request.user, resident_id=resident.pk, **form.cleaned_data)
+                services.dose_record_external(
+                    actor=request.user, resident_id=resident.pk, **form.cleaned_data
+                )
             except VaxOpsError as e:
                 form.add_error(e.field if e.field in form.fields else None, e.message)
             else:
@@ -124,10 +138,13 @@ def contraindication_lift(request, pk: int):
     try:
         if not form.is_valid():
             raise VaxOpsError("请填写解除原因（至少2个字）")
-        services.contraindication_lift(actor=request.user, contraindication_id=pk,
-                                       reason=form.cleaned_data["reason"])
+        services.contraindication_lift(
+            actor=request.user, contraindication_id=pk, reason=form.cleaned_data["reason"]
+        )
     except VaxOpsError as e:
-        return render(request, "error.html", {"message": e.message, "back": back}, status=404 if c is None else 400)
+        return render(
+            request, "error.html", {"message": e.message, "back": back}, status=404 if c is None else 400
+        )
     return redirect(back)
 
 
@@ -155,9 +172,13 @@ def screening(request, pk: int):
         if form.is_valid():
             try:
                 record = services.screening_record(
-                    actor=request.user, resident_id=resident.pk, answers=form.answers(),
-                    temperature_c=form.cleaned_data["temperature_c"], bp_systolic=form.cleaned_data["bp_systolic"],
-                    bp_diastolic=form.cleaned_data["bp_diastolic"], on=today,
+                    actor=request.user,
+                    resident_id=resident.pk,
+                    answers=form.answers(),
+                    temperature_c=form.cleaned_data["temperature_c"],
+                    bp_systolic=form.cleaned_data["bp_systolic"],
+                    bp_diastolic=form.cleaned_data["bp_diastolic"],
+                    on=today,
                 )
             except VaxOpsError as e:
                 field = f"q_{e.field}" if e.field and f"q_{e.field}" in form.fields else e.field
@@ -171,8 +192,23 @@ def screening(request, pk: int):
         record = ScreeningRecord.objects.filter(pk=int(shown), resident=resident).first()
     contra = None
     if record is not None and record.contraindicated_products:
-        contra = "全部品种" if record.contraindicated_products == "all" else "、".join(record.contraindicated_products)
-    return render(request, "clinic/screening.html", {
-        "r": resident, "masked_id": mask_id(resident.id_number), "question_set": question_set, "form": form,
-        "show_en": show_en, "record": record, "record_contra": contra, "today": today,
-    }, status=400 if form.errors else 200)
+        contra = (
+            "全部品种"
+            if record.contraindicated_products == "all"
+            else "、".join(record.contraindicated_products)
+        )
+    return render(
+        request,
+        "clinic/screening.html",
+        {
+            "r": resident,
+            "masked_id": mask_id(resident.id_number),
+            "question_set": question_set,
+            "form": form,
+            "show_en": show_en,
+            "record": record,
+            "record_contra": contra,
+            "today": today,
+        },
+        status=400 if form.errors else 200,
+    )

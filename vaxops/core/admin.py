@@ -46,13 +46,18 @@ class AuditedModelAdmin(admin.ModelAdmin):
     audit_exclude: tuple[str, ...] = ("password", "digest")
 
     def _snapshot(self, obj) -> dict:
-        return {f.attname: _plain(getattr(obj, f.attname)) for f in obj._meta.concrete_fields
-                if f.attname not in self.audit_exclude}
+        return {
+            f.attname: _plain(getattr(obj, f.attname))
+            for f in obj._meta.concrete_fields
+            if f.attname not in self.audit_exclude
+        }
 
     def _audit(self, request, obj, action: str, *, old=None, new=None) -> None:
         from vaxops.audit.services import audit_record
 
-        audit_record(actor=request.user, action=f"admin.{obj._meta.label_lower}.{action}", obj=obj, old=old, new=new)
+        audit_record(
+            actor=request.user, action=f"admin.{obj._meta.label_lower}.{action}", obj=obj, old=old, new=new
+        )
 
     def log_addition(self, request, obj, message):
         self._audit(request, obj, "add", new=self._snapshot(obj))

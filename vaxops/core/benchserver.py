@@ -29,16 +29,39 @@ def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str):
     port, and stop the server afterwards. Its stderr goes to ``var/<log_name>``. Raises RuntimeError when it
     does not come up within 30 s."""
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vaxops.settings.base", "VAXOPS_DEBUG": "0",
-           "VAXOPS_CONN_MAX_AGE": "600", "VAXOPS_WORKERS": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "vaxops.settings.base",
+        "VAXOPS_DEBUG": "0",
+        "VAXOPS_CONN_MAX_AGE": "600",
+        "VAXOPS_WORKERS": "1",
+    }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     with (Path(settings.VAR_DIR) / log_name).open("w") as server_log:
         server = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
-            [str(gunicorn), "vaxops.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-             "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "60",
-             "--log-level", "warning", "--backlog", "2048"],
-            env=env, stdout=subprocess.DEVNULL, stderr=server_log)
+            [
+                str(gunicorn),
+                "vaxops.wsgi:application",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--keep-alive",
+                "60",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "2048",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,
+        )
         try:
             deadline = time.time() + 30
             while True:
@@ -63,8 +86,13 @@ def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str):
 def pg_dsn() -> dict:
     """Connection arguments for psycopg to the configured database (the raw baseline's own connections)."""
     db = settings.DATABASES["default"]
-    return dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"],
-                password=db["PASSWORD"] or None)
+    return dict(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=db["NAME"],
+        password=db["PASSWORD"] or None,
+    )
 
 
 def threads_timed(work: Callable[[Sequence], None], shares: Sequence[Sequence]) -> float:

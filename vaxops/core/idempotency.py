@@ -15,8 +15,9 @@ from .errors import ValidationFailed
 from .models import IdempotencyRecord
 
 
-def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]],
-               refuse_early: Callable[[], None] | None = None) -> tuple[int, Any]:
+def idempotent(
+    request, payload: Any, work: Callable[[], tuple[int, Any]], refuse_early: Callable[[], None] | None = None
+) -> tuple[int, Any]:
     """Run ``work`` once per key; returns (status, JSON body), the stored one on a retry.
 
     ``refuse_early`` (optional) may raise a refusal from one cheap read before any transaction is opened
@@ -33,7 +34,11 @@ def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]],
         raise ValidationFailed("Idempotency-Key 过长（最多100个字符）")
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
     endpoint = f"{request.method} {request.path}"
-    user = request.auth if getattr(request, "auth", None) is not None and hasattr(request.auth, "pk") else request.user
+    user = (
+        request.auth
+        if getattr(request, "auth", None) is not None and hasattr(request.auth, "pk")
+        else request.user
+    )
 
     def replay(record: IdempotencyRecord) -> tuple[int, Any]:
         if record.endpoint != endpoint or record.request_hash != digest:
@@ -50,8 +55,9 @@ def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]],
             # Claim the key before doing the work: a concurrent request with the
             # same key blocks on this row's unique index until we commit (then
             # replays our answer) or roll back (then does the work itself).
-            record = IdempotencyRecord.objects.create(user=user, key=key, endpoint=endpoint, request_hash=digest,
-                                                      status=0, body={})
+            record = IdempotencyRecord.objects.create(
+                user=user, key=key, endpoint=endpoint, request_hash=digest, status=0, body={}
+            )
             status, body = work()
             record.status, record.body = status, json.loads(json.dumps(body, default=str))
             record.save(update_fields=["status", "body"])
@@ -63,8 +69,9 @@ def idempotent(request, payload: Any, work: Callable[[], tuple[int, Any]],
         return replay(found)
 
 
-def idempotent_status(request, payload: Any, work: Callable[[], tuple[int, Any]],
-                      refuse_early: Callable[[], None] | None = None):
+def idempotent_status(
+    request, payload: Any, work: Callable[[], tuple[int, Any]], refuse_early: Callable[[], None] | None = None
+):
     """``idempotent`` as a django-ninja response (``Status``), for API handlers."""
     from ninja import Status
 

@@ -9,8 +9,14 @@ from tqdm import tqdm
 
 def run_with_progress(table, work: Callable[[Callable], object], *, quiet: bool, xlsx: bool):
     """Call ``work(on_batch)`` with a tqdm bar on stderr that follows the table's position; returns its result."""
-    bar = tqdm(total=table.size, unit="行" if xlsx else "B", unit_scale=True, desc="导入", disable=quiet,
-               file=sys.stderr)
+    bar = tqdm(
+        total=table.size,
+        unit="行" if xlsx else "B",
+        unit_scale=True,
+        desc="导入",
+        disable=quiet,
+        file=sys.stderr,
+    )
 
     def progress(result):
         bar.n = table.done()

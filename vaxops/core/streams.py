@@ -59,8 +59,9 @@ def read_ahead(items: Iterable[T], *, chunk: int = 500, depth: int = 8) -> Itera
         worker.join(timeout=5)
 
 
-def read_ahead_in_process(items: Iterable[T], *, position=None, on_position=None, chunk: int = 1000,
-                          depth: int = 8) -> Iterator[T]:
+def read_ahead_in_process(
+    items: Iterable[T], *, position=None, on_position=None, chunk: int = 1000, depth: int = 8
+) -> Iterator[T]:
     """Like ``read_ahead``, but the producer is a forked child process: true parallelism on a second core.
 
     For large imports, where checking rows is pure Python and would otherwise

@@ -18,7 +18,9 @@ def workbook_response(wb: Workbook, filename: str) -> HttpResponse:
     return response
 
 
-def xlsx_response(rows, headers, sheet: str, filename: str, *, text_columns: tuple[int, ...] = ()) -> HttpResponse:
+def xlsx_response(
+    rows, headers, sheet: str, filename: str, *, text_columns: tuple[int, ...] = ()
+) -> HttpResponse:
     """A one-sheet workbook of ``headers`` and ``rows``; ``text_columns`` are stored as text (so Excel never
     turns a code into a number)."""
     wb = Workbook(write_only=True)

@@ -39,7 +39,9 @@ class Division(models.Model):
         verbose_name_plural = _("行政区划")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=5), name="division_level_valid"),
+            models.CheckConstraint(
+                condition=models.Q(level__gte=1, level__lte=5), name="division_level_valid"
+            ),
         ]
 
     def __str__(self) -> str:

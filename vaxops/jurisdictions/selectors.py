@@ -30,9 +30,7 @@ def divisions_within(*, root: Division, level: int | None = None) -> QuerySet[Di
 
 def ancestors(division: Division) -> list[Division]:
     """The chain from the province down to ``division``'s parent (nearest last)."""
-    codes = [
-        division.code[:n].ljust(12, "0") for lvl, n in PREFIX_LENGTH.items() if lvl < division.level
-    ]
+    codes = [division.code[:n].ljust(12, "0") for lvl, n in PREFIX_LENGTH.items() if lvl < division.level]
     return list(Division.objects.filter(code__in=codes).order_by("level"))
 
 

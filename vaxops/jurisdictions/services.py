@@ -37,7 +37,14 @@ def divisions_load_national(*, provinces: Iterable[str] | None = None, townships
                 continue
             if full in existing:
                 continue
-            new.append(Division(code=full, name=name, level=level, parent_id=ids.get(parent.ljust(12, "0")) if parent else None))
+            new.append(
+                Division(
+                    code=full,
+                    name=name,
+                    level=level,
+                    parent_id=ids.get(parent.ljust(12, "0")) if parent else None,
+                )
+            )
             existing.add(full)
         for obj in Division.objects.bulk_create(new, batch_size=2000):
             ids[obj.code] = obj.id

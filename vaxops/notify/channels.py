@@ -31,8 +31,13 @@ class FileChannel:
     def send(self, message: Message) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"phone": message.phone, "text": message.text, "reference": message.reference},
-                               ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {"phone": message.phone, "text": message.text, "reference": message.reference},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 class ConsoleChannel:
@@ -53,9 +58,11 @@ class SmsGatewayChannel:
         self.url, self.token, self.timeout = url, token, timeout
 
     def send(self, message: Message) -> None:
-        body = json.dumps({"phone": message.phone, "text": message.text, "reference": message.reference}).encode()
-        request = urllib.request.Request(self.url, data=body, method="POST", headers={  # noqa: S310 - http(s) only
-            "Content-Type": "application/json; charset=utf-8", "Authorization": f"Bearer {self.token}"})
+        body = json.dumps(
+            {"phone": message.phone, "text": message.text, "reference": message.reference}
+        ).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8", "Authorization": f"Bearer {self.token}"}
+        request = urllib.request.Request(self.url, data=body, method="POST", headers=headers)  # noqa: S310 - http(s) only
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) only
                 if not 200 <= response.status < 300:

@@ -14,12 +14,14 @@ class NotificationStatus(models.TextChoices):
 class Notification(models.Model):
     template = models.CharField(_("模板"), max_length=30)
     phone = models.CharField(_("手机号"), max_length=20)
-    resident = models.ForeignKey("registry.Resident", models.PROTECT, null=True, blank=True, related_name="+",
-                                 verbose_name=_("居民"))
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("居民")
+    )
     text = models.CharField(_("内容"), max_length=300)
     reference = models.CharField(_("关联"), max_length=60, blank=True)
-    status = models.CharField(_("状态"), max_length=10, choices=NotificationStatus.choices,
-                              default=NotificationStatus.QUEUED)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.QUEUED
+    )
     channel = models.CharField(_("通道"), max_length=20, blank=True)
     due_at = models.DateTimeField(_("计划发送时间"), db_index=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -34,8 +36,11 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["status", "due_at"], name="notification_status_due")]
         constraints = [
             # A reminder is planned once per appointment and template, however often the planner runs.
-            models.UniqueConstraint(fields=["template", "reference"], condition=~models.Q(reference=""),
-                                    name="notification_once_per_reference"),
+            models.UniqueConstraint(
+                fields=["template", "reference"],
+                condition=~models.Q(reference=""),
+                name="notification_once_per_reference",
+            ),
         ]
 
     def __str__(self) -> str:

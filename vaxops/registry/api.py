@@ -33,7 +33,6 @@ class ResidentOut(Schema):
     willingness_reason: str
 
 
-
 class ResidentIn(Schema):
     name: str
     id_type: str | None = None
@@ -110,16 +109,27 @@ def _out(r: Resident) -> dict:
 
 @router.get("", response=list[ResidentOut], summary="居民列表（辖区内，证件号码与手机号脱敏）")
 @paginate(LimitOffsetPagination)
-def list_residents(request, q: str = "", village_code: str = "", willingness: str = "", priority_group: str = ""):
-    qs = selectors.residents_search(user=request.user, q=q, village_code=village_code, willingness=willingness,
-                                    priority_group=priority_group)
+def list_residents(
+    request, q: str = "", village_code: str = "", willingness: str = "", priority_group: str = ""
+):
+    qs = selectors.residents_search(
+        user=request.user,
+        q=q,
+        village_code=village_code,
+        willingness=willingness,
+        priority_group=priority_group,
+    )
     return qs
 
 
-@router.post("", response={201: ResidentOut, 400: ErrorOut, 403: ErrorOut}, summary="建档（支持 Idempotency-Key）")
+@router.post(
+    "", response={201: ResidentOut, 400: ErrorOut, 403: ErrorOut}, summary="建档（支持 Idempotency-Key）"
+)
 def create_resident(request, payload: ResidentIn):
     data = payload.dict()
-    return idempotent_status(request, data, lambda: (201, _out(services.resident_create(actor=request.user, data=data))))
+    return idempotent_status(
+        request, data, lambda: (201, _out(services.resident_create(actor=request.user, data=data)))
+    )
 
 
 @router.get("/{int:resident_id}", response={200: ResidentOut, 404: ErrorOut})
@@ -133,31 +143,51 @@ def update_resident(request, resident_id: int, payload: ResidentPatch):
     return services.resident_update(actor=request.user, resident_id=resident_id, data=data)
 
 
-@router.post("/{int:resident_id}/reveal", response={200: RevealOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-             summary="查看完整证件号码和手机号（须说明目的，留痕）")
+@router.post(
+    "/{int:resident_id}/reveal",
+    response={200: RevealOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="查看完整证件号码和手机号（须说明目的，留痕）",
+)
 def reveal_resident(request, resident_id: int, payload: PurposeIn):
     return services.resident_reveal(actor=request.user, resident_id=resident_id, purpose=payload.purpose)
 
 
-@router.post("/find", response={200: ResidentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-             summary="按完整证件号码查找（须说明目的，留痕）")
+@router.post(
+    "/find",
+    response={200: ResidentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="按完整证件号码查找（须说明目的，留痕）",
+)
 def find_resident(request, payload: FindIn):
-    r = services.resident_find_by_document(actor=request.user, id_number=payload.id_number,
-                                           id_type=payload.id_type or "", purpose=payload.purpose)
+    r = services.resident_find_by_document(
+        actor=request.user,
+        id_number=payload.id_number,
+        id_type=payload.id_type or "",
+        purpose=payload.purpose,
+    )
     if r is None:
         return Status(404, {"code": "not_found", "message": "辖区内没有该证件号码的居民", "field": None})
     return _out(r)
 
 
-@router.post("/import", response={200: ImportOut, 400: ErrorOut, 403: ErrorOut},
-             summary="导入摸底名单（CSV/XLSX），返回计数与逐行错误")
-def import_residents(request, file: File[UploadedFile], village_code: Form[str] = "", employer_code: Form[str] = ""):
+@router.post(
+    "/import",
+    response={200: ImportOut, 400: ErrorOut, 403: ErrorOut},
+    summary="导入摸底名单（CSV/XLSX），返回计数与逐行错误",
+)
+def import_residents(
+    request, file: File[UploadedFile], village_code: Form[str] = "", employer_code: Form[str] = ""
+):
     def work():
         if file.size == 0:
             raise ValidationFailed("文件为空")
         table = open_table(file.file, size=file.size, filename=file.name or "")
-        result = services.residents_import(table=table, actor=request.user, village_code=village_code or None,
-                                           employer_code=employer_code or None, filename=file.name or "")
+        result = services.residents_import(
+            table=table,
+            actor=request.user,
+            village_code=village_code or None,
+            employer_code=employer_code or None,
+            filename=file.name or "",
+        )
         return 200, result.as_dict()
 
     import hashlib
@@ -165,4 +195,6 @@ def import_residents(request, file: File[UploadedFile], village_code: Form[str] 
     file.seek(0)
     digest = hashlib.sha256(file.read()).hexdigest()
     file.seek(0)
-    return idempotent_status(request, {"file": digest, "village": village_code, "employer": employer_code}, work)
+    return idempotent_status(
+        request, {"file": digest, "village": village_code, "employer": employer_code}, work
+    )

@@ -69,29 +69,55 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
     for role in ROLES:
         username, division, emp = plan[role.code]
         if not User.objects.filter(username=username).exists():
-            user_create(username=username, password=DEMO_PASSWORD, role=role.code, division=division, employer=emp,
-                        full_name=role.name_zh, site_name=f"{township.name}卫生院接种点" if role.code.startswith("site_") else "")
+            user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role.code,
+                division=division,
+                employer=emp,
+                full_name=role.name_zh,
+                site_name=f"{township.name}卫生院接种点" if role.code.startswith("site_") else "",
+            )
         rows.append((username, role.name_zh, emp.name if emp else (division.name if division else "")))
     if not User.objects.filter(username="admin").exists():
-        user_create(username="admin", password=DEMO_PASSWORD, role="", division=county, is_superuser=True,
-                    full_name="系统管理员")
+        user_create(
+            username="admin",
+            password=DEMO_PASSWORD,
+            role="",
+            division=county,
+            is_superuser=True,
+            full_name="系统管理员",
+        )
     rows.append(("admin", "系统管理员（后台）", "全部"))
     return rows
 
 
-def demo_seed(*, residents: int, seed: int, today: date, on_batch=None) -> tuple[ImportResult, list[tuple[str, str, str]]]:
+def demo_seed(
+    *, residents: int, seed: int, today: date, on_batch=None
+) -> tuple[ImportResult, list[tuple[str, str, str]]]:
     """Load the whole demo; running it again with the same arguments changes nothing."""
     with transaction.atomic():
         county = demo_county_build(seed=seed)
         employers = demo_employers_build(county=county)
         users = demo_users_build(county=county, employer=employers[0])
-    villages = [d.code for d in Division.objects.filter(code__startswith=COUNTY_CODE, level=5).order_by("code")]
-    people = generate_people(n=residents, seed=seed, county_code=COUNTY_CODE, village_codes=villages,
-                             employers=[(e.code, e.name, e.priority_group.code if e.priority_group else "general")
-                                        for e in employers], today=today)
+    villages = [
+        d.code for d in Division.objects.filter(code__startswith=COUNTY_CODE, level=5).order_by("code")
+    ]
+    people = generate_people(
+        n=residents,
+        seed=seed,
+        county_code=COUNTY_CODE,
+        village_codes=villages,
+        employers=[
+            (e.code, e.name, e.priority_group.code if e.priority_group else "general") for e in employers
+        ],
+        today=today,
+    )
     headers = list(TEMPLATE_HEADERS)
     table = table_from_dicts(headers, people)
-    result = residents_import(table=table, actor=SystemActor("seed-demo"), filename="seed-demo", on_batch=on_batch)
+    result = residents_import(
+        table=table, actor=SystemActor("seed-demo"), filename="seed-demo", on_batch=on_batch
+    )
     demo_doses_build(seed=seed)
     from vaxops.supply.demo import demo_supply_build
 
@@ -130,11 +156,19 @@ def demo_doses_build(*, seed: int, refresh: bool = True) -> int:
         product = rng.choice(("BBIBP-CorV", "CoronaVac", "WIBP-CorV"))
         if x < 0.60:
             d2 = d1 + timedelta(days=rng.randrange(21, 40))
-            doses += [Dose(resident_id=pk, product_code=product, given_on=d1, place="清溪县"),
-                      Dose(resident_id=pk, product_code=product, given_on=d2, place="清溪县")]
+            doses += [
+                Dose(resident_id=pk, product_code=product, given_on=d1, place="清溪县"),
+                Dose(resident_id=pk, product_code=product, given_on=d2, place="清溪县"),
+            ]
             if rng.random() < 0.4:
-                doses.append(Dose(resident_id=pk, product_code=product, place="清溪县",
-                                  given_on=max(d2 + timedelta(days=rng.randrange(180, 300)), date(2022, 3, 1))))
+                doses.append(
+                    Dose(
+                        resident_id=pk,
+                        product_code=product,
+                        place="清溪县",
+                        given_on=max(d2 + timedelta(days=rng.randrange(180, 300)), date(2022, 3, 1)),
+                    )
+                )
         elif x < 0.70:
             doses.append(Dose(resident_id=pk, product_code=product, given_on=d1, place="清溪县"))
         elif x < 0.75:

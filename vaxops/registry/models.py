@@ -29,8 +29,12 @@ class Employer(models.Model):
 
     code = models.CharField(_("单位代码"), max_length=32, unique=True)
     name = models.CharField(_("单位名称"), max_length=100, db_index=True)
-    division = models.ForeignKey("jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("所在区划"))
-    priority_group = models.ForeignKey(PriorityGroup, models.PROTECT, null=True, blank=True, verbose_name=_("人群分类"))
+    division = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("所在区划")
+    )
+    priority_group = models.ForeignKey(
+        PriorityGroup, models.PROTECT, null=True, blank=True, verbose_name=_("人群分类")
+    )
 
     class Meta:
         verbose_name = _("工作单位")
@@ -65,19 +69,34 @@ class Resident(models.Model):
     address = models.CharField(_("现住址"), max_length=200, blank=True)
     # No index of its own: every query goes by village_code (below), and each
     # extra index is paid on every one of a million imported rows.
-    village = models.ForeignKey("jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("村（社区）"),
-                                db_index=False)
+    village = models.ForeignKey(
+        "jurisdictions.Division",
+        models.PROTECT,
+        related_name="+",
+        verbose_name=_("村（社区）"),
+        db_index=False,
+    )
     # Denormalised from village.code: scoping every query by a code range needs no join.
     village_code = models.CharField(_("村（社区）代码"), max_length=12)
-    employer = models.ForeignKey(Employer, models.PROTECT, null=True, blank=True, related_name="staff",
-                                 verbose_name=_("工作单位"), db_index=False)  # covered by resident_employer_name
+    employer = models.ForeignKey(
+        Employer,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("工作单位"),
+        db_index=False,
+    )  # covered by resident_employer_name
     employer_name = models.CharField(_("工作单位名称"), max_length=100, blank=True)
     occupation = models.CharField(_("职业"), max_length=50, blank=True)
-    priority_group = models.ForeignKey(PriorityGroup, models.PROTECT, null=True, blank=True, verbose_name=_("人群分类"),
-                                       db_index=False)
+    priority_group = models.ForeignKey(
+        PriorityGroup, models.PROTECT, null=True, blank=True, verbose_name=_("人群分类"), db_index=False
+    )
     chronic_conditions = models.CharField(_("慢性病"), max_length=200, blank=True)
     pregnant = models.BooleanField(_("妊娠"), default=False)
-    willingness = models.CharField(_("接种意愿"), max_length=10, choices=Willingness.choices, default=Willingness.UNKNOWN)
+    willingness = models.CharField(
+        _("接种意愿"), max_length=10, choices=Willingness.choices, default=Willingness.UNKNOWN
+    )
     willingness_reason = models.CharField(_("意愿原因"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)

@@ -17,8 +17,9 @@ def residents_visible(*, user) -> QuerySet[Resident]:
     return scope_for(user).filter(Resident.objects.all())
 
 
-def residents_search(*, user, q: str = "", village_code: str = "", willingness: str = "",
-                     priority_group: str = "") -> QuerySet[Resident]:
+def residents_search(
+    *, user, q: str = "", village_code: str = "", willingness: str = "", priority_group: str = ""
+) -> QuerySet[Resident]:
     """Residents in scope matching a name fragment or a masked ID (``110105********002X``),
 
     never a full ID number or phone: those need ``resident_find_by_document`` and a purpose.
@@ -44,7 +45,8 @@ def residents_search(*, user, q: str = "", village_code: str = "", willingness: 
                 # without a purpose; that goes through resident_find_by_document.
                 return Resident.objects.none()
             qs = qs.annotate(id_length=Length("id_number")).filter(
-                id_number__startswith=prefix, id_number__endswith=suffix, **length_q)
+                id_number__startswith=prefix, id_number__endswith=suffix, **length_q
+            )
         else:
             qs = qs.filter(name__startswith=q) if len(q) == 1 else qs.filter(name__contains=q)
     if village_code:
@@ -62,7 +64,12 @@ def residents_search(*, user, q: str = "", village_code: str = "", willingness: 
 
 def resident_get(*, user, resident_id: int) -> Resident:
     """One resident in scope; raises NotFound (the same message whether absent or out of scope)."""
-    resident = residents_visible(user=user).select_related("priority_group", "employer", "village").filter(pk=resident_id).first()
+    resident = (
+        residents_visible(user=user)
+        .select_related("priority_group", "employer", "village")
+        .filter(pk=resident_id)
+        .first()
+    )
     if resident is None:
         raise NotFound("居民不存在或不在您的管辖范围内")
     return resident
@@ -96,6 +103,12 @@ def _by_child_area(user, qs) -> list[dict]:
     if level >= Level.VILLAGE:
         return []
     n = PREFIX_LENGTH[Level(level + 1)]
-    rows = qs.annotate(area=Substr("village_code", 1, n)).values("area").annotate(n=Count("id")).order_by("area")
-    names = dict(Division.objects.filter(code__in=[r["area"].ljust(12, "0") for r in rows]).values_list("code", "name"))
-    return [{"code": r["area"], "name": names.get(r["area"].ljust(12, "0"), r["area"]), "n": r["n"]} for r in rows]
+    rows = (
+        qs.annotate(area=Substr("village_code", 1, n)).values("area").annotate(n=Count("id")).order_by("area")
+    )
+    names = dict(
+        Division.objects.filter(code__in=[r["area"].ljust(12, "0") for r in rows]).values_list("code", "name")
+    )
+    return [
+        {"code": r["area"], "name": names.get(r["area"].ljust(12, "0"), r["area"]), "n": r["n"]} for r in rows
+    ]

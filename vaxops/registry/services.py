@@ -30,17 +30,47 @@ PROCESS_READ_AHEAD_BYTES = 8 * 1024 * 1024  # about 50,000 census rows
 
 # Fields an import or an edit may set, in the order they are compared.
 FIELDS = (
-    "name", "sex", "birth_date", "phone", "address", "village_id", "village_code", "employer_id", "employer_name",
-    "occupation", "priority_group_id", "chronic_conditions", "pregnant", "willingness", "willingness_reason",
+    "name",
+    "sex",
+    "birth_date",
+    "phone",
+    "address",
+    "village_id",
+    "village_code",
+    "employer_id",
+    "employer_name",
+    "occupation",
+    "priority_group_id",
+    "chronic_conditions",
+    "pregnant",
+    "willingness",
+    "willingness_reason",
 )
 WILLINGNESS = {
-    "愿意": Willingness.WILLING, "willing": Willingness.WILLING, "是": Willingness.WILLING,
-    "犹豫": Willingness.HESITANT, "hesitant": Willingness.HESITANT, "观望": Willingness.HESITANT,
-    "拒绝": Willingness.REFUSED, "不愿意": Willingness.REFUSED, "refused": Willingness.REFUSED,
-    "未登记": Willingness.UNKNOWN, "unknown": Willingness.UNKNOWN,
+    "愿意": Willingness.WILLING,
+    "willing": Willingness.WILLING,
+    "是": Willingness.WILLING,
+    "犹豫": Willingness.HESITANT,
+    "hesitant": Willingness.HESITANT,
+    "观望": Willingness.HESITANT,
+    "拒绝": Willingness.REFUSED,
+    "不愿意": Willingness.REFUSED,
+    "refused": Willingness.REFUSED,
+    "未登记": Willingness.UNKNOWN,
+    "unknown": Willingness.UNKNOWN,
 }
-YES_NO = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "true": True, "false": False,
-          "1": True, "0": False}
+YES_NO = {
+    "是": True,
+    "否": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+}
 
 
 def _audit_view(values: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +102,9 @@ class Lookups:
 
         (and may run in another thread). A code missing here does not exist.
         """
-        for pk, code, level in Division.objects.filter(level__gte=Level.TOWNSHIP).values_list("id", "code", "level"):
+        for pk, code, level in Division.objects.filter(level__gte=Level.TOWNSHIP).values_list(
+            "id", "code", "level"
+        ):
             self._villages[code] = (pk, code)
             if level == Level.TOWNSHIP:
                 self._villages[code[:9]] = (pk, code)
@@ -89,7 +121,11 @@ class Lookups:
         if code not in self._villages:
             found = None
             if code.isdigit() and len(code) in (9, 12):
-                row = Division.objects.filter(code=code.ljust(12, "0"), level__gte=Level.TOWNSHIP).values_list("id", "code").first()
+                row = (
+                    Division.objects.filter(code=code.ljust(12, "0"), level__gte=Level.TOWNSHIP)
+                    .values_list("id", "code")
+                    .first()
+                )
                 found = (row[0], row[1]) if row else None
             self._villages[code] = found
         return self._villages[code]
@@ -129,8 +165,14 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"read": self.read, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": self.rejected, "errors": [e.as_dict() for e in self.errors]}
+        return {
+            "read": self.read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": [e.as_dict() for e in self.errors],
+        }
 
 
 def _text(v: Any) -> Any:
@@ -143,14 +185,26 @@ def _text(v: Any) -> Any:
     return v if isinstance(v, date) else str(v).strip()
 
 
-_TEXT_LIMITS = (("address", 200), ("occupation", 50), ("chronic_conditions", 200), ("willingness_reason", 200))
+_TEXT_LIMITS = (
+    ("address", 200),
+    ("occupation", 50),
+    ("chronic_conditions", 200),
+    ("willingness_reason", 200),
+)
 
 
 class RowCleaner:
     """Validates census rows of one table; column positions are resolved once, not per row."""
 
-    def __init__(self, *, table: Table, lookups: Lookups, today: date, village_override: tuple[int, str] | None = None,
-                 employer_override: Employer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        table: Table,
+        lookups: Lookups,
+        today: date,
+        village_override: tuple[int, str] | None = None,
+        employer_override: Employer | None = None,
+    ) -> None:
         self.table = table
         self.lookups = lookups
         self.today = today
@@ -262,13 +316,16 @@ class RowCleaner:
         if group_text:
             group = self.lookups.group(group_text)
             if group is None:
-                err("priority_group",
-                    f"人群分类“{group_text}”不存在，应为 {'、'.join(sorted(self.lookups.groups))} 之一或其中文名称")
+                err(
+                    "priority_group",
+                    f"人群分类“{group_text}”不存在，应为 {'、'.join(sorted(self.lookups.groups))} 之一或其中文名称",
+                )
             else:
                 out["priority_group_id"] = group.id
         else:
-            out["_derived_group"] = _derive_group(self.lookups, employer, out.get("birth_date"),
-                                                  out.get("chronic_conditions"), self.today)
+            out["_derived_group"] = _derive_group(
+                self.lookups, employer, out.get("birth_date"), out.get("chronic_conditions"), self.today
+            )
 
         text = cell("pregnant")
         if text:
@@ -287,7 +344,9 @@ class RowCleaner:
         return out, []
 
 
-def _derive_group(lookups: Lookups, employer: Employer | None, birth: date | None, chronic: str | None, today: date) -> int | None:
+def _derive_group(
+    lookups: Lookups, employer: Employer | None, birth: date | None, chronic: str | None, today: date
+) -> int | None:
     if employer is not None and employer.priority_group_id:
         return employer.priority_group_id
     if birth is not None and domain.age_on(birth, today) >= 60:
@@ -305,9 +364,25 @@ def _covers(scope: Scope, *, village_code: str, employer_id: int | None) -> bool
     return scope.covers_code(village_code)
 
 
-_INSERT_COLUMNS = ("id_type", "id_number", "name", "sex", "birth_date", "phone", "address", "village_id", "village_code",
-                   "employer_id", "employer_name", "occupation", "priority_group_id", "chronic_conditions", "pregnant",
-                   "willingness", "willingness_reason")
+_INSERT_COLUMNS = (
+    "id_type",
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "phone",
+    "address",
+    "village_id",
+    "village_code",
+    "employer_id",
+    "employer_name",
+    "occupation",
+    "priority_group_id",
+    "chronic_conditions",
+    "pregnant",
+    "willingness",
+    "willingness_reason",
+)
 
 
 def _insert_residents(rows: list[dict[str, Any]]) -> list[int]:
@@ -325,12 +400,25 @@ def _insert_residents(rows: list[dict[str, Any]]) -> list[int]:
     unknown = Willingness.UNKNOWN.value
     params = [
         (
-            r["id_type"], r["id_number"], r["name"], r.get("sex", ""),
+            r["id_type"],
+            r["id_number"],
+            r["name"],
+            r.get("sex", ""),
             (b.isoformat() if iso else b) if (b := r.get("birth_date")) else None,
-            r.get("phone", ""), r.get("address", ""), r["village_id"], r["village_code"], r.get("employer_id"),
-            r.get("employer_name", ""), r.get("occupation", ""), r.get("priority_group_id"),
-            r.get("chronic_conditions", ""), r.get("pregnant", False), r.get("willingness", unknown),
-            r.get("willingness_reason", ""), now, now,
+            r.get("phone", ""),
+            r.get("address", ""),
+            r["village_id"],
+            r["village_code"],
+            r.get("employer_id"),
+            r.get("employer_name", ""),
+            r.get("occupation", ""),
+            r.get("priority_group_id"),
+            r.get("chronic_conditions", ""),
+            r.get("pregnant", False),
+            r.get("willingness", unknown),
+            r.get("willingness_reason", ""),
+            now,
+            now,
         )
         for r in rows
     ]
@@ -340,14 +428,18 @@ def _insert_residents(rows: list[dict[str, Any]]) -> list[int]:
             # row-by-row INSERTs; a duplicate still fails the whole batch.
             # The raw cursor's errors are the driver's own; wrap them so that a
             # duplicate is an IntegrityError like everywhere else.
-            with connection.wrap_database_errors, cursor.cursor.copy(
-                    f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
                 for row in params:
                     copy.write_row(row)
         else:
             cursor.executemany(sql, params)
     numbers = [r["id_number"] for r in rows]
-    found = {(r["id_type"], r["id_number"]): r["id"] for r in _by_numbers(numbers, ("id", "id_type", "id_number"))}
+    found = {
+        (r["id_type"], r["id_number"]): r["id"] for r in _by_numbers(numbers, ("id", "id_type", "id_number"))
+    }
     return [found[(r["id_type"], r["id_number"])] for r in rows]
 
 
@@ -378,8 +470,15 @@ def _by_numbers(numbers, columns: tuple[str, ...]) -> list[dict[str, Any]]:
     return rows
 
 
-def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope, result: ImportResult,
-                 job_id: int | None, filename: str) -> None:
+def _apply_batch(
+    batch: list[tuple[int, dict[str, Any]]],
+    *,
+    actor,
+    scope: Scope,
+    result: ImportResult,
+    job_id: int | None,
+    filename: str,
+) -> None:
     """Create, update or leave each cleaned row, in one transaction, against the database's current state."""
     numbers = {v["id_number"] for _, v in batch}
     current: dict[tuple[str, str], dict[str, Any]] = {
@@ -396,8 +495,11 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
         derived = values.pop("_derived_group", None)
         if key in to_create:  # the same person twice in one batch: the later row wins
             record = to_create[key]
-            if not _covers(scope, village_code=values.get("village_code", record["village_code"]),
-                           employer_id=values.get("employer_id", record.get("employer_id"))):
+            if not _covers(
+                scope,
+                village_code=values.get("village_code", record["village_code"]),
+                employer_id=values.get("employer_id", record.get("employer_id")),
+            ):
                 errors.append(RowError(row, LABELS["village_code"], "村(社区)不在您的管辖范围内"))
                 outcome.append("rejected")
                 continue
@@ -421,14 +523,22 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
         # An employer contact may not claim someone already registered elsewhere
         # (that would be a lookup by ID number, and a takeover of the record).
         if not _covers(scope, village_code=existing["village_code"], employer_id=existing["employer_id"]):
-            errors.append(RowError(row, LABELS["id_number"], "该证件号码已在其他辖区或单位建档，请联系县疾控核实"))
+            errors.append(
+                RowError(row, LABELS["id_number"], "该证件号码已在其他辖区或单位建档，请联系县疾控核实")
+            )
             outcome.append("rejected")
             continue
-        if not _covers(scope, village_code=values["village_code"], employer_id=values.get("employer_id", existing["employer_id"])):
+        if not _covers(
+            scope,
+            village_code=values["village_code"],
+            employer_id=values.get("employer_id", existing["employer_id"]),
+        ):
             errors.append(RowError(row, LABELS["village_code"], "村(社区)不在您的管辖范围内"))
             outcome.append("rejected")
             continue
-        changed = {k: v for k, v in values.items() if k not in ("id_type", "id_number") and existing.get(k) != v}
+        changed = {
+            k: v for k, v in values.items() if k not in ("id_type", "id_number") and existing.get(k) != v
+        }
         if changed:
             old, new = diff(existing, changed)
             audit_updates.append((existing["id"], _audit_view(old), _audit_view(new)))
@@ -443,17 +553,29 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
         if to_create:
             # Sorted by document so that two imports inserting the same people
             # take their index locks in the same order and cannot deadlock.
-            created_ids = _insert_residents(sorted(to_create.values(), key=lambda v: (v["id_number"], v["id_type"])))
-            audit_record(actor=actor, action="resident.import_create", object_type="registry.resident",
-                         object_id=job_id or "", new={"file": filename, "count": len(created_ids), "ids": created_ids})
+            created_ids = _insert_residents(
+                sorted(to_create.values(), key=lambda v: (v["id_number"], v["id_type"]))
+            )
+            audit_record(
+                actor=actor,
+                action="resident.import_create",
+                object_type="registry.resident",
+                object_id=job_id or "",
+                new={"file": filename, "count": len(created_ids), "ids": created_ids},
+            )
         if updates:
             by_fields: dict[tuple[str, ...], list[Resident]] = {}
             for pk, changed in updates.items():
                 by_fields.setdefault(tuple(sorted(changed)), []).append(Resident(pk=pk, **changed))
             for fields, objs in by_fields.items():
                 Resident.objects.bulk_update(sorted(objs, key=lambda o: o.pk), list(fields), batch_size=500)
-            audit_record_many(actor=actor, action="resident.import_update", object_type="registry.resident",
-                              items=audit_updates, purpose=f"导入 {filename}")
+            audit_record_many(
+                actor=actor,
+                action="resident.import_update",
+                object_type="registry.resident",
+                items=audit_updates,
+                purpose=f"导入 {filename}",
+            )
         changed_ids = created_ids + list(updates)
         if changed_ids:
             transaction.on_commit(lambda: residents_changed.send(sender=Resident, resident_ids=changed_ids))
@@ -462,9 +584,16 @@ def _apply_batch(batch: list[tuple[int, dict[str, Any]]], *, actor, scope: Scope
     result.errors.extend(errors)
 
 
-def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, list[RowError]]], actor, scope: Scope,
-                          job_id: int | None = None, filename: str = "", batch_size: int | None = None,
-                          on_batch: Callable[[ImportResult], None] | None = None) -> ImportResult:
+def residents_import_rows(
+    *,
+    rows: Iterable[tuple[int, dict[str, Any] | None, list[RowError]]],
+    actor,
+    scope: Scope,
+    job_id: int | None = None,
+    filename: str = "",
+    batch_size: int | None = None,
+    on_batch: Callable[[ImportResult], None] | None = None,
+) -> ImportResult:
     """Apply already-cleaned rows (row number, values or None, errors) in batches; returns the counts."""
     batch_size = batch_size or settings.VAXOPS_IMPORT_BATCH
     result = ImportResult()
@@ -477,8 +606,14 @@ def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, li
         snapshot = [(r, dict(v)) for r, v in batch]
         for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
             try:
-                _apply_batch([(r, dict(v)) for r, v in snapshot], actor=actor, scope=scope, result=result,
-                             job_id=job_id, filename=filename)
+                _apply_batch(
+                    [(r, dict(v)) for r, v in snapshot],
+                    actor=actor,
+                    scope=scope,
+                    result=result,
+                    job_id=job_id,
+                    filename=filename,
+                )
                 break
             except (IntegrityError, OperationalError) as e:
                 # Another writer created some of these people between our read and
@@ -512,6 +647,7 @@ def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, li
             if len(batch) >= batch_size:
                 flush()
         flush()
+
     try:
         _consume()
     except VaxOpsError as e:
@@ -520,9 +656,16 @@ def residents_import_rows(*, rows: Iterable[tuple[int, dict[str, Any] | None, li
     return result
 
 
-def residents_import(*, table: Table, actor, village_code: str | None = None, employer_code: str | None = None,
-                     job_id: int | None = None, filename: str = "",
-                     on_batch: Callable[[ImportResult], None] | None = None) -> ImportResult:
+def residents_import(
+    *,
+    table: Table,
+    actor,
+    village_code: str | None = None,
+    employer_code: str | None = None,
+    job_id: int | None = None,
+    filename: str = "",
+    on_batch: Callable[[ImportResult], None] | None = None,
+) -> ImportResult:
     """Import a census table. Raises ValidationFailed when the file as a whole cannot be used.
 
     Rows are validated one by one; a bad row is reported and never stops the good ones.
@@ -548,8 +691,13 @@ def residents_import(*, table: Table, actor, village_code: str | None = None, em
         employer_override = Employer.objects.get(pk=scope.employer_id)
     check_required(table, have={"village_code"} if village_override else set())
 
-    clean = RowCleaner(table=table, lookups=lookups.preload(), today=today, village_override=village_override,
-                       employer_override=employer_override)
+    clean = RowCleaner(
+        table=table,
+        lookups=lookups.preload(),
+        today=today,
+        village_override=village_override,
+        employer_override=employer_override,
+    )
 
     def cleaned() -> Iterator[tuple[int, dict[str, Any] | None, list[RowError]]]:
         for row, values in table.rows:
@@ -563,12 +711,15 @@ def residents_import(*, table: Table, actor, village_code: str | None = None, em
     # lock); a small one a thread (no fork for a ten-line upload).
     if table.size >= PROCESS_READ_AHEAD_BYTES and table.position_is_bytes:
         done = [table.done()]
-        rows = read_ahead_in_process(cleaned(), position=table.done, on_position=lambda p: done.__setitem__(0, p))
+        rows = read_ahead_in_process(
+            cleaned(), position=table.done, on_position=lambda p: done.__setitem__(0, p)
+        )
         table.position = lambda: done[0]
     else:
         rows = read_ahead(cleaned())
-    return residents_import_rows(rows=rows, actor=actor, scope=scope, job_id=job_id, filename=filename,
-                                 on_batch=on_batch)
+    return residents_import_rows(
+        rows=rows, actor=actor, scope=scope, job_id=job_id, filename=filename, on_batch=on_batch
+    )
 
 
 # ---------------------------------------------------------------- single records
@@ -581,10 +732,14 @@ def _get_in_scope(*, actor, resident_id: int) -> Resident:
     return resident
 
 
-def _values_from_input(data: dict[str, Any], *, lookups: Lookups, today: date, partial: bool) -> dict[str, Any]:
+def _values_from_input(
+    data: dict[str, Any], *, lookups: Lookups, today: date, partial: bool
+) -> dict[str, Any]:
     """Validate API/form input with the same rules as an import row (one dict, field names as keys)."""
     keys = list(LABELS)
-    table = Table(columns={k: i for i, k in enumerate(keys)}, header_labels={k: k for k in keys}, rows=iter(()))
+    table = Table(
+        columns={k: i for i, k in enumerate(keys)}, header_labels={k: k for k in keys}, rows=iter(())
+    )
     values = [data.get(k) for k in keys]
     if partial:
         # An edit need not repeat the identity; fill it so the row rules apply.
@@ -616,7 +771,12 @@ def resident_create(*, actor, data: dict[str, Any]) -> Resident:
             resident = Resident.objects.create(**values)
     except IntegrityError:
         raise ValidationFailed("该证件号码已建档，一人只能有一条记录", field="id_number") from None
-    audit_record(actor=actor, action="resident.create", obj=resident, new=_audit_view({"id_number": resident.id_number, **values}))
+    audit_record(
+        actor=actor,
+        action="resident.create",
+        obj=resident,
+        new=_audit_view({"id_number": resident.id_number, **values}),
+    )
     transaction.on_commit(lambda: residents_changed.send(sender=Resident, resident_ids=[resident.pk]))
     return resident
 
@@ -629,17 +789,22 @@ def resident_update(*, actor, resident_id: int, data: dict[str, Any]) -> Residen
     if data.get("id_number") and data["id_number"] != resident.id_number:
         raise ValidationFailed("证件号码不能修改；证件有误请作废后重新建档", field="id_number")
     merged = {
-        "_current_name": resident.name, "_current_id_number": resident.id_number,
+        "_current_name": resident.name,
+        "_current_id_number": resident.id_number,
         "_current_village_code": resident.village_code,
-        "id_type": resident.id_type, **{k: v for k, v in data.items() if v is not None},
+        "id_type": resident.id_type,
+        **{k: v for k, v in data.items() if v is not None},
     }
     values = _values_from_input(merged, lookups=Lookups(), today=clock.today(), partial=True)
     values.pop("_derived_group", None)
     values.pop("id_type", None)
     values.pop("id_number", None)
     scope = scope_for(actor)
-    if not _covers(scope, village_code=values.get("village_code", resident.village_code),
-                   employer_id=values.get("employer_id", resident.employer_id)):
+    if not _covers(
+        scope,
+        village_code=values.get("village_code", resident.village_code),
+        employer_id=values.get("employer_id", resident.employer_id),
+    ):
         raise PermissionDenied("村(社区)不在您的管辖范围内")
     current = {k: getattr(resident, k) for k in values}
     old, new = diff(current, values)
@@ -648,7 +813,9 @@ def resident_update(*, actor, resident_id: int, data: dict[str, Any]) -> Residen
     for k, v in new.items():
         setattr(resident, k, v)
     resident.save(update_fields=[*new, "updated_at"])
-    audit_record(actor=actor, action="resident.update", obj=resident, old=_audit_view(old), new=_audit_view(new))
+    audit_record(
+        actor=actor, action="resident.update", obj=resident, old=_audit_view(old), new=_audit_view(new)
+    )
     transaction.on_commit(lambda: residents_changed.send(sender=Resident, resident_ids=[resident.pk]))
     return resident
 
@@ -661,8 +828,13 @@ def resident_reveal(*, actor, resident_id: int, purpose: str) -> dict[str, str]:
     if len(purpose) < 2:
         raise ValidationFailed("请说明查看完整信息的目的", field="purpose")
     resident = _get_in_scope(actor=actor, resident_id=resident_id)
-    audit_record(actor=actor, action="resident.reveal", obj=resident, purpose=purpose[:200],
-                 new={"fields": ["id_number", "phone"]})
+    audit_record(
+        actor=actor,
+        action="resident.reveal",
+        obj=resident,
+        purpose=purpose[:200],
+        new={"fields": ["id_number", "phone"]},
+    )
     return {"id_number": resident.id_number, "phone": resident.phone}
 
 
@@ -677,12 +849,19 @@ def resident_find_by_document(*, actor, id_number: str, purpose: str, id_type: s
         doc = domain.parse_document(domain.parse_id_type(id_type), id_number, today=clock.today())
     except domain.DocumentError as e:
         raise ValidationFailed(e.message, field="id_number") from None
-    resident = scope_for(actor).filter(
-        Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number)
-    ).first()
-    audit_record(actor=actor, action="resident.search_by_document", object_type="registry.resident",
-                 object_id=resident.pk if resident else "", purpose=purpose[:200],
-                 new={"query": domain.mask_id(doc.number), "found": resident is not None})
+    resident = (
+        scope_for(actor)
+        .filter(Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number))
+        .first()
+    )
+    audit_record(
+        actor=actor,
+        action="resident.search_by_document",
+        object_type="registry.resident",
+        object_id=resident.pk if resident else "",
+        purpose=purpose[:200],
+        new={"query": domain.mask_id(doc.number), "found": resident is not None},
+    )
     return resident
 
 
@@ -693,10 +872,19 @@ def import_job_create(*, actor, upload, village_code: str = "", employer_code: s
 
     require(actor, "registry.import_residents")
     name = getattr(upload, "name", "upload")[:200]
-    job = ImportJob(created_by=actor, filename=name, village_code=village_code, employer_code=employer_code,
-                    bytes_total=getattr(upload, "size", 0) or 0)
+    job = ImportJob(
+        created_by=actor,
+        filename=name,
+        village_code=village_code,
+        employer_code=employer_code,
+        bytes_total=getattr(upload, "size", 0) or 0,
+    )
     job.file.save(name, upload, save=False)
     job.save()
-    audit_record(actor=actor, action="resident.import_upload", obj=job, new={"file": name, "size": job.bytes_total})
-    transaction.on_commit(lambda: async_task("vaxops.registry.tasks.import_job_run", job.pk, task_name=f"import-{job.pk}"))
+    audit_record(
+        actor=actor, action="resident.import_upload", obj=job, new={"file": name, "size": job.bytes_total}
+    )
+    transaction.on_commit(
+        lambda: async_task("vaxops.registry.tasks.import_job_run", job.pk, task_name=f"import-{job.pk}")
+    )
     return job

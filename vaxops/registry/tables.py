@@ -26,8 +26,23 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "willingness": ("接种意愿", "willingness"),
     "willingness_reason": ("意愿原因", "不愿接种原因", "willingness_reason"),
 }
-TEMPLATE_HEADERS = ["姓名", "证件类型", "证件号码", "性别", "出生日期", "手机号码", "现住址", "村(社区)代码",
-                    "工作单位", "职业", "人群分类", "慢性病", "是否妊娠", "接种意愿", "意愿原因"]
+TEMPLATE_HEADERS = [
+    "姓名",
+    "证件类型",
+    "证件号码",
+    "性别",
+    "出生日期",
+    "手机号码",
+    "现住址",
+    "村(社区)代码",
+    "工作单位",
+    "职业",
+    "人群分类",
+    "慢性病",
+    "是否妊娠",
+    "接种意愿",
+    "意愿原因",
+]
 REQUIRED = ("name", "id_number", "village_code")
 LABELS = {key: aliases[0] for key, aliases in COLUMNS.items()}
 
@@ -63,7 +78,9 @@ def aliases_for(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {normalise_header(a): key for key, names in columns.items() for a in names}
 
 
-def _map_headers(headers: list, aliases: dict[str, str] | None = None) -> tuple[dict[str, int], dict[str, str], list[str]]:
+def _map_headers(
+    headers: list, aliases: dict[str, str] | None = None
+) -> tuple[dict[str, int], dict[str, str], list[str]]:
     aliases = aliases or _ALIASES
     columns: dict[str, int] = {}
     labels: dict[str, str] = {}
@@ -89,7 +106,9 @@ def _detect_encoding(head: bytes) -> str:
     return "gb18030"  # a superset of GBK and GB2312
 
 
-def open_table(stream: BinaryIO, *, size: int = 0, filename: str = "", aliases: dict[str, str] | None = None) -> Table:
+def open_table(
+    stream: BinaryIO, *, size: int = 0, filename: str = "", aliases: dict[str, str] | None = None
+) -> Table:
     """Open ``stream`` as XLSX or CSV. Raises ValidationFailed when the file itself cannot be read.
 
     ``aliases`` (from ``aliases_for``) maps headers to fields; the default is the census columns.
@@ -130,13 +149,22 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) ->
                 line += 1
                 yield line, values
         except UnicodeDecodeError:
-            raise ValidationFailed(f"第{line + 1}行附近含有无法识别的字符（文件编码应为 UTF-8 或 GBK）") from None
+            raise ValidationFailed(
+                f"第{line + 1}行附近含有无法识别的字符（文件编码应为 UTF-8 或 GBK）"
+            ) from None
 
     def position() -> int:
         return size if stream.closed else stream.tell()
 
-    return Table(columns=columns, header_labels=labels, rows=rows(), size=size, position=position, keep=text,
-                 position_is_bytes=True)
+    return Table(
+        columns=columns,
+        header_labels=labels,
+        rows=rows(),
+        size=size,
+        position=position,
+        keep=text,
+        position_is_bytes=True,
+    )
 
 
 def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) -> Table:
@@ -162,16 +190,22 @@ def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) -
             yield state["row"], list(values)
         wb.close()
 
-    return Table(columns=columns, header_labels=labels, rows=rows(), size=total, position=lambda: state["row"])
+    return Table(
+        columns=columns, header_labels=labels, rows=rows(), size=total, position=lambda: state["row"]
+    )
 
 
 def check_required(table: Table, *, have: set[str]) -> None:
     missing = [LABELS[k] for k in REQUIRED if k not in table.columns and k not in have]
     if missing:
-        raise ValidationFailed("缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文名称，见导入模板）")
+        raise ValidationFailed(
+            "缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文名称，见导入模板）"
+        )
 
 
-def table_from_dicts(headers: list[str], rows: "Iterator[dict]", *, aliases: dict[str, str] | None = None) -> Table:
+def table_from_dicts(
+    headers: list[str], rows: "Iterator[dict]", *, aliases: dict[str, str] | None = None
+) -> Table:
     """A Table over dicts keyed by header (for generated data); rows are numbered from 2 as in a sheet.
     ``aliases`` maps header text to column keys (default: the census columns)."""
     columns, labels, _ = _map_headers(headers, aliases)

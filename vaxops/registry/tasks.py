@@ -27,35 +27,62 @@ def import_job_run(job_id: int) -> None:
 
             def progress(result: ImportResult) -> None:
                 ImportJob.objects.filter(pk=job_id).update(
-                    bytes_total=total, bytes_done=table.done(), read=result.read, created=result.created,
-                    updated=result.updated, unchanged=result.unchanged, rejected=result.rejected,
+                    bytes_total=total,
+                    bytes_done=table.done(),
+                    read=result.read,
+                    created=result.created,
+                    updated=result.updated,
+                    unchanged=result.unchanged,
+                    rejected=result.rejected,
                 )
 
-            result = residents_import(table=table, actor=job.created_by, village_code=job.village_code or None,
-                                      employer_code=job.employer_code or None, job_id=job.pk, filename=job.filename,
-                                      on_batch=progress)
+            result = residents_import(
+                table=table,
+                actor=job.created_by,
+                village_code=job.village_code or None,
+                employer_code=job.employer_code or None,
+                job_id=job.pk,
+                filename=job.filename,
+                on_batch=progress,
+            )
     except VaxOpsError as e:
         partial = getattr(e, "partial_result", None)
         counts = {}
         if partial is not None:
             # Batches before the failure are committed: say so, and keep their row errors.
             done = partial.created + partial.updated + partial.unchanged + partial.rejected
-            counts = {"read": done, "created": partial.created, "updated": partial.updated,
-                      "unchanged": partial.unchanged, "rejected": partial.rejected,
-                      "errors": [x.as_dict() for x in partial.errors[:MAX_STORED_ERRORS]]}
+            counts = {
+                "read": done,
+                "created": partial.created,
+                "updated": partial.updated,
+                "unchanged": partial.unchanged,
+                "rejected": partial.rejected,
+                "errors": [x.as_dict() for x in partial.errors[:MAX_STORED_ERRORS]],
+            }
         message = e.message + (f"（此前的 {counts['read']} 行已处理并保存）" if counts.get("read") else "")
-        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, message=message,
-                                                   finished_at=timezone.now(), **counts)
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now(), **counts
+        )
         return
     except Exception as e:
         log.exception("import job %s failed", job_id)
-        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, message=f"导入失败：{e}",
-                                                   finished_at=timezone.now())
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=timezone.now()
+        )
         raise
     with transaction.atomic():
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.DONE, read=result.read, created=result.created, updated=result.updated,
-            unchanged=result.unchanged, rejected=result.rejected, bytes_done=total, bytes_total=total,
-            errors=[e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]], finished_at=timezone.now(),
-            message="" if len(result.errors) <= MAX_STORED_ERRORS else f"错误较多，仅保存前{MAX_STORED_ERRORS}条",
+            status=ImportJob.Status.DONE,
+            read=result.read,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            rejected=result.rejected,
+            bytes_done=total,
+            bytes_total=total,
+            errors=[e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]],
+            finished_at=timezone.now(),
+            message=""
+            if len(result.errors) <= MAX_STORED_ERRORS
+            else f"错误较多，仅保存前{MAX_STORED_ERRORS}条",
         )

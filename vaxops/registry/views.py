@@ -32,12 +32,18 @@ def residents(request):
     q = request.GET.get("q", "")
     village_code = request.GET.get("village_code", "")
     willingness = request.GET.get("willingness", "")
-    qs = selectors.residents_search(user=request.user, q=q, village_code=village_code, willingness=willingness)
+    qs = selectors.residents_search(
+        user=request.user, q=q, village_code=village_code, willingness=willingness
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     ctx = {
-        "page": page, "q": q, "village_code": village_code, "willingness": willingness,
+        "page": page,
+        "q": q,
+        "village_code": village_code,
+        "willingness": willingness,
         "query": urlencode({"q": q, "village_code": village_code, "willingness": willingness}),
-        "villages": _villages(request.user), "willingness_choices": Willingness.choices,
+        "villages": _villages(request.user),
+        "willingness_choices": Willingness.choices,
         "scope_label": scope_for(request.user).label,
     }
     if request.htmx:
@@ -53,19 +59,33 @@ def resident(request, pk: int):
     except VaxOpsError as e:
         return render(request, "error.html", {"message": e.message}, status=404)
     age = domain.age_on(r.birth_date, clock.today()) if r.birth_date else "—"
-    return render(request, "registry/resident.html", {
-        "r": r, "masked_id": r.id_number_masked, "masked_phone": r.phone_masked,
-        "id_type_label": domain.ID_TYPE_LABELS.get(domain.IdType(r.id_type), r.id_type), "age": age,
-    })
+    return render(
+        request,
+        "registry/resident.html",
+        {
+            "r": r,
+            "masked_id": r.id_number_masked,
+            "masked_phone": r.phone_masked,
+            "id_type_label": domain.ID_TYPE_LABELS.get(domain.IdType(r.id_type), r.id_type),
+            "age": age,
+        },
+    )
 
 
 @login_required
 @require_POST
 def resident_reveal(request, pk: int):
     try:
-        revealed = services.resident_reveal(actor=request.user, resident_id=pk, purpose=request.POST.get("purpose", ""))
+        revealed = services.resident_reveal(
+            actor=request.user, resident_id=pk, purpose=request.POST.get("purpose", "")
+        )
     except VaxOpsError as e:
-        return render(request, "registry/_revealed.html", {"error": e.message}, status=400 if e.code == "invalid" else 403)
+        return render(
+            request,
+            "registry/_revealed.html",
+            {"error": e.message},
+            status=400 if e.code == "invalid" else 403,
+        )
     return render(request, "registry/_revealed.html", {"revealed": revealed})
 
 
@@ -74,10 +94,18 @@ def resident_reveal(request, pk: int):
 def resident_find(request):
     ctx = {"id_types": list(domain.ID_TYPE_LABELS.items()), "id_number": "", "purpose": ""}
     if request.method == "POST":
-        ctx.update(id_number=request.POST.get("id_number", ""), purpose=request.POST.get("purpose", ""), searched=True)
+        ctx.update(
+            id_number=request.POST.get("id_number", ""),
+            purpose=request.POST.get("purpose", ""),
+            searched=True,
+        )
         try:
-            r = services.resident_find_by_document(actor=request.user, id_number=ctx["id_number"],
-                                                   id_type=request.POST.get("id_type", ""), purpose=ctx["purpose"])
+            r = services.resident_find_by_document(
+                actor=request.user,
+                id_number=ctx["id_number"],
+                id_type=request.POST.get("id_type", ""),
+                purpose=ctx["purpose"],
+            )
         except VaxOpsError as e:
             ctx["error"] = e.message
         else:
@@ -96,8 +124,11 @@ def import_page(request):
             ctx["error"] = "请选择要导入的文件（文件不能为空）"
         else:
             try:
-                job = services.import_job_create(actor=request.user, upload=upload,
-                                                 village_code=request.POST.get("village_code", "").strip())
+                job = services.import_job_create(
+                    actor=request.user,
+                    upload=upload,
+                    village_code=request.POST.get("village_code", "").strip(),
+                )
             except VaxOpsError as e:
                 ctx["error"] = e.message
             else:
@@ -130,6 +161,21 @@ def import_errors(request, pk: int):
 @login_required
 @permission_required("registry.import_residents", raise_exception=True)
 def import_template(request):
-    example = ["张三", "居民身份证", "11010519491231002X", "女", "1949-12-31", "13812345678", "某某村1组8号",
-               "330199001001", "", "", "", "高血压", "否", "愿意", ""]
+    example = [
+        "张三",
+        "居民身份证",
+        "11010519491231002X",
+        "女",
+        "1949-12-31",
+        "13812345678",
+        "某某村1组8号",
+        "330199001001",
+        "",
+        "",
+        "",
+        "高血压",
+        "否",
+        "愿意",
+        "",
+    ]
     return xlsx_response([example], TEMPLATE_HEADERS, "摸底名单", "census-template.xlsx")

@@ -24,7 +24,16 @@ class HoursExceptionInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(AuditedModelAdmin):
-    list_display = ("code", "name", "kind", "division", "hospital_name", "per_desk_per_hour", "walk_in_share", "active")
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "division",
+        "hospital_name",
+        "per_desk_per_hour",
+        "walk_in_share",
+        "active",
+    )
     list_filter = ("kind", "active")
     search_fields = ("code", "name")
     autocomplete_fields = ("division",)

@@ -35,33 +35,73 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
     county = Division.objects.get(code=county_code.ljust(12, "0"))
     town = Division.objects.filter(parent=county).order_by("code").first()
     with transaction.atomic():
-        clinic = Site.objects.create(code="QX-S001", name=f"{town.name}卫生院接种门诊", kind=SiteKind.FIXED, division=town,
-                                     address=f"清溪县{town.name}卫生院一楼", hospital_name="清溪县人民医院",
-                                     hospital_phone="0571-00000120", per_desk_per_hour=20, slot_minutes=30,
-                                     walk_in_share="0.10", stock_place=StockPlace.objects.filter(code="QX-S001").first())
-        hall = Site.objects.create(code="QX-L001", name="清溪县体育馆大规模临时接种点", kind=SiteKind.TEMPORARY,
-                                   division=county, address="清溪县体育馆", hospital_name="清溪县人民医院",
-                                   hospital_phone="0571-00000120", per_desk_per_hour=25, slot_minutes=60,
-                                   walk_in_share="0.05")
-        for site, vaccination, hours in ((clinic, 3, ((8, 0, 11, 30), (13, 30, 17, 0))), (hall, 10, ((8, 0, 18, 0),))):
+        clinic = Site.objects.create(
+            code="QX-S001",
+            name=f"{town.name}卫生院接种门诊",
+            kind=SiteKind.FIXED,
+            division=town,
+            address=f"清溪县{town.name}卫生院一楼",
+            hospital_name="清溪县人民医院",
+            hospital_phone="0571-00000120",
+            per_desk_per_hour=20,
+            slot_minutes=30,
+            walk_in_share="0.10",
+            stock_place=StockPlace.objects.filter(code="QX-S001").first(),
+        )
+        hall = Site.objects.create(
+            code="QX-L001",
+            name="清溪县体育馆大规模临时接种点",
+            kind=SiteKind.TEMPORARY,
+            division=county,
+            address="清溪县体育馆",
+            hospital_name="清溪县人民医院",
+            hospital_phone="0571-00000120",
+            per_desk_per_hour=25,
+            slot_minutes=60,
+            walk_in_share="0.05",
+        )
+        for site, vaccination, hours in (
+            (clinic, 3, ((8, 0, 11, 30), (13, 30, 17, 0))),
+            (hall, 10, ((8, 0, 18, 0),)),
+        ):
             _desks(site, vaccination)
             for weekday in range(7):
                 for h1, m1, h2, m2 in hours:
-                    OpeningHours.objects.create(site=site, weekday=weekday, start=dt.time(h1, m1), end=dt.time(h2, m2))
-        names = {StaffRole.REGISTRATION: "登记员", StaffRole.SCREENING: "预检医生", StaffRole.VACCINATION: "接种护士",
-                 StaffRole.OBSERVATION: "留观护士", StaffRole.RESCUE: "急救医生"}
+                    OpeningHours.objects.create(
+                        site=site, weekday=weekday, start=dt.time(h1, m1), end=dt.time(h2, m2)
+                    )
+        names = {
+            StaffRole.REGISTRATION: "登记员",
+            StaffRole.SCREENING: "预检医生",
+            StaffRole.VACCINATION: "接种护士",
+            StaffRole.OBSERVATION: "留观护士",
+            StaffRole.RESCUE: "急救医生",
+        }
         staff = {}
         for role, label in names.items():
             for i in (1, 2):
                 member = StaffMember.objects.create(site=clinic, name=f"{label}{i}", roles=[role.value])
-                valid_to = today - dt.timedelta(days=3) if (role is StaffRole.VACCINATION and i == 2) else \
-                    today + dt.timedelta(days=365)
-                Certificate.objects.create(staff=member, kind="training", number=f"QXPX{member.pk:04d}",
-                                           valid_from=dt.date(2021, 3, 1), valid_to=valid_to, issuer="清溪县卫生健康局")
+                valid_to = (
+                    today - dt.timedelta(days=3)
+                    if (role is StaffRole.VACCINATION and i == 2)
+                    else today + dt.timedelta(days=365)
+                )
+                Certificate.objects.create(
+                    staff=member,
+                    kind="training",
+                    number=f"QXPX{member.pk:04d}",
+                    valid_from=dt.date(2021, 3, 1),
+                    valid_to=valid_to,
+                    issuer="清溪县卫生健康局",
+                )
                 staff[(role, i)] = member
         for user in User.objects.filter(role__startswith="site_"):
-            role = {"site_registration": StaffRole.REGISTRATION, "site_screening": StaffRole.SCREENING,
-                    "site_vaccinator": StaffRole.VACCINATION, "site_observation": StaffRole.OBSERVATION}.get(user.role)
+            role = {
+                "site_registration": StaffRole.REGISTRATION,
+                "site_screening": StaffRole.SCREENING,
+                "site_vaccinator": StaffRole.VACCINATION,
+                "site_observation": StaffRole.OBSERVATION,
+            }.get(user.role)
             if role is not None and staff[(role, 1)].user_id is None:
                 StaffMember.objects.filter(pk=staff[(role, 1)].pk).update(user=user)
 
@@ -75,14 +115,23 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
     if tomorrow is None:
         return True
     village = Division.objects.filter(parent=town).order_by("code").first()
-    services.session_reserve(actor=actor, session=tomorrow, key=f"V:{village.code}", label=village.name, places=20)
+    services.session_reserve(
+        actor=actor, session=tomorrow, key=f"V:{village.code}", label=village.name, places=20
+    )
     employer = Employer.objects.order_by("code").first()
     if employer is not None:
-        services.session_reserve(actor=actor, session=tomorrow, key=f"E:{employer.pk}", label=employer.name, places=10)
+        services.session_reserve(
+            actor=actor, session=tomorrow, key=f"E:{employer.pk}", label=employer.name, places=10
+        )
     for role in (StaffRole.REGISTRATION, StaffRole.SCREENING, StaffRole.VACCINATION, StaffRole.OBSERVATION):
-        desk = Desk.objects.filter(site=clinic, kind=domain.DESK_FOR_ROLE[domain.StaffRole(role.value)].value
-                                   ).order_by("number").first()
-        services.assignment_add(actor=actor, session=tomorrow, staff=staff[(role, 1)], desk=desk, role=role.value)
+        desk = (
+            Desk.objects.filter(site=clinic, kind=domain.DESK_FOR_ROLE[domain.StaffRole(role.value)].value)
+            .order_by("number")
+            .first()
+        )
+        services.assignment_add(
+            actor=actor, session=tomorrow, staff=staff[(role, 1)], desk=desk, role=role.value
+        )
     admin = User.objects.filter(username="cdc").first()
     if admin is not None:
         for item in ("medical_staff", "emergency_kit"):
@@ -92,8 +141,9 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
     # Bookings through the doors: the village's people who may start now, and the employer's staff.
     slots = list(tomorrow.slots.order_by("start"))
     low, high = village.code_range
-    people = Resident.objects.filter(village_code__gte=low, village_code__lte=high, birth_date__lte=dt.date(2003, 1, 1),
-                                     doses__isnull=True).order_by("id")[:40]
+    people = Resident.objects.filter(
+        village_code__gte=low, village_code__lte=high, birth_date__lte=dt.date(2003, 1, 1), doses__isnull=True
+    ).order_by("id")[:40]
     made = 0
     for person in people:
         for slot in slots:
@@ -119,10 +169,22 @@ def _open_today(*, clinic: Site, staff: dict, confirmer, actor, today: dt.date) 
     screens can be tried at once (walk-ins during the clinic's hours)."""
     with contextlib.suppress(ValidationFailed):
         session = services.session_plan(actor=actor, site=clinic, day=today)
-        for role in (StaffRole.REGISTRATION, StaffRole.SCREENING, StaffRole.VACCINATION, StaffRole.OBSERVATION):
-            desk = Desk.objects.filter(site=clinic, kind=domain.DESK_FOR_ROLE[domain.StaffRole(role.value)].value
-                                       ).order_by("number").first()
-            services.assignment_add(actor=actor, session=session, staff=staff[(role, 1)], desk=desk, role=role.value)
+        for role in (
+            StaffRole.REGISTRATION,
+            StaffRole.SCREENING,
+            StaffRole.VACCINATION,
+            StaffRole.OBSERVATION,
+        ):
+            desk = (
+                Desk.objects.filter(
+                    site=clinic, kind=domain.DESK_FOR_ROLE[domain.StaffRole(role.value)].value
+                )
+                .order_by("number")
+                .first()
+            )
+            services.assignment_add(
+                actor=actor, session=session, staff=staff[(role, 1)], desk=desk, role=role.value
+            )
         for item in ("medical_staff", "emergency_kit", "ambulance", "green_channel"):
             services.readiness_confirm(actor=confirmer, session=session, item=item, note="演示数据")
         services.session_open(actor=actor, session=session)

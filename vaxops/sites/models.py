@@ -46,18 +46,33 @@ class Site(models.Model):
     code = models.CharField(_("编码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=20, choices=SiteKind.choices, default=SiteKind.FIXED)
-    division = models.ForeignKey("jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划"))
+    division = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划")
+    )
     address = models.CharField(_("地址"), max_length=200, blank=True)
-    stock_place = models.OneToOneField("supply.StockPlace", models.PROTECT, null=True, blank=True, related_name="site",
-                                       verbose_name=_("库存地点（冷链）"))
+    stock_place = models.OneToOneField(
+        "supply.StockPlace",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="site",
+        verbose_name=_("库存地点（冷链）"),
+    )
     hospital_name = models.CharField(_("定点救治医院"), max_length=100, blank=True)
     hospital_phone = models.CharField(_("救治医院电话"), max_length=40, blank=True)
-    per_desk_per_hour = models.PositiveSmallIntegerField(_("每接种台每小时接种人数"), default=20,
-                                                         validators=[MinValueValidator(1)])
-    slot_minutes = models.PositiveSmallIntegerField(_("预约时段长度（分钟）"), default=30,
-                                                    validators=[MinValueValidator(5), MaxValueValidator(240)])
-    walk_in_share = models.DecimalField(_("现场号比例"), max_digits=3, decimal_places=2, default=0,
-                                        validators=[MinValueValidator(0), MaxValueValidator(1)])
+    per_desk_per_hour = models.PositiveSmallIntegerField(
+        _("每接种台每小时接种人数"), default=20, validators=[MinValueValidator(1)]
+    )
+    slot_minutes = models.PositiveSmallIntegerField(
+        _("预约时段长度（分钟）"), default=30, validators=[MinValueValidator(5), MaxValueValidator(240)]
+    )
+    walk_in_share = models.DecimalField(
+        _("现场号比例"),
+        max_digits=3,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -66,8 +81,10 @@ class Site(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=SiteKind.values), name="site_kind_valid"),
-            models.CheckConstraint(condition=models.Q(walk_in_share__gte=0) & models.Q(walk_in_share__lte=1),
-                                   name="site_walk_in_share_range"),
+            models.CheckConstraint(
+                condition=models.Q(walk_in_share__gte=0) & models.Q(walk_in_share__lte=1),
+                name="site_walk_in_share_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -91,8 +108,9 @@ class Desk(models.Model):
 
 class OpeningHours(models.Model):
     site = models.ForeignKey(Site, models.CASCADE, related_name="hours", verbose_name=_("接种单位"))
-    weekday = models.PositiveSmallIntegerField(_("星期"), validators=[MaxValueValidator(6)],
-                                               help_text=_("0=星期一 … 6=星期日"))
+    weekday = models.PositiveSmallIntegerField(
+        _("星期"), validators=[MaxValueValidator(6)], help_text=_("0=星期一 … 6=星期日")
+    )
     start = models.TimeField(_("开始"))
     end = models.TimeField(_("结束"))
 
@@ -100,7 +118,9 @@ class OpeningHours(models.Model):
         verbose_name = _("开放时间")
         verbose_name_plural = _("开放时间")
         ordering = ["site", "weekday", "start"]
-        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="hours_order")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="hours_order")
+        ]
 
     def __str__(self) -> str:
         return f"{self.weekday} {self.start}-{self.end}"
@@ -126,8 +146,14 @@ class HoursException(models.Model):
 class StaffMember(models.Model):
     """A person who works at sites: their roles and certificates decide where they may be assigned."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="staff",
-                                verbose_name=_("系统账号"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("系统账号"),
+    )
     site = models.ForeignKey(Site, models.PROTECT, related_name="staff", verbose_name=_("所属接种单位"))
     name = models.CharField(_("姓名"), max_length=50)
     roles = models.JSONField(_("岗位"), default=list)
@@ -144,7 +170,9 @@ class StaffMember(models.Model):
 
 
 class Certificate(models.Model):
-    staff = models.ForeignKey(StaffMember, models.CASCADE, related_name="certificates", verbose_name=_("工作人员"))
+    staff = models.ForeignKey(
+        StaffMember, models.CASCADE, related_name="certificates", verbose_name=_("工作人员")
+    )
     kind = models.CharField(_("证书类型"), max_length=20, choices=CertificateKind.choices)
     number = models.CharField(_("证书编号"), max_length=60)
     valid_from = models.DateField(_("生效日期"))
@@ -155,9 +183,12 @@ class Certificate(models.Model):
         verbose_name = _("培训与资格证书")
         verbose_name_plural = _("培训与资格证书")
         ordering = ["staff", "kind", "-valid_to"]
-        constraints = [models.CheckConstraint(condition=models.Q(valid_to__isnull=True)
-                                              | models.Q(valid_to__gte=models.F("valid_from")),
-                                              name="certificate_dates_order")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                name="certificate_dates_order",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
@@ -174,11 +205,19 @@ class Session(models.Model):
 
     site = models.ForeignKey(Site, models.PROTECT, related_name="sessions", verbose_name=_("接种单位"))
     day = models.DateField(_("日期"))
-    status = models.CharField(_("状态"), max_length=10, choices=SessionStatus.choices, default=SessionStatus.PLANNED)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=SessionStatus.choices, default=SessionStatus.PLANNED
+    )
     desks = models.PositiveSmallIntegerField(_("接种台数"))
     opened_at = models.DateTimeField(_("开诊时间"), null=True, blank=True)
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                  verbose_name=_("开诊人"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("开诊人"),
+    )
 
     class Meta:
         verbose_name = _("接种场次")
@@ -186,7 +225,9 @@ class Session(models.Model):
         ordering = ["day", "site"]
         constraints = [
             models.UniqueConstraint(fields=["site", "day"], name="session_once_per_site_day"),
-            models.CheckConstraint(condition=models.Q(status__in=SessionStatus.values), name="session_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SessionStatus.values), name="session_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -196,8 +237,9 @@ class Session(models.Model):
 class ReadinessCheck(models.Model):
     session = models.ForeignKey(Session, models.CASCADE, related_name="readiness", verbose_name=_("接种场次"))
     item = models.CharField(_("项目"), max_length=20, choices=ReadinessItem.choices)
-    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+",
-                                     verbose_name=_("确认人"))
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("确认人")
+    )
     confirmed_at = models.DateTimeField(_("确认时间"))
     note = models.CharField(_("说明"), max_length=200, blank=True)
 
@@ -213,15 +255,21 @@ class ReadinessCheck(models.Model):
 class Assignment(models.Model):
     """A staff member at a desk for a session; a vaccinator needs a valid training certificate that day."""
 
-    session = models.ForeignKey(Session, models.CASCADE, related_name="assignments", verbose_name=_("接种场次"))
-    staff = models.ForeignKey(StaffMember, models.PROTECT, related_name="assignments", verbose_name=_("工作人员"))
+    session = models.ForeignKey(
+        Session, models.CASCADE, related_name="assignments", verbose_name=_("接种场次")
+    )
+    staff = models.ForeignKey(
+        StaffMember, models.PROTECT, related_name="assignments", verbose_name=_("工作人员")
+    )
     desk = models.ForeignKey(Desk, models.PROTECT, related_name="assignments", verbose_name=_("工作台"))
     role = models.CharField(_("岗位"), max_length=20, choices=StaffRole.choices)
 
     class Meta:
         verbose_name = _("排班")
         verbose_name_plural = _("排班")
-        constraints = [models.UniqueConstraint(fields=["session", "staff"], name="assignment_one_desk_per_session")]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "staff"], name="assignment_one_desk_per_session")
+        ]
 
     def __str__(self) -> str:
         return f"{self.staff} @ {self.desk}"

@@ -45,7 +45,9 @@ def site_hours(site: Site) -> tuple[domain.WeeklyHours, list[domain.HoursExcepti
             exceptions[e.day].append((e.start, e.end))
     try:
         hours = domain.WeeklyHours(by_weekday=by_day)
-        excs = [domain.HoursException(day=d, intervals=tuple(v), note=notes[d]) for d, v in exceptions.items()]
+        excs = [
+            domain.HoursException(day=d, intervals=tuple(v), note=notes[d]) for d, v in exceptions.items()
+        ]
     except ValueError as e:
         raise ValidationFailed(f"{site.name}的开放时间有误：{e}") from None
     return hours, excs
@@ -67,8 +69,9 @@ def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -
     intervals = domain.open_intervals(hours, exceptions, day)
     if not intervals:
         raise ValidationFailed(f"{site.name}在{day:%Y-%m-%d}不开放", field="day")
-    specs = domain.slots_for_day(intervals, slot_minutes=site.slot_minutes, desks=desks,
-                                 per_desk_per_hour=site.per_desk_per_hour)
+    specs = domain.slots_for_day(
+        intervals, slot_minutes=site.slot_minutes, desks=desks, per_desk_per_hour=site.per_desk_per_hour
+    )
     try:
         with transaction.atomic():
             session = Session.objects.create(site=site, day=day, desks=desks)
@@ -78,13 +81,29 @@ def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -
     rows = []
     for spec in specs:
         split = domain.split_capacity(spec.capacity, walk_in_share=Decimal(str(site.walk_in_share)))
-        rows.append(Slot(session=session, start=dt.datetime.combine(day, spec.start, tz),
-                         end=dt.datetime.combine(day, spec.end, tz), capacity=spec.capacity, walk_in=split.walk_in,
-                         open_capacity=split.open))
+        rows.append(
+            Slot(
+                session=session,
+                start=dt.datetime.combine(day, spec.start, tz),
+                end=dt.datetime.combine(day, spec.end, tz),
+                capacity=spec.capacity,
+                walk_in=split.walk_in,
+                open_capacity=split.open,
+            )
+        )
     Slot.objects.bulk_create(rows)
-    audit_record(actor=actor, action="sites.session_plan", obj=session,
-                 new={"site": site.code, "day": day.isoformat(), "desks": desks, "slots": len(rows),
-                      "capacity": sum(r.capacity for r in rows)})
+    audit_record(
+        actor=actor,
+        action="sites.session_plan",
+        obj=session,
+        new={
+            "site": site.code,
+            "day": day.isoformat(),
+            "desks": desks,
+            "slots": len(rows),
+            "capacity": sum(r.capacity for r in rows),
+        },
+    )
     return session
 
 
@@ -100,25 +119,34 @@ def session_reserve(*, actor, session: Session, key: str, label: str, places: in
         raise ValidationFailed("预留名额须为正数", field="places")
     if not (key.startswith(("V:", "E:")) and len(key) > 2):
         raise ValidationFailed("预留对象须为村（V:区划代码）或单位（E:编号）", field="key")
-    slots = list(Slot.objects.select_for_update().filter(session=session, start__gt=timezone.now()).order_by("start"))
+    slots = list(
+        Slot.objects.select_for_update().filter(session=session, start__gt=timezone.now()).order_by("start")
+    )
     free = {s.pk: s.open_capacity - s.open_booked for s in slots}
     total_free = sum(free.values())
     if places > total_free:
         raise ValidationFailed(f"该场次剩余可预约{total_free}个，不足{places}个", field="places")
     exact = {pk: Fraction(places * f, total_free) for pk, f in free.items()}
     give = {pk: math.floor(v) for pk, v in exact.items()}
-    for pk in sorted(exact, key=lambda p: (-(exact[p] - give[p]), p))[:places - sum(give.values())]:
+    for pk in sorted(exact, key=lambda p: (-(exact[p] - give[p]), p))[: places - sum(give.values())]:
         give[pk] += 1
     for pk, n in give.items():
         if not n:
             continue
         if not Slot.objects.filter(pk=pk, open_capacity__gte=F("open_booked") + n).update(
-                open_capacity=F("open_capacity") - n):
+            open_capacity=F("open_capacity") - n
+        ):
             raise ValidationFailed("预约名额刚被占用，请重试")
-        quota, _ = SlotQuota.objects.get_or_create(slot_id=pk, key=key, defaults={"label": label, "capacity": 0})
+        quota, _ = SlotQuota.objects.get_or_create(
+            slot_id=pk, key=key, defaults={"label": label, "capacity": 0}
+        )
         SlotQuota.objects.filter(pk=quota.pk).update(capacity=F("capacity") + n)
-    audit_record(actor=actor, action="sites.session_reserve", obj=session,
-                 new={"key": key, "label": label, "places": places})
+    audit_record(
+        actor=actor,
+        action="sites.session_reserve",
+        obj=session,
+        new={"key": key, "label": label, "places": places},
+    )
     return places
 
 
@@ -131,8 +159,9 @@ def readiness_confirm(*, actor, session: Session, item: str, note: str = "") -> 
         raise ValidationFailed("须由登录的工作人员确认", field="item")
     try:
         with transaction.atomic():
-            check = ReadinessCheck.objects.create(session=session, item=item, confirmed_by=actor,
-                                                  confirmed_at=timezone.now(), note=note[:200])
+            check = ReadinessCheck.objects.create(
+                session=session, item=item, confirmed_by=actor, confirmed_at=timezone.now(), note=note[:200]
+            )
     except IntegrityError:
         raise ValidationFailed(f"“{ReadinessItem(item).label}”已确认", field="item") from None
     audit_record(actor=actor, action="sites.readiness_confirm", obj=session, new={"item": item, "note": note})
@@ -140,8 +169,10 @@ def readiness_confirm(*, actor, session: Session, item: str, note: str = "") -> 
 
 
 def _certificates(staff: StaffMember) -> list[domain.Certificate]:
-    return [domain.Certificate(kind=c.kind, number=c.number, valid_from=c.valid_from, valid_to=c.valid_to)
-            for c in Certificate.objects.filter(staff=staff)]
+    return [
+        domain.Certificate(kind=c.kind, number=c.number, valid_from=c.valid_from, valid_to=c.valid_to)
+        for c in Certificate.objects.filter(staff=staff)
+    ]
 
 
 @transaction.atomic
@@ -161,16 +192,21 @@ def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, r
             a = Assignment.objects.create(session=session, staff=staff, desk=desk, role=role)
     except IntegrityError:
         raise ValidationFailed(f"{staff.name}本场次已有排班", field="staff") from None
-    audit_record(actor=actor, action="sites.assignment_add", obj=a,
-                 new={"session": session.pk, "staff": staff.pk, "desk": str(desk), "role": role})
+    audit_record(
+        actor=actor,
+        action="sites.assignment_add",
+        obj=a,
+        new={"session": session.pk, "staff": staff.pk, "desk": str(desk), "role": role},
+    )
     return a
 
 
 def session_open_check(session: Session) -> tuple[bool, str]:
     readiness = {c.item: c.confirmed_by.username for c in session.readiness.select_related("confirmed_by")}
     staffed = [a.desk.kind for a in session.assignments.select_related("desk")]
-    return domain.session_may_open(readiness=readiness, designated_hospital=session.site.hospital_name,
-                                   staffed_desks=staffed)
+    return domain.session_may_open(
+        readiness=readiness, designated_hospital=session.site.hospital_name, staffed_desks=staffed
+    )
 
 
 @transaction.atomic
@@ -182,16 +218,23 @@ def session_open(*, actor, session: Session) -> Session:
     ok, why = session_open_check(s)
     if not ok:
         raise ValidationFailed(why, field="status")
-    Session.objects.filter(pk=s.pk).update(status=SessionStatus.OPEN, opened_at=timezone.now(), opened_by=_user(actor))
+    Session.objects.filter(pk=s.pk).update(
+        status=SessionStatus.OPEN, opened_at=timezone.now(), opened_by=_user(actor)
+    )
     s.refresh_from_db()
-    audit_record(actor=actor, action="sites.session_open", obj=s, old={"status": "planned"}, new={"status": "open"})
+    audit_record(
+        actor=actor, action="sites.session_open", obj=s, old={"status": "planned"}, new={"status": "open"}
+    )
     return s
 
 
 @transaction.atomic
 def session_close(*, actor, session: Session) -> Session:
-    changed = Session.objects.filter(pk=session.pk).exclude(status=SessionStatus.CLOSED).update(
-        status=SessionStatus.CLOSED)
+    changed = (
+        Session.objects.filter(pk=session.pk)
+        .exclude(status=SessionStatus.CLOSED)
+        .update(status=SessionStatus.CLOSED)
+    )
     if not changed:
         raise ValidationFailed("场次已结束", field="status")
     session.refresh_from_db()

@@ -80,9 +80,15 @@ def _int(value) -> int | None:
 @permission_required("sites.view_site", raise_exception=True)
 def site_list(request):
     today = timezone.localdate()
-    sites = (Site.objects.select_related("division").order_by("code")
-             .annotate(upcoming=Count("sessions", filter=Q(sessions__day__gte=today)
-                                      & ~Q(sessions__status=SessionStatus.CLOSED))))
+    sites = (
+        Site.objects.select_related("division")
+        .order_by("code")
+        .annotate(
+            upcoming=Count(
+                "sessions", filter=Q(sessions__day__gte=today) & ~Q(sessions__status=SessionStatus.CLOSED)
+            )
+        )
+    )
     if not request.user.has_perm("sites.change_site"):
         sites = sites.filter(active=True)
     rows = [{"s": s, "mine": site_in_scope(request.user, s)} for s in sites]
@@ -93,9 +99,15 @@ def _session_rows(sessions) -> list[dict]:
     out = []
     for s in sessions:
         rows = booking_selectors.slot_rows(s.slots.all())
-        out.append({"session": s, "rows": rows, "capacity": sum(r["capacity"] for r in rows),
-                    "remaining": sum(r["remaining"] for r in rows),
-                    "open_remaining": sum(r["open_remaining"] for r in rows)})
+        out.append(
+            {
+                "session": s,
+                "rows": rows,
+                "capacity": sum(r["capacity"] for r in rows),
+                "remaining": sum(r["remaining"] for r in rows),
+                "open_remaining": sum(r["open_remaining"] for r in rows),
+            }
+        )
     return out
 
 
@@ -119,10 +131,15 @@ def site_detail(request, code: str):
     weekdays = [_("星期一"), _("星期二"), _("星期三"), _("星期四"), _("星期五"), _("星期六"), _("星期日")]
     hours = [{"weekday": weekdays[h.weekday], "start": h.start, "end": h.end} for h in site.hours.all()]
     ctx = {
-        "site": site, "desks": site.desks.all(), "hours": hours,
+        "site": site,
+        "desks": site.desks.all(),
+        "hours": hours,
         "exceptions": site.exceptions.filter(day__gte=timezone.localdate()),
-        "sessions": _session_rows(sessions), "may_plan": may_plan, "may_reserve": may_reserve,
-        "villages": villages, "employers": employers,
+        "sessions": _session_rows(sessions),
+        "may_plan": may_plan,
+        "may_reserve": may_reserve,
+        "villages": villages,
+        "employers": employers,
         "tomorrow": timezone.localdate() + dt.timedelta(days=1),
         "vaccination_desks": site.desks.filter(kind="vaccination").count(),
     }
@@ -148,8 +165,11 @@ def site_plan(request, code: str):
     except VaxOpsError as e:
         _refuse(request, e.message)
         return redirect("site", site.code)
-    messages.success(request, _("已安排%(day)s的场次（%(n)s个时段）") % {
-        "day": f"{session.day:%Y-%m-%d}", "n": session.slots.count()})
+    messages.success(
+        request,
+        _("已安排%(day)s的场次（%(n)s个时段）")
+        % {"day": f"{session.day:%Y-%m-%d}", "n": session.slots.count()},
+    )
     return redirect("session", session.pk)
 
 
@@ -186,8 +206,11 @@ def site_reserve(request, code: str):
     except VaxOpsError as e:
         _refuse(request, e.message)
         return redirect("site", site.code)
-    messages.success(request, _("已为%(label)s预留%(day)s场次名额%(n)s个") % {
-        "label": label, "day": f"{session.day:%Y-%m-%d}", "n": places})
+    messages.success(
+        request,
+        _("已为%(label)s预留%(day)s场次名额%(n)s个")
+        % {"label": label, "day": f"{session.day:%Y-%m-%d}", "n": places},
+    )
     return redirect("site", site.code)
 
 
@@ -209,7 +232,9 @@ def session_detail(request, pk: int):
     in_scope = site_in_scope(user, site)
     live = session.status != SessionStatus.CLOSED
     checks = {c.item: c for c in session.readiness.select_related("confirmed_by")}
-    readiness = [{"item": value, "label": label, "check": checks.get(value)} for value, label in ReadinessItem.choices]
+    readiness = [
+        {"item": value, "label": label, "check": checks.get(value)} for value, label in ReadinessItem.choices
+    ]
     assignments = session.assignments.select_related("staff", "desk").order_by("desk__kind", "desk__number")
     slots = list(session.slots.prefetch_related("quotas").order_by("start"))
     rows = booking_selectors.slot_rows(slots)
@@ -221,28 +246,47 @@ def session_detail(request, pk: int):
     show_appointments = in_scope and user.has_perm("booking.view_appointment")
     appointments = []
     if show_appointments:
-        qs = (Appointment.objects.filter(slot__session=session)
-              .exclude(status=AppointmentStatus.CANCELLED)
-              .select_related("resident", "slot", "quota").order_by("slot__start", "id"))
+        qs = (
+            Appointment.objects.filter(slot__session=session)
+            .exclude(status=AppointmentStatus.CANCELLED)
+            .select_related("resident", "slot", "quota")
+            .order_by("slot__start", "id")
+        )
         slot_filter = _int(request.GET.get("slot"))
         if slot_filter:
             qs = qs.filter(slot_id=slot_filter)
-        appointments = [{"a": a, "name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number)}
-                        for a in qs[:2000]]
+        appointments = [
+            {"a": a, "name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number)}
+            for a in qs[:2000]
+        ]
     today = timezone.localdate()
     ctx = {
-        "session": session, "site": site, "readiness": readiness, "assignments": assignments, "slots": rows,
-        "may_open": may_open, "why_not": why_not, "appointments": appointments,
+        "session": session,
+        "site": site,
+        "readiness": readiness,
+        "assignments": assignments,
+        "slots": rows,
+        "may_open": may_open,
+        "why_not": why_not,
+        "appointments": appointments,
         "show_appointments": show_appointments,
         "may_confirm": live and _may(user, "sites.add_readinesscheck", site),
         "may_assign": live and _may(user, "sites.add_assignment", site),
         "may_change": _may(user, "sites.change_session", site),
-        "may_check_in": (show_appointments and user.has_perm("booking.change_appointment")
-                         and session.day == today and live),
+        "may_check_in": (
+            show_appointments
+            and user.has_perm("booking.change_appointment")
+            and session.day == today
+            and live
+        ),
         "staff": StaffMember.objects.filter(site=site, active=True).order_by("name"),
-        "desks": Desk.objects.filter(site=site), "roles": StaffRole.choices,
-        "totals": {"capacity": sum(r["capacity"] for r in rows), "booked": sum(r["booked"] for r in rows),
-                   "remaining": sum(r["remaining"] for r in rows)},
+        "desks": Desk.objects.filter(site=site),
+        "roles": StaffRole.choices,
+        "totals": {
+            "capacity": sum(r["capacity"] for r in rows),
+            "booked": sum(r["booked"] for r in rows),
+            "remaining": sum(r["remaining"] for r in rows),
+        },
     }
     return render(request, "sites/session_detail.html", ctx)
 
@@ -257,8 +301,9 @@ def session_readiness(request, pk: int):
         _refuse(request, _("您的角色无权确认开诊准备"))
         return redirect("session", session.pk)
     try:
-        services.readiness_confirm(actor=request.user, session=session, item=item,
-                                   note=request.POST.get("note", "").strip())
+        services.readiness_confirm(
+            actor=request.user, session=session, item=item, note=request.POST.get("note", "").strip()
+        )
     except VaxOpsError as e:
         _refuse(request, e.message)
     else:
@@ -285,7 +330,9 @@ def session_assign(request, pk: int):
     except VaxOpsError as e:
         _refuse(request, e.message)
     else:
-        messages.success(request, _("已安排%(staff)s到%(desk)s") % {"staff": a.staff.name, "desk": str(a.desk)})
+        messages.success(
+            request, _("已安排%(staff)s到%(desk)s") % {"staff": a.staff.name, "desk": str(a.desk)}
+        )
     return redirect("session", session.pk)
 
 
@@ -329,9 +376,14 @@ def session_close(request, pk: int):
 def session_check_in(request, pk: int):
     session = _session(pk)
     user = request.user
-    appointment = Appointment.objects.filter(pk=_int(request.POST.get("appointment")),
-                                             slot__session=session).select_related("resident").first()
-    if not (_may(user, "booking.change_appointment", session.site) and user.has_perm("booking.view_appointment")):
+    appointment = (
+        Appointment.objects.filter(pk=_int(request.POST.get("appointment")), slot__session=session)
+        .select_related("resident")
+        .first()
+    )
+    if not (
+        _may(user, "booking.change_appointment", session.site) and user.has_perm("booking.view_appointment")
+    ):
         _refuse(request, _("您的角色无权签到"))
     elif appointment is None:
         _refuse(request, _("预约不存在"))

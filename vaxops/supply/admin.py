@@ -15,7 +15,16 @@ class ColdChainUnitInline(admin.TabularInline):
 
 @admin.register(StockPlace)
 class StockPlaceAdmin(AuditedModelAdmin):
-    list_display = ("code", "name", "kind", "division", "parent", "risk_index", "density_index", "mobility_index")
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "division",
+        "parent",
+        "risk_index",
+        "density_index",
+        "mobility_index",
+    )
     list_filter = ("kind",)
     search_fields = ("code", "name")
     autocomplete_fields = ("division",)
@@ -35,8 +44,15 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(Lot)
 class LotAdmin(_ReadOnly):
-    list_display = ("lot_number", "product", "manufacturer", "expiry", "release_certificate", "quantity_doses",
-                    "status")
+    list_display = (
+        "lot_number",
+        "product",
+        "manufacturer",
+        "expiry",
+        "release_certificate",
+        "quantity_doses",
+        "status",
+    )
     list_filter = ("status", "product")
     search_fields = ("lot_number", "release_certificate")
 
@@ -50,7 +66,16 @@ class StockMovementAdmin(_ReadOnly):
 
 @admin.register(Dispatch)
 class DispatchAdmin(_ReadOnly):
-    list_display = ("number", "from_place", "to_place", "product", "doses", "status", "dispatched_at", "received_at")
+    list_display = (
+        "number",
+        "from_place",
+        "to_place",
+        "product",
+        "doses",
+        "status",
+        "dispatched_at",
+        "received_at",
+    )
     list_filter = ("status",)
     search_fields = ("number",)
 

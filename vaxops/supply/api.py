@@ -454,7 +454,9 @@ def _default_store(code: str, field: str = "place") -> StockPlace:
         return _place(code, field)
     stores = list(StockPlace.objects.filter(kind=PlaceKind.COUNTY_STORE).order_by("code")[:2])
     if not stores:
-        raise ValidationFailed("尚未登记县疾控中心冷库（类型为“县级疾控冷库”的库存地点），请指定库存地点", field=field)
+        raise ValidationFailed(
+            "尚未登记县疾控中心冷库（类型为“县级疾控冷库”的库存地点），请指定库存地点", field=field
+        )
     if len(stores) > 1:
         raise ValidationFailed("有多个县级疾控冷库，请指定库存地点编码", field=field)
     return stores[0]
@@ -506,55 +508,128 @@ def _place_codes(user) -> set[str]:
 
 
 def _lot_out(lot: Lot) -> dict:
-    return {"id": lot.pk, "product": lot.product.code, "lot_number": lot.lot_number, "manufacturer": lot.manufacturer,
-            "expiry": lot.expiry.isoformat(), "release_certificate": lot.release_certificate,
-            "quantity_doses": lot.quantity_doses, "status": lot.status,
-            "status_label": domain.LotStatus(lot.status).label_zh, "status_reason": lot.status_reason,
-            "status_changed_at": _iso(lot.status_changed_at)}
+    return {
+        "id": lot.pk,
+        "product": lot.product.code,
+        "lot_number": lot.lot_number,
+        "manufacturer": lot.manufacturer,
+        "expiry": lot.expiry.isoformat(),
+        "release_certificate": lot.release_certificate,
+        "quantity_doses": lot.quantity_doses,
+        "status": lot.status,
+        "status_label": domain.LotStatus(lot.status).label_zh,
+        "status_reason": lot.status_reason,
+        "status_changed_at": _iso(lot.status_changed_at),
+    }
 
 
 def _dispatch_summary(d: Dispatch) -> dict:
-    return {"id": d.pk, "number": d.number, "from_place": d.from_place.code, "from_place_name": d.from_place.name,
-            "to_place": d.to_place.code, "to_place_name": d.to_place.name, "product": d.product.code,
-            "status": d.status, "status_label": d.get_status_display(), "codes_count": d.codes_count,
-            "doses": d.doses, "dispatched_at": _iso(d.dispatched_at), "dispatched_by": _username(d.dispatched_by),
-            "received_at": _iso(d.received_at), "received_by": _username(d.received_by),
-            "allocation_id": d.allocation_id, "note": d.note}
+    return {
+        "id": d.pk,
+        "number": d.number,
+        "from_place": d.from_place.code,
+        "from_place_name": d.from_place.name,
+        "to_place": d.to_place.code,
+        "to_place_name": d.to_place.name,
+        "product": d.product.code,
+        "status": d.status,
+        "status_label": d.get_status_display(),
+        "codes_count": d.codes_count,
+        "doses": d.doses,
+        "dispatched_at": _iso(d.dispatched_at),
+        "dispatched_by": _username(d.dispatched_by),
+        "received_at": _iso(d.received_at),
+        "received_by": _username(d.received_by),
+        "allocation_id": d.allocation_id,
+        "note": d.note,
+    }
 
 
 def _dispatches_qs():
-    return Dispatch.objects.select_related("from_place", "to_place", "product", "dispatched_by", "received_by")
+    return Dispatch.objects.select_related(
+        "from_place", "to_place", "product", "dispatched_by", "received_by"
+    )
 
 
 def _dispatch(d: Dispatch) -> dict:
     d = _dispatches_qs().get(pk=d.pk)
-    items = [{"lot": i.lot.lot_number, "expiry": i.lot.expiry.isoformat(), "codes_sent": i.codes_sent,
-              "doses_sent": i.doses_sent, "codes_received": i.codes_received, "doses_received": i.doses_received}
-             for i in d.items.select_related("lot")]
-    outcomes = dict(DispatchCode.objects.filter(dispatch=d).values("outcome").annotate(n=Count("id"))
-                    .values_list("outcome", "n"))
-    discrepancies = [{"kind": x.kind, "kind_label": x.get_kind_display(), "code": x.code, "lot_number": x.lot_number,
-                      "note": x.note} for x in d.discrepancies.all()]
-    return {**_dispatch_summary(d), "reasons": list(d.reasons), "items": items, "outcomes": outcomes,
-            "discrepancies": discrepancies}
+    items = [
+        {
+            "lot": i.lot.lot_number,
+            "expiry": i.lot.expiry.isoformat(),
+            "codes_sent": i.codes_sent,
+            "doses_sent": i.doses_sent,
+            "codes_received": i.codes_received,
+            "doses_received": i.doses_received,
+        }
+        for i in d.items.select_related("lot")
+    ]
+    outcomes = dict(
+        DispatchCode.objects.filter(dispatch=d)
+        .values("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    discrepancies = [
+        {
+            "kind": x.kind,
+            "kind_label": x.get_kind_display(),
+            "code": x.code,
+            "lot_number": x.lot_number,
+            "note": x.note,
+        }
+        for x in d.discrepancies.all()
+    ]
+    return {
+        **_dispatch_summary(d),
+        "reasons": list(d.reasons),
+        "items": items,
+        "outcomes": outcomes,
+        "discrepancies": discrepancies,
+    }
 
 
 def _count_out(c: StockCount) -> dict:
-    return {"id": c.pk, "place": c.place.code, "counted_at": _iso(c.counted_at), "counted_by": _username(c.counted_by),
-            "scanned": c.scanned, "matched": c.matched, "missing": list(c.missing), "unexpected": list(c.unexpected),
-            "duplicates": list(c.duplicates), "adjusted": c.adjusted, "reason": c.reason}
+    return {
+        "id": c.pk,
+        "place": c.place.code,
+        "counted_at": _iso(c.counted_at),
+        "counted_by": _username(c.counted_by),
+        "scanned": c.scanned,
+        "matched": c.matched,
+        "missing": list(c.missing),
+        "unexpected": list(c.unexpected),
+        "duplicates": list(c.duplicates),
+        "adjusted": c.adjusted,
+        "reason": c.reason,
+    }
 
 
 def _allocation(run: AllocationRun) -> dict:
-    run = AllocationRun.objects.select_related("product", "source", "created_by", "approved_by").get(pk=run.pk)
-    dispatches = [{"id": d.pk, "number": d.number, "to_place": d.to_place.code, "doses": d.doses, "status": d.status}
-                  for d in run.dispatches.select_related("to_place").order_by("to_place__code", "id")]
-    return {"id": run.pk, "product": run.product.code, "source": run.source.code, "source_name": run.source.name,
-            "doses_arriving": run.doses_arriving, "weights": {k: str(v) for k, v in run.weights.items()},
-            "lines": list(run.lines), "notes": list(run.notes), "status": run.status,
-            "status_label": run.get_status_display(), "created_at": _iso(run.created_at),
-            "created_by": _username(run.created_by), "approved_at": _iso(run.approved_at),
-            "approved_by": _username(run.approved_by), "dispatches": dispatches}
+    run = AllocationRun.objects.select_related("product", "source", "created_by", "approved_by").get(
+        pk=run.pk
+    )
+    dispatches = [
+        {"id": d.pk, "number": d.number, "to_place": d.to_place.code, "doses": d.doses, "status": d.status}
+        for d in run.dispatches.select_related("to_place").order_by("to_place__code", "id")
+    ]
+    return {
+        "id": run.pk,
+        "product": run.product.code,
+        "source": run.source.code,
+        "source_name": run.source.name,
+        "doses_arriving": run.doses_arriving,
+        "weights": {k: str(v) for k, v in run.weights.items()},
+        "lines": list(run.lines),
+        "notes": list(run.notes),
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "created_at": _iso(run.created_at),
+        "created_by": _username(run.created_by),
+        "approved_at": _iso(run.approved_at),
+        "approved_by": _username(run.approved_by),
+        "dispatches": dispatches,
+    }
 
 
 def _visible_dispatch(user, dispatch_id: int) -> Dispatch:
@@ -579,17 +654,30 @@ def _allocation_run(allocation_id: int) -> AllocationRun:
 # --------------------------------------------------------------------------------------------------
 
 
-@router.get("/places", response={200: list[StockPlaceOut], **E403}, summary="可操作的库存地点（库存、在途、冷链容积）")
+@router.get(
+    "/places", response={200: list[StockPlaceOut], **E403}, summary="可操作的库存地点（库存、在途、冷链容积）"
+)
 def list_places(request):
     """您管辖范围内的库存地点：结存剂数、调入在途剂数、冷链设备总容积与已用容积（含在途）。"""
     require(request.user, "supply.view_stockplace")
     mine = set(selectors.places_for(request.user).values_list("pk", flat=True))
-    return [{"code": r["place"].code, "name": r["place"].name, "kind": r["place"].kind,
-             "kind_label": r["place"].get_kind_display(), "division": r["place"].division.code,
-             "parent": r["place"].parent.code if r["place"].parent_id else None, "stock": r["stock"],
-             "in_transit": r["in_transit"], "volume_total_cm3": r["volume_total"],
-             "volume_used_cm3": float(r["volume_used"]), "volume_pct": r["volume_pct"]}
-            for r in selectors.places_overview() if r["place"].pk in mine]
+    return [
+        {
+            "code": r["place"].code,
+            "name": r["place"].name,
+            "kind": r["place"].kind,
+            "kind_label": r["place"].get_kind_display(),
+            "division": r["place"].division.code,
+            "parent": r["place"].parent.code if r["place"].parent_id else None,
+            "stock": r["stock"],
+            "in_transit": r["in_transit"],
+            "volume_total_cm3": r["volume_total"],
+            "volume_used_cm3": float(r["volume_used"]),
+            "volume_pct": r["volume_pct"],
+        }
+        for r in selectors.places_overview()
+        if r["place"].pk in mine
+    ]
 
 
 @router.get("/balances", response={200: list[BalanceOut], **ERRORS}, summary="库存结存（按地点×批号）")
@@ -619,11 +707,14 @@ def list_lots(request, product: str = "", status: str = "", limit: int = PAGE_DE
         if status not in {s.value for s in domain.LotStatus}:
             raise ValidationFailed(f"未知的批号状态：{status}", field="status")
         qs = qs.filter(status=status)
-    return {"items": [_lot_out(lot) for lot in qs[offset:offset + limit]], "count": qs.count()}
+    return {"items": [_lot_out(lot) for lot in qs[offset : offset + limit]], "count": qs.count()}
 
 
-@router.get("/lots/{int:lot_id}/trace", response={200: LotTraceOut, **ERRORS},
-            summary="批号追溯（去向、各地点数量、受种者脱敏）")
+@router.get(
+    "/lots/{int:lot_id}/trace",
+    response={200: LotTraceOut, **ERRORS},
+    summary="批号追溯（去向、各地点数量、受种者脱敏）",
+)
 def lot_trace(request, lot_id: int, offset: int = 0, limit: int = selectors.RECIPIENTS_SHOWN):
     """该批号每个追溯码的去向：各状态数量、经过的地点、在途调拨单；管辖范围内的受种者姓名与证件号码脱敏列出
     （范围外只计数 ``administered_hidden``），``limit`` 最多1000。"""
@@ -633,8 +724,11 @@ def lot_trace(request, lot_id: int, offset: int = 0, limit: int = selectors.RECI
     return {"lot_id": lot.pk, **selectors.lot_trace(user=request.user, lot=lot, offset=offset, limit=limit)}
 
 
-@router.post("/lots/{int:lot_id}/trace/reveal", response={200: LotTraceOut, **ERRORS},
-             summary="批号追溯：查看受种者完整身份（须说明用途，留痕）")
+@router.post(
+    "/lots/{int:lot_id}/trace/reveal",
+    response={200: LotTraceOut, **ERRORS},
+    summary="批号追溯：查看受种者完整身份（须说明用途，留痕）",
+)
 def lot_trace_reveal(request, lot_id: int, payload: TraceRevealIn):
     """与批号追溯相同，但列出的受种者显示完整姓名和证件号码；须有查看完整身份的权限并填写用途，
     每次查看记一条审计（谁、看了哪些人、为什么）。结果不按 Idempotency-Key 缓存：身份信息不另存，每次查看都留痕。"""
@@ -646,23 +740,41 @@ def lot_trace_reveal(request, lot_id: int, payload: TraceRevealIn):
     purpose = payload.purpose.strip()
     if len(purpose) < 2:
         raise ValidationFailed("查看完整身份须填写用途", field="purpose")
-    return {"lot_id": lot.pk, **selectors.lot_trace(user=request.user, lot=lot, offset=offset, limit=limit,
-                                                    reveal_purpose=purpose)}
+    return {
+        "lot_id": lot.pk,
+        **selectors.lot_trace(user=request.user, lot=lot, offset=offset, limit=limit, reveal_purpose=purpose),
+    }
 
 
-@router.post("/lots/{int:lot_id}/status", response={200: LotOut, **ERRORS},
-             summary="变更批号状态（放行/暂停使用/召回/过期，须填原因；支持 Idempotency-Key）")
+@router.post(
+    "/lots/{int:lot_id}/status",
+    response={200: LotOut, **ERRORS},
+    summary="变更批号状态（放行/暂停使用/召回/过期，须填原因；支持 Idempotency-Key）",
+)
 def lot_status(request, lot_id: int, payload: LotStatusIn):
     """批号状态全县同时生效：暂停使用、召回或过期的批号不能再调拨或接种。"""
     require(request.user, "supply.change_lot")
     lot = _lot(lot_id)
     data = {"lot": lot_id, **payload.dict()}
-    return idempotent_status(request, data, lambda: (200, _lot_out(services.lot_status_change(
-        actor=request.user, lot=lot, status=payload.status, reason=payload.reason))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            200,
+            _lot_out(
+                services.lot_status_change(
+                    actor=request.user, lot=lot, status=payload.status, reason=payload.reason
+                )
+            ),
+        ),
+    )
 
 
-@router.post("/lots/{int:lot_id}/recall-return", response={200: RecallReturnOut, **ERRORS},
-             summary="召回退回（该地点该批号全部在库追溯码；支持 Idempotency-Key）")
+@router.post(
+    "/lots/{int:lot_id}/recall-return",
+    response={200: RecallReturnOut, **ERRORS},
+    summary="召回退回（该地点该批号全部在库追溯码；支持 Idempotency-Key）",
+)
 def lot_recall_return(request, lot_id: int, payload: RecallReturnIn):
     """把已召回批号在该库存地点的全部在库追溯码退回，记召回退回流水；批号须先变更为“已召回”。"""
     require(request.user, "supply.add_stockmovement")
@@ -673,8 +785,13 @@ def lot_recall_return(request, lot_id: int, payload: RecallReturnIn):
 
     def work():
         n = services.recall_return(actor=request.user, lot=lot, place=place, reason=payload.reason.strip())
-        return 200, {"lot_id": lot.pk, "lot": lot.lot_number, "place": place.code, "codes": n,
-                     "doses": n * lot.product.doses_per_vial}
+        return 200, {
+            "lot_id": lot.pk,
+            "lot": lot.lot_number,
+            "place": place.code,
+            "codes": n,
+            "doses": n * lot.product.doses_per_vial,
+        }
 
     return idempotent_status(request, data, work)
 
@@ -684,8 +801,12 @@ def lot_recall_return(request, lot_id: int, payload: RecallReturnIn):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.get("/codes/{code}/trace", response={200: CodeTraceOut, **ERRORS}, by_alias=True,
-            summary="追溯码追溯（入库、调拨路径、流水、受种者脱敏）")
+@router.get(
+    "/codes/{code}/trace",
+    response={200: CodeTraceOut, **ERRORS},
+    by_alias=True,
+    summary="追溯码追溯（入库、调拨路径、流水、受种者脱敏）",
+)
 def code_trace(request, code: str):
     """一个追溯码从哪里入库、经过哪些调拨单（及签收结果）、现在的状态和所在地点、库存流水；
     已接种且受种者在管辖范围内时脱敏显示受种者。"""
@@ -694,8 +815,11 @@ def code_trace(request, code: str):
     return selectors.code_trace(user=request.user, code=tc.code)
 
 
-@router.post("/codes/{code}/waste", response={200: CodeStateOut, **ERRORS},
-             summary="登记追溯码损耗（破损/过期/温度异常/开瓶废弃/其他；支持 Idempotency-Key）")
+@router.post(
+    "/codes/{code}/waste",
+    response={200: CodeStateOut, **ERRORS},
+    summary="登记追溯码损耗（破损/过期/温度异常/开瓶废弃/其他；支持 Idempotency-Key）",
+)
 def code_waste(request, code: str, payload: WasteIn):
     """``reason``：broken 破损、expired 过期、temperature 温度异常、open_vial_discard 开瓶超时废弃、other 其他
     （“其他”须在 ``note`` 说明）。追溯码须在该地点在库。"""
@@ -706,18 +830,28 @@ def code_waste(request, code: str, payload: WasteIn):
     data = {"code": tc.code, **payload.dict()}
 
     def work():
-        t = services.code_waste(actor=request.user, code=tc.code, place=place, reason=payload.reason,
-                                note=payload.note)
-        return 200, {"code": t.code, "lot": t.lot.lot_number, "product": t.lot.product.code, "state": t.state,
-                     "state_label": t.get_state_display(), "wasted_reason": t.wasted_reason,
-                     "wasted_reason_label": t.get_wasted_reason_display() if t.wasted_reason else "",
-                     "place": t.place.code if t.place_id else None}
+        t = services.code_waste(
+            actor=request.user, code=tc.code, place=place, reason=payload.reason, note=payload.note
+        )
+        return 200, {
+            "code": t.code,
+            "lot": t.lot.lot_number,
+            "product": t.lot.product.code,
+            "state": t.state,
+            "state_label": t.get_state_display(),
+            "wasted_reason": t.wasted_reason,
+            "wasted_reason_label": t.get_wasted_reason_display() if t.wasted_reason else "",
+            "place": t.place.code if t.place_id else None,
+        }
 
     return idempotent_status(request, data, work)
 
 
-@router.get("/residents/{int:resident_id}/codes", response={200: list[PersonCodeOut], **ERRORS},
-            summary="居民接种使用的追溯码")
+@router.get(
+    "/residents/{int:resident_id}/codes",
+    response={200: list[PersonCodeOut], **ERRORS},
+    summary="居民接种使用的追溯码",
+)
 def resident_codes(request, resident_id: int):
     """该居民接种时扫描的全部追溯码（批号、有效期、批号当前状态）；居民须在管辖范围内。"""
     require(request.user, "supply.view_lot")
@@ -732,8 +866,11 @@ def resident_codes(request, resident_id: int):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.post("/receipts", response={200: ImportOut, **ERRORS},
-             summary="导入追溯码到货文件（CSV/XLSX），返回计数与逐行错误（支持 Idempotency-Key）")
+@router.post(
+    "/receipts",
+    response={200: ImportOut, **ERRORS},
+    summary="导入追溯码到货文件（CSV/XLSX），返回计数与逐行错误（支持 Idempotency-Key）",
+)
 def receipt_upload(request, file: File[UploadedFile], place: Form[str] = ""):
     """列：追溯码、批号、疫苗品种（产品编码或DCC药品编码）、有效期至，可选包装码。``place`` 为收货地点编码，
     默认县疾控中心冷库（有多个时须指定）。计数满足 read = created + updated + unchanged + rejected；
@@ -746,7 +883,9 @@ def receipt_upload(request, file: File[UploadedFile], place: Form[str] = ""):
         if file.size == 0:
             raise ValidationFailed("文件为空", field="file")
         table = codes_table_open(file.file, size=file.size, filename=file.name or "")
-        result = services.codes_import(table=table, actor=request.user, place=target, filename=file.name or "")
+        result = services.codes_import(
+            table=table, actor=request.user, place=target, filename=file.name or ""
+        )
         return 200, result.as_dict()
 
     file.seek(0)
@@ -755,8 +894,11 @@ def receipt_upload(request, file: File[UploadedFile], place: Form[str] = ""):
     return idempotent_status(request, {"file": digest, "place": target.code}, work)
 
 
-@router.post("/dispatches", response={201: DispatchOut, **ERRORS},
-             summary="调拨（先到期先出，不超过调入地点冷链容积；支持 Idempotency-Key）")
+@router.post(
+    "/dispatches",
+    response={201: DispatchOut, **ERRORS},
+    summary="调拨（先到期先出，不超过调入地点冷链容积；支持 Idempotency-Key）",
+)
 def dispatch_create(request, payload: DispatchIn):
     """从调出地点按先到期先出选批号（跳过暂停使用、召回、过期的批号），调入地点冷链容积不足时减量；
     返回调拨单、各批号明细和选批说明。追溯码在途，直到调入地点签收。"""
@@ -766,9 +908,23 @@ def dispatch_create(request, payload: DispatchIn):
     product = _product(payload.product)
     selectors.require_place(request.user, from_place, "supply.add_dispatch")
     data = payload.dict()
-    return idempotent_status(request, data, lambda: (201, _dispatch(services.dispatch_create(
-        actor=request.user, from_place=from_place, to_place=to_place, product=product, doses=payload.doses,
-        note=payload.note.strip()))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            201,
+            _dispatch(
+                services.dispatch_create(
+                    actor=request.user,
+                    from_place=from_place,
+                    to_place=to_place,
+                    product=product,
+                    doses=payload.doses,
+                    note=payload.note.strip(),
+                )
+            ),
+        ),
+    )
 
 
 @router.get("/dispatches", response={200: DispatchPage, **ERRORS}, summary="调拨单列表（分页）")
@@ -784,18 +940,24 @@ def list_dispatches(request, status: str = "", limit: int = PAGE_DEFAULT, offset
             raise ValidationFailed(f"未知的调拨单状态：{status}", field="status")
         qs = qs.filter(status=status)
     qs = qs.order_by("-dispatched_at", "-id")
-    return {"items": [_dispatch_summary(d) for d in qs[offset:offset + limit]], "count": qs.count()}
+    return {"items": [_dispatch_summary(d) for d in qs[offset : offset + limit]], "count": qs.count()}
 
 
-@router.get("/dispatches/{int:dispatch_id}", response={200: DispatchOut, **ERRORS},
-            summary="调拨单详情（明细、选批说明、签收差异）")
+@router.get(
+    "/dispatches/{int:dispatch_id}",
+    response={200: DispatchOut, **ERRORS},
+    summary="调拨单详情（明细、选批说明、签收差异）",
+)
 def get_dispatch(request, dispatch_id: int):
     """调拨单的各批号调出与签收数量、先到期先出说明、追溯码签收结果计数和签收差异。"""
     return _dispatch(_visible_dispatch(request.user, dispatch_id))
 
 
-@router.post("/dispatches/{int:dispatch_id}/receive", response={200: DispatchOut, **ERRORS},
-             summary="签收调拨单（扫码核对，记录短少/破损/非本单；支持 Idempotency-Key）")
+@router.post(
+    "/dispatches/{int:dispatch_id}/receive",
+    response={200: DispatchOut, **ERRORS},
+    summary="签收调拨单（扫码核对，记录短少/破损/非本单；支持 Idempotency-Key）",
+)
 def dispatch_receive(request, dispatch_id: int, payload: ReceiveIn):
     """``scanned`` 为到货扫到的追溯码（或箱码/盒码），为 null 时确认全部到货；未扫到的记为短少，
     ``damaged`` 中的记为破损（签收后登记损耗），不属于本单的追溯码列为差异且不入库。只有管辖范围覆盖调入地点的用户可以签收。"""
@@ -805,13 +967,29 @@ def dispatch_receive(request, dispatch_id: int, payload: ReceiveIn):
         raise NotFound("调拨单不存在", field="id")
     selectors.require_place(request.user, d.to_place, "supply.change_dispatch")
     data = {"dispatch": dispatch_id, **payload.dict()}
-    return idempotent_status(request, data, lambda: (200, _dispatch(services.dispatch_receive(
-        actor=request.user, dispatch=d, scanned=payload.scanned, damaged=payload.damaged,
-        note=payload.note.strip()))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            200,
+            _dispatch(
+                services.dispatch_receive(
+                    actor=request.user,
+                    dispatch=d,
+                    scanned=payload.scanned,
+                    damaged=payload.damaged,
+                    note=payload.note.strip(),
+                )
+            ),
+        ),
+    )
 
 
-@router.post("/counts", response={201: CountOut, **ERRORS},
-             summary="盘点（扫码与台账比对，可按原因调整台账；支持 Idempotency-Key）")
+@router.post(
+    "/counts",
+    response={201: CountOut, **ERRORS},
+    summary="盘点（扫码与台账比对，可按原因调整台账；支持 Idempotency-Key）",
+)
 def stock_count(request, payload: CountIn):
     """列出相符数、账有实无（missing）、实有账无（unexpected）和重复扫码；``adjust`` 为 true 且有账有实无时，
     须填 ``reason``，这些追溯码登记为损耗并记调整流水。"""
@@ -819,8 +997,22 @@ def stock_count(request, payload: CountIn):
     place = _place(payload.place)
     selectors.require_place(request.user, place, "supply.add_stockcount")
     data = payload.dict()
-    return idempotent_status(request, data, lambda: (201, _count_out(services.stock_count_record(
-        actor=request.user, place=place, scanned=payload.scanned, adjust=payload.adjust, reason=payload.reason))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            201,
+            _count_out(
+                services.stock_count_record(
+                    actor=request.user,
+                    place=place,
+                    scanned=payload.scanned,
+                    adjust=payload.adjust,
+                    reason=payload.reason,
+                )
+            ),
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -828,8 +1020,11 @@ def stock_count(request, payload: CountIn):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.post("/allocations", response={201: AllocationOut, **ERRORS},
-             summary="生成疫苗分配方案（按需求、风险、密度、流动性；支持 Idempotency-Key）")
+@router.post(
+    "/allocations",
+    response={201: AllocationOut, **ERRORS},
+    summary="生成疫苗分配方案（按需求、风险、密度、流动性；支持 Idempotency-Key）",
+)
 def allocation_propose(request, payload: AllocationIn):
     """把到货剂数按各下级库存地点的剩余需求（阶段目标或应种未种）、第二剂到期人数、现有库存和冷链容积，
     以风险、密度、流动性权重分配，给出每个地点的分配剂数及理由。审批前不调拨。``source`` 默认县疾控中心冷库。"""
@@ -838,12 +1033,27 @@ def allocation_propose(request, payload: AllocationIn):
     source = _default_store(payload.source, "source")
     selectors.require_place(request.user, source, "supply.add_allocationrun")
     data = payload.dict()
-    return idempotent_status(request, data, lambda: (201, _allocation(services.allocation_propose(
-        actor=request.user, product=product, doses_arriving=payload.doses_arriving, source=source,
-        weights=payload.weights.dict()))))
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            201,
+            _allocation(
+                services.allocation_propose(
+                    actor=request.user,
+                    product=product,
+                    doses_arriving=payload.doses_arriving,
+                    source=source,
+                    weights=payload.weights.dict(),
+                )
+            ),
+        ),
+    )
 
 
-@router.get("/allocations/{int:allocation_id}", response={200: AllocationOut, **ERRORS}, summary="分配方案详情")
+@router.get(
+    "/allocations/{int:allocation_id}", response={200: AllocationOut, **ERRORS}, summary="分配方案详情"
+)
 def get_allocation(request, allocation_id: int):
     """分配方案的权重、各地点分配明细与理由、说明，以及审批后生成的调拨单。"""
     require(request.user, "supply.view_allocationrun")
@@ -852,15 +1062,21 @@ def get_allocation(request, allocation_id: int):
     return _allocation(run)
 
 
-@router.post("/allocations/{int:allocation_id}/approve", response={200: list[DispatchOut], **ERRORS},
-             summary="审批分配方案，生成调拨单（全部成功或全部不生成；支持 Idempotency-Key）")
+@router.post(
+    "/allocations/{int:allocation_id}/approve",
+    response={200: list[DispatchOut], **ERRORS},
+    summary="审批分配方案，生成调拨单（全部成功或全部不生成；支持 Idempotency-Key）",
+)
 def allocation_approve(request, allocation_id: int):
     """为每个分到剂数的地点按先到期先出生成一张调拨单；任一地点无法调拨则都不生成。已审批的方案不能重复审批。"""
     require(request.user, "supply.change_allocationrun")
     run = _allocation_run(allocation_id)
     selectors.require_place(request.user, run.source, "supply.change_allocationrun")
-    return idempotent_status(request, {"allocation": allocation_id}, lambda: (200, [
-        _dispatch(d) for d in services.allocation_approve(actor=request.user, run=run)]))
+    return idempotent_status(
+        request,
+        {"allocation": allocation_id},
+        lambda: (200, [_dispatch(d) for d in services.allocation_approve(actor=request.user, run=run)]),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -868,23 +1084,37 @@ def allocation_approve(request, allocation_id: int):
 # --------------------------------------------------------------------------------------------------
 
 
-@router.get("/alerts", response={200: AlertsOut, **E403}, by_alias=True,
-            summary="预警（近效期批号、库存不足、调拨超时未签收）")
+@router.get(
+    "/alerts",
+    response={200: AlertsOut, **E403},
+    by_alias=True,
+    summary="预警（近效期批号、库存不足、调拨超时未签收）",
+)
 def alerts(request):
     """30天内到期且有库存的批号；按近7日用量库存可用天数低于预警天数的地点；调出超过24小时未签收的调拨单。
     地点和调拨单只列管辖范围内的。"""
     require(request.user, "supply.view_stockbalance")
     found = selectors.alerts()
     mine = _place_codes(request.user)
-    visible = set(_dispatches_qs().filter(pk__in=[x["dispatch_id"] for x in found["receipts_overdue"]])
-                  .filter(Q(from_place__code__in=mine) | Q(to_place__code__in=mine)).values_list("pk", flat=True))
+    visible = set(
+        _dispatches_qs()
+        .filter(pk__in=[x["dispatch_id"] for x in found["receipts_overdue"]])
+        .filter(Q(from_place__code__in=mine) | Q(to_place__code__in=mine))
+        .values_list("pk", flat=True)
+    )
     low = [x for x in found["low_stock"] if x["place"] in mine]
     overdue = [x for x in found["receipts_overdue"] if x["dispatch_id"] in visible]
-    return {"expiring": found["expiring"], "low_stock": low, "receipts_overdue": overdue,
-            "total": len(found["expiring"]) + len(low) + len(overdue)}
+    return {
+        "expiring": found["expiring"],
+        "low_stock": low,
+        "receipts_overdue": overdue,
+        "total": len(found["expiring"]) + len(low) + len(overdue),
+    }
 
 
-@router.get("/ledger-check", response={200: LedgerCheckOut, **E403}, summary="账实核对（结存=流水合计=在库追溯码）")
+@router.get(
+    "/ledger-check", response={200: LedgerCheckOut, **E403}, summary="账实核对（结存=流水合计=在库追溯码）"
+)
 def ledger_check(request):
     """每个地点×批号的结存是否等于流水合计和在库追溯码剂数；不平的列出差异（balanced 为 true 时为空）。"""
     require(request.user, "supply.view_stockmovement")
@@ -892,5 +1122,9 @@ def ledger_check(request):
     diffs = check["differences"]
     places = dict(StockPlace.objects.filter(pk__in={x["place_id"] for x in diffs}).values_list("pk", "code"))
     lots = dict(Lot.objects.filter(pk__in={x["lot_id"] for x in diffs}).values_list("pk", "lot_number"))
-    return {**check, "differences": [{**x, "place": places.get(x["place_id"]), "lot": lots.get(x["lot_id"])}
-                                     for x in diffs]}
+    return {
+        **check,
+        "differences": [
+            {**x, "place": places.get(x["place_id"]), "lot": lots.get(x["lot_id"])} for x in diffs
+        ],
+    }

@@ -45,8 +45,12 @@ BENCH_PRODUCTS = ("BBIBP-CorV", "WIBP-CorV", "CoronaVac", "Convidecia", "ZF2001"
 HEADER = ["追溯码", "批号", "疫苗品种", "有效期至"]
 STORE_CODE = "BENCH-CDC"
 TRACE_PRODUCT = "CoronaVac"
-TRACE_AREA = "330198"  # ID numbers of the trace benchmark's people: not the demo county's area, so never a census row
-TRACE_SERIAL = 500_000_000  # first serial of the trace lot's administered codes (the codes bench stays far below)
+TRACE_AREA = (
+    "330198"  # ID numbers of the trace benchmark's people: not the demo county's area, so never a census row
+)
+TRACE_SERIAL = (
+    500_000_000  # first serial of the trace lot's administered codes (the codes bench stays far below)
+)
 TRACE_STOCK = 3000  # codes of the trace lot received into the county store through the receipt path
 RUNS = 7
 
@@ -54,8 +58,10 @@ RUNS = 7
 def _environment() -> dict:
     from vaxops.core.management.commands.bench import _cpus, _server_version
 
-    return {"database": f"{connection.vendor} {_server_version()}",
-            "machine": f"{platform.machine()} {_cpus()} cores, Python {platform.python_version()}"}
+    return {
+        "database": f"{connection.vendor} {_server_version()}",
+        "machine": f"{platform.machine()} {_cpus()} cores, Python {platform.python_version()}",
+    }
 
 
 def _county() -> Division:
@@ -69,10 +75,12 @@ def _township(n: int) -> Division:
     return Division.objects.get(code=f"{COUNTY_CODE}{n:03d}".ljust(12, "0"))
 
 
-def _place(code: str, name: str, kind: str, division: Division, parent: StockPlace | None = None,
-           volume_cm3: int = 0) -> StockPlace:
+def _place(
+    code: str, name: str, kind: str, division: Division, parent: StockPlace | None = None, volume_cm3: int = 0
+) -> StockPlace:
     place, created = StockPlace.objects.get_or_create(
-        code=code, defaults={"name": name, "kind": kind, "division": division, "parent": parent})
+        code=code, defaults={"name": name, "kind": kind, "division": division, "parent": parent}
+    )
     if created and volume_cm3:
         ColdChainUnit.objects.create(place=place, kind="cold_room", name="基准", usable_volume_cm3=volume_cm3)
     return place
@@ -91,8 +99,16 @@ def supply_clear() -> None:
             c.execute("ANALYZE supply_tracecode")
         return
     with transaction.atomic(), connection.cursor() as c:
-        for table in ("supply_dispatchcode", "supply_discrepancy", "supply_dispatchitem", "supply_stockmovement",
-                      "supply_stockbalance", "supply_tracecode", "supply_dispatch", "supply_lot"):
+        for table in (
+            "supply_dispatchcode",
+            "supply_discrepancy",
+            "supply_dispatchitem",
+            "supply_stockmovement",
+            "supply_stockbalance",
+            "supply_tracecode",
+            "supply_dispatch",
+            "supply_lot",
+        ):
             c.execute(f"DELETE FROM {table}")  # noqa: S608
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         with connection.cursor() as c:
@@ -106,8 +122,11 @@ def supply_clear() -> None:
 
 def _lots_plan(rows: int, seed: int) -> list[tuple[str, str, str, str, int, int]]:
     """(lot number, product code, prefix, expiry, first serial, codes) for each lot of the file."""
-    prefixes = dict(TracePrefix.objects.filter(product__code__in=BENCH_PRODUCTS)
-                    .order_by("prefix").values_list("product__code", "prefix"))
+    prefixes = dict(
+        TracePrefix.objects.filter(product__code__in=BENCH_PRODUCTS)
+        .order_by("prefix")
+        .values_list("product__code", "prefix")
+    )
     missing = [p for p in BENCH_PRODUCTS if p not in prefixes]
     if missing:
         raise RuntimeError(f"catalogue has no trace prefix for {missing}")
@@ -135,15 +154,24 @@ def _codes_file(rows: int, seed: int, plan, log: Log) -> Path:
         w = csv.writer(f)
         w.writerow(HEADER)
         for k, (number, product, prefix, expiry, first, size) in enumerate(plan):
-            w.writerows([f"{prefix}{s:09d}{(s * 7 + k * 13) % 10000:04d}", number, product, expiry]
-                        for s in range(first, first + size))
+            w.writerows(
+                [f"{prefix}{s:09d}{(s * 7 + k * 13) % 10000:04d}", number, product, expiry]
+                for s in range(first, first + size)
+            )
     tmp.rename(path)
     log(f"codes file {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
     return path
 
 
-def _raw_codes_insert(path: Path, lot_ids: dict[str, int], place_id: int, *, batch_size: int,
-                      copy: bool = False, per_statement: int = 1) -> float:
+def _raw_codes_insert(
+    path: Path,
+    lot_ids: dict[str, int],
+    place_id: int,
+    *,
+    batch_size: int,
+    copy: bool = False,
+    per_statement: int = 1,
+) -> float:
     """The same rows into the same table with the database's plain bulk path: no checks, no lookups.
 
     Reading the CSV is included, as the pipeline also reads it; batches of the import's size, each
@@ -173,10 +201,12 @@ def _raw_codes_insert(path: Path, lot_ids: dict[str, int], place_id: int, *, bat
                     full = len(batch) - len(batch) % per_statement
                     flat = [v for row in batch[:full] for v in row]
                     width = per_statement * len(columns)
-                    c.executemany(sql, [flat[i:i + width] for i in range(0, full * len(columns), width)])
+                    c.executemany(sql, [flat[i : i + width] for i in range(0, full * len(columns), width)])
                     if full < len(batch):
-                        c.execute(insert + ", ".join([one] * (len(batch) - full)),
-                                  [v for row in batch[full:] for v in row])
+                        c.execute(
+                            insert + ", ".join([one] * (len(batch) - full)),
+                            [v for row in batch[full:] for v in row],
+                        )
             batch.clear()
 
         for code, lot, _product, _expiry in reader:
@@ -199,9 +229,12 @@ def codes(*, rows: int, seed: int = 1, log: Log = lambda s: None) -> dict:
     batch_size = services.CODES_BATCH
 
     def lots_create() -> dict[str, int]:
-        return {number: Lot.objects.create(product=products[product], lot_number=number,
-                                           expiry=date.fromisoformat(expiry)).pk
-                for number, product, _prefix, expiry, _first, _size in plan}
+        return {
+            number: Lot.objects.create(
+                product=products[product], lot_number=number, expiry=date.fromisoformat(expiry)
+            ).pk
+            for number, product, _prefix, expiry, _first, _size in plan
+        }
 
     supply_clear()
     raw_s = _raw_codes_insert(path, lots_create(), store.pk, batch_size=batch_size)
@@ -210,7 +243,9 @@ def codes(*, rows: int, seed: int = 1, log: Log = lambda s: None) -> dict:
     if connection.vendor == "sqlite":
         # SQLite's other plain path, the one the import takes: INSERTs of 500 rows each.
         supply_clear()
-        raw_multi_s = _raw_codes_insert(path, lots_create(), store.pk, batch_size=batch_size, per_statement=500)
+        raw_multi_s = _raw_codes_insert(
+            path, lots_create(), store.pk, batch_size=batch_size, per_statement=500
+        )
         log(f"raw INSERT, 500 rows a statement {rows / raw_multi_s:,.0f} rows/s")
     if connection.vendor == "postgresql":
         supply_clear()
@@ -222,8 +257,12 @@ def codes(*, rows: int, seed: int = 1, log: Log = lambda s: None) -> dict:
     def run() -> tuple[services.ImportResult, float]:
         t0 = time.perf_counter()
         with path.open("rb") as f:
-            result = services.codes_import(table=codes_table_open(f, size=path.stat().st_size, filename=path.name),
-                                           actor=SystemActor("bench"), place=store, filename=path.name)
+            result = services.codes_import(
+                table=codes_table_open(f, size=path.stat().st_size, filename=path.name),
+                actor=SystemActor("bench"),
+                place=store,
+                filename=path.name,
+            )
         return result, time.perf_counter() - t0
 
     result, import_s = run()
@@ -236,7 +275,9 @@ def codes(*, rows: int, seed: int = 1, log: Log = lambda s: None) -> dict:
     log(f"import {rows / import_s:,.0f} rows/s; re-importing (every row unchanged)")
     again, reimport_s = run()
     if (again.read, again.unchanged, again.created, again.rejected) != (rows, rows, 0, 0):
-        raise RuntimeError(f"re-import expected {rows} unchanged, got {again.as_dict() | {'errors': again.errors[:5]}}")
+        raise RuntimeError(
+            f"re-import expected {rows} unchanged, got {again.as_dict() | {'errors': again.errors[:5]}}"
+        )
 
     report = {
         **_environment(),
@@ -288,10 +329,14 @@ def _trace_person(i: int) -> tuple[str, str, str, date]:
 
 def _trace_residents(n: int, villages: list[tuple[int, str]]) -> list[int]:
     """Ids of the trace benchmark's first ``n`` people, inserting those not there yet with plain SQL."""
+
     def ids() -> list[int]:
         with connection.cursor() as c:
-            c.execute("SELECT id FROM registry_resident WHERE id_type = 'resident_id' AND id_number >= %s "
-                      "AND id_number < %s ORDER BY id", [TRACE_AREA, str(int(TRACE_AREA) + 1)])
+            c.execute(
+                "SELECT id FROM registry_resident WHERE id_type = 'resident_id' AND id_number >= %s "
+                "AND id_number < %s ORDER BY id",
+                [TRACE_AREA, str(int(TRACE_AREA) + 1)],
+            )
             return [r[0] for r in c.fetchall()]
 
     have = ids()
@@ -307,8 +352,29 @@ def _trace_residents(n: int, villages: list[tuple[int, str]]) -> list[int]:
         for i in range(len(have), n):
             number, name, sex, birth = _trace_person(i)
             village_id, village_code = villages[i % len(villages)]
-            rows.append(("resident_id", number, name, sex, birth if pg else birth.isoformat(), "", "", village_id,
-                         village_code, None, "", "", general, "", False, "willing", "", stamp, stamp))
+            rows.append(
+                (
+                    "resident_id",
+                    number,
+                    name,
+                    sex,
+                    birth if pg else birth.isoformat(),
+                    "",
+                    "",
+                    village_id,
+                    village_code,
+                    None,
+                    "",
+                    "",
+                    general,
+                    "",
+                    False,
+                    "willing",
+                    "",
+                    stamp,
+                    stamp,
+                )
+            )
         _bulk_insert("registry_resident", columns, rows)
         have = ids()
     return have[:n]
@@ -316,7 +382,7 @@ def _trace_residents(n: int, villages: list[tuple[int, str]]) -> list[int]:
 
 def _bulk_insert(table: str, columns: tuple[str, ...], rows: list[tuple], chunk: int = 20_000) -> None:
     for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
+        part = rows[i : i + chunk]
         with transaction.atomic(), connection.cursor() as c:
             if connection.vendor == "postgresql":
                 with c.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
@@ -330,20 +396,32 @@ def _bulk_insert(table: str, columns: tuple[str, ...], rows: list[tuple], chunk:
             c.execute(f"ANALYZE {table}")
 
 
-def _trace_build(*, doses: int, seed: int, lot_number: str, places: dict[str, StockPlace], planner, log: Log) -> Lot:
+def _trace_build(
+    *, doses: int, seed: int, lot_number: str, places: dict[str, StockPlace], planner, log: Log
+) -> Lot:
     """One lot: ``doses`` codes administered to as many people at three places, 3,000 more received into the
     county store through the receipt path, of which 1,000 went to one township store (received) and 500
     are on their way to another."""
     product = Product.objects.get(code=TRACE_PRODUCT)
-    prefix = TracePrefix.objects.filter(product=product).order_by("prefix").values_list("prefix", flat=True)[0]
+    prefix = (
+        TracePrefix.objects.filter(product=product).order_by("prefix").values_list("prefix", flat=True)[0]
+    )
     expiry = date(2030, 12, 31)
     t0 = time.perf_counter()
-    villages = list(Division.objects.filter(code__startswith=COUNTY_CODE, level=Level.VILLAGE)
-                    .order_by("code").values_list("id", "code"))
+    villages = list(
+        Division.objects.filter(code__startswith=COUNTY_CODE, level=Level.VILLAGE)
+        .order_by("code")
+        .values_list("id", "code")
+    )
     people = _trace_residents(doses, villages)
     log(f"  {len(people):,} people in {time.perf_counter() - t0:.1f} s")
-    lot = Lot.objects.create(product=product, lot_number=lot_number, expiry=expiry, manufacturer=product.manufacturer_zh,
-                             quantity_doses=doses * product.doses_per_vial)
+    lot = Lot.objects.create(
+        product=product,
+        lot_number=lot_number,
+        expiry=expiry,
+        manufacturer=product.manufacturer_zh,
+        quantity_doses=doses * product.doses_per_vial,
+    )
     at_places = [places["T001"].pk] * 6 + [places["T002"].pk] * 3 + [places["S001"].pk]
     start = datetime(2021, 4, 1, 0, 30, tzinfo=UTC)
     pg = connection.vendor == "postgresql"
@@ -354,26 +432,72 @@ def _trace_build(*, doses: int, seed: int, lot_number: str, places: dict[str, St
         day, k = divmod(i, 500)
         at = start + timedelta(days=day, seconds=k * 64)
         serial = TRACE_SERIAL + seed * 1_000_000 + i
-        rows.append((f"{prefix}{serial:09d}{serial % 10000:04d}", lot.pk, CodeState.ADMINISTERED.value,
-                     at_places[i % len(at_places)], person, at if pg else connection.ops.adapt_datetimefield_value(at),
-                     "", origin, "", None))
+        rows.append(
+            (
+                f"{prefix}{serial:09d}{serial % 10000:04d}",
+                lot.pk,
+                CodeState.ADMINISTERED.value,
+                at_places[i % len(at_places)],
+                person,
+                at if pg else connection.ops.adapt_datetimefield_value(at),
+                "",
+                origin,
+                "",
+                None,
+            )
+        )
     t0 = time.perf_counter()
-    _bulk_insert("supply_tracecode", ("code", "lot_id", "state", "place_id", "administered_to_id", "administered_at",
-                                      "wasted_reason", "origin_id", "package", "dispatch_id"), rows)
+    _bulk_insert(
+        "supply_tracecode",
+        (
+            "code",
+            "lot_id",
+            "state",
+            "place_id",
+            "administered_to_id",
+            "administered_at",
+            "wasted_reason",
+            "origin_id",
+            "package",
+            "dispatch_id",
+        ),
+        rows,
+    )
     log(f"  {len(rows):,} administered codes in {time.perf_counter() - t0:.1f} s")
     first = TRACE_SERIAL + seed * 1_000_000 + doses
-    text = "\n".join([",".join(HEADER)] + [
-        f"{prefix}{s:09d}{s % 10000:04d},{lot_number},{TRACE_PRODUCT},{expiry.isoformat()}"
-        for s in range(first, first + TRACE_STOCK)]) + "\n"
-    result = services.codes_import(table=codes_table_open(io.BytesIO(text.encode()), filename="trace.csv"),
-                                   actor=planner, place=places["CDC"], filename="trace.csv")
+    text = (
+        "\n".join(
+            [",".join(HEADER)]
+            + [
+                f"{prefix}{s:09d}{s % 10000:04d},{lot_number},{TRACE_PRODUCT},{expiry.isoformat()}"
+                for s in range(first, first + TRACE_STOCK)
+            ]
+        )
+        + "\n"
+    )
+    result = services.codes_import(
+        table=codes_table_open(io.BytesIO(text.encode()), filename="trace.csv"),
+        actor=planner,
+        place=places["CDC"],
+        filename="trace.csv",
+    )
     if result.created != TRACE_STOCK:
         raise RuntimeError(f"receipt of the trace lot's stock: {result.as_dict()}")
-    sent = services.dispatch_create(actor=planner, from_place=places["CDC"], to_place=places["T001"], product=product,
-                                    doses=1000 * product.doses_per_vial)
+    sent = services.dispatch_create(
+        actor=planner,
+        from_place=places["CDC"],
+        to_place=places["T001"],
+        product=product,
+        doses=1000 * product.doses_per_vial,
+    )
     services.dispatch_receive(actor=planner, dispatch=sent)
-    services.dispatch_create(actor=planner, from_place=places["CDC"], to_place=places["T002"], product=product,
-                             doses=500 * product.doses_per_vial)
+    services.dispatch_create(
+        actor=planner,
+        from_place=places["CDC"],
+        to_place=places["T002"],
+        product=product,
+        doses=500 * product.doses_per_vial,
+    )
     lot.refresh_from_db()
     return lot
 
@@ -402,14 +526,33 @@ def trace(*, doses: int, seed: int = 1, log: Log = lambda s: None) -> dict:
     places = {
         "CDC": _place("TR-CDC", "基准追溯县疾控冷库", PlaceKind.COUNTY_STORE, county, volume_cm3=100_000_000),
     }
-    places["T001"] = _place("TR-T001", "基准追溯甲镇冷库", PlaceKind.TOWNSHIP_STORE, _township(1), places["CDC"],
-                            volume_cm3=10_000_000)
-    places["T002"] = _place("TR-T002", "基准追溯乙镇冷库", PlaceKind.TOWNSHIP_STORE, _township(2), places["CDC"],
-                            volume_cm3=10_000_000)
-    places["S001"] = _place("TR-S001", "基准追溯甲镇卫生院接种点", PlaceKind.SITE, _township(1), places["T001"],
-                            volume_cm3=1_000_000)
+    places["T001"] = _place(
+        "TR-T001",
+        "基准追溯甲镇冷库",
+        PlaceKind.TOWNSHIP_STORE,
+        _township(1),
+        places["CDC"],
+        volume_cm3=10_000_000,
+    )
+    places["T002"] = _place(
+        "TR-T002",
+        "基准追溯乙镇冷库",
+        PlaceKind.TOWNSHIP_STORE,
+        _township(2),
+        places["CDC"],
+        volume_cm3=10_000_000,
+    )
+    places["S001"] = _place(
+        "TR-S001",
+        "基准追溯甲镇卫生院接种点",
+        PlaceKind.SITE,
+        _township(1),
+        places["T001"],
+        volume_cm3=1_000_000,
+    )
     planner = User.objects.filter(username="bench-planner").first() or user_create(
-        username="bench-planner", password=secrets.token_urlsafe(16), role="county_admin", division=county)
+        username="bench-planner", password=secrets.token_urlsafe(16), role="county_admin", division=county
+    )
     if planner.is_superuser:
         raise RuntimeError("the trace benchmark's planner must not be a superuser")
 
@@ -420,7 +563,9 @@ def trace(*, doses: int, seed: int = 1, log: Log = lambda s: None) -> dict:
         if lot is not None:
             raise RuntimeError(f"lot {lot_number} exists with other codes; empty the supply tables first")
         t0 = time.perf_counter()
-        lot = _trace_build(doses=doses, seed=seed, lot_number=lot_number, places=places, planner=planner, log=log)
+        lot = _trace_build(
+            doses=doses, seed=seed, lot_number=lot_number, places=places, planner=planner, log=log
+        )
         setup_s = time.perf_counter() - t0
         log(f"trace lot {lot_number} built in {setup_s:.1f} s")
     codes_in_table = TraceCode.objects.count()
@@ -437,10 +582,16 @@ def trace(*, doses: int, seed: int = 1, log: Log = lambda s: None) -> dict:
         "places": {p["place"] for p in out["places"]} == {"TR-CDC", "TR-T001", "TR-T002", "TR-S001"},
     }
     if not all(checks.values()):
-        raise RuntimeError(f"lot_trace gave unexpected figures: {checks} {({k: out[k] for k in ('by_state', 'places')})}")
+        raise RuntimeError(
+            f"lot_trace gave unexpected figures: {checks} { ({k: out[k] for k in ('by_state', 'places')}) }"
+        )
     administered_code = out["recipients"][0]["code"]
-    sent_code = (TraceCode.objects.filter(lot=lot, state=CodeState.IN_STOCK, place=places["T001"])
-                 .order_by("code").values_list("code", flat=True).first())
+    sent_code = (
+        TraceCode.objects.filter(lot=lot, state=CodeState.IN_STOCK, place=places["T001"])
+        .order_by("code")
+        .values_list("code", flat=True)
+        .first()
+    )
     code_times, one = _timed(lambda: selectors.code_trace(user=planner, code=administered_code))
     if one["recipient"] is None or one["state"] != CodeState.ADMINISTERED:
         raise RuntimeError(f"code_trace gave {one}")
@@ -451,11 +602,17 @@ def trace(*, doses: int, seed: int = 1, log: Log = lambda s: None) -> dict:
     # The raw database: the same minimal queries through a bare cursor.
     raw_sql = [
         ("SELECT state, COUNT(*) FROM supply_tracecode WHERE lot_id = %s GROUP BY state", [lot.pk]),
-        ("SELECT place_id, state, COUNT(*) FROM supply_tracecode WHERE lot_id = %s AND place_id IS NOT NULL "
-         "GROUP BY place_id, state", [lot.pk]),
-        ("SELECT t.code, t.administered_at, r.id, r.name, r.id_number, t.place_id FROM supply_tracecode t "
-         "JOIN registry_resident r ON r.id = t.administered_to_id WHERE t.lot_id = %s AND t.state = %s "
-         "ORDER BY t.administered_at, t.id LIMIT %s", [lot.pk, CodeState.ADMINISTERED.value, selectors.RECIPIENTS_SHOWN]),
+        (
+            "SELECT place_id, state, COUNT(*) FROM supply_tracecode WHERE lot_id = %s AND place_id IS NOT NULL "
+            "GROUP BY place_id, state",
+            [lot.pk],
+        ),
+        (
+            "SELECT t.code, t.administered_at, r.id, r.name, r.id_number, t.place_id FROM supply_tracecode t "
+            "JOIN registry_resident r ON r.id = t.administered_to_id WHERE t.lot_id = %s AND t.state = %s "
+            "ORDER BY t.administered_at, t.id LIMIT %s",
+            [lot.pk, CodeState.ADMINISTERED.value, selectors.RECIPIENTS_SHOWN],
+        ),
     ]
 
     def raw() -> int:
@@ -470,8 +627,10 @@ def trace(*, doses: int, seed: int = 1, log: Log = lambda s: None) -> dict:
 
     def raw_code() -> None:
         with connection.cursor() as c:
-            c.execute("SELECT id, lot_id, state, place_id, administered_to_id FROM supply_tracecode WHERE code = %s",
-                      [administered_code])
+            c.execute(
+                "SELECT id, lot_id, state, place_id, administered_to_id FROM supply_tracecode WHERE code = %s",
+                [administered_code],
+            )
             c.fetchall()
 
     raw_code_times, _ = _timed(raw_code)

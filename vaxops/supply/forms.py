@@ -76,19 +76,29 @@ class ReceiptUploadForm(forms.Form):
 
 class LotStatusForm(forms.Form):
     status = forms.ChoiceField(label=_("新状态"), choices=[(s.value, s.label_zh) for s in domain.LotStatus])
-    reason = forms.CharField(label=_("原因"), max_length=200,
-                             widget=forms.TextInput(attrs={"size": 40, "placeholder": _("如：省疾控通知暂停使用")}))
+    reason = forms.CharField(
+        label=_("原因"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": _("如：省疾控通知暂停使用")}),
+    )
 
 
 class RevealForm(forms.Form):
-    purpose = forms.CharField(label=_("查看完整身份的用途（将记录在审计日志）"), min_length=2, max_length=200,
-                              widget=forms.TextInput(attrs={"size": 40, "placeholder": _("如：疑似异常反应调查")}))
+    purpose = forms.CharField(
+        label=_("查看完整身份的用途（将记录在审计日志）"),
+        min_length=2,
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": _("如：疑似异常反应调查")}),
+    )
 
 
 class WasteForm(forms.Form):
-    reason = forms.ChoiceField(label=_("损耗原因"), choices=[(r.value, r.label_zh) for r in domain.WastageReason])
-    note = forms.CharField(label=_("说明"), max_length=200, required=False,
-                           widget=forms.TextInput(attrs={"size": 30}))
+    reason = forms.ChoiceField(
+        label=_("损耗原因"), choices=[(r.value, r.label_zh) for r in domain.WastageReason]
+    )
+    note = forms.CharField(
+        label=_("说明"), max_length=200, required=False, widget=forms.TextInput(attrs={"size": 30})
+    )
 
 
 class DispatchForm(forms.Form):
@@ -102,16 +112,25 @@ class DispatchForm(forms.Form):
 class ReceiveForm(forms.Form):
     MODE_ALL = "all"
     MODE_SCAN = "scan"
-    mode = forms.ChoiceField(label=_("签收方式"), widget=forms.RadioSelect, initial=MODE_SCAN,
-                             choices=[(MODE_SCAN, _("逐个扫码签收")), (MODE_ALL, _("全部签收（不逐个扫码）"))])
-    scanned = forms.CharField(label=_("到货追溯码（扫码枪每扫一个换一行，可扫箱码/盒码）"), required=False,
-                              widget=forms.Textarea(attrs={"rows": 8, "cols": 32, "autocomplete": "off",
-                                                           "spellcheck": "false"}))
-    damaged = forms.CharField(label=_("破损追溯码（可选）"), required=False,
-                              widget=forms.Textarea(attrs={"rows": 3, "cols": 32, "autocomplete": "off",
-                                                           "spellcheck": "false"}))
-    note = forms.CharField(label=_("备注"), max_length=200, required=False,
-                           widget=forms.TextInput(attrs={"size": 40}))
+    mode = forms.ChoiceField(
+        label=_("签收方式"),
+        widget=forms.RadioSelect,
+        initial=MODE_SCAN,
+        choices=[(MODE_SCAN, _("逐个扫码签收")), (MODE_ALL, _("全部签收（不逐个扫码）"))],
+    )
+    scanned = forms.CharField(
+        label=_("到货追溯码（扫码枪每扫一个换一行，可扫箱码/盒码）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 32, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    damaged = forms.CharField(
+        label=_("破损追溯码（可选）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 32, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    note = forms.CharField(
+        label=_("备注"), max_length=200, required=False, widget=forms.TextInput(attrs={"size": 40})
+    )
 
     def clean_scanned(self):
         return _check_scans(split_scans(self.cleaned_data.get("scanned", "")))
@@ -121,14 +140,25 @@ class ReceiveForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("mode") == self.MODE_SCAN and "scanned" in data and not data["scanned"] and not data.get("damaged"):
+        if (
+            data.get("mode") == self.MODE_SCAN
+            and "scanned" in data
+            and not data["scanned"]
+            and not data.get("damaged")
+        ):
             raise forms.ValidationError(_("请扫描到货的追溯码，或选择“全部签收”"))
         return data
 
 
 def _weight(label):
-    return forms.DecimalField(label=label, min_value=Decimal(0), max_value=Decimal(100), decimal_places=2,
-                              initial=Decimal(1), widget=forms.NumberInput(attrs={"step": "0.1", "style": "width:6rem"}))
+    return forms.DecimalField(
+        label=label,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        decimal_places=2,
+        initial=Decimal(1),
+        widget=forms.NumberInput(attrs={"step": "0.1", "style": "width:6rem"}),
+    )
 
 
 class AllocationForm(forms.Form):
@@ -142,12 +172,14 @@ class AllocationForm(forms.Form):
 
 class StockCountForm(forms.Form):
     place = PlaceField(label=_("盘点地点"))
-    scanned = forms.CharField(label=_("盘点扫码（每行一个追溯码，可扫箱码/盒码）"),
-                              widget=forms.Textarea(attrs={"rows": 10, "cols": 32, "autocomplete": "off",
-                                                           "spellcheck": "false"}))
+    scanned = forms.CharField(
+        label=_("盘点扫码（每行一个追溯码，可扫箱码/盒码）"),
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 32, "autocomplete": "off", "spellcheck": "false"}),
+    )
     adjust = forms.BooleanField(label=_("调整台账（账有实无的追溯码登记为损耗）"), required=False)
-    reason = forms.CharField(label=_("调整原因"), max_length=200, required=False,
-                             widget=forms.TextInput(attrs={"size": 40}))
+    reason = forms.CharField(
+        label=_("调整原因"), max_length=200, required=False, widget=forms.TextInput(attrs={"size": 40})
+    )
 
     def clean_scanned(self):
         codes = _check_scans(split_scans(self.cleaned_data.get("scanned", "")))

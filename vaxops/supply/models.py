@@ -44,24 +44,39 @@ class StockPlace(models.Model):
     code = models.CharField(_("地点编码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=20, choices=PlaceKind.choices)
-    division = models.ForeignKey("jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划"))
-    parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children",
-                               verbose_name=_("上级库存地点"), help_text=_("通常从这里调入疫苗"))
-    risk_index = models.DecimalField(_("疫情风险系数"), max_digits=6, decimal_places=2, default=1,
-                                     validators=[MinValueValidator(0)])
-    density_index = models.DecimalField(_("人口密度系数"), max_digits=6, decimal_places=2, default=1,
-                                        validators=[MinValueValidator(0)])
-    mobility_index = models.DecimalField(_("人口流动系数"), max_digits=6, decimal_places=2, default=1,
-                                         validators=[MinValueValidator(0)])
-    low_stock_days = models.PositiveSmallIntegerField(_("库存预警天数"), default=3,
-                                                      help_text=_("库存按近7日用量可用天数低于此值时预警"))
+    division = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划")
+    )
+    parent = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级库存地点"),
+        help_text=_("通常从这里调入疫苗"),
+    )
+    risk_index = models.DecimalField(
+        _("疫情风险系数"), max_digits=6, decimal_places=2, default=1, validators=[MinValueValidator(0)]
+    )
+    density_index = models.DecimalField(
+        _("人口密度系数"), max_digits=6, decimal_places=2, default=1, validators=[MinValueValidator(0)]
+    )
+    mobility_index = models.DecimalField(
+        _("人口流动系数"), max_digits=6, decimal_places=2, default=1, validators=[MinValueValidator(0)]
+    )
+    low_stock_days = models.PositiveSmallIntegerField(
+        _("库存预警天数"), default=3, help_text=_("库存按近7日用量可用天数低于此值时预警")
+    )
 
     class Meta:
         verbose_name = _("库存地点")
         verbose_name_plural = _("库存地点")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=PlaceKind.values), name="stockplace_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=PlaceKind.values), name="stockplace_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -81,7 +96,9 @@ class ColdChainUnit(models.Model):
         verbose_name_plural = _("冷链设备")
         ordering = ["place", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=ColdChainKind.values), name="coldchainunit_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ColdChainKind.values), name="coldchainunit_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -91,16 +108,25 @@ class ColdChainUnit(models.Model):
 class Lot(models.Model):
     """A lot (批号) of one product; its status applies everywhere at once."""
 
-    product = models.ForeignKey("catalog.Product", models.PROTECT, related_name="lots", verbose_name=_("疫苗品种"))
+    product = models.ForeignKey(
+        "catalog.Product", models.PROTECT, related_name="lots", verbose_name=_("疫苗品种")
+    )
     lot_number = models.CharField(_("批号"), max_length=40)
     manufacturer = models.CharField(_("生产企业"), max_length=100, blank=True)
     expiry = models.DateField(_("有效期至"))
     release_certificate = models.CharField(_("批签发号"), max_length=60, blank=True)
     quantity_doses = models.PositiveIntegerField(_("数量（剂）"), default=0)
-    status = models.CharField(_("状态"), max_length=20, choices=LOT_STATUS_CHOICES,
-                              default=domain.LotStatus.RELEASED.value)
-    status_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
-                                          related_name="+", verbose_name=_("状态变更人"))
+    status = models.CharField(
+        _("状态"), max_length=20, choices=LOT_STATUS_CHOICES, default=domain.LotStatus.RELEASED.value
+    )
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("状态变更人"),
+    )
     status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
     status_reason = models.CharField(_("状态变更原因"), max_length=200, blank=True)
 
@@ -110,8 +136,9 @@ class Lot(models.Model):
         ordering = ["expiry", "lot_number"]
         constraints = [
             models.UniqueConstraint(fields=["product", "lot_number"], name="lot_once_per_product"),
-            models.CheckConstraint(condition=models.Q(status__in=[s.value for s in domain.LotStatus]),
-                                   name="lot_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in domain.LotStatus]), name="lot_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -126,17 +153,47 @@ class TraceCode(models.Model):
     # the composite (lot, state, place) and (place, state) indexes, or made partial (most codes are unused).
     lot = models.ForeignKey(Lot, models.PROTECT, related_name="codes", verbose_name=_("批号"), db_index=False)
     state = models.CharField(_("状态"), max_length=20, choices=CodeState.choices, default=CodeState.IN_STOCK)
-    place = models.ForeignKey(StockPlace, models.PROTECT, null=True, blank=True, related_name="codes",
-                              verbose_name=_("所在地点"), db_index=False)
-    administered_to = models.ForeignKey("registry.Resident", models.PROTECT, null=True, blank=True, related_name="+",
-                                        verbose_name=_("受种者"), db_index=False)
+    place = models.ForeignKey(
+        StockPlace,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="codes",
+        verbose_name=_("所在地点"),
+        db_index=False,
+    )
+    administered_to = models.ForeignKey(
+        "registry.Resident",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("受种者"),
+        db_index=False,
+    )
     administered_at = models.DateTimeField(_("接种时间"), null=True, blank=True)
     wasted_reason = models.CharField(_("损耗原因"), max_length=20, choices=WASTAGE_REASON_CHOICES, blank=True)
-    origin = models.ForeignKey(StockPlace, models.PROTECT, null=True, blank=True, related_name="+",
-                               verbose_name=_("入库地点"), db_index=False)
-    package = models.CharField(_("包装码"), max_length=20, blank=True, help_text=_("收货文件给出的上级包装（盒/箱）码"))
-    dispatch = models.ForeignKey("Dispatch", models.PROTECT, null=True, blank=True, related_name="+",
-                                 verbose_name=_("最近调拨单"), db_index=False)
+    origin = models.ForeignKey(
+        StockPlace,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("入库地点"),
+        db_index=False,
+    )
+    package = models.CharField(
+        _("包装码"), max_length=20, blank=True, help_text=_("收货文件给出的上级包装（盒/箱）码")
+    )
+    dispatch = models.ForeignKey(
+        "Dispatch",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("最近调拨单"),
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("追溯码")
@@ -145,12 +202,19 @@ class TraceCode(models.Model):
             models.Index(fields=["lot", "state", "place"], name="tracecode_lot_state_place"),
             models.Index(fields=["place", "state"], name="tracecode_place_state"),
             models.Index(fields=["package"], name="tracecode_package", condition=~models.Q(package="")),
-            models.Index(fields=["administered_to"], name="tracecode_recipient",
-                         condition=models.Q(administered_to__isnull=False)),
-            models.Index(fields=["dispatch"], name="tracecode_dispatch", condition=models.Q(dispatch__isnull=False)),
+            models.Index(
+                fields=["administered_to"],
+                name="tracecode_recipient",
+                condition=models.Q(administered_to__isnull=False),
+            ),
+            models.Index(
+                fields=["dispatch"], name="tracecode_dispatch", condition=models.Q(dispatch__isnull=False)
+            ),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(state__in=CodeState.values), name="tracecode_state_valid"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=CodeState.values), name="tracecode_state_valid"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(state=CodeState.ADMINISTERED)
                 | (models.Q(administered_to__isnull=False) & models.Q(administered_at__isnull=False)),
@@ -166,14 +230,23 @@ class StockMovement(models.Model):
     """One row of the append-only stock ledger; ``doses`` is the signed change to the balance."""
 
     kind = models.CharField(_("类型"), max_length=30, choices=MOVEMENT_KIND_CHOICES)
-    place = models.ForeignKey(StockPlace, models.PROTECT, related_name="movements", verbose_name=_("库存地点"))
+    place = models.ForeignKey(
+        StockPlace, models.PROTECT, related_name="movements", verbose_name=_("库存地点")
+    )
     lot = models.ForeignKey(Lot, models.PROTECT, related_name="movements", verbose_name=_("批号"))
     doses = models.IntegerField(_("剂数（增减）"))
-    code = models.ForeignKey(TraceCode, models.PROTECT, null=True, blank=True, related_name="movements",
-                             verbose_name=_("追溯码"))
+    code = models.ForeignKey(
+        TraceCode, models.PROTECT, null=True, blank=True, related_name="movements", verbose_name=_("追溯码")
+    )
     reference = models.CharField(_("关联单号"), max_length=60, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                              verbose_name=_("操作人"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
     actor_label = models.CharField(_("操作人标识"), max_length=150, blank=True)
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     reason = models.CharField(_("原因"), max_length=200, blank=True)
@@ -185,8 +258,10 @@ class StockMovement(models.Model):
         indexes = [models.Index(fields=["place", "lot"], name="movement_place_lot")]
         constraints = [
             models.CheckConstraint(condition=~models.Q(doses=0), name="movement_doses_nonzero"),
-            models.CheckConstraint(condition=models.Q(kind__in=[k.value for k in domain.MovementKind]),
-                                   name="movement_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in domain.MovementKind]),
+                name="movement_kind_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -224,20 +299,46 @@ class Dispatch(models.Model):
     the destination confirms what arrived."""
 
     number = models.CharField(_("调拨单号"), max_length=30, unique=True)
-    from_place = models.ForeignKey(StockPlace, models.PROTECT, related_name="dispatches_out", verbose_name=_("调出地点"))
-    to_place = models.ForeignKey(StockPlace, models.PROTECT, related_name="dispatches_in", verbose_name=_("调入地点"))
-    product = models.ForeignKey("catalog.Product", models.PROTECT, related_name="+", verbose_name=_("疫苗品种"))
-    status = models.CharField(_("状态"), max_length=20, choices=DispatchStatus.choices, default=DispatchStatus.IN_TRANSIT)
+    from_place = models.ForeignKey(
+        StockPlace, models.PROTECT, related_name="dispatches_out", verbose_name=_("调出地点")
+    )
+    to_place = models.ForeignKey(
+        StockPlace, models.PROTECT, related_name="dispatches_in", verbose_name=_("调入地点")
+    )
+    product = models.ForeignKey(
+        "catalog.Product", models.PROTECT, related_name="+", verbose_name=_("疫苗品种")
+    )
+    status = models.CharField(
+        _("状态"), max_length=20, choices=DispatchStatus.choices, default=DispatchStatus.IN_TRANSIT
+    )
     codes_count = models.PositiveIntegerField(_("追溯码数"), default=0)
     doses = models.PositiveIntegerField(_("剂数"), default=0)
     dispatched_at = models.DateTimeField(_("调出时间"))
-    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                      verbose_name=_("调出人"))
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("调出人"),
+    )
     received_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
-    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("签收人"))
-    allocation = models.ForeignKey("AllocationRun", models.PROTECT, null=True, blank=True, related_name="dispatches",
-                                   verbose_name=_("分配方案"))
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("签收人"),
+    )
+    allocation = models.ForeignKey(
+        "AllocationRun",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatches",
+        verbose_name=_("分配方案"),
+    )
     note = models.CharField(_("备注"), max_length=200, blank=True)
     reasons = models.JSONField(_("先到期先出说明"), default=list, blank=True)
 
@@ -247,8 +348,12 @@ class Dispatch(models.Model):
         ordering = ["-dispatched_at", "-id"]
         indexes = [models.Index(fields=["status", "dispatched_at"], name="dispatch_status_at")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=DispatchStatus.values), name="dispatch_status_valid"),
-            models.CheckConstraint(condition=~models.Q(from_place=models.F("to_place")), name="dispatch_two_places"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DispatchStatus.values), name="dispatch_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_place=models.F("to_place")), name="dispatch_two_places"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -286,8 +391,12 @@ class DispatchCode(models.Model):
         DAMAGED = "damaged", _("破损")
 
     dispatch = models.ForeignKey(Dispatch, models.CASCADE, related_name="codes", verbose_name=_("调拨单"))
-    code = models.ForeignKey(TraceCode, models.PROTECT, related_name="dispatch_rows", verbose_name=_("追溯码"))
-    outcome = models.CharField(_("签收结果"), max_length=20, choices=Outcome.choices, default=Outcome.IN_TRANSIT)
+    code = models.ForeignKey(
+        TraceCode, models.PROTECT, related_name="dispatch_rows", verbose_name=_("追溯码")
+    )
+    outcome = models.CharField(
+        _("签收结果"), max_length=20, choices=Outcome.choices, default=Outcome.IN_TRANSIT
+    )
 
     class Meta:
         verbose_name = _("调拨追溯码")
@@ -306,7 +415,9 @@ class Discrepancy(models.Model):
         DAMAGED = "damaged", _("破损")
         WRONG_LOT = "wrong_lot", _("批号不符/非本单追溯码")
 
-    dispatch = models.ForeignKey(Dispatch, models.CASCADE, related_name="discrepancies", verbose_name=_("调拨单"))
+    dispatch = models.ForeignKey(
+        Dispatch, models.CASCADE, related_name="discrepancies", verbose_name=_("调拨单")
+    )
     kind = models.CharField(_("差异类型"), max_length=20, choices=Kind.choices)
     code = models.CharField(_("追溯码"), max_length=40)
     lot_number = models.CharField(_("批号"), max_length=40, blank=True)
@@ -326,8 +437,14 @@ class StockCount(models.Model):
 
     place = models.ForeignKey(StockPlace, models.PROTECT, related_name="counts", verbose_name=_("库存地点"))
     counted_at = models.DateTimeField(_("盘点时间"))
-    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                   verbose_name=_("盘点人"))
+    counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("盘点人"),
+    )
     scanned = models.PositiveIntegerField(_("扫码数"))
     matched = models.PositiveIntegerField(_("相符数"))
     missing = models.JSONField(_("账有实无"), default=list)
@@ -354,27 +471,44 @@ class AllocationRun(models.Model):
     """A proposal of how an arriving quantity is shared among places, with its reasoning; approving it
     creates the dispatches."""
 
-    product = models.ForeignKey("catalog.Product", models.PROTECT, related_name="+", verbose_name=_("疫苗品种"))
+    product = models.ForeignKey(
+        "catalog.Product", models.PROTECT, related_name="+", verbose_name=_("疫苗品种")
+    )
     source = models.ForeignKey(StockPlace, models.PROTECT, related_name="+", verbose_name=_("调出地点"))
     doses_arriving = models.PositiveIntegerField(_("到货剂数"))
     weights = models.JSONField(_("权重"), default=dict)
     lines = models.JSONField(_("分配明细"), default=list)
     notes = models.JSONField(_("说明"), default=list, blank=True)
-    status = models.CharField(_("状态"), max_length=20, choices=AllocationStatus.choices,
-                              default=AllocationStatus.PROPOSED)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=AllocationStatus.choices, default=AllocationStatus.PROPOSED
+    )
     created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                   verbose_name=_("生成人"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("生成人"),
+    )
     approved_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("审批人"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审批人"),
+    )
 
     class Meta:
         verbose_name = _("疫苗分配方案")
         verbose_name_plural = _("疫苗分配方案")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=AllocationStatus.values), name="allocation_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=AllocationStatus.values), name="allocation_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -391,8 +525,9 @@ class ReceiptImportJob(models.Model):
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+",
-                                   verbose_name=_("上传人"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("上传人")
+    )
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     place = models.ForeignKey(StockPlace, models.PROTECT, related_name="+", verbose_name=_("入库地点"))
     filename = models.CharField(_("文件名"), max_length=200)
@@ -413,8 +548,10 @@ class ReceiptImportJob(models.Model):
         verbose_name_plural = _("收货导入任务")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=["queued", "running", "done", "failed"]),
-                                   name="receiptimportjob_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                name="receiptimportjob_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -60,20 +60,34 @@ def require_place(user, place: StockPlace, perm: str) -> None:
 def stock_lines(*, place: StockPlace, product: Product) -> list[domain.StockLine]:
     """The place's stock of ``product`` as FEFO input: one line per lot with doses > 0."""
     return [
-        domain.StockLine(lot=b.lot.lot_number, product=product.code, expiry=b.lot.expiry, status=b.lot.status,
-                         doses_available=b.doses, doses_per_pack=product.doses_per_vial,
-                         pack_volume_cm3=product.pack_volume_cm3)
-        for b in StockBalance.objects.filter(place=place, lot__product=product, doses__gt=0).select_related("lot")
+        domain.StockLine(
+            lot=b.lot.lot_number,
+            product=product.code,
+            expiry=b.lot.expiry,
+            status=b.lot.status,
+            doses_available=b.doses,
+            doses_per_pack=product.doses_per_vial,
+            pack_volume_cm3=product.pack_volume_cm3,
+        )
+        for b in StockBalance.objects.filter(place=place, lot__product=product, doses__gt=0).select_related(
+            "lot"
+        )
     ]
 
 
 def volume_used_cm3(place: StockPlace) -> Decimal:
     """Cold-chain space taken at ``place`` by codes in stock there and codes on their way to it."""
     used = Decimal(0)
-    held = (TraceCode.objects.filter(place=place, state=CodeState.IN_STOCK)
-            .values("lot__product__pack_volume_cm3").annotate(n=Count("id")))
-    coming = (TraceCode.objects.filter(state=CodeState.IN_TRANSIT, dispatch__to_place=place)
-              .values("lot__product__pack_volume_cm3").annotate(n=Count("id")))
+    held = (
+        TraceCode.objects.filter(place=place, state=CodeState.IN_STOCK)
+        .values("lot__product__pack_volume_cm3")
+        .annotate(n=Count("id"))
+    )
+    coming = (
+        TraceCode.objects.filter(state=CodeState.IN_TRANSIT, dispatch__to_place=place)
+        .values("lot__product__pack_volume_cm3")
+        .annotate(n=Count("id"))
+    )
     for row in (*held, *coming):
         used += row["lot__product__pack_volume_cm3"] * row["n"]
     return used
@@ -100,25 +114,48 @@ def balances(*, place: StockPlace | None = None, product: Product | None = None)
     rows = []
     for b in qs.order_by("place__code", "lot__expiry", "lot__lot_number"):
         usable, why = domain.lot_usable(status=b.lot.status, expiry=b.lot.expiry, on=today)
-        rows.append({"place": b.place.code, "place_name": b.place.name, "lot": b.lot.lot_number,
-                     "product": b.lot.product.code, "expiry": b.lot.expiry.isoformat(), "status": b.lot.status,
-                     "status_label": domain.LotStatus(b.lot.status).label_zh, "usable": usable, "why": why,
-                     "doses": b.doses})
+        rows.append(
+            {
+                "place": b.place.code,
+                "place_name": b.place.name,
+                "lot": b.lot.lot_number,
+                "product": b.lot.product.code,
+                "expiry": b.lot.expiry.isoformat(),
+                "status": b.lot.status,
+                "status_label": domain.LotStatus(b.lot.status).label_zh,
+                "usable": usable,
+                "why": why,
+                "doses": b.doses,
+            }
+        )
     return rows
 
 
 def places_overview() -> list[dict]:
     """Every place with its stock, stock in transit to it and cold-chain use."""
-    stock = dict(StockBalance.objects.values("place_id").annotate(d=Sum("doses")).values_list("place_id", "d"))
-    coming = dict(Dispatch.objects.filter(status=DispatchStatus.IN_TRANSIT).values("to_place_id")
-                  .annotate(d=Sum("doses")).values_list("to_place_id", "d"))
+    stock = dict(
+        StockBalance.objects.values("place_id").annotate(d=Sum("doses")).values_list("place_id", "d")
+    )
+    coming = dict(
+        Dispatch.objects.filter(status=DispatchStatus.IN_TRANSIT)
+        .values("to_place_id")
+        .annotate(d=Sum("doses"))
+        .values_list("to_place_id", "d")
+    )
     rows = []
     for p in StockPlace.objects.select_related("division", "parent").order_by("code"):
         total = volume_total_cm3(p)
         used = volume_used_cm3(p)
-        rows.append({"place": p, "stock": stock.get(p.pk, 0) or 0, "in_transit": coming.get(p.pk, 0) or 0,
-                     "volume_total": total, "volume_used": used,
-                     "volume_pct": (float(used) / total * 100) if total else None})
+        rows.append(
+            {
+                "place": p,
+                "stock": stock.get(p.pk, 0) or 0,
+                "in_transit": coming.get(p.pk, 0) or 0,
+                "volume_total": total,
+                "volume_used": used,
+                "volume_pct": (float(used) / total * 100) if total else None,
+            }
+        )
     return rows
 
 
@@ -144,8 +181,9 @@ def place_needs(*, places, product: Product, on) -> list[tuple[domain.PlaceNeed,
     for p in places:
         low, high = p.division.code_range
         in_range = ImmunizationStatus.objects.filter(village_code__gte=low, village_code__lte=high)
-        target = (PhaseTarget.objects.filter(phase__in=phases, division__code__gte=low, division__code__lte=high)
-                  .aggregate(t=Sum("target_people"))["t"])
+        target = PhaseTarget.objects.filter(
+            phase__in=phases, division__code__gte=low, division__code__lte=high
+        ).aggregate(t=Sum("target_people"))["t"]
         if target is not None:
             covered = in_range.filter(valid_doses__gte=1).count()
             remaining = max(0, target - covered)
@@ -153,21 +191,46 @@ def place_needs(*, places, product: Product, on) -> list[tuple[domain.PlaceNeed,
         else:
             remaining = in_range.filter(category_q(C.NOT_STARTED, on, prefix="")).count()
             basis = f"未设阶段目标，按应种未种{remaining:,}人"
-        second = in_range.filter(next_number__gte=2).filter(
-            category_q(C.DOSE_DUE, on, prefix="") | category_q(C.OVERDUE, on, prefix="")).count()
+        second = (
+            in_range.filter(next_number__gte=2)
+            .filter(category_q(C.DOSE_DUE, on, prefix="") | category_q(C.OVERDUE, on, prefix=""))
+            .count()
+        )
         held = StockBalance.objects.filter(place=p, lot__product=product).aggregate(d=Sum("doses"))["d"] or 0
-        coming = (DispatchItem.objects.filter(dispatch__to_place=p, dispatch__status=DispatchStatus.IN_TRANSIT,
-                                              lot__product=product).aggregate(d=Sum("doses_sent"))["d"] or 0)
+        coming = (
+            DispatchItem.objects.filter(
+                dispatch__to_place=p, dispatch__status=DispatchStatus.IN_TRANSIT, lot__product=product
+            ).aggregate(d=Sum("doses_sent"))["d"]
+            or 0
+        )
         free = free_volume_cm3(p)
         free_packs = math.floor(free / product.pack_volume_cm3)
-        need = domain.PlaceNeed(code=p.code, name=p.name, remaining_need=remaining, second_doses_due=second,
-                                risk_weight=p.risk_index, density_weight=p.density_index,
-                                mobility_weight=p.mobility_index, stock_on_hand_doses=held + coming,
-                                free_volume_packs=free_packs)
-        rows.append((need, {"basis": basis, "remaining_need": remaining, "second_doses_due": second,
-                            "stock_on_hand": held + coming, "free_packs": free_packs,
-                            "risk": str(p.risk_index), "density": str(p.density_index),
-                            "mobility": str(p.mobility_index)}))
+        need = domain.PlaceNeed(
+            code=p.code,
+            name=p.name,
+            remaining_need=remaining,
+            second_doses_due=second,
+            risk_weight=p.risk_index,
+            density_weight=p.density_index,
+            mobility_weight=p.mobility_index,
+            stock_on_hand_doses=held + coming,
+            free_volume_packs=free_packs,
+        )
+        rows.append(
+            (
+                need,
+                {
+                    "basis": basis,
+                    "remaining_need": remaining,
+                    "second_doses_due": second,
+                    "stock_on_hand": held + coming,
+                    "free_packs": free_packs,
+                    "risk": str(p.risk_index),
+                    "density": str(p.density_index),
+                    "mobility": str(p.mobility_index),
+                },
+            )
+        )
     return rows
 
 
@@ -178,10 +241,15 @@ def place_needs(*, places, product: Product, on) -> list[tuple[domain.PlaceNeed,
 
 def _recipient(c: TraceCode, *, reveal: bool) -> dict:
     r = c.administered_to
-    return {"code": c.code, "administered_at": c.administered_at.isoformat() if c.administered_at else None,
-            "resident_id": r.pk, "name": r.name if reveal else mask_name(r.name),
-            "id_number": r.id_number if reveal else r.id_number_masked,
-            "place": c.place.code if c.place_id else None, "place_name": c.place.name if c.place_id else ""}
+    return {
+        "code": c.code,
+        "administered_at": c.administered_at.isoformat() if c.administered_at else None,
+        "resident_id": r.pk,
+        "name": r.name if reveal else mask_name(r.name),
+        "id_number": r.id_number if reveal else r.id_number_masked,
+        "place": c.place.code if c.place_id else None,
+        "place_name": c.place.name if c.place_id else "",
+    }
 
 
 def _reveal_allowed(user, purpose: str | None) -> bool:
@@ -194,8 +262,9 @@ def _reveal_allowed(user, purpose: str | None) -> bool:
     return True
 
 
-def lot_trace(*, user, lot: Lot, limit: int = RECIPIENTS_SHOWN, offset: int = 0, reveal_purpose: str | None = None
-              ) -> dict:
+def lot_trace(
+    *, user, lot: Lot, limit: int = RECIPIENTS_SHOWN, offset: int = 0, reveal_purpose: str | None = None
+) -> dict:
     """Where every code of ``lot`` is and went: counts per state, the places it passed through (received,
     sent, received from dispatches, in stock, administered there), and the recipients.
 
@@ -225,67 +294,131 @@ def lot_trace(*, user, lot: Lot, limit: int = RECIPIENTS_SHOWN, offset: int = 0,
     places: dict[int, dict] = {}
 
     def row(pid: int) -> dict:
-        return places.setdefault(pid, {"received": 0, "sent": 0, "received_from_dispatch": 0, "in_stock": 0,
-                                       "administered": 0, "wasted": 0})
+        return places.setdefault(
+            pid,
+            {
+                "received": 0,
+                "sent": 0,
+                "received_from_dispatch": 0,
+                "in_stock": 0,
+                "administered": 0,
+                "wasted": 0,
+            },
+        )
 
     for pid, n in codes.filter(origin__isnull=False).values_list("origin_id").annotate(n=Count("*")):
         row(pid)["received"] = n
-    for item in (DispatchItem.objects.filter(lot=lot).values("dispatch__from_place_id", "dispatch__to_place_id")
-                 .annotate(sent=Sum("codes_sent"), got=Sum("codes_received")).order_by()):
+    for item in (
+        DispatchItem.objects.filter(lot=lot)
+        .values("dispatch__from_place_id", "dispatch__to_place_id")
+        .annotate(sent=Sum("codes_sent"), got=Sum("codes_received"))
+        .order_by()
+    ):
         row(item["dispatch__from_place_id"])["sent"] += item["sent"]
         row(item["dispatch__to_place_id"])["received_from_dispatch"] += item["got"]
     for pid, state, n in held:
         if state in ("in_stock", "administered", "wasted"):
             row(pid)[state] = n
     names = {p.pk: p for p in StockPlace.objects.filter(pk__in=places).only("code", "name")}
-    place_rows = [{"place": names[pid].code, "place_name": names[pid].name, **v}
-                  for pid, v in sorted(places.items(), key=lambda kv: names[kv[0]].code)]
+    place_rows = [
+        {"place": names[pid].code, "place_name": names[pid].name, **v}
+        for pid, v in sorted(places.items(), key=lambda kv: names[kv[0]].code)
+    ]
 
     total = by_state.get(CodeState.ADMINISTERED, 0)
     scope = scope_for(user)
     administered = codes.filter(state=CodeState.ADMINISTERED).order_by("administered_at", "id")
-    visible = scope.filter(administered, code_field="administered_to__village_code",
-                           employer_field="administered_to__employer_id")
+    visible = scope.filter(
+        administered,
+        code_field="administered_to__village_code",
+        employer_field="administered_to__employer_id",
+    )
     shown = total if scope.unrestricted or not total else visible.count()
     if shown and shown == total:
         # Every recipient is in scope: page the codes alone, then read just those people (still through the
         # scope, should a code have been given to someone outside it since the count).
-        page = list(administered.values_list("code", "administered_at", "administered_to_id", "place_id")
-                    [offset:offset + limit])
+        page = list(
+            administered.values_list("code", "administered_at", "administered_to_id", "place_id")[
+                offset : offset + limit
+            ]
+        )
         people: dict[int, tuple[str, str]] = {}
         ids = [rid for _, _, rid, _ in page]
         for i in range(0, len(ids), 900):
-            people.update((pk, (name, number)) for pk, name, number in scope.filter(Resident.objects.filter(
-                pk__in=ids[i:i + 900])).values_list("pk", "name", "id_number"))
+            people.update(
+                (pk, (name, number))
+                for pk, name, number in scope.filter(
+                    Resident.objects.filter(pk__in=ids[i : i + 900])
+                ).values_list("pk", "name", "id_number")
+            )
         listed = [(code, at, rid, *people[rid], pid) for code, at, rid, pid in page if rid in people]
     else:
-        listed = list(visible.values_list("code", "administered_at", "administered_to_id", "administered_to__name",
-                                          "administered_to__id_number", "place_id")[offset:offset + limit]) if shown else []
+        listed = (
+            list(
+                visible.values_list(
+                    "code",
+                    "administered_at",
+                    "administered_to_id",
+                    "administered_to__name",
+                    "administered_to__id_number",
+                    "place_id",
+                )[offset : offset + limit]
+            )
+            if shown
+            else []
+        )
     missing = {pid for *_, pid in listed if pid is not None and pid not in names}
     if missing:
         names.update((p.pk, p) for p in StockPlace.objects.filter(pk__in=missing).only("code", "name"))
     recipients = [
-        {"code": code, "administered_at": at.isoformat() if at else None, "resident_id": rid,
-         "name": name if reveal else mask_name(name), "id_number": number if reveal else mask_id(number),
-         "place": names[pid].code if pid is not None else None,
-         "place_name": names[pid].name if pid is not None else ""}
+        {
+            "code": code,
+            "administered_at": at.isoformat() if at else None,
+            "resident_id": rid,
+            "name": name if reveal else mask_name(name),
+            "id_number": number if reveal else mask_id(number),
+            "place": names[pid].code if pid is not None else None,
+            "place_name": names[pid].name if pid is not None else "",
+        }
         for code, at, rid, name, number, pid in listed
     ]
     if reveal and listed:
-        audit_record(actor=user, action="supply.trace_reveal", obj=lot,
-                     new={"purpose": reveal_purpose.strip(), "residents": [r[2] for r in listed]})
-    in_transit = list(Dispatch.objects.filter(items__lot=lot, status=DispatchStatus.IN_TRANSIT)
-                      .values_list("number", flat=True))
+        audit_record(
+            actor=user,
+            action="supply.trace_reveal",
+            obj=lot,
+            new={"purpose": reveal_purpose.strip(), "residents": [r[2] for r in listed]},
+        )
+    in_transit = list(
+        Dispatch.objects.filter(items__lot=lot, status=DispatchStatus.IN_TRANSIT).values_list(
+            "number", flat=True
+        )
+    )
     return {
-        "lot": lot.lot_number, "product": lot.product.code, "product_name": lot.product.name_zh,
-        "manufacturer": lot.manufacturer, "expiry": lot.expiry.isoformat(), "status": lot.status,
-        "status_label": domain.LotStatus(lot.status).label_zh, "release_certificate": lot.release_certificate,
-        "doses_per_code": dpv, "codes_total": sum(by_state.values()), "by_state": by_state,
-        "places": place_rows, "in_transit_dispatches": in_transit,
-        "in_stock": [{"place": r["place"], "place_name": r["place_name"], "codes": r["in_stock"]}
-                     for r in place_rows if r["in_stock"]],
-        "administered_total": total, "administered_hidden": total - shown, "recipients": recipients,
-        "offset": offset, "limit": limit, "revealed": reveal,
+        "lot": lot.lot_number,
+        "product": lot.product.code,
+        "product_name": lot.product.name_zh,
+        "manufacturer": lot.manufacturer,
+        "expiry": lot.expiry.isoformat(),
+        "status": lot.status,
+        "status_label": domain.LotStatus(lot.status).label_zh,
+        "release_certificate": lot.release_certificate,
+        "doses_per_code": dpv,
+        "codes_total": sum(by_state.values()),
+        "by_state": by_state,
+        "places": place_rows,
+        "in_transit_dispatches": in_transit,
+        "in_stock": [
+            {"place": r["place"], "place_name": r["place_name"], "codes": r["in_stock"]}
+            for r in place_rows
+            if r["in_stock"]
+        ],
+        "administered_total": total,
+        "administered_hidden": total - shown,
+        "recipients": recipients,
+        "offset": offset,
+        "limit": limit,
+        "revealed": reveal,
     }
 
 
@@ -297,38 +430,84 @@ def code_trace(*, user, code: str, reveal_purpose: str | None = None) -> dict:
         text = domain.parse_trace_code(code).code
     except domain.TraceCodeError as e:
         raise ValidationFailed(e.message, field="code") from None
-    tc = (TraceCode.objects.select_related("lot__product", "place", "origin", "administered_to")
-          .filter(code=text).first())
+    tc = (
+        TraceCode.objects.select_related("lot__product", "place", "origin", "administered_to")
+        .filter(code=text)
+        .first()
+    )
     if tc is None:
         raise ValidationFailed(f"追溯码{text}未登记", field="code")
     reveal = _reveal_allowed(user, reveal_purpose)
-    hops = [{"dispatch": r.dispatch.number, "from": r.dispatch.from_place.name, "to": r.dispatch.to_place.name,
-             "dispatched_at": r.dispatch.dispatched_at.isoformat(),
-             "received_at": r.dispatch.received_at.isoformat() if r.dispatch.received_at else None,
-             "outcome": r.outcome, "outcome_label": r.get_outcome_display()}
-            for r in DispatchCode.objects.filter(code=tc).select_related("dispatch__from_place", "dispatch__to_place")
-            .order_by("dispatch__dispatched_at", "id")]
+    hops = [
+        {
+            "dispatch": r.dispatch.number,
+            "from": r.dispatch.from_place.name,
+            "to": r.dispatch.to_place.name,
+            "dispatched_at": r.dispatch.dispatched_at.isoformat(),
+            "received_at": r.dispatch.received_at.isoformat() if r.dispatch.received_at else None,
+            "outcome": r.outcome,
+            "outcome_label": r.get_outcome_display(),
+        }
+        for r in DispatchCode.objects.filter(code=tc)
+        .select_related("dispatch__from_place", "dispatch__to_place")
+        .order_by("dispatch__dispatched_at", "id")
+    ]
     recipient = None
     hidden = False
     if tc.state == CodeState.ADMINISTERED and tc.administered_to_id:
-        if scope_for(user).filter(TraceCode.objects.filter(pk=tc.pk), code_field="administered_to__village_code",
-                                  employer_field="administered_to__employer_id").exists():
+        if (
+            scope_for(user)
+            .filter(
+                TraceCode.objects.filter(pk=tc.pk),
+                code_field="administered_to__village_code",
+                employer_field="administered_to__employer_id",
+            )
+            .exists()
+        ):
             recipient = _recipient(tc, reveal=reveal)
             if reveal:
-                audit_record(actor=user, action="supply.trace_reveal", obj=tc.lot,
-                             new={"purpose": reveal_purpose.strip(), "residents": [tc.administered_to_id],
-                                  "code": tc.code})
+                audit_record(
+                    actor=user,
+                    action="supply.trace_reveal",
+                    obj=tc.lot,
+                    new={
+                        "purpose": reveal_purpose.strip(),
+                        "residents": [tc.administered_to_id],
+                        "code": tc.code,
+                    },
+                )
         else:
             hidden = True
-    movements = [{"at": m.at.isoformat(), "kind": m.kind, "kind_label": m.get_kind_display(), "place": m.place.name,
-                  "doses": m.doses, "reference": m.reference}
-                 for m in StockMovement.objects.filter(code=tc).select_related("place").order_by("at", "id")]
-    return {"code": tc.code, "lot": tc.lot.lot_number, "lot_id": tc.lot_id, "product": tc.lot.product.code,
-            "product_name": tc.lot.product.name_zh, "expiry": tc.lot.expiry.isoformat(), "lot_status": tc.lot.status,
-            "state": tc.state, "state_label": tc.get_state_display(), "package": tc.package,
-            "origin": tc.origin.name if tc.origin_id else None, "place": tc.place.name if tc.place_id else None,
-            "wasted_reason": tc.wasted_reason, "dispatches": hops, "movements": movements,
-            "recipient": recipient, "recipient_hidden": hidden}
+    movements = [
+        {
+            "at": m.at.isoformat(),
+            "kind": m.kind,
+            "kind_label": m.get_kind_display(),
+            "place": m.place.name,
+            "doses": m.doses,
+            "reference": m.reference,
+        }
+        for m in StockMovement.objects.filter(code=tc).select_related("place").order_by("at", "id")
+    ]
+    return {
+        "code": tc.code,
+        "lot": tc.lot.lot_number,
+        "lot_id": tc.lot_id,
+        "product": tc.lot.product.code,
+        "product_name": tc.lot.product.name_zh,
+        "expiry": tc.lot.expiry.isoformat(),
+        "lot_status": tc.lot.status,
+        "state": tc.state,
+        "state_label": tc.get_state_display(),
+        "package": tc.package,
+        "origin": tc.origin.name if tc.origin_id else None,
+        "place": tc.place.name if tc.place_id else None,
+        "wasted_reason": tc.wasted_reason,
+        "dispatches": hops,
+        "movements": movements,
+        "recipient": recipient,
+        "recipient_hidden": hidden,
+    }
 
 
 def person_codes(*, user, resident) -> list[dict]:
@@ -338,12 +517,21 @@ def person_codes(*, user, resident) -> list[dict]:
 
     if not scope_for(user).filter(Resident.objects.filter(pk=resident.pk)).exists():
         raise NotFound("居民不存在或不在您的管辖范围内")
-    return [{"code": c.code, "lot": c.lot.lot_number, "product": c.lot.product.code,
-             "product_name": c.lot.product.name_zh, "expiry": c.lot.expiry.isoformat(), "lot_status": c.lot.status,
-             "administered_at": c.administered_at.isoformat() if c.administered_at else None,
-             "place": c.place.name if c.place_id else ""}
-            for c in TraceCode.objects.filter(administered_to=resident).select_related("lot__product", "place")
-            .order_by("administered_at", "id")]
+    return [
+        {
+            "code": c.code,
+            "lot": c.lot.lot_number,
+            "product": c.lot.product.code,
+            "product_name": c.lot.product.name_zh,
+            "expiry": c.lot.expiry.isoformat(),
+            "lot_status": c.lot.status,
+            "administered_at": c.administered_at.isoformat() if c.administered_at else None,
+            "place": c.place.name if c.place_id else "",
+        }
+        for c in TraceCode.objects.filter(administered_to=resident)
+        .select_related("lot__product", "place")
+        .order_by("administered_at", "id")
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -357,45 +545,90 @@ def alerts(*, now=None, expiring_days: int = 30, overdue_hours: int = 24, use_da
     ``overdue_hours``."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    stocked = (Lot.objects.filter(balances__doses__gt=0, status=domain.LotStatus.RELEASED.value)
-               .annotate(stock=Sum("balances__doses")).select_related("product"))
-    expiring = [{"lot": lot.lot_number, "lot_id": lot.pk, "product": lot.product.code, "expiry": lot.expiry.isoformat(),
-                 "days_left": (lot.expiry - today).days, "doses": lot.stock}
-                for lot in domain.expiring_soon(list(stocked), on=today, days=expiring_days)]
+    stocked = (
+        Lot.objects.filter(balances__doses__gt=0, status=domain.LotStatus.RELEASED.value)
+        .annotate(stock=Sum("balances__doses"))
+        .select_related("product")
+    )
+    expiring = [
+        {
+            "lot": lot.lot_number,
+            "lot_id": lot.pk,
+            "product": lot.product.code,
+            "expiry": lot.expiry.isoformat(),
+            "days_left": (lot.expiry - today).days,
+            "doses": lot.stock,
+        }
+        for lot in domain.expiring_soon(list(stocked), on=today, days=expiring_days)
+    ]
     since = now - timedelta(days=use_days)
-    used = dict(StockMovement.objects.filter(kind=domain.MovementKind.ADMINISTRATION.value, at__gte=since)
-                .values("place_id").annotate(d=Sum("doses")).values_list("place_id", "d"))
-    stock = dict(StockBalance.objects.values("place_id").annotate(d=Sum("doses")).values_list("place_id", "d"))
+    used = dict(
+        StockMovement.objects.filter(kind=domain.MovementKind.ADMINISTRATION.value, at__gte=since)
+        .values("place_id")
+        .annotate(d=Sum("doses"))
+        .values_list("place_id", "d")
+    )
+    stock = dict(
+        StockBalance.objects.values("place_id").annotate(d=Sum("doses")).values_list("place_id", "d")
+    )
     low = []
     for p in StockPlace.objects.filter(pk__in=used).order_by("code"):
         rate = Decimal(-used[p.pk]) / use_days
         cover = domain.days_of_cover(stock_doses=stock.get(p.pk, 0) or 0, recent_daily_use=rate)
         if cover is not None and cover < p.low_stock_days:
-            low.append({"place": p.code, "place_name": p.name, "stock": stock.get(p.pk, 0) or 0,
-                        "daily_use": float(rate), "days_of_cover": round(cover, 1), "threshold": p.low_stock_days})
-    overdue = [{"number": d.number, "dispatch_id": d.pk, "from": d.from_place.name, "to": d.to_place.name,
-                "dispatched_at": d.dispatched_at.isoformat(), "doses": d.doses,
-                "hours": round((now - d.dispatched_at).total_seconds() / 3600, 1)}
-               for d in Dispatch.objects.filter(status=DispatchStatus.IN_TRANSIT).select_related("from_place", "to_place")
-               .order_by("dispatched_at")
-               if domain.receipt_overdue(dispatched_at=d.dispatched_at, now=now, hours=overdue_hours)]
-    return {"expiring": expiring, "low_stock": low, "receipts_overdue": overdue,
-            "total": len(expiring) + len(low) + len(overdue)}
+            low.append(
+                {
+                    "place": p.code,
+                    "place_name": p.name,
+                    "stock": stock.get(p.pk, 0) or 0,
+                    "daily_use": float(rate),
+                    "days_of_cover": round(cover, 1),
+                    "threshold": p.low_stock_days,
+                }
+            )
+    overdue = [
+        {
+            "number": d.number,
+            "dispatch_id": d.pk,
+            "from": d.from_place.name,
+            "to": d.to_place.name,
+            "dispatched_at": d.dispatched_at.isoformat(),
+            "doses": d.doses,
+            "hours": round((now - d.dispatched_at).total_seconds() / 3600, 1),
+        }
+        for d in Dispatch.objects.filter(status=DispatchStatus.IN_TRANSIT)
+        .select_related("from_place", "to_place")
+        .order_by("dispatched_at")
+        if domain.receipt_overdue(dispatched_at=d.dispatched_at, now=now, hours=overdue_hours)
+    ]
+    return {
+        "expiring": expiring,
+        "low_stock": low,
+        "receipts_overdue": overdue,
+        "total": len(expiring) + len(low) + len(overdue),
+    }
 
 
 def ledger_check() -> dict:
     """Whether the books balance: for each place × lot, the balance equals the sum of its ledger rows and
     the codes in stock there; for each lot, codes received = in stock + in transit + administered +
     wasted + recalled. Returns the differences (empty lists when everything balances)."""
-    sums = {(r["place_id"], r["lot_id"]): r["s"] for r in
-            StockMovement.objects.values("place_id", "lot_id").annotate(s=Sum("doses"))}
-    held = {(r["place_id"], r["lot_id"]): r["n"] * r["lot__product__doses_per_vial"] for r in
-            TraceCode.objects.filter(state=CodeState.IN_STOCK).values("place_id", "lot_id", "lot__product__doses_per_vial")
-            .annotate(n=Count("id"))}
+    sums = {
+        (r["place_id"], r["lot_id"]): r["s"]
+        for r in StockMovement.objects.values("place_id", "lot_id").annotate(s=Sum("doses"))
+    }
+    held = {
+        (r["place_id"], r["lot_id"]): r["n"] * r["lot__product__doses_per_vial"]
+        for r in TraceCode.objects.filter(state=CodeState.IN_STOCK)
+        .values("place_id", "lot_id", "lot__product__doses_per_vial")
+        .annotate(n=Count("id"))
+    }
     bal = {(b.place_id, b.lot_id): b.doses for b in StockBalance.objects.all()}
     problems = []
     for key in sorted(set(sums) | set(held) | set(bal)):
         b, s, h = bal.get(key, 0), sums.get(key, 0), held.get(key, 0)
         if not (b == s == h):
-            problems.append({"place_id": key[0], "lot_id": key[1], "balance": b, "ledger": s, "codes_in_stock": h})
+            problems.append(
+                {"place_id": key[0], "lot_id": key[1], "balance": b, "ledger": s, "codes_in_stock": h}
+            )
     return {"balanced": not problems, "pairs": len(set(sums) | set(bal)), "differences": problems}

@@ -45,14 +45,27 @@ _USE_KINDS = frozenset({domain.MovementKind.DISPATCH, domain.MovementKind.ADMINI
 
 
 def _actor_fields(actor) -> dict:
-    return {"actor": actor if getattr(actor, "pk", None) else None,
-            "actor_label": getattr(actor, "username", str(actor)) if actor is not None else "system"}
+    return {
+        "actor": actor if getattr(actor, "pk", None) else None,
+        "actor_label": getattr(actor, "username", str(actor)) if actor is not None else "system",
+    }
 
 
 @transaction.atomic
-def movement_record(*, actor, kind: str, place: StockPlace, lot: Lot, doses: int, code: TraceCode | None = None,
-                    reason: str = "", reference: str = "", wastage_reason: str | None = None,
-                    lot_checked: bool = False, extra: dict | None = None) -> StockMovement:
+def movement_record(
+    *,
+    actor,
+    kind: str,
+    place: StockPlace,
+    lot: Lot,
+    doses: int,
+    code: TraceCode | None = None,
+    reason: str = "",
+    reference: str = "",
+    wastage_reason: str | None = None,
+    lot_checked: bool = False,
+    extra: dict | None = None,
+) -> StockMovement:
     """Append one ledger row and change the (place, lot) balance by its signed delta.
 
     ``doses`` is positive, except for an adjustment, where it is the signed correction (as in
@@ -61,40 +74,81 @@ def movement_record(*, actor, kind: str, place: StockPlace, lot: Lot, doses: int
     nothing is written). ``lot_checked`` says the caller has already required a usable lot in the same
     statement that changed the codes (so the lot row need not be locked); ``extra`` goes into the audit.
     """
-    return _movement_record(actor=actor, kind=kind, place=place, lot=lot, doses=doses, code=code, reason=reason,
-                            reference=reference, wastage_reason=wastage_reason, lot_checked=lot_checked, extra=extra)
+    return _movement_record(
+        actor=actor,
+        kind=kind,
+        place=place,
+        lot=lot,
+        doses=doses,
+        code=code,
+        reason=reason,
+        reference=reference,
+        wastage_reason=wastage_reason,
+        lot_checked=lot_checked,
+        extra=extra,
+    )
 
 
-def _movement_record(*, actor, kind, place, lot, doses, code, reason, reference, wastage_reason, lot_checked,
-                     extra) -> StockMovement:
+def _movement_record(
+    *, actor, kind, place, lot, doses, code, reason, reference, wastage_reason, lot_checked, extra
+) -> StockMovement:
     """``movement_record`` in the caller's transaction (no savepoint of its own)."""
     try:
-        movement = domain.Movement(kind=kind, place=place.code, lot=lot.lot_number, doses=doses,
-                                   wastage_reason=wastage_reason, reason_zh=reason)
+        movement = domain.Movement(
+            kind=kind,
+            place=place.code,
+            lot=lot.lot_number,
+            doses=doses,
+            wastage_reason=wastage_reason,
+            reason_zh=reason,
+        )
     except ValueError as e:
         raise ValidationFailed(str(e)) from None
     if movement.kind in _USE_KINDS and not lot_checked:
         # Read the lot's status now, under a row lock where the database has one, so a hold or recall
         # committed a moment ago applies to this movement too.
-        status, expiry = Lot.objects.select_for_update().filter(pk=lot.pk).values_list("status", "expiry").get()
+        status, expiry = (
+            Lot.objects.select_for_update().filter(pk=lot.pk).values_list("status", "expiry").get()
+        )
         usable, why = domain.lot_usable(status=status, expiry=expiry, on=timezone.localdate())
         if not usable:
             raise ValidationFailed(f"批号{lot.lot_number}：{why}")
     delta = movement.delta
     if delta > 0:
         StockBalance.objects.get_or_create(place=place, lot=lot)
-    changed = StockBalance.objects.filter(place=place, lot=lot, doses__gte=-delta).update(doses=F("doses") + delta)
+    changed = StockBalance.objects.filter(place=place, lot=lot, doses__gte=-delta).update(
+        doses=F("doses") + delta
+    )
     if not changed:
         have = StockBalance.objects.filter(place=place, lot=lot).values_list("doses", flat=True).first() or 0
         raise ValidationFailed(
             f"库存不足：{place.name}批号{lot.lot_number}结存{have:,}剂，{movement.kind.label_zh}需{-delta:,}剂"
         )
-    row = StockMovement.objects.create(kind=movement.kind.value, place=place, lot=lot, doses=delta, code=code,
-                                       reference=reference, reason=reason, **_actor_fields(actor))
-    audit_record(actor=actor, action="supply.movement_record", obj=row,
-                 new={"kind": row.kind, "place": place.code, "lot": lot.lot_number, "doses": delta,
-                      "code": code.code if code else None, "reason": reason, "reference": reference,
-                      **(extra or {})})
+    row = StockMovement.objects.create(
+        kind=movement.kind.value,
+        place=place,
+        lot=lot,
+        doses=delta,
+        code=code,
+        reference=reference,
+        reason=reason,
+        **_actor_fields(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="supply.movement_record",
+        obj=row,
+        new={
+            "kind": row.kind,
+            "place": place.code,
+            "lot": lot.lot_number,
+            "doses": delta,
+            "code": code.code if code else None,
+            "reason": reason,
+            "reference": reference,
+            **(extra or {}),
+        },
+    )
     return row
 
 
@@ -113,17 +167,24 @@ def lot_status_change(*, actor, lot: Lot, status: str, reason: str) -> Lot:
         raise ValidationFailed(f"批号{lot.lot_number}已是“{new.label_zh}”状态", field="status")
     now = timezone.now()
     changed_by = actor if getattr(actor, "pk", None) else None
-    Lot.objects.filter(pk=lot.pk).update(status=new.value, status_changed_by=changed_by, status_changed_at=now,
-                                         status_reason=reason[:200])
+    Lot.objects.filter(pk=lot.pk).update(
+        status=new.value, status_changed_by=changed_by, status_changed_at=now, status_reason=reason[:200]
+    )
     lot.refresh_from_db()
-    audit_record(actor=actor, action="supply.lot_status_change", obj=lot,
-                 old={"status": old}, new={"status": new.value, "reason": reason})
+    audit_record(
+        actor=actor,
+        action="supply.lot_status_change",
+        obj=lot,
+        old={"status": old},
+        new={"status": new.value, "reason": reason},
+    )
     return lot
 
 
 @transaction.atomic
-def lot_details_update(*, actor, lot: Lot, manufacturer: str | None = None, release_certificate: str | None = None
-                       ) -> Lot:
+def lot_details_update(
+    *, actor, lot: Lot, manufacturer: str | None = None, release_certificate: str | None = None
+) -> Lot:
     """Record a lot's manufacturer and lot-release certificate (批签发号) as the paperwork arrives; audited."""
     old = {"manufacturer": lot.manufacturer, "release_certificate": lot.release_certificate}
     changes = {}
@@ -136,8 +197,13 @@ def lot_details_update(*, actor, lot: Lot, manufacturer: str | None = None, rele
         return lot
     Lot.objects.filter(pk=lot.pk).update(**changes)
     lot.refresh_from_db()
-    audit_record(actor=actor, action="supply.lot_details_update", obj=lot, old={k: old[k] for k in changes},
-                 new=changes)
+    audit_record(
+        actor=actor,
+        action="supply.lot_details_update",
+        obj=lot,
+        old={k: old[k] for k in changes},
+        new=changes,
+    )
     return lot
 
 
@@ -210,7 +276,13 @@ def _checked_rows(table: Table, products: _Products):
     dictionary look-ups; anything else goes through the full parsers for their messages.
     """
     col = table.columns.get
-    ic, il, ipr, ie, ipk = col("code", -1), col("lot", -1), col("product", -1), col("expiry", -1), col("package", -1)
+    ic, il, ipr, ie, ipk = (
+        col("code", -1),
+        col("lot", -1),
+        col("product", -1),
+        col("expiry", -1),
+        col("package", -1),
+    )
     labels = {key: table.header_labels.get(key, LABELS[key]) for key in LABELS}
     seen: dict[str, int] = {}  # code → first row of this file
     lot_expiry: dict[tuple[int, str], date] = {}  # (product, lot number) → expiry the file gave first
@@ -254,8 +326,11 @@ def _checked_rows(table: Table, products: _Products):
                 if len(product_of) < _CACHED_TEXTS:
                     product_of[product_text] = pid
             if pid is None:
-                errors.append(RowError(row, labels["product"],
-                                       f"疫苗品种“{product_text}”不存在（应为产品编码或DCC药品编码）"))
+                errors.append(
+                    RowError(
+                        row, labels["product"], f"疫苗品种“{product_text}”不存在（应为产品编码或DCC药品编码）"
+                    )
+                )
         raw = values[ie] if 0 <= ie < n else None
         if type(raw) is str:
             got = expiry_of.get(raw)
@@ -270,8 +345,9 @@ def _checked_rows(table: Table, products: _Products):
             errors.append(RowError(row, labels["expiry"], message))
         if code is not None and pid is not None and code[:7] not in prefix_sets.get(pid, no_prefixes):
             try:
-                domain.check_prefix(code, lot_product_prefixes=products.prefixes.get(pid, ()),
-                                    lot_number=lot_number or None)
+                domain.check_prefix(
+                    code, lot_product_prefixes=products.prefixes.get(pid, ()), lot_number=lot_number or None
+                )
             except domain.TraceCodeError as e:
                 errors.append(RowError(row, labels["code"], e.message))
         if code is not None and not errors:
@@ -283,8 +359,14 @@ def _checked_rows(table: Table, products: _Products):
         if pid is not None and lot_number and expiry is not None and not errors:
             given = lot_expiry.setdefault((pid, lot_number), expiry)
             if given != expiry:
-                errors.append(RowError(row, labels["expiry"], f"批号{lot_number}的有效期在本文件中前后不一致"
-                                                               f"（{given.isoformat()}与{expiry.isoformat()}）"))
+                errors.append(
+                    RowError(
+                        row,
+                        labels["expiry"],
+                        f"批号{lot_number}的有效期在本文件中前后不一致"
+                        f"（{given.isoformat()}与{expiry.isoformat()}）",
+                    )
+                )
         package = ""
         if 0 <= ipk < n and _text(values[ipk]):
             try:
@@ -300,8 +382,15 @@ def _checked_rows(table: Table, products: _Products):
             yield row, code, pid, lot_number, expiry, package
 
 
-def codes_import(*, table: Table, actor, place: StockPlace, filename: str = "", batch_size: int = CODES_BATCH,
-                 on_batch: Callable[[ImportResult], None] | None = None) -> ImportResult:
+def codes_import(
+    *,
+    table: Table,
+    actor,
+    place: StockPlace,
+    filename: str = "",
+    batch_size: int = CODES_BATCH,
+    on_batch: Callable[[ImportResult], None] | None = None,
+) -> ImportResult:
     """Receive the codes of a receipt file into ``place``.
 
     Counting contract of the census import: read = created + updated + unchanged + rejected; each
@@ -320,8 +409,9 @@ def codes_import(*, table: Table, actor, place: StockPlace, filename: str = "", 
     rows = _checked_rows(table, products)
     if table.size >= CODES_PROCESS_READ_AHEAD_BYTES and table.position_is_bytes:
         done = [table.done()]
-        rows = read_ahead_in_process(rows, position=table.done, on_position=lambda p: done.__setitem__(0, p),
-                                     chunk=2000)
+        rows = read_ahead_in_process(
+            rows, position=table.done, on_position=lambda p: done.__setitem__(0, p), chunk=2000
+        )
         table.position = lambda: done[0]
     result = ImportResult()
     batch: list[tuple] = []
@@ -355,15 +445,17 @@ def codes_import(*, table: Table, actor, place: StockPlace, filename: str = "", 
     return result
 
 
-def _apply_codes(batch, *, actor, place: StockPlace, result: ImportResult, filename: str,
-                 products: _Products | None = None) -> None:
+def _apply_codes(
+    batch, *, actor, place: StockPlace, result: ImportResult, filename: str, products: _Products | None = None
+) -> None:
     """Apply one batch; a concurrent import of the same codes (unique index) makes it re-read and retry once."""
     products = products or _Products()
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                counts, errors = _apply_codes_once(batch, actor=actor, place=place, filename=filename,
-                                                   products=products)
+                counts, errors = _apply_codes_once(
+                    batch, actor=actor, place=place, filename=filename, products=products
+                )
             break
         except IntegrityError:
             if attempt == 2:
@@ -398,7 +490,7 @@ def _codes_registered(codes: list[str]) -> dict[str, tuple[int, str]]:
         else:
             found = []
             for i in range(0, len(codes), 900):
-                part = codes[i:i + 900]
+                part = codes[i : i + 900]
                 c.execute(f"{join} WHERE t.code IN ({', '.join(['%s'] * len(part))})", part)
                 found.extend(c.fetchall())
             return {code: (lot_id, number) for code, lot_id, number in found}
@@ -422,35 +514,52 @@ def _codes_insert(groups: list[tuple[int, list[tuple[str, str]]]], place_id: int
     in_stock = CodeState.IN_STOCK.value
     with connection.cursor() as c:
         if connection.vendor == "postgresql":
-            lines = [f"{code}\t{lot_id}\t{in_stock}\t{place_id}\t{place_id}\t{package}\t\n"
-                     for lot_id, new in groups for code, package in new]
+            lines = [
+                f"{code}\t{lot_id}\t{in_stock}\t{place_id}\t{place_id}\t{package}\t\n"
+                for lot_id, new in groups
+                for code, package in new
+            ]
             lines.sort()  # each line starts with its 20-digit code
-            with connection.wrap_database_errors, c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with (
+                connection.wrap_database_errors,
+                c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 copy.write("".join(lines))
             return
-        rows = [(code, lot_id, in_stock, place_id, place_id, package, "") for lot_id, new in groups
-                for code, package in new]
+        rows = [
+            (code, lot_id, in_stock, place_id, place_id, package, "")
+            for lot_id, new in groups
+            for code, package in new
+        ]
         rows.sort()
         per = max(1, min(500, connection.features.max_query_params // len(_CODE_COLUMNS)))
         if connection.vendor == "sqlite":
             import sqlite3
 
-            per = min(500, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_CODE_COLUMNS))
+            per = min(
+                500,
+                connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_CODE_COLUMNS),
+            )
         one = "(" + ", ".join(["%s"] * len(_CODE_COLUMNS)) + ")"
         full = len(rows) - len(rows) % per
         if full:
             flat = list(chain.from_iterable(rows[:full]))
             width = per * len(_CODE_COLUMNS)
-            c.executemany(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * per)}",  # noqa: S608
-                          [flat[i:i + width] for i in range(0, len(flat), width)])
+            c.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * per)}",  # noqa: S608
+                [flat[i : i + width] for i in range(0, len(flat), width)],
+            )
         if full < len(rows):
             rest = rows[full:]
-            c.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rest))}",  # noqa: S608
-                      list(chain.from_iterable(rest)))
+            c.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rest))}",  # noqa: S608
+                list(chain.from_iterable(rest)),
+            )
 
 
-def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str, products: _Products
-                      ) -> tuple[dict[str, int], list[RowError]]:
+def _apply_codes_once(
+    batch, *, actor, place: StockPlace, filename: str, products: _Products
+) -> tuple[dict[str, int], list[RowError]]:
     counts = {"created": 0, "unchanged": 0, "rejected": 0}
     errors: list[RowError] = []
     wanted = {(pid, number) for _, _, pid, number, _, _ in batch}
@@ -466,8 +575,13 @@ def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str, product
         lot = lots.get(key)
         if lot is not None and lot.expiry != expiry:
             counts["rejected"] += 1
-            errors.append(RowError(row, LABELS["expiry"],
-                                   f"批号{number}已登记的有效期为{lot.expiry.isoformat()}，与文件中的{expiry.isoformat()}不符"))
+            errors.append(
+                RowError(
+                    row,
+                    LABELS["expiry"],
+                    f"批号{number}已登记的有效期为{lot.expiry.isoformat()}，与文件中的{expiry.isoformat()}不符",
+                )
+            )
             continue
         if existing and code in existing:
             lot_id, other = existing[code]
@@ -475,16 +589,24 @@ def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str, product
                 counts["unchanged"] += 1
             else:
                 counts["rejected"] += 1
-                errors.append(RowError(row, LABELS["code"], f"追溯码{code}已登记在批号{other}下，不能再登记到批号{number}"))
+                errors.append(
+                    RowError(
+                        row, LABELS["code"], f"追溯码{code}已登记在批号{other}下，不能再登记到批号{number}"
+                    )
+                )
             continue
         new = new_by_lot.get(key)
         if new is None:
             if lot is None:
                 product = products.by_id[pid]
                 lot, _ = Lot.objects.get_or_create(
-                    product=product, lot_number=number,
-                    defaults={"expiry": expiry, "manufacturer": product.manufacturer_zh,
-                              "status": domain.LotStatus.RELEASED.value},
+                    product=product,
+                    lot_number=number,
+                    defaults={
+                        "expiry": expiry,
+                        "manufacturer": product.manufacturer_zh,
+                        "status": domain.LotStatus.RELEASED.value,
+                    },
                 )
                 lots[key] = lot
             new = new_by_lot[key] = []
@@ -497,14 +619,29 @@ def _apply_codes_once(batch, *, actor, place: StockPlace, filename: str, product
         lot = lots[key]
         doses = len(new_codes) * lot.product.doses_per_vial
         Lot.objects.filter(pk=lot.pk).update(quantity_doses=F("quantity_doses") + doses)
-        movement_record(actor=actor, kind=domain.MovementKind.RECEIPT, place=place, lot=lot, doses=doses,
-                        reason=f"导入追溯码{len(new_codes):,}个" + (f"（{filename}）" if filename else ""),
-                        reference=filename[:60])
+        movement_record(
+            actor=actor,
+            kind=domain.MovementKind.RECEIPT,
+            place=place,
+            lot=lot,
+            doses=doses,
+            reason=f"导入追溯码{len(new_codes):,}个" + (f"（{filename}）" if filename else ""),
+            reference=filename[:60],
+        )
         counts["created"] += len(new_codes)
-    audit_record_many(actor=actor, action="supply.codes_import", object_type="supply.lot",
-                      items=[(lots[k].pk, None, {"place": place.code, "codes": len(v), "first": v[0][0],
-                                                 "last": v[-1][0], "file": filename})
-                             for k, v in new_by_lot.items()])
+    audit_record_many(
+        actor=actor,
+        action="supply.codes_import",
+        object_type="supply.lot",
+        items=[
+            (
+                lots[k].pk,
+                None,
+                {"place": place.code, "codes": len(v), "first": v[0][0], "last": v[-1][0], "file": filename},
+            )
+            for k, v in new_by_lot.items()
+        ],
+    )
     return counts, errors
 
 
@@ -517,7 +654,7 @@ _CHUNK = 900  # ids per IN (...) list: well under SQLite's parameter limit
 
 def _chunks(items: list, size: int = _CHUNK):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def code_lookup(text) -> tuple[str, TraceCode | None]:
@@ -527,7 +664,9 @@ def code_lookup(text) -> tuple[str, TraceCode | None]:
         parsed = domain.parse_trace_code(text)
     except domain.TraceCodeError as e:
         raise ValidationFailed(e.message, field="code") from None
-    return parsed.code, TraceCode.objects.select_related("lot__product", "place").filter(code=parsed.code).first()
+    return parsed.code, TraceCode.objects.select_related("lot__product", "place").filter(
+        code=parsed.code
+    ).first()
 
 
 def _code_get(text) -> TraceCode:
@@ -559,8 +698,17 @@ def _why_not_in_stock(tc: TraceCode, place: StockPlace) -> str:
     return f"追溯码{tc.code}此刻无法使用，请重试"
 
 
-def code_administer(*, actor, code: str | TraceCode, resident, place: StockPlace, at=None, reference: str = "",
-                    refresh: bool = True, savepoint: bool = True) -> TraceCode:
+def code_administer(
+    *,
+    actor,
+    code: str | TraceCode,
+    resident,
+    place: StockPlace,
+    at=None,
+    reference: str = "",
+    refresh: bool = True,
+    savepoint: bool = True,
+) -> TraceCode:
     """Mark one code administered to ``resident`` at ``place`` and take its doses out of stock.
 
     One conditional UPDATE decides it: the code must be in stock at ``place`` and its lot released and
@@ -571,8 +719,15 @@ def code_administer(*, actor, code: str | TraceCode, resident, place: StockPlace
     transaction ends with any error raised here (the desk's dose), sparing the savepoints' round trips.
     """
     with transaction.atomic(savepoint=savepoint):
-        return _code_administer(actor=actor, code=code, resident=resident, place=place, at=at, reference=reference,
-                                refresh=refresh)
+        return _code_administer(
+            actor=actor,
+            code=code,
+            resident=resident,
+            place=place,
+            at=at,
+            reference=reference,
+            refresh=refresh,
+        )
 
 
 def _code_administer(*, actor, code, resident, place, at, reference, refresh) -> TraceCode:
@@ -580,14 +735,26 @@ def _code_administer(*, actor, code, resident, place, at, reference, refresh) ->
     at = at or timezone.now()
     today = timezone.localdate()
     changed = TraceCode.objects.filter(
-        pk=tc.pk, state=CodeState.IN_STOCK, place=place,
+        pk=tc.pk,
+        state=CodeState.IN_STOCK,
+        place=place,
         lot__in=Lot.objects.filter(status=domain.LotStatus.RELEASED.value, expiry__gte=today),
     ).update(state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at)
     if not changed:
         raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
-    _movement_record(actor=actor, kind=domain.MovementKind.ADMINISTRATION, place=place, lot=tc.lot,
-                     doses=tc.lot.product.doses_per_vial, code=tc, reason="", reference=reference, wastage_reason=None,
-                     lot_checked=True, extra={"resident": resident.pk})
+    _movement_record(
+        actor=actor,
+        kind=domain.MovementKind.ADMINISTRATION,
+        place=place,
+        lot=tc.lot,
+        doses=tc.lot.product.doses_per_vial,
+        code=tc,
+        reason="",
+        reference=reference,
+        wastage_reason=None,
+        lot_checked=True,
+        extra={"resident": resident.pk},
+    )
     if refresh:
         tc.refresh_from_db()
     return tc
@@ -604,12 +771,20 @@ def code_waste(*, actor, code: str, place: StockPlace, reason: str, note: str = 
         raise ValidationFailed("损耗原因为“其他”时须说明", field="note")
     tc = _code_get(code)
     changed = TraceCode.objects.filter(pk=tc.pk, state=CodeState.IN_STOCK, place=place).update(
-        state=CodeState.WASTED, wasted_reason=why.value)
+        state=CodeState.WASTED, wasted_reason=why.value
+    )
     if not changed:
         raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
-    movement_record(actor=actor, kind=domain.MovementKind.WASTAGE, place=place, lot=tc.lot,
-                    doses=tc.lot.product.doses_per_vial, code=tc, wastage_reason=why.value,
-                    reason=note.strip() or why.label_zh)
+    movement_record(
+        actor=actor,
+        kind=domain.MovementKind.WASTAGE,
+        place=place,
+        lot=tc.lot,
+        doses=tc.lot.product.doses_per_vial,
+        code=tc,
+        wastage_reason=why.value,
+        reason=note.strip() or why.label_zh,
+    )
     tc.refresh_from_db()
     return tc
 
@@ -620,18 +795,27 @@ def recall_return(*, actor, lot: Lot, place: StockPlace, reason: str = "") -> in
     status = Lot.objects.filter(pk=lot.pk).values_list("status", flat=True).get()
     if status != domain.LotStatus.RECALLED.value:
         raise ValidationFailed(f"批号{lot.lot_number}未被召回，不能召回退回", field="lot")
-    ids = list(TraceCode.objects.filter(lot=lot, place=place, state=CodeState.IN_STOCK).values_list("id", flat=True))
+    ids = list(
+        TraceCode.objects.filter(lot=lot, place=place, state=CodeState.IN_STOCK).values_list("id", flat=True)
+    )
     if not ids:
         raise ValidationFailed(f"{place.name}没有批号{lot.lot_number}的库存可退回")
     changed = 0
     for part in _chunks(ids):
         changed += TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK, place=place).update(
-            state=CodeState.RECALLED)
+            state=CodeState.RECALLED
+        )
     if changed != len(ids):
         raise ValidationFailed("库存在退回过程中被其他操作改变，请重试")
-    movement_record(actor=actor, kind=domain.MovementKind.RECALL_RETURN, place=place, lot=lot,
-                    doses=changed * lot.product.doses_per_vial, reason=reason or "召回退回",
-                    extra={"codes": changed})
+    movement_record(
+        actor=actor,
+        kind=domain.MovementKind.RECALL_RETURN,
+        place=place,
+        lot=lot,
+        doses=changed * lot.product.doses_per_vial,
+        reason=reason or "召回退回",
+        extra={"codes": changed},
+    )
     return changed
 
 
@@ -661,8 +845,16 @@ def _take_codes(*, lot: Lot, place: StockPlace, n: int) -> list[int]:
 
 
 @transaction.atomic
-def dispatch_create(*, actor, from_place: StockPlace, to_place: StockPlace, product: Product, doses: int,
-                    allocation=None, note: str = "") -> Dispatch:
+def dispatch_create(
+    *,
+    actor,
+    from_place: StockPlace,
+    to_place: StockPlace,
+    product: Product,
+    doses: int,
+    allocation=None,
+    note: str = "",
+) -> Dispatch:
     """Send ``doses`` of ``product`` from one place to another, lots chosen first-expiry-first-out.
 
     The proposal (``domain.propose_dispatch``) never takes an expired, held or recalled lot and never
@@ -678,39 +870,73 @@ def dispatch_create(*, actor, from_place: StockPlace, to_place: StockPlace, prod
     today = timezone.localdate()
     stock = selectors.stock_lines(place=from_place, product=product)
     free = selectors.free_volume_cm3(to_place)
-    proposal = domain.propose_dispatch(stock=stock, product=product.code, doses=doses, free_volume_cm3=free, on=today)
+    proposal = domain.propose_dispatch(
+        stock=stock, product=product.code, doses=doses, free_volume_cm3=free, on=today
+    )
     if not proposal.lines:
-        raise ValidationFailed("无法调拨：" + "；".join(proposal.reasons_zh or ("没有可用库存",)), field="doses")
+        raise ValidationFailed(
+            "无法调拨：" + "；".join(proposal.reasons_zh or ("没有可用库存",)), field="doses"
+        )
     now = timezone.now()
     dispatch = Dispatch.objects.create(
-        number=_dispatch_number(now), from_place=from_place, to_place=to_place, product=product,
-        dispatched_at=now, dispatched_by=actor if getattr(actor, "pk", None) else None, allocation=allocation,
-        note=note[:200], reasons=list(proposal.reasons_zh),
+        number=_dispatch_number(now),
+        from_place=from_place,
+        to_place=to_place,
+        product=product,
+        dispatched_at=now,
+        dispatched_by=actor if getattr(actor, "pk", None) else None,
+        allocation=allocation,
+        note=note[:200],
+        reasons=list(proposal.reasons_zh),
     )
-    lots = {lot.lot_number: lot for lot in Lot.objects.filter(product=product,
-                                                               lot_number__in=[x.lot for x in proposal.lines])}
+    lots = {
+        lot.lot_number: lot
+        for lot in Lot.objects.filter(product=product, lot_number__in=[x.lot for x in proposal.lines])
+    }
     total_codes = total_doses = 0
     for line in proposal.lines:
         lot = lots[line.lot]
         ids = _take_codes(lot=lot, place=from_place, n=line.packs)
         changed = 0
         for part in _chunks(ids):
-            changed += TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK, place=from_place).update(
-                state=CodeState.IN_TRANSIT, place=None, dispatch=dispatch)
+            changed += TraceCode.objects.filter(
+                id__in=part, state=CodeState.IN_STOCK, place=from_place
+            ).update(state=CodeState.IN_TRANSIT, place=None, dispatch=dispatch)
         if changed != len(ids):
             raise ValidationFailed("库存在调拨过程中被其他操作改变，请重试")
-        DispatchCode.objects.bulk_create([DispatchCode(dispatch=dispatch, code_id=i) for i in ids], batch_size=1000)
+        DispatchCode.objects.bulk_create(
+            [DispatchCode(dispatch=dispatch, code_id=i) for i in ids], batch_size=1000
+        )
         DispatchItem.objects.create(dispatch=dispatch, lot=lot, codes_sent=len(ids), doses_sent=line.doses)
-        movement_record(actor=actor, kind=domain.MovementKind.DISPATCH, place=from_place, lot=lot, doses=line.doses,
-                        reference=dispatch.number, reason=f"调往{to_place.name}", lot_checked=True)
+        movement_record(
+            actor=actor,
+            kind=domain.MovementKind.DISPATCH,
+            place=from_place,
+            lot=lot,
+            doses=line.doses,
+            reference=dispatch.number,
+            reason=f"调往{to_place.name}",
+            lot_checked=True,
+        )
         total_codes += len(ids)
         total_doses += line.doses
     Dispatch.objects.filter(pk=dispatch.pk).update(codes_count=total_codes, doses=total_doses)
     dispatch.refresh_from_db()
-    audit_record(actor=actor, action="supply.dispatch_create", obj=dispatch,
-                 new={"number": dispatch.number, "from": from_place.code, "to": to_place.code,
-                      "product": product.code, "requested": doses, "doses": total_doses, "codes": total_codes,
-                      "reasons": list(proposal.reasons_zh)})
+    audit_record(
+        actor=actor,
+        action="supply.dispatch_create",
+        obj=dispatch,
+        new={
+            "number": dispatch.number,
+            "from": from_place.code,
+            "to": to_place.code,
+            "product": product.code,
+            "requested": doses,
+            "doses": total_doses,
+            "codes": total_codes,
+            "reasons": list(proposal.reasons_zh),
+        },
+    )
     return dispatch
 
 
@@ -719,12 +945,21 @@ def expand_scans(scans, *, within: dict[str, int] | None = None) -> list[str]:
     receipt file's 包装码 column). Order kept, blanks dropped; text is normalised like scanner input."""
     texts = [domain.normalise_trace_code(s) for s in scans]
     texts = [t for t in texts if t]
-    packages = set(TraceCode.objects.filter(package__in=[t for t in texts if not within or t not in within])
-                   .values_list("package", flat=True).distinct()) if texts else set()
+    packages = (
+        set(
+            TraceCode.objects.filter(package__in=[t for t in texts if not within or t not in within])
+            .values_list("package", flat=True)
+            .distinct()
+        )
+        if texts
+        else set()
+    )
     if not packages:
         return texts
     children: dict[str, list[str]] = {}
-    for unit, package in TraceCode.objects.filter(package__in=packages).values_list("code", "package").order_by("code"):
+    for unit, package in (
+        TraceCode.objects.filter(package__in=packages).values_list("code", "package").order_by("code")
+    ):
         children.setdefault(package, []).append(unit)
     out: list[str] = []
     for t in texts:
@@ -751,7 +986,9 @@ def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), not
     if d.status != DispatchStatus.IN_TRANSIT:
         when = timezone.localtime(d.received_at).strftime("%Y-%m-%d %H:%M") if d.received_at else ""
         raise ValidationFailed(f"调拨单{d.number}已于{when}签收，不能重复签收")
-    rows = list(DispatchCode.objects.filter(dispatch=d).values_list("id", "code_id", "code__code", "code__lot_id"))
+    rows = list(
+        DispatchCode.objects.filter(dispatch=d).values_list("id", "code_id", "code__code", "code__lot_id")
+    )
     in_dispatch = {code: (row_id, code_id, lot_id) for row_id, code_id, code, lot_id in rows}
     broken = set(expand_scans(damaged, within=in_dispatch))
     if scanned is None:
@@ -771,8 +1008,10 @@ def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), not
         else:
             outcome[code] = DispatchCode.Outcome.SHORT
 
-    lots = {lot.pk: lot for lot in Lot.objects.filter(pk__in={v[2] for v in in_dispatch.values()})
-            .select_related("product")}
+    lots = {
+        lot.pk: lot
+        for lot in Lot.objects.filter(pk__in={v[2] for v in in_dispatch.values()}).select_related("product")
+    }
     per_lot: dict[int, dict[str, list[int]]] = {}
     for code, (row_id, code_id, lot_id) in in_dispatch.items():
         per_lot.setdefault(lot_id, {}).setdefault(outcome[code], []).append(code_id)
@@ -785,46 +1024,102 @@ def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), not
     for lot_id, groups in sorted(per_lot.items()):
         lot = lots[lot_id]
         dpv = lot.product.doses_per_vial
-        good, bad, short = (groups.get(DispatchCode.Outcome.RECEIVED, []), groups.get(DispatchCode.Outcome.DAMAGED, []),
-                            groups.get(DispatchCode.Outcome.SHORT, []))
+        good, bad, short = (
+            groups.get(DispatchCode.Outcome.RECEIVED, []),
+            groups.get(DispatchCode.Outcome.DAMAGED, []),
+            groups.get(DispatchCode.Outcome.SHORT, []),
+        )
         for part in _chunks(good):
             TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
-                state=CodeState.IN_STOCK, place=d.to_place)
+                state=CodeState.IN_STOCK, place=d.to_place
+            )
         for part in _chunks(bad):
             TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
-                state=CodeState.WASTED, place=d.to_place, wasted_reason=domain.WastageReason.BROKEN.value)
+                state=CodeState.WASTED, place=d.to_place, wasted_reason=domain.WastageReason.BROKEN.value
+            )
         for part in _chunks(short):
             TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
-                state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
+                state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value
+            )
         arrived = len(good) + len(bad)
         if arrived:
-            movement_record(actor=actor, kind=domain.MovementKind.RECEIPT_AT_DESTINATION, place=d.to_place, lot=lot,
-                            doses=arrived * dpv, reference=d.number, reason=f"来自{d.from_place.name}")
+            movement_record(
+                actor=actor,
+                kind=domain.MovementKind.RECEIPT_AT_DESTINATION,
+                place=d.to_place,
+                lot=lot,
+                doses=arrived * dpv,
+                reference=d.number,
+                reason=f"来自{d.from_place.name}",
+            )
         if bad:
-            movement_record(actor=actor, kind=domain.MovementKind.WASTAGE, place=d.to_place, lot=lot,
-                            doses=len(bad) * dpv, reference=d.number, wastage_reason=domain.WastageReason.BROKEN.value,
-                            reason=f"签收时破损{len(bad)}个")
-        DispatchItem.objects.filter(dispatch=d, lot=lot).update(codes_received=len(good), doses_received=len(good) * dpv)
-    discrepancies = [Discrepancy(dispatch=d, kind=Discrepancy.Kind.SHORT, code=c, lot_number=lots[in_dispatch[c][2]]
-                                 .lot_number, note="签收时未扫到") for c, o in sorted(outcome.items())
-                     if o == DispatchCode.Outcome.SHORT]
-    discrepancies += [Discrepancy(dispatch=d, kind=Discrepancy.Kind.DAMAGED, code=c,
-                                  lot_number=lots[in_dispatch[c][2]].lot_number, note="签收时破损")
-                      for c, o in sorted(outcome.items()) if o == DispatchCode.Outcome.DAMAGED]
-    known = dict(TraceCode.objects.filter(code__in=unexpected[:_CHUNK]).values_list("code", "lot__lot_number"))
-    discrepancies += [Discrepancy(dispatch=d, kind=Discrepancy.Kind.WRONG_LOT, code=c[:40], lot_number=known.get(c, ""),
-                                  note=(f"不属于本调拨单（批号{known[c]}）" if c in known else "系统中无此追溯码"))
-                      for c in unexpected]
+            movement_record(
+                actor=actor,
+                kind=domain.MovementKind.WASTAGE,
+                place=d.to_place,
+                lot=lot,
+                doses=len(bad) * dpv,
+                reference=d.number,
+                wastage_reason=domain.WastageReason.BROKEN.value,
+                reason=f"签收时破损{len(bad)}个",
+            )
+        DispatchItem.objects.filter(dispatch=d, lot=lot).update(
+            codes_received=len(good), doses_received=len(good) * dpv
+        )
+    discrepancies = [
+        Discrepancy(
+            dispatch=d,
+            kind=Discrepancy.Kind.SHORT,
+            code=c,
+            lot_number=lots[in_dispatch[c][2]].lot_number,
+            note="签收时未扫到",
+        )
+        for c, o in sorted(outcome.items())
+        if o == DispatchCode.Outcome.SHORT
+    ]
+    discrepancies += [
+        Discrepancy(
+            dispatch=d,
+            kind=Discrepancy.Kind.DAMAGED,
+            code=c,
+            lot_number=lots[in_dispatch[c][2]].lot_number,
+            note="签收时破损",
+        )
+        for c, o in sorted(outcome.items())
+        if o == DispatchCode.Outcome.DAMAGED
+    ]
+    known = dict(
+        TraceCode.objects.filter(code__in=unexpected[:_CHUNK]).values_list("code", "lot__lot_number")
+    )
+    discrepancies += [
+        Discrepancy(
+            dispatch=d,
+            kind=Discrepancy.Kind.WRONG_LOT,
+            code=c[:40],
+            lot_number=known.get(c, ""),
+            note=(f"不属于本调拨单（批号{known[c]}）" if c in known else "系统中无此追溯码"),
+        )
+        for c in unexpected
+    ]
     Discrepancy.objects.bulk_create(discrepancies, batch_size=1000)
     status = DispatchStatus.DISCREPANCY if discrepancies else DispatchStatus.RECEIVED
-    Dispatch.objects.filter(pk=d.pk).update(status=status, received_at=now,
-                                            received_by=actor if getattr(actor, "pk", None) else None,
-                                            note=(f"{d.note}；{note}" if d.note and note else (note or d.note))[:200])
+    Dispatch.objects.filter(pk=d.pk).update(
+        status=status,
+        received_at=now,
+        received_by=actor if getattr(actor, "pk", None) else None,
+        note=(f"{d.note}；{note}" if d.note and note else (note or d.note))[:200],
+    )
     d.refresh_from_db()
-    counts = {k.value: sum(1 for o in outcome.values() if o == k) for k in DispatchCode.Outcome if k != "in_transit"}
-    audit_record(actor=actor, action="supply.dispatch_receive", obj=d,
-                 old={"status": DispatchStatus.IN_TRANSIT.value},
-                 new={"status": status, **counts, "unexpected": len(unexpected), "note": note})
+    counts = {
+        k.value: sum(1 for o in outcome.values() if o == k) for k in DispatchCode.Outcome if k != "in_transit"
+    }
+    audit_record(
+        actor=actor,
+        action="supply.dispatch_receive",
+        obj=d,
+        old={"status": DispatchStatus.IN_TRANSIT.value},
+        new={"status": status, **counts, "unexpected": len(unexpected), "note": note},
+    )
     return d
 
 
@@ -834,7 +1129,9 @@ def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), not
 
 
 @transaction.atomic
-def stock_count_record(*, actor, place: StockPlace, scanned, adjust: bool = False, reason: str = "") -> StockCount:
+def stock_count_record(
+    *, actor, place: StockPlace, scanned, adjust: bool = False, reason: str = ""
+) -> StockCount:
     """Compare the codes scanned at ``place`` with those the ledger holds there, and keep the result.
 
     With ``adjust`` the codes the ledger holds but nobody found are written off (state wasted, reason
@@ -848,10 +1145,16 @@ def stock_count_record(*, actor, place: StockPlace, scanned, adjust: bool = Fals
     if adjust and result.missing and not reason:
         raise ValidationFailed("调整台账须填写原因", field="reason")
     count = StockCount.objects.create(
-        place=place, counted_at=timezone.now(), counted_by=actor if getattr(actor, "pk", None) else None,
-        scanned=len(set(codes)), matched=result.matched_count, missing=list(result.missing),
-        unexpected=list(result.unexpected), duplicates=list(result.duplicates),
-        adjusted=bool(adjust and result.missing), reason=reason[:200],
+        place=place,
+        counted_at=timezone.now(),
+        counted_by=actor if getattr(actor, "pk", None) else None,
+        scanned=len(set(codes)),
+        matched=result.matched_count,
+        missing=list(result.missing),
+        unexpected=list(result.unexpected),
+        duplicates=list(result.duplicates),
+        adjusted=bool(adjust and result.missing),
+        reason=reason[:200],
     )
     if adjust and result.missing:
         by_lot: dict[int, list[str]] = {}
@@ -861,17 +1164,34 @@ def stock_count_record(*, actor, place: StockPlace, scanned, adjust: bool = Fals
             missing = by_lot[lot.pk]
             changed = 0
             for part in _chunks(missing):
-                changed += TraceCode.objects.filter(code__in=part, place=place, state=CodeState.IN_STOCK).update(
-                    state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
+                changed += TraceCode.objects.filter(
+                    code__in=part, place=place, state=CodeState.IN_STOCK
+                ).update(state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
             if changed != len(missing):
                 raise ValidationFailed("盘点期间库存被其他操作改变，请重新盘点")
-            movement_record(actor=actor, kind=domain.MovementKind.ADJUSTMENT, place=place, lot=lot,
-                            doses=-changed * lot.product.doses_per_vial, reference=f"盘点{count.pk}",
-                            reason=f"盘点账有实无{changed}个：{reason}")
-    audit_record(actor=actor, action="supply.stock_count", obj=count,
-                 new={"place": place.code, "scanned": count.scanned, "matched": count.matched,
-                      "missing": len(result.missing), "unexpected": len(result.unexpected), "adjusted": count.adjusted,
-                      "reason": reason})
+            movement_record(
+                actor=actor,
+                kind=domain.MovementKind.ADJUSTMENT,
+                place=place,
+                lot=lot,
+                doses=-changed * lot.product.doses_per_vial,
+                reference=f"盘点{count.pk}",
+                reason=f"盘点账有实无{changed}个：{reason}",
+            )
+    audit_record(
+        actor=actor,
+        action="supply.stock_count",
+        obj=count,
+        new={
+            "place": place.code,
+            "scanned": count.scanned,
+            "matched": count.matched,
+            "missing": len(result.missing),
+            "unexpected": len(result.unexpected),
+            "adjusted": count.adjusted,
+            "reason": reason,
+        },
+    )
     return count
 
 
@@ -891,8 +1211,16 @@ def _decimal(value, label: str) -> Decimal:
 
 
 @transaction.atomic
-def allocation_propose(*, actor, product: Product, doses_arriving: int, source: StockPlace, weights: dict,
-                       places=None, on: date | None = None) -> AllocationRun:
+def allocation_propose(
+    *,
+    actor,
+    product: Product,
+    doses_arriving: int,
+    source: StockPlace,
+    weights: dict,
+    places=None,
+    on: date | None = None,
+) -> AllocationRun:
     """Propose how ``doses_arriving`` of ``product`` at ``source`` are shared among its receiving places
     (by default the places whose parent is ``source``), with the reasoning per place; nothing moves
     until the proposal is approved."""
@@ -900,28 +1228,58 @@ def allocation_propose(*, actor, product: Product, doses_arriving: int, source: 
 
     if doses_arriving <= 0:
         raise ValidationFailed("到货剂数须为正数", field="doses_arriving")
-    w = domain.AllocationWeights(risk=_decimal(weights.get("risk", 1), "风险权重"),
-                                 density=_decimal(weights.get("density", 1), "密度权重"),
-                                 mobility=_decimal(weights.get("mobility", 1), "流动性权重"))
+    w = domain.AllocationWeights(
+        risk=_decimal(weights.get("risk", 1), "风险权重"),
+        density=_decimal(weights.get("density", 1), "密度权重"),
+        mobility=_decimal(weights.get("mobility", 1), "流动性权重"),
+    )
     places = list(places if places is not None else StockPlace.objects.filter(parent=source).order_by("code"))
     if not places:
         raise ValidationFailed(f"{source.name}没有下级库存地点可分配（请先登记乡镇冷库或接种单位）")
     needs = selectors.place_needs(places=places, product=product, on=on or timezone.localdate())
-    result = domain.allocate(doses_arriving=doses_arriving, pack_size=product.doses_per_vial,
-                             places=[n for n, _ in needs], weights=w)
+    result = domain.allocate(
+        doses_arriving=doses_arriving,
+        pack_size=product.doses_per_vial,
+        places=[n for n, _ in needs],
+        weights=w,
+    )
     names = {p.code: p.name for p in places}
     details = {n.code: extra for n, extra in needs}
-    lines = [{"place": line.place, "place_name": names[line.place], "packs": line.packs, "doses": line.doses,
-              "need": line.need, "share": round(line.share, 6), "capped_by_volume": line.capped_by_volume,
-              "reasoning": line.reasoning_zh, **details[line.place]} for line in result.lines]
+    lines = [
+        {
+            "place": line.place,
+            "place_name": names[line.place],
+            "packs": line.packs,
+            "doses": line.doses,
+            "need": line.need,
+            "share": round(line.share, 6),
+            "capped_by_volume": line.capped_by_volume,
+            "reasoning": line.reasoning_zh,
+            **details[line.place],
+        }
+        for line in result.lines
+    ]
     run = AllocationRun.objects.create(
-        product=product, source=source, doses_arriving=doses_arriving,
+        product=product,
+        source=source,
+        doses_arriving=doses_arriving,
         weights={"risk": str(w.risk), "density": str(w.density), "mobility": str(w.mobility)},
-        lines=lines, notes=list(result.notes_zh), created_by=actor if getattr(actor, "pk", None) else None,
+        lines=lines,
+        notes=list(result.notes_zh),
+        created_by=actor if getattr(actor, "pk", None) else None,
     )
-    audit_record(actor=actor, action="supply.allocation_propose", obj=run,
-                 new={"product": product.code, "doses_arriving": doses_arriving, "weights": run.weights,
-                      "allocated": result.allocated_doses, "lines": {x["place"]: x["doses"] for x in lines}})
+    audit_record(
+        actor=actor,
+        action="supply.allocation_propose",
+        obj=run,
+        new={
+            "product": product.code,
+            "doses_arriving": doses_arriving,
+            "weights": run.weights,
+            "allocated": result.allocated_doses,
+            "lines": {x["place"]: x["doses"] for x in lines},
+        },
+    )
     return run
 
 
@@ -937,17 +1295,32 @@ def allocation_approve(*, actor, run: AllocationRun) -> list[Dispatch]:
         if line["doses"] <= 0:
             continue
         try:
-            dispatches.append(dispatch_create(actor=actor, from_place=r.source, to_place=places[line["place"]],
-                                              product=r.product, doses=line["doses"], allocation=r,
-                                              note=f"分配方案{r.pk}"))
+            dispatches.append(
+                dispatch_create(
+                    actor=actor,
+                    from_place=r.source,
+                    to_place=places[line["place"]],
+                    product=r.product,
+                    doses=line["doses"],
+                    allocation=r,
+                    note=f"分配方案{r.pk}",
+                )
+            )
         except ValidationFailed as e:
             raise ValidationFailed(f"{line['place_name']}：{e.message}") from None
-    AllocationRun.objects.filter(pk=r.pk).update(status=AllocationStatus.APPROVED, approved_at=timezone.now(),
-                                                 approved_by=actor if getattr(actor, "pk", None) else None)
+    AllocationRun.objects.filter(pk=r.pk).update(
+        status=AllocationStatus.APPROVED,
+        approved_at=timezone.now(),
+        approved_by=actor if getattr(actor, "pk", None) else None,
+    )
     run.refresh_from_db()
-    audit_record(actor=actor, action="supply.allocation_approve", obj=run,
-                 old={"status": AllocationStatus.PROPOSED.value},
-                 new={"status": AllocationStatus.APPROVED.value, "dispatches": [d.number for d in dispatches]})
+    audit_record(
+        actor=actor,
+        action="supply.allocation_approve",
+        obj=run,
+        old={"status": AllocationStatus.PROPOSED.value},
+        new={"status": AllocationStatus.APPROVED.value, "dispatches": [d.number for d in dispatches]},
+    )
     return dispatches
 
 
@@ -966,16 +1339,29 @@ def code_after_void(*, actor, code: TraceCode, returned: bool, reason: str) -> T
         raise ValidationFailed(f"追溯码{tc.code}不是已接种状态，无法随作废调整", field="code")
     if returned:
         changed = TraceCode.objects.filter(pk=tc.pk, state=CodeState.ADMINISTERED).update(
-            state=CodeState.IN_STOCK, administered_to=None, administered_at=None)
+            state=CodeState.IN_STOCK, administered_to=None, administered_at=None
+        )
         if changed:
-            movement_record(actor=actor, kind=domain.MovementKind.ADJUSTMENT, place=tc.place, lot=tc.lot,
-                            doses=tc.lot.product.doses_per_vial, code=tc, reason=f"接种记录作废，未开启退回库存：{reason}"[:200])
+            movement_record(
+                actor=actor,
+                kind=domain.MovementKind.ADJUSTMENT,
+                place=tc.place,
+                lot=tc.lot,
+                doses=tc.lot.product.doses_per_vial,
+                code=tc,
+                reason=f"接种记录作废，未开启退回库存：{reason}"[:200],
+            )
     else:
         changed = TraceCode.objects.filter(pk=tc.pk, state=CodeState.ADMINISTERED).update(
-            state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
+            state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value
+        )
         if changed:
-            audit_record(actor=actor, action="supply.code_after_void", obj=tc.lot,
-                         new={"code": tc.code, "state": CodeState.WASTED.value, "reason": reason})
+            audit_record(
+                actor=actor,
+                action="supply.code_after_void",
+                obj=tc.lot,
+                new={"code": tc.code, "state": CodeState.WASTED.value, "reason": reason},
+            )
     if not changed:
         raise ValidationFailed(f"追溯码{tc.code}状态刚被改变，请重试", field="code")
     tc.refresh_from_db()

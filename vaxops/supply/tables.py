@@ -24,8 +24,10 @@ _ALIASES = aliases_for(COLUMNS)
 def check_required(table: Table) -> None:
     missing = [LABELS[k] for k in REQUIRED if k not in table.columns]
     if missing:
-        raise ValidationFailed("缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文：追溯码/code、批号/lot、"
-                               "疫苗品种/product、有效期至/expiry）")
+        raise ValidationFailed(
+            "缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文：追溯码/code、批号/lot、"
+            "疫苗品种/product、有效期至/expiry）"
+        )
 
 
 def codes_table_open(stream: BinaryIO, *, size: int = 0, filename: str = "") -> Table:

@@ -26,13 +26,20 @@ def receipt_job_create(*, actor, upload, place: StockPlace) -> ReceiptImportJob:
 
     require_place(actor, place, IMPORT_PERMISSION)
     name = getattr(upload, "name", "upload")[:200]
-    job = ReceiptImportJob(created_by=actor, place=place, filename=name, bytes_total=getattr(upload, "size", 0) or 0)
+    job = ReceiptImportJob(
+        created_by=actor, place=place, filename=name, bytes_total=getattr(upload, "size", 0) or 0
+    )
     job.file.save(name, upload, save=False)
     job.save()
-    audit_record(actor=actor, action="supply.receipt_upload", obj=job,
-                 new={"file": name, "size": job.bytes_total, "place": place.code})
-    transaction.on_commit(lambda: async_task("vaxops.supply.tasks.receipt_job_run", job.pk,
-                                             task_name=f"receipt-{job.pk}"))
+    audit_record(
+        actor=actor,
+        action="supply.receipt_upload",
+        obj=job,
+        new={"file": name, "size": job.bytes_total, "place": place.code},
+    )
+    transaction.on_commit(
+        lambda: async_task("vaxops.supply.tasks.receipt_job_run", job.pk, task_name=f"receipt-{job.pk}")
+    )
     return job
 
 
@@ -50,24 +57,37 @@ def receipt_job_run(job_id: int) -> None:
 
             def progress(result: ImportResult) -> None:
                 ReceiptImportJob.objects.filter(pk=job_id).update(
-                    bytes_total=total, bytes_done=table.done(), read=result.read, created=result.created,
-                    unchanged=result.unchanged, rejected=result.rejected,
+                    bytes_total=total,
+                    bytes_done=table.done(),
+                    read=result.read,
+                    created=result.created,
+                    unchanged=result.unchanged,
+                    rejected=result.rejected,
                 )
 
-            result = services.codes_import(table=table, actor=job.created_by, place=job.place,
-                                           filename=job.filename, on_batch=progress)
+            result = services.codes_import(
+                table=table, actor=job.created_by, place=job.place, filename=job.filename, on_batch=progress
+            )
     except VaxOpsError as e:
-        ReceiptImportJob.objects.filter(pk=job_id).update(status=ReceiptImportJob.Status.FAILED, message=e.message,
-                                                          finished_at=timezone.now())
+        ReceiptImportJob.objects.filter(pk=job_id).update(
+            status=ReceiptImportJob.Status.FAILED, message=e.message, finished_at=timezone.now()
+        )
         return
     except Exception as e:
         log.exception("receipt import job %s failed", job_id)
-        ReceiptImportJob.objects.filter(pk=job_id).update(status=ReceiptImportJob.Status.FAILED,
-                                                          message=f"导入失败：{e}", finished_at=timezone.now())
+        ReceiptImportJob.objects.filter(pk=job_id).update(
+            status=ReceiptImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=timezone.now()
+        )
         raise
     ReceiptImportJob.objects.filter(pk=job_id).update(
-        status=ReceiptImportJob.Status.DONE, read=result.read, created=result.created, unchanged=result.unchanged,
-        rejected=result.rejected, bytes_done=total, bytes_total=total,
-        errors=[e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]], finished_at=timezone.now(),
+        status=ReceiptImportJob.Status.DONE,
+        read=result.read,
+        created=result.created,
+        unchanged=result.unchanged,
+        rejected=result.rejected,
+        bytes_done=total,
+        bytes_total=total,
+        errors=[e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]],
+        finished_at=timezone.now(),
         message="" if len(result.errors) <= MAX_STORED_ERRORS else f"错误较多，仅保存前{MAX_STORED_ERRORS}条",
     )

@@ -121,12 +121,19 @@ def _alerts_in_scope(place_ids: set[int]) -> dict:
     """``selectors.alerts()`` limited to what concerns the user's places."""
     found = selectors.alerts()
     codes = set(StockPlace.objects.filter(pk__in=place_ids).values_list("code", flat=True))
-    lots_here = set(StockBalance.objects.filter(place_id__in=place_ids, doses__gt=0).values_list("lot_id", flat=True))
-    mine = set(Dispatch.objects.filter(Q(from_place_id__in=place_ids) | Q(to_place_id__in=place_ids),
-                                       status=DispatchStatus.IN_TRANSIT).values_list("pk", flat=True))
-    out = {"expiring": [x for x in found["expiring"] if x["lot_id"] in lots_here],
-           "low_stock": [x for x in found["low_stock"] if x["place"] in codes],
-           "receipts_overdue": [x for x in found["receipts_overdue"] if x["dispatch_id"] in mine]}
+    lots_here = set(
+        StockBalance.objects.filter(place_id__in=place_ids, doses__gt=0).values_list("lot_id", flat=True)
+    )
+    mine = set(
+        Dispatch.objects.filter(
+            Q(from_place_id__in=place_ids) | Q(to_place_id__in=place_ids), status=DispatchStatus.IN_TRANSIT
+        ).values_list("pk", flat=True)
+    )
+    out = {
+        "expiring": [x for x in found["expiring"] if x["lot_id"] in lots_here],
+        "low_stock": [x for x in found["low_stock"] if x["place"] in codes],
+        "receipts_overdue": [x for x in found["receipts_overdue"] if x["dispatch_id"] in mine],
+    }
     out["total"] = sum(len(v) for v in out.values())
     return out
 
@@ -153,8 +160,12 @@ def _balances_in_scope(user) -> list[dict]:
 
 def _lot_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Lot ids by (product code, lot number), for links from the selectors' rows (which name lots)."""
-    return {(lot.product.code, lot.lot_number): lot.pk for lot in Lot.objects.select_related("product")
-            .filter(lot_number__in={number for _product, number in keys})}
+    return {
+        (lot.product.code, lot.lot_number): lot.pk
+        for lot in Lot.objects.select_related("product").filter(
+            lot_number__in={number for _product, number in keys}
+        )
+    }
 
 
 @login_required
@@ -168,21 +179,54 @@ def overview(request):
         r["bar"] = None if pct is None else max(0, min(100, round(pct)))
         r["full"] = pct is not None and pct >= 90
     balances = _balances_in_scope(user)
-    return render(request, "supply/overview.html", {
-        "rows": rows, "alerts": _alerts_in_scope(place_ids), "ledger": _ledger_in_scope(place_ids),
-        "balances": balances[:BALANCES_SHOWN], "balances_more": max(0, len(balances) - BALANCES_SHOWN),
-        "balances_total": sum(b["doses"] for b in balances),
-    })
+    return render(
+        request,
+        "supply/overview.html",
+        {
+            "rows": rows,
+            "alerts": _alerts_in_scope(place_ids),
+            "ledger": _ledger_in_scope(place_ids),
+            "balances": balances[:BALANCES_SHOWN],
+            "balances_more": max(0, len(balances) - BALANCES_SHOWN),
+            "balances_total": sum(b["doses"] for b in balances),
+        },
+    )
 
 
 @login_required
 @_perm_any("supply.view_lot", "supply.view_stockbalance")
 def balances_xlsx(request):
-    rows = ([b["place"], b["place_name"], b["product"], b["lot"], b["expiry"], b["status_label"],
-             "是" if b["usable"] else "否", b["why"], b["doses"]] for b in _balances_in_scope(request.user))
-    return xlsx_response(rows, ["地点编码", "库存地点", "疫苗品种", "批号", "有效期至", "批号状态", "可用", "不可用原因",
-                        "结存（剂）"], "库存结存", f"balances-{timezone.localdate().isoformat()}.xlsx",
-                 text_columns=(3,))
+    rows = (
+        [
+            b["place"],
+            b["place_name"],
+            b["product"],
+            b["lot"],
+            b["expiry"],
+            b["status_label"],
+            "是" if b["usable"] else "否",
+            b["why"],
+            b["doses"],
+        ]
+        for b in _balances_in_scope(request.user)
+    )
+    return xlsx_response(
+        rows,
+        [
+            "地点编码",
+            "库存地点",
+            "疫苗品种",
+            "批号",
+            "有效期至",
+            "批号状态",
+            "可用",
+            "不可用原因",
+            "结存（剂）",
+        ],
+        "库存结存",
+        f"balances-{timezone.localdate().isoformat()}.xlsx",
+        text_columns=(3,),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -195,18 +239,30 @@ def balances_xlsx(request):
 def lots(request):
     q = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
-    qs = (Lot.objects.select_related("product")
-          .annotate(stock=Sum("balances__doses", filter=Q(balances__place__in=places_for(request.user))))
-          .order_by("expiry", "lot_number"))
+    qs = (
+        Lot.objects.select_related("product")
+        .annotate(stock=Sum("balances__doses", filter=Q(balances__place__in=places_for(request.user))))
+        .order_by("expiry", "lot_number")
+    )
     if q:
-        qs = qs.filter(Q(lot_number__icontains=q) | Q(product__code__icontains=q) | Q(manufacturer__icontains=q))
+        qs = qs.filter(
+            Q(lot_number__icontains=q) | Q(product__code__icontains=q) | Q(manufacturer__icontains=q)
+        )
     if status in {s.value for s in domain.LotStatus}:
         qs = qs.filter(status=status)
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
-    return render(request, "supply/lots.html", {
-        "page": page, "q": q, "status": status, "statuses": [(s.value, s.label_zh) for s in domain.LotStatus],
-        "query": urlencode({"q": q, "status": status}), "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "supply/lots.html",
+        {
+            "page": page,
+            "q": q,
+            "status": status,
+            "statuses": [(s.value, s.label_zh) for s in domain.LotStatus],
+            "query": urlencode({"q": q, "status": status}),
+            "today": timezone.localdate(),
+        },
+    )
 
 
 def _lot_context(request, lot: Lot, *, offset: int = 0, reveal_purpose: str | None = None, **extra) -> dict:
@@ -216,7 +272,9 @@ def _lot_context(request, lot: Lot, *, offset: int = 0, reveal_purpose: str | No
     states = [(labels[s], trace["by_state"].get(s, 0)) for s in CodeState.values]
     may_return = lot.status == domain.LotStatus.RECALLED.value and user.has_perm("supply.add_stockmovement")
     mine = set(places_for(user).values_list("code", flat=True)) if may_return else set()
-    pks = dict(StockPlace.objects.filter(code__in=[r["place"] for r in trace["places"]]).values_list("code", "pk"))
+    pks = dict(
+        StockPlace.objects.filter(code__in=[r["place"] for r in trace["places"]]).values_list("code", "pk")
+    )
     for r in trace["places"]:
         r["pk"] = pks.get(r["place"])
         r["may_return"] = may_return and r["in_stock"] > 0 and r["place"] in mine
@@ -226,12 +284,19 @@ def _lot_context(request, lot: Lot, *, offset: int = 0, reveal_purpose: str | No
     in_transit = [(number, links.get(number)) for number in trace["in_transit_dispatches"]]
     visible = trace["administered_total"] - trace["administered_hidden"]
     ctx = {
-        "lot": lot, "trace": trace, "states": states, "visible": visible, "in_transit": in_transit,
+        "lot": lot,
+        "trace": trace,
+        "states": states,
+        "visible": visible,
+        "in_transit": in_transit,
         "prev_offset": max(0, offset - PAGE) if offset > 0 else None,
         "next_offset": offset + PAGE if offset + PAGE < visible else None,
-        "shown_from": offset + 1 if trace["recipients"] else 0, "shown_to": offset + len(trace["recipients"]),
-        "reveal_form": RevealForm(), "status_form": LotStatusForm(),
-        "may_reveal": user.has_perm("registry.reveal_identity"), "may_change": user.has_perm("supply.change_lot"),
+        "shown_from": offset + 1 if trace["recipients"] else 0,
+        "shown_to": offset + len(trace["recipients"]),
+        "reveal_form": RevealForm(),
+        "status_form": LotStatusForm(),
+        "may_reveal": user.has_perm("registry.reveal_identity"),
+        "may_change": user.has_perm("supply.change_lot"),
     }
     ctx.update(extra)
     return ctx
@@ -255,18 +320,31 @@ def lot_reveal(request, pk: int):
     offset = _offset(request)
     form = RevealForm(request.POST)
     if not request.user.has_perm("registry.reveal_identity"):
-        return render(request, "supply/lot.html", _lot_context(request, lot, offset=offset,
-                                                              error=_("您的角色无权查看完整身份信息")), status=403)
+        return render(
+            request,
+            "supply/lot.html",
+            _lot_context(request, lot, offset=offset, error=_("您的角色无权查看完整身份信息")),
+            status=403,
+        )
     if not form.is_valid():
-        return render(request, "supply/lot.html", _lot_context(request, lot, offset=offset, reveal_form=form),
-                      status=400)
+        return render(
+            request,
+            "supply/lot.html",
+            _lot_context(request, lot, offset=offset, reveal_form=form),
+            status=400,
+        )
     try:
-        ctx = _lot_context(request, lot, offset=offset, reveal_purpose=form.cleaned_data["purpose"],
-                           reveal_form=form)
+        ctx = _lot_context(
+            request, lot, offset=offset, reveal_purpose=form.cleaned_data["purpose"], reveal_form=form
+        )
     except VaxOpsError as e:
         _form_error(form, e)
-        return render(request, "supply/lot.html", _lot_context(request, lot, offset=offset, reveal_form=form),
-                      status=_status(e))
+        return render(
+            request,
+            "supply/lot.html",
+            _lot_context(request, lot, offset=offset, reveal_form=form),
+            status=_status(e),
+        )
     return render(request, "supply/lot.html", ctx)
 
 
@@ -277,16 +355,23 @@ def lot_status(request, pk: int):
     lot = get_object_or_404(Lot.objects.select_related("product", "status_changed_by"), pk=pk)
     form = LotStatusForm(request.POST)
     if not request.user.has_perm("supply.change_lot"):
-        return render(request, "supply/lot.html", _lot_context(request, lot, error=_("您的角色无权变更批号状态")),
-                      status=403)
+        return render(
+            request,
+            "supply/lot.html",
+            _lot_context(request, lot, error=_("您的角色无权变更批号状态")),
+            status=403,
+        )
     if form.is_valid():
         try:
             services.lot_status_change(actor=request.user, lot=lot, **form.cleaned_data)
         except VaxOpsError as e:
             _form_error(form, e)
         else:
-            messages.success(request, _("批号%(lot)s的状态已改为“%(status)s”") % {
-                "lot": lot.lot_number, "status": domain.LotStatus(lot.status).label_zh})
+            messages.success(
+                request,
+                _("批号%(lot)s的状态已改为“%(status)s”")
+                % {"lot": lot.lot_number, "status": domain.LotStatus(lot.status).label_zh},
+            )
             return redirect("supply-lot", lot.pk)
     return render(request, "supply/lot.html", _lot_context(request, lot, status_form=form), status=400)
 
@@ -302,12 +387,18 @@ def lot_recall_return(request, pk: int):
         if place is None:
             raise NotFound(_("请选择要退回的库存地点"))
         require_place(request.user, place, "supply.add_stockmovement")
-        n = services.recall_return(actor=request.user, lot=lot, place=place,
-                                   reason=request.POST.get("reason", "").strip()[:200])
+        n = services.recall_return(
+            actor=request.user, lot=lot, place=place, reason=request.POST.get("reason", "").strip()[:200]
+        )
     except VaxOpsError as e:
-        return render(request, "supply/lot.html", _lot_context(request, lot, error=e.message), status=_status(e))
-    messages.success(request, _("已从%(place)s召回退回批号%(lot)s的追溯码%(n)s个") % {
-        "place": place.name, "lot": lot.lot_number, "n": n})
+        return render(
+            request, "supply/lot.html", _lot_context(request, lot, error=e.message), status=_status(e)
+        )
+    messages.success(
+        request,
+        _("已从%(place)s召回退回批号%(lot)s的追溯码%(n)s个")
+        % {"place": place.name, "lot": lot.lot_number, "n": n},
+    )
     return redirect("supply-lot", lot.pk)
 
 
@@ -344,8 +435,11 @@ def _code_context(request, code: str, **extra) -> dict:
         m["when"] = _when(m["at"])
     if trace["recipient"]:
         trace["recipient"]["when"] = _when(trace["recipient"]["administered_at"])
-    may_waste = (tc.state == CodeState.IN_STOCK and user.has_perm("supply.add_stockmovement")
-                 and _in_scope(user, tc.place))
+    may_waste = (
+        tc.state == CodeState.IN_STOCK
+        and user.has_perm("supply.add_stockmovement")
+        and _in_scope(user, tc.place)
+    )
     ctx = {"code": trace["code"], "trace": trace, "tc": tc, "may_waste": may_waste, "waste_form": WasteForm()}
     ctx.update(extra)
     return ctx
@@ -376,8 +470,10 @@ def code_waste(request, code: str):
         return render(request, "supply/code.html", ctx, status=400)
     try:
         if tc.place is None or tc.state != CodeState.IN_STOCK:
-            raise NotFound(_("追溯码%(code)s不在库存中（%(state)s），不能登记损耗") % {
-                "code": tc.code, "state": tc.get_state_display()})
+            raise NotFound(
+                _("追溯码%(code)s不在库存中（%(state)s），不能登记损耗")
+                % {"code": tc.code, "state": tc.get_state_display()}
+            )
         require_place(request.user, tc.place, "supply.add_stockmovement")
         services.code_waste(actor=request.user, code=tc.code, place=tc.place, **form.cleaned_data)
     except VaxOpsError as e:
@@ -407,7 +503,9 @@ def import_page(request):
             try:
                 if not upload.size:
                     raise VaxOpsError(_("请选择要导入的文件（文件不能为空）"))
-                job = tasks.receipt_job_create(actor=request.user, upload=upload, place=form.cleaned_data["place"])
+                job = tasks.receipt_job_create(
+                    actor=request.user, upload=upload, place=form.cleaned_data["place"]
+                )
             except VaxOpsError as e:
                 _form_error(form, e)
                 status = _status(e)
@@ -446,13 +544,20 @@ def import_errors(request, pk: int):
 @permission_required("supply.add_tracecode", raise_exception=True)
 def import_template(request):
     """The receipt columns with one example row whose code carries a registered prefix of its product."""
-    example = TracePrefix.objects.select_related("product").order_by("product__sort", "product__code", "id").first()
+    example = (
+        TracePrefix.objects.select_related("product").order_by("product__sort", "product__code", "id").first()
+    )
     if example is not None:
         row = [f"{example.prefix}0000000010000", "202105001", example.product.code, "2099-12-31", ""]
     else:
         row = ["81001010000000010000", "202105001", "BBIBP-CorV", "2099-12-31", ""]
-    return xlsx_response([row], ["追溯码", "批号", "疫苗品种", "有效期至", "包装码"], "收货追溯码", "receipt-template.xlsx",
-                 text_columns=(0, 1, 3, 4))
+    return xlsx_response(
+        [row],
+        ["追溯码", "批号", "疫苗品种", "有效期至", "包装码"],
+        "收货追溯码",
+        "receipt-template.xlsx",
+        text_columns=(0, 1, 3, 4),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -473,8 +578,9 @@ def _dispatch_links(user, numbers) -> dict[str, int]:
 
 
 def _overdue(d: Dispatch, now) -> bool:
-    return d.status == DispatchStatus.IN_TRANSIT and domain.receipt_overdue(dispatched_at=d.dispatched_at, now=now,
-                                                                            hours=OVERDUE_HOURS)
+    return d.status == DispatchStatus.IN_TRANSIT and domain.receipt_overdue(
+        dispatched_at=d.dispatched_at, now=now, hours=OVERDUE_HOURS
+    )
 
 
 @login_required
@@ -488,10 +594,17 @@ def dispatches(request):
     page = Paginator(qs.order_by("-dispatched_at", "-id"), PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [{"d": d, "overdue": _overdue(d, now)} for d in page.object_list]
-    return render(request, "supply/dispatches.html", {
-        "page": page, "rows": rows, "status": status, "statuses": DispatchStatus.choices,
-        "query": urlencode({"status": status}),
-    })
+    return render(
+        request,
+        "supply/dispatches.html",
+        {
+            "page": page,
+            "rows": rows,
+            "status": status,
+            "statuses": DispatchStatus.choices,
+            "query": urlencode({"status": status}),
+        },
+    )
 
 
 @login_required
@@ -507,15 +620,23 @@ def dispatch_new(request):
             data = form.cleaned_data
             try:
                 require_place(request.user, data["from_place"], "supply.add_dispatch")
-                d = services.dispatch_create(actor=request.user, from_place=data["from_place"],
-                                             to_place=data["to_place"], product=data["product"],
-                                             doses=data["doses"], note=data["note"])
+                d = services.dispatch_create(
+                    actor=request.user,
+                    from_place=data["from_place"],
+                    to_place=data["to_place"],
+                    product=data["product"],
+                    doses=data["doses"],
+                    note=data["note"],
+                )
             except VaxOpsError as e:
                 _form_error(form, e)
                 status = _status(e)
             else:
-                messages.success(request, _("已生成调拨单%(number)s：%(doses)s剂（%(codes)s个追溯码），在途待签收") % {
-                    "number": d.number, "doses": d.doses, "codes": d.codes_count})
+                messages.success(
+                    request,
+                    _("已生成调拨单%(number)s：%(doses)s剂（%(codes)s个追溯码），在途待签收")
+                    % {"number": d.number, "doses": d.doses, "codes": d.codes_count},
+                )
                 return redirect("supply-dispatch", d.pk)
         else:
             status = 400
@@ -526,14 +647,25 @@ def dispatch_new(request):
 
 def _dispatch_context(request, d: Dispatch, **extra) -> dict:
     user = request.user
-    may_receive = (d.status == DispatchStatus.IN_TRANSIT and user.has_perm("supply.change_dispatch")
-                   and _in_scope(user, d.to_place))
-    codes = list(DispatchCode.objects.filter(dispatch=d).select_related("code__lot").order_by("code__code")
-                 [:CODES_SHOWN])
+    may_receive = (
+        d.status == DispatchStatus.IN_TRANSIT
+        and user.has_perm("supply.change_dispatch")
+        and _in_scope(user, d.to_place)
+    )
+    codes = list(
+        DispatchCode.objects.filter(dispatch=d)
+        .select_related("code__lot")
+        .order_by("code__code")[:CODES_SHOWN]
+    )
     ctx = {
-        "d": d, "items": d.items.select_related("lot").all(), "codes": codes,
-        "codes_more": max(0, d.codes_count - len(codes)), "discrepancies": d.discrepancies.all(),
-        "overdue": _overdue(d, timezone.now()), "may_receive": may_receive, "receive_form": ReceiveForm(),
+        "d": d,
+        "items": d.items.select_related("lot").all(),
+        "codes": codes,
+        "codes_more": max(0, d.codes_count - len(codes)),
+        "discrepancies": d.discrepancies.all(),
+        "overdue": _overdue(d, timezone.now()),
+        "may_receive": may_receive,
+        "receive_form": ReceiveForm(),
     }
     ctx.update(extra)
     return ctx
@@ -541,8 +673,12 @@ def _dispatch_context(request, d: Dispatch, **extra) -> dict:
 
 def _dispatch_row(pk: int) -> Dispatch:
     """The dispatch with what its page shows (404 when there is none; the caller checks the user's places)."""
-    return get_object_or_404(Dispatch.objects.select_related("from_place", "to_place", "product", "dispatched_by",
-                                                             "received_by", "allocation"), pk=pk)
+    return get_object_or_404(
+        Dispatch.objects.select_related(
+            "from_place", "to_place", "product", "dispatched_by", "received_by", "allocation"
+        ),
+        pk=pk,
+    )
 
 
 def _dispatch_get(request, pk: int) -> Dispatch:
@@ -577,15 +713,20 @@ def dispatch_receive(request, pk: int):
             return _error_page(request, e.message, _status(e))
         form.is_valid()
         _form_error(form, e)
-        return render(request, "supply/dispatch.html", _dispatch_context(request, d, receive_form=form,
-                                                                         may_receive=True), status=_status(e))
+        return render(
+            request,
+            "supply/dispatch.html",
+            _dispatch_context(request, d, receive_form=form, may_receive=True),
+            status=_status(e),
+        )
     status = 400
     if form.is_valid():
         data = form.cleaned_data
         scanned = None if data["mode"] == ReceiveForm.MODE_ALL else data["scanned"]
         try:
-            got = services.dispatch_receive(actor=request.user, dispatch=d, scanned=scanned, damaged=data["damaged"],
-                                            note=data["note"])
+            got = services.dispatch_receive(
+                actor=request.user, dispatch=d, scanned=scanned, damaged=data["damaged"], note=data["note"]
+            )
         except VaxOpsError as e:
             _form_error(form, e)
             status = _status(e)
@@ -593,12 +734,19 @@ def dispatch_receive(request, pk: int):
             if got.status == DispatchStatus.RECEIVED:
                 messages.success(request, _("调拨单%(number)s已签收，与调出相符") % {"number": got.number})
             else:
-                messages.warning(request, _("调拨单%(number)s已签收，有%(n)s处差异，见下方差异清单") % {
-                    "number": got.number, "n": got.discrepancies.count()})
+                messages.warning(
+                    request,
+                    _("调拨单%(number)s已签收，有%(n)s处差异，见下方差异清单")
+                    % {"number": got.number, "n": got.discrepancies.count()},
+                )
             return redirect("supply-dispatch", got.pk)
     d.refresh_from_db()
-    return render(request, "supply/dispatch.html", _dispatch_context(request, d, receive_form=form,
-                                                                     may_receive=True), status=status)
+    return render(
+        request,
+        "supply/dispatch.html",
+        _dispatch_context(request, d, receive_form=form, may_receive=True),
+        status=status,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -624,9 +772,12 @@ def allocation(request):
             try:
                 require_place(request.user, data["source"], "supply.add_allocationrun")
                 run = services.allocation_propose(
-                    actor=request.user, product=data["product"], doses_arriving=data["doses_arriving"],
+                    actor=request.user,
+                    product=data["product"],
+                    doses_arriving=data["doses_arriving"],
                     source=data["source"],
-                    weights={"risk": data["risk"], "density": data["density"], "mobility": data["mobility"]})
+                    weights={"risk": data["risk"], "density": data["density"], "mobility": data["mobility"]},
+                )
             except VaxOpsError as e:
                 _form_error(form, e)
                 status = _status(e)
@@ -636,9 +787,16 @@ def allocation(request):
             status = 400
     form.fields["source"].offer(places)
     runs = _runs_for(request.user).select_related("product", "source", "created_by")[:20]
-    return render(request, "supply/allocation.html", {
-        "form": form, "runs": runs, "may_propose": request.user.has_perm("supply.add_allocationrun"),
-    }, status=status)
+    return render(
+        request,
+        "supply/allocation.html",
+        {
+            "form": form,
+            "runs": runs,
+            "may_propose": request.user.has_perm("supply.add_allocationrun"),
+        },
+        status=status,
+    )
 
 
 def _run_context(request, run: AllocationRun, **extra) -> dict:
@@ -647,16 +805,22 @@ def _run_context(request, run: AllocationRun, **extra) -> dict:
     for x in lines:
         x["pct"] = round(x["doses"] * 100 / top)
         x["share_pct"] = round(x["share"] * 100, 1)
-    ctx = {"run": run, "lines": lines, "allocated": sum(x["doses"] for x in lines),
-           "dispatches": run.dispatches.select_related("to_place").order_by("to_place__code"),
-           "may_approve": run.status == AllocationStatus.PROPOSED and request.user.has_perm("supply.change_allocationrun")}
+    ctx = {
+        "run": run,
+        "lines": lines,
+        "allocated": sum(x["doses"] for x in lines),
+        "dispatches": run.dispatches.select_related("to_place").order_by("to_place__code"),
+        "may_approve": run.status == AllocationStatus.PROPOSED
+        and request.user.has_perm("supply.change_allocationrun"),
+    }
     ctx.update(extra)
     return ctx
 
 
 def _run_get(request, pk: int) -> AllocationRun:
-    run = get_object_or_404(AllocationRun.objects.select_related("product", "source", "created_by", "approved_by"),
-                            pk=pk)
+    run = get_object_or_404(
+        AllocationRun.objects.select_related("product", "source", "created_by", "approved_by"), pk=pk
+    )
     if not _runs_for(request.user).filter(pk=run.pk).exists():
         raise NotFound(_("分配方案不存在或不在您的管辖范围内"))
     return run
@@ -686,10 +850,17 @@ def allocation_approve(request, pk: int):
         require_place(request.user, run.source, "supply.add_dispatch")
         made = services.allocation_approve(actor=request.user, run=run)
     except VaxOpsError as e:
-        return render(request, "supply/allocation_run.html", _run_context(request, run, error=e.message),
-                      status=_status(e))
-    messages.success(request, _("分配方案已审批，生成调拨单%(n)s张，共%(doses)s剂") % {
-        "n": len(made), "doses": sum(d.doses for d in made)})
+        return render(
+            request,
+            "supply/allocation_run.html",
+            _run_context(request, run, error=e.message),
+            status=_status(e),
+        )
+    messages.success(
+        request,
+        _("分配方案已审批，生成调拨单%(n)s张，共%(doses)s剂")
+        % {"n": len(made), "doses": sum(d.doses for d in made)},
+    )
     return redirect("supply-allocation-run", run.pk)
 
 
@@ -713,8 +884,13 @@ def count_new(request):
                 require_place(request.user, data["place"], "supply.add_stockcount")
                 if data["adjust"]:
                     require_place(request.user, data["place"], "supply.add_stockmovement")
-                count = services.stock_count_record(actor=request.user, place=data["place"], scanned=data["scanned"],
-                                                    adjust=data["adjust"], reason=data["reason"])
+                count = services.stock_count_record(
+                    actor=request.user,
+                    place=data["place"],
+                    scanned=data["scanned"],
+                    adjust=data["adjust"],
+                    reason=data["reason"],
+                )
             except VaxOpsError as e:
                 _form_error(form, e)
                 status = _status(e)
@@ -734,8 +910,11 @@ def count(request, pk: int):
     c = get_object_or_404(StockCount.objects.select_related("place", "counted_by"), pk=pk)
     if not _in_scope(request.user, c.place):
         return _error_page(request, _("盘点记录不存在或不在您的管辖范围内"), 404)
-    known = dict(TraceCode.objects.filter(code__in=c.unexpected[:2000]).select_related("place")
-                 .values_list("code", "place__name"))
+    known = dict(
+        TraceCode.objects.filter(code__in=c.unexpected[:2000])
+        .select_related("place")
+        .values_list("code", "place__name")
+    )
     unexpected = [{"code": x, "where": known.get(x)} for x in c.unexpected]
     return render(request, "supply/count.html", {"c": c, "unexpected": unexpected})
 
@@ -762,7 +941,14 @@ def person_codes(request, pk: int):
         r["lot_id"] = lot_ids.get((r["product"], r["lot"]))
         r["when"] = _when(r["administered_at"])
         r["lot_status_label"] = domain.LotStatus(r["lot_status"]).label_zh
-    return render(request, "supply/person_codes.html", {
-        "r": resident, "masked_name": mask_name(resident.name), "masked_id": resident.id_number_masked,
-        "rows": rows, "clinic_url": reverse("clinic-resident", args=[resident.pk]),
-    })
+    return render(
+        request,
+        "supply/person_codes.html",
+        {
+            "r": resident,
+            "masked_name": mask_name(resident.name),
+            "masked_id": resident.id_number_masked,
+            "rows": rows,
+            "clinic_url": reverse("clinic-resident", args=[resident.pk]),
+        },
+    )

@@ -25,7 +25,9 @@ def audit_log_flushable(django_db_setup, django_db_blocker):
         if connection.vendor == "postgresql":
             c.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
         elif connection.vendor == "sqlite":
-            c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'")
+            c.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'"
+            )
             saved = c.fetchall()
             for name, _sql in saved:
                 c.execute(f'DROP TRIGGER "{name}"')
@@ -46,8 +48,16 @@ def browser():
         b = pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         try:
             yield b
@@ -67,5 +77,3 @@ def page(browser, live_server):
         yield p
     finally:
         context.close()
-
-

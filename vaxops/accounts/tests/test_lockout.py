@@ -85,7 +85,9 @@ class TestLockout:
 
         for _ in range(5):
             attempt(client, "worker_a", "wrong-password")
-        AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.first().attempt_time - timedelta(minutes=31))
+        AccessAttempt.objects.update(
+            attempt_time=AccessAttempt.objects.first().attempt_time - timedelta(minutes=31)
+        )
 
         r = attempt(client, "worker_a", PASSWORD)
 

@@ -15,7 +15,9 @@ def _fast_hasher(settings):
 
 
 def perms_of(group: Group) -> set[str]:
-    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+    return {
+        f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")
+    }
 
 
 class TestRolesSync:
@@ -28,7 +30,9 @@ class TestRolesSync:
         for role in ROLES:
             for dotted in role.permissions:
                 app_label, codename = dotted.split(".")
-                assert Permission.objects.filter(content_type__app_label=app_label, codename=codename).exists(), dotted
+                assert Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                ).exists(), dotted
 
     def test_it_restores_a_group_edited_by_hand(self, db):
         group = Group.objects.get(name="leader")
@@ -55,7 +59,9 @@ class TestRolesSync:
 
 class TestUserCreate:
     def test_it_joins_the_role_group_and_audits(self, cdc, county):
-        user = user_create(username="nurse", password=PASSWORD, role="site_screening", division=county, actor=cdc)
+        user = user_create(
+            username="nurse", password=PASSWORD, role="site_screening", division=county, actor=cdc
+        )
 
         assert list(user.groups.values_list("name", flat=True)) == ["site_screening"]
         event = AuditEvent.objects.get(action="user.create", object_id=str(user.pk))

@@ -22,7 +22,8 @@ class TestIdleSessions:
         client.force_login(worker_a)
         assert client.get("/").status_code == 200
         Session.objects.filter(session_key=client.session.session_key).update(
-            expire_date=timezone.now() - timedelta(seconds=1))
+            expire_date=timezone.now() - timedelta(seconds=1)
+        )
 
         r = client.get("/residents/")
 
@@ -44,7 +45,8 @@ class TestIdleSessions:
     def test_it_refuses_the_api_with_an_expired_session(self, client, worker_a):
         client.force_login(worker_a)
         Session.objects.filter(session_key=client.session.session_key).update(
-            expire_date=timezone.now() - timedelta(seconds=1))
+            expire_date=timezone.now() - timedelta(seconds=1)
+        )
 
         assert client.get("/api/v1/residents").status_code == 401
 

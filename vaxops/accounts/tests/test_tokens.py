@@ -19,8 +19,13 @@ def _fast_hasher(settings):
 @pytest.fixture
 def residents(village_a1, village_b1):
     for seq, village, name in ((1, village_a1, "张一"), (2, village_b1, "王四")):
-        Resident.objects.create(id_type="resident_id", id_number=make_id(date(1980, 5, 1), seq), name=name,
-                                village=village, village_code=village.code)
+        Resident.objects.create(
+            id_type="resident_id",
+            id_number=make_id(date(1980, 5, 1), seq),
+            name=name,
+            village=village,
+            village_code=village.code,
+        )
 
 
 def bearer(raw: str) -> dict:
@@ -105,7 +110,11 @@ def test_a_process_remembers_a_token_user_for_a_few_seconds(cdc, settings, djang
     first = api_token_authenticate(raw)
     with django_assert_num_queries(0):
         again = api_token_authenticate(raw)
-        assert again is first and again.has_perm("registry.view_resident") and again.division.code == "330199000000"
+        assert (
+            again is first
+            and again.has_perm("registry.view_resident")
+            and again.division.code == "330199000000"
+        )
     settings.VAXOPS_TOKEN_CACHE_SECONDS = 0
     assert api_token_authenticate("vx_not-a-token") is None
     services._token_users.clear()

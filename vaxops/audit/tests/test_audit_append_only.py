@@ -9,7 +9,9 @@ from vaxops.audit.services import audit_record, audit_record_many
 
 @pytest.fixture
 def event(db):
-    return audit_record(actor=None, action="test.event", object_type="test", object_id=1, new={"a": 1}, purpose="测试")
+    return audit_record(
+        actor=None, action="test.event", object_type="test", object_id=1, new={"a": 1}, purpose="测试"
+    )
 
 
 def unchanged(event: AuditEvent) -> bool:
@@ -43,7 +45,9 @@ class TestOrm:
 
     def test_it_appends(self, event):
         audit_record(actor=None, action="test.second")
-        n = audit_record_many(actor=None, action="test.many", object_type="t", items=[(1, None, {"x": 1}), (2, None, None)])
+        n = audit_record_many(
+            actor=None, action="test.many", object_type="t", items=[(1, None, {"x": 1}), (2, None, None)]
+        )
 
         assert n == 2
         assert AuditEvent.objects.count() == 4

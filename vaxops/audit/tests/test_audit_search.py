@@ -17,10 +17,21 @@ def _fast_hasher(settings):
 
 @pytest.fixture
 def events(worker_a, cdc):
-    audit_record(actor=worker_a, action="resident.reveal", object_type="registry.resident", object_id=7,
-                 purpose="电话通知接种")
-    audit_record(actor=cdc, action="resident.update", object_type="registry.resident", object_id=8,
-                 old={"phone": "138****5678"}, new={"phone": "139****1111"})
+    audit_record(
+        actor=worker_a,
+        action="resident.reveal",
+        object_type="registry.resident",
+        object_id=7,
+        purpose="电话通知接种",
+    )
+    audit_record(
+        actor=cdc,
+        action="resident.update",
+        object_type="registry.resident",
+        object_id=8,
+        old={"phone": "138****5678"},
+        new={"phone": "139****1111"},
+    )
     audit_record(actor=cdc, action="resident.import_create", object_type="registry.resident", object_id=9)
 
 
@@ -85,8 +96,13 @@ class TestAuditPage:
         from vaxops.conftest import make_id
         from vaxops.registry.models import Resident
 
-        r = Resident.objects.create(id_type="resident_id", id_number=make_id(date(1980, 5, 1)), name="王芳",
-                                    village=village_a1, village_code=village_a1.code)
+        r = Resident.objects.create(
+            id_type="resident_id",
+            id_number=make_id(date(1980, 5, 1)),
+            name="王芳",
+            village=village_a1,
+            village_code=village_a1.code,
+        )
         client.force_login(worker_a)
         client.post(f"/residents/{r.pk}/reveal/", {"purpose": "电话通知接种"}, REMOTE_ADDR="10.7.7.7")
         client.force_login(auditor)

@@ -56,8 +56,12 @@ def post(client, auth, path, data=None, **headers):
 
 
 def _township_user(username: str, role: str, township: str = "001"):
-    return user_create(username=username, password=PASSWORD, role=role,
-                       division=Division.objects.get(code=f"330199{township}000"))
+    return user_create(
+        username=username,
+        password=PASSWORD,
+        role=role,
+        division=Division.objects.get(code=f"330199{township}000"),
+    )
 
 
 @pytest.fixture
@@ -85,7 +89,9 @@ def _slots(client, auth, day=None) -> dict[int, dict]:
 
 
 def _book(client, auth, person, slot_id, **headers):
-    return post(client, auth, f"{BOOKING}/appointments", {"resident_id": person.pk, "slot_id": slot_id}, **headers)
+    return post(
+        client, auth, f"{BOOKING}/appointments", {"resident_id": person.pk, "slot_id": slot_id}, **headers
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -98,17 +104,27 @@ class TestOpenApi:
         paths = client.get("/api/v1/openapi.json").json()["paths"]
 
         expected = {
-            "/sites": {"get"}, "/sites/{code}": {"get"}, "/sites/{code}/sessions": {"get", "post"},
-            "/sites/sessions/{session_id}": {"get"}, "/sites/sessions/{session_id}/reserve": {"post"},
-            "/sites/sessions/{session_id}/readiness": {"post"}, "/sites/sessions/{session_id}/assignments": {"post"},
-            "/sites/sessions/{session_id}/open": {"post"}, "/sites/sessions/{session_id}/close": {"post"},
-            "/booking/slots": {"get"}, "/booking/appointments": {"get", "post"},
+            "/sites": {"get"},
+            "/sites/{code}": {"get"},
+            "/sites/{code}/sessions": {"get", "post"},
+            "/sites/sessions/{session_id}": {"get"},
+            "/sites/sessions/{session_id}/reserve": {"post"},
+            "/sites/sessions/{session_id}/readiness": {"post"},
+            "/sites/sessions/{session_id}/assignments": {"post"},
+            "/sites/sessions/{session_id}/open": {"post"},
+            "/sites/sessions/{session_id}/close": {"post"},
+            "/booking/slots": {"get"},
+            "/booking/appointments": {"get", "post"},
             "/booking/appointments/{appointment_id}": {"get"},
             "/booking/appointments/{appointment_id}/cancel": {"post"},
             "/booking/appointments/{appointment_id}/reschedule": {"post"},
-            "/booking/appointments/{appointment_id}/check-in": {"post"}, "/booking/waitlist": {"post"},
-            "/booking/employer": {"post"}, "/booking/self/identify": {"post"}, "/booking/self/verify": {"post"},
-            "/booking/self/slots": {"get"}, "/booking/self/appointments": {"get", "post"},
+            "/booking/appointments/{appointment_id}/check-in": {"post"},
+            "/booking/waitlist": {"post"},
+            "/booking/employer": {"post"},
+            "/booking/self/identify": {"post"},
+            "/booking/self/verify": {"post"},
+            "/booking/self/slots": {"get"},
+            "/booking/self/appointments": {"get", "post"},
             "/booking/self/appointments/{appointment_id}": {"get"},
             "/booking/self/appointments/{appointment_id}/cancel": {"post"},
         }
@@ -125,7 +141,9 @@ class TestOpenApi:
         assert body["$ref"].endswith("/BookIn")
         sessions = {p["name"] for p in paths["/api/v1/sites/{code}/sessions"]["get"]["parameters"]}
         assert {"from", "days"} <= sessions
-        self_book = {p["name"]: p["in"] for p in paths["/api/v1/booking/self/appointments"]["post"]["parameters"]}
+        self_book = {
+            p["name"]: p["in"] for p in paths["/api/v1/booking/self/appointments"]["post"]["parameters"]
+        }
         assert self_book == {"X-Self-Token": "header"}
 
 
@@ -134,14 +152,20 @@ def test_sites_are_public_but_sessions_and_booking_need_a_login(client, s1, vill
     assert r.status_code == 200
     [row] = r.json()
     assert (row["code"], row["kind"], row["division"], row["hospital_name"]) == (
-        "S1", "fixed", village_a1.code, "清溪县人民医院")
+        "S1",
+        "fixed",
+        village_a1.code,
+        "清溪县人民医院",
+    )
     assert row["desks"] == {"registration": 1, "screening": 1, "vaccination": 2, "observation": 1}
     assert client.get(SITES, {"division": "330199002000"}).json() == []
     assert client.get(f"{SITES}/S1").json()["name"] == "甲镇卫生院接种门诊"
     assert client.get(f"{SITES}/NOPE").status_code == 404
 
     assert client.get(f"{SITES}/S1/sessions").status_code == 401
-    r = client.post(f"{BOOKING}/appointments", {"resident_id": 1, "slot_id": 1}, content_type="application/json")
+    r = client.post(
+        f"{BOOKING}/appointments", {"resident_id": 1, "slot_id": 1}, content_type="application/json"
+    )
     assert r.status_code == 401
     assert not Appointment.objects.exists()
 
@@ -154,7 +178,9 @@ def test_sites_are_public_but_sessions_and_booking_need_a_login(client, s1, vill
 def test_plan_read_and_book_the_remaining_places_go_down(client, planned, village_a1, worker_a, as_cdc):
     slots = planned["slots"]
     assert len(slots) == 8 and planned["status"] == "planned" and planned["site"] == "S1"
-    assert {(x["capacity"], x["walk_in"], x["open_remaining"], x["remaining"]) for x in slots} == {(20, 0, 20, 20)}
+    assert {(x["capacity"], x["walk_in"], x["open_remaining"], x["remaining"]) for x in slots} == {
+        (20, 0, 20, 20)
+    }
     first = slots[0]
     assert timezone.localtime(dt.datetime.fromisoformat(first["start"])).strftime("%H:%M") == "08:00"
     person = resident(village_a1, 1, phone="13800000001")
@@ -164,16 +190,28 @@ def test_plan_read_and_book_the_remaining_places_go_down(client, planned, villag
 
     assert r.status_code == 201, r.content
     body = r.json()
-    assert body == {"id": body["id"], "resident_id": person.pk, "slot_id": first["id"], "site": "S1",
-                    "start": first["start"], "end": first["end"], "dose_number": 1, "is_booster": False,
-                    "status": "booked", "channel": "community", "quota": None}
+    assert body == {
+        "id": body["id"],
+        "resident_id": person.pk,
+        "slot_id": first["id"],
+        "site": "S1",
+        "start": first["start"],
+        "end": first["end"],
+        "dose_number": 1,
+        "is_booster": False,
+        "status": "booked",
+        "channel": "community",
+        "quota": None,
+    }
     a = Appointment.objects.get()
     assert (a.pk, a.created_by, a.channel) == (body["id"], worker_a, "community")
     live = _slots(client, as_a)
     assert (live[first["id"]]["remaining"], live[first["id"]]["open_remaining"]) == (19, 19)
     assert live[slots[1]["id"]]["remaining"] == 20
 
-    flat = get(client, as_a, f"{BOOKING}/slots", site="S1", day=tomorrow().isoformat(), resident_id=person.pk).json()
+    flat = get(
+        client, as_a, f"{BOOKING}/slots", site="S1", day=tomorrow().isoformat(), resident_id=person.pk
+    ).json()
     assert [x["id"] for x in flat] == [x["id"] for x in slots]
     assert flat[0]["remaining"] == 19 and flat[0]["bookable"] == 19 and flat[0]["session_id"] == planned["id"]
     plain = get(client, as_a, f"{BOOKING}/slots", site="S1", day=tomorrow().isoformat()).json()
@@ -199,8 +237,9 @@ def test_the_booking_post_stays_lean(client, planned, village_a1, worker_a, djan
     assert r.status_code == 201
 
 
-def test_a_person_out_of_scope_is_not_found_and_an_unknown_slot_too(client, planned, village_a1, worker_b,
-                                                                     worker_a):
+def test_a_person_out_of_scope_is_not_found_and_an_unknown_slot_too(
+    client, planned, village_a1, worker_b, worker_a
+):
     person = resident(village_a1, 1)
 
     r = _book(client, token(worker_b), person, planned["slots"][0]["id"])
@@ -226,8 +265,9 @@ def test_a_full_slot_answers_409_slot_full(client, planned, village_a1, worker_a
     assert not IdempotencyRecord.objects.exists()  # a refusal is not stored: the retry may succeed later
 
 
-def test_a_full_slot_is_refused_from_one_read_without_a_transaction(client, planned, village_a1, worker_a,
-                                                                     django_assert_max_num_queries):
+def test_a_full_slot_is_refused_from_one_read_without_a_transaction(
+    client, planned, village_a1, worker_a, django_assert_max_num_queries
+):
     """The stampede's common answer, for a slot that reserves no places: the key looked up, the slot
     read — no claim of the key, no savepoint, no look-up of the person, no rules engine."""
     as_a = token(worker_a)
@@ -236,18 +276,25 @@ def test_a_full_slot_is_refused_from_one_read_without_a_transaction(client, plan
     Slot.objects.filter(pk=slot_id).update(open_capacity=0, capacity=F("walk_in"))
     person = resident(village_a1, 1)
 
-    with django_assert_max_num_queries(8) as ctx:  # with the token's user and permissions (not cached in tests)
+    with django_assert_max_num_queries(
+        8
+    ) as ctx:  # with the token's user and permissions (not cached in tests)
         r = _book(client, as_a, person, slot_id, HTTP_IDEMPOTENCY_KEY="full-fast")
 
     assert r.status_code == 409 and r.json()["code"] == "slot_full"
-    statements = [q["sql"] for q in ctx.captured_queries if "accounts_apitoken" not in q["sql"]]  # its last use
+    statements = [
+        q["sql"] for q in ctx.captured_queries if "accounts_apitoken" not in q["sql"]
+    ]  # its last use
     assert not [q for q in statements if q.upper().startswith(("SAVEPOINT", "INSERT", "UPDATE", "BEGIN"))]
-    assert not [q for q in statements if "clinic_dose" in q or "booking_slotquota" in q or "registry_resident" in q]
+    assert not [
+        q for q in statements if "clinic_dose" in q or "booking_slotquota" in q or "registry_resident" in q
+    ]
     assert not IdempotencyRecord.objects.exists()
 
 
-def test_a_process_remembers_a_full_slot_for_a_moment(client, planned, village_a1, worker_a, settings,
-                                                      django_assert_num_queries, monkeypatch):
+def test_a_process_remembers_a_full_slot_for_a_moment(
+    client, planned, village_a1, worker_a, settings, django_assert_num_queries, monkeypatch
+):
     from vaxops.booking import services as booking
 
     settings.VAXOPS_SLOT_FULL_MEMO_SECONDS = 1
@@ -271,8 +318,9 @@ def test_a_process_remembers_a_full_slot_for_a_moment(client, planned, village_a
     assert r.status_code == 201
 
 
-def test_a_retry_of_the_booking_that_took_the_last_place_gets_its_first_answer(client, planned, village_a1,
-                                                                               worker_a):
+def test_a_retry_of_the_booking_that_took_the_last_place_gets_its_first_answer(
+    client, planned, village_a1, worker_a
+):
     """The early "full" refusal comes after the key's look-up: the booking that filled the slot, retried,
     is answered with its appointment, not with 409."""
     as_a = token(worker_a)
@@ -326,10 +374,20 @@ def test_cancel_gives_the_place_back_and_reschedule_moves_it(client, planned, vi
     assert full.status_code == 409 and full.json()["code"] == "slot_full"
     assert Appointment.objects.get(pk=new["id"]).status == AppointmentStatus.BOOKED
 
-    r1 = post(client, as_a, f"{BOOKING}/appointments/{new['id']}/cancel", {"reason": "临时出差"},
-              HTTP_IDEMPOTENCY_KEY="c-1")
-    r2 = post(client, as_a, f"{BOOKING}/appointments/{new['id']}/cancel", {"reason": "临时出差"},
-              HTTP_IDEMPOTENCY_KEY="c-1")
+    r1 = post(
+        client,
+        as_a,
+        f"{BOOKING}/appointments/{new['id']}/cancel",
+        {"reason": "临时出差"},
+        HTTP_IDEMPOTENCY_KEY="c-1",
+    )
+    r2 = post(
+        client,
+        as_a,
+        f"{BOOKING}/appointments/{new['id']}/cancel",
+        {"reason": "临时出差"},
+        HTTP_IDEMPOTENCY_KEY="c-1",
+    )
     assert (r1.status_code, r2.status_code) == (200, 200) and r1.json() == r2.json()
     assert (r1.json()["status"], r1.json()["reason"]) == ("cancelled", "临时出差")
     assert _slots(client, as_a)[slots[4]]["remaining"] == 20
@@ -349,14 +407,22 @@ def test_lists_are_scoped_and_masked(client, planned, village_a1, village_b1, cd
     page = r.json()
     assert page["count"] == 1 and [x["resident_name"] for x in page["items"]] == ["张*丰"]
     assert mine.id_number not in r.content.decode() and "张三丰" not in r.content.decode()
-    everyone = get(client, as_cdc, f"{BOOKING}/appointments", session_id=planned["id"], status="booked").json()
+    everyone = get(
+        client, as_cdc, f"{BOOKING}/appointments", session_id=planned["id"], status="booked"
+    ).json()
     assert everyone["count"] == 2
-    assert get(client, as_cdc, f"{BOOKING}/appointments", limit=1, offset=1).json()["items"][0]["resident_name"] == "李*"
+    assert (
+        get(client, as_cdc, f"{BOOKING}/appointments", limit=1, offset=1).json()["items"][0]["resident_name"]
+        == "李*"
+    )
     assert get(client, as_cdc, f"{BOOKING}/appointments", status="nonsense").status_code == 400
     assert get(client, token(worker_b), f"{BOOKING}/appointments/{a['id']}").status_code == 404
     detail = get(client, token(worker_a), f"{BOOKING}/appointments/{a['id']}").json()
     assert (detail["site_name"], detail["session_id"], detail["status_label"]) == (
-        "甲镇卫生院接种门诊", planned["id"], "已预约")
+        "甲镇卫生院接种门诊",
+        planned["id"],
+        "已预约",
+    )
 
 
 def test_check_in_by_the_site_on_the_day_only(client, planned, village_a1, village_b1, cdc, worker_a):
@@ -379,8 +445,10 @@ def test_check_in_by_the_site_on_the_day_only(client, planned, village_a1, villa
     r = post(client, desk_a, f"{BOOKING}/appointments/{b['id']}/check-in", HTTP_IDEMPOTENCY_KEY="in-1")
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "checked_in"
-    assert post(client, desk_a, f"{BOOKING}/appointments/{b['id']}/check-in",
-                HTTP_IDEMPOTENCY_KEY="in-1").json() == r.json()
+    assert (
+        post(client, desk_a, f"{BOOKING}/appointments/{b['id']}/check-in", HTTP_IDEMPOTENCY_KEY="in-1").json()
+        == r.json()
+    )
     r = post(client, as_cdc, f"{BOOKING}/appointments/{a['id']}/check-in")
     assert r.status_code == 200 and r.json()["status"] == "checked_in"
     assert set(Appointment.objects.values_list("status", flat=True)) == {AppointmentStatus.CHECKED_IN}
@@ -401,8 +469,12 @@ def test_the_waiting_list_gets_the_place_a_cancel_frees(client, village_a1, cdc,
     assert (r.json()["status"], r.json()["dose_number"], r.json()["resident_id"]) == ("waiting", 1, second.pk)
     dup = post(client, as_a, f"{BOOKING}/waitlist", {"resident_id": second.pk, "session_id": s["id"]})
     assert dup.status_code == 400 and "候补名单" in dup.json()["message"]
-    assert post(client, as_a, f"{BOOKING}/waitlist", {"resident_id": second.pk, "session_id": 999_999}
-                ).status_code == 404
+    assert (
+        post(
+            client, as_a, f"{BOOKING}/waitlist", {"resident_id": second.pk, "session_id": 999_999}
+        ).status_code
+        == 404
+    )
 
     post(client, as_a, f"{BOOKING}/appointments/{a['id']}/cancel", {"reason": "不来了"})
 
@@ -411,26 +483,40 @@ def test_the_waiting_list_gets_the_place_a_cancel_frees(client, village_a1, cdc,
     assert _slots(client, as_a)[first_slot]["remaining"] == 0
 
 
-def test_an_employer_books_its_staff_over_its_reserved_places(client, planned, village_a1, village_b1, employer,
-                                                              employer_contact, worker_a, cdc):
+def test_an_employer_books_its_staff_over_its_reserved_places(
+    client, planned, village_a1, village_b1, employer, employer_contact, worker_a, cdc
+):
     session_id = planned["id"]
     Slot.objects.filter(session_id=session_id).update(open_capacity=0)
     Slot.objects.filter(pk__in=[x["id"] for x in planned["slots"][:2]]).update(open_capacity=2)
-    r = post(client, token(cdc), f"{SITES}/sessions/{session_id}/reserve",
-             {"key": f"E:{employer.pk}", "label": employer.name, "places": 3})
+    r = post(
+        client,
+        token(cdc),
+        f"{SITES}/sessions/{session_id}/reserve",
+        {"key": f"E:{employer.pk}", "label": employer.name, "places": 3},
+    )
     assert r.status_code == 200, r.content
     assert r.json()["reserved"] == 3
     assert sum(q["capacity"] for x in r.json()["session"]["slots"] for q in x["quotas"]) == 3
     assert sum(x["remaining"] for x in r.json()["session"]["slots"]) == 4  # 3 reserved + 1 open
     staff = [resident(village_a1, i, name=f"职工{i}号", employer=employer) for i in range(5)]
-    young = resident(village_a1, 9, name="实习生", employer=employer,
-                     birth=timezone.localdate() - dt.timedelta(days=365 * 10))
+    young = resident(
+        village_a1,
+        9,
+        name="实习生",
+        employer=employer,
+        birth=timezone.localdate() - dt.timedelta(days=365 * 10),
+    )
     outsider = resident(village_b1, 20, name="外单位")
     as_contact = token(employer_contact)
 
     assert post(client, token(worker_a), f"{BOOKING}/employer", {"session_id": session_id}).status_code == 403
-    r = post(client, as_contact, f"{BOOKING}/employer", {"session_id": session_id,
-                                                         "resident_ids": [staff[0].pk, outsider.pk]})
+    r = post(
+        client,
+        as_contact,
+        f"{BOOKING}/employer",
+        {"session_id": session_id, "resident_ids": [staff[0].pk, outsider.pk]},
+    )
     assert r.status_code == 404 and not Appointment.objects.exists()
 
     r = post(client, as_contact, f"{BOOKING}/employer", {"session_id": session_id})
@@ -439,11 +525,15 @@ def test_an_employer_books_its_staff_over_its_reserved_places(client, planned, v
     body = r.json()
     assert len(body["booked"]) == 4 and {x["channel"] for x in body["booked"]} == {"employer"}
     assert sum(1 for x in body["booked"] if x["quota"] == f"E:{employer.pk}") == 3
-    assert body["refused"] == [{"resident_id": young.pk, "name": "实*生", "reason": body["refused"][0]["reason"]}]
+    assert body["refused"] == [
+        {"resident_id": young.pk, "name": "实*生", "reason": body["refused"][0]["reason"]}
+    ]
     assert body["refused"][0]["reason"]
     booked = {x["resident_id"] for x in body["booked"]}
     assert booked < {p.pk for p in staff}
-    assert body["unplaced"] == [{"resident_id": p.pk, "name": mask_name(p.name)} for p in staff if p.pk not in booked]
+    assert body["unplaced"] == [
+        {"resident_id": p.pk, "name": mask_name(p.name)} for p in staff if p.pk not in booked
+    ]
     assert sum(SlotQuota.objects.values_list("booked", flat=True)) == 3
 
 
@@ -452,39 +542,61 @@ def test_an_employer_books_its_staff_over_its_reserved_places(client, planned, v
 # --------------------------------------------------------------------------------------------------
 
 
-def test_a_resident_books_and_cancels_themselves_with_a_one_time_code(client, planned, village_a1, cdc, settings,
-                                                                     tmp_path, django_capture_on_commit_callbacks):
+def test_a_resident_books_and_cancels_themselves_with_a_one_time_code(
+    client, planned, village_a1, cdc, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.VAR_DIR = tmp_path
     person = resident(village_a1, 1, name="张三丰", phone="13900000001")
     other = resident(village_a1, 2, name="李四", phone="13900000002")
     theirs = _book(client, token(cdc), other, planned["slots"][0]["id"]).json()
     log = tmp_path / "notifications.log"
 
-    wrong_name = client.post(f"{BOOKING}/self/identify", {"name": "张三", "id_number": person.id_number,
-                                                          "phone": "13900000001"}, content_type="application/json")
-    unknown = client.post(f"{BOOKING}/self/identify", {"name": "张三丰", "id_number": make_id(dt.date(1980, 5, 1), 77),
-                                                       "phone": "13900000001"}, content_type="application/json")
-    wrong_phone = client.post(f"{BOOKING}/self/identify", {"name": "张三丰", "id_number": person.id_number,
-                                                           "phone": "13900000009"}, content_type="application/json")
+    wrong_name = client.post(
+        f"{BOOKING}/self/identify",
+        {"name": "张三", "id_number": person.id_number, "phone": "13900000001"},
+        content_type="application/json",
+    )
+    unknown = client.post(
+        f"{BOOKING}/self/identify",
+        {"name": "张三丰", "id_number": make_id(dt.date(1980, 5, 1), 77), "phone": "13900000001"},
+        content_type="application/json",
+    )
+    wrong_phone = client.post(
+        f"{BOOKING}/self/identify",
+        {"name": "张三丰", "id_number": person.id_number, "phone": "13900000009"},
+        content_type="application/json",
+    )
     assert wrong_name.status_code == wrong_phone.status_code == 400
     assert wrong_name.json() == wrong_phone.json() == unknown.json()  # never says which fact is wrong
     assert not log.exists() or "验证码" not in log.read_text(encoding="utf-8")
 
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post(f"{BOOKING}/self/identify", {"name": "张三丰", "id_number": person.id_number,
-                                                     "phone": "13900000001"}, content_type="application/json")
+        r = client.post(
+            f"{BOOKING}/self/identify",
+            {"name": "张三丰", "id_number": person.id_number, "phone": "13900000001"},
+            content_type="application/json",
+        )
     assert r.status_code == 200 and r.json() == {"sent": True}
     sent = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
     assert sent["phone"] == "13900000001"
     code = sent["text"].split("验证码为")[1][:6]
     assert code.isdigit()
 
-    bad = client.post(f"{BOOKING}/self/verify", {"id_number": person.id_number, "phone": "13900000001",
-                                                 "code": "000000" if code != "000000" else "111111"},
-                      content_type="application/json")
+    bad = client.post(
+        f"{BOOKING}/self/verify",
+        {
+            "id_number": person.id_number,
+            "phone": "13900000001",
+            "code": "000000" if code != "000000" else "111111",
+        },
+        content_type="application/json",
+    )
     assert bad.status_code == 400 and "不正确" in bad.json()["message"]
-    r = client.post(f"{BOOKING}/self/verify", {"id_number": person.id_number, "phone": "13900000001",
-                                               "code": code}, content_type="application/json")
+    r = client.post(
+        f"{BOOKING}/self/verify",
+        {"id_number": person.id_number, "phone": "13900000001", "code": code},
+        content_type="application/json",
+    )
     assert r.status_code == 200, r.content
     verified = r.json()
     assert verified["resident"]["name"] == "张*丰" and verified["resident"]["next_dose"]["number"] == 1
@@ -493,19 +605,26 @@ def test_a_resident_books_and_cancels_themselves_with_a_one_time_code(client, pl
 
     slots = client.get(f"{BOOKING}/self/slots", {"site": "S1", "day": tomorrow().isoformat()}, **me).json()
     assert slots[1]["bookable"] == 20 and slots[0]["remaining"] == 19
-    r = client.post(f"{BOOKING}/self/appointments", {"slot_id": slots[1]["id"]}, content_type="application/json",
-                    **me)
+    r = client.post(
+        f"{BOOKING}/self/appointments", {"slot_id": slots[1]["id"]}, content_type="application/json", **me
+    )
     assert r.status_code == 201, r.content
     mine = r.json()
     assert (mine["resident_id"], mine["channel"], mine["resident_name"]) == (person.pk, "self", "张*丰")
     assert Appointment.objects.get(pk=mine["id"]).created_by is None
     assert [x["id"] for x in client.get(f"{BOOKING}/self/appointments", **me).json()] == [mine["id"]]
     assert client.get(f"{BOOKING}/self/appointments/{theirs['id']}", **me).status_code == 404
-    assert client.post(f"{BOOKING}/self/appointments/{theirs['id']}/cancel", {}, content_type="application/json",
-                       **me).status_code == 404
+    assert (
+        client.post(
+            f"{BOOKING}/self/appointments/{theirs['id']}/cancel", {}, content_type="application/json", **me
+        ).status_code
+        == 404
+    )
     assert Appointment.objects.get(pk=theirs["id"]).status == AppointmentStatus.BOOKED
 
-    r = client.post(f"{BOOKING}/self/appointments/{mine['id']}/cancel", {}, content_type="application/json", **me)
+    r = client.post(
+        f"{BOOKING}/self/appointments/{mine['id']}/cancel", {}, content_type="application/json", **me
+    )
     assert r.status_code == 200, r.content
     assert (r.json()["status"], r.json()["reason"]) == ("cancelled", "本人取消")
     assert Slot.objects.get(pk=slots[1]["id"]).open_booked == 0
@@ -526,8 +645,9 @@ def test_a_tampered_missing_or_expired_self_token_is_refused(client, planned, vi
     unsalted = signing.TimestampSigner().sign(str(person.pk))
 
     def book(**headers):
-        return client.post(f"{BOOKING}/self/appointments", {"slot_id": slot_id}, content_type="application/json",
-                           **headers)
+        return client.post(
+            f"{BOOKING}/self/appointments", {"slot_id": slot_id}, content_type="application/json", **headers
+        )
 
     assert book().status_code == 401 and book().json()["code"] == "self_token_missing"
     r = book(HTTP_X_SELF_TOKEN=forged)
@@ -536,8 +656,12 @@ def test_a_tampered_missing_or_expired_self_token_is_refused(client, planned, vi
     r = book(HTTP_X_SELF_TOKEN=expired)
     assert r.status_code == 401 and r.json()["code"] == "self_token_expired" and "重新" in r.json()["message"]
     assert client.get(f"{BOOKING}/self/appointments", HTTP_X_SELF_TOKEN=forged).status_code == 403
-    assert client.get(f"{BOOKING}/self/slots", {"site": "S1", "day": tomorrow().isoformat()},
-                      HTTP_X_SELF_TOKEN=expired).status_code == 401
+    assert (
+        client.get(
+            f"{BOOKING}/self/slots", {"site": "S1", "day": tomorrow().isoformat()}, HTTP_X_SELF_TOKEN=expired
+        ).status_code
+        == 401
+    )
     assert not Appointment.objects.exists()
     assert book(HTTP_X_SELF_TOKEN=good).status_code == 201
 
@@ -568,9 +692,21 @@ def test_planning_and_reserving_follow_role_and_jurisdiction(client, s1, village
 
     session_id = r1.json()["id"]
     key = f"V:{village_a1.code}"
-    assert post(client, token(worker_a), f"{SITES}/sessions/{session_id}/reserve",
-                {"key": key, "label": "甲镇1村", "places": 8}).status_code == 403
-    r = post(client, town_a, f"{SITES}/sessions/{session_id}/reserve", {"key": key, "label": "甲镇1村", "places": 8})
+    assert (
+        post(
+            client,
+            token(worker_a),
+            f"{SITES}/sessions/{session_id}/reserve",
+            {"key": key, "label": "甲镇1村", "places": 8},
+        ).status_code
+        == 403
+    )
+    r = post(
+        client,
+        town_a,
+        f"{SITES}/sessions/{session_id}/reserve",
+        {"key": key, "label": "甲镇1村", "places": 8},
+    )
     assert r.status_code == 200, r.content
     slots = r.json()["session"]["slots"]
     assert sum(q["remaining"] for x in slots for q in x["quotas"] if q["key"] == key) == 8
@@ -593,24 +729,58 @@ def test_readiness_staffing_and_opening_through_the_api(client, planned, cdc, wo
 
     nurse = StaffMember.objects.create(site_id=site_id, name="护士甲", roles=["vaccination"])
     desk = Desk.objects.get(site_id=site_id, kind="vaccination", number=1)
-    r = post(client, as_cdc, f"{base}/assignments", {"staff_id": nurse.pk, "desk_id": desk.pk, "role": "vaccination"})
+    r = post(
+        client,
+        as_cdc,
+        f"{base}/assignments",
+        {"staff_id": nurse.pk, "desk_id": desk.pk, "role": "vaccination"},
+    )
     assert r.status_code == 400 and "培训合格证" in r.json()["message"] and r.json()["field"] == "staff"
-    Certificate.objects.create(staff=nurse, kind="training", number="PX-1", valid_from=dt.date(2021, 1, 1),
-                               valid_to=tomorrow() - dt.timedelta(days=1))
-    r = post(client, as_cdc, f"{base}/assignments", {"staff_id": nurse.pk, "desk_id": desk.pk, "role": "vaccination"})
+    Certificate.objects.create(
+        staff=nurse,
+        kind="training",
+        number="PX-1",
+        valid_from=dt.date(2021, 1, 1),
+        valid_to=tomorrow() - dt.timedelta(days=1),
+    )
+    r = post(
+        client,
+        as_cdc,
+        f"{base}/assignments",
+        {"staff_id": nurse.pk, "desk_id": desk.pk, "role": "vaccination"},
+    )
     assert r.status_code == 400 and "PX-1" in r.json()["message"]
     Certificate.objects.create(staff=nurse, kind="training", number="PX-2", valid_from=dt.date(2021, 1, 1))
-    r = post(client, as_cdc, f"{base}/assignments", {"staff_id": nurse.pk, "desk_id": desk.pk, "role": "vaccination"})
+    r = post(
+        client,
+        as_cdc,
+        f"{base}/assignments",
+        {"staff_id": nurse.pk, "desk_id": desk.pk, "role": "vaccination"},
+    )
     assert r.status_code == 201, r.content
     assert [(x["staff_name"], x["desk_kind"], x["role"]) for x in r.json()["assignments"]] == [
-        ("护士甲", "vaccination", "vaccination")]
-    assert post(client, as_cdc, f"{base}/assignments", {"staff_id": 999_999, "desk_id": desk.pk,
-                                                        "role": "vaccination"}).status_code == 404
+        ("护士甲", "vaccination", "vaccination")
+    ]
+    assert (
+        post(
+            client,
+            as_cdc,
+            f"{base}/assignments",
+            {"staff_id": 999_999, "desk_id": desk.pk, "role": "vaccination"},
+        ).status_code
+        == 404
+    )
     for kind in ("registration", "screening", "observation"):
         person = StaffMember.objects.create(site_id=site_id, name=f"{kind}员", roles=[kind])
-        Certificate.objects.create(staff=person, kind="training", number=f"PX-{kind}", valid_from=dt.date(2021, 1, 1))
-        r = post(client, as_cdc, f"{base}/assignments", {
-            "staff_id": person.pk, "desk_id": Desk.objects.get(site_id=site_id, kind=kind).pk, "role": kind})
+        Certificate.objects.create(
+            staff=person, kind="training", number=f"PX-{kind}", valid_from=dt.date(2021, 1, 1)
+        )
+        r = post(
+            client,
+            as_cdc,
+            f"{base}/assignments",
+            {"staff_id": person.pk, "desk_id": Desk.objects.get(site_id=site_id, kind=kind).pk, "role": kind},
+        )
         assert r.status_code == 201, r.content
 
     for item in ("medical_staff", "emergency_kit", "ambulance"):
@@ -624,7 +794,11 @@ def test_readiness_staffing_and_opening_through_the_api(client, planned, cdc, wo
     ready = r.json()
     assert ready["may_open"] is True and ready["missing"] == []
     green = next(x for x in ready["readiness"] if x["item"] == "green_channel")
-    assert (green["confirmed_by"], green["note"], green["label"]) == ("cdc", "已与县人民医院确认", "转诊路线与绿色通道")
+    assert (green["confirmed_by"], green["note"], green["label"]) == (
+        "cdc",
+        "已与县人民医院确认",
+        "转诊路线与绿色通道",
+    )
 
     r = post(client, as_cdc, f"{base}/open")
     assert r.status_code == 200, r.content

@@ -44,7 +44,9 @@ def test_a_session_is_cut_into_slots_with_capacity_from_desks_and_throughput(vil
         session(s.site, cdc)
 
 
-def test_booking_takes_a_place_sends_a_confirmation_and_refuses_a_second_active_booking(planned, village_a1, cdc):
+def test_booking_takes_a_place_sends_a_confirmation_and_refuses_a_second_active_booking(
+    planned, village_a1, cdc
+):
     person = resident(village_a1, 1, phone="13800000001")
     slot = _first_slot(planned)
 
@@ -54,10 +56,14 @@ def test_booking_takes_a_place_sends_a_confirmation_and_refuses_a_second_active_
     assert Slot.objects.get(pk=slot.pk).open_booked == 1
     assert set(Notification.objects.values_list("template", flat=True)) == {"booking_confirmed", "reminder"}
     text = Notification.objects.get(template="booking_confirmed").text
-    assert "王*明" in text and "甲镇卫生院接种门诊" in text and "第1剂" in text and person.id_number not in text
+    assert (
+        "王*明" in text and "甲镇卫生院接种门诊" in text and "第1剂" in text and person.id_number not in text
+    )
     assert AuditEvent.objects.filter(action="booking.appointment_book").count() == 1
     with pytest.raises(ValidationFailed, match="已预约.*第1剂"):
-        services.appointment_book(actor=cdc, resident=person, slot=slot.session.slots.last(), channel="community")
+        services.appointment_book(
+            actor=cdc, resident=person, slot=slot.session.slots.last(), channel="community"
+        )
     assert Slot.objects.get(pk=slot.pk).open_booked == 1
 
 
@@ -83,7 +89,9 @@ def test_a_full_slot_refuses_and_the_waiting_list_fills_a_freed_place(village_a1
 def test_a_quota_keeps_places_for_its_village_only(planned, village_a1, village_b1, cdc):
     slot = _first_slot(planned)
     Slot.objects.filter(session=planned).exclude(pk=slot.pk).update(open_capacity=0)
-    site_services.session_reserve(actor=cdc, session=planned, key=f"V:{village_a1.code}", label="甲镇1村", places=20)
+    site_services.session_reserve(
+        actor=cdc, session=planned, key=f"V:{village_a1.code}", label="甲镇1村", places=20
+    )
     assert Slot.objects.get(pk=slot.pk).open_capacity == 0
     assert SlotQuota.objects.get(slot=slot).capacity == 20
 
@@ -103,7 +111,9 @@ def test_the_rules_engine_says_why_not_in_plain_chinese(planned, village_a1, cdc
         services.appointment_book(actor=cdc, resident=child, slot=_first_slot(planned), channel="community")
 
     recent = resident(village_a1, 4)
-    Dose.objects.create(resident=recent, product_code="BBIBP-CorV", given_on=timezone.localdate(), place="甲镇")
+    Dose.objects.create(
+        resident=recent, product_code="BBIBP-CorV", given_on=timezone.localdate(), place="甲镇"
+    )
     with pytest.raises(ValidationFailed, match="第2剂最早可于"):
         services.appointment_book(actor=cdc, resident=recent, slot=_first_slot(planned), channel="community")
     assert not Appointment.objects.exists()
@@ -126,13 +136,20 @@ def test_reschedule_moves_the_place_or_keeps_the_old_booking(planned, village_a1
 
 def test_check_in_only_on_the_day_and_no_shows_after_it(village_a1, cdc):
     s = session(site(village_a1), cdc, day=tomorrow())
-    a = services.appointment_book(actor=cdc, resident=resident(village_a1, 1), slot=_first_slot(s), channel="self")
+    a = services.appointment_book(
+        actor=cdc, resident=resident(village_a1, 1), slot=_first_slot(s), channel="self"
+    )
     with pytest.raises(ValidationFailed, match="只能当天签到"):
         services.appointment_check_in(actor=cdc, appointment=a)
     day_of = timezone.localtime(a.slot.start) + dt.timedelta(minutes=5)
-    assert services.appointment_check_in(actor=cdc, appointment=a, now=day_of).status == AppointmentStatus.CHECKED_IN
+    assert (
+        services.appointment_check_in(actor=cdc, appointment=a, now=day_of).status
+        == AppointmentStatus.CHECKED_IN
+    )
 
-    b = services.appointment_book(actor=cdc, resident=resident(village_a1, 2), slot=_first_slot(s), channel="self")
+    b = services.appointment_book(
+        actor=cdc, resident=resident(village_a1, 2), slot=_first_slot(s), channel="self"
+    )
     assert services.appointments_mark_no_show(before=tomorrow() + dt.timedelta(days=1), actor=cdc) == 1
     b.refresh_from_db()
     assert b.status == AppointmentStatus.NO_SHOW
@@ -146,24 +163,43 @@ def test_a_session_opens_only_when_ready_and_staffed_by_certified_people(planned
     vaccinator = StaffMember.objects.create(site=planned.site, name="护士甲", roles=["vaccination"])
     desk = Desk.objects.get(site=planned.site, kind="vaccination", number=1)
     with pytest.raises(ValidationFailed, match="培训合格证"):
-        site_services.assignment_add(actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination")
-    Certificate.objects.create(staff=vaccinator, kind="training", number="PX-1", valid_from=dt.date(2021, 1, 1),
-                               valid_to=planned.day - dt.timedelta(days=1))
+        site_services.assignment_add(
+            actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination"
+        )
+    Certificate.objects.create(
+        staff=vaccinator,
+        kind="training",
+        number="PX-1",
+        valid_from=dt.date(2021, 1, 1),
+        valid_to=planned.day - dt.timedelta(days=1),
+    )
     with pytest.raises(ValidationFailed, match="PX-1"):
-        site_services.assignment_add(actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination")
-    Certificate.objects.create(staff=vaccinator, kind="training", number="PX-2", valid_from=dt.date(2021, 1, 1),
-                               valid_to=planned.day)
+        site_services.assignment_add(
+            actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination"
+        )
+    Certificate.objects.create(
+        staff=vaccinator, kind="training", number="PX-2", valid_from=dt.date(2021, 1, 1), valid_to=planned.day
+    )
     site_services.assignment_add(actor=cdc, session=planned, staff=vaccinator, desk=desk, role="vaccination")
     for kind in ("registration", "screening", "observation"):
         person = StaffMember.objects.create(site=planned.site, name=f"{kind}员", roles=[kind])
-        Certificate.objects.create(staff=person, kind="training", number=f"PX-{kind}", valid_from=dt.date(2021, 1, 1))
-        site_services.assignment_add(actor=cdc, session=planned, staff=person,
-                                     desk=Desk.objects.get(site=planned.site, kind=kind), role=kind)
+        Certificate.objects.create(
+            staff=person, kind="training", number=f"PX-{kind}", valid_from=dt.date(2021, 1, 1)
+        )
+        site_services.assignment_add(
+            actor=cdc,
+            session=planned,
+            staff=person,
+            desk=Desk.objects.get(site=planned.site, kind=kind),
+            role=kind,
+        )
     for item in ("medical_staff", "emergency_kit", "ambulance"):
         site_services.readiness_confirm(actor=cdc, session=planned, item=item)
     with pytest.raises(ValidationFailed, match="转诊路线与绿色通道"):
         site_services.session_open(actor=cdc, session=planned)
-    site_services.readiness_confirm(actor=cdc, session=planned, item="green_channel", note="已与县人民医院确认")
+    site_services.readiness_confirm(
+        actor=cdc, session=planned, item="green_channel", note="已与县人民医院确认"
+    )
     assert site_services.session_open(actor=cdc, session=planned).status == "open"
 
 
@@ -173,10 +209,17 @@ def test_an_employer_books_its_staff_at_once_over_its_reserved_places(planned, v
     slots = list(planned.slots.order_by("start"))
     Slot.objects.filter(session=planned).update(open_capacity=0)
     Slot.objects.filter(pk__in=[s.pk for s in slots[:2]]).update(open_capacity=2)
-    site_services.session_reserve(actor=cdc, session=planned, key=f"E:{employer.pk}", label=employer.name, places=3)
+    site_services.session_reserve(
+        actor=cdc, session=planned, key=f"E:{employer.pk}", label=employer.name, places=3
+    )
     staff = [resident(village_a1, i, name=f"职工{i}", employer=employer) for i in range(5)]
-    young = resident(village_a1, 9, name="实习生", employer=employer,
-                     birth=timezone.localdate() - dt.timedelta(days=365 * 10))
+    young = resident(
+        village_a1,
+        9,
+        name="实习生",
+        employer=employer,
+        birth=timezone.localdate() - dt.timedelta(days=365 * 10),
+    )
 
     result = services.employer_book(actor=cdc, employer=employer, session=planned)
 
@@ -189,8 +232,9 @@ def test_an_employer_books_its_staff_at_once_over_its_reserved_places(planned, v
     assert {a.resident_id for a in result["booked"]} <= {p.pk for p in staff}
 
 
-def test_a_resident_books_themselves_after_a_one_time_code(planned, village_a1, settings, tmp_path,
-                                                          django_capture_on_commit_callbacks):
+def test_a_resident_books_themselves_after_a_one_time_code(
+    planned, village_a1, settings, tmp_path, django_capture_on_commit_callbacks
+):
     import json
 
     settings.VAR_DIR = tmp_path
@@ -218,9 +262,13 @@ def test_dose_reminders_go_once_to_people_due_or_overdue_without_a_booking(villa
 
     today = timezone.localdate()
     due = resident(village_a1, 1, phone="13900000011")
-    Dose.objects.create(resident=due, product_code="BBIBP-CorV", given_on=today - dt.timedelta(days=21), place="甲镇")
+    Dose.objects.create(
+        resident=due, product_code="BBIBP-CorV", given_on=today - dt.timedelta(days=21), place="甲镇"
+    )
     late = resident(village_a1, 2, phone="13900000012", name="李四")
-    Dose.objects.create(resident=late, product_code="BBIBP-CorV", given_on=today - dt.timedelta(days=90), place="甲镇")
+    Dose.objects.create(
+        resident=late, product_code="BBIBP-CorV", given_on=today - dt.timedelta(days=90), place="甲镇"
+    )
     status_refresh(resident_ids=[due.pk, late.pk])
 
     counts = services.dose_reminders_plan(on=today)
@@ -233,7 +281,9 @@ def test_dose_reminders_go_once_to_people_due_or_overdue_without_a_booking(villa
     assert "第2剂已超过建议接种日期" in texts["overdue"] and "李*" in texts["overdue"]
 
 
-def test_an_employer_fills_its_reserved_places_in_later_slots_before_open_ones(planned, village_a1, employer, cdc):
+def test_an_employer_fills_its_reserved_places_in_later_slots_before_open_ones(
+    planned, village_a1, employer, cdc
+):
     slots = list(planned.slots.order_by("start"))
     later = slots[3]
     SlotQuota.objects.create(slot=later, key=f"E:{employer.pk}", label=employer.name, capacity=2)
@@ -243,4 +293,5 @@ def test_an_employer_fills_its_reserved_places_in_later_slots_before_open_ones(p
     result = services.employer_book(actor=cdc, employer=employer, session=planned, residents=staff)
 
     assert sorted((a.slot_id, a.quota is not None) for a in result["booked"]) == sorted(
-        [(later.pk, True), (later.pk, True), (slots[0].pk, False)])
+        [(later.pk, True), (later.pk, True), (slots[0].pk, False)]
+    )

@@ -29,8 +29,14 @@ def planned(village_a1, cdc):
 @pytest.fixture
 def phone(browser, live_server):
     """A Chinese phone: 360 × 740 CSS pixels, touch."""
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 360, "height": 740},
-                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="zh-CN",
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     context.set_default_timeout(10_000)
     p = context.new_page()
     try:
@@ -42,7 +48,9 @@ def phone(browser, live_server):
 def _fits(p) -> None:
     """Nothing sticks out sideways at 360 px, and every button is a large touch target."""
     assert p.evaluate("document.documentElement.scrollWidth") <= 360
-    for height in p.locator("main button:visible").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)"):
+    for height in p.locator("main button:visible").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)"
+    ):
         assert height >= 44
 
 
@@ -93,7 +101,9 @@ def test_a_resident_books_on_a_phone(phone, live_server, planned, village_a1, se
     assert person.id_number not in p.content()
 
 
-def test_a_village_worker_books_a_resident_from_the_community_door(page, live_server, worker_a, planned, village_a1):
+def test_a_village_worker_books_a_resident_from_the_community_door(
+    page, live_server, worker_a, planned, village_a1
+):
     from vaxops.booking.models import Appointment
     from vaxops.campaign.services import status_refresh
 

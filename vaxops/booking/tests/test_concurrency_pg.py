@@ -1,6 +1,5 @@
 """Real concurrent connections on PostgreSQL: capacity is never exceeded and nobody is booked twice."""
 
-
 import pytest
 from django.db import connection
 
@@ -17,7 +16,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def pg():
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serialises writers, so it cannot show concurrent bookings racing")
+        pytest.skip(
+            "needs PostgreSQL: SQLite serialises writers, so it cannot show concurrent bookings racing"
+        )
 
 
 def test_twelve_people_racing_for_five_places_get_exactly_five(pg, village_a1, cdc):
@@ -26,8 +27,12 @@ def test_twelve_people_racing_for_five_places_get_exactly_five(pg, village_a1, c
     Slot.objects.filter(pk=slot.pk).update(open_capacity=5)
     people = [resident(village_a1, i, name=f"居民{i}") for i in range(12)]
 
-    outcomes = race(12, lambda i: services.appointment_book(actor=SystemActor(f"c{i}"), resident=people[i],
-                                                             slot=slot, channel="self"))
+    outcomes = race(
+        12,
+        lambda i: services.appointment_book(
+            actor=SystemActor(f"c{i}"), resident=people[i], slot=slot, channel="self"
+        ),
+    )
 
     assert outcomes.count("ok") == 5, outcomes
     assert all("约满" in o for o in outcomes if o != "ok")
@@ -40,8 +45,12 @@ def test_one_person_booking_eight_slots_at_once_holds_one_appointment(pg, villag
     slots = list(s.slots.order_by("start"))
     person = resident(village_a1, 1)
 
-    outcomes = race(8, lambda i: services.appointment_book(actor=SystemActor(f"c{i}"), resident=person,
-                                                            slot=slots[i], channel="self"))
+    outcomes = race(
+        8,
+        lambda i: services.appointment_book(
+            actor=SystemActor(f"c{i}"), resident=person, slot=slots[i], channel="self"
+        ),
+    )
 
     assert outcomes.count("ok") == 1, outcomes
     assert Appointment.objects.filter(resident=person).count() == 1

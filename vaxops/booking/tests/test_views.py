@@ -52,8 +52,12 @@ def _first_slot(s):
 
 def test_the_site_pages_render_with_sessions_and_remaining_places(client, cdc, planned, village_a1):
     site_services_reserve(cdc, planned, village_a1, 8)
-    services.appointment_book(actor=cdc, resident=_people(village_a1, [(1, "王小明")])[0],
-                              slot=_first_slot(planned), channel="community")
+    services.appointment_book(
+        actor=cdc,
+        resident=_people(village_a1, [(1, "王小明")])[0],
+        slot=_first_slot(planned),
+        channel="community",
+    )
     client.force_login(cdc)
 
     listing = _text(client.get("/sites/"))
@@ -68,18 +72,20 @@ def test_the_site_pages_render_with_sessions_and_remaining_places(client, cdc, p
     assert "甲镇1村 " in detail and "08:00–08:30" in detail
     assert "容量 160 · 已约 1 · 剩余 159" in sheet
     assert "王*明" in sheet and "医护人员在岗" in sheet and "不能开诊" in sheet
-    assert '接种点</a>' in listing and '预约</a>' in listing  # the nav links
+    assert "接种点</a>" in listing and "预约</a>" in listing  # the nav links
 
 
 def site_services_reserve(actor, s, village, places):
     from vaxops.sites import services as site_services
 
-    return site_services.session_reserve(actor=actor, session=s, key=f"V:{village.code}", label=village.name,
-                                         places=places)
+    return site_services.session_reserve(
+        actor=actor, session=s, key=f"V:{village.code}", label=village.name, places=places
+    )
 
 
-def test_a_planner_plans_a_session_and_reserves_places_and_sees_refusals_in_the_page(client, cdc, village_a1,
-                                                                                      employer):
+def test_a_planner_plans_a_session_and_reserves_places_and_sees_refusals_in_the_page(
+    client, cdc, village_a1, employer
+):
     s = site(village_a1)
     client.force_login(cdc)
     day = tomorrow() + dt.timedelta(days=1)
@@ -92,24 +98,42 @@ def test_a_planner_plans_a_session_and_reserves_places_and_sees_refusals_in_the_
     again = client.post("/sites/S1/plan/", {"day": day.isoformat()}, follow=True)
     assert again.status_code == 200 and "已有场次" in _text(again)
 
-    r = client.post("/sites/S1/reserve/", {"session": planned.pk, "target": f"E:{employer.pk}", "places": "16"},
-                    follow=True)
+    r = client.post(
+        "/sites/S1/reserve/",
+        {"session": planned.pk, "target": f"E:{employer.pk}", "places": "16"},
+        follow=True,
+    )
     assert "已为清溪冷链物流公司预留" in _text(r)
-    assert sum(SlotQuota.objects.filter(slot__session=planned, key=f"E:{employer.pk}")
-               .values_list("capacity", flat=True)) == 16
-    too_many = client.post("/sites/S1/reserve/", {"session": planned.pk, "target": f"V:{village_a1.code}",
-                                                  "places": "1000"}, follow=True)
+    assert (
+        sum(
+            SlotQuota.objects.filter(slot__session=planned, key=f"E:{employer.pk}").values_list(
+                "capacity", flat=True
+            )
+        )
+        == 16
+    )
+    too_many = client.post(
+        "/sites/S1/reserve/",
+        {"session": planned.pk, "target": f"V:{village_a1.code}", "places": "1000"},
+        follow=True,
+    )
     assert "不足1000个" in _text(too_many)
 
 
-def test_planning_needs_the_permission_and_the_site_in_the_users_area(client, worker_a, village_a1, village_b1):
+def test_planning_needs_the_permission_and_the_site_in_the_users_area(
+    client, worker_a, village_a1, village_b1
+):
     from vaxops.accounts.services import user_create
     from vaxops.conftest import PASSWORD
     from vaxops.jurisdictions.models import Division
 
     site(village_b1, code="SB")
-    town_a = user_create(username="town_a", password=PASSWORD, role="township_worker",
-                         division=Division.objects.get(code="330199001000"))
+    town_a = user_create(
+        username="town_a",
+        password=PASSWORD,
+        role="township_worker",
+        division=Division.objects.get(code="330199001000"),
+    )
     client.force_login(worker_a)  # may look, may not plan
     page = _text(client.get("/sites/SB/"))
     r = client.post("/sites/SB/plan/", {"day": tomorrow().isoformat()}, follow=True)
@@ -131,8 +155,9 @@ def test_the_day_sheet_confirms_readiness_assigns_certified_staff_and_opens(clie
     nurse = StaffMember.objects.create(site=planned.site, name="护士甲", roles=["vaccination"])
     desk = Desk.objects.get(site=planned.site, kind="vaccination", number=1)
 
-    refused = client.post(url + "assignments/", {"staff": nurse.pk, "desk": desk.pk, "role": "vaccination"},
-                          follow=True)
+    refused = client.post(
+        url + "assignments/", {"staff": nurse.pk, "desk": desk.pk, "role": "vaccination"}, follow=True
+    )
 
     assert "护士甲" in _text(refused) and "培训合格证" in _text(refused)
     assert not Assignment.objects.exists()
@@ -141,9 +166,13 @@ def test_the_day_sheet_confirms_readiness_assigns_certified_staff_and_opens(clie
     client.post(url + "assignments/", {"staff": nurse.pk, "desk": desk.pk, "role": "vaccination"})
     for kind in ("registration", "screening", "observation"):
         person = StaffMember.objects.create(site=planned.site, name=f"{kind}员", roles=[kind])
-        Certificate.objects.create(staff=person, kind="training", number=f"PX-{kind}", valid_from=dt.date(2021, 1, 1))
-        client.post(url + "assignments/", {"staff": person.pk, "desk": Desk.objects.get(site=planned.site, kind=kind).pk,
-                                           "role": kind})
+        Certificate.objects.create(
+            staff=person, kind="training", number=f"PX-{kind}", valid_from=dt.date(2021, 1, 1)
+        )
+        client.post(
+            url + "assignments/",
+            {"staff": person.pk, "desk": Desk.objects.get(site=planned.site, kind=kind).pk, "role": kind},
+        )
     assert Assignment.objects.filter(session=planned).count() == 4
 
     early = client.post(url + "open/", follow=True)
@@ -188,8 +217,9 @@ def test_the_day_sheet_checks_people_in_on_the_day(client, cdc, planned, village
 # --------------------------------------------------------------------------------------------------
 
 
-def test_a_village_worker_books_two_residents_of_their_village_and_no_outsider(client, worker_a, cdc, planned,
-                                                                               village_a1, village_b1):
+def test_a_village_worker_books_two_residents_of_their_village_and_no_outsider(
+    client, worker_a, cdc, planned, village_a1, village_b1
+):
     first, second = _people(village_a1, [(1, "王小明"), (2, "李小红")])
     outsider = _people(village_b1, [(3, "赵六")])[0]
     client.force_login(worker_a)
@@ -203,8 +233,15 @@ def test_a_village_worker_books_two_residents_of_their_village_and_no_outsider(c
     other = _text(client.get("/booking/", {"village_code": village_b1.code, "session": planned.pk}))
     assert "赵*" not in other and outsider.id_number[-4:] not in other
 
-    r = client.post("/booking/", {"village_code": village_a1.code, "session": planned.pk, "slot": slot.pk,
-                                  "resident": [first.pk, second.pk, outsider.pk]})
+    r = client.post(
+        "/booking/",
+        {
+            "village_code": village_a1.code,
+            "session": planned.pk,
+            "slot": slot.pk,
+            "resident": [first.pk, second.pk, outsider.pk],
+        },
+    )
     assert r.status_code == 302
     result = _text(client.get(r["Location"]))
 
@@ -218,14 +255,17 @@ def test_a_village_worker_books_two_residents_of_their_village_and_no_outsider(c
     assert "王*明" not in after and "名单为空" in after
 
 
-def test_the_door_counts_the_places_the_chosen_village_can_take(client, worker_a, cdc, planned, village_a1,
-                                                                 village_b1):
+def test_the_door_counts_the_places_the_chosen_village_can_take(
+    client, worker_a, cdc, planned, village_a1, village_b1
+):
     """Another village's reserved places are not offered to this village's residents."""
     from vaxops.sites.services import session_reserve
 
     _people(village_a1, [(1, "王小明")])
     slots = list(planned.slots.order_by("start"))
-    session_reserve(actor=cdc, session=planned, key=f"V:{village_b1.code}", label="乙村", places=len(slots) * 10)
+    session_reserve(
+        actor=cdc, session=planned, key=f"V:{village_b1.code}", label="乙村", places=len(slots) * 10
+    )
     first = slots[0]
     first.refresh_from_db()
     b_quota = first.quotas.get(key=f"V:{village_b1.code}")
@@ -246,13 +286,16 @@ def test_a_full_slot_offers_the_waiting_list_and_joining_works(client, worker_a,
     services.appointment_book(actor=cdc, resident=first, slot=slot, channel="community")
     client.force_login(worker_a)
 
-    r = client.post("/booking/", {"village_code": village_a1.code, "session": s.pk, "slot": slot.pk,
-                                  "resident": [second.pk]})
+    r = client.post(
+        "/booking/",
+        {"village_code": village_a1.code, "session": s.pk, "slot": slot.pk, "resident": [second.pk]},
+    )
     page = _text(client.get(r["Location"]))
 
     assert "约满" in page and 'id="waitlist-offer"' in page and "加入候补" in page
-    joined = client.post("/booking/waitlist/", {"session": s.pk, "resident": [second.pk], "next": r["Location"]},
-                         follow=True)
+    joined = client.post(
+        "/booking/waitlist/", {"session": s.pk, "resident": [second.pk], "next": r["Location"]}, follow=True
+    )
     entry = WaitlistEntry.objects.get()
     assert (entry.resident, entry.session, entry.status) == (second, s, "waiting")
     assert "已加入" in _text(joined) and "候补名单" in _text(joined)
@@ -260,7 +303,9 @@ def test_a_full_slot_offers_the_waiting_list_and_joining_works(client, worker_a,
     assert "已在此场次的候补名单中" in _text(again)
 
 
-def test_appointments_in_scope_are_cancelled_and_rescheduled(client, worker_a, worker_b, cdc, planned, village_a1):
+def test_appointments_in_scope_are_cancelled_and_rescheduled(
+    client, worker_a, worker_b, cdc, planned, village_a1
+):
     person = _people(village_a1, [(1, "王小明")])[0]
     slots = list(planned.slots.order_by("start"))
     a = services.appointment_book(actor=cdc, resident=person, slot=slots[0], channel="community")
@@ -274,8 +319,9 @@ def test_appointments_in_scope_are_cancelled_and_rescheduled(client, worker_a, w
     form = _text(client.get(f"/booking/appointments/{a.pk}/reschedule/"))
     assert "09:30–10:00" in form and "可约 20" in form
 
-    r = client.post(f"/booking/appointments/{a.pk}/reschedule/", {"slot": slots[3].pk, "session": planned.pk},
-                    follow=True)
+    r = client.post(
+        f"/booking/appointments/{a.pk}/reschedule/", {"slot": slots[3].pk, "session": planned.pk}, follow=True
+    )
     moved = Appointment.objects.get(status="booked")
     assert moved.slot == slots[3] and "已改约" in _text(r)
 
@@ -290,31 +336,39 @@ def test_appointments_in_scope_are_cancelled_and_rescheduled(client, worker_a, w
 # --------------------------------------------------------------------------------------------------
 
 
-def test_an_employer_contact_uploads_the_staff_list_and_books_everyone(client, employer_contact, employer, cdc,
-                                                                       planned, village_a1,
-                                                                       django_capture_on_commit_callbacks):
+def test_an_employer_contact_uploads_the_staff_list_and_books_everyone(
+    client, employer_contact, employer, cdc, planned, village_a1, django_capture_on_commit_callbacks
+):
     from vaxops.sites import services as site_services
 
-    site_services.session_reserve(actor=cdc, session=planned, key=f"E:{employer.pk}", label=employer.name, places=2)
+    site_services.session_reserve(
+        actor=cdc, session=planned, key=f"E:{employer.pk}", label=employer.name, places=2
+    )
     Slot.objects.filter(session=planned).update(open_capacity=0)  # only the employer's two places are left
     young = make_id(timezone.localdate() - dt.timedelta(days=365 * 10), 9)
-    csv = ("姓名,证件号码,手机号码,村(社区)代码\n"
-           f"职工甲,{make_id(dt.date(1980, 1, 1), 1)},13800000001,{village_a1.code}\n"
-           f"职工乙,{make_id(dt.date(1981, 2, 2), 2)},13800000002,{village_a1.code}\n"
-           f"职工丙,{make_id(dt.date(1982, 3, 3), 3)},,{village_a1.code}\n"
-           f"实习生,{young},,{village_a1.code}\n"
-           f"错行,123,,{village_a1.code}\n").encode()
+    csv = (
+        "姓名,证件号码,手机号码,村(社区)代码\n"
+        f"职工甲,{make_id(dt.date(1980, 1, 1), 1)},13800000001,{village_a1.code}\n"
+        f"职工乙,{make_id(dt.date(1981, 2, 2), 2)},13800000002,{village_a1.code}\n"
+        f"职工丙,{make_id(dt.date(1982, 3, 3), 3)},,{village_a1.code}\n"
+        f"实习生,{young},,{village_a1.code}\n"
+        f"错行,123,,{village_a1.code}\n"
+    ).encode()
     client.force_login(employer_contact)
     assert client.get("/booking/").status_code == 302  # the employer's door is theirs
     door = _text(client.get("/booking/employer/"))
     assert "上传职工名单" in door and "全部预约" in door
 
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post("/booking/employer/upload/", {"file": SimpleUploadedFile("staff.csv", csv, "text/csv")})
+        r = client.post(
+            "/booking/employer/upload/", {"file": SimpleUploadedFile("staff.csv", csv, "text/csv")}
+        )
 
     job = ImportJob.objects.get()
     assert r.status_code == 302 and r["Location"] == f"/booking/employer/jobs/{job.pk}/"
-    assert job.status == "done" and job.employer_code == employer.code and (job.created, job.rejected) == (4, 1)
+    assert (
+        job.status == "done" and job.employer_code == employer.code and (job.created, job.rejected) == (4, 1)
+    )
     progress = _text(client.get(r["Location"]))
     assert "读取 5 行：新建 4，更新 0，未变 0，拒绝 1" in progress and 'aria-valuenow="100"' in progress
     partial = _text(client.get(r["Location"], HTTP_HX_REQUEST="true"))
@@ -348,8 +402,9 @@ def _last_code(tmp_path) -> str:
     return sent["text"].split("验证码为")[1][:6]
 
 
-def test_a_resident_books_and_cancels_through_their_own_door(client, planned, village_a1, settings, tmp_path,
-                                                             django_capture_on_commit_callbacks):
+def test_a_resident_books_and_cancels_through_their_own_door(
+    client, planned, village_a1, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.VAR_DIR = tmp_path
     person = resident(village_a1, 1, name="张三丰", phone="13900000001")
     start = _text(client.get("/book/"))

@@ -23,9 +23,15 @@ def overdue_person(cdc, village_a1):
     from vaxops.clinic.models import Dose
     from vaxops.registry.models import Resident
 
-    r = Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 4, 4), seq=31), name="周补种",
-                                birth_date=date(1970, 4, 4), village=village_a1, village_code=village_a1.code,
-                                willingness="hesitant")
+    r = Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(date(1970, 4, 4), seq=31),
+        name="周补种",
+        birth_date=date(1970, 4, 4),
+        village=village_a1,
+        village_code=village_a1.code,
+        willingness="hesitant",
+    )
     Dose.objects.create(resident=r, product_code="BBIBP-CorV", given_on=date.today() - timedelta(days=120))
     status_refresh(resident_ids=[r.pk])
     return r
@@ -36,8 +42,12 @@ def screener(county):
     from vaxops.accounts.services import user_create
     from vaxops.jurisdictions.models import Division
 
-    return user_create(username="screener", password=PASSWORD, role="site_screening",
-                       division=Division.objects.get(code="330199001000"))
+    return user_create(
+        username="screener",
+        password=PASSWORD,
+        role="site_screening",
+        division=Division.objects.get(code="330199001000"),
+    )
 
 
 def _login(page, username):
@@ -48,7 +58,9 @@ def _login(page, username):
     expect(page.locator("header .who")).to_be_visible()
 
 
-def test_worker_finds_an_overdue_person_and_screens_them(page, live_server, worker_a, screener, overdue_person):
+def test_worker_finds_an_overdue_person_and_screens_them(
+    page, live_server, worker_a, screener, overdue_person
+):
     from vaxops.clinic.models import ScreeningRecord
 
     _login(page, "worker_a")

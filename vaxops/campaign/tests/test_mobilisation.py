@@ -21,13 +21,13 @@ TODAY = date(2021, 9, 1)
 
 # (birth date, doses as (product, date)) — a spread over every list.
 PEOPLE = [
-    (date(1980, 1, 1), []),                                                        # not started
-    (date(1985, 5, 5), [("BBIBP-CorV", date(2021, 8, 20))]),                       # waiting out 21 days
-    (date(1975, 3, 3), [("BBIBP-CorV", date(2021, 6, 1))]),                        # dose 2 window passed: overdue
-    (date(1970, 7, 7), [("CoronaVac", date(2021, 7, 20))]),                        # dose 2 due
+    (date(1980, 1, 1), []),  # not started
+    (date(1985, 5, 5), [("BBIBP-CorV", date(2021, 8, 20))]),  # waiting out 21 days
+    (date(1975, 3, 3), [("BBIBP-CorV", date(2021, 6, 1))]),  # dose 2 window passed: overdue
+    (date(1970, 7, 7), [("CoronaVac", date(2021, 7, 20))]),  # dose 2 due
     (date(1960, 2, 2), [("BBIBP-CorV", date(2021, 1, 5)), ("BBIBP-CorV", date(2021, 2, 1))]),  # booster due
-    (date(1990, 9, 9), [("Convidecia", date(2021, 8, 1))]),                        # complete
-    (date(2010, 1, 1), []),                                                        # too young
+    (date(1990, 9, 9), [("Convidecia", date(2021, 8, 1))]),  # complete
+    (date(2010, 1, 1), []),  # too young
     (date(1988, 8, 8), [("ZF2001", date(2021, 6, 1)), ("ZF2001", date(2021, 7, 1))]),  # dose 3 due
 ]
 
@@ -36,8 +36,14 @@ PEOPLE = [
 def people(county, village_a1, cdc):
     out = []
     for i, (birth, doses) in enumerate(PEOPLE, start=1):
-        r = Resident.objects.create(id_type="resident_id", id_number=make_id(birth, seq=i), name=f"测试{i}",
-                                    birth_date=birth, village=village_a1, village_code=village_a1.code)
+        r = Resident.objects.create(
+            id_type="resident_id",
+            id_number=make_id(birth, seq=i),
+            name=f"测试{i}",
+            birth_date=birth,
+            village=village_a1,
+            village_code=village_a1.code,
+        )
         for product, given in doses:
             Dose.objects.create(resident=r, product_code=product, given_on=given)
         out.append(r)
@@ -48,9 +54,14 @@ def people(county, village_a1, cdc):
 
 def _engine_category(resident: Resident, on: date) -> str:
     inputs = person_inputs(resident_ids=[resident.pk]).get(resident.pk)
-    f = domain.evaluate(birth_date=resident.birth_date, doses=inputs.doses if inputs else (),
-                        contraindications=inputs.contraindications if inputs else (),
-                        deferrals=inputs.deferrals if inputs else (), on=TODAY, catalogue=catalogue_current())
+    f = domain.evaluate(
+        birth_date=resident.birth_date,
+        doses=inputs.doses if inputs else (),
+        contraindications=inputs.contraindications if inputs else (),
+        deferrals=inputs.deferrals if inputs else (),
+        on=TODAY,
+        catalogue=catalogue_current(),
+    )
     return domain.mobilisation_category(f, on).value
 
 
@@ -60,8 +71,11 @@ class TestCategoryQ:
         on = TODAY + timedelta(days=days_later)
         for r in people:
             expected = _engine_category(r, on)
-            sql = [c.value for c in domain.MobilisationCategory
-                   if Resident.objects.filter(pk=r.pk).filter(category_q(c, on)).exists()]
+            sql = [
+                c.value
+                for c in domain.MobilisationCategory
+                if Resident.objects.filter(pk=r.pk).filter(category_q(c, on)).exists()
+            ]
             assert sql == [expected], (r.name, r.birth_date, on, sql, expected)
 
     def test_it_covers_the_lists_the_spread_is_meant_to_cover(self, people):
@@ -115,7 +129,9 @@ class TestPages:
 
 
 class TestImportKeepsStatus:
-    def test_it_computes_status_for_imported_people(self, county, village_a1, cdc, django_capture_on_commit_callbacks):
+    def test_it_computes_status_for_imported_people(
+        self, county, village_a1, cdc, django_capture_on_commit_callbacks
+    ):
         from vaxops.registry.services import residents_import
         from vaxops.registry.tables import open_table
 
@@ -130,10 +146,15 @@ class TestEmployerFilter:
     def test_it_narrows_a_list_to_one_employer(self, client, people, cdc, employer):
         Resident.objects.filter(pk=people[0].pk).update(employer=employer)
         ImmunizationStatus.objects.filter(pk=people[0].pk).update(employer_id=employer.pk)
-        assert mobilisation_list(user=cdc, category="not_started", on=TODAY, employer_id=employer.pk).count() == 1
+        assert (
+            mobilisation_list(user=cdc, category="not_started", on=TODAY, employer_id=employer.pk).count()
+            == 1
+        )
         assert mobilisation_counts(user=cdc, on=TODAY, employer_id=employer.pk + 1)["not_started"] == 0
         client.force_login(cdc)
-        r = client.get("/mobilisation/", {"category": "not_started", "on": TODAY.isoformat(), "employer": employer.pk})
+        r = client.get(
+            "/mobilisation/", {"category": "not_started", "on": TODAY.isoformat(), "employer": employer.pk}
+        )
         assert "测试1" in r.content.decode()
         assert employer.name in r.content.decode()
 
@@ -151,8 +172,13 @@ class TestPolicyChange:
 
 class TestPeopleWithoutStatus:
     def test_it_puts_them_on_no_list_and_counts_them_apart(self, people, cdc, village_a1):
-        newcomer = Resident.objects.create(id_type="passport", id_number="E99887766", name="无生日",
-                                           village=village_a1, village_code=village_a1.code)
+        newcomer = Resident.objects.create(
+            id_type="passport",
+            id_number="E99887766",
+            name="无生日",
+            village=village_a1,
+            village_code=village_a1.code,
+        )
         counts = mobilisation_counts(user=cdc, on=TODAY)
         assert counts["unknown"] == 1
         assert sum(v for k, v in counts.items() if k != "unknown") == len(PEOPLE)
@@ -160,7 +186,9 @@ class TestPeopleWithoutStatus:
 
 
 class TestFutureVersion:
-    def test_it_schedules_a_recompute_for_the_day_a_version_starts(self, people, django_capture_on_commit_callbacks):
+    def test_it_schedules_a_recompute_for_the_day_a_version_starts(
+        self, people, django_capture_on_commit_callbacks
+    ):
         from django_q.models import Schedule
 
         from vaxops.catalog.models import SchedulePolicy

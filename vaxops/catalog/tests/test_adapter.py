@@ -40,16 +40,28 @@ class TestDefaults:
             question_set_on(dt.date(2020, 12, 31))
 
     def test_it_loads_defaults_idempotently(self):
-        counts = (Product.objects.count(), SchedulePolicy.objects.count(), PolicyInterval.objects.count(),
-                  TracePrefix.objects.count(), Phase.objects.count(), QuestionSet.objects.count(),
-                  Question.objects.count())
+        counts = (
+            Product.objects.count(),
+            SchedulePolicy.objects.count(),
+            PolicyInterval.objects.count(),
+            TracePrefix.objects.count(),
+            Phase.objects.count(),
+            QuestionSet.objects.count(),
+            Question.objects.count(),
+        )
 
         assert catalogue_defaults_ensure() == {"products": 0, "phases": 0, "question_sets": 0}
 
         assert counts == (5, 8, 8, 5, 3, 2, 20)
-        assert (Product.objects.count(), SchedulePolicy.objects.count(), PolicyInterval.objects.count(),
-                TracePrefix.objects.count(), Phase.objects.count(), QuestionSet.objects.count(),
-                Question.objects.count()) == counts
+        assert (
+            Product.objects.count(),
+            SchedulePolicy.objects.count(),
+            PolicyInterval.objects.count(),
+            TracePrefix.objects.count(),
+            Phase.objects.count(),
+            QuestionSet.objects.count(),
+            Question.objects.count(),
+        ) == counts
 
     def test_it_never_overwrites_the_countys_edits(self):
         Product.objects.filter(code="ZF2001").update(name_zh="智飞重组蛋白疫苗")
@@ -148,8 +160,13 @@ class TestValidation:
             product.full_clean()
 
     def test_it_refuses_a_bad_interval(self):
-        iv = PolicyInterval(policy=SchedulePolicy.objects.first(), dose_number=2, min_days=21, recommended_days=21,
-                            latest_days=10)
+        iv = PolicyInterval(
+            policy=SchedulePolicy.objects.first(),
+            dose_number=2,
+            min_days=21,
+            recommended_days=21,
+            latest_days=10,
+        )
 
         with pytest.raises(ValidationError, match="最晚间隔不能短于推荐间隔"):
             iv.full_clean()
@@ -167,13 +184,21 @@ class TestMigrate:
         from django.core.management import call_command
 
         before = catalogue_current()
-        counts = (Product.objects.count(), SchedulePolicy.objects.count(), Phase.objects.count(),
-                  Question.objects.count())
+        counts = (
+            Product.objects.count(),
+            SchedulePolicy.objects.count(),
+            Phase.objects.count(),
+            Question.objects.count(),
+        )
 
         call_command("migrate", verbosity=0)
 
-        assert (Product.objects.count(), SchedulePolicy.objects.count(), Phase.objects.count(),
-                Question.objects.count()) == counts
+        assert (
+            Product.objects.count(),
+            SchedulePolicy.objects.count(),
+            Phase.objects.count(),
+            Question.objects.count(),
+        ) == counts
         assert catalogue_current() == before
 
     def test_it_gives_the_roles_the_new_permissions(self, cdc, worker_a, vaccinator):

@@ -6,20 +6,27 @@ from vaxops.catalog.models import Phase, PhaseTarget
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 
 class TestOpenApi:
     def test_it_documents_the_catalogue_forecast_and_clinic_paths(self, client):
         paths = client.get("/api/v1/openapi.json").json()["paths"]
 
-        for p in ("/api/v1/catalog/products", "/api/v1/catalog/question-set", "/api/v1/catalog/phases",
-                  "/api/v1/forecast", "/api/v1/clinic/residents/{resident_id}/forecast",
-                  "/api/v1/clinic/residents/{resident_id}/eligibility", "/api/v1/clinic/residents/{resident_id}/doses",
-                  "/api/v1/clinic/residents/{resident_id}/screenings", "/api/v1/clinic/doses/{dose_id}/void"):
+        for p in (
+            "/api/v1/catalog/products",
+            "/api/v1/catalog/question-set",
+            "/api/v1/catalog/phases",
+            "/api/v1/forecast",
+            "/api/v1/clinic/residents/{resident_id}/forecast",
+            "/api/v1/clinic/residents/{resident_id}/eligibility",
+            "/api/v1/clinic/residents/{resident_id}/doses",
+            "/api/v1/clinic/residents/{resident_id}/screenings",
+            "/api/v1/clinic/doses/{dose_id}/void",
+        ):
             assert p in paths, p
 
 
@@ -32,11 +39,17 @@ class TestProducts:
         assert [p["code"] for p in body] == ["BBIBP-CorV", "WIBP-CorV", "CoronaVac", "Convidecia", "ZF2001"]
         bbibp = body[0]
         assert (bbibp["platform"], bbibp["platform_zh"], bbibp["trace_prefixes"]) == (
-            "inactivated", "灭活疫苗", ["8100101"])
+            "inactivated",
+            "灭活疫苗",
+            ["8100101"],
+        )
         assert [(v["effective_from"], v["booster"]["min_days_after_primary"]) for v in bbibp["policies"]] == [
-            ("2021-01-01", 180), ("2022-02-19", 90)]
+            ("2021-01-01", 180),
+            ("2022-02-19", 90),
+        ]
         assert bbibp["policies"][0]["intervals"] == [
-            {"min_days": 21, "recommended_days": 21, "latest_days": None, "latest_from_dose1_days": 56}]
+            {"min_days": 21, "recommended_days": 21, "latest_days": None, "latest_from_dose1_days": 56}
+        ]
         assert body[4]["dcc_mp"] is None
         assert body[4]["policies"][0]["booster"] is None
 
@@ -55,9 +68,14 @@ class TestQuestionSet:
         assert (late["version"], late["bp_systolic_max"]) == ("2021-06", 160)
         pregnancy = next(q for q in late["questions"] if q["code"] == "pregnancy")
         assert pregnancy["text_en"] == "Currently pregnant?"
-        assert pregnancy["rule"] == {"action": "defer", "reason_zh": "妊娠期暂缓接种", "scope": "all_products",
-                                     "defer_days": None, "defer_days_after_answer": None,
-                                     "defer_condition": "妊娠结束后"}
+        assert pregnancy["rule"] == {
+            "action": "defer",
+            "reason_zh": "妊娠期暂缓接种",
+            "scope": "all_products",
+            "defer_days": None,
+            "defer_days_after_answer": None,
+            "defer_condition": "妊娠结束后",
+        }
 
     def test_it_answers_404_before_the_first_version(self, client, worker_a):
         client.force_login(worker_a)
@@ -70,8 +88,9 @@ class TestQuestionSet:
 
 class TestPage:
     def test_it_shows_products_versions_phases_and_question_sets(self, client, worker_a, county):
-        PhaseTarget.objects.create(phase=Phase.objects.get(code="step1_phase1"), division=county,
-                                   target_people=12000)
+        PhaseTarget.objects.create(
+            phase=Phase.objects.get(code="step1_phase1"), division=county, target_people=12000
+        )
         client.force_login(worker_a)
 
         r = client.get("/catalog/")

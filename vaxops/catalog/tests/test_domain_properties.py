@@ -120,7 +120,9 @@ def test_valid_doses_are_numbered_one_by_one_in_date_order(
 
 # Most random histories have no next dose or no date left before ``on``, so many
 # draws are filtered out by assume(); that is expected here, not a weak strategy.
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+)
 @given(births, doses, dates, st.integers(0, 120), st.data(), contraindications, deferrals)
 def test_adding_a_valid_dose_never_brings_the_next_dose_forward(
     birth: dt.date,

@@ -40,8 +40,14 @@ def vaccinated(desk1, village_a1, vaccinator):
     from vaxops.clinic.tests.desk_setup import code, ready_person
 
     person = ready_person(desk1, village_a1, 1, name="王小明")
-    Dose.objects.create(resident=person, product_code="BBIBP-CorV", given_on=timezone.localdate() - dt.timedelta(days=40),
-                        place="清溪县人民医院", external=True)
-    dose = clinic.dose_administer(actor=vaccinator, resident_id=person.pk, code=code(1), client_id=uuid.uuid4().hex,
-                                  phone_last4="5678")
+    Dose.objects.create(
+        resident=person,
+        product_code="BBIBP-CorV",
+        given_on=timezone.localdate() - dt.timedelta(days=40),
+        place="清溪县人民医院",
+        external=True,
+    )
+    dose = clinic.dose_administer(
+        actor=vaccinator, resident_id=person.pk, code=code(1), client_id=uuid.uuid4().hex, phone_last4="5678"
+    )
     return person, dose

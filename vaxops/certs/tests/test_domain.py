@@ -7,34 +7,37 @@ import pytest
 from vaxops.certs import domain
 
 
-@pytest.mark.parametrize("name, fnt, gnt, whole", [
-    ("张三丰", "ZHANG", "SANFENG", "ZHANG<SANFENG"),
-    ("王小明", "WANG", "XIAOMING", "WANG<XIAOMING"),
-    ("张 三丰", "ZHANG", "SANFENG", "ZHANG<SANFENG"),
-    # compound surnames
-    ("欧阳修", "OUYANG", "XIU", "OUYANG<XIU"),
-    ("诸葛亮", "ZHUGE", "LIANG", "ZHUGE<LIANG"),
-    ("司马光", "SIMA", "GUANG", "SIMA<GUANG"),
-    ("长孙无忌", "ZHANGSUN", "WUJI", "ZHANGSUN<WUJI"),
-    ("万俟卨", "MOQI", "XIE", "MOQI<XIE"),
-    # surnames read otherwise than the character's common reading
-    ("单雄信", "SHAN", "XIONGXIN", "SHAN<XIONGXIN"),
-    ("曾国藩", "ZENG", "GUOFAN", "ZENG<GUOFAN"),
-    ("区永华", "OU", "YONGHUA", "OU<YONGHUA"),
-    ("解缙", "XIE", "JIN", "XIE<JIN"),
-    ("仇英", "QIU", "YING", "QIU<YING"),
-    # ü is written YU, as on Chinese passports (吕 LYU, 女 NYU); ICAO leaves national scripts to the State
-    ("吕小军", "LYU", "XIAOJUN", "LYU<XIAOJUN"),
-    ("女娲", "NYU", "WA", "NYU<WA"),
-    ("李绿", "LI", "LYU", "LI<LYU"),
-    # no surname can be told apart: the whole name is the primary identifier
-    ("买买提·艾力", "MAIMAITI<AILI", "", "MAIMAITI<AILI"),
-    # Latin script: the ICAO table for national characters
-    ("Müller, Hans-Jürgen", "MUELLER", "HANS<JUERGEN", "MUELLER<HANS<JUERGEN"),
-    ("d'Červenková Panklová", "DCERVENKOVA<PANKLOVA", "", "DCERVENKOVA<PANKLOVA"),
-    ("SMITH<<JOHN PAUL", "SMITH", "JOHN<PAUL", "SMITH<JOHN<PAUL"),
-    ("Øster, Åse", "OESTER", "AASE", "OESTER<AASE"),
-])
+@pytest.mark.parametrize(
+    "name, fnt, gnt, whole",
+    [
+        ("张三丰", "ZHANG", "SANFENG", "ZHANG<SANFENG"),
+        ("王小明", "WANG", "XIAOMING", "WANG<XIAOMING"),
+        ("张 三丰", "ZHANG", "SANFENG", "ZHANG<SANFENG"),
+        # compound surnames
+        ("欧阳修", "OUYANG", "XIU", "OUYANG<XIU"),
+        ("诸葛亮", "ZHUGE", "LIANG", "ZHUGE<LIANG"),
+        ("司马光", "SIMA", "GUANG", "SIMA<GUANG"),
+        ("长孙无忌", "ZHANGSUN", "WUJI", "ZHANGSUN<WUJI"),
+        ("万俟卨", "MOQI", "XIE", "MOQI<XIE"),
+        # surnames read otherwise than the character's common reading
+        ("单雄信", "SHAN", "XIONGXIN", "SHAN<XIONGXIN"),
+        ("曾国藩", "ZENG", "GUOFAN", "ZENG<GUOFAN"),
+        ("区永华", "OU", "YONGHUA", "OU<YONGHUA"),
+        ("解缙", "XIE", "JIN", "XIE<JIN"),
+        ("仇英", "QIU", "YING", "QIU<YING"),
+        # ü is written YU, as on Chinese passports (吕 LYU, 女 NYU); ICAO leaves national scripts to the State
+        ("吕小军", "LYU", "XIAOJUN", "LYU<XIAOJUN"),
+        ("女娲", "NYU", "WA", "NYU<WA"),
+        ("李绿", "LI", "LYU", "LI<LYU"),
+        # no surname can be told apart: the whole name is the primary identifier
+        ("买买提·艾力", "MAIMAITI<AILI", "", "MAIMAITI<AILI"),
+        # Latin script: the ICAO table for national characters
+        ("Müller, Hans-Jürgen", "MUELLER", "HANS<JUERGEN", "MUELLER<HANS<JUERGEN"),
+        ("d'Červenková Panklová", "DCERVENKOVA<PANKLOVA", "", "DCERVENKOVA<PANKLOVA"),
+        ("SMITH<<JOHN PAUL", "SMITH", "JOHN<PAUL", "SMITH<JOHN<PAUL"),
+        ("Øster, Åse", "OESTER", "AASE", "OESTER<AASE"),
+    ],
+)
 def test_names_are_standardised_as_icao_9303(name, fnt, gnt, whole):
     n = domain.transliterate_name(name)
     assert (n.fnt, n.gnt, n.standardised) == (fnt, gnt, whole)
@@ -107,22 +110,33 @@ def test_revocation_hash_is_the_first_128_bits_of_sha256_in_base64():
 # ---------------------------------------------------------------------------------------- doses, payload
 
 
-@pytest.mark.parametrize("number, booster, primary, expected", [
-    (1, False, 2, (1, 2)), (2, False, 2, (2, 2)), (1, False, 1, (1, 1)), (2, False, 3, (2, 3)),
-    (3, True, 2, (3, 3)),  # booster after a 2-dose course: 3/3
-    (2, True, 1, (2, 1)),  # booster after a 1-dose course (Ad5): 2/1
-    (4, True, 3, (4, 4)),  # booster after ZF2001's 3 doses
-])
+@pytest.mark.parametrize(
+    "number, booster, primary, expected",
+    [
+        (1, False, 2, (1, 2)),
+        (2, False, 2, (2, 2)),
+        (1, False, 1, (1, 1)),
+        (2, False, 3, (2, 3)),
+        (3, True, 2, (3, 3)),  # booster after a 2-dose course: 3/3
+        (2, True, 1, (2, 1)),  # booster after a 1-dose course (Ad5): 2/1
+        (4, True, 3, (4, 4)),  # booster after ZF2001's 3 doses
+    ],
+)
 def test_dose_numbers_follow_the_eu_encoding(number, booster, primary, expected):
     assert domain.dose_numbers(number=number, is_booster=booster, primary_doses=primary) == expected
 
 
 def _payload(**kw):
-    vaccination = domain.Vaccination(mp="BBIBP-CorV", ma="ORG-100020693", vp="1157024006", dn=2, sd=2,
-                                     date=dt.date(2021, 6, 1))
-    args = {"name": domain.transliterate_name("张三丰"), "birth_date": dt.date(1980, 5, 1),
-            "vaccination": vaccination, "issuer": "清溪县疾病预防控制中心 / Qingxi County CDC",
-            "uvci": domain.uvci_make(issuer="QXCDC", unique="ABCDEFGHJKLMNPQR")} | kw
+    vaccination = domain.Vaccination(
+        mp="BBIBP-CorV", ma="ORG-100020693", vp="1157024006", dn=2, sd=2, date=dt.date(2021, 6, 1)
+    )
+    args = {
+        "name": domain.transliterate_name("张三丰"),
+        "birth_date": dt.date(1980, 5, 1),
+        "vaccination": vaccination,
+        "issuer": "清溪县疾病预防控制中心 / Qingxi County CDC",
+        "uvci": domain.uvci_make(issuer="QXCDC", unique="ABCDEFGHJKLMNPQR"),
+    } | kw
     return domain.payload_build(**args)
 
 
@@ -131,9 +145,18 @@ def test_the_payload_validates_against_the_combined_schema_and_value_sets():
     assert domain.schema_check(p) == []
     assert p["ver"] == "1.3.0" and p["dob"] == "1980-05-01"
     assert p["nam"] == {"fn": "张", "fnt": "ZHANG", "gn": "三丰", "gnt": "SANFENG"}
-    assert p["v"][0] | {"ci": "x"} == {"tg": "840539006", "vp": "1157024006", "mp": "BBIBP-CorV", "ma": "ORG-100020693",
-                                       "dn": 2, "sd": 2, "dt": "2021-06-01", "co": "CN",
-                                       "is": "清溪县疾病预防控制中心 / Qingxi County CDC", "ci": "x"}
+    assert p["v"][0] | {"ci": "x"} == {
+        "tg": "840539006",
+        "vp": "1157024006",
+        "mp": "BBIBP-CorV",
+        "ma": "ORG-100020693",
+        "dn": 2,
+        "sd": 2,
+        "dt": "2021-06-01",
+        "co": "CN",
+        "is": "清溪县疾病预防控制中心 / Qingxi County CDC",
+        "ci": "x",
+    }
 
 
 def test_schema_check_names_what_is_wrong():
@@ -144,8 +167,10 @@ def test_schema_check_names_what_is_wrong():
     assert any("nam/fnt" in r for r in reasons) and any("v/0/dt" in r for r in reasons)
     p = _payload()
     p["v"][0]["mp"] = "Sputnik-XYZ"
-    assert domain.schema_check(p) == ["v/0/mp 的代码“Sputnik-XYZ”不在值集 vaccine-medicinal-product 中 / "
-                                      "code 'Sputnik-XYZ' of v/0/mp is not in value set vaccine-medicinal-product"]
+    assert domain.schema_check(p) == [
+        "v/0/mp 的代码“Sputnik-XYZ”不在值集 vaccine-medicinal-product 中 / "
+        "code 'Sputnik-XYZ' of v/0/mp is not in value set vaccine-medicinal-product"
+    ]
     del p["v"]
     assert domain.schema_check(p)  # none of v, t, r
 
@@ -155,11 +180,15 @@ def test_unknown_birth_date_is_an_empty_dob():
 
 
 def test_product_codes_come_from_the_value_sets_with_a_documented_fallback():
-    assert domain.dcc_codes(product_code="CoronaVac", mp="CoronaVac", ma="Sinovac-Biotech", vp="1157024006") == (
-        "CoronaVac", "Sinovac-Biotech", "1157024006")
+    assert domain.dcc_codes(
+        product_code="CoronaVac", mp="CoronaVac", ma="Sinovac-Biotech", vp="1157024006"
+    ) == ("CoronaVac", "Sinovac-Biotech", "1157024006")
     # ZF2001 has no entry of its own: the closest Chinese recombinant protein (CHO cell) vaccine
     assert domain.dcc_codes(product_code="ZF2001", mp=None, ma=None, vp="1162643001") == (
-        "NVSI-06-08", "NVSI", "1162643001")
+        "NVSI-06-08",
+        "NVSI",
+        "1162643001",
+    )
     with pytest.raises(ValueError, match="不在值集中"):
         domain.dcc_codes(product_code="X", mp="X", ma="NVSI", vp="1162643001")
     with pytest.raises(ValueError, match="未登记 DCC"):
@@ -171,4 +200,6 @@ def test_every_demo_product_has_codes_from_the_value_sets():
 
     for p in PRODUCTS:
         mp, ma, vp = domain.dcc_codes(product_code=p.code, mp=p.dcc_mp, ma=p.dcc_ma, vp=p.dcc_vp)
-        assert mp in domain.value_set("vaccine-medicinal-product") and ma in domain.value_set("vaccine-mah-manf")
+        assert mp in domain.value_set("vaccine-medicinal-product") and ma in domain.value_set(
+            "vaccine-mah-manf"
+        )

@@ -17,17 +17,22 @@ NOW = dt.datetime(2022, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
 def _signer(cn="VaxOps DSC test", now=NOW - dt.timedelta(days=1), days=730):
-    key, cert = hcert.keypair_generate(common_name=cn, organisation="清溪县疾病预防控制中心", now=now, days=days)
+    key, cert = hcert.keypair_generate(
+        common_name=cn, organisation="清溪县疾病预防控制中心", now=now, days=days
+    )
     return hcert.Signer(key, cert)
 
 
 def _payload(name="张三丰", ci=None):
     return domain.payload_build(
-        name=domain.transliterate_name(name), birth_date=dt.date(1980, 5, 1),
-        vaccination=domain.Vaccination(mp="BBIBP-CorV", ma="ORG-100020693", vp="1157024006", dn=2, sd=2,
-                                       date=dt.date(2021, 6, 1)),
+        name=domain.transliterate_name(name),
+        birth_date=dt.date(1980, 5, 1),
+        vaccination=domain.Vaccination(
+            mp="BBIBP-CorV", ma="ORG-100020693", vp="1157024006", dn=2, sd=2, date=dt.date(2021, 6, 1)
+        ),
         issuer="清溪县疾病预防控制中心 / Qingxi County CDC",
-        uvci=ci or domain.uvci_make(issuer="QXCDC", unique=domain.uvci_unique()))
+        uvci=ci or domain.uvci_make(issuer="QXCDC", unique=domain.uvci_unique()),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +51,15 @@ def test_round_trip(signer, hc1):
     assert v.as_dict()["payload"]["nam"]["fnt"] == "ZHANG"
     assert v.kid == hcert.kid_text(signer.kid) and v.issuer_country == "CN"
     assert (v.issued_at, v.expires_at) == (NOW, NOW + dt.timedelta(days=365))
-    assert set(v.as_dict()) == {"valid", "decoded", "signature_valid", "expired", "schema_valid", "payload", "reasons"}
+    assert set(v.as_dict()) == {
+        "valid",
+        "decoded",
+        "signature_valid",
+        "expired",
+        "schema_valid",
+        "payload",
+        "reasons",
+    }
 
 
 def test_the_encoding_is_hcert(signer, hc1):
@@ -87,7 +100,9 @@ def test_a_tampered_payload_fails_the_signature(signer, hc1):
     forged = _resign_without_key(hc1, later_dose)
     v = hcert.verify(forged, trust=hcert.TrustStore.of([signer.certificate]), at=NOW)
     assert v.decoded and not v.signature_valid and not v.valid
-    assert v.reasons == ["签名无效：内容被改动或与签名密钥不符 / invalid signature: altered content or wrong key"]
+    assert v.reasons == [
+        "签名无效：内容被改动或与签名密钥不符 / invalid signature: altered content or wrong key"
+    ]
 
 
 def test_a_damaged_string_is_not_decoded(signer, hc1):
@@ -133,23 +148,45 @@ def test_revoked_by_uvci_hash():
     uvci = domain.uvci_make(issuer="QXCDC", unique="REVOKEDREVOKED22")
     text = signer.sign(_payload(ci=uvci), issued_at=NOW, expires_at=NOW + dt.timedelta(days=365))
     revoked = hcert.RevocationList.parse(json.dumps({"hashes": [domain.uvci_hash(uvci)]}))
-    v = hcert.verify(text, trust=hcert.TrustStore.of([signer.certificate]), at=NOW, is_revoked=revoked.is_revoked)
-    assert v.revoked and not v.valid and v.reasons == [f"证书已被撤销（{uvci}）/ certificate revoked ({uvci})"]
+    v = hcert.verify(
+        text, trust=hcert.TrustStore.of([signer.certificate]), at=NOW, is_revoked=revoked.is_revoked
+    )
+    assert (
+        v.revoked and not v.valid and v.reasons == [f"证书已被撤销（{uvci}）/ certificate revoked ({uvci})"]
+    )
     assert hcert.RevocationList.parse(uvci + "\n").is_revoked(uvci)
     assert not hcert.RevocationList.parse("{}").is_revoked(uvci)
 
 
 def test_a_certificate_of_another_issuer_is_read_and_verified():
     """Another country's DCC (test entry, German issuer, its own key) given through its certificate."""
-    key, cert = hcert.keypair_generate(common_name="DSC DE test", country="DE", now=NOW - dt.timedelta(days=5))
+    key, cert = hcert.keypair_generate(
+        common_name="DSC DE test", country="DE", now=NOW - dt.timedelta(days=5)
+    )
     other = hcert.Signer(key, cert, issuer_country="DE")
-    payload = {"ver": "1.3.0", "nam": {"fn": "Musterfrau", "fnt": "MUSTERFRAU", "gn": "Erika", "gnt": "ERIKA"},
-               "dob": "1964-08-12",
-               "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528", "ma": "ORG-100030215", "dn": 3,
-                      "sd": 3, "dt": "2021-12-01", "co": "DE", "is": "Robert Koch-Institut",
-                      "ci": "URN:UVCI:01DE/IZ12345A/5CWLU12RNOB9RXSEOP6FG8#W"}]}
+    payload = {
+        "ver": "1.3.0",
+        "nam": {"fn": "Musterfrau", "fnt": "MUSTERFRAU", "gn": "Erika", "gnt": "ERIKA"},
+        "dob": "1964-08-12",
+        "v": [
+            {
+                "tg": "840539006",
+                "vp": "1119349007",
+                "mp": "EU/1/20/1528",
+                "ma": "ORG-100030215",
+                "dn": 3,
+                "sd": 3,
+                "dt": "2021-12-01",
+                "co": "DE",
+                "is": "Robert Koch-Institut",
+                "ci": "URN:UVCI:01DE/IZ12345A/5CWLU12RNOB9RXSEOP6FG8#W",
+            }
+        ],
+    }
     text = other.sign(payload, issued_at=NOW, expires_at=NOW + dt.timedelta(days=270))
-    v = hcert.verify(text, trust=hcert.TrustStore.of(hcert.certificates_parse(hcert.certificate_pem(cert))), at=NOW)
+    v = hcert.verify(
+        text, trust=hcert.TrustStore.of(hcert.certificates_parse(hcert.certificate_pem(cert))), at=NOW
+    )
     assert v.valid, v.reasons
     assert v.issuer_country == "DE" and v.payload["v"][0]["mp"] == "EU/1/20/1528"
 
@@ -158,9 +195,13 @@ def test_trust_files_in_pem_der_base64_and_json(signer, hc1):
     other = _signer("another")
     pem = (hcert.certificate_pem(other.certificate) + hcert.certificate_pem(signer.certificate)).encode()
     der = signer.certificate.public_bytes(serialization.Encoding.DER)
-    b64_lines = "\n".join(base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
-                          for c in (other.certificate, signer.certificate))
-    b64_wrapped = "\n".join(base64.b64encode(der).decode()[i:i + 64] for i in range(0, len(base64.b64encode(der)), 64))
+    b64_lines = "\n".join(
+        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+        for c in (other.certificate, signer.certificate)
+    )
+    b64_wrapped = "\n".join(
+        base64.b64encode(der).decode()[i : i + 64] for i in range(0, len(base64.b64encode(der)), 64)
+    )
     listed = json.dumps({"certificates": [{"rawData": base64.b64encode(der).decode()}]})
     for data in (pem, der, b64_lines, b64_wrapped, listed):
         store = hcert.TrustStore.of(hcert.certificates_parse(data))
@@ -216,19 +257,49 @@ def test_another_issuers_rsa_pss_signature_with_kid_in_the_unprotected_header():
     from cwt import COSE, COSEKey
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "NL"), x509.NameAttribute(NameOID.COMMON_NAME, "DSC")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=90))
-            .sign(key, hashes.SHA256()))
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COUNTRY_NAME, "NL"), x509.NameAttribute(NameOID.COMMON_NAME, "DSC")]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=90))
+        .sign(key, hashes.SHA256())
+    )
     kid = hcert.kid_of(cert)
     signing = COSEKey.from_pem(hcert.private_key_pem(key), alg="PS256", kid=kid)
-    payload = {"ver": "1.3.0", "nam": {"fn": "Jansen", "fnt": "JANSEN"}, "dob": "1970",
-               "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1507", "ma": "ORG-100031184", "dn": 2,
-                      "sd": 2, "dt": "2021-07-01", "co": "NL", "is": "Ministry of Health, Welfare and Sport",
-                      "ci": "URN:UVCI:01:NL:187/37512422923#Z"}]}
-    claims = cbor2.dumps({1: "NL", 6: int(NOW.timestamp()), 4: int(NOW.timestamp()) + 86400, -260: {1: payload}})
-    text = "HC1:" + base45.b45encode(zlib.compress(COSE.new().encode(claims, signing, protected={1: -37},
-                                                                      unprotected={4: kid}))).decode()
+    payload = {
+        "ver": "1.3.0",
+        "nam": {"fn": "Jansen", "fnt": "JANSEN"},
+        "dob": "1970",
+        "v": [
+            {
+                "tg": "840539006",
+                "vp": "1119349007",
+                "mp": "EU/1/20/1507",
+                "ma": "ORG-100031184",
+                "dn": 2,
+                "sd": 2,
+                "dt": "2021-07-01",
+                "co": "NL",
+                "is": "Ministry of Health, Welfare and Sport",
+                "ci": "URN:UVCI:01:NL:187/37512422923#Z",
+            }
+        ],
+    }
+    claims = cbor2.dumps(
+        {1: "NL", 6: int(NOW.timestamp()), 4: int(NOW.timestamp()) + 86400, -260: {1: payload}}
+    )
+    text = (
+        "HC1:"
+        + base45.b45encode(
+            zlib.compress(COSE.new().encode(claims, signing, protected={1: -37}, unprotected={4: kid}))
+        ).decode()
+    )
     v = hcert.verify(text, trust=hcert.TrustStore.of([cert]), at=NOW)
     assert v.valid, v.reasons
 

@@ -21,14 +21,20 @@ def test_the_resident_sees_their_certificate_through_the_private_link(client, va
     cert = selectors.certificate_latest(resident=person)
     assert "新冠病毒疫苗接种凭证" in html and "COVID-19 Vaccination Certificate" in html
     assert "王小明" in html and "WANG&lt;XIAOMING" in html and cert.uvci in html
-    assert "<svg" in html and "第2剂 / 共2剂" in html and "Dose 2 of 2" in html and dose.lot.lot_number in html
+    assert (
+        "<svg" in html and "第2剂 / 共2剂" in html and "Dose 2 of 2" in html and dose.lot.lot_number in html
+    )
     assert person.id_number not in html and person.id_number[:6] + "********" in html
     # the same certificate on a second visit
     client.get(f"/certs/{token}/")
     assert person.vaccination_certificates.count() == 1
 
     pdf = client.get(f"/certs/{token}/certificate.pdf")
-    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert (
+        pdf.status_code == 200
+        and pdf["Content-Type"] == "application/pdf"
+        and pdf.content.startswith(b"%PDF")
+    )
 
 
 def test_a_forged_link_shows_nothing(client, vaccinated, signing_key):
@@ -105,13 +111,19 @@ def test_api(client, vaccinated, signing_key, cdc):
     r = _post_json(client, f"/api/v1/certs/residents/{person.pk}/issue", {}, HTTP_IDEMPOTENCY_KEY="k1")
     assert r.status_code == 200, r.content
     issued = r.json()
-    again = _post_json(client, f"/api/v1/certs/residents/{person.pk}/issue", {}, HTTP_IDEMPOTENCY_KEY="k1").json()
+    again = _post_json(
+        client, f"/api/v1/certs/residents/{person.pk}/issue", {}, HTTP_IDEMPOTENCY_KEY="k1"
+    ).json()
     assert again["uvci"] == issued["uvci"]
     client.logout()
 
     r = _post_json(client, "/api/v1/certs/verify", {"hc1": issued["hc1"]})
-    assert r.status_code == 200 and r.json()["valid"] and set(r.json()) == {
-        "valid", "decoded", "signature_valid", "expired", "schema_valid", "payload", "reasons"}
+    assert (
+        r.status_code == 200
+        and r.json()["valid"]
+        and set(r.json())
+        == {"valid", "decoded", "signature_valid", "expired", "schema_valid", "payload", "reasons"}
+    )
     r = _post_json(client, "/api/v1/certs/verify", {"hc1": issued["hc1"], "at": "2099-01-01T00:00:00+08:00"})
     assert r.json()["expired"] and not r.json()["valid"]
 
@@ -119,7 +131,6 @@ def test_api(client, vaccinated, signing_key, cdc):
     assert client.get("/api/v1/certs/revocations").json()["hashes"] == []
     r = _post_json(client, f"/api/v1/certs/residents/{person.pk}/issue", {})
     assert r.status_code in (401, 403)
-
 
 
 def test_staff_send_the_private_link_to_the_phone(client, vaccinated, signing_key, cdc):
@@ -140,6 +151,10 @@ def test_staff_send_the_private_link_to_the_phone(client, vaccinated, signing_ke
 
 def test_the_api_is_in_the_openapi_document(client, db):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    for path in ("/api/v1/certs/verify", "/api/v1/certs/residents/{resident_id}/issue", "/api/v1/certs/trustlist",
-                 "/api/v1/certs/revocations"):
+    for path in (
+        "/api/v1/certs/verify",
+        "/api/v1/certs/residents/{resident_id}/issue",
+        "/api/v1/certs/trustlist",
+        "/api/v1/certs/revocations",
+    ):
         assert path in paths

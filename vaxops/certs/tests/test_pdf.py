@@ -23,8 +23,12 @@ def _render(pdf: bytes, scale: float = 2.0):
 
 
 def _pdf(cert, **changes) -> bytes:
-    return document.pdf_render(document=cert.document | changes, hc1=cert.hc1, issued_at="2022-03-01 10:00",
-                               expires_at="2023-03-01 10:00")
+    return document.pdf_render(
+        document=cert.document | changes,
+        hc1=cert.hc1,
+        issued_at="2022-03-01 10:00",
+        expires_at="2023-03-01 10:00",
+    )
 
 
 def _ink(image, box) -> int:
@@ -65,7 +69,9 @@ def test_the_printed_qr_scans_to_the_hc1_string(vaccinated, signing_key, cdc):
 
 
 def test_the_pdf_embeds_its_font():
-    pdf = document.pdf_render(document={"name_zh": "王小明", "doses": []}, hc1="HC1:TEST", issued_at="", expires_at="")
+    pdf = document.pdf_render(
+        document={"name_zh": "王小明", "doses": []}, hc1="HC1:TEST", issued_at="", expires_at=""
+    )
     assert b"/FontFile2" in pdf  # TrueType font program embedded, not a reference to a viewer's font
 
 

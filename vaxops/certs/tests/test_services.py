@@ -45,8 +45,17 @@ def test_issue_from_the_desk_record(vaccinated, signing_key, cdc):
 
     assert domain.schema_check(cert.payload) == []
     v = cert.payload["v"][0]
-    assert (v["mp"], v["ma"], v["vp"], v["dn"], v["sd"], v["co"]) == ("BBIBP-CorV", "ORG-100020693", "1157024006", 2, 2, "CN")
-    assert v["dt"] == dose.given_on.isoformat() and v["ci"] == cert.uvci and domain.uvci_check(cert.uvci) == []
+    assert (v["mp"], v["ma"], v["vp"], v["dn"], v["sd"], v["co"]) == (
+        "BBIBP-CorV",
+        "ORG-100020693",
+        "1157024006",
+        2,
+        2,
+        "CN",
+    )
+    assert (
+        v["dt"] == dose.given_on.isoformat() and v["ci"] == cert.uvci and domain.uvci_check(cert.uvci) == []
+    )
     assert v["is"] == "清溪县疾病预防控制中心 / Qingxi County CDC"
     assert cert.payload["nam"] == {"fn": "王", "fnt": "WANG", "gn": "小明", "gnt": "XIAOMING"}
     assert cert.payload["dob"] == "1980-05-01"
@@ -91,9 +100,13 @@ def test_zf2001_uses_the_documented_fallback_codes(county, village_a1, cdc, sign
     from vaxops.clinic.tests.conftest import make_resident
 
     person = make_resident(village_a1.code, 8, "欧阳娜娜")
-    for days, in ((120,), (90,), (60,)):
-        Dose.objects.create(resident=person, product_code="ZF2001", given_on=timezone.localdate() - dt.timedelta(days=days),
-                            place="清溪县")
+    for (days,) in ((120,), (90,), (60,)):
+        Dose.objects.create(
+            resident=person,
+            product_code="ZF2001",
+            given_on=timezone.localdate() - dt.timedelta(days=days),
+            place="清溪县",
+        )
     cert = services.certificate_issue(actor=cdc, resident_id=person.pk)
     v = cert.payload["v"][0]
     assert (v["mp"], v["ma"], v["vp"], v["dn"], v["sd"]) == ("NVSI-06-08", "NVSI", "1162643001", 3, 3)
@@ -107,11 +120,22 @@ def test_a_heterologous_booster_is_3_of_3(county, village_a1, cdc, signing_key):
     person = make_resident(village_a1.code, 9, "赵六")
     today = timezone.localdate()
     for product, days in (("BBIBP-CorV", 300), ("BBIBP-CorV", 270), ("Convidecia", 10)):
-        Dose.objects.create(resident=person, product_code=product, given_on=today - dt.timedelta(days=days), place="清溪县")
+        Dose.objects.create(
+            resident=person, product_code=product, given_on=today - dt.timedelta(days=days), place="清溪县"
+        )
     cert = services.certificate_issue(actor=cdc, resident_id=person.pk)
     v = cert.payload["v"][0]
-    assert (v["mp"], v["ma"], v["vp"], v["dn"], v["sd"]) == ("Convidecia", "ORG-100013793", "29061000087103", 3, 3)
-    assert cert.document["doses"][2]["booster"] and cert.document["doses"][2]["label"]["en"] == "Booster, dose 3 (3/3)"
+    assert (v["mp"], v["ma"], v["vp"], v["dn"], v["sd"]) == (
+        "Convidecia",
+        "ORG-100013793",
+        "29061000087103",
+        3,
+        3,
+    )
+    assert (
+        cert.document["doses"][2]["booster"]
+        and cert.document["doses"][2]["label"]["en"] == "Booster, dose 3 (3/3)"
+    )
 
 
 def test_voiding_a_desk_dose_revokes_the_certificate_and_publishes_it(vaccinated, signing_key, cdc, tmp_path):
@@ -133,14 +157,22 @@ def test_voiding_a_desk_dose_revokes_the_certificate_and_publishes_it(vaccinated
     # offline, with the published list as a file
     (tmp_path / "revocations.json").write_text(json.dumps(published), encoding="utf-8")
     (tmp_path / "trust.pem").write_text(selectors.trustlist_pem(), encoding="utf-8")
-    code, out = _cli("verify", cert.hc1, "--trust", str(tmp_path / "trust.pem"), "--revocations",
-                     str(tmp_path / "revocations.json"), "--json")
+    code, out = _cli(
+        "verify",
+        cert.hc1,
+        "--trust",
+        str(tmp_path / "trust.pem"),
+        "--revocations",
+        str(tmp_path / "revocations.json"),
+        "--json",
+    )
     assert code == 1 and json.loads(out)["valid"] is False and "revoked" in json.loads(out)["reasons"][0]
 
     # a new certificate leaves the voided dose out
     fresh = services.certificate_issue(actor=cdc, resident_id=person.pk)
-    assert fresh.pk != cert.pk and list(fresh.doses.all()) == [d for d in Dose.objects.filter(resident=person,
-                                                                                              voided_at__isnull=True)]
+    assert fresh.pk != cert.pk and list(fresh.doses.all()) == [
+        d for d in Dose.objects.filter(resident=person, voided_at__isnull=True)
+    ]
 
 
 def test_a_dose_voided_by_save_also_revokes(vaccinated, signing_key, cdc):
@@ -209,9 +241,24 @@ def test_cli_issue_and_verify_json_shape(vaccinated, signing_key, tmp_path):
     code, out = _cli("verify", issued["hc1"], "--json")
     result = json.loads(out)
     assert code == 0
-    assert set(result) == {"valid", "decoded", "signature_valid", "expired", "schema_valid", "payload", "reasons"}
-    assert result | {"payload": None} == {"valid": True, "decoded": True, "signature_valid": True, "expired": False,
-                                         "schema_valid": True, "payload": None, "reasons": []}
+    assert set(result) == {
+        "valid",
+        "decoded",
+        "signature_valid",
+        "expired",
+        "schema_valid",
+        "payload",
+        "reasons",
+    }
+    assert result | {"payload": None} == {
+        "valid": True,
+        "decoded": True,
+        "signature_valid": True,
+        "expired": False,
+        "schema_valid": True,
+        "payload": None,
+        "reasons": [],
+    }
     assert result["payload"] == issued["payload"]
 
     # the QR image scans back to the same string, and verifies
@@ -237,7 +284,11 @@ def test_cli_verify_rejects_tampering_and_untrusted_keys(vaccinated, signing_key
     other_key, other_cert = hcert.keypair_generate(common_name="not ours")
     (tmp_path / "other.pem").write_text(hcert.certificate_pem(other_cert))
     code, out = _cli("verify", text, "--trust", str(tmp_path / "other.pem"), "--json")
-    assert code == 1 and json.loads(out)["signature_valid"] is False and "not trusted" in json.loads(out)["reasons"][0]
+    assert (
+        code == 1
+        and json.loads(out)["signature_valid"] is False
+        and "not trusted" in json.loads(out)["reasons"][0]
+    )
 
     import zlib
 
@@ -250,7 +301,11 @@ def test_cli_verify_rejects_tampering_and_untrusted_keys(vaccinated, signing_key
     sign1.value[2] = cbor2.dumps(claims)
     forged = "HC1:" + base45.b45encode(zlib.compress(cbor2.dumps(sign1))).decode()
     code, out = _cli("verify", forged, "--json")
-    assert code == 1 and json.loads(out)["signature_valid"] is False and "invalid signature" in json.loads(out)["reasons"][0]
+    assert (
+        code == 1
+        and json.loads(out)["signature_valid"] is False
+        and "invalid signature" in json.loads(out)["reasons"][0]
+    )
 
 
 def test_cli_verify_accepts_another_issuer_given_as_pem_der_or_base64(tmp_path, db):
@@ -259,10 +314,14 @@ def test_cli_verify_accepts_another_issuer_given_as_pem_der_or_base64(tmp_path, 
     key, cert = hcert.keypair_generate(common_name="Other county CDC DSC")
     signer = hcert.Signer(key, cert)
     payload = domain.payload_build(
-        name=domain.transliterate_name("李雷"), birth_date=dt.date(1990, 1, 2),
-        vaccination=domain.Vaccination(mp="CoronaVac", ma="Sinovac-Biotech", vp="1157024006", dn=1, sd=2,
-                                       date=dt.date(2021, 5, 5)),
-        issuer="邻县疾病预防控制中心 / Neighbouring County CDC", uvci=domain.uvci_make(issuer="LXCDC", unique="ABC123"))
+        name=domain.transliterate_name("李雷"),
+        birth_date=dt.date(1990, 1, 2),
+        vaccination=domain.Vaccination(
+            mp="CoronaVac", ma="Sinovac-Biotech", vp="1157024006", dn=1, sd=2, date=dt.date(2021, 5, 5)
+        ),
+        issuer="邻县疾病预防控制中心 / Neighbouring County CDC",
+        uvci=domain.uvci_make(issuer="LXCDC", unique="ABC123"),
+    )
     now = timezone.now()
     text = signer.sign(payload, issued_at=now, expires_at=now + dt.timedelta(days=30))
     der = cert.public_bytes(serialization.Encoding.DER)
@@ -284,7 +343,10 @@ def test_cli_trustlist_formats(signing_key, tmp_path):
     assert code == 0 and hcert.certificates_parse(out)
     code, out = _cli("trustlist", "--format", "json", "--out", str(tmp_path / "t.json"))
     doc = json.loads((tmp_path / "t.json").read_text())
-    assert doc["certificates"][0]["kid"] == signing_key.kid and doc["certificates"][0]["certificateType"] == "DSC"
+    assert (
+        doc["certificates"][0]["kid"] == signing_key.kid
+        and doc["certificates"][0]["certificateType"] == "DSC"
+    )
     assert len(hcert.certificates_parse((tmp_path / "t.json").read_bytes())) == 1
 
 

@@ -20,8 +20,13 @@ def make_resident(code: str, seq: int, name: str = "王芳", *, birth: date = BO
     from vaxops.registry.models import PriorityGroup, Resident
 
     return Resident.objects.create(
-        id_type="resident_id", id_number=make_id(birth, seq), name=name, sex="F", birth_date=birth,
-        village=Division.objects.get(code=code), village_code=code,
+        id_type="resident_id",
+        id_number=make_id(birth, seq),
+        name=name,
+        sex="F",
+        birth_date=birth,
+        village=Division.objects.get(code=code),
+        village_code=code,
         priority_group=PriorityGroup.objects.get(code=group) if group else None,
     )
 
@@ -44,5 +49,9 @@ def screener(county):
     from vaxops.conftest import PASSWORD
     from vaxops.jurisdictions.models import Division
 
-    return user_create(username="screener", password=PASSWORD, role="site_screening",
-                       division=Division.objects.get(code="330199001000"))
+    return user_create(
+        username="screener",
+        password=PASSWORD,
+        role="site_screening",
+        division=Division.objects.get(code="330199001000"),
+    )

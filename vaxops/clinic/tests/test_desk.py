@@ -208,7 +208,10 @@ class TestScreening:
 
     def test_a_contraindication_for_every_product_stops(self):
         contra = ScreeningFacts("contraindicated", local(TODAY, 9, 0), reasons=("对疫苗成分严重过敏",))
-        assert only(scan(screening=contra), CheckCode.SCREENING) == "今日预检未通过（禁止接种）：对疫苗成分严重过敏"
+        assert (
+            only(scan(screening=contra), CheckCode.SCREENING)
+            == "今日预检未通过（禁止接种）：对疫苗成分严重过敏"
+        )
 
     def test_a_contraindication_for_the_scanned_product_stops(self):
         contra = ScreeningFacts(
@@ -308,13 +311,18 @@ class TestCode:
         assert CODE in only(inputs, CheckCode.CODE_UNKNOWN)
 
     def test_a_used_code_stops_and_says_when_in_local_time(self):
-        used = CodeFacts(CodeState.ADMINISTERED, SITE, administered_at=dt.datetime(2021, 6, 20, 2, 15, tzinfo=UTC))
+        used = CodeFacts(
+            CodeState.ADMINISTERED, SITE, administered_at=dt.datetime(2021, 6, 20, 2, 15, tzinfo=UTC)
+        )
         assert only(scan(code=used), CheckCode.CODE_USED) == (
             f"追溯码{CODE}已使用（于2021-06-20 10:15），一人一苗一扫码，不得重复使用"
         )
 
     def test_a_wasted_code_stops(self):
-        assert only(scan(code=CodeFacts("wasted", SITE)), CheckCode.CODE_WASTED) == f"追溯码{CODE}已报损，不得使用"
+        assert (
+            only(scan(code=CodeFacts("wasted", SITE)), CheckCode.CODE_WASTED)
+            == f"追溯码{CODE}已报损，不得使用"
+        )
 
     def test_a_recalled_code_stops(self):
         assert only(scan(code=CodeFacts("recalled", SITE)), CheckCode.CODE_RECALLED) == (
@@ -339,7 +347,9 @@ class TestCode:
 
 class TestLot:
     def lot(self, **changes) -> LotFacts:
-        return replace(LotFacts("202106A01", LotStatus.RELEASED, dt.date(2022, 6, 1), "BBIBP-CorV"), **changes)
+        return replace(
+            LotFacts("202106A01", LotStatus.RELEASED, dt.date(2022, 6, 1), "BBIBP-CorV"), **changes
+        )
 
     def test_a_recalled_lot_stops(self):
         assert only(scan(lot=self.lot(status="recalled")), CheckCode.LOT_RECALLED) == (
@@ -553,7 +563,11 @@ class TestScanInputs:
 
 def test_due_dose_of_reads_the_forecast():
     assert forecast_due() == (DueDose(2, False, ("BBIBP-CorV", "WIBP-CorV", "CoronaVac"), TODAY), "")
-    doses = (GivenDose("BBIBP-CorV", DOSE1_ON), GivenDose("BBIBP-CorV", TODAY), GivenDose("ZF2001", dt.date(2022, 3, 1)))
+    doses = (
+        GivenDose("BBIBP-CorV", DOSE1_ON),
+        GivenDose("BBIBP-CorV", TODAY),
+        GivenDose("ZF2001", dt.date(2022, 3, 1)),
+    )
     assert forecast_due(doses=doses, on=dt.date(2022, 4, 1)) == (
         None,
         "已完成全程接种和加强免疫，目前无需再接种",
@@ -781,9 +795,17 @@ def _invalidations(draw, s: ScanInputs) -> list[tuple[ScanInputs, CheckCode]]:
     other_product = CONVIDECIA
     return [
         (replace(s, screening=None), CheckCode.SCREENING),
-        (replace(s, screening=replace(s.screening, at=s.screening.at - dt.timedelta(days=days))), CheckCode.SCREENING),
         (
-            replace(s, screening=ScreeningFacts("defer", s.screening.at, defer_until=today + dt.timedelta(days=days))),
+            replace(s, screening=replace(s.screening, at=s.screening.at - dt.timedelta(days=days))),
+            CheckCode.SCREENING,
+        ),
+        (
+            replace(
+                s,
+                screening=ScreeningFacts(
+                    "defer", s.screening.at, defer_until=today + dt.timedelta(days=days)
+                ),
+            ),
             CheckCode.SCREENING,
         ),
         (replace(s, screening=ScreeningFacts("contraindicated", s.screening.at)), CheckCode.SCREENING),
@@ -812,11 +834,16 @@ def _invalidations(draw, s: ScanInputs) -> list[tuple[ScanInputs, CheckCode]]:
             ),
             CheckCode.PRODUCT_NOT_ALLOWED,
         ),
-        (replace(s, next_dose=replace(s.next_dose, earliest=today + dt.timedelta(days=days))), CheckCode.NOT_DUE),
+        (
+            replace(s, next_dose=replace(s.next_dose, earliest=today + dt.timedelta(days=days))),
+            CheckCode.NOT_DUE,
+        ),
         (replace(s, product=replace(BBIBP, max_age_years=draw(st.integers(18, 40)))), CheckCode.AGE),
         (replace(s, product=replace(BBIBP, min_age_years=draw(st.integers(42, 60)))), CheckCode.AGE),
         (
-            replace(s, vaccinator=VaccinatorFacts("李静", (training(today - dt.timedelta(days=days)),), True)),
+            replace(
+                s, vaccinator=VaccinatorFacts("李静", (training(today - dt.timedelta(days=days)),), True)
+            ),
             CheckCode.VACCINATOR_UNQUALIFIED,
         ),
         (

@@ -35,8 +35,9 @@ def post(client, auth, path, data=None, **headers):
 
 
 def _township_user(username: str, role: str):
-    return user_create(username=username, password=PASSWORD, role=role,
-                       division=Division.objects.get(code="330199001000"))
+    return user_create(
+        username=username, password=PASSWORD, role=role, division=Division.objects.get(code="330199001000")
+    )
 
 
 @pytest.fixture
@@ -51,16 +52,31 @@ def as_vaccinator(vaccinator):
 
 
 def _dose_body(person, serial=1, **kw) -> dict:
-    return {"client_id": uuid.uuid4().hex, "resident_id": person.pk, "code": code(serial), "phone_last4": "5678"} | kw
+    return {
+        "client_id": uuid.uuid4().hex,
+        "resident_id": person.pk,
+        "code": code(serial),
+        "phone_last4": "5678",
+    } | kw
 
 
-def test_the_registration_desk_checks_in_by_id_card_and_registers_a_walk_in(client, desk1, village_a1,
-                                                                             village_b1):
+def test_the_registration_desk_checks_in_by_id_card_and_registers_a_walk_in(
+    client, desk1, village_a1, village_b1
+):
     auth = token(_township_user("registrar", "site_registration"))
     born = dt.date(1975, 1, 1)
-    booked, walker = [Resident.objects.create(id_type="resident_id", id_number=make_id(born, i), name=n,
-                                              village=village_a1, village_code=village_a1.code, birth_date=born,
-                                              phone="13900001111") for i, n in ((1, "张三丰"), (2, "李四"))]
+    booked, walker = [
+        Resident.objects.create(
+            id_type="resident_id",
+            id_number=make_id(born, i),
+            name=n,
+            village=village_a1,
+            village_code=village_a1.code,
+            birth_date=born,
+            phone="13900001111",
+        )
+        for i, n in ((1, "张三丰"), (2, "李四"))
+    ]
     slot = desk1.session.slots.order_by("-start").first()
     a = booking.appointment_book(actor=SystemActor("t"), resident=booked, slot=slot, channel="community")
 
@@ -80,8 +96,14 @@ def test_the_registration_desk_checks_in_by_id_card_and_registers_a_walk_in(clie
     assert Appointment.objects.get(resident=walker).status == AppointmentStatus.CHECKED_IN
 
     # Someone from another township: only once the desk has found them by their ID card.
-    visitor = Resident.objects.create(id_type="resident_id", id_number=make_id(born, 3), name="外乡人",
-                                      village=village_b1, village_code=village_b1.code, birth_date=born)
+    visitor = Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(born, 3),
+        name="外乡人",
+        village=village_b1,
+        village_code=village_b1.code,
+        birth_date=born,
+    )
     r = post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/walk-in", {"resident_id": visitor.pk})
     assert r.status_code == 404 and "请先在登记台扫描其身份证" in r.json()["message"]
     post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/check-in", {"scan": visitor.id_number})
@@ -91,8 +113,12 @@ def test_the_registration_desk_checks_in_by_id_card_and_registers_a_walk_in(clie
     r = post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/check-in", {"scan": ""})
     assert r.status_code == 400 and r.json()["message"] == "请扫描身份证或预约二维码"
     # A vaccinator does not run the registration desk.
-    r = post(client, token(desk1.session.assignments.get(role="vaccination").staff.user),
-             f"{DESK}/sessions/{desk1.session.pk}/check-in", {"scan": walker.id_number})
+    r = post(
+        client,
+        token(desk1.session.assignments.get(role="vaccination").staff.user),
+        f"{DESK}/sessions/{desk1.session.pk}/check-in",
+        {"scan": walker.id_number},
+    )
     assert r.status_code == 403 and r.json()["message"] == "您的角色无权执行此操作"
 
 
@@ -105,20 +131,39 @@ def test_consent_is_signed_on_the_tablet_or_its_refusal_recorded(client, desk1, 
     assert r.status_code == 200 and "知情同意书" in r.json()["title"] and r.json()["version"] == "2021.1"
     assert client.get(f"{DESK}/consent-texts/NOPE", **auth).status_code == 404
 
-    r = post(client, auth, f"{DESK}/consents", {"resident_id": person.pk, "product_code": product,
-                                                "signer_name": "王小明", "signature": "data:image/png;base64,xx"})
+    r = post(
+        client,
+        auth,
+        f"{DESK}/consents",
+        {
+            "resident_id": person.pk,
+            "product_code": product,
+            "signer_name": "王小明",
+            "signature": "data:image/png;base64,xx",
+        },
+    )
     assert r.status_code == 400 and r.json()["message"] == "请在平板上签名"
-    r = post(client, auth, f"{DESK}/consents", {"resident_id": person.pk, "product_code": product,
-                                                "signer_name": "王小明", "refused": True})
+    r = post(
+        client,
+        auth,
+        f"{DESK}/consents",
+        {"resident_id": person.pk, "product_code": product, "signer_name": "王小明", "refused": True},
+    )
     assert r.status_code == 400 and r.json()["message"] == "拒绝签署须记录原因"
-    r = post(client, auth, f"{DESK}/consents", {"resident_id": person.pk, "product_code": product,
-                                                "signer_name": "王小明", "signature": SIGNATURE})
+    r = post(
+        client,
+        auth,
+        f"{DESK}/consents",
+        {"resident_id": person.pk, "product_code": product, "signer_name": "王小明", "signature": SIGNATURE},
+    )
     assert r.status_code == 201, r.content
     assert r.json()["version"] == "2021.1" and not r.json()["refused"]
     assert Consent.objects.get(resident=person).signature == SIGNATURE
 
 
-def test_the_scan_reports_each_hard_stop_with_its_code_and_writes_nothing(client, desk1, village_a1, as_vaccinator):
+def test_the_scan_reports_each_hard_stop_with_its_code_and_writes_nothing(
+    client, desk1, village_a1, as_vaccinator
+):
     unscreened = ready_person(desk1, village_a1, 1, screened=False)
     r = post(client, as_vaccinator, f"{DESK}/doses/check", {"resident_id": unscreened.pk, "code": code(1)})
     assert r.status_code == 200, r.content
@@ -127,8 +172,12 @@ def test_the_scan_reports_each_hard_stop_with_its_code_and_writes_nothing(client
     assert body["failures"] == [{"code": "screening", "message": "今日尚未预检，请先到预检台预检"}]
 
     person = ready_person(desk1, village_a1, 2, name="李大")
-    r = post(client, as_vaccinator, f"{DESK}/doses/check", {"resident_id": person.pk, "code": code(1),
-                                                            "injection_site": "左上臂三角肌"})
+    r = post(
+        client,
+        as_vaccinator,
+        f"{DESK}/doses/check",
+        {"resident_id": person.pk, "code": code(1), "injection_site": "左上臂三角肌"},
+    )
     assert r.json()["ok"] and r.json()["confirmation"]["name"] == "李大"
     assert r.json()["confirmation"]["injection_site"] == "左上臂三角肌"
     assert not Dose.objects.exists()
@@ -182,7 +231,9 @@ def test_a_refused_dose_names_every_failure_and_the_first_code(client, desk1, vi
     ok = ready_person(desk1, village_a1, 2, name="李大")
     r = post(client, as_vaccinator, f"{DESK}/doses", _dose_body(ok, phone_last4="0000"))
     assert r.status_code == 400 and r.json()["message"] == "手机号码后4位与档案不符，请再次核对受种者身份"
-    r = post(client, as_vaccinator, f"{DESK}/doses", {"resident_id": ok.pk, "code": code(1), "phone_last4": "5678"})
+    r = post(
+        client, as_vaccinator, f"{DESK}/doses", {"resident_id": ok.pk, "code": code(1), "phone_last4": "5678"}
+    )
     assert r.status_code == 422 and r.json()["field"] == "client_id"
     assert not Dose.objects.exists()
 
@@ -213,7 +264,9 @@ def test_only_the_assigned_vaccinator_records_doses(client, desk1, village_a1, w
     assert not Dose.objects.exists()
 
 
-def test_the_observation_area_lists_people_and_releases_them(client, desk1, village_a1, as_vaccinator, monkeypatch):
+def test_the_observation_area_lists_people_and_releases_them(
+    client, desk1, village_a1, as_vaccinator, monkeypatch
+):
     from django.utils import timezone
 
     nurse = token(_township_user("nurse", "site_observation"))
@@ -224,14 +277,22 @@ def test_the_observation_area_lists_people_and_releases_them(client, desk1, vill
     r = client.get(f"{DESK}/sites/S1/observation", **nurse)
     assert r.status_code == 200, r.content
     [row] = r.json()
-    assert (row["observation_id"], row["name"], row["minutes_left"], row["status"]) == (obs.pk, "王*明", 30,
-                                                                                        "observing")
+    assert (row["observation_id"], row["name"], row["minutes_left"], row["status"]) == (
+        obs.pk,
+        "王*明",
+        30,
+        "observing",
+    )
     assert client.get(f"{DESK}/sites/NOPE/observation", **nurse).status_code == 404
 
     r = post(client, nurse, f"{DESK}/observations/{obs.pk}/release")
     assert r.status_code == 400 and "还需30分钟" in r.json()["message"] and r.json()["field"] == "reason"
-    r = post(client, nurse, f"{DESK}/observations/{obs.pk}/reactions",
-             {"severity": "moderate", "description": "胸闷，送定点医院", "transferred": True})
+    r = post(
+        client,
+        nurse,
+        f"{DESK}/observations/{obs.pk}/reactions",
+        {"severity": "moderate", "description": "胸闷，送定点医院", "transferred": True},
+    )
     assert r.status_code == 201 and r.json()["severity_label"] == "较重"
     assert ReactionNote.objects.filter(observation=obs, transferred=True).exists()
     assert client.get(f"{DESK}/sites/S1/observation", **nurse).json()[0]["reactions"] == 1
@@ -257,29 +318,44 @@ def test_a_void_returns_the_code_to_stock_and_only_the_cdc_may(client, desk1, vi
     dose_id = post(client, as_vaccinator, f"{DESK}/doses", _dose_body(person)).json()["id"]
     as_cdc = token(cdc)
 
-    r = post(client, as_vaccinator, f"{DESK}/doses/{dose_id}/void", {"reason": "登记错人", "disposition": "returned"})
+    r = post(
+        client,
+        as_vaccinator,
+        f"{DESK}/doses/{dose_id}/void",
+        {"reason": "登记错人", "disposition": "returned"},
+    )
     assert r.status_code == 403 and r.json()["message"] == "您的角色无权作废接种记录"
     r = post(client, as_cdc, f"{DESK}/doses/{dose_id}/void", {"reason": "登记错人"})
     assert r.status_code == 400 and "疫苗去向" in r.json()["message"]
     r = post(client, as_cdc, f"{DESK}/doses/{dose_id}/void", {"reason": "登记错人", "disposition": "opened"})
     assert r.status_code == 422 and r.json()["field"] == "disposition"
-    r = post(client, as_cdc, f"{DESK}/doses/{dose_id}/void", {"reason": "登记错人", "disposition": "returned"})
+    r = post(
+        client, as_cdc, f"{DESK}/doses/{dose_id}/void", {"reason": "登记错人", "disposition": "returned"}
+    )
     assert r.status_code == 200, r.content
-    assert r.json()["code_state"] == "in_stock" and r.json()["void_reason"] == "登记错人" and r.json()["voided_at"]
+    assert (
+        r.json()["code_state"] == "in_stock"
+        and r.json()["void_reason"] == "登记错人"
+        and r.json()["voided_at"]
+    )
     assert TraceCode.objects.get(code=code(1)).state == CodeState.IN_STOCK
     assert StockBalance.objects.get(place=desk1.place, lot=desk1.lot).doses == 10
     assert supply_selectors.ledger_check()["balanced"]
-    r = post(client, as_cdc, f"{DESK}/doses/{dose_id}/void", {"reason": "登记错人", "disposition": "returned"})
+    r = post(
+        client, as_cdc, f"{DESK}/doses/{dose_id}/void", {"reason": "登记错人", "disposition": "returned"}
+    )
     assert r.status_code == 400 and r.json()["message"] == "该接种记录已作废"
 
 
-def test_the_record_shows_the_history_with_a_masked_id_and_the_private_link(client, desk1, village_a1, cdc,
-                                                                          as_vaccinator, worker_b):
+def test_the_record_shows_the_history_with_a_masked_id_and_the_private_link(
+    client, desk1, village_a1, cdc, as_vaccinator, worker_b
+):
     from vaxops.clinic import services
 
     person = ready_person(desk1, village_a1, 1)
-    services.dose_record_external(actor=cdc, resident_id=person.pk, product="BBIBP-CorV",
-                                  given_on="2021-03-01", place="杭州市某接种点")
+    services.dose_record_external(
+        actor=cdc, resident_id=person.pk, product="BBIBP-CorV", given_on="2021-03-01", place="杭州市某接种点"
+    )
     dose_id = post(client, as_vaccinator, f"{DESK}/doses", _dose_body(person)).json()["id"]
 
     r = client.get(f"{DESK}/doses/{dose_id}/record", **as_vaccinator)
@@ -298,13 +374,17 @@ def test_the_openapi_document_lists_the_desk_in_chinese(client):
     spec = client.get("/api/v1/openapi.json").json()
     paths = spec["paths"]
     wanted = {
-        ("post", "/api/v1/desk/sessions/{session_id}/check-in"), ("post", "/api/v1/desk/sessions/{session_id}/walk-in"),
-        ("post", "/api/v1/desk/consents"), ("get", "/api/v1/desk/consent-texts/{product_code}"),
-        ("post", "/api/v1/desk/doses/check"), ("post", "/api/v1/desk/doses"),
+        ("post", "/api/v1/desk/sessions/{session_id}/check-in"),
+        ("post", "/api/v1/desk/sessions/{session_id}/walk-in"),
+        ("post", "/api/v1/desk/consents"),
+        ("get", "/api/v1/desk/consent-texts/{product_code}"),
+        ("post", "/api/v1/desk/doses/check"),
+        ("post", "/api/v1/desk/doses"),
         ("get", "/api/v1/desk/sites/{site_code}/observation"),
         ("post", "/api/v1/desk/observations/{observation_id}/release"),
         ("post", "/api/v1/desk/observations/{observation_id}/reactions"),
-        ("post", "/api/v1/desk/doses/{dose_id}/void"), ("get", "/api/v1/desk/doses/{dose_id}/record"),
+        ("post", "/api/v1/desk/doses/{dose_id}/void"),
+        ("get", "/api/v1/desk/doses/{dose_id}/record"),
     }
     for method, path in wanted:
         op = paths[path][method]

@@ -47,16 +47,28 @@ def desk_day(county, village_a1, vaccinator):
     if start.date() != now.date() or end - start < dt.timedelta(minutes=5):
         pytest.skip("too close to midnight for a slot today")
     desk1 = open_site(county, village_a1, vaccinator)
-    slot = Slot.objects.create(session=desk1.session, start=start, end=end, capacity=4, walk_in=0, open_capacity=4)
+    slot = Slot.objects.create(
+        session=desk1.session, start=start, end=end, capacity=4, walk_in=0, open_capacity=4
+    )
     users = {}
-    for username, role, staff in (("registrar", "site_registration", "registration员"),
-                                  ("screener1", "site_screening", "screening员"),
-                                  ("nurse", "site_observation", "observation员")):
-        users[username] = user_create(username=username, password=PASSWORD, role=role, division=desk1.site.division)
+    for username, role, staff in (
+        ("registrar", "site_registration", "registration员"),
+        ("screener1", "site_screening", "screening员"),
+        ("nurse", "site_observation", "observation员"),
+    ):
+        users[username] = user_create(
+            username=username, password=PASSWORD, role=role, division=desk1.site.division
+        )
         StaffMember.objects.filter(site=desk1.site, name=staff).update(user=users[username])
-    person = Resident.objects.create(id_type="resident_id", id_number=make_id(dt.date(1980, 5, 1), 7), name="王小明",
-                                     village=village_a1, village_code=village_a1.code,
-                                     birth_date=dt.date(1980, 5, 1), phone="13912345678")
+    person = Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(dt.date(1980, 5, 1), 7),
+        name="王小明",
+        village=village_a1,
+        village_code=village_a1.code,
+        birth_date=dt.date(1980, 5, 1),
+        phone="13912345678",
+    )
     booking.appointment_book(actor=SystemActor("t"), resident=person, slot=slot, channel="community")
     return desk1, person
 

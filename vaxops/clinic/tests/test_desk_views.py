@@ -23,9 +23,16 @@ from vaxops.supply.models import CodeState, StockBalance, TraceCode
 from .desk_setup import SIGNATURE, code, open_site, ready_person, ten_in_the_morning
 
 ANSWERS = {
-    "q_allergy_vaccine_severe": "no", "q_allergy_component": "no", "q_covid_dose_severe_reaction": "no",
-    "q_neurological": "no", "q_acute_illness": "no", "q_chronic_uncontrolled": "no", "q_pregnancy": "no",
-    "q_lactation": "no", "q_other_vaccine_date": "", "q_remarks": "",
+    "q_allergy_vaccine_severe": "no",
+    "q_allergy_component": "no",
+    "q_covid_dose_severe_reaction": "no",
+    "q_neurological": "no",
+    "q_acute_illness": "no",
+    "q_chronic_uncontrolled": "no",
+    "q_pregnancy": "no",
+    "q_lactation": "no",
+    "q_other_vaccine_date": "",
+    "q_remarks": "",
 }
 
 
@@ -69,9 +76,15 @@ def _as(user) -> Client:
 
 
 def _resident(village, seq: int, name: str = "李四", phone: str = "13900001111") -> Resident:
-    return Resident.objects.create(id_type="resident_id", id_number=make_id(dt.date(1975, 3, 3), seq), name=name,
-                                   village=village, village_code=village.code, birth_date=dt.date(1975, 3, 3),
-                                   phone=phone)
+    return Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(dt.date(1975, 3, 3), seq),
+        name=name,
+        village=village,
+        village_code=village.code,
+        birth_date=dt.date(1975, 3, 3),
+        phone=phone,
+    )
 
 
 def _book(desk1, person) -> Appointment:
@@ -84,8 +97,13 @@ def _url(desk1, screen: str) -> str:
 
 
 def _give(vaccinator, person, serial: int = 1) -> Dose:
-    return services.dose_administer(actor=vaccinator, resident_id=person.pk, code=code(serial),
-                                    client_id=uuid.uuid4().hex, phone_last4="5678")
+    return services.dose_administer(
+        actor=vaccinator,
+        resident_id=person.pk,
+        code=code(serial),
+        client_id=uuid.uuid4().hex,
+        phone_last4="5678",
+    )
 
 
 # ------------------------------------------------------------------------------------- pages and access
@@ -98,7 +116,9 @@ def test_the_desk_home_offers_the_users_screens_with_their_own_desk_marked(clien
     assert f'href="/desk/{desk1.session.pk}/checkin/"' not in html  # the vaccinator's role does not register
     assert 'href="/desk/"' in html  # the nav link 接种台
     county = _as(cdc).get("/desk/").content.decode()
-    assert f"/desk/{desk1.session.pk}/checkin/" in county and f"/desk/{desk1.session.pk}/observation/" in county
+    assert (
+        f"/desk/{desk1.session.pk}/checkin/" in county and f"/desk/{desk1.session.pk}/observation/" in county
+    )
 
 
 def test_every_screen_renders_for_its_desk(desk1, village_a1, vaccinator, registrar, screener_at_site, nurse):
@@ -130,8 +150,9 @@ def test_the_screens_speak_english_on_request(desk1, village_a1, vaccinator):
     assert "Confirm the dose" in html and "Injection site" in html and "确认接种" not in html
 
 
-def test_a_desk_of_another_site_or_a_screen_of_another_role_is_refused(desk1, registrar, vaccinator, cdc, worker_a,
-                                                                       village_a1):
+def test_a_desk_of_another_site_or_a_screen_of_another_role_is_refused(
+    desk1, registrar, vaccinator, cdc, worker_a, village_a1
+):
     other = Site.objects.create(code="S2", name="乙镇卫生院接种门诊", division=village_a1.parent)
     other_session = Session.objects.create(site=other, day=timezone.localdate(), desks=1)
     assert _as(registrar).get(f"/desk/{other_session.pk}/checkin/").status_code == 403
@@ -161,7 +182,7 @@ def test_check_in_by_id_card_shows_the_person_masked_with_their_forecast(desk1, 
     assert "李*" in html and "第1剂" in html and person.id_number_masked in html
     assert person.id_number not in html
     assert f'id="checked-in-{person.pk}"' in html
-    assert 'autofocus' in html  # the scan box is ready for the next card
+    assert "autofocus" in html  # the scan box is ready for the next card
 
 
 def test_check_in_shows_a_standing_deferral(desk1, village_a1, registrar):
@@ -169,7 +190,9 @@ def test_check_in_shows_a_standing_deferral(desk1, village_a1, registrar):
 
     person = _resident(village_a1, 4)
     _book(desk1, person)
-    Deferral.objects.create(resident=person, until=timezone.localdate() + dt.timedelta(days=3), reason="近期发热")
+    Deferral.objects.create(
+        resident=person, until=timezone.localdate() + dt.timedelta(days=3), reason="近期发热"
+    )
     c = _as(registrar)
 
     c.post(_url(desk1, "checkin"), {"scan": person.id_number})
@@ -225,8 +248,16 @@ def test_screening_from_the_queue_shows_the_outcome_with_the_screener(desk1, vil
     c = _as(screener_at_site)
     assert f'id="queue-{person.pk}"' in c.get(_url(desk1, "screening")).content.decode()
 
-    r = c.post(_url(desk1, "screening"), {"resident": person.pk, **ANSWERS, "temperature_c": "36.6",
-                                          "bp_systolic": "120", "bp_diastolic": "80"})
+    r = c.post(
+        _url(desk1, "screening"),
+        {
+            "resident": person.pk,
+            **ANSWERS,
+            "temperature_c": "36.6",
+            "bp_systolic": "120",
+            "bp_diastolic": "80",
+        },
+    )
     assert r.status_code == 302
     html = c.get(r["Location"]).content.decode()
     record = ScreeningRecord.objects.get(resident=person)
@@ -256,11 +287,20 @@ def test_consent_is_signed_on_the_tablet_with_the_full_text_shown(desk1, village
     assert text.title in html and "四、本人已阅读并理解以上内容，如实提供了健康状况，自愿接种本疫苗。" in html
     assert '<canvas class="sig"' in html and 'name="signature"' in html
 
-    unsigned = c.post(url, {"product": desk1.lot.product.code, "signer_name": "王小明", "signer_relation": "本人"})
+    unsigned = c.post(
+        url, {"product": desk1.lot.product.code, "signer_name": "王小明", "signer_relation": "本人"}
+    )
     assert unsigned.status_code == 400 and "请在平板上签名" in unsigned.content.decode()
 
-    r = c.post(url, {"product": desk1.lot.product.code, "signer_name": "王小明", "signer_relation": "监护人",
-                     "signature": SIGNATURE})
+    r = c.post(
+        url,
+        {
+            "product": desk1.lot.product.code,
+            "signer_name": "王小明",
+            "signer_relation": "监护人",
+            "signature": SIGNATURE,
+        },
+    )
     assert r.status_code == 302
     consent = Consent.objects.get(resident=person)
     assert (consent.refused, consent.signer_relation, consent.text) == (False, "监护人", text)
@@ -274,13 +314,21 @@ def test_a_refusal_to_sign_needs_a_reason_and_stops_the_dose(desk1, village_a1, 
 
     no_reason = c.post(url, {"product": desk1.lot.product.code, "signer_name": "王小明", "refused": "1"})
     assert no_reason.status_code == 400 and "拒绝签署须记录原因" in no_reason.content.decode()
-    r = c.post(url, {"product": desk1.lot.product.code, "signer_name": "王小明", "refused": "1",
-                     "refusal_reason": "担心不良反应"})
+    r = c.post(
+        url,
+        {
+            "product": desk1.lot.product.code,
+            "signer_name": "王小明",
+            "refused": "1",
+            "refusal_reason": "担心不良反应",
+        },
+    )
     assert r.status_code == 302 and Consent.objects.get(resident=person).refused
     assert "已记录拒绝签署" in c.get(r["Location"]).content.decode()
 
-    check = _as(vaccinator).post(_url(desk1, "vaccinate"), {"action": "check", "resident": person.pk,
-                                                             "code": code(1)})
+    check = _as(vaccinator).post(
+        _url(desk1, "vaccinate"), {"action": "check", "resident": person.pk, "code": code(1)}
+    )
     assert "受种者已拒绝签署知情同意书" in check.content.decode()
 
 
@@ -292,7 +340,9 @@ def _stops(html: str) -> list[str]:
 
 
 def _check(client, desk1, person, serial: int = 1):
-    return client.post(_url(desk1, "vaccinate"), {"action": "check", "resident": person.pk, "code": code(serial)})
+    return client.post(
+        _url(desk1, "vaccinate"), {"action": "check", "resident": person.pk, "code": code(serial)}
+    )
 
 
 def _codes_at_another_site(village) -> None:
@@ -301,23 +351,29 @@ def _codes_at_another_site(village) -> None:
     from vaxops.supply.tests.factories import receive
 
     store = StockPlace.objects.get(code="CDC")
-    other = StockPlace.objects.create(code="S2", name="乙镇门诊冷柜", kind=PlaceKind.SITE, division=village.parent,
-                                      parent=store)
+    other = StockPlace.objects.create(
+        code="S2", name="乙镇门诊冷柜", kind=PlaceKind.SITE, division=village.parent, parent=store
+    )
     ColdChainUnit.objects.create(place=other, kind="refrigerator", usable_volume_cm3=100_000)
     lot = receive(store, lot_number="202105009", first=100, n=2)
-    d = supply.dispatch_create(actor=SystemActor("t"), from_place=store, to_place=other, product=lot.product, doses=2)
+    d = supply.dispatch_create(
+        actor=SystemActor("t"), from_place=store, to_place=other, product=lot.product, doses=2
+    )
     supply.dispatch_receive(actor=SystemActor("t"), dispatch=d)
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("unscreened", "今日尚未预检"),
-    ("unsigned", "未签署知情同意书"),
-    ("unknown_code", "不存在"),
-    ("used_code", "已使用"),
-    ("code_elsewhere", "不在本接种单位"),
-    ("lot_on_hold", "暂停使用"),
-    ("not_assigned", "未排班在接种台"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("unscreened", "今日尚未预检"),
+        ("unsigned", "未签署知情同意书"),
+        ("unknown_code", "不存在"),
+        ("used_code", "已使用"),
+        ("code_elsewhere", "不在本接种单位"),
+        ("lot_on_hold", "暂停使用"),
+        ("not_assigned", "未排班在接种台"),
+    ],
+)
 def test_the_vaccinate_screen_stops_and_says_why(desk1, village_a1, vaccinator, case, expected):
     from vaxops.accounts.services import user_create
     from vaxops.supply import services as supply
@@ -332,10 +388,13 @@ def test_the_vaccinate_screen_stops_and_says_why(desk1, village_a1, vaccinator, 
         _codes_at_another_site(village_a1)
         serial = 100
     elif case == "lot_on_hold":
-        supply.lot_status_change(actor=SystemActor("t"), lot=desk1.lot, status="on_hold", reason="冷链异常待评估")
+        supply.lot_status_change(
+            actor=SystemActor("t"), lot=desk1.lot, status="on_hold", reason="冷链异常待评估"
+        )
     elif case == "not_assigned":
-        user = user_create(username="vaccinator2", password=PASSWORD, role="site_vaccinator",
-                           division=desk1.site.division)
+        user = user_create(
+            username="vaccinator2", password=PASSWORD, role="site_vaccinator", division=desk1.site.division
+        )
         StaffMember.objects.create(site=desk1.site, name="接种员丙", roles=["vaccination"], user=user)
     doses = Dose.objects.count()
 
@@ -365,8 +424,14 @@ def test_a_successful_scan_shows_the_card_then_records_one_dose_and_its_record(d
     client_id = re.search(r'name="client_id" id="client_id" value="([0-9a-f]{32})"', html).group(1)
     assert not Dose.objects.exists()
 
-    post = {"action": "administer", "resident": person.pk, "code": code(1), "client_id": client_id,
-            "injection_site": "左上臂三角肌", "phone_last4": "5678"}
+    post = {
+        "action": "administer",
+        "resident": person.pk,
+        "code": code(1),
+        "client_id": client_id,
+        "injection_site": "左上臂三角肌",
+        "phone_last4": "5678",
+    }
     first = c.post(_url(desk1, "vaccinate"), post)
     again = c.post(_url(desk1, "vaccinate"), post)  # a double tap / resubmit with the same request id
 
@@ -394,8 +459,14 @@ def test_a_wrong_confirmation_keeps_the_card_and_its_request_id(desk1, village_a
     person = ready_person(desk1, village_a1, 1)
     c = _as(vaccinator)
     client_id = uuid.uuid4().hex
-    post = {"action": "administer", "resident": person.pk, "code": code(1), "client_id": client_id,
-            "injection_site": "右上臂三角肌", "phone_last4": "0000"}
+    post = {
+        "action": "administer",
+        "resident": person.pk,
+        "code": code(1),
+        "client_id": client_id,
+        "injection_site": "右上臂三角肌",
+        "phone_last4": "0000",
+    }
 
     wrong = c.post(_url(desk1, "vaccinate"), post)
     no_site = c.post(_url(desk1, "vaccinate"), post | {"injection_site": "", "phone_last4": "5678"})
@@ -406,13 +477,21 @@ def test_a_wrong_confirmation_keeps_the_card_and_its_request_id(desk1, village_a
     assert "请选择接种部位" in no_site.content.decode()
 
 
-def test_a_retry_after_the_dose_answers_with_the_same_dose_and_a_reused_id_is_refused(desk1, village_a1, vaccinator):
+def test_a_retry_after_the_dose_answers_with_the_same_dose_and_a_reused_id_is_refused(
+    desk1, village_a1, vaccinator
+):
     first = ready_person(desk1, village_a1, 1)
     second = ready_person(desk1, village_a1, 2, name="李大")
     c = _as(vaccinator)
     client_id = uuid.uuid4().hex
-    post = {"action": "administer", "resident": first.pk, "code": code(1), "client_id": client_id,
-            "injection_site": "左上臂三角肌", "phone_last4": "5678"}
+    post = {
+        "action": "administer",
+        "resident": first.pk,
+        "code": code(1),
+        "client_id": client_id,
+        "injection_site": "左上臂三角肌",
+        "phone_last4": "5678",
+    }
     assert c.post(_url(desk1, "vaccinate"), post).status_code == 302
 
     reused = c.post(_url(desk1, "vaccinate"), post | {"resident": second.pk, "code": code(2)})
@@ -434,7 +513,9 @@ def test_finding_the_person_by_id_card_at_the_vaccinate_screen(desk1, village_a1
 # --------------------------------------------------------------------------------------------- 留观
 
 
-def test_the_observation_list_counts_down_and_releases(desk1, village_a1, vaccinator, nurse, now, monkeypatch):
+def test_the_observation_list_counts_down_and_releases(
+    desk1, village_a1, vaccinator, nurse, now, monkeypatch
+):
     dose = _give(vaccinator, ready_person(desk1, village_a1, 1))
     obs = Observation.objects.get(dose=dose)
     c = _as(nurse)
@@ -457,7 +538,9 @@ def test_the_observation_list_counts_down_and_releases(desk1, village_a1, vaccin
     assert f'id="observation-{obs.pk}"' not in c.get(_url(desk1, "observation")).content.decode()
 
 
-def test_an_adverse_reaction_is_noted_and_an_early_release_needs_a_reason(desk1, village_a1, vaccinator, nurse):
+def test_an_adverse_reaction_is_noted_and_an_early_release_needs_a_reason(
+    desk1, village_a1, vaccinator, nurse
+):
     dose = _give(vaccinator, ready_person(desk1, village_a1, 1))
     obs = Observation.objects.get(dose=dose)
     c = _as(nurse)
@@ -467,7 +550,9 @@ def test_an_adverse_reaction_is_noted_and_an_early_release_needs_a_reason(desk1,
     assert 'id="reaction-form"' in panel and "县人民医院" in panel
     bad = c.post(f"{base}/reaction/", {"severity": "moderate", "description": ""})
     assert bad.status_code == 400 and "请描述反应表现与处置" in bad.content.decode()
-    r = c.post(f"{base}/reaction/", {"severity": "moderate", "description": "胸闷，送定点医院", "transferred": "1"})
+    r = c.post(
+        f"{base}/reaction/", {"severity": "moderate", "description": "胸闷，送定点医院", "transferred": "1"}
+    )
     assert r.status_code == 302
     note = ReactionNote.objects.get(observation=obs)
     assert (note.severity, note.transferred, note.recorded_by) == ("moderate", True, nurse)
@@ -475,7 +560,9 @@ def test_an_adverse_reaction_is_noted_and_an_early_release_needs_a_reason(desk1,
     assert c.post(f"{base}/release/", {"reason": "异常反应转诊"}).status_code == 302
     obs.refresh_from_db()
     assert "转诊" in obs.release_note
-    assert _as(vaccinator).post(f"{base}/release/", {"reason": "x"}).status_code == 403  # not the observation role
+    assert (
+        _as(vaccinator).post(f"{base}/release/", {"reason": "x"}).status_code == 403
+    )  # not the observation role
 
 
 # ------------------------------------------------------------------------------------- the record
@@ -483,11 +570,24 @@ def test_an_adverse_reaction_is_noted_and_an_early_release_needs_a_reason(desk1,
 
 def test_the_private_record_link_opens_without_login_and_a_forged_one_is_404(desk1, village_a1, vaccinator):
     person = ready_person(desk1, village_a1, 1)
-    Dose.objects.create(resident=person, product_code="BBIBP-CorV", given_on=dt.date(2021, 4, 1), place="杭州市西湖区",
-                        external=True)
-    services.dose_void(actor=SystemActor("t"), dose_id=Dose.objects.create(
-        resident=person, product_code="CoronaVac", given_on=dt.date(2021, 3, 1), place="错录", external=True).pk,
-        reason="录入错误")
+    Dose.objects.create(
+        resident=person,
+        product_code="BBIBP-CorV",
+        given_on=dt.date(2021, 4, 1),
+        place="杭州市西湖区",
+        external=True,
+    )
+    services.dose_void(
+        actor=SystemActor("t"),
+        dose_id=Dose.objects.create(
+            resident=person,
+            product_code="CoronaVac",
+            given_on=dt.date(2021, 3, 1),
+            place="错录",
+            external=True,
+        ).pk,
+        reason="录入错误",
+    )
     dose = _give(vaccinator, person)
     token = services.record_token(person)
 
@@ -533,9 +633,17 @@ def test_the_record_of_a_dose_entered_without_a_time_shows_its_date(client, cdc,
     from vaxops.conftest import make_id
     from vaxops.registry.models import Resident
 
-    person = Resident.objects.create(id_type="resident_id", id_number=make_id(dt.date(1970, 1, 1), 77), name="赵一",
-                                     village=village_a1, village_code=village_a1.code, birth_date=dt.date(1970, 1, 1))
-    dose = Dose.objects.create(resident=person, product_code="BBIBP-CorV", given_on=dt.date(2021, 5, 6), place="甲镇")
+    person = Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(dt.date(1970, 1, 1), 77),
+        name="赵一",
+        village=village_a1,
+        village_code=village_a1.code,
+        birth_date=dt.date(1970, 1, 1),
+    )
+    dose = Dose.objects.create(
+        resident=person, product_code="BBIBP-CorV", given_on=dt.date(2021, 5, 6), place="甲镇"
+    )
     client.force_login(cdc)
     response = client.get(f"/desk/doses/{dose.pk}/record/")
     assert response.status_code == 200

@@ -16,24 +16,37 @@ ON = date(2021, 5, 10)
 
 
 def record(actor, resident, product="BBIBP-CorV", given_on=D1, place="杭州市西湖区接种点"):
-    return dose_record_external(actor=actor, resident_id=resident.pk, product=product, given_on=given_on, place=place)
+    return dose_record_external(
+        actor=actor, resident_id=resident.pk, product=product, given_on=given_on, place=place
+    )
 
 
 def post(client, resident, **headers):
     data = {"product": "BBIBP-CorV", "given_on": "2021-04-01", "place": "杭州市西湖区接种点"}
-    return client.post(f"/api/v1/clinic/residents/{resident.pk}/doses", data, content_type="application/json",
-                       **headers)
+    return client.post(
+        f"/api/v1/clinic/residents/{resident.pk}/doses", data, content_type="application/json", **headers
+    )
 
 
 class TestRecordExternal:
     def test_it_records_the_catalogue_code_and_audits(self, worker_a, resident_a):
         dose = record(worker_a, resident_a, product="CoronaVac")
 
-        assert (dose.product_code, dose.given_on, dose.external, dose.recorded_by) == ("CoronaVac", D1, True, worker_a)
+        assert (dose.product_code, dose.given_on, dose.external, dose.recorded_by) == (
+            "CoronaVac",
+            D1,
+            True,
+            worker_a,
+        )
         event = AuditEvent.objects.get(action="dose.record_external")
         assert event.actor == worker_a
-        assert event.new == {"resident_id": resident_a.pk, "product_code": "CoronaVac", "given_on": "2021-04-01",
-                             "place": "杭州市西湖区接种点", "external": True}
+        assert event.new == {
+            "resident_id": resident_a.pk,
+            "product_code": "CoronaVac",
+            "given_on": "2021-04-01",
+            "place": "杭州市西湖区接种点",
+            "external": True,
+        }
 
     def test_it_refuses_an_unknown_product(self, worker_a, resident_a):
         with pytest.raises(ValidationFailed, match="疫苗品种“Comirnaty”不在目录中") as e:
@@ -75,7 +88,9 @@ class TestVoid:
         dose_void(actor=cdc, dose_id=first.pk, reason="凭证日期录入错误")
 
         first.refresh_from_db()
-        assert first.voided_at is not None and first.voided_by == cdc and first.void_reason == "凭证日期录入错误"
+        assert (
+            first.voided_at is not None and first.voided_by == cdc and first.void_reason == "凭证日期录入错误"
+        )
         forecast = forecast_for(resident=resident_a, on=ON)
         assert forecast.valid_dose_count == 1
         assert forecast.doses[0].dose.date == date(2021, 4, 25)
@@ -99,7 +114,9 @@ class TestVoid:
             dose_void(actor=worker_a, dose_id=dose.pk, reason="录入错误")
 
     def test_it_keeps_local_doses_for_the_county(self, cdc, worker_a, resident_a):
-        local = Dose.objects.create(resident=resident_a, product_code="BBIBP-CorV", given_on=D1, place="甲镇接种点")
+        local = Dose.objects.create(
+            resident=resident_a, product_code="BBIBP-CorV", given_on=D1, place="甲镇接种点"
+        )
 
         with pytest.raises(PermissionDenied, match="县疾控中心"):
             dose_void(actor=worker_a, dose_id=local.pk, reason="录入错误")
@@ -121,7 +138,11 @@ class TestApi:
 
         assert r.status_code == 201, r.content
         body = r.json()
-        assert (body["product_code"], body["given_on"], body["external"]) == ("BBIBP-CorV", "2021-04-01", True)
+        assert (body["product_code"], body["given_on"], body["external"]) == (
+            "BBIBP-CorV",
+            "2021-04-01",
+            True,
+        )
 
     def test_it_replays_an_idempotent_retry(self, client, worker_a, resident_a):
         client.force_login(worker_a)
@@ -141,8 +162,11 @@ class TestApi:
         r = post(client, resident_a)
 
         assert r.status_code == 400
-        assert r.json() == {"code": "invalid", "message": "该居民2021-04-01已有BBIBP-CorV的接种记录",
-                            "field": "given_on"}
+        assert r.json() == {
+            "code": "invalid",
+            "message": "该居民2021-04-01已有BBIBP-CorV的接种记录",
+            "field": "given_on",
+        }
 
     def test_it_answers_404_outside_the_scope(self, client, worker_b, resident_a):
         client.force_login(worker_b)
@@ -154,8 +178,9 @@ class TestApi:
         dose = record(worker_a, resident_a)
         client.force_login(cdc)
 
-        r = client.post(f"/api/v1/clinic/doses/{dose.pk}/void", {"reason": "录入错误"},
-                        content_type="application/json")
+        r = client.post(
+            f"/api/v1/clinic/doses/{dose.pk}/void", {"reason": "录入错误"}, content_type="application/json"
+        )
 
         assert r.status_code == 200, r.content
         assert r.json()["void_reason"] == "录入错误"

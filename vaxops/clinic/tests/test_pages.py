@@ -6,15 +6,24 @@ from vaxops.clinic.models import Dose, ScreeningRecord
 from vaxops.core import clock
 
 ANSWERS = {
-    "q_allergy_vaccine_severe": "no", "q_allergy_component": "no", "q_covid_dose_severe_reaction": "no",
-    "q_neurological": "no", "q_acute_illness": "no", "q_chronic_uncontrolled": "no", "q_pregnancy": "no",
-    "q_lactation": "no", "q_other_vaccine_date": "", "q_remarks": "",
+    "q_allergy_vaccine_severe": "no",
+    "q_allergy_component": "no",
+    "q_covid_dose_severe_reaction": "no",
+    "q_neurological": "no",
+    "q_acute_illness": "no",
+    "q_chronic_uncontrolled": "no",
+    "q_pregnancy": "no",
+    "q_lactation": "no",
+    "q_other_vaccine_date": "",
+    "q_remarks": "",
 }
 
 
 class TestAssessmentPage:
     def test_it_shows_status_next_dose_eligibility_and_history(self, client, worker_a, resident_a):
-        Dose.objects.create(resident=resident_a, product_code="BBIBP-CorV", given_on=date(2021, 4, 1), place="甲镇")
+        Dose.objects.create(
+            resident=resident_a, product_code="BBIBP-CorV", given_on=date(2021, 4, 1), place="甲镇"
+        )
         client.force_login(worker_a)
 
         r = client.get(f"/clinic/residents/{resident_a.pk}/?on=2021-04-10")
@@ -32,8 +41,12 @@ class TestAssessmentPage:
         client.force_login(worker_a)
         url = f"/clinic/residents/{resident_a.pk}/"
 
-        ok = client.post(url, {"product": "CoronaVac", "given_on": "2021-05-01", "place": "上海市徐汇区接种点"})
-        again = client.post(url, {"product": "CoronaVac", "given_on": "2021-05-01", "place": "上海市徐汇区接种点"})
+        ok = client.post(
+            url, {"product": "CoronaVac", "given_on": "2021-05-01", "place": "上海市徐汇区接种点"}
+        )
+        again = client.post(
+            url, {"product": "CoronaVac", "given_on": "2021-05-01", "place": "上海市徐汇区接种点"}
+        )
 
         assert ok.status_code == 302
         assert Dose.objects.get().external
@@ -41,8 +54,13 @@ class TestAssessmentPage:
         assert "该居民2021-05-01已有CoronaVac的接种记录" in again.content.decode()
 
     def test_it_voids_a_dose_from_the_page(self, client, worker_a, resident_a):
-        dose = Dose.objects.create(resident=resident_a, product_code="CoronaVac", given_on=date(2021, 5, 1),
-                                   place="上海", external=True)
+        dose = Dose.objects.create(
+            resident=resident_a,
+            product_code="CoronaVac",
+            given_on=date(2021, 5, 1),
+            place="上海",
+            external=True,
+        )
         client.force_login(worker_a)
 
         r = client.post(f"/clinic/doses/{dose.pk}/void/", {"reason": "凭证看错"})
@@ -59,8 +77,9 @@ class TestAssessmentPage:
 
 
 class TestScreeningPage:
-    def test_it_renders_the_question_set_in_force_in_chinese_with_english_on_request(self, client, screener,
-                                                                                  resident_a):
+    def test_it_renders_the_question_set_in_force_in_chinese_with_english_on_request(
+        self, client, screener, resident_a
+    ):
         client.force_login(screener)
         url = f"/clinic/residents/{resident_a.pk}/screening/"
 

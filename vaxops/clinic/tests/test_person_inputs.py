@@ -20,7 +20,9 @@ def people(n: int) -> list[Resident]:
     for i in range(n):
         r = make_resident(A1, 100 + i, f"居民{i}")
         Dose.objects.create(resident=r, product_code="BBIBP-CorV", given_on=D1, place="甲镇卫生院")
-        Dose.objects.create(resident=r, product_code="BBIBP-CorV", given_on=D1 + timedelta(days=21), place="甲镇卫生院")
+        Dose.objects.create(
+            resident=r, product_code="BBIBP-CorV", given_on=D1 + timedelta(days=21), place="甲镇卫生院"
+        )
         Deferral.objects.create(resident=r, until=date(2021, 6, 1), reason="发热")
         Contraindication.objects.create(resident=r, products=["ZF2001"], reason="过敏")
         out.append(r)
@@ -30,18 +32,30 @@ def people(n: int) -> list[Resident]:
 class TestPersonInputs:
     def test_it_reads_one_person(self, county):
         r = make_resident(A1, 1)
-        kept = Dose.objects.create(resident=r, product_code="BBIBP-CorV", given_on=D1, place="甲镇卫生院", external=True)
-        Dose.objects.create(resident=r, product_code="CoronaVac", given_on=D1, place="乙镇", voided_at=timezone.now(),
-                            void_reason="录入错误")
+        kept = Dose.objects.create(
+            resident=r, product_code="BBIBP-CorV", given_on=D1, place="甲镇卫生院", external=True
+        )
+        Dose.objects.create(
+            resident=r,
+            product_code="CoronaVac",
+            given_on=D1,
+            place="乙镇",
+            voided_at=timezone.now(),
+            void_reason="录入错误",
+        )
         Deferral.objects.create(resident=r, condition="妊娠结束后", reason="妊娠期暂缓接种")
         Deferral.objects.create(resident=r, until=date(2021, 5, 1), reason="发热", ended_at=timezone.now())
         Contraindication.objects.create(resident=r, products="all", reason="严重过敏")
-        Contraindication.objects.create(resident=r, products=["ZF2001"], reason="误录", lifted_at=timezone.now())
+        Contraindication.objects.create(
+            resident=r, products=["ZF2001"], reason="误录", lifted_at=timezone.now()
+        )
 
         inputs = person_inputs(resident_ids=[r.pk])[r.pk]
 
         assert inputs.doses == (domain.GivenDose("BBIBP-CorV", D1, "甲镇卫生院", True, str(kept.pk)),)
-        assert inputs.deferrals == (domain.Deferral(until=None, condition="妊娠结束后", reason="妊娠期暂缓接种"),)
+        assert inputs.deferrals == (
+            domain.Deferral(until=None, condition="妊娠结束后", reason="妊娠期暂缓接种"),
+        )
         assert inputs.contraindications == (domain.Contraindication(products=domain.ALL, reason="严重过敏"),)
 
     def test_it_answers_every_id_even_without_records(self, county):
@@ -59,8 +73,10 @@ class TestPersonInputs:
 
         assert one[crowd[0].pk] == fifty[crowd[0].pk]
         assert len(fifty) == 50
-        assert all(len(i.doses) == 2 and len(i.deferrals) == 1 and len(i.contraindications) == 1
-                   for i in fifty.values())
+        assert all(
+            len(i.doses) == 2 and len(i.deferrals) == 1 and len(i.contraindications) == 1
+            for i in fifty.values()
+        )
 
     def test_it_takes_a_queryset_as_a_subquery(self, county, django_assert_num_queries):
         crowd = people(5)

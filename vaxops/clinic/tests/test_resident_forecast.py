@@ -13,7 +13,9 @@ def get(client, resident, what: str, on: str):
 
 class TestForecast:
     def test_it_returns_the_forecast_and_a_fhir_recommendation(self, client, worker_a, resident_a):
-        Dose.objects.create(resident=resident_a, product_code="BBIBP-CorV", given_on=date(2021, 4, 1), place="甲镇")
+        Dose.objects.create(
+            resident=resident_a, product_code="BBIBP-CorV", given_on=date(2021, 4, 1), place="甲镇"
+        )
         client.force_login(worker_a)
 
         r = get(client, resident_a, "forecast", "2021-04-10")
@@ -64,8 +66,12 @@ class TestEligibility:
 
         assert r.status_code == 200
         assert r.json() == {
-            "resident_id": resident_a.pk, "on": "2021-02-01", "allowed": False, "code": "no_open_phase",
-            "reason_zh": "所属人群尚未开放接种，2021-04-01起可预约", "earliest": "2021-04-01",
+            "resident_id": resident_a.pk,
+            "on": "2021-02-01",
+            "allowed": False,
+            "code": "no_open_phase",
+            "reason_zh": "所属人群尚未开放接种，2021-04-01起可预约",
+            "earliest": "2021-04-01",
             "priority_group": "general",
         }
 
@@ -78,7 +84,9 @@ class TestEligibility:
         assert (body["allowed"], body["reason_zh"]) == (True, "可以预约第1剂")
 
     def test_it_books_a_second_dose_whatever_the_phase(self, client, cdc, resident_a):
-        Dose.objects.create(resident=resident_a, product_code="CoronaVac", given_on=date(2021, 1, 10), place="外地")
+        Dose.objects.create(
+            resident=resident_a, product_code="CoronaVac", given_on=date(2021, 1, 10), place="外地"
+        )
         client.force_login(cdc)
 
         body = get(client, resident_a, "eligibility", "2021-02-01").json()

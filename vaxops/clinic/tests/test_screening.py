@@ -27,9 +27,15 @@ ALL_NO: dict[str, Any] = {
 
 
 def screen(actor, resident, changes=None, *, temp=36.6, bp=(120, 80), on=None) -> ScreeningRecord:
-    return screening_record(actor=actor, resident_id=resident.pk, answers={**ALL_NO, **(changes or {})},
-                            temperature_c=temp, bp_systolic=bp[0] if bp else None,
-                            bp_diastolic=bp[1] if bp else None, on=on)
+    return screening_record(
+        actor=actor,
+        resident_id=resident.pk,
+        answers={**ALL_NO, **(changes or {})},
+        temperature_c=temp,
+        bp_systolic=bp[0] if bp else None,
+        bp_diastolic=bp[1] if bp else None,
+        on=on,
+    )
 
 
 class TestScreeningRecord:
@@ -61,9 +67,14 @@ class TestScreeningRecord:
         assert forecast.next_dose.earliest == today + timedelta(days=7)
         eligibility = eligibility_for(resident=resident_a, on=today, forecast=forecast)
         assert eligibility.code is domain.EligibilityCode.DEFERRED
-        assert forecast_for(resident=resident_a, on=today + timedelta(days=7)).status is domain.Status.NOT_STARTED
+        assert (
+            forecast_for(resident=resident_a, on=today + timedelta(days=7)).status
+            is domain.Status.NOT_STARTED
+        )
 
-    def test_it_stores_an_open_ended_deferral_until_a_later_screening_supersedes_it(self, screener, resident_a):
+    def test_it_stores_an_open_ended_deferral_until_a_later_screening_supersedes_it(
+        self, screener, resident_a
+    ):
         today = clock.today()
         screen(screener, resident_a, {"pregnancy": True}, on=today - timedelta(days=200))
         forecast = forecast_for(resident=resident_a, on=today)
@@ -87,14 +98,19 @@ class TestScreeningRecord:
         assert forecast.status is domain.Status.CONTRAINDICATED
         assert forecast.next_dose is None
 
-    def test_it_keeps_a_contraindication_through_later_screenings_until_lifted(self, cdc, screener, resident_a):
+    def test_it_keeps_a_contraindication_through_later_screenings_until_lifted(
+        self, cdc, screener, resident_a
+    ):
         screen(screener, resident_a, {"covid_dose_severe_reaction": "CoronaVac"})
         screen(screener, resident_a)
         forecast = forecast_for(resident=resident_a, on=clock.today())
         assert forecast.next_dose.allowed_products == ("Convidecia", "ZF2001")
 
-        contraindication_lift(actor=cdc, contraindication_id=Contraindication.objects.get().pk,
-                              reason="经复核，既往反应为一般反应")
+        contraindication_lift(
+            actor=cdc,
+            contraindication_id=Contraindication.objects.get().pk,
+            reason="经复核，既往反应为一般反应",
+        )
 
         assert len(forecast_for(resident=resident_a, on=clock.today()).next_dose.allowed_products) == 5
         assert AuditEvent.objects.filter(action="contraindication.lift").count() == 1
@@ -119,8 +135,14 @@ class TestScreeningRecord:
         del answers["pregnancy"]
 
         with pytest.raises(ValidationFailed, match="未回答预检问题“目前是否怀孕？”") as e:
-            screening_record(actor=screener, resident_id=resident_a.pk, answers=answers, temperature_c=36.5,
-                             bp_systolic=None, bp_diastolic=None)
+            screening_record(
+                actor=screener,
+                resident_id=resident_a.pk,
+                answers=answers,
+                temperature_c=36.5,
+                bp_systolic=None,
+                bp_diastolic=None,
+            )
 
         assert e.value.field == "pregnancy"
         assert not ScreeningRecord.objects.exists()
@@ -140,9 +162,12 @@ class TestApi:
     def test_it_screens_and_returns_the_outcome(self, client, screener, resident_a):
         client.force_login(screener)
 
-        r = client.post(f"/api/v1/clinic/residents/{resident_a.pk}/screenings",
-                        {"answers": {**ALL_NO, "acute_illness": True}, "temperature_c": 36.8},
-                        content_type="application/json", HTTP_IDEMPOTENCY_KEY="s-1")
+        r = client.post(
+            f"/api/v1/clinic/residents/{resident_a.pk}/screenings",
+            {"answers": {**ALL_NO, "acute_illness": True}, "temperature_c": 36.8},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="s-1",
+        )
 
         assert r.status_code == 201, r.content
         body = r.json()
@@ -153,9 +178,11 @@ class TestApi:
     def test_it_answers_400_naming_the_question(self, client, screener, resident_a):
         client.force_login(screener)
 
-        r = client.post(f"/api/v1/clinic/residents/{resident_a.pk}/screenings",
-                        {"answers": {**ALL_NO, "pregnancy": "maybe"}, "temperature_c": 36.8},
-                        content_type="application/json")
+        r = client.post(
+            f"/api/v1/clinic/residents/{resident_a.pk}/screenings",
+            {"answers": {**ALL_NO, "pregnancy": "maybe"}, "temperature_c": 36.8},
+            content_type="application/json",
+        )
 
         assert r.status_code == 400
         assert r.json()["field"] == "pregnancy"

@@ -25,8 +25,13 @@ def desk1(county, village_a1, vaccinator, monkeypatch):
 
 
 def _give(vaccinator, person, serial=1, **kw):
-    args = {"actor": vaccinator, "resident_id": person.pk, "code": code(serial), "client_id": uuid.uuid4().hex,
-            "phone_last4": "5678"} | kw
+    args = {
+        "actor": vaccinator,
+        "resident_id": person.pk,
+        "code": code(serial),
+        "client_id": uuid.uuid4().hex,
+        "phone_last4": "5678",
+    } | kw
     return services.dose_administer(**args)
 
 
@@ -35,7 +40,11 @@ def test_a_scan_shows_the_card_to_read_aloud_when_every_check_passes(desk1, vill
     result = services.dose_check(actor=vaccinator, resident_id=person.pk, code=code(1))
     assert result["ok"] and result["failures"] == []
     card = result["confirmation"]
-    assert card["name"] == "王小明" and card["dose_label"] == "第1剂" and card["lot_number"] == desk1.lot.lot_number
+    assert (
+        card["name"] == "王小明"
+        and card["dose_label"] == "第1剂"
+        and card["lot_number"] == desk1.lot.lot_number
+    )
     assert any(line.startswith("剂量：") for line in card["lines"])
     assert not Dose.objects.exists()
 
@@ -44,7 +53,12 @@ def test_recording_a_dose_moves_everything_in_one_go(desk1, village_a1, vaccinat
     person = ready_person(desk1, village_a1, 1)
     dose = _give(vaccinator, person, injection_site="左上臂三角肌")
 
-    assert (dose.dose_number, dose.lot, dose.site, dose.trace_code.code) == (1, desk1.lot, desk1.site, code(1))
+    assert (dose.dose_number, dose.lot, dose.site, dose.trace_code.code) == (
+        1,
+        desk1.lot,
+        desk1.site,
+        code(1),
+    )
     assert dose.vaccinator.user == vaccinator and dose.injection_site == "左上臂三角肌"
     tc = TraceCode.objects.get(code=code(1))
     assert (tc.state, tc.administered_to) == (CodeState.ADMINISTERED, person)
@@ -99,8 +113,13 @@ def test_a_used_code_and_an_unassigned_vaccinator_are_stopped(desk1, village_a1,
 def test_a_person_who_did_not_check_in_cannot_be_vaccinated(desk1, village_a1, vaccinator):
     from vaxops.registry.models import Resident
 
-    stranger = Resident.objects.create(id_type="passport", id_number="E12345678", name="访客", village=village_a1,
-                                       village_code=village_a1.code)
+    stranger = Resident.objects.create(
+        id_type="passport",
+        id_number="E12345678",
+        name="访客",
+        village=village_a1,
+        village_code=village_a1.code,
+    )
     with pytest.raises(ValidationFailed, match="尚未在本接种单位登记签到"):
         services.dose_check(actor=vaccinator, resident_id=stranger.pk, code=code(1))
 
@@ -110,16 +129,23 @@ def test_observation_lasts_thirty_minutes_unless_a_reason_is_given(desk1, villag
     obs = Observation.objects.get(dose=dose)
     with pytest.raises(ValidationFailed, match="还需"):
         services.observation_release(actor=vaccinator, observation_id=obs.pk)
-    services.reaction_note_add(actor=vaccinator, observation_id=obs.pk, severity="moderate",
-                               description="胸闷，送定点医院", transferred=True)
+    services.reaction_note_add(
+        actor=vaccinator,
+        observation_id=obs.pk,
+        severity="moderate",
+        description="胸闷，送定点医院",
+        transferred=True,
+    )
     released = services.observation_release(actor=vaccinator, observation_id=obs.pk, reason="异常反应转诊")
     assert released.released_at is not None and "转诊" in released.release_note
 
 
-@pytest.mark.parametrize("disposition, state, balance", [("returned", CodeState.IN_STOCK, 10),
-                                                         ("wasted", CodeState.WASTED, 9)])
-def test_a_void_puts_the_code_and_stock_back_or_writes_it_off(desk1, village_a1, vaccinator, cdc, disposition,
-                                                              state, balance):
+@pytest.mark.parametrize(
+    "disposition, state, balance", [("returned", CodeState.IN_STOCK, 10), ("wasted", CodeState.WASTED, 9)]
+)
+def test_a_void_puts_the_code_and_stock_back_or_writes_it_off(
+    desk1, village_a1, vaccinator, cdc, disposition, state, balance
+):
     dose = _give(vaccinator, ready_person(desk1, village_a1, 1))
     with pytest.raises(ValidationFailed, match="疫苗去向"):
         services.dose_void(actor=cdc, dose_id=dose.pk, reason="登记错人")
@@ -139,9 +165,17 @@ def test_the_registration_desk_checks_in_by_id_card_or_appointment_qr(desk1, vil
     from vaxops.core.actors import SystemActor
     from vaxops.registry.models import Resident
 
-    people = [Resident.objects.create(id_type="resident_id", id_number=make_id(dt.date(1975, 1, 1), i), name=f"居民{i}",
-                                      village=village_a1, village_code=village_a1.code, birth_date=dt.date(1975, 1, 1))
-              for i in (1, 2, 3)]
+    people = [
+        Resident.objects.create(
+            id_type="resident_id",
+            id_number=make_id(dt.date(1975, 1, 1), i),
+            name=f"居民{i}",
+            village=village_a1,
+            village_code=village_a1.code,
+            birth_date=dt.date(1975, 1, 1),
+        )
+        for i in (1, 2, 3)
+    ]
     slot = desk1.session.slots.order_by("-start").first()
     a = booking.appointment_book(actor=SystemActor("t"), resident=people[0], slot=slot, channel="community")
     b = booking.appointment_book(actor=SystemActor("t"), resident=people[1], slot=slot, channel="self")
@@ -156,8 +190,9 @@ def test_the_registration_desk_checks_in_by_id_card_or_appointment_qr(desk1, vil
     walk_in = services.desk_check_in(actor=desk, session=desk1.session, scan=people[2].id_number)
     assert walk_in["appointment"] is None and "现场号" in walk_in["message"]
     with pytest.raises(ValidationFailed, match="二维码无效"):
-        services.desk_check_in(actor=SystemActor("desk"), session=desk1.session,
-                               scan=appointment_qr_text(b)[:-2] + "xx")
+        services.desk_check_in(
+            actor=SystemActor("desk"), session=desk1.session, scan=appointment_qr_text(b)[:-2] + "xx"
+        )
     assert AuditEvent.objects.filter(action="resident.search_by_document", purpose="现场登记").count() == 2
 
 

@@ -25,8 +25,13 @@ def two_desks(county, village_a1, vaccinator, monkeypatch):
     from vaxops.jurisdictions.models import Division
 
     ten_in_the_morning(monkeypatch)
-    second = user_create(actor=SystemActor("test"), username="vaccinator2", password="correct-horse-battery",
-                         role="site_vaccinator", division=Division.objects.get(code="330199001000"))
+    second = user_create(
+        actor=SystemActor("test"),
+        username="vaccinator2",
+        password="correct-horse-battery",
+        role="site_vaccinator",
+        division=Division.objects.get(code="330199001000"),
+    )
     return open_site(county, village_a1, vaccinator, second_vaccinator=second), vaccinator, second
 
 
@@ -35,9 +40,19 @@ def test_two_desks_scanning_one_code_for_two_people_record_one_dose(two_desks, v
     people = [ready_person(site, village_a1, 1), ready_person(site, village_a1, 2, name="李大")]
     users = [first, second]
 
-    outcomes = race(2, lambda i: services.dose_administer(
-        actor=users[i], resident_id=people[i].pk, code=code(1), client_id=uuid.uuid4().hex, phone_last4="5678").pk,
-        keep_result=True)
+    outcomes = race(
+        2,
+        lambda i: (
+            services.dose_administer(
+                actor=users[i],
+                resident_id=people[i].pk,
+                code=code(1),
+                client_id=uuid.uuid4().hex,
+                phone_last4="5678",
+            ).pk
+        ),
+        keep_result=True,
+    )
 
     assert sum(isinstance(o, int) for o in outcomes) == 1, outcomes
     assert Dose.objects.count() == 1
@@ -50,9 +65,15 @@ def test_six_retries_of_one_request_at_once_record_one_dose(two_desks, village_a
     person = ready_person(site, village_a1, 1)
     client_id = uuid.uuid4().hex
 
-    outcomes = race(6, lambda i: services.dose_administer(
-        actor=first, resident_id=person.pk, code=code(1), client_id=client_id, phone_last4="5678").pk,
-        keep_result=True)
+    outcomes = race(
+        6,
+        lambda i: (
+            services.dose_administer(
+                actor=first, resident_id=person.pk, code=code(1), client_id=client_id, phone_last4="5678"
+            ).pk
+        ),
+        keep_result=True,
+    )
 
     assert len(set(outcomes)) == 1 and isinstance(outcomes[0], int), outcomes
     assert Dose.objects.count() == 1

@@ -28,7 +28,11 @@ def test_bench_codes_imports_every_row_and_measures_the_raw_database(db, bench_d
     assert out["lots"] == 2
     assert out["raw_insert_rows_per_s"] > 0 and out["import_rows_per_s"] > 0
     assert ("raw_copy_rows_per_s" in out) == out["database"].startswith("postgresql")
-    assert (bench_dir / "bench" / "codes-2000-1.csv").read_text(encoding="utf-8").startswith("追溯码,批号,疫苗品种,有效期至")
+    assert (
+        (bench_dir / "bench" / "codes-2000-1.csv")
+        .read_text(encoding="utf-8")
+        .startswith("追溯码,批号,疫苗品种,有效期至")
+    )
 
 
 def test_bench_trace_traces_a_lot_as_a_county_planner_beside_the_raw_queries(db, bench_dir, capsys):

@@ -34,7 +34,12 @@ class TestCommand:
 
         assert len(nodes) == 9
         province = nodes[0]
-        assert province == {"code": "330000000000", "name": "浙江省", "level": "province", "parent_code": None}
+        assert province == {
+            "code": "330000000000",
+            "name": "浙江省",
+            "level": "province",
+            "parent_code": None,
+        }
 
     def test_it_lists_within_a_node(self, county):
         nodes = json.loads(run("--within", "330199001", "--json"))
@@ -44,7 +49,10 @@ class TestCommand:
     def test_it_prints_tab_separated_text(self, county):
         lines = run("--level", "township").strip().split("\n")
 
-        assert lines == ["330199001000\t甲镇\ttownship\t330199000000", "330199002000\t乙镇\ttownship\t330199000000"]
+        assert lines == [
+            "330199001000\t甲镇\ttownship\t330199000000",
+            "330199002000\t乙镇\ttownship\t330199000000",
+        ]
 
     def test_it_fails_on_an_unknown_node(self, county):
         with pytest.raises(CommandError, match="330199999"):
@@ -74,14 +82,22 @@ class TestTree:
         assert township.code_range == ("330199001000", "330199001999")
         assert township.contains("330199001002")
         assert not township.contains("330199002001")
-        assert {d.code for d in divisions_within(root=township)} == {"330199001000", "330199001001", "330199001002"}
+        assert {d.code for d in divisions_within(root=township)} == {
+            "330199001000",
+            "330199001001",
+            "330199001002",
+        }
         assert divisions_within(root=county, level=Level.VILLAGE).count() == 4
 
     def test_it_lists_the_ancestors(self, county):
         village = Division.objects.get(code="330199002001")
 
-        assert [d.code for d in ancestors(village)] == ["330000000000", "330100000000", "330199000000",
-                                                          "330199002000"]
+        assert [d.code for d in ancestors(village)] == [
+            "330000000000",
+            "330100000000",
+            "330199000000",
+            "330199002000",
+        ]
 
     def test_it_creates_a_village_under_a_township(self, county):
         township = Division.objects.get(code="330199001000")

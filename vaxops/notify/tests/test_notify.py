@@ -17,7 +17,11 @@ def outbox(settings, tmp_path):
     path = tmp_path / "notifications.log"
 
     def read():
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+        return (
+            [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            if path.exists()
+            else []
+        )
 
     return read
 
@@ -25,10 +29,15 @@ def outbox(settings, tmp_path):
 @pytest.mark.django_db
 def test_a_queued_message_is_sent_once_when_due_and_recorded(outbox):
     later = timezone.now() + timedelta(hours=1)
-    services.notification_queue(template="reminder", phone="13800000001", text="明天接种", reference="A:1",
-                                due_at=later)
-    assert services.notification_queue(template="reminder", phone="13800000001", text="明天接种",
-                                       reference="A:1") is None
+    services.notification_queue(
+        template="reminder", phone="13800000001", text="明天接种", reference="A:1", due_at=later
+    )
+    assert (
+        services.notification_queue(
+            template="reminder", phone="13800000001", text="明天接种", reference="A:1"
+        )
+        is None
+    )
     assert services.notifications_send_due() == 0
     assert services.notifications_send_due(now=later) == 1
     assert services.notifications_send_due(now=later) == 0
@@ -58,15 +67,18 @@ def test_a_failing_channel_keeps_the_message_for_a_retry_then_marks_it_failed():
 @pytest.mark.usefixtures("audit_log_flushable")
 def test_a_one_time_code_works_once_and_wrong_tries_count(outbox):
     subject = services.otp_subject("330199197001010021", "13800000003")
-    services.otp_issue(purpose="self_booking", subject=subject, phone="13800000003",
-                       text_for=lambda code: f"验证码{code}")
+    services.otp_issue(
+        purpose="self_booking", subject=subject, phone="13800000003", text_for=lambda code: f"验证码{code}"
+    )
     sent = outbox()[-1]
     code = sent["text"].removeprefix("验证码")
     assert len(code) == 6 and sent["phone"] == "13800000003"
     assert OneTimeCode.objects.get().code_hash != code
 
     with pytest.raises(ValidationFailed, match="不正确"):
-        services.otp_verify(purpose="self_booking", subject=subject, code="000000" if code != "000000" else "111111")
+        services.otp_verify(
+            purpose="self_booking", subject=subject, code="000000" if code != "000000" else "111111"
+        )
     assert OneTimeCode.objects.get().attempts == 1
     with pytest.raises(ValidationFailed, match="1分钟"):
         services.otp_issue(purpose="self_booking", subject=subject, phone="13800000003", text_for=str)

@@ -31,7 +31,14 @@ def api(client, worker_a):
 
 
 def payload(**kw) -> dict:
-    return {"name": "王芳", "id_number": ID, "village_code": A1, "phone": "13812345678", "willingness": "愿意", **kw}
+    return {
+        "name": "王芳",
+        "id_number": ID,
+        "village_code": A1,
+        "phone": "13812345678",
+        "willingness": "愿意",
+        **kw,
+    }
 
 
 def post(client, data, **headers):
@@ -49,8 +56,13 @@ class TestOpenApi:
 
         assert r.status_code == 200
         paths = r.json()["paths"]
-        for p in ("/api/v1/residents", "/api/v1/residents/{resident_id}", "/api/v1/residents/import",
-                  "/api/v1/residents/{resident_id}/reveal", "/api/v1/jurisdictions"):
+        for p in (
+            "/api/v1/residents",
+            "/api/v1/residents/{resident_id}",
+            "/api/v1/residents/import",
+            "/api/v1/residents/{resident_id}/reveal",
+            "/api/v1/jurisdictions",
+        ):
             assert p in paths
         assert {"get", "post"} <= set(paths["/api/v1/residents"])
         assert {"get", "patch"} <= set(paths["/api/v1/residents/{resident_id}"])
@@ -242,8 +254,11 @@ class TestUpdate:
     def test_it_changes_a_field_and_audits_old_and_new(self, api, worker_a):
         rid = seed(worker_a).pk
 
-        r = api.patch(f"/api/v1/residents/{rid}", {"phone": "13900001111", "willingness": "拒绝"},
-                      content_type="application/json")
+        r = api.patch(
+            f"/api/v1/residents/{rid}",
+            {"phone": "13900001111", "willingness": "拒绝"},
+            content_type="application/json",
+        )
 
         assert r.status_code == 200, r.content
         assert r.json()["phone_masked"] == "139****1111"
@@ -269,7 +284,9 @@ class TestUpdate:
         rid = seed(worker_a).pk
         client.force_login(worker_b)
 
-        r = client.patch(f"/api/v1/residents/{rid}", {"phone": "13900001111"}, content_type="application/json")
+        r = client.patch(
+            f"/api/v1/residents/{rid}", {"phone": "13900001111"}, content_type="application/json"
+        )
 
         assert r.status_code == 404
         assert Resident.objects.get(pk=rid).phone == "13812345678"
@@ -312,14 +329,22 @@ class TestList:
 
 class TestImport:
     def test_it_imports_a_file_and_answers_counts(self, api):
-        data = (f"姓名,证件号码,手机号码,村(社区)代码\n王芳,{ID},13812345678,{A1}\n"
-                f"李强,{make_id(date(1975, 3, 9), 2, sex='M')},1,{A1}\n").encode()
+        data = (
+            f"姓名,证件号码,手机号码,村(社区)代码\n王芳,{ID},13812345678,{A1}\n"
+            f"李强,{make_id(date(1975, 3, 9), 2, sex='M')},1,{A1}\n"
+        ).encode()
 
         r = api.post("/api/v1/residents/import", {"file": SimpleUploadedFile("census.csv", data, "text/csv")})
 
         assert r.status_code == 200, r.content
         body = r.json()
-        assert (body["read"], body["created"], body["updated"], body["unchanged"], body["rejected"]) == (2, 1, 0, 0, 1)
+        assert (body["read"], body["created"], body["updated"], body["unchanged"], body["rejected"]) == (
+            2,
+            1,
+            0,
+            0,
+            1,
+        )
         assert body["errors"] == [{"row": 3, "column": "手机号码", "message": body["errors"][0]["message"]}]
         assert Resident.objects.get().id_number == ID
 

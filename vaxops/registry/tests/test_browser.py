@@ -76,8 +76,9 @@ def test_village_worker_searches_opens_and_reveals(page, live_server, worker_a, 
 
     # Mark the document: if the search reloaded the whole page the mark would be gone.
     page.evaluate("window.__vxMark = 'kept'")
-    with page.expect_response(lambda r: "/residents/?" in r.url and "q=" in r.url
-                              and r.request.headers.get("hx-request") == "true") as resp_info:
+    with page.expect_response(
+        lambda r: "/residents/?" in r.url and "q=" in r.url and r.request.headers.get("hx-request") == "true"
+    ) as resp_info:
         page.locator("#q").fill("小明")
     assert resp_info.value.status == 200
     results = page.locator("#results")
@@ -141,14 +142,20 @@ def test_outsider_cannot_see_resident(page, live_server, worker_a, worker_b, peo
 
 
 def _census_csv() -> tuple[bytes, list[str]]:
-    good = [make_id(date(1962, 4, 1), 21), make_id(date(1979, 8, 15), 22, sex="M"), make_id(date(2001, 2, 28), 23)]
+    good = [
+        make_id(date(1962, 4, 1), 21),
+        make_id(date(1979, 8, 15), 22, sex="M"),
+        make_id(date(2001, 2, 28), 23),
+    ]
     bad = make_id(date(1988, 6, 6), 24)
     bad = bad[:-1] + ("1" if bad[-1] != "1" else "2")  # wrong check character
-    lines = ["姓名,证件号码,村(社区)代码,手机号码,接种意愿",
-             f"孙一,{good[0]},{VILLAGE_A1},13800000001,愿意",
-             f"孙二,{good[1]},{VILLAGE_A1},13800000002,犹豫",
-             f"孙三,{good[2]},{VILLAGE_A1},,拒绝",
-             f"孙四,{bad},{VILLAGE_A1},13800000004,愿意"]
+    lines = [
+        "姓名,证件号码,村(社区)代码,手机号码,接种意愿",
+        f"孙一,{good[0]},{VILLAGE_A1},13800000001,愿意",
+        f"孙二,{good[1]},{VILLAGE_A1},13800000002,犹豫",
+        f"孙三,{good[2]},{VILLAGE_A1},,拒绝",
+        f"孙四,{bad},{VILLAGE_A1},13800000004,愿意",
+    ]
     return ("\n".join(lines) + "\n").encode("utf-8"), good
 
 
@@ -161,7 +168,9 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
     login(page, "worker_a")
     page.get_by_role("link", name="名单导入", exact=True).click()
     expect(page.locator("h1")).to_have_text("摸底名单导入")
-    page.locator("#file").set_input_files(files=[{"name": "census.csv", "mimeType": "text/csv", "buffer": data}])
+    page.locator("#file").set_input_files(
+        files=[{"name": "census.csv", "mimeType": "text/csv", "buffer": data}]
+    )
     page.get_by_role("button", name="开始导入").click()
 
     expect(page).to_have_url(re.compile(r"/residents/import/\d+/$"))
@@ -181,7 +190,9 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
 
     job = ImportJob.objects.get(pk=job_pk)
     assert (job.status, job.read, job.created, job.rejected) == ("done", 4, 3, 1)
-    assert set(Resident.objects.filter(village_code=VILLAGE_A1).values_list("id_number", flat=True)) == set(good_ids)
+    assert set(Resident.objects.filter(village_code=VILLAGE_A1).values_list("id_number", flat=True)) == set(
+        good_ids
+    )
 
     link = page.get_by_role("link", name="下载错误报告（XLSX）")
     href = link.get_attribute("href")
@@ -225,7 +236,9 @@ def test_language_button_switches_to_english(page, live_server, worker_a, people
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("header nav").get_by_role("link", name="Residents", exact=True)).to_be_visible()
-    expect(page.locator(".card.stat", has_text="Registered residents in scope").locator(".n")).to_have_text("3")
+    expect(page.locator(".card.stat", has_text="Registered residents in scope").locator(".n")).to_have_text(
+        "3"
+    )
 
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")

@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason=f"concurrency tests need PostgreSQL (database is {connection.vendor}); "
-               "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test",
+        "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test",
     ),
 ]
 
@@ -91,7 +91,9 @@ def test_eight_concurrent_creates_of_one_document_make_one_resident(cdc):
     assert len(created) == 1, (results, errors)
     refused = [e for e in errors if isinstance(e, ValidationFailed)]
     assert len(refused) == 7
-    assert all(e.field == "id_number" and "已建档" in e.message for e in refused), [e.message for e in refused]
+    assert all(e.field == "id_number" and "已建档" in e.message for e in refused), [
+        e.message for e in refused
+    ]
     assert list(Resident.objects.filter(id_number=id_number).values_list("pk", flat=True)) == created
     events = AuditEvent.objects.filter(action="resident.create")
     assert events.count() == 1
@@ -101,8 +103,13 @@ def test_eight_concurrent_creates_of_one_document_make_one_resident(cdc):
 def _person(i: int, round_: int = 0) -> list[str]:
     """Person ``i`` (0–749) of round ``round_``: a distinct, valid 身份证 number for every (i, round)."""
     birth = date(1940, 1, 1) + timedelta(days=37 * i)
-    return [f"居民{round_}-{i:04d}", make_id(birth, 1 + round_, sex="M" if i % 2 else "F"), VILLAGES[i % 4],
-            f"139{round_:02d}{i:06d}", ("愿意", "犹豫", "拒绝")[i % 3]]
+    return [
+        f"居民{round_}-{i:04d}",
+        make_id(birth, 1 + round_, sex="M" if i % 2 else "F"),
+        VILLAGES[i % 4],
+        f"139{round_:02d}{i:06d}",
+        ("愿意", "犹豫", "拒绝")[i % 3],
+    ]
 
 
 def _census(people: list[int], round_: int) -> bytes:
@@ -119,8 +126,11 @@ OPPOSITE_ORDER = (list(range(500)), list(reversed(range(250, 750))))
 ROUNDS = 3  # each round a new population, so a race that is only sometimes lost is still caught
 
 
-@pytest.mark.parametrize("files", [SAME_FILE, OVERLAPPING, OPPOSITE_ORDER],
-                         ids=["same-file", "overlapping-files", "overlapping-files-opposite-order"])
+@pytest.mark.parametrize(
+    "files",
+    [SAME_FILE, OVERLAPPING, OPPOSITE_ORDER],
+    ids=["same-file", "overlapping-files", "overlapping-files-opposite-order"],
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_imports_never_duplicate_a_person(cdc, settings, files):
     from vaxops.accounts.models import User
@@ -138,8 +148,11 @@ def test_two_concurrent_imports_never_duplicate_a_person(cdc, settings, files):
         def work(i: int, contents=contents, round_=round_):
             actor = User.objects.get(pk=cdc.pk)
             name = f"census-{round_}-{i}.csv"
-            return residents_import(table=open_table(io.BytesIO(contents[i]), size=len(contents[i]), filename=name),
-                                    actor=actor, filename=name)
+            return residents_import(
+                table=open_table(io.BytesIO(contents[i]), size=len(contents[i]), filename=name),
+                actor=actor,
+                filename=name,
+            )
 
         results, errors = run_together(2, work)
 
@@ -148,7 +161,9 @@ def test_two_concurrent_imports_never_duplicate_a_person(cdc, settings, files):
         assert set(Resident.objects.values_list("id_number", flat=True)) == everyone
         for people, result in zip(files, results, strict=True):
             assert result.read == len(people)
-            assert result.read == result.created + result.updated + result.unchanged + result.rejected, result.as_dict()
+            assert result.read == result.created + result.updated + result.unchanged + result.rejected, (
+                result.as_dict()
+            )
             assert result.rejected == 0 and result.errors == [], result.as_dict()
             assert result.updated == 0, result.as_dict()  # every repeat carries the same values
         assert sum(r.created for r in results) == len(distinct), [r.as_dict() for r in results]
@@ -163,8 +178,15 @@ def test_eight_concurrent_api_posts_with_one_idempotency_key_answer_alike(cdc):
     from vaxops.registry.models import Resident
 
     id_number = make_id(date(1949, 12, 31), 9)
-    body = json.dumps({"name": "孙重试", "id_number": id_number, "village_code": VILLAGES[1], "phone": "13922223333",
-                       "willingness": "愿意"})
+    body = json.dumps(
+        {
+            "name": "孙重试",
+            "id_number": id_number,
+            "village_code": VILLAGES[1],
+            "phone": "13922223333",
+            "willingness": "愿意",
+        }
+    )
     clients = []
     for _ in range(8):
         client = Client(raise_request_exception=False)  # a 500 is an answer to compare, not a thread crash
@@ -172,8 +194,12 @@ def test_eight_concurrent_api_posts_with_one_idempotency_key_answer_alike(cdc):
         clients.append(client)
 
     def work(i: int):
-        response = clients[i].post("/api/v1/residents", data=body, content_type="application/json",
-                                   headers={"Idempotency-Key": "create-sun-0001"})
+        response = clients[i].post(
+            "/api/v1/residents",
+            data=body,
+            content_type="application/json",
+            headers={"Idempotency-Key": "create-sun-0001"},
+        )
         if response.headers.get("Content-Type", "").startswith("application/json"):
             return response.status_code, response.json()
         return response.status_code, response.content.decode(errors="replace")[:200]

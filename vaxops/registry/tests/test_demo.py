@@ -20,7 +20,9 @@ def _fast_hasher(settings):
 
 def seed() -> str:
     out = io.StringIO()
-    call_command("seed-demo", "--residents", "300", "--seed", "7", stdout=out, stderr=io.StringIO(), verbosity=0)
+    call_command(
+        "seed-demo", "--residents", "300", "--seed", "7", stdout=out, stderr=io.StringIO(), verbosity=0
+    )
     return out.getvalue()
 
 
@@ -70,15 +72,24 @@ class TestSeedDemo:
             assert username in demo
 
     def test_it_changes_nothing_when_run_twice(self, demo):
-        counts = (Division.objects.count(), User.objects.count(), Employer.objects.count(), Resident.objects.count())
+        counts = (
+            Division.objects.count(),
+            User.objects.count(),
+            Employer.objects.count(),
+            Resident.objects.count(),
+        )
         ids = set(Resident.objects.values_list("id_number", flat=True))
 
         second = seed()
 
         assert "新建 0" in second
         assert "未变 300" in second
-        assert (Division.objects.count(), User.objects.count(), Employer.objects.count(),
-                Resident.objects.count()) == counts
+        assert (
+            Division.objects.count(),
+            User.objects.count(),
+            Employer.objects.count(),
+            Resident.objects.count(),
+        ) == counts
         assert set(Resident.objects.values_list("id_number", flat=True)) == ids
 
     def test_it_scopes_the_demo_village_worker(self, demo):

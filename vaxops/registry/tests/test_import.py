@@ -26,8 +26,20 @@ def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def line(name="王芳", id_number=ID_1, *, id_type="居民身份证", sex="", birth="", phone="13812345678",
-         address="甲镇1村8号", village=A1, employer="", group="", will="愿意") -> str:
+def line(
+    name="王芳",
+    id_number=ID_1,
+    *,
+    id_type="居民身份证",
+    sex="",
+    birth="",
+    phone="13812345678",
+    address="甲镇1村8号",
+    village=A1,
+    employer="",
+    group="",
+    will="愿意",
+) -> str:
     return ",".join([name, id_type, id_number, sex, birth, phone, address, village, employer, group, will])
 
 
@@ -85,11 +97,25 @@ class TestFormats:
         assert r.address == "乙镇某某村十组"
 
     def test_it_imports_xlsx(self, cdc):
-        data = xlsx_bytes([
-            HEADER.split(","),
-            ["王芳", "居民身份证", ID_1, "女", date(1980, 5, 1), "13812345678", "甲镇1村8号", A1, "", "", "愿意"],
-            ["李强", "", ID_2, "男", "1975-03-09", "13900001111", "", A2, "", "", "拒绝"],
-        ])
+        data = xlsx_bytes(
+            [
+                HEADER.split(","),
+                [
+                    "王芳",
+                    "居民身份证",
+                    ID_1,
+                    "女",
+                    date(1980, 5, 1),
+                    "13812345678",
+                    "甲镇1村8号",
+                    A1,
+                    "",
+                    "",
+                    "愿意",
+                ],
+                ["李强", "", ID_2, "男", "1975-03-09", "13900001111", "", A2, "", "", "拒绝"],
+            ]
+        )
 
         result = run(data, cdc)
 
@@ -101,7 +127,9 @@ class TestFormats:
 
     def test_it_accepts_english_headers(self, cdc):
         header = "name,id_type,id_number,sex,birth_date,phone,address,village_code,employer,priority_group,willingness"
-        data = csv_bytes(f"Wang Fang,,{ID_1},F,1980-05-01,13812345678,Room 8,{A1},,medical,willing", header=header)
+        data = csv_bytes(
+            f"Wang Fang,,{ID_1},F,1980-05-01,13812345678,Room 8,{A1},,medical,willing", header=header
+        )
 
         result = run(data, cdc)
 
@@ -132,17 +160,20 @@ class TestFormats:
 
 
 class TestRejections:
-    @pytest.mark.parametrize(("bad", "column", "fragment"), [
-        (line("赵六", ID_2[:-1] + ("0" if ID_2[-1] != "0" else "1")), "证件号码", "校验位"),
-        (line("赵六", ID_2, phone="1381234567"), "手机号码", "手机号码格式错误"),
-        (line("赵六", ID_2, village="330199009009"), "村(社区)代码", "不存在"),
-        (line("赵六", ID_2, sex="女"), "性别", "不一致"),
-        (line("赵六", ID_2, birth="1975-03-10"), "出生日期", "不一致"),
-        (line("赵六", ID_2, group="宇航员"), "人群分类", "不存在"),
-        (line("赵六", ID_2, will="也许"), "接种意愿", "接种意愿"),
-        (line("", ID_2), "姓名", "不能为空"),
-        (line("赵六", ID_2, id_type="驾驶证"), "证件类型", "无法识别"),
-    ])
+    @pytest.mark.parametrize(
+        ("bad", "column", "fragment"),
+        [
+            (line("赵六", ID_2[:-1] + ("0" if ID_2[-1] != "0" else "1")), "证件号码", "校验位"),
+            (line("赵六", ID_2, phone="1381234567"), "手机号码", "手机号码格式错误"),
+            (line("赵六", ID_2, village="330199009009"), "村(社区)代码", "不存在"),
+            (line("赵六", ID_2, sex="女"), "性别", "不一致"),
+            (line("赵六", ID_2, birth="1975-03-10"), "出生日期", "不一致"),
+            (line("赵六", ID_2, group="宇航员"), "人群分类", "不存在"),
+            (line("赵六", ID_2, will="也许"), "接种意愿", "接种意愿"),
+            (line("", ID_2), "姓名", "不能为空"),
+            (line("赵六", ID_2, id_type="驾驶证"), "证件类型", "无法识别"),
+        ],
+    )
     def test_it_rejects_a_bad_row_naming_row_and_column(self, cdc, bad, column, fragment):
         result = run(csv_bytes(line(), bad, line("孙七", ID_3)), cdc)
 
@@ -182,7 +213,9 @@ class TestRejections:
 
 class TestReimport:
     def test_it_changes_nothing_when_the_same_file_is_imported_again(self, cdc):
-        data = csv_bytes(line(), line("李强", ID_2, group="medical", employer="某医院"), line("孙七", ID_3, will=""))
+        data = csv_bytes(
+            line(), line("李强", ID_2, group="medical", employer="某医院"), line("孙七", ID_3, will="")
+        )
         run(data, cdc)
         before = {r.pk: (r.updated_at, r.phone, r.priority_group_id) for r in Resident.objects.all()}
         events_before = AuditEvent.objects.count()
@@ -216,8 +249,18 @@ class TestReimport:
         assert "13812345678" not in str(event.old)
 
     def test_it_never_wipes_values_with_blank_optional_cells(self, cdc):
-        run(csv_bytes(line(phone="13812345678", address="甲镇1村8号", group="medical", will="犹豫",
-                           employer="清溪人民医院")), cdc)
+        run(
+            csv_bytes(
+                line(
+                    phone="13812345678",
+                    address="甲镇1村8号",
+                    group="medical",
+                    will="犹豫",
+                    employer="清溪人民医院",
+                )
+            ),
+            cdc,
+        )
 
         result = run(csv_bytes(line(phone="", address="", group="", will="", employer="")), cdc)
 
@@ -356,7 +399,9 @@ class TestProgress:
         table = open_table(io.BytesIO(data), size=len(data))
         seen: list[tuple[int, int]] = []
 
-        result = residents_import(table=table, actor=cdc, on_batch=lambda r: seen.append((r.read, table.done())))
+        result = residents_import(
+            table=table, actor=cdc, on_batch=lambda r: seen.append((r.read, table.done()))
+        )
 
         assert result.created == 2
         assert seen[-1] == (2, len(data))

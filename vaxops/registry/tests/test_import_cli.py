@@ -44,13 +44,22 @@ def run_json(path, *args) -> dict:
 
 class TestJsonOutput:
     def test_it_prints_exactly_the_documented_keys(self, county, tmp_path):
-        p = write_xlsx(tmp_path, "census.xlsx", f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n"
-                                          f"李强,{ID_2},男,1381234,{A1},愿意\n")
+        p = write_xlsx(
+            tmp_path,
+            "census.xlsx",
+            f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n李强,{ID_2},男,1381234,{A1},愿意\n",
+        )
 
         out = run_json(p)
 
         assert set(out) == {"read", "created", "updated", "unchanged", "rejected", "errors"}
-        assert (out["read"], out["created"], out["updated"], out["unchanged"], out["rejected"]) == (2, 1, 0, 0, 1)
+        assert (out["read"], out["created"], out["updated"], out["unchanged"], out["rejected"]) == (
+            2,
+            1,
+            0,
+            0,
+            1,
+        )
         assert out["read"] == out["created"] + out["updated"] + out["unchanged"] + out["rejected"]
         assert len(out["errors"]) == 1
         err = out["errors"][0]
@@ -70,8 +79,11 @@ class TestJsonOutput:
         assert json.loads(text)["created"] == 1
 
     def test_it_reports_unchanged_on_a_second_run(self, county, tmp_path):
-        p = write_xlsx(tmp_path, "census.xlsx", f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n"
-                                          f"李强,{ID_2},男,13900001111,{A1},犹豫\n")
+        p = write_xlsx(
+            tmp_path,
+            "census.xlsx",
+            f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n李强,{ID_2},男,13900001111,{A1},犹豫\n",
+        )
         run_json(p)
 
         out = run_json(p)
@@ -80,8 +92,11 @@ class TestJsonOutput:
         assert not AuditEvent.objects.filter(action="resident.import_update").exists()
 
     def test_it_reads_utf8_csv(self, county, tmp_path):
-        p = write(tmp_path, "utf8.csv", f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n"
-                                        f"李强,{ID_2},男,1381234,{A1},愿意\n")
+        p = write(
+            tmp_path,
+            "utf8.csv",
+            f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n李强,{ID_2},男,1381234,{A1},愿意\n",
+        )
 
         out = run_json(p)
 
@@ -89,7 +104,9 @@ class TestJsonOutput:
         assert Resident.objects.get().name == "王芳"
 
     def test_it_reads_gbk_csv(self, county, tmp_path):
-        p = write(tmp_path, "gbk.csv", f"{HEADER}\n欧阳娜娜,{ID_1},女,13812345678,{A1},愿意\n", encoding="gbk")
+        p = write(
+            tmp_path, "gbk.csv", f"{HEADER}\n欧阳娜娜,{ID_1},女,13812345678,{A1},愿意\n", encoding="gbk"
+        )
 
         out = run_json(p)
 
@@ -132,8 +149,11 @@ class TestOptions:
         assert not Resident.objects.exists()
 
     def test_it_prints_a_summary_without_json(self, county, tmp_path):
-        p = write_xlsx(tmp_path, "census.xlsx", f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n"
-                                          f"李强,{ID_2},男,1381234,{A1},愿意\n")
+        p = write_xlsx(
+            tmp_path,
+            "census.xlsx",
+            f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n李强,{ID_2},男,1381234,{A1},愿意\n",
+        )
         out = io.StringIO()
 
         call_command("import-residents", str(p), stdout=out)
@@ -154,8 +174,11 @@ class TestOptions:
         assert event.actor_label.startswith("cli:")
 
     def test_it_applies_the_scope_of_the_given_user(self, worker_a, tmp_path):
-        p = write_xlsx(tmp_path, "census.xlsx", f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n"
-                                          f"李强,{ID_2},男,13900001111,{B1},愿意\n")
+        p = write_xlsx(
+            tmp_path,
+            "census.xlsx",
+            f"{HEADER}\n王芳,{ID_1},女,13812345678,{A1},愿意\n李强,{ID_2},男,13900001111,{B1},愿意\n",
+        )
 
         out = run_json(p, "--user", "worker_a")
 

@@ -31,8 +31,11 @@ class TestForkedReadAhead:
     def test_it_imports_every_row_and_counts_add_up(self, forked, village_a1, cdc):
         data = _csv(3000, village_a1.code, bad_every=100)
         progress = []
-        result = services.residents_import(table=open_table(io.BytesIO(data), size=len(data)), actor=cdc,
-                                           on_batch=lambda r: progress.append(r.read))
+        result = services.residents_import(
+            table=open_table(io.BytesIO(data), size=len(data)),
+            actor=cdc,
+            on_batch=lambda r: progress.append(r.read),
+        )
         assert result.read == 3000
         assert result.rejected == 30
         assert result.created + result.updated + result.unchanged == 2970

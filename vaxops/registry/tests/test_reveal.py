@@ -25,16 +25,30 @@ def _fast_hasher(settings):
 
 @pytest.fixture
 def wang(village_a1):
-    return Resident.objects.create(id_type="resident_id", id_number=ID, name="王芳", sex="F",
-                                   birth_date=date(1980, 5, 1), phone=PHONE, village=village_a1,
-                                   village_code=village_a1.code)
+    return Resident.objects.create(
+        id_type="resident_id",
+        id_number=ID,
+        name="王芳",
+        sex="F",
+        birth_date=date(1980, 5, 1),
+        phone=PHONE,
+        village=village_a1,
+        village_code=village_a1.code,
+    )
 
 
 @pytest.fixture
 def li(village_b1):
-    return Resident.objects.create(id_type="resident_id", id_number=make_id(date(1975, 3, 9), 2, sex="M"),
-                                   name="李强", sex="M", birth_date=date(1975, 3, 9), phone="13900001111",
-                                   village=village_b1, village_code=village_b1.code)
+    return Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(date(1975, 3, 9), 2, sex="M"),
+        name="李强",
+        sex="M",
+        birth_date=date(1975, 3, 9),
+        phone="13900001111",
+        village=village_b1,
+        village_code=village_b1.code,
+    )
 
 
 class TestMaskedDisplay:
@@ -116,7 +130,9 @@ class TestRevealView:
     def test_it_reveals_and_records_the_address(self, client, worker_a, wang):
         client.force_login(worker_a)
 
-        r = client.post(f"/residents/{wang.pk}/reveal/", {"purpose": "电话通知接种"}, REMOTE_ADDR="10.20.30.40")
+        r = client.post(
+            f"/residents/{wang.pk}/reveal/", {"purpose": "电话通知接种"}, REMOTE_ADDR="10.20.30.40"
+        )
 
         assert r.status_code == 200
         body = r.content.decode()
@@ -131,8 +147,12 @@ class TestRevealView:
     def test_it_ignores_a_forwarded_for_header(self, client, worker_a, wang):
         client.force_login(worker_a)
 
-        client.post(f"/residents/{wang.pk}/reveal/", {"purpose": "电话通知接种"}, REMOTE_ADDR="10.20.30.40",
-                    HTTP_X_FORWARDED_FOR="1.2.3.4")
+        client.post(
+            f"/residents/{wang.pk}/reveal/",
+            {"purpose": "电话通知接种"},
+            REMOTE_ADDR="10.20.30.40",
+            HTTP_X_FORWARDED_FOR="1.2.3.4",
+        )
 
         assert AuditEvent.objects.get(action="resident.reveal").ip == "10.20.30.40"
 
@@ -164,8 +184,12 @@ class TestRevealView:
     def test_it_reveals_through_the_api(self, client, worker_a, wang):
         client.force_login(worker_a)
 
-        r = client.post(f"/api/v1/residents/{wang.pk}/reveal", {"purpose": "电话通知接种"},
-                        content_type="application/json", REMOTE_ADDR="10.9.8.7")
+        r = client.post(
+            f"/api/v1/residents/{wang.pk}/reveal",
+            {"purpose": "电话通知接种"},
+            content_type="application/json",
+            REMOTE_ADDR="10.9.8.7",
+        )
 
         assert r.status_code == 200
         assert r.json() == {"id_number": ID, "phone": PHONE}
@@ -175,8 +199,9 @@ class TestRevealView:
     def test_it_answers_403_in_the_api_without_permission(self, client, vaccinator, wang):
         client.force_login(vaccinator)
 
-        r = client.post(f"/api/v1/residents/{wang.pk}/reveal", {"purpose": "核对身份"},
-                        content_type="application/json")
+        r = client.post(
+            f"/api/v1/residents/{wang.pk}/reveal", {"purpose": "核对身份"}, content_type="application/json"
+        )
 
         assert r.status_code == 403
         assert ID not in r.content.decode()
@@ -194,12 +219,18 @@ class TestFindByDocument:
         assert event.new == {"query": MASKED_ID, "found": True}
 
     def test_it_accepts_a_lower_case_x_and_spaces(self, county, worker_a):
-        x_id = next(make_id(date(1980, 5, 1), s) for s in range(1, 200) if make_id(date(1980, 5, 1), s).endswith("X"))
+        x_id = next(
+            make_id(date(1980, 5, 1), s) for s in range(1, 200) if make_id(date(1980, 5, 1), s).endswith("X")
+        )
         village = Division.objects.get(code="330199001001")
-        r = Resident.objects.create(id_type="resident_id", id_number=x_id, name="陈", village=village,
-                                    village_code=village.code)
+        r = Resident.objects.create(
+            id_type="resident_id", id_number=x_id, name="陈", village=village, village_code=village.code
+        )
 
-        assert resident_find_by_document(actor=worker_a, id_number=" " + x_id.lower() + " ", purpose="现场核对") == r
+        assert (
+            resident_find_by_document(actor=worker_a, id_number=" " + x_id.lower() + " ", purpose="现场核对")
+            == r
+        )
 
     def test_it_audits_even_when_nothing_is_found(self, worker_a):
         unknown = make_id(date(2000, 1, 1), 7)
@@ -234,15 +265,23 @@ class TestFindByDocument:
 
         assert r.status_code == 302
         assert r["Location"] == f"/residents/{wang.pk}/"
-        assert AuditEvent.objects.filter(action="resident.search_by_document", purpose="现场核对").count() == 1
+        assert (
+            AuditEvent.objects.filter(action="resident.search_by_document", purpose="现场核对").count() == 1
+        )
 
     def test_it_finds_through_the_api_and_says_404_when_absent(self, client, worker_a, wang):
         client.force_login(worker_a)
 
-        ok = client.post("/api/v1/residents/find", {"id_number": ID, "purpose": "现场核对"},
-                         content_type="application/json")
-        missing = client.post("/api/v1/residents/find", {"id_number": make_id(date(2000, 1, 1), 7),
-                                                         "purpose": "现场核对"}, content_type="application/json")
+        ok = client.post(
+            "/api/v1/residents/find",
+            {"id_number": ID, "purpose": "现场核对"},
+            content_type="application/json",
+        )
+        missing = client.post(
+            "/api/v1/residents/find",
+            {"id_number": make_id(date(2000, 1, 1), 7), "purpose": "现场核对"},
+            content_type="application/json",
+        )
 
         assert ok.status_code == 200
         assert ok.json()["id"] == wang.pk
@@ -273,8 +312,13 @@ class TestSearch:
 
     def test_it_finds_by_masked_id(self, worker_a, wang, village_a1):
         other = make_id(date(1980, 5, 2), 1)
-        Resident.objects.create(id_type="resident_id", id_number=other, name="赵", village=village_a1,
-                                village_code=village_a1.code)
+        Resident.objects.create(
+            id_type="resident_id",
+            id_number=other,
+            name="赵",
+            village=village_a1,
+            village_code=village_a1.code,
+        )
 
         assert list(residents_search(user=worker_a, q=MASKED_ID)) == [wang]
         assert list(residents_search(user=worker_a, q=ID[:6] + "*" + ID[-4:])) == [wang]
@@ -301,8 +345,13 @@ class TestMaskedSearchOfShortDocuments:
 
     @pytest.fixture
     def passport_holder(self, village_a1):
-        return Resident.objects.create(id_type="passport", id_number="E12345678", name="外宾", village=village_a1,
-                                       village_code=village_a1.code)
+        return Resident.objects.create(
+            id_type="passport",
+            id_number="E12345678",
+            name="外宾",
+            village=village_a1,
+            village_code=village_a1.code,
+        )
 
     def test_it_finds_a_passport_by_its_masked_form(self, worker_a, passport_holder):
         assert list(residents_search(user=worker_a, q="E1*****78")) == [passport_holder]

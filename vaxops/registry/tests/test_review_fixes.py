@@ -19,8 +19,16 @@ def _table(text: str):
 
 
 class TestAdminReach:
-    @pytest.mark.parametrize("path", ["/admin/registry/resident/", "/admin/clinic/dose/", "/admin/audit/auditevent/",
-                                      "/admin/campaign/immunizationstatus/", "/admin/registry/importjob/"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/admin/registry/resident/",
+            "/admin/clinic/dose/",
+            "/admin/audit/auditevent/",
+            "/admin/campaign/immunizationstatus/",
+            "/admin/registry/importjob/",
+        ],
+    )
     def test_it_keeps_a_county_planner_out_of_personal_data_in_the_admin(self, client, cdc, path):
         assert cdc.is_staff
         client.force_login(cdc)
@@ -34,10 +42,15 @@ class TestAdminReach:
 class TestEmployerImportCannotClaimOthers:
     def test_it_rejects_a_person_registered_elsewhere(self, cdc, employer_contact, village_a1, village_b1):
         number = make_id(date(1975, 5, 5), seq=41)
-        residents_import(table=_table(f"姓名,证件号码,村(社区)代码\n原名,{number},{village_b1.code}\n"), actor=cdc)
+        residents_import(
+            table=_table(f"姓名,证件号码,村(社区)代码\n原名,{number},{village_b1.code}\n"), actor=cdc
+        )
         result = residents_import(
-            table=_table(f"姓名,证件号码,村(社区)代码,手机号码\n改名,{number},{village_a1.code},13900001111\n"),
-            actor=employer_contact)
+            table=_table(
+                f"姓名,证件号码,村(社区)代码,手机号码\n改名,{number},{village_a1.code},13900001111\n"
+            ),
+            actor=employer_contact,
+        )
         assert (result.rejected, result.updated) == (1, 0)
         assert "其他辖区或单位" in result.errors[0].message
         r = Resident.objects.get(id_number=number)
@@ -48,8 +61,14 @@ class TestRequestId:
     def test_it_ignores_an_overlong_request_id(self, client, worker_a, village_a1):
         from vaxops.registry.services import resident_create
 
-        r = resident_create(actor=worker_a, data={"name": "李", "id_number": make_id(date(1990, 1, 1), seq=42),
-                                                  "village_code": village_a1.code})
+        r = resident_create(
+            actor=worker_a,
+            data={
+                "name": "李",
+                "id_number": make_id(date(1990, 1, 1), seq=42),
+                "village_code": village_a1.code,
+            },
+        )
         client.force_login(worker_a)
         resp = client.post(f"/residents/{r.pk}/reveal/", {"purpose": "电话通知"}, HTTP_X_REQUEST_ID="x" * 200)
         assert resp.status_code == 200
@@ -58,8 +77,9 @@ class TestRequestId:
 
 
 class TestFailedJobKeepsWhatItDid:
-    def test_it_keeps_counts_and_row_errors_when_the_file_breaks_later(self, cdc, village_a1, monkeypatch,
-                                                                      django_capture_on_commit_callbacks):
+    def test_it_keeps_counts_and_row_errors_when_the_file_breaks_later(
+        self, cdc, village_a1, monkeypatch, django_capture_on_commit_callbacks
+    ):
         from vaxops.registry import services
 
         monkeypatch.setattr(services.settings, "VAXOPS_IMPORT_BATCH", 100)
@@ -83,13 +103,21 @@ class TestAdminEditsAreAudited:
         from vaxops.accounts.services import user_create
         from vaxops.registry.models import PriorityGroup
 
-        admin_user = user_create(username="root", password="root-password-1", role="", division=county,
-                                 is_superuser=True)
+        admin_user = user_create(
+            username="root", password="root-password-1", role="", division=county, is_superuser=True
+        )
         client.force_login(admin_user)
         group = PriorityGroup.objects.get(code="general")
-        r = client.post(f"/admin/registry/prioritygroup/{group.pk}/change/",
-                        {"code": "general", "name_zh": "其他人群（改）", "name_en": "Everyone else", "phase": 3,
-                         "sort": 99})
+        r = client.post(
+            f"/admin/registry/prioritygroup/{group.pk}/change/",
+            {
+                "code": "general",
+                "name_zh": "其他人群（改）",
+                "name_en": "Everyone else",
+                "phase": 3,
+                "sort": 99,
+            },
+        )
         assert r.status_code == 302
         event = AuditEvent.objects.get(action="admin.registry.prioritygroup.change")
         assert event.new["name_zh"] == "其他人群（改）" and event.actor_label == "root"

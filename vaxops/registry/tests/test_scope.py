@@ -27,9 +27,17 @@ def person(code: str, seq: int, name: str, *, employer=None, willingness="willin
     village = Division.objects.get(code=code)
     born = date(1980, 5, 1)
     return Resident.objects.create(
-        id_type="resident_id", id_number=make_id(born, seq), name=name, sex="F", birth_date=born,
-        phone="13812345678", village=village, village_code=code, employer=employer,
-        employer_name=employer.name if employer else "", willingness=willingness,
+        id_type="resident_id",
+        id_number=make_id(born, seq),
+        name=name,
+        sex="F",
+        birth_date=born,
+        phone="13812345678",
+        village=village,
+        village_code=code,
+        employer=employer,
+        employer_name=employer.name if employer else "",
+        willingness=willingness,
     )
 
 
@@ -115,8 +123,12 @@ class TestVillageWorker:
 
 class TestTownshipWorker:
     def test_it_sees_every_village_of_the_township(self, people):
-        user = user_create(username="town_a", password=PASSWORD, role="township_worker",
-                           division=Division.objects.get(code="330199001000"))
+        user = user_create(
+            username="town_a",
+            password=PASSWORD,
+            role="township_worker",
+            division=Division.objects.get(code="330199001000"),
+        )
 
         assert names(residents_visible(user=user)) == {"张一", "张二", "李三"}
 
@@ -126,7 +138,9 @@ class TestImportScope:
         new = make_id(date(1990, 1, 1), 9)
         b_new = make_id(date(1990, 1, 1), 10)
 
-        result = run(f"{HEADER}\n钱八,{new},13800001111,{A1},,愿意\n孙九,{b_new},13800002222,{B1},,愿意\n", worker_b)
+        result = run(
+            f"{HEADER}\n钱八,{new},13800001111,{A1},,愿意\n孙九,{b_new},13800002222,{B1},,愿意\n", worker_b
+        )
 
         assert (result.read, result.created, result.rejected) == (2, 1, 1)
         err = result.errors[0].as_dict()
@@ -139,8 +153,11 @@ class TestImportScope:
     def test_it_refuses_to_update_a_resident_of_another_village(self, worker_b, people):
         a1 = people["a1"]
 
-        result = run(f"{HEADER}\n张一改,{a1.id_number},13999999999,{B1},,拒绝\n"
-                     f"张一,{a1.id_number},13999999999,{A1},,拒绝\n", worker_b)
+        result = run(
+            f"{HEADER}\n张一改,{a1.id_number},13999999999,{B1},,拒绝\n"
+            f"张一,{a1.id_number},13999999999,{A1},,拒绝\n",
+            worker_b,
+        )
 
         assert (result.updated, result.rejected) == (0, 2)
         assert all("其他辖区" in e.message or "管辖范围" in e.message for e in result.errors)
@@ -150,7 +167,9 @@ class TestImportScope:
     def test_it_does_not_move_a_new_person_out_of_scope_by_repeating_the_row(self, worker_a, county):
         new = make_id(date(1990, 1, 1), 9)
 
-        result = run(f"{HEADER}\n钱八,{new},13800001111,{A1},,愿意\n钱八,{new},13800001111,{B1},,愿意\n", worker_a)
+        result = run(
+            f"{HEADER}\n钱八,{new},13800001111,{A1},,愿意\n钱八,{new},13800001111,{B1},,愿意\n", worker_a
+        )
 
         # The second row names a village outside worker_a's scope: it must be refused like any other.
         assert result.rejected == 1
@@ -180,8 +199,11 @@ class TestEmployerContact:
         Employer.objects.create(code="E2", name="别的单位", division=employer.division)
 
         with pytest.raises(PermissionDenied):
-            run(f"{HEADER}\n钱八,{make_id(date(1990, 1, 1), 9)},13800001111,{A1},,愿意\n", employer_contact,
-                employer_code="E2")
+            run(
+                f"{HEADER}\n钱八,{make_id(date(1990, 1, 1), 9)},13800001111,{A1},,愿意\n",
+                employer_contact,
+                employer_code="E2",
+            )
         assert Resident.objects.count() == 5
 
     def test_it_cannot_take_over_another_employers_staff(self, employer_contact, employer, people):

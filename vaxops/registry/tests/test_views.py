@@ -108,8 +108,13 @@ def role_users(county, employer):
 
 class TestHome:
     def test_it_renders_for_every_role(self, client, role_users):
-        Resident.objects.create(id_type="resident_id", id_number=ID_1, name="王芳", village_id=Division.objects.get(code=A1).pk,
-                                village_code=A1)
+        Resident.objects.create(
+            id_type="resident_id",
+            id_number=ID_1,
+            name="王芳",
+            village_id=Division.objects.get(code=A1).pk,
+            village_code=A1,
+        )
         for code, user in role_users.items():
             client.force_login(user)
             r = client.get("/")
@@ -137,11 +142,18 @@ class TestHome:
 
 @pytest.fixture
 def sixty(village_a1):
-    Resident.objects.bulk_create([
-        Resident(id_type="resident_id", id_number=make_id(date(1980, 1, 1), i), name=f"居民{i:03d}",
-                 village=village_a1, village_code=A1)
-        for i in range(60)
-    ])
+    Resident.objects.bulk_create(
+        [
+            Resident(
+                id_type="resident_id",
+                id_number=make_id(date(1980, 1, 1), i),
+                name=f"居民{i:03d}",
+                village=village_a1,
+                village_code=A1,
+            )
+            for i in range(60)
+        ]
+    )
 
 
 class TestResidentsList:
@@ -209,8 +221,14 @@ class TestImportPage:
 
     def test_it_runs_the_job_and_shows_the_counts(self, client, worker_a, django_capture_on_commit_callbacks):
         client.force_login(worker_a)
-        upload = xlsx_upload([HEADER, ["王芳", ID_1, "13812345678", A1, "愿意"],
-                              ["李强", ID_2, "1381234", A1, "愿意"], ["孙七", ID_3, "", A1, ""]])
+        upload = xlsx_upload(
+            [
+                HEADER,
+                ["王芳", ID_1, "13812345678", A1, "愿意"],
+                ["李强", ID_2, "1381234", A1, "愿意"],
+                ["孙七", ID_3, "", A1, ""],
+            ]
+        )
 
         r = self.upload(client, django_capture_on_commit_callbacks, upload)
 
@@ -229,22 +247,29 @@ class TestImportPage:
         client.force_login(worker_a)
         data = f"姓名,证件号码,手机号码,村(社区)代码\n王芳,{ID_1},13812345678,{A1}\n".encode()
 
-        self.upload(client, django_capture_on_commit_callbacks, SimpleUploadedFile("census.csv", data, "text/csv"))
+        self.upload(
+            client, django_capture_on_commit_callbacks, SimpleUploadedFile("census.csv", data, "text/csv")
+        )
 
         job = ImportJob.objects.get()
         assert job.status == "done", job.message
         assert (job.read, job.created) == (1, 1)
 
-    def test_it_runs_a_csv_job_stored_on_disk(self, client, worker_a, django_capture_on_commit_callbacks, settings,
-                                              tmp_path):
+    def test_it_runs_a_csv_job_stored_on_disk(
+        self, client, worker_a, django_capture_on_commit_callbacks, settings, tmp_path
+    ):
         # Production keeps uploads in the file system (the default storage), not in memory.
-        settings.STORAGES = {**settings.STORAGES,
-                             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        }
         settings.MEDIA_ROOT = tmp_path
         client.force_login(worker_a)
         data = f"姓名,证件号码,手机号码,村(社区)代码\n王芳,{ID_1},13812345678,{A1}\n".encode()
 
-        self.upload(client, django_capture_on_commit_callbacks, SimpleUploadedFile("census.csv", data, "text/csv"))
+        self.upload(
+            client, django_capture_on_commit_callbacks, SimpleUploadedFile("census.csv", data, "text/csv")
+        )
 
         job = ImportJob.objects.get()
         assert job.status == "done", job.message
@@ -253,7 +278,9 @@ class TestImportPage:
 
     def test_it_polls_the_job_with_htmx(self, client, worker_a, django_capture_on_commit_callbacks):
         client.force_login(worker_a)
-        self.upload(client, django_capture_on_commit_callbacks, xlsx_upload([HEADER, ["王芳", ID_1, "", A1, ""]]))
+        self.upload(
+            client, django_capture_on_commit_callbacks, xlsx_upload([HEADER, ["王芳", ID_1, "", A1, ""]])
+        )
         job = ImportJob.objects.get()
 
         r = client.get(f"/residents/import/{job.pk}/", HTTP_HX_REQUEST="true")
@@ -263,7 +290,9 @@ class TestImportPage:
         assert 'id="job-counts"' in body
         assert 'aria-valuenow="100"' in body
 
-    def test_it_reports_a_file_that_cannot_be_read(self, client, worker_a, django_capture_on_commit_callbacks):
+    def test_it_reports_a_file_that_cannot_be_read(
+        self, client, worker_a, django_capture_on_commit_callbacks
+    ):
         client.force_login(worker_a)
 
         self.upload(client, django_capture_on_commit_callbacks, xlsx_upload([["手机号码"], ["13812345678"]]))
@@ -284,9 +313,17 @@ class TestImportPage:
 
     def test_it_downloads_the_row_errors_as_xlsx(self, client, worker_a, django_capture_on_commit_callbacks):
         client.force_login(worker_a)
-        self.upload(client, django_capture_on_commit_callbacks, xlsx_upload([
-            HEADER, ["王芳", ID_1, "13812345678", A1, "愿意"], ["李强", ID_2, "1381234", A1, "也许"],
-        ]))
+        self.upload(
+            client,
+            django_capture_on_commit_callbacks,
+            xlsx_upload(
+                [
+                    HEADER,
+                    ["王芳", ID_1, "13812345678", A1, "愿意"],
+                    ["李强", ID_2, "1381234", A1, "也许"],
+                ]
+            ),
+        )
         job = ImportJob.objects.get()
 
         r = client.get(f"/residents/import/{job.pk}/errors.xlsx")
@@ -299,7 +336,9 @@ class TestImportPage:
 
     def test_it_hides_another_users_job(self, client, worker_a, worker_b, django_capture_on_commit_callbacks):
         client.force_login(worker_a)
-        self.upload(client, django_capture_on_commit_callbacks, xlsx_upload([HEADER, ["王芳", ID_1, "", A1, ""]]))
+        self.upload(
+            client, django_capture_on_commit_callbacks, xlsx_upload([HEADER, ["王芳", ID_1, "", A1, ""]])
+        )
         job = ImportJob.objects.get()
         client.force_login(worker_b)
 
@@ -309,7 +348,9 @@ class TestImportPage:
     def test_it_applies_the_scope_of_the_uploader(self, client, worker_b, django_capture_on_commit_callbacks):
         client.force_login(worker_b)
 
-        self.upload(client, django_capture_on_commit_callbacks, xlsx_upload([HEADER, ["王芳", ID_1, "", A1, ""]]))
+        self.upload(
+            client, django_capture_on_commit_callbacks, xlsx_upload([HEADER, ["王芳", ID_1, "", A1, ""]])
+        )
 
         job = ImportJob.objects.get()
         assert (job.created, job.rejected) == (0, 1)
@@ -326,8 +367,19 @@ class TestTemplate:
         assert r.status_code == 200
         rows = sheet_rows(r.content)
         assert list(rows[0]) == TEMPLATE_HEADERS
-        for h in ("姓名", "证件类型", "证件号码", "性别", "出生日期", "手机号码", "现住址", "村(社区)代码",
-                  "工作单位", "人群分类", "接种意愿"):
+        for h in (
+            "姓名",
+            "证件类型",
+            "证件号码",
+            "性别",
+            "出生日期",
+            "手机号码",
+            "现住址",
+            "村(社区)代码",
+            "工作单位",
+            "人群分类",
+            "接种意愿",
+        ):
             assert h in rows[0]
         assert len(rows) == 2  # one example row
 

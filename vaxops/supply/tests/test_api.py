@@ -42,8 +42,12 @@ def places(county):
 
 
 def _township_user(username: str, township: str):
-    return user_create(username=username, password=PASSWORD, role="township_worker",
-                       division=Division.objects.get(code=f"330199{township}000"))
+    return user_create(
+        username=username,
+        password=PASSWORD,
+        role="township_worker",
+        division=Division.objects.get(code=f"330199{township}000"),
+    )
 
 
 @pytest.fixture
@@ -75,8 +79,14 @@ def upload(client, auth, text: str, **form):
 
 
 def _resident(village, seq, name="王小明") -> Resident:
-    return Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 1, 1), seq), name=name,
-                                   village=village, village_code=village.code, birth_date=date(1970, 1, 1))
+    return Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(date(1970, 1, 1), seq),
+        name=name,
+        village=village,
+        village_code=village.code,
+        birth_date=date(1970, 1, 1),
+    )
 
 
 def _dispatch_codes(dispatch_id: int) -> list[str]:
@@ -89,14 +99,26 @@ class TestOpenApi:
         paths = doc["paths"]
 
         expected = {
-            "/places": {"get"}, "/balances": {"get"}, "/lots": {"get"}, "/lots/{lot_id}/trace": {"get"},
-            "/lots/{lot_id}/trace/reveal": {"post"}, "/lots/{lot_id}/status": {"post"},
-            "/lots/{lot_id}/recall-return": {"post"}, "/codes/{code}/trace": {"get"},
-            "/codes/{code}/waste": {"post"}, "/residents/{resident_id}/codes": {"get"}, "/receipts": {"post"},
-            "/dispatches": {"get", "post"}, "/dispatches/{dispatch_id}": {"get"},
-            "/dispatches/{dispatch_id}/receive": {"post"}, "/counts": {"post"}, "/allocations": {"post"},
-            "/allocations/{allocation_id}": {"get"}, "/allocations/{allocation_id}/approve": {"post"},
-            "/alerts": {"get"}, "/ledger-check": {"get"},
+            "/places": {"get"},
+            "/balances": {"get"},
+            "/lots": {"get"},
+            "/lots/{lot_id}/trace": {"get"},
+            "/lots/{lot_id}/trace/reveal": {"post"},
+            "/lots/{lot_id}/status": {"post"},
+            "/lots/{lot_id}/recall-return": {"post"},
+            "/codes/{code}/trace": {"get"},
+            "/codes/{code}/waste": {"post"},
+            "/residents/{resident_id}/codes": {"get"},
+            "/receipts": {"post"},
+            "/dispatches": {"get", "post"},
+            "/dispatches/{dispatch_id}": {"get"},
+            "/dispatches/{dispatch_id}/receive": {"post"},
+            "/counts": {"post"},
+            "/allocations": {"post"},
+            "/allocations/{allocation_id}": {"get"},
+            "/allocations/{allocation_id}/approve": {"post"},
+            "/alerts": {"get"},
+            "/ledger-check": {"get"},
         }
         for path, methods in expected.items():
             assert "/api/v1/supply" + path in paths, path
@@ -120,8 +142,12 @@ class TestAuth:
         store, town_a, _ = places
         receive(town_a, n=2)
 
-        r = post(client, token(vaccinator), "/dispatches", {"from_place": "T001", "to_place": "T002",
-                                                             "product": "BBIBP-CorV", "doses": 1})
+        r = post(
+            client,
+            token(vaccinator),
+            "/dispatches",
+            {"from_place": "T001", "to_place": "T002", "product": "BBIBP-CorV", "doses": 1},
+        )
 
         assert r.status_code == 403
         assert r.json()["code"] == "forbidden"
@@ -131,8 +157,9 @@ class TestAuth:
 class TestStory:
     """Receipt → allocation → approval → receipt at the township with a short code → administer → traces."""
 
-    def test_the_supply_chain_through_the_api(self, client, places, cdc, town_a_worker, town_b_worker,
-                                              village_a1, village_b1):
+    def test_the_supply_chain_through_the_api(
+        self, client, places, cdc, town_a_worker, town_b_worker, village_a1, village_b1
+    ):
         from vaxops.campaign.services import status_refresh_all
 
         store, town_a, town_b = places
@@ -151,7 +178,13 @@ class TestStory:
 
         assert r.status_code == 200, r.content
         body = r.json()
-        assert (body["read"], body["created"], body["updated"], body["unchanged"], body["rejected"]) == (9, 8, 0, 0, 1)
+        assert (body["read"], body["created"], body["updated"], body["unchanged"], body["rejected"]) == (
+            9,
+            8,
+            0,
+            0,
+            1,
+        )
         assert body["read"] == body["created"] + body["updated"] + body["unchanged"] + body["rejected"]
         assert len(body["errors"]) == 1
         error = body["errors"][0]
@@ -166,8 +199,17 @@ class TestStory:
         assert overview["CDC"]["volume_used_cm3"] > 0 and overview["CDC"]["volume_total_cm3"] == 10_000_000
 
         # 2. Allocation proposal by need (weights neutral), then approval into FEFO dispatches.
-        r = post(client, as_cdc, "/allocations", {"product": "BBIBP-CorV", "doses_arriving": 8, "source": "CDC",
-                                                  "weights": {"risk": 0, "density": 0, "mobility": 0}})
+        r = post(
+            client,
+            as_cdc,
+            "/allocations",
+            {
+                "product": "BBIBP-CorV",
+                "doses_arriving": 8,
+                "source": "CDC",
+                "weights": {"risk": 0, "density": 0, "mobility": 0},
+            },
+        )
         assert r.status_code == 201, r.content
         proposal = r.json()
         assert proposal["status"] == "proposed"
@@ -182,13 +224,27 @@ class TestStory:
         assert sorted(dispatches) == ["T001", "T002"]
         to_a = dispatches["T001"]
         assert (to_a["doses"], to_a["status"], to_a["from_place"], to_a["allocation_id"]) == (
-            6, "in_transit", "CDC", proposal["id"])
-        assert to_a["items"] == [{"lot": "L-API", "expiry": "2099-12-31", "codes_sent": 6, "doses_sent": 6,
-                                  "codes_received": 0, "doses_received": 0}]
+            6,
+            "in_transit",
+            "CDC",
+            proposal["id"],
+        )
+        assert to_a["items"] == [
+            {
+                "lot": "L-API",
+                "expiry": "2099-12-31",
+                "codes_sent": 6,
+                "doses_sent": 6,
+                "codes_received": 0,
+                "doses_received": 0,
+            }
+        ]
         assert to_a["reasons"] and to_a["outcomes"] == {"in_transit": 6}
         detail = get(client, as_cdc, f"/allocations/{proposal['id']}").json()
         assert detail["status"] == "approved"
-        assert sorted(d["number"] for d in detail["dispatches"]) == sorted(d["number"] for d in dispatches.values())
+        assert sorted(d["number"] for d in detail["dispatches"]) == sorted(
+            d["number"] for d in dispatches.values()
+        )
         again = post(client, as_cdc, f"/allocations/{proposal['id']}/approve")
         assert again.status_code == 400 and "重复审批" in again.json()["message"]
         assert Dispatch.objects.count() == 2
@@ -208,8 +264,15 @@ class TestStory:
         got = r.json()
         assert got["status"] == "discrepancy"
         assert got["received_by"] == "town_a"
-        assert got["discrepancies"] == [{"kind": "short", "kind_label": "短少", "code": short, "lot_number": "L-API",
-                                         "note": "签收时未扫到"}]
+        assert got["discrepancies"] == [
+            {
+                "kind": "short",
+                "kind_label": "短少",
+                "code": short,
+                "lot_number": "L-API",
+                "note": "签收时未扫到",
+            }
+        ]
         assert got["outcomes"] == {"received": 5, "short": 1}
         assert got["items"][0]["codes_received"] == 5
         assert get(client, as_a, f"/dispatches/{to_a['id']}").json() == got
@@ -223,7 +286,8 @@ class TestStory:
         trace = r.json()
         assert (trace["origin"], trace["place"], trace["state"]) == ("县疾控冷库", "甲镇冷库", "in_stock")
         assert [(h["dispatch"], h["from"], h["to"], h["outcome"]) for h in trace["dispatches"]] == [
-            (to_a["number"], "县疾控冷库", "甲镇冷库", "received")]
+            (to_a["number"], "县疾控冷库", "甲镇冷库", "received")
+        ]
         short_trace = get(client, as_cdc, f"/codes/{short}/trace").json()
         assert short_trace["dispatches"][0]["outcome"] == "short" and short_trace["state"] == "wasted"
 
@@ -257,7 +321,10 @@ class TestStory:
         assert r.status_code == 200, r.content
         full = r.json()
         assert full["revealed"] is True
-        assert (full["recipients"][0]["name"], full["recipients"][0]["id_number"]) == ("张三丰", recipient.id_number)
+        assert (full["recipients"][0]["name"], full["recipients"][0]["id_number"]) == (
+            "张三丰",
+            recipient.id_number,
+        )
         event = AuditEvent.objects.get(action="supply.trace_reveal")
         assert event.actor == cdc and event.object_id == str(lot.pk)
         assert event.new == {"purpose": "疑似异常反应调查", "residents": [recipient.pk]}
@@ -272,7 +339,13 @@ class TestIdempotency:
         store, _, _ = places
         receive(store, n=5)
         auth = token(cdc)
-        data = {"from_place": "CDC", "to_place": "T001", "product": "BBIBP-CorV", "doses": 3, "note": "第一批"}
+        data = {
+            "from_place": "CDC",
+            "to_place": "T001",
+            "product": "BBIBP-CorV",
+            "doses": 3,
+            "note": "第一批",
+        }
 
         first = post(client, auth, "/dispatches", data, HTTP_IDEMPOTENCY_KEY="dispatch-1")
         second = post(client, auth, "/dispatches", data, HTTP_IDEMPOTENCY_KEY="dispatch-1")
@@ -326,18 +399,27 @@ class TestScope:
         assert [(b["place"], b["doses"]) for b in get(client, auth, "/balances").json()] == [("T001", 2)]
         assert get(client, auth, "/balances", place="T002").status_code == 403
 
-        r = post(client, auth, "/dispatches", {"from_place": "T002", "to_place": "T001", "product": "BBIBP-CorV",
-                                               "doses": 1})
+        r = post(
+            client,
+            auth,
+            "/dispatches",
+            {"from_place": "T002", "to_place": "T001", "product": "BBIBP-CorV", "doses": 1},
+        )
         assert r.status_code == 403 and "乙镇冷库不在您的管辖范围内" in r.json()["message"]
         r = post(client, auth, f"/codes/{code(50)}/waste", {"place": "T002", "reason": "broken"})
         assert r.status_code == 403
         assert TraceCode.objects.get(code=code(50)).state == CodeState.IN_STOCK
-        assert upload(client, auth, f"{HEADER}\n{code(9)},L9,BBIBP-CorV,2099-12-31", place="T001").status_code == 403
+        assert (
+            upload(client, auth, f"{HEADER}\n{code(9)},L9,BBIBP-CorV,2099-12-31", place="T001").status_code
+            == 403
+        )
 
     def test_a_township_worker_cannot_change_a_lot_status(self, client, places, town_a_worker):
         a_lot = receive(places[1], n=1)
 
-        r = post(client, token(town_a_worker), f"/lots/{a_lot.pk}/status", {"status": "on_hold", "reason": "温度"})
+        r = post(
+            client, token(town_a_worker), f"/lots/{a_lot.pk}/status", {"status": "on_hold", "reason": "温度"}
+        )
 
         assert r.status_code == 403
         assert Lot.objects.get(pk=a_lot.pk).status == "released"
@@ -369,8 +451,12 @@ class TestErrors:
         assert r.status_code == 400 and r.json()["field"] == "note" and "须说明" in r.json()["message"]
         r = post(client, auth, f"/lots/{a_lot.pk}/status", {"status": "on_hold"})
         assert r.status_code == 400 and r.json()["field"] == "reason"
-        r = post(client, auth, "/dispatches", {"from_place": "CDC", "to_place": "T001", "product": "BBIBP-CorV",
-                                               "doses": 0})
+        r = post(
+            client,
+            auth,
+            "/dispatches",
+            {"from_place": "CDC", "to_place": "T001", "product": "BBIBP-CorV", "doses": 0},
+        )
         assert r.status_code == 400 and r.json()["field"] == "doses"
         r = post(client, auth, "/dispatches", {"from_place": "CDC"})
         assert r.status_code == 422
@@ -379,7 +465,9 @@ class TestErrors:
         assert TraceCode.objects.filter(state=CodeState.IN_STOCK).count() == 2
 
     def test_receipts_need_a_place_when_there_are_several_county_stores(self, client, places, cdc, county):
-        StockPlace.objects.create(code="CDC2", name="县疾控二号冷库", kind=PlaceKind.COUNTY_STORE, division=county)
+        StockPlace.objects.create(
+            code="CDC2", name="县疾控二号冷库", kind=PlaceKind.COUNTY_STORE, division=county
+        )
 
         r = upload(client, token(cdc), f"{HEADER}\n{code(1)},L1,BBIBP-CorV,2099-12-31")
 
@@ -396,23 +484,49 @@ class TestLotWrites:
         r = post(client, auth, f"/codes/{code(1)}/waste", {"place": "CDC", "reason": "broken"})
         assert r.status_code == 200, r.content
         assert (r.json()["state"], r.json()["wasted_reason"], r.json()["wasted_reason_label"]) == (
-            "wasted", "broken", "破损")
+            "wasted",
+            "broken",
+            "破损",
+        )
         r = post(client, auth, f"/lots/{a_lot.pk}/recall-return", {"place": "CDC"})
         assert r.status_code == 400 and "未被召回" in r.json()["message"]
 
-        r = post(client, auth, f"/lots/{a_lot.pk}/status", {"status": "recalled", "reason": "国家药监局召回"},
-                 HTTP_IDEMPOTENCY_KEY="recall")
+        r = post(
+            client,
+            auth,
+            f"/lots/{a_lot.pk}/status",
+            {"status": "recalled", "reason": "国家药监局召回"},
+            HTTP_IDEMPOTENCY_KEY="recall",
+        )
         assert r.status_code == 200, r.content
         assert (r.json()["status"], r.json()["status_label"], r.json()["status_reason"]) == (
-            "recalled", "已召回", "国家药监局召回")
-        assert post(client, auth, f"/lots/{a_lot.pk}/status", {"status": "recalled", "reason": "国家药监局召回"},
-                    HTTP_IDEMPOTENCY_KEY="recall").json() == r.json()
+            "recalled",
+            "已召回",
+            "国家药监局召回",
+        )
+        assert (
+            post(
+                client,
+                auth,
+                f"/lots/{a_lot.pk}/status",
+                {"status": "recalled", "reason": "国家药监局召回"},
+                HTTP_IDEMPOTENCY_KEY="recall",
+            ).json()
+            == r.json()
+        )
         assert [x["lot_number"] for x in get(client, auth, "/lots", status="recalled").json()["items"]] == [
-            a_lot.lot_number]
+            a_lot.lot_number
+        ]
 
         r = post(client, auth, f"/lots/{a_lot.pk}/recall-return", {"place": "CDC", "reason": "退回厂家"})
         assert r.status_code == 200, r.content
-        assert r.json() == {"lot_id": a_lot.pk, "lot": a_lot.lot_number, "place": "CDC", "codes": 3, "doses": 3}
+        assert r.json() == {
+            "lot_id": a_lot.pk,
+            "lot": a_lot.lot_number,
+            "place": "CDC",
+            "codes": 3,
+            "doses": 3,
+        }
         assert TraceCode.objects.filter(lot=a_lot, state=CodeState.RECALLED).count() == 3
         assert selectors.ledger_check()["balanced"]
 
@@ -421,32 +535,50 @@ class TestLotWrites:
         a_lot = receive(store, n=3)
         auth = token(cdc)
 
-        r = post(client, auth, "/counts", {"place": "CDC", "scanned": [code(1), code(2), code(2)], "adjust": True,
-                                           "reason": "冷库盘点未找到"})
+        r = post(
+            client,
+            auth,
+            "/counts",
+            {
+                "place": "CDC",
+                "scanned": [code(1), code(2), code(2)],
+                "adjust": True,
+                "reason": "冷库盘点未找到",
+            },
+        )
 
         assert r.status_code == 201, r.content
         body = r.json()
-        assert (body["matched"], body["missing"], body["duplicates"], body["adjusted"]) == (2, [code(3)], [code(2)],
-                                                                                           True)
+        assert (body["matched"], body["missing"], body["duplicates"], body["adjusted"]) == (
+            2,
+            [code(3)],
+            [code(2)],
+            True,
+        )
         assert StockBalance.objects.get(place=store, lot=a_lot).doses == 2
         assert get(client, auth, "/ledger-check").json()["balanced"] is True
 
 
 class TestAlerts:
-    def test_overdue_receipts_are_listed_only_in_scope(self, client, places, cdc, town_a_worker, town_b_worker):
+    def test_overdue_receipts_are_listed_only_in_scope(
+        self, client, places, cdc, town_a_worker, town_b_worker
+    ):
         from datetime import timedelta
 
         from django.utils import timezone
 
         store, town_a, _ = places
         a_lot = receive(store, n=3)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2)
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2
+        )
         Dispatch.objects.filter(pk=d.pk).update(dispatched_at=timezone.now() - timedelta(hours=30))
 
         mine = get(client, token(town_a_worker), "/alerts").json()
         theirs = get(client, token(town_b_worker), "/alerts").json()
 
-        assert [(x["number"], x["from"], x["to"]) for x in mine["receipts_overdue"]] == [(d.number, "县疾控冷库",
-                                                                                          "甲镇冷库")]
+        assert [(x["number"], x["from"], x["to"]) for x in mine["receipts_overdue"]] == [
+            (d.number, "县疾控冷库", "甲镇冷库")
+        ]
         assert theirs["receipts_overdue"] == [] and theirs["total"] == 0
         assert AllocationRun.objects.count() == 0

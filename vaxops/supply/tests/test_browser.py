@@ -34,9 +34,14 @@ def county_setup(county, village_a1, village_b1):
     places = network(county)
     for village, first, n in ((village_a1, 10, 6), (village_b1, 40, 2)):
         for i in range(n):
-            Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 1, 1), first + i),
-                                    name=f"居民{first + i}", birth_date=date(1970, 1, 1), village=village,
-                                    village_code=village.code)
+            Resident.objects.create(
+                id_type="resident_id",
+                id_number=make_id(date(1970, 1, 1), first + i),
+                name=f"居民{first + i}",
+                birth_date=date(1970, 1, 1),
+                village=village,
+                village_code=village.code,
+            )
     status_refresh_all()
     return places
 
@@ -63,9 +68,12 @@ def test_planner_receives_allocates_dispatches_and_traces_a_lot(page, live_serve
     expect(page.locator("h1")).to_have_text("疫苗供应与追溯")
     page.get_by_role("link", name="收货导入").click()
     expect(page.locator("#id_place option:checked")).to_have_text("县疾控冷库（CDC）")
-    receipt = "追溯码,批号,疫苗品种,有效期至\n" + "".join(f"{_code(i)},{LOT},BBIBP-CorV,2099-12-31\n" for i in range(1, 9))
-    page.locator("#id_file").set_input_files(files=[{"name": "到货.csv", "mimeType": "text/csv",
-                                                     "buffer": receipt.encode()}])
+    receipt = "追溯码,批号,疫苗品种,有效期至\n" + "".join(
+        f"{_code(i)},{LOT},BBIBP-CorV,2099-12-31\n" for i in range(1, 9)
+    )
+    page.locator("#id_file").set_input_files(
+        files=[{"name": "到货.csv", "mimeType": "text/csv", "buffer": receipt.encode()}]
+    )
     page.get_by_role("button", name="开始导入").click()
     expect(page.locator("#job-status")).to_have_text("已完成")
     expect(page.locator("#job-counts")).to_have_text("读取 8 行：新登记 8，未变 0，拒绝 0")

@@ -21,19 +21,26 @@ def store(county):
 
 
 def _import(text, store):
-    return services.codes_import(table=csv_table(text), actor=SystemActor("cli:test"), place=store,
-                                 filename="receipt.csv")
+    return services.codes_import(
+        table=csv_table(text), actor=SystemActor("cli:test"), place=store, filename="receipt.csv"
+    )
 
 
 def test_it_imports_good_rows_and_names_each_bad_one(store):
-    text = HEADER + "\n".join([
-        f"{code(1)},L1,BBIBP-CorV,2099-12-31",
-        f"{code(2)},L1,BBIBP-CorV,2099-12-31",
-        f"{code(3, prefix='8100301')},L1,BBIBP-CorV,2099-12-31",   # CoronaVac prefix on a BBIBP lot
-        f"{code(4)[:-1]},L1,BBIBP-CorV,2099-12-31",                # 19 digits
-        f"{code(1)},L1,BBIBP-CorV,2099-12-31",                     # again in the file
-        f"{code(5, prefix='8100301')},C1,CoronaVac,2099-06-30",
-    ]) + "\n"
+    text = (
+        HEADER
+        + "\n".join(
+            [
+                f"{code(1)},L1,BBIBP-CorV,2099-12-31",
+                f"{code(2)},L1,BBIBP-CorV,2099-12-31",
+                f"{code(3, prefix='8100301')},L1,BBIBP-CorV,2099-12-31",  # CoronaVac prefix on a BBIBP lot
+                f"{code(4)[:-1]},L1,BBIBP-CorV,2099-12-31",  # 19 digits
+                f"{code(1)},L1,BBIBP-CorV,2099-12-31",  # again in the file
+                f"{code(5, prefix='8100301')},C1,CoronaVac,2099-06-30",
+            ]
+        )
+        + "\n"
+    )
 
     result = _import(text, store)
 
@@ -42,12 +49,18 @@ def test_it_imports_good_rows_and_names_each_bad_one(store):
     assert errors[0][:2] == (4, "追溯码") and "前7位8100301与批号L1的品种不符" in errors[0][2]
     assert errors[1] == (5, "追溯码", f"追溯码“{code(4)[:-1]}”为19位，应为20位数字")
     assert errors[2] == (6, "追溯码", f"追溯码{code(1)}在本文件第2行已出现")
-    assert set(TraceCode.objects.values_list("code", flat=True)) == {code(1), code(2), code(5, prefix="8100301")}
+    assert set(TraceCode.objects.values_list("code", flat=True)) == {
+        code(1),
+        code(2),
+        code(5, prefix="8100301"),
+    }
     l1 = Lot.objects.get(lot_number="L1")
     assert (l1.status, l1.quantity_doses, str(l1.expiry)) == ("released", 2, "2099-12-31")
     assert StockBalance.objects.get(place=store, lot=l1).doses == 2
     assert sorted(StockMovement.objects.values_list("lot__lot_number", "kind", "doses")) == [
-        ("C1", "receipt", 1), ("L1", "receipt", 2)]
+        ("C1", "receipt", 1),
+        ("L1", "receipt", 2),
+    ]
     assert AuditEvent.objects.filter(action="supply.codes_import").count() == 2
 
 
@@ -82,11 +95,18 @@ def test_it_refuses_a_file_without_the_required_columns(store):
 
 def test_it_runs_the_command_into_the_county_store_and_prints_json(store, tmp_path, capsys):
     path = tmp_path / "r.csv"
-    path.write_text(HEADER + f"{code(1)},L1,BBIBP-CorV,2099-12-31\nabc,L1,BBIBP-CorV,2099-12-31\n", encoding="utf-8")
+    path.write_text(
+        HEADER + f"{code(1)},L1,BBIBP-CorV,2099-12-31\nabc,L1,BBIBP-CorV,2099-12-31\n", encoding="utf-8"
+    )
     call_command("import-codes", str(path), "--json")
     out = json.loads(capsys.readouterr().out)
     assert {k: out[k] for k in ("read", "created", "updated", "unchanged", "rejected")} == {
-        "read": 2, "created": 1, "updated": 0, "unchanged": 0, "rejected": 1}
+        "read": 2,
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+    }
     assert out["errors"][0]["row"] == 3 and out["errors"][0]["column"] == "追溯码"
     assert TraceCode.objects.get().place == store
 
@@ -120,10 +140,20 @@ def test_a_large_file_is_read_in_a_forked_process_and_the_counts_add_up(forked, 
     text = _receipt(3000, bad_every=100) + f"{code(2)},L1,BBIBP-CorV,2099-12-31\n"  # and a duplicate, last
     table = csv_table(text)
     progress = []
-    result = services.codes_import(table=table, actor=SystemActor("cli:test"), place=store,
-                                   on_batch=lambda r: progress.append((r.read, table.done())))
+    result = services.codes_import(
+        table=table,
+        actor=SystemActor("cli:test"),
+        place=store,
+        on_batch=lambda r: progress.append((r.read, table.done())),
+    )
 
-    assert (result.read, result.created, result.updated, result.unchanged, result.rejected) == (3001, 2970, 0, 0, 31)
+    assert (result.read, result.created, result.updated, result.unchanged, result.rejected) == (
+        3001,
+        2970,
+        0,
+        0,
+        31,
+    )
     assert [e.row for e in result.errors] == [2 + i for i in range(0, 3000, 100)] + [3002]
     assert result.errors[0].message == f"追溯码“{code(1)[:-1]}”为19位，应为20位数字"
     assert result.errors[-1].message == f"追溯码{code(2)}在本文件第3行已出现"
@@ -137,16 +167,21 @@ def test_an_error_in_the_forked_reader_is_raised_in_the_importer(forked, store):
 
     data = _receipt(3000).encode() + b"\xff\xfe\xfa,L1,BBIBP-CorV,2099-12-31\n"  # past the encoding sample
     with pytest.raises(ValidationFailed, match="无法识别的字符"):
-        services.codes_import(table=codes_table_open(io.BytesIO(data), size=len(data)), actor=SystemActor("cli:test"),
-                              place=store)
+        services.codes_import(
+            table=codes_table_open(io.BytesIO(data), size=len(data)),
+            actor=SystemActor("cli:test"),
+            place=store,
+        )
 
 
 def test_each_batch_is_one_receipt_per_lot_and_a_run_with_known_codes_is_looked_up(store):
-    result = services.codes_import(table=csv_table(_receipt(250)), actor=SystemActor("cli:test"), place=store,
-                                   batch_size=100)
+    result = services.codes_import(
+        table=csv_table(_receipt(250)), actor=SystemActor("cli:test"), place=store, batch_size=100
+    )
     assert (result.created, result.rejected) == (250, 0)
-    assert list(StockMovement.objects.order_by("id").values_list("kind", "doses")) == [("receipt", 100)] * 2 + [
-        ("receipt", 50)]
+    assert list(StockMovement.objects.order_by("id").values_list("kind", "doses")) == [
+        ("receipt", 100)
+    ] * 2 + [("receipt", 50)]
     assert AuditEvent.objects.filter(action="supply.codes_import").count() == 3
 
     # Codes 241–260 of the same lot: 10 registered (unchanged), 10 new; code 100 sent again for another lot.
@@ -155,14 +190,21 @@ def test_each_batch_is_one_receipt_per_lot_and_a_run_with_known_codes_is_looked_
     assert (again.read, again.created, again.unchanged, again.rejected) == (21, 10, 10, 1)
     assert again.errors[0].message == f"追溯码{code(100)}已登记在批号L1下，不能再登记到批号L2"
     assert TraceCode.objects.count() == 260
-    assert set(TraceCode.objects.values_list("origin", "place", "package").distinct()) == {(store.pk, store.pk, "")}
+    assert set(TraceCode.objects.values_list("origin", "place", "package").distinct()) == {
+        (store.pk, store.pk, "")
+    }
     assert StockBalance.objects.get(place=store).doses == 260
 
 
 def test_a_lot_registered_with_another_expiry_rejects_the_rows_that_disagree(store):
     _import(HEADER + f"{code(1)},L1,BBIBP-CorV,2099-12-31\n", store)
-    result = _import(HEADER + f"{code(2)},L1,BBIBP-CorV,2099-11-30\n{code(3)},C1,CoronaVac,2099-11-30\n"
-                     .replace(code(3), code(3, prefix="8100301")), store)
+    result = _import(
+        HEADER
+        + f"{code(2)},L1,BBIBP-CorV,2099-11-30\n{code(3)},C1,CoronaVac,2099-11-30\n".replace(
+            code(3), code(3, prefix="8100301")
+        ),
+        store,
+    )
     assert (result.created, result.rejected) == (1, 1)
     assert (result.errors[0].row, result.errors[0].column) == (2, "有效期至")
     assert result.errors[0].message == "批号L1已登记的有效期为2099-12-31，与文件中的2099-11-30不符"

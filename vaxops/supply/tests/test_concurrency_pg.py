@@ -32,8 +32,9 @@ def test_it_lets_exactly_five_of_eight_concurrent_takes_of_ten_through_a_balance
         try:
             barrier.wait(timeout=10)
             try:
-                services.movement_record(actor=SystemActor("cli:thread"), kind="dispatch", place=store, lot=a_lot,
-                                         doses=10)
+                services.movement_record(
+                    actor=SystemActor("cli:thread"), kind="dispatch", place=store, lot=a_lot, doses=10
+                )
                 outcome = "ok"
             except ValidationFailed:
                 outcome = "refused"
@@ -67,11 +68,23 @@ def test_one_code_scanned_at_eight_desks_at_once_is_recorded_once(county, villag
 
     store, _, _ = network(county)
     a_lot = receive(store, n=1)
-    people = [Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 1, 1), i), name=f"受种者{i}",
-                                      village=village_a1, village_code=village_a1.code) for i in range(8)]
+    people = [
+        Resident.objects.create(
+            id_type="resident_id",
+            id_number=make_id(date(1970, 1, 1), i),
+            name=f"受种者{i}",
+            village=village_a1,
+            village_code=village_a1.code,
+        )
+        for i in range(8)
+    ]
 
-    outcomes = race(8, lambda i: services.code_administer(actor=SystemActor(f"desk{i}"), code=code(1),
-                                                            resident=people[i], place=store))
+    outcomes = race(
+        8,
+        lambda i: services.code_administer(
+            actor=SystemActor(f"desk{i}"), code=code(1), resident=people[i], place=store
+        ),
+    )
 
     assert outcomes.count("ok") == 1
     assert all("只能使用一次" in o for o in outcomes if o != "ok"), outcomes
@@ -84,7 +97,9 @@ def test_one_code_scanned_at_eight_desks_at_once_is_recorded_once(county, villag
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_dispatches_share_a_store_without_sending_a_code_twice(county):
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serialises writers, so it cannot show concurrent dispatches racing")
+        pytest.skip(
+            "needs PostgreSQL: SQLite serialises writers, so it cannot show concurrent dispatches racing"
+        )
     from vaxops.jurisdictions.models import Division
     from vaxops.supply import selectors
     from vaxops.supply.models import ColdChainUnit, DispatchCode, PlaceKind, StockPlace
@@ -94,15 +109,28 @@ def test_concurrent_dispatches_share_a_store_without_sending_a_code_twice(county
     store, town_a, town_b = network(county)
     extra = []
     for i in range(4):
-        place = StockPlace.objects.create(code=f"S{i}", name=f"接种点{i}", kind=PlaceKind.SITE, parent=store,
-                                          division=Division.objects.get(code="330199001001"))
+        place = StockPlace.objects.create(
+            code=f"S{i}",
+            name=f"接种点{i}",
+            kind=PlaceKind.SITE,
+            parent=store,
+            division=Division.objects.get(code="330199001001"),
+        )
         ColdChainUnit.objects.create(place=place, kind="refrigerator", usable_volume_cm3=100_000)
         extra.append(place)
     targets = [town_a, town_b, *extra]
     a_lot = receive(store, n=50)
 
-    outcomes = race(6, lambda i: services.dispatch_create(actor=SystemActor(f"clerk{i}"), from_place=store,
-                                                           to_place=targets[i], product=a_lot.product, doses=10))
+    outcomes = race(
+        6,
+        lambda i: services.dispatch_create(
+            actor=SystemActor(f"clerk{i}"),
+            from_place=store,
+            to_place=targets[i],
+            product=a_lot.product,
+            doses=10,
+        ),
+    )
 
     assert outcomes.count("ok") == 5, outcomes
     assert DispatchCode.objects.count() == 50

@@ -31,8 +31,13 @@ def places(county):
 
 
 def _resident(village, seq, name="王小明"):
-    return Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 1, 1), seq), name=name,
-                                   village=village, village_code=village.code)
+    return Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(date(1970, 1, 1), seq),
+        name=name,
+        village=village,
+        village_code=village.code,
+    )
 
 
 def _balanced():
@@ -50,8 +55,10 @@ def test_a_dispatch_takes_the_first_expiring_usable_lot_and_puts_its_codes_in_tr
 
     d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=early.product, doses=7)
 
-    assert [(i.lot.lot_number, i.codes_sent) for i in d.items.order_by("lot__expiry")] == [("L-EARLY", 5),
-                                                                                           ("L-LATE", 2)]
+    assert [(i.lot.lot_number, i.codes_sent) for i in d.items.order_by("lot__expiry")] == [
+        ("L-EARLY", 5),
+        ("L-LATE", 2),
+    ]
     assert any("L-HELD" in r and "暂停使用" in r for r in d.reasons)
     assert TraceCode.objects.filter(state=CodeState.IN_TRANSIT, dispatch=d).count() == 7
     assert StockBalance.objects.get(place=store, lot=early).doses == 0
@@ -68,7 +75,9 @@ def test_a_dispatch_never_exceeds_the_destinations_cold_chain_volume(places, cdc
     unit.usable_volume_cm3 = int(a_lot.product.pack_volume_cm3 * 6)
     unit.save()
 
-    d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=20)
+    d = services.dispatch_create(
+        actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=20
+    )
     assert d.doses == 6
     assert any("容积" in r for r in d.reasons)
     with pytest.raises(ValidationFailed, match="容积"):
@@ -82,8 +91,9 @@ def test_receipt_at_destination_records_short_damaged_and_foreign_codes(places, 
     d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=6)
     sent = sorted(TraceCode.objects.filter(dispatch=d).values_list("code", flat=True))
 
-    got = services.dispatch_receive(actor=cdc, dispatch=d, scanned=sent[:4] + [code(50)], damaged=[sent[4]],
-                                    note="箱角受潮")
+    got = services.dispatch_receive(
+        actor=cdc, dispatch=d, scanned=sent[:4] + [code(50)], damaged=[sent[4]], note="箱角受潮"
+    )
 
     assert got.status == DispatchStatus.DISCREPANCY and got.received_at is not None
     kinds = sorted(Discrepancy.objects.filter(dispatch=d).values_list("kind", "code"))
@@ -154,7 +164,10 @@ def test_wastage_and_recall_return_leave_the_books_balanced(places, cdc):
     assert TraceCode.objects.filter(lot=a_lot, state=CodeState.RECALLED).count() == 4
     assert StockBalance.objects.get(place=store, lot=a_lot).doses == 0
     assert list(StockMovement.objects.filter(lot=a_lot).values_list("kind", "doses")) == [
-        ("receipt", 5), ("wastage", -1), ("recall_return", -4)]
+        ("receipt", 5),
+        ("wastage", -1),
+        ("recall_return", -4),
+    ]
     _balanced()
 
 
@@ -165,7 +178,11 @@ def test_a_stock_count_lists_differences_and_adjusts_only_with_a_reason(places, 
 
     plain = services.stock_count_record(actor=cdc, place=store, scanned=scans)
     assert (plain.matched, plain.missing, plain.unexpected, plain.duplicates) == (
-        3, [code(4)], ["81001019999999990000"], [code(2)])
+        3,
+        [code(4)],
+        ["81001019999999990000"],
+        [code(2)],
+    )
     assert not plain.adjusted
     with pytest.raises(ValidationFailed, match="原因"):
         services.stock_count_record(actor=cdc, place=store, scanned=scans, adjust=True)
@@ -190,8 +207,13 @@ def test_allocation_shares_by_need_and_approval_creates_fefo_dispatches(places, 
     status_refresh_all()
     a_lot = receive(store, n=8)
 
-    run = services.allocation_propose(actor=cdc, product=a_lot.product, doses_arriving=8, source=store,
-                                      weights={"risk": 0, "density": 0, "mobility": 0})
+    run = services.allocation_propose(
+        actor=cdc,
+        product=a_lot.product,
+        doses_arriving=8,
+        source=store,
+        weights={"risk": 0, "density": 0, "mobility": 0},
+    )
     doses = {line["place"]: line["doses"] for line in run.lines}
     assert doses == {"T001": 6, "T002": 2}
     assert all(line["reasoning"] for line in run.lines)
@@ -218,12 +240,17 @@ def test_alerts_name_expiring_lots_overdue_receipts_and_thin_stock(places, cdc, 
     soon = (timezone.localdate() + timedelta(days=10)).isoformat()
     receive(store, lot_number="SOON", n=3, expiry=soon)
     receive(store, lot_number="LATER", first=100, n=20)
-    d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a,
-                                 product=TraceCode.objects.first().lot.product, doses=2)
+    d = services.dispatch_create(
+        actor=cdc, from_place=store, to_place=town_a, product=TraceCode.objects.first().lot.product, doses=2
+    )
     Dispatch.objects.filter(pk=d.pk).update(dispatched_at=timezone.now() - timedelta(hours=30))
     for i in range(21 - 3 - 2 - 1):
-        services.code_administer(actor=cdc, code=code(100 + i) if i < 20 else code(3), resident=_resident(
-            village_a1, 200 + i), place=store)
+        services.code_administer(
+            actor=cdc,
+            code=code(100 + i) if i < 20 else code(3),
+            resident=_resident(village_a1, 200 + i),
+            place=store,
+        )
 
     found = selectors.alerts()
     assert [x["lot"] for x in found["expiring"]] == ["SOON"]
@@ -234,7 +261,9 @@ def test_alerts_name_expiring_lots_overdue_receipts_and_thin_stock(places, cdc, 
 def test_lot_paperwork_is_recorded_and_audited(places, cdc):
     store, _, _ = places
     a_lot = receive(store, n=1)
-    services.lot_details_update(actor=cdc, lot=a_lot, release_certificate=" SJ20210001 ", manufacturer="北京生物")
+    services.lot_details_update(
+        actor=cdc, lot=a_lot, release_certificate=" SJ20210001 ", manufacturer="北京生物"
+    )
     a_lot.refresh_from_db()
     assert (a_lot.release_certificate, a_lot.manufacturer) == ("SJ20210001", "北京生物")
     event = AuditEvent.objects.filter(action="supply.lot_details_update").get()

@@ -15,8 +15,13 @@ from .factories import code, county_store, lot
 
 
 def _resident(village, seq, name):
-    return Resident.objects.create(id_type="resident_id", id_number=make_id(date(1980, 1, 1), seq), name=name,
-                                   village=village, village_code=village.code)
+    return Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(date(1980, 1, 1), seq),
+        name=name,
+        village=village,
+        village_code=village.code,
+    )
 
 
 def test_it_traces_a_lot_listing_only_recipients_in_scope(county, village_a1, village_b1, worker_a, cdc):
@@ -25,8 +30,14 @@ def test_it_traces_a_lot_listing_only_recipients_in_scope(county, village_a1, vi
     TraceCode.objects.create(code=code(1), lot=a_lot, place=store)
     now = timezone.now()
     for serial, village, name in ((2, village_a1, "张三丰"), (3, village_b1, "李四")):
-        TraceCode.objects.create(code=code(serial), lot=a_lot, place=store, state=CodeState.ADMINISTERED,
-                                 administered_to=_resident(village, serial, name), administered_at=now)
+        TraceCode.objects.create(
+            code=code(serial),
+            lot=a_lot,
+            place=store,
+            state=CodeState.ADMINISTERED,
+            administered_to=_resident(village, serial, name),
+            administered_at=now,
+        )
 
     mine = selectors.lot_trace(user=cdc, lot=a_lot)
     assert mine["in_stock"] == [{"place": "CDC", "place_name": "县疾控冷库", "codes": 1}]
@@ -35,7 +46,9 @@ def test_it_traces_a_lot_listing_only_recipients_in_scope(county, village_a1, vi
     assert all("*" in r["id_number"] for r in mine["recipients"])
     assert mine["by_state"] == {"in_stock": 1, "administered": 2}
 
-    worker_a.user_permissions.add(Permission.objects.get(content_type__app_label="supply", codename="view_lot"))
+    worker_a.user_permissions.add(
+        Permission.objects.get(content_type__app_label="supply", codename="view_lot")
+    )
     narrow = selectors.lot_trace(user=User.objects.get(pk=worker_a.pk), lot=a_lot)
     assert (narrow["administered_total"], narrow["administered_hidden"]) == (2, 1)
     assert [r["name"] for r in narrow["recipients"]] == ["张*丰"]

@@ -44,8 +44,12 @@ def places(county):
 @pytest.fixture
 def town_b(county):
     """A township worker of 乙镇 (township B): acts on 乙镇冷库 only."""
-    return user_create(username="town_b", password=PASSWORD, role="township_worker",
-                       division=Division.objects.get(code="330199002000"))
+    return user_create(
+        username="town_b",
+        password=PASSWORD,
+        role="township_worker",
+        division=Division.objects.get(code="330199002000"),
+    )
 
 
 @pytest.fixture
@@ -55,8 +59,13 @@ def planner(client, cdc):
 
 
 def _resident(village, seq, name="王小明"):
-    return Resident.objects.create(id_type="resident_id", id_number=make_id(date(1970, 1, 1), seq), name=name,
-                                   village=village, village_code=village.code)
+    return Resident.objects.create(
+        id_type="resident_id",
+        id_number=make_id(date(1970, 1, 1), seq),
+        name=name,
+        village=village,
+        village_code=village.code,
+    )
 
 
 def _body(r) -> str:
@@ -85,7 +94,13 @@ class TestAccess:
 
     def test_a_role_without_supply_permissions_is_forbidden_and_sees_no_link(self, client, worker_a):
         client.force_login(worker_a)
-        for url in ("/supply/", "/supply/lots/", "/supply/dispatches/", "/supply/import/", "/supply/counts/new/"):
+        for url in (
+            "/supply/",
+            "/supply/lots/",
+            "/supply/dispatches/",
+            "/supply/import/",
+            "/supply/counts/new/",
+        ):
             assert client.get(url).status_code == 403, url
         assert 'href="/supply/"' not in _body(client.get("/"))
 
@@ -109,7 +124,9 @@ class TestOverview:
         store, town_a, _ = places
         soon = (timezone.localdate() + timedelta(days=10)).isoformat()
         later = receive(store, lot_number="LATER", first=100, n=20)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=later.product, doses=5)
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=later.product, doses=5
+        )
         Dispatch.objects.filter(pk=d.pk).update(dispatched_at=timezone.now() - timedelta(hours=30))
         receive(store, lot_number="SOON", n=3, expiry=soon)  # after the dispatch, which would take it first
 
@@ -143,7 +160,9 @@ class TestOverview:
     def test_the_balances_export_is_an_xlsx_with_chinese_headers(self, planner, cdc, places):
         store, town_a, _ = places
         a_lot = receive(store, n=6)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2)
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2
+        )
         services.dispatch_receive(actor=cdc, dispatch=d)
 
         r = planner.get("/supply/balances.xlsx")
@@ -151,8 +170,17 @@ class TestOverview:
         assert r.status_code == 200
         assert r["Content-Type"].startswith("application/vnd.openxmlformats")
         rows = _sheet(r.content)
-        assert rows[0] == ("地点编码", "库存地点", "疫苗品种", "批号", "有效期至", "批号状态", "可用", "不可用原因",
-                           "结存（剂）")
+        assert rows[0] == (
+            "地点编码",
+            "库存地点",
+            "疫苗品种",
+            "批号",
+            "有效期至",
+            "批号状态",
+            "可用",
+            "不可用原因",
+            "结存（剂）",
+        )
         assert [(x[0], x[3], x[8]) for x in rows[1:]] == [("CDC", "202105001", 4), ("T001", "202105001", 2)]
         assert rows[1][5] == "已放行" and rows[1][6] == "是"
 
@@ -183,19 +211,31 @@ class TestLots:
         r = planner.get("/supply/lots/")
 
         row = re.search(r"<tr><td>BBIBP-CorV.*?</tr>", _body(r), re.S).group(0)
-        for part in (f'href="/supply/lots/{a_lot.pk}/"', "202105001", "北京生物", "2099-12-31", "SZ20210001",
-                     "已放行", "<td>7</td>"):
+        for part in (
+            f'href="/supply/lots/{a_lot.pk}/"',
+            "202105001",
+            "北京生物",
+            "2099-12-31",
+            "SZ20210001",
+            "已放行",
+            "<td>7</td>",
+        ):
             assert part in row, part
 
     def test_the_trace_shows_states_places_and_masked_recipients(self, planner, cdc, places, village_a1):
         store, town_a, _ = places
         a_lot = receive(store, n=6)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=4)
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=4
+        )
         services.dispatch_receive(actor=cdc, dispatch=d)
         person = _resident(village_a1, 1, "王小明")
-        given = services.code_administer(actor=cdc, code=sorted(TraceCode.objects.filter(place=town_a)
-                                                                .values_list("code", flat=True))[0],
-                                         resident=person, place=town_a)
+        given = services.code_administer(
+            actor=cdc,
+            code=sorted(TraceCode.objects.filter(place=town_a).values_list("code", flat=True))[0],
+            resident=person,
+            place=town_a,
+        )
 
         r = planner.get(f"/supply/lots/{a_lot.pk}/")
 
@@ -204,9 +244,12 @@ class TestLots:
         assert '<div class="n">5</div><div class="l">在库</div>' in body
         assert '<div class="n">1</div><div class="l">已接种</div>' in body
         table = re.search(r'id="trace-places".*?</table>', body, re.S).group(0)
-        assert re.search(r"县疾控冷库.*?<td>6</td><td>4</td><td>0</td><td class=\"in-stock\">2</td>", table, re.S)
-        assert re.search(r"甲镇冷库.*?<td>0</td><td>0</td><td>4</td><td class=\"in-stock\">3</td><td>1</td>", table,
-                         re.S)
+        assert re.search(
+            r"县疾控冷库.*?<td>6</td><td>4</td><td>0</td><td class=\"in-stock\">2</td>", table, re.S
+        )
+        assert re.search(
+            r"甲镇冷库.*?<td>0</td><td>0</td><td>4</td><td class=\"in-stock\">3</td><td>1</td>", table, re.S
+        )
         recipients = re.search(r'id="recipients".*?</table>', body, re.S).group(0)
         assert given.code in recipients and "王*明" in recipients
         assert person.id_number_masked in recipients and person.id_number not in body
@@ -234,7 +277,9 @@ class TestLots:
         assert event.new["purpose"] == "疑似异常反应调查" and event.new["residents"] == [person.pk]
         assert event.actor_id == cdc.pk
 
-    def test_reveal_is_refused_to_a_role_without_the_permission(self, client, county, places, cdc, village_a1):
+    def test_reveal_is_refused_to_a_role_without_the_permission(
+        self, client, county, places, cdc, village_a1
+    ):
         store, _, _ = places
         a_lot = receive(store, n=1)
         services.code_administer(actor=cdc, code=code(1), resident=_resident(village_a1, 1), place=store)
@@ -254,7 +299,9 @@ class TestLots:
         assert r.status_code == 400 and "这个字段是必填项" in _body(r)
         assert Lot.objects.get(pk=a_lot.pk).status == "released"
 
-        r = planner.post(f"/supply/lots/{a_lot.pk}/status/", {"status": "recalled", "reason": "国家药监局召回"})
+        r = planner.post(
+            f"/supply/lots/{a_lot.pk}/status/", {"status": "recalled", "reason": "国家药监局召回"}
+        )
         assert r.status_code == 302 and r["Location"] == f"/supply/lots/{a_lot.pk}/"
         assert Lot.objects.get(pk=a_lot.pk).status == "recalled"
         page = _body(planner.get(r["Location"]))
@@ -287,7 +334,9 @@ class TestCodes:
     def test_search_redirects_to_the_trace_which_shows_the_path(self, planner, cdc, places):
         store, town_a, _ = places
         a_lot = receive(store, n=2)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2)
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2
+        )
         services.dispatch_receive(actor=cdc, dispatch=d)
 
         r = planner.get("/supply/codes/", {"code": f" {code(1)}\n"})
@@ -337,7 +386,9 @@ class TestCodes:
 class TestReceiptImport:
     def upload(self, client, capture, data: bytes, name="receipt.csv", **extra):
         with capture(execute=True):
-            return client.post("/supply/import/", {"file": SimpleUploadedFile(name, data, "text/csv"), **extra})
+            return client.post(
+                "/supply/import/", {"file": SimpleUploadedFile(name, data, "text/csv"), **extra}
+            )
 
     def test_the_form_defaults_to_the_county_store(self, planner, places):
         store, _, _ = places
@@ -345,12 +396,15 @@ class TestReceiptImport:
         assert 'type="file"' in body
         assert f'<option value="{store.pk}" selected>' in body
 
-    def test_it_runs_the_job_and_shows_the_counts_and_errors(self, planner, places,
-                                                             django_capture_on_commit_callbacks):
+    def test_it_runs_the_job_and_shows_the_counts_and_errors(
+        self, planner, places, django_capture_on_commit_callbacks
+    ):
         store, _, _ = places
-        data = ("追溯码,批号,疫苗品种,有效期至\n"
-                f"{code(1)},L1,BBIBP-CorV,2099-12-31\n{code(2)},L1,BBIBP-CorV,2099-12-31\n"
-                f"{code(3)},L1,BBIBP-CorV,2099-12-31\n{code(4)[:-1]},L1,BBIBP-CorV,2099-12-31\n").encode()
+        data = (
+            "追溯码,批号,疫苗品种,有效期至\n"
+            f"{code(1)},L1,BBIBP-CorV,2099-12-31\n{code(2)},L1,BBIBP-CorV,2099-12-31\n"
+            f"{code(3)},L1,BBIBP-CorV,2099-12-31\n{code(4)[:-1]},L1,BBIBP-CorV,2099-12-31\n"
+        ).encode()
 
         r = self.upload(planner, django_capture_on_commit_callbacks, data, place=store.pk)
 
@@ -371,13 +425,18 @@ class TestReceiptImport:
 
     def test_the_htmx_poll_answers_the_fragment(self, planner, places, django_capture_on_commit_callbacks):
         store, _, _ = places
-        r = self.upload(planner, django_capture_on_commit_callbacks,
-                        f"追溯码,批号,疫苗品种,有效期至\n{code(1)},L1,BBIBP-CorV,2099-12-31\n".encode(), place=store.pk)
+        r = self.upload(
+            planner,
+            django_capture_on_commit_callbacks,
+            f"追溯码,批号,疫苗品种,有效期至\n{code(1)},L1,BBIBP-CorV,2099-12-31\n".encode(),
+            place=store.pk,
+        )
         fragment = _body(planner.get(r["Location"], headers={"HX-Request": "true"}))
         assert "<html" not in fragment and 'id="job-status">已完成' in fragment
 
-    def test_a_file_without_the_columns_fails_with_its_reason(self, planner, places,
-                                                             django_capture_on_commit_callbacks):
+    def test_a_file_without_the_columns_fails_with_its_reason(
+        self, planner, places, django_capture_on_commit_callbacks
+    ):
         store, _, _ = places
         r = self.upload(planner, django_capture_on_commit_callbacks, "批号\nL1\n".encode(), place=store.pk)
         page = _body(planner.get(r["Location"]))
@@ -389,20 +448,30 @@ class TestReceiptImport:
         rows = _sheet(t.content)
         assert rows[0] == ("追溯码", "批号", "疫苗品种", "有效期至", "包装码")
         with django_capture_on_commit_callbacks(execute=True):
-            planner.post("/supply/import/", {"file": SimpleUploadedFile("template.xlsx", t.content),
-                                             "place": store.pk})
+            planner.post(
+                "/supply/import/", {"file": SimpleUploadedFile("template.xlsx", t.content), "place": store.pk}
+            )
         job = ReceiptImportJob.objects.get()
         assert (job.status, job.created, job.rejected) == ("done", 1, 0), job.errors
 
-    def test_a_place_outside_the_scope_is_refused(self, client, places, county, django_capture_on_commit_callbacks):
+    def test_a_place_outside_the_scope_is_refused(
+        self, client, places, county, django_capture_on_commit_callbacks
+    ):
         store, town_a, _ = places
         # A county user with the import permission, but scoped to township B by division.
-        user = user_create(username="county_b", password=PASSWORD, role="county_admin",
-                           division=Division.objects.get(code="330199002000"))
+        user = user_create(
+            username="county_b",
+            password=PASSWORD,
+            role="county_admin",
+            division=Division.objects.get(code="330199002000"),
+        )
         client.force_login(user)
-        r = self.upload(client, django_capture_on_commit_callbacks,
-                        f"追溯码,批号,疫苗品种,有效期至\n{code(1)},L1,BBIBP-CorV,2099-12-31\n".encode(),
-                        place=town_a.pk)
+        r = self.upload(
+            client,
+            django_capture_on_commit_callbacks,
+            f"追溯码,批号,疫苗品种,有效期至\n{code(1)},L1,BBIBP-CorV,2099-12-31\n".encode(),
+            place=town_a.pk,
+        )
         assert r.status_code == 403 and "甲镇冷库不在您的管辖范围内" in _body(r)
         assert not ReceiptImportJob.objects.exists() and not TraceCode.objects.exists()
 
@@ -418,8 +487,16 @@ class TestDispatch:
         late = receive(store, lot_number="L-LATE", first=1, n=5, expiry="2099-12-31")
         receive(store, lot_number="L-EARLY", first=100, n=2, expiry="2098-01-31")
 
-        r = planner.post("/supply/dispatches/new/", {"from_place": store.pk, "to_place": town_a.pk,
-                                                     "product": late.product.pk, "doses": 4, "note": "首批"})
+        r = planner.post(
+            "/supply/dispatches/new/",
+            {
+                "from_place": store.pk,
+                "to_place": town_a.pk,
+                "product": late.product.pk,
+                "doses": 4,
+                "note": "首批",
+            },
+        )
 
         d = Dispatch.objects.get()
         assert r.status_code == 302 and r["Location"] == f"/supply/dispatches/{d.pk}/"
@@ -433,15 +510,20 @@ class TestDispatch:
 
         sent = sorted(TraceCode.objects.filter(dispatch=d).values_list("code", flat=True))
         scanned = "\r\n".join(sent[:3]) + "\r\n"  # a keyboard-wedge scanner: digits then Enter
-        r = planner.post(f"/supply/dispatches/{d.pk}/receive/", {"mode": "scan", "scanned": scanned,
-                                                                 "damaged": "", "note": "一支未到"})
+        r = planner.post(
+            f"/supply/dispatches/{d.pk}/receive/",
+            {"mode": "scan", "scanned": scanned, "damaged": "", "note": "一支未到"},
+        )
         assert r.status_code == 302
         d.refresh_from_db()
         assert d.status == DispatchStatus.DISCREPANCY
-        assert list(Discrepancy.objects.filter(dispatch=d).values_list("kind", "code")) == [("short", sent[3])]
+        assert list(Discrepancy.objects.filter(dispatch=d).values_list("kind", "code")) == [
+            ("short", sent[3])
+        ]
         body = _body(planner.get(r["Location"]))
-        assert "已签收，有1处差异" in body and sent[3] in re.search(r'id="discrepancies".*?</table>', body,
-                                                                       re.S).group(0)
+        assert "已签收，有1处差异" in body and sent[3] in re.search(
+            r'id="discrepancies".*?</table>', body, re.S
+        ).group(0)
         assert 'id="receive"' not in body
         assert sum(StockBalance.objects.filter(place=town_a).values_list("doses", flat=True)) == 3
         assert selectors.ledger_check()["balanced"]
@@ -452,8 +534,12 @@ class TestDispatch:
     def test_receive_all_and_the_list_filters_and_flags_overdue(self, planner, cdc, places):
         store, town_a, town_b = places
         a_lot = receive(store, n=6)
-        first = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2)
-        late = services.dispatch_create(actor=cdc, from_place=store, to_place=town_b, product=a_lot.product, doses=2)
+        first = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2
+        )
+        late = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_b, product=a_lot.product, doses=2
+        )
         Dispatch.objects.filter(pk=late.pk).update(dispatched_at=timezone.now() - timedelta(hours=25))
 
         r = planner.post(f"/supply/dispatches/{first.pk}/receive/", {"mode": "all"})
@@ -468,20 +554,30 @@ class TestDispatch:
     def test_an_empty_scan_or_a_typo_is_refused_before_anything_is_written(self, planner, cdc, places):
         store, town_a, _ = places
         a_lot = receive(store, n=2)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2)
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2
+        )
 
         r = planner.post(f"/supply/dispatches/{d.pk}/receive/", {"mode": "scan", "scanned": ""})
         assert r.status_code == 400 and "请扫描到货的追溯码" in _body(r)
-        r = planner.post(f"/supply/dispatches/{d.pk}/receive/", {"mode": "scan", "scanned": f"{code(1)}\n8100101"})
+        r = planner.post(
+            f"/supply/dispatches/{d.pk}/receive/", {"mode": "scan", "scanned": f"{code(1)}\n8100101"}
+        )
         assert r.status_code == 400 and "应为20位数字" in _body(r)
         assert Dispatch.objects.get(pk=d.pk).status == DispatchStatus.IN_TRANSIT
 
     def test_the_destination_township_receives_its_dispatch(self, client, cdc, places):
         store, town_a, _ = places
         a_lot = receive(store, n=3)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=3)
-        worker = user_create(username="town_a", password=PASSWORD, role="township_worker",
-                             division=Division.objects.get(code="330199001000"))
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=3
+        )
+        worker = user_create(
+            username="town_a",
+            password=PASSWORD,
+            role="township_worker",
+            division=Division.objects.get(code="330199001000"),
+        )
         client.force_login(worker)
 
         page = _body(client.get(f"/supply/dispatches/{d.pk}/"))
@@ -498,7 +594,9 @@ class TestDispatch:
         store, town_a, town_b_store = places
         a_lot = receive(store, n=4)
         receive(town_a, lot_number="A1", first=50, n=2)
-        d = services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2)
+        d = services.dispatch_create(
+            actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=2
+        )
         client.force_login(town_b)
 
         r = client.post(f"/supply/dispatches/{d.pk}/receive/", {"mode": "all"})
@@ -507,8 +605,10 @@ class TestDispatch:
         assert client.get(f"/supply/dispatches/{d.pk}/").status_code == 404
         assert d.number not in _body(client.get("/supply/dispatches/"))
 
-        r = client.post("/supply/dispatches/new/", {"from_place": town_a.pk, "to_place": town_b_store.pk,
-                                                    "product": a_lot.product.pk, "doses": 1})
+        r = client.post(
+            "/supply/dispatches/new/",
+            {"from_place": town_a.pk, "to_place": town_b_store.pk, "product": a_lot.product.pk, "doses": 1},
+        )
         assert r.status_code == 403 and "甲镇冷库不在您的管辖范围内" in _body(r)
         assert Dispatch.objects.count() == 1
 
@@ -532,8 +632,17 @@ class TestAllocation:
         form = _body(planner.get("/supply/allocation/"))
         assert f'<option value="{store.pk}" selected>' in form
 
-        r = planner.post("/supply/allocation/", {"product": a_lot.product.pk, "doses_arriving": 8,
-                                                 "source": store.pk, "risk": "0", "density": "0", "mobility": "0"})
+        r = planner.post(
+            "/supply/allocation/",
+            {
+                "product": a_lot.product.pk,
+                "doses_arriving": 8,
+                "source": store.pk,
+                "risk": "0",
+                "density": "0",
+                "mobility": "0",
+            },
+        )
 
         run = AllocationRun.objects.get()
         assert r.status_code == 302 and r["Location"] == f"/supply/allocation/{run.pk}/"
@@ -563,8 +672,17 @@ class TestAllocation:
     def test_a_proposal_that_cannot_be_made_says_why(self, planner, places):
         store, _, _ = places
         a_lot = receive(store, n=1)
-        r = planner.post("/supply/allocation/", {"product": a_lot.product.pk, "doses_arriving": 0, "source": store.pk,
-                                                 "risk": "1", "density": "1", "mobility": "1"})
+        r = planner.post(
+            "/supply/allocation/",
+            {
+                "product": a_lot.product.pk,
+                "doses_arriving": 0,
+                "source": store.pk,
+                "risk": "1",
+                "density": "1",
+                "mobility": "1",
+            },
+        )
         assert r.status_code == 400 and not AllocationRun.objects.exists()
 
 
@@ -597,8 +715,10 @@ class TestStockCount:
         a_lot = receive(store, n=2)
         r = planner.post("/supply/counts/new/", {"place": store.pk, "scanned": code(1), "adjust": "on"})
         assert r.status_code == 400 and "调整台账须填写原因" in _body(r)
-        r = planner.post("/supply/counts/new/", {"place": store.pk, "scanned": code(1), "adjust": "on",
-                                                 "reason": "冷库盘点未找到"})
+        r = planner.post(
+            "/supply/counts/new/",
+            {"place": store.pk, "scanned": code(1), "adjust": "on", "reason": "冷库盘点未找到"},
+        )
         assert r.status_code == 302 and "已调整台账" in _body(planner.get(r["Location"]))
         assert StockBalance.objects.get(place=store, lot=a_lot).doses == 1
 
@@ -632,7 +752,9 @@ class TestPersonCodes:
 
     def test_the_clinic_page_links_to_it(self, planner, cdc, places, village_a1):
         person = _resident(village_a1, 1)
-        assert f'href="/supply/residents/{person.pk}/codes/"' in _body(planner.get(f"/clinic/residents/{person.pk}/"))
+        assert f'href="/supply/residents/{person.pk}/codes/"' in _body(
+            planner.get(f"/clinic/residents/{person.pk}/")
+        )
 
     def test_a_resident_outside_the_scope_is_not_shown(self, client, town_b, places, village_a1):
         person = _resident(village_a1, 1)

@@ -24,11 +24,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--birth-date", help="出生日期 YYYY-MM-DD（必填）")
-        parser.add_argument("--dose", action="append", default=[], metavar="PRODUCT@DATE",
-                            help="已接种剂次，可重复；品种为目录编码或 DCC mp 编码，如 BBIBP-CorV@2021-04-01")
+        parser.add_argument(
+            "--dose",
+            action="append",
+            default=[],
+            metavar="PRODUCT@DATE",
+            help="已接种剂次，可重复；品种为目录编码或 DCC mp 编码，如 BBIBP-CorV@2021-04-01",
+        )
         parser.add_argument("--on", help="评估日期 YYYY-MM-DD（默认今天）")
-        parser.add_argument("--contraindicated", action="append", default=[], metavar="PRODUCT|all",
-                            help="有接种禁忌的品种，可重复；all 表示全部品种")
+        parser.add_argument(
+            "--contraindicated",
+            action="append",
+            default=[],
+            metavar="PRODUCT|all",
+            help="有接种禁忌的品种，可重复；all 表示全部品种",
+        )
         parser.add_argument("--deferred-until", help="暂缓接种至该日期 YYYY-MM-DD")
         parser.add_argument("--json", action="store_true", help="输出 JSON（与 POST /api/v1/forecast 相同）")
 
@@ -37,8 +47,12 @@ class Command(BaseCommand):
             raise CommandError("--birth-date：请填写出生日期（YYYY-MM-DD）")
         try:
             forecast = forecast_from_inputs(
-                birth_date=birth_date, doses=dose, on=on or clock.today(), contraindicated=contraindicated,
-                deferred_until=deferred_until, labels=LABELS,
+                birth_date=birth_date,
+                doses=dose,
+                on=on or clock.today(),
+                contraindicated=contraindicated,
+                deferred_until=deferred_until,
+                labels=LABELS,
             )
         except VaxOpsError as e:
             raise CommandError(e.message) from None
@@ -55,7 +69,9 @@ def _json(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-def summary_lines(forecast: domain.Forecast, *, birth_date: dt.date, catalogue: domain.Catalogue) -> list[str]:
+def summary_lines(
+    forecast: domain.Forecast, *, birth_date: dt.date, catalogue: domain.Catalogue
+) -> list[str]:
     """A readable Chinese account of the forecast, one line per item."""
     age = domain.age_on(birth_date, forecast.on)
     lines = [
@@ -85,7 +101,9 @@ def summary_lines(forecast: domain.Forecast, *, birth_date: dt.date, catalogue: 
         lines.append("  可选品种：" + "、".join(nd.allowed_products))
         latest = nd.latest.isoformat() if nd.latest else "—"
         overdue = "（已逾期，请尽快补种）" if nd.overdue or (nd.latest and forecast.on > nd.latest) else ""
-        lines.append(f"  最早：{nd.earliest.isoformat()}　推荐：{nd.recommended.isoformat()}　最晚：{latest}{overdue}")
+        lines.append(
+            f"  最早：{nd.earliest.isoformat()}　推荐：{nd.recommended.isoformat()}　最晚：{latest}{overdue}"
+        )
     if forecast.reasons:
         lines.append("说明：")
         lines += [f"  - {r}" for r in forecast.reasons]

@@ -34,7 +34,9 @@ def _parse_at(text: str) -> dt.datetime:
         else:
             when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise CommandError(f"--at 时间格式不正确：{text}（例如 2022-01-31 或 2022-01-31T08:00:00+08:00）") from None
+        raise CommandError(
+            f"--at 时间格式不正确：{text}（例如 2022-01-31 或 2022-01-31T08:00:00+08:00）"
+        ) from None
     return timezone.make_aware(when) if timezone.is_naive(when) else when
 
 
@@ -75,7 +77,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-        p = sub.add_parser("keygen", help="生成签名密钥和自签名证书（演示）；此后由新密钥签名，旧密钥仍在信任列表中")
+        p = sub.add_parser(
+            "keygen", help="生成签名密钥和自签名证书（演示）；此后由新密钥签名，旧密钥仍在信任列表中"
+        )
         p.add_argument("--cn", default="", help="证书通用名")
         p.add_argument("--days", type=int, default=730, help="证书有效天数（默认 730）")
         p.add_argument("--dir", default="", help="密钥目录（默认 var/keys/）")
@@ -87,7 +91,9 @@ class Command(BaseCommand):
 
         sub.add_parser("keys", help="列出签名密钥")
 
-        p = sub.add_parser("key-revoke", help="吊销签名密钥（私钥丢失或泄露）：移出信任列表，其签发的凭证一并撤销")
+        p = sub.add_parser(
+            "key-revoke", help="吊销签名密钥（私钥丢失或泄露）：移出信任列表，其签发的凭证一并撤销"
+        )
         p.add_argument("kid", help="密钥标识（见 vaxops cert keys）")
         p.add_argument("--reason", required=True)
 
@@ -111,10 +117,16 @@ class Command(BaseCommand):
         p = sub.add_parser("verify", help="验证 HC1 字符串或二维码图片")
         p.add_argument("hc1", nargs="?", default=None, help="HC1: 字符串（或用 --qr）")
         p.add_argument("--qr", default="", help="二维码图片文件（PNG/JPEG）")
-        p.add_argument("--trust", default="", help="信任证书文件：PEM、DER 或 base64 DER（一个或多个）；默认 VaxOps 自己的信任列表")
+        p.add_argument(
+            "--trust",
+            default="",
+            help="信任证书文件：PEM、DER 或 base64 DER（一个或多个）；默认 VaxOps 自己的信任列表",
+        )
         p.add_argument("--at", default="", help="验证时间（ISO 8601，默认现在）")
         p.add_argument("--json", action="store_true")
-        p.add_argument("--revocations", default="", help="撤销列表文件或 URL；未给出且未给 --trust 时查本系统记录")
+        p.add_argument(
+            "--revocations", default="", help="撤销列表文件或 URL；未给出且未给 --trust 时查本系统记录"
+        )
 
     def handle(self, *args, action: str, **o):
         try:
@@ -127,12 +139,17 @@ class Command(BaseCommand):
     def do_keygen(self, *, cn: str, days: int, dir: str, **_):
         from vaxops.certs import services
 
-        key = services.signing_key_generate(actor=cli_actor(None), common_name=cn, days=days,
-                                            directory=Path(dir) if dir else None)
+        key = services.signing_key_generate(
+            actor=cli_actor(None), common_name=cn, days=days, directory=Path(dir) if dir else None
+        )
         self.stdout.write(f"已生成签名密钥 / signing key created: kid {key.kid}")
-        self.stdout.write(f"  证书 / certificate: {key.subject}, {key.not_before:%Y-%m-%d} – {key.not_after:%Y-%m-%d}")
+        self.stdout.write(
+            f"  证书 / certificate: {key.subject}, {key.not_before:%Y-%m-%d} – {key.not_after:%Y-%m-%d}"
+        )
         self.stdout.write(f"  私钥 / private key: {key.private_key_ref} (0600)")
-        self.stdout.write("  此前的签名密钥已停用签名，仍保留在信任列表中 / earlier keys stop signing and stay trusted")
+        self.stdout.write(
+            "  此前的签名密钥已停用签名，仍保留在信任列表中 / earlier keys stop signing and stay trusted"
+        )
 
     def do_register(self, *, cert: str, key_ref: str, verify_only: bool, **_):
         from vaxops.certs import hcert, services
@@ -142,35 +159,47 @@ class Command(BaseCommand):
             pem = hcert.certificate_pem(hcert.certificates_parse(data)[0])
         except ValueError as e:
             raise CommandError(str(e)) from None
-        key = services.signing_key_register(actor=cli_actor(None), certificate_pem=pem, private_key_ref=key_ref,
-                                            activate=not verify_only)
-        self.stdout.write(f"已登记 / registered: kid {key.kid} {key.subject} {'（签名中 active）' if key.active else ''}")
+        key = services.signing_key_register(
+            actor=cli_actor(None), certificate_pem=pem, private_key_ref=key_ref, activate=not verify_only
+        )
+        self.stdout.write(
+            f"已登记 / registered: kid {key.kid} {key.subject} {'（签名中 active）' if key.active else ''}"
+        )
 
     def do_keys(self, **_):
         from vaxops.certs.models import SigningKey
 
         for k in SigningKey.objects.order_by("created_at", "id"):
             state = "吊销 revoked" if k.revoked_at else "签名中 active" if k.active else "仅验证 verify-only"
-            self.stdout.write(f"{k.kid}  {state:<16} {k.not_before:%Y-%m-%d} – {k.not_after:%Y-%m-%d}  {k.subject}")
+            self.stdout.write(
+                f"{k.kid}  {state:<16} {k.not_before:%Y-%m-%d} – {k.not_after:%Y-%m-%d}  {k.subject}"
+            )
 
     def do_key_revoke(self, *, kid: str, reason: str, **_):
         from vaxops.certs import services
 
         key, n = services.signing_key_revoke(actor=cli_actor(None), kid=kid, reason=reason)
         self.stdout.write(f"已吊销 / revoked: kid {key.kid} {key.subject}")
-        self.stdout.write(f"  移出信任列表；其签发的{n}份凭证已撤销 / removed from the trust list; {n} certificate(s) "
-                          "it signed revoked")
+        self.stdout.write(
+            f"  移出信任列表；其签发的{n}份凭证已撤销 / removed from the trust list; {n} certificate(s) "
+            "it signed revoked"
+        )
         from vaxops.certs.models import SigningKey
 
         if not SigningKey.objects.filter(active=True, revoked_at__isnull=True).exists():
-            self.stderr.write("现在没有签名密钥：请运行 vaxops cert keygen 或 register / no signing key now: run keygen "
-                              "or register")
+            self.stderr.write(
+                "现在没有签名密钥：请运行 vaxops cert keygen 或 register / no signing key now: run keygen "
+                "or register"
+            )
 
     def do_trustlist(self, *, out: str, format: str, **_):
         from vaxops.certs import selectors
 
-        text = (json.dumps(selectors.trustlist(), ensure_ascii=False, indent=2) + "\n" if format == "json"
-                else selectors.trustlist_pem())
+        text = (
+            json.dumps(selectors.trustlist(), ensure_ascii=False, indent=2) + "\n"
+            if format == "json"
+            else selectors.trustlist_pem()
+        )
         if not text.strip() or (format == "json" and not selectors.trustlist()["certificates"]):
             self.stderr.write("信任列表为空：请先运行 vaxops cert keygen / the trust list is empty")
         if out:
@@ -181,28 +210,47 @@ class Command(BaseCommand):
 
     # ---------------------------------------------------------------------------------- certificates
 
-    def do_issue(self, *, resident_id: int, json: bool, reissue: bool, user: str | None, qr_png: str, pdf: str, **_):
+    def do_issue(
+        self, *, resident_id: int, json: bool, reissue: bool, user: str | None, qr_png: str, pdf: str, **_
+    ):
         from vaxops.certs import document, services
 
         cert = services.certificate_issue(actor=cli_actor(user), resident_id=resident_id, reissue=reissue)
         if qr_png:
             Path(qr_png).write_bytes(document.qr_png(cert.hc1))
         if pdf:
-            Path(pdf).write_bytes(document.pdf_render(
-                document=cert.document, hc1=cert.hc1,
-                issued_at=timezone.localtime(cert.issued_at).strftime("%Y-%m-%d %H:%M"),
-                expires_at=timezone.localtime(cert.expires_at).strftime("%Y-%m-%d %H:%M")))
+            Path(pdf).write_bytes(
+                document.pdf_render(
+                    document=cert.document,
+                    hc1=cert.hc1,
+                    issued_at=timezone.localtime(cert.issued_at).strftime("%Y-%m-%d %H:%M"),
+                    expires_at=timezone.localtime(cert.expires_at).strftime("%Y-%m-%d %H:%M"),
+                )
+            )
         if json:
             import json as _json
 
-            self.stdout.write(_json.dumps({
-                "id": cert.pk, "resident_id": cert.resident_id, "uvci": cert.uvci, "kid": cert.kid,
-                "issued_at": cert.issued_at.isoformat(), "expires_at": cert.expires_at.isoformat(),
-                "hc1": cert.hc1, "payload": cert.payload}, ensure_ascii=False))
+            self.stdout.write(
+                _json.dumps(
+                    {
+                        "id": cert.pk,
+                        "resident_id": cert.resident_id,
+                        "uvci": cert.uvci,
+                        "kid": cert.kid,
+                        "issued_at": cert.issued_at.isoformat(),
+                        "expires_at": cert.expires_at.isoformat(),
+                        "hc1": cert.hc1,
+                        "payload": cert.payload,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             return
         self.stdout.write(f"凭证编号 / UVCI: {cert.uvci}")
-        self.stdout.write(f"签发 / issued: {timezone.localtime(cert.issued_at):%Y-%m-%d %H:%M}  "
-                          f"到期 / expires: {timezone.localtime(cert.expires_at):%Y-%m-%d %H:%M}  kid {cert.kid}")
+        self.stdout.write(
+            f"签发 / issued: {timezone.localtime(cert.issued_at):%Y-%m-%d %H:%M}  "
+            f"到期 / expires: {timezone.localtime(cert.expires_at):%Y-%m-%d %H:%M}  kid {cert.kid}"
+        )
         for out, what in ((qr_png, "二维码 / QR"), (pdf, "PDF")):
             if out:
                 self.stdout.write(f"{what}: {out}")
@@ -218,7 +266,9 @@ class Command(BaseCommand):
         from vaxops.certs import hcert, services
 
         if bool(hc1) == bool(qr):
-            raise CommandError("请给出 HC1 字符串或 --qr 图片（二者选一）/ give an HC1 string or --qr IMAGE (one of them)")
+            raise CommandError(
+                "请给出 HC1 字符串或 --qr 图片（二者选一）/ give an HC1 string or --qr IMAGE (one of them)"
+            )
         text = qr_read(qr) if qr else hc1
         if text == "-":
             text = sys.stdin.read()
@@ -236,8 +286,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--revocations {revocations}: {e}") from None
         elif trust:
             revoked = hcert.RevocationList()  # another issuer's certificates: no list of ours applies
-        verdict = services.certificate_verify(text=text, at=_parse_at(at) if at else None, trust=store,
-                                              revocations=revoked)
+        verdict = services.certificate_verify(
+            text=text, at=_parse_at(at) if at else None, trust=store, revocations=revoked
+        )
         if json:
             import json as _json
 
@@ -251,19 +302,28 @@ class Command(BaseCommand):
         yes = lambda flag, y, n: y if flag else n  # noqa: E731
         self.stdout.write(f"结论 / verdict: {yes(v.valid, '有效 VALID', '无效 INVALID')}")
         self.stdout.write(f"  解码 / decoded:        {yes(v.decoded, '是 yes', '否 no')}")
-        self.stdout.write(f"  签名 / signature:      {yes(v.signature_valid, '有效 valid', '无效 invalid')}"
-                          + (f"  kid {v.kid}" if v.kid else "") + (f"  {v.signer_subject}" if v.signer_subject else ""))
-        self.stdout.write(f"  过期 / expired:        {yes(v.expired, '已过期 yes', '否 no')}"
-                          + (f"  (exp {v.expires_at:%Y-%m-%d %H:%M} UTC)" if v.expires_at else ""))
+        self.stdout.write(
+            f"  签名 / signature:      {yes(v.signature_valid, '有效 valid', '无效 invalid')}"
+            + (f"  kid {v.kid}" if v.kid else "")
+            + (f"  {v.signer_subject}" if v.signer_subject else "")
+        )
+        self.stdout.write(
+            f"  过期 / expired:        {yes(v.expired, '已过期 yes', '否 no')}"
+            + (f"  (exp {v.expires_at:%Y-%m-%d %H:%M} UTC)" if v.expires_at else "")
+        )
         self.stdout.write(f"  数据规范 / schema:     {yes(v.schema_valid, '符合 valid', '不符合 invalid')}")
         p = v.payload or {}
         nam = p.get("nam") or {}
         if nam:
-            self.stdout.write(f"  姓名 / name:           {nam.get('fn', '')}{nam.get('gn', '')}  "
-                              f"({'<'.join(x for x in (nam.get('fnt'), nam.get('gnt')) if x)})  出生 / born {p.get('dob', '')}")
+            self.stdout.write(
+                f"  姓名 / name:           {nam.get('fn', '')}{nam.get('gn', '')}  "
+                f"({'<'.join(x for x in (nam.get('fnt'), nam.get('gnt')) if x)})  出生 / born {p.get('dob', '')}"
+            )
         for e in p.get("v") or []:
-            self.stdout.write(f"  接种 / vaccination:    {e.get('mp')} {e.get('dn')}/{e.get('sd')} {e.get('dt')} "
-                              f"{e.get('co')}  {e.get('is')}")
+            self.stdout.write(
+                f"  接种 / vaccination:    {e.get('mp')} {e.get('dn')}/{e.get('sd')} {e.get('dt')} "
+                f"{e.get('co')}  {e.get('is')}"
+            )
             self.stdout.write(f"  凭证编号 / UVCI:       {e.get('ci')}")
         if v.reasons:
             self.stdout.write("  原因 / reasons:")

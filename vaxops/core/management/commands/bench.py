@@ -28,27 +28,44 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 
 
 class Command(BaseCommand):
-    help = ("性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
-            "doses (接种台压测), certs (凭证签发与验证)")
+    help = (
+        "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
+        "doses (接种台压测), certs (凭证签发与验证)"
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs"])
-        parser.add_argument("--rows", type=int, default=None,
-                            help="rows of the file (import, forecast: 100,000; codes: 1,000,000)")
+        parser.add_argument(
+            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs"]
+        )
+        parser.add_argument(
+            "--rows",
+            type=int,
+            default=None,
+            help="rows of the file (import, forecast: 100,000; codes: 1,000,000)",
+        )
         parser.add_argument("--doses", type=int, default=100_000, help="trace: codes of the lot administered")
         parser.add_argument("--attempts", type=int, default=12_000, help="booking: booking attempts")
         parser.add_argument("--places", type=int, default=1_000, help="booking: places in the sessions")
         parser.add_argument("--desks", type=int, default=16, help="doses: concurrent vaccination desks")
-        parser.add_argument("--workers", type=int, default=None,
-                            help="booking, doses: gunicorn worker processes (default: booking 2, doses 3)")
-        parser.add_argument("--threads", type=int, default=None,
-                            help="booking, doses: threads per worker (default: booking 1, doses 2 — the best measured "
-                                 "on 2 cores: more threads contend for the GIL)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="booking, doses: gunicorn worker processes (default: booking 2, doses 3)",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="booking, doses: threads per worker (default: booking 1, doses 2 — the best measured "
+            "on 2 cores: more threads contend for the GIL)",
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, what, rows, doses, seed, json: bool, attempts, places, desks, workers, threads,
-               **options):
+    def handle(
+        self, *args, what, rows, doses, seed, json: bool, attempts, places, desks, workers, threads, **options
+    ):
         if settings.DEBUG:
             raise CommandError("请以 VAXOPS_DEBUG=0 运行基准（DEBUG 会记录每条 SQL）")
         if what in ("booking", "doses", "certs"):
@@ -56,13 +73,25 @@ class Command(BaseCommand):
                 if what == "booking":
                     from vaxops.booking.bench import booking_bench
 
-                    report = booking_bench(attempts=attempts, places=places, workers=workers or 2,
-                                           worker_threads=threads or 1, seed=seed, log=self.log)
+                    report = booking_bench(
+                        attempts=attempts,
+                        places=places,
+                        workers=workers or 2,
+                        worker_threads=threads or 1,
+                        seed=seed,
+                        log=self.log,
+                    )
                 elif what == "doses":
                     from vaxops.clinic.bench import doses_bench
 
-                    report = doses_bench(doses=rows or 3_000, desks=desks, workers=workers or 3,
-                                         worker_threads=threads or 2, seed=seed, log=self.log)
+                    report = doses_bench(
+                        doses=rows or 3_000,
+                        desks=desks,
+                        workers=workers or 3,
+                        worker_threads=threads or 2,
+                        seed=seed,
+                        log=self.log,
+                    )
                 else:
                     from vaxops.certs.bench import cert_bench
 
@@ -95,8 +124,11 @@ class Command(BaseCommand):
     def bench_import(self, *, rows: int, seed: int) -> dict:
         if not Division.objects.filter(code=COUNTY_CODE.ljust(12, "0")).exists():
             demo_county_build(seed=2021)
-        villages = list(Division.objects.filter(code__startswith=COUNTY_CODE, level=Level.VILLAGE)
-                        .order_by("code").values_list("code", "id"))
+        villages = list(
+            Division.objects.filter(code__startswith=COUNTY_CODE, level=Level.VILLAGE)
+            .order_by("code")
+            .values_list("code", "id")
+        )
         village_ids = dict(villages)
         out_dir = Path(settings.VAR_DIR) / "bench"
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,8 +138,14 @@ class Command(BaseCommand):
             with path.open("w", newline="", encoding="utf-8") as f:
                 w = csv.writer(f)
                 w.writerow(TEMPLATE_HEADERS)
-                for p in generate_people(n=rows, seed=seed, county_code=COUNTY_CODE,
-                                         village_codes=[c for c, _ in villages], employers=[], today=date(2026, 1, 1)):
+                for p in generate_people(
+                    n=rows,
+                    seed=seed,
+                    county_code=COUNTY_CODE,
+                    village_codes=[c for c, _ in villages],
+                    employers=[],
+                    today=date(2026, 1, 1),
+                ):
                     w.writerow([p.get(h, "") for h in TEMPLATE_HEADERS])
         gen_s = time.perf_counter() - t0
         self.log(f"census file {path} ({path.stat().st_size / 1e6:.0f} MB) in {gen_s:.1f} s")
@@ -123,11 +161,14 @@ class Command(BaseCommand):
 
         t0 = time.perf_counter()
         with path.open("rb") as f:
-            result = residents_import(table=open_table(f, size=path.stat().st_size), actor=SystemActor("bench"),
-                                      filename=path.name)
+            result = residents_import(
+                table=open_table(f, size=path.stat().st_size), actor=SystemActor("bench"), filename=path.name
+            )
         import_s = time.perf_counter() - t0
         if result.created != rows:
-            raise CommandError(f"expected {rows} created, got {result.as_dict() | {'errors': result.errors[:5]}}")
+            raise CommandError(
+                f"expected {rows} created, got {result.as_dict() | {'errors': result.errors[:5]}}"
+            )
         t0 = time.perf_counter()
         with path.open("rb") as f:
             again = residents_import(table=open_table(f), actor=SystemActor("bench"), filename=path.name)
@@ -179,18 +220,26 @@ class Command(BaseCommand):
         users = {}
         for name, division in (("bench-county", county), ("bench-township", township)):
             users[name] = User.objects.filter(username=name).first() or user_create(
-                username=name, password=secrets.token_urlsafe(16), role="county_admin", division=division)
+                username=name, password=secrets.token_urlsafe(16), role="county_admin", division=division
+            )
         on = date(2022, 6, 1)
         report = {
             "database": f"{connection.vendor} {_server_version()}",
             "machine": f"{platform.machine()} {_cpus()} cores, Python {platform.python_version()}",
-            "people": people, "doses": Dose.objects.count(), "doses_seconds": round(doses_s, 1),
-            "status_people_per_s": round(n / status_s), "status_seconds": round(status_s, 1),
+            "people": people,
+            "doses": Dose.objects.count(),
+            "doses_seconds": round(doses_s, 1),
+            "status_people_per_s": round(n / status_s),
+            "status_seconds": round(status_s, 1),
         }
         for name, user in users.items():
             page_times, raw_times, count_times = [], [], []
-            for cat in (MobilisationCategory.NOT_STARTED, MobilisationCategory.OVERDUE, MobilisationCategory.BOOSTER_DUE,
-                        MobilisationCategory.DOSE_DUE):
+            for cat in (
+                MobilisationCategory.NOT_STARTED,
+                MobilisationCategory.OVERDUE,
+                MobilisationCategory.BOOSTER_DUE,
+                MobilisationCategory.DOSE_DUE,
+            ):
                 for _ in range(3):
                     t0 = time.perf_counter()
                     qs = mobilisation_list(user=user, category=cat, on=on)
@@ -264,12 +313,29 @@ class Command(BaseCommand):
 
             for r in reader:
                 birth = r[i_birth]
-                batch.append((
-                    "resident_id", r[i_id], r[i_name], "M" if r[i_sex] == "男" else "F",
-                    birth if iso else date.fromisoformat(birth), r[i_phone], r[i_addr], village_ids[r[i_vil]], r[i_vil],
-                    None, "", r[i_occ], general, r[i_chronic], False, "willing", r[i_reason],
-                    now_db if not copy else now, now_db if not copy else now,
-                ))
+                batch.append(
+                    (
+                        "resident_id",
+                        r[i_id],
+                        r[i_name],
+                        "M" if r[i_sex] == "男" else "F",
+                        birth if iso else date.fromisoformat(birth),
+                        r[i_phone],
+                        r[i_addr],
+                        village_ids[r[i_vil]],
+                        r[i_vil],
+                        None,
+                        "",
+                        r[i_occ],
+                        general,
+                        r[i_chronic],
+                        False,
+                        "willing",
+                        r[i_reason],
+                        now_db if not copy else now,
+                        now_db if not copy else now,
+                    )
+                )
                 if len(batch) >= batch_size:
                     flush()
             if batch:

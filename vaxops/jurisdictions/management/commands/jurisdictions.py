@@ -26,9 +26,14 @@ class Command(BaseCommand):
         rows = qs.order_by("code").values_list("code", "name", "level", "parent__code")
         names = {v: k for k, v in LEVEL_BY_NAME.items()}
         if json:
-            self.stdout.write(_dump([
-                {"code": c, "name": n, "level": names[lv], "parent_code": p} for c, n, lv, p in rows.iterator()
-            ]))
+            self.stdout.write(
+                _dump(
+                    [
+                        {"code": c, "name": n, "level": names[lv], "parent_code": p}
+                        for c, n, lv, p in rows.iterator()
+                    ]
+                )
+            )
             return
         for c, n, lv, p in rows.iterator():
             self.stdout.write(f"{c}\t{n}\t{names[lv]}\t{p or ''}")

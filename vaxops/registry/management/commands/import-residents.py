@@ -31,10 +31,17 @@ class Command(BaseCommand):
                 quiet = not (not json and sys.stderr.isatty() or options.get("verbosity", 1) > 1)
                 result = run_with_progress(
                     table,
-                    lambda on_batch: residents_import(table=table, actor=actor, village_code=village,
-                                                      employer_code=employer, filename=p.name, on_batch=on_batch),
-                    quiet=quiet, xlsx=p.suffix.lower() == ".xlsx")
+                    lambda on_batch: residents_import(
+                        table=table,
+                        actor=actor,
+                        village_code=village,
+                        employer_code=employer,
+                        filename=p.name,
+                        on_batch=on_batch,
+                    ),
+                    quiet=quiet,
+                    xlsx=p.suffix.lower() == ".xlsx",
+                )
         except VaxOpsError as e:
             raise CommandError(e.message) from None
         write_result(self.stdout, result.as_dict(), as_json=json)
-

@@ -15,7 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2021)
 
     def handle(self, *args, residents: int, seed: int, **options):
-        bar = tqdm(total=residents, unit="人", desc="生成居民", file=sys.stderr, disable=options["verbosity"] < 1)
+        bar = tqdm(
+            total=residents, unit="人", desc="生成居民", file=sys.stderr, disable=options["verbosity"] < 1
+        )
 
         def progress(result):
             bar.n = result.read

@@ -31,7 +31,9 @@ class Command(BaseCommand):
         else:
             target = StockPlace.objects.filter(kind=PlaceKind.COUNTY_STORE).order_by("code").first()
             if target is None:
-                raise CommandError("尚未登记县疾控中心冷库（类型为“县级疾控冷库”的库存地点），请先登记或用 --place 指定收货地点")
+                raise CommandError(
+                    "尚未登记县疾控中心冷库（类型为“县级疾控冷库”的库存地点），请先登记或用 --place 指定收货地点"
+                )
         try:
             actor = cli_actor(user)
             with p.open("rb") as f:
@@ -39,10 +41,12 @@ class Command(BaseCommand):
                 quiet = not (not json and sys.stderr.isatty() or options.get("verbosity", 1) > 1)
                 result = run_with_progress(
                     table,
-                    lambda on_batch: codes_import(table=table, actor=actor, place=target, filename=p.name,
-                                                  on_batch=on_batch),
-                    quiet=quiet, xlsx=p.suffix.lower() == ".xlsx")
+                    lambda on_batch: codes_import(
+                        table=table, actor=actor, place=target, filename=p.name, on_batch=on_batch
+                    ),
+                    quiet=quiet,
+                    xlsx=p.suffix.lower() == ".xlsx",
+                )
         except VaxOpsError as e:
             raise CommandError(e.message) from None
         write_result(self.stdout, result.as_dict(), as_json=json)
-
