@@ -10,7 +10,7 @@ from vaxops.accounts.scope import scope_for
 from vaxops.audit.services import audit_record
 from vaxops.catalog.domain import MobilisationCategory, age_on
 from vaxops.core import clock
-from vaxops.core.xlsx import workbook_response
+from vaxops.core.xlsx import sheet_append, workbook_response
 from vaxops.registry.views import _villages
 
 from .selectors import LABELS, LIST_CATEGORIES, mobilisation_counts, mobilisation_list
@@ -112,7 +112,8 @@ def mobilisation_export(request):
     ).select_related("priority_group")
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(LABELS[MobilisationCategory(category)][:30])
-    ws.append(
+    sheet_append(
+        ws,
         [
             "姓名",
             "证件号码",
@@ -125,12 +126,13 @@ def mobilisation_export(request):
             "下一剂",
             "最早日期",
             "最晚日期",
-        ]
+        ],
     )
     n = 0
     for r in qs[:MAX_EXPORT].iterator(chunk_size=2000):
         d = _row(r, on)
-        ws.append(
+        sheet_append(
+            ws,
             [
                 d["name"],
                 d["masked_id"],
@@ -143,7 +145,7 @@ def mobilisation_export(request):
                 d["next"],
                 d["earliest"],
                 d["latest"],
-            ]
+            ],
         )
         n += 1
     audit_record(
