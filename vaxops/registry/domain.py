@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from vaxops.core.formulas import FORMULA_PREFIXES_SHOWN, starts_like_formula
+
 __all__ = [
     "EARLIEST_BIRTH_DATE",
     "ID_TYPE_CHOICES",
@@ -25,6 +27,7 @@ __all__ = [
     "age_on",
     "check_character",
     "check_declared",
+    "check_free_text",
     "convert_15_to_18",
     "mask_id",
     "mask_name",
@@ -392,6 +395,28 @@ def parse_date(value: object) -> date | None:
 
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# Free-text fields of a person that a spreadsheet shows (names, addresses, work unit, notes).
+FREE_TEXT_FIELDS = (
+    "name",
+    "address",
+    "employer",
+    "occupation",
+    "chronic_conditions",
+    "willingness_reason",
+)
+
+
+def check_free_text(text: str) -> str | None:
+    """Why ``text`` cannot be a person's name, address or note, or ``None`` when it can.
+
+    Text that begins like a formula (``=HYPERLINK(…)``, ``=cmd|…``, ``+``, ``-``, ``@``, a tab or a carriage
+    return) is never a real name or address, and would run as a formula in a sheet someone opens later.
+    """
+    if starts_like_formula(text):
+        return f"不能以 {FORMULA_PREFIXES_SHOWN}开头（电子表格会把它当作公式执行）"
+    return None
+
+
 _PHONE_PUNCTUATION = str.maketrans("", "", "-()（）")
 
 

@@ -232,6 +232,10 @@ class RowCleaner:
             errors.append(RowError(row, labels[key], message))
 
         out: dict[str, Any] = {}
+        for key in domain.FREE_TEXT_FIELDS:  # any error rejects the row, so nothing else need wait for this
+            problem = domain.check_free_text(cell(key))
+            if problem:
+                err(key, problem)
         name = cell("name")
         if not name:
             err("name", "姓名不能为空")
