@@ -14,7 +14,8 @@ def read_ahead(items: Iterable[T], *, chunk: int = 500, depth: int = 8) -> Itera
 
     The producer must not touch the database: Django connections are per thread
     (and an in-memory SQLite database is per connection). An exception in the
-    producer is raised here, in the consumer, at the point it was reached.
+    producer is raised here, in the consumer, at the point it was reached: after
+    every item produced before it.
     Closing this generator early stops the producer.
     """
     q: queue.Queue = queue.Queue(maxsize=depth)
@@ -41,7 +42,9 @@ def read_ahead(items: Iterable[T], *, chunk: int = 500, depth: int = 8) -> Itera
             if buf and not put(buf):
                 return
             put(_DONE)
-        except BaseException as e:  # handed to the consumer, raised there
+        except BaseException as e:  # handed to the consumer, raised there, after the items read before it
+            if buf and not put(buf):
+                return
             put(e)
 
     worker = threading.Thread(target=produce, name="vaxops-read-ahead", daemon=True)
@@ -87,7 +90,9 @@ def read_ahead_in_process(
                     buf = []
             q.put((buf, position() if position else None))
             q.put(_DONE_MARK)
-        except BaseException as e:
+        except BaseException as e:  # after the items read before it
+            if buf:
+                q.put((buf, position() if position else None))
             q.put(("error", e))
 
     child = ctx.Process(target=produce, name="vaxops-read-ahead", daemon=True)

@@ -3,9 +3,11 @@ from datetime import date
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field
 
 from vaxops.core.errors import ValidationFailed
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 
 from . import selectors, services
 from .models import Resident
@@ -100,7 +102,8 @@ class ImportOut(Schema):
     updated: int
     unchanged: int
     rejected: int
-    errors: list[RowErrorOut]
+    errors: list[RowErrorOut] = Field(description="前 VAXOPS_IMPORT_ERRORS_LISTED 条（默认 100）逐行错误")
+    errors_total: int = Field(description="逐行错误总数（可多于 errors 所列）")
 
 
 def _out(r: Resident) -> dict:
@@ -177,6 +180,8 @@ def find_resident(request, payload: FindIn):
 def import_residents(
     request, file: File[UploadedFile], village_code: Form[str] = "", employer_code: Form[str] = ""
 ):
+    check_upload_size(file.size or 0)
+
     def work():
         if file.size == 0:
             raise ValidationFailed("文件为空")
@@ -188,13 +193,8 @@ def import_residents(
             employer_code=employer_code or None,
             filename=file.name or "",
         )
-        return 200, result.as_dict()
+        return 200, result.as_dict(listed=errors_listed())
 
-    import hashlib
-
-    file.seek(0)
-    digest = hashlib.sha256(file.read()).hexdigest()
-    file.seek(0)
     return idempotent_status(
-        request, {"file": digest, "village": village_code, "employer": employer_code}, work
+        request, {"file": upload_digest(file), "village": village_code, "employer": employer_code}, work
     )

@@ -16,6 +16,7 @@ from vaxops.audit.services import audit_record, audit_record_many, diff
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.streams import read_ahead, read_ahead_in_process
+from vaxops.core.uploads import check_upload_size
 from vaxops.jurisdictions.models import Division, Level
 
 from . import domain
@@ -155,24 +156,68 @@ class RowError:
         return {"row": self.row, "column": self.column, "message": self.message}
 
 
+def _errors_kept() -> int:
+    return settings.VAXOPS_IMPORT_ERRORS_KEPT
+
+
 @dataclass
 class ImportResult:
+    """The counts of an import (read = created + updated + unchanged + rejected) and its row errors.
+
+    ``errors`` keeps the first ``errors_kept`` row errors (the downloadable error file); ``errors_total``
+    counts them all, so a file of a million bad rows costs neither memory nor a huge answer.
+    """
+
     read: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
+    errors_kept: int = field(default_factory=_errors_kept)
 
-    def as_dict(self) -> dict:
+    def add_errors(self, errors: list[RowError]) -> None:
+        self.errors_total += len(errors)
+        room = self.errors_kept - len(self.errors)
+        if room > 0:
+            self.errors.extend(errors[:room])
+
+    @property
+    def processed(self) -> int:
+        """Rows whose outcome is saved (a row read but still waiting in an unwritten batch is not)."""
+        return self.created + self.updated + self.unchanged + self.rejected
+
+    def as_dict(self, *, listed: int | None = None) -> dict:
+        """The counts, the first ``listed`` row errors (all kept ones when ``None``) and their total."""
+        shown = self.errors if listed is None else self.errors[:listed]
         return {
             "read": self.read,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
-            "errors": [e.as_dict() for e in self.errors],
+            "errors": [e.as_dict() for e in shown],
+            "errors_total": self.errors_total,
         }
+
+    def committed_note(self) -> str:
+        """What an import that stopped part-way had already saved, and how to finish it."""
+        if not self.processed:
+            return "（未导入任何数据）"
+        return (
+            f"（此前的 {self.processed} 行已处理并保存：新建 {self.created}，更新 {self.updated}，"
+            f"未变 {self.unchanged}，拒绝 {self.rejected}；修正文件后重新导入整个文件即可完成其余部分，"
+            "已保存的行不会重复）"
+        )
+
+
+def stopped_part_way(error: VaxOpsError, result: ImportResult) -> VaxOpsError:
+    """``error`` (the file could not be read further) with what was saved before it, for every door."""
+    error.partial_result = result
+    error.message = error.message + result.committed_note()
+    error.args = (error.message,)
+    return error
 
 
 def _text(v: Any) -> Any:
@@ -585,7 +630,12 @@ def _apply_batch(
             transaction.on_commit(lambda: residents_changed.send(sender=Resident, resident_ids=changed_ids))
     for o in outcome:
         setattr(result, o, getattr(result, o) + 1)
-    result.errors.extend(errors)
+    result.add_errors(errors)
+
+
+def oversized_errors(row: int, too_long: list[tuple[str, int]], limit: int | None) -> list[RowError]:
+    """Row errors for cells longer than the limit (``Table.oversized``): the row is rejected, not the file."""
+    return [RowError(row, column, f"内容过长（{n} 个字符，最多 {limit} 个）") for column, n in too_long]
 
 
 def residents_import_rows(
@@ -640,23 +690,26 @@ def residents_import_rows(
         if on_batch:
             on_batch(result)
 
-    def _consume() -> None:
-        for row, values, errors in rows:
-            result.read += 1
-            if values is None:
-                result.rejected += 1
-                result.errors.extend(errors)
-                continue
-            batch.append((row, values))
-            if len(batch) >= batch_size:
-                flush()
-        flush()
-
-    try:
-        _consume()
-    except VaxOpsError as e:
-        e.partial_result = result  # what was committed before the file failed, for the job page
-        raise
+    it = iter(rows)
+    while True:
+        try:
+            row, values, errors = next(it)
+        except StopIteration:
+            break
+        except VaxOpsError as e:
+            # The file cannot be read past this point. The rows before it are good: save them, so the
+            # answer can say exactly what was saved, and a re-run of the corrected file finishes the job.
+            flush()
+            raise stopped_part_way(e, result) from None
+        result.read += 1
+        if values is None:
+            result.rejected += 1
+            result.add_errors(errors)
+            continue
+        batch.append((row, values))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
     return result
 
 
@@ -707,6 +760,10 @@ def residents_import(
         for row, values in table.rows:
             if not any(v not in (None, "") for v in values):
                 continue  # blank lines are not rows
+            too_long = table.oversized(values)
+            if too_long:
+                yield row, None, oversized_errors(row, too_long, table.max_cell_chars)
+                continue
             out, errors = clean(values, row)
             yield row, out, errors
 
@@ -875,6 +932,7 @@ def import_job_create(*, actor, upload, village_code: str = "", employer_code: s
     from django_q.tasks import async_task
 
     require(actor, "registry.import_residents")
+    check_upload_size(getattr(upload, "size", 0) or 0)
     name = getattr(upload, "name", "upload")[:200]
     job = ImportJob(
         created_by=actor,

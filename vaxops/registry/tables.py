@@ -1,5 +1,7 @@
 """Reading census tables (CSV in UTF-8 or GBK, XLSX) row by row in constant memory."""
 
+import codecs
+import contextlib
 import csv
 import io
 from collections.abc import Iterator
@@ -7,6 +9,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from vaxops.core.errors import ValidationFailed
+from vaxops.core.uploads import ImportLimits, check_xlsx_archive, rows_refusal
+
+# A cell longer than this is a file error (the csv module's own guard); below it, a cell longer than
+# VAXOPS_IMPORT_MAX_CELL_CHARS is a row error naming the column.
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+# Columns read from an XLSX: a census has 15, a receipt 5; a sheet declaring 16,384 would pad every row.
+XLSX_MAX_COLUMNS = 200
 
 # Canonical field → accepted headers (compared after normalise_header).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -68,9 +77,25 @@ class Table:
     # collected it closes the file under it, and progress still asks for tell().
     keep: object = None
     position_is_bytes: bool = False  # CSV: size/position in bytes; XLSX and generated rows: in rows
+    headers: list[str] = field(default_factory=list)  # the file's header row as written
+    max_cell_chars: int | None = None
 
     def done(self) -> int:
         return int(self.position())
+
+    def oversized(self, values: list) -> list[tuple[str, int]]:
+        """(column header, length) of each cell longer than ``max_cell_chars``; usually ``[]``, cheaply."""
+        limit = self.max_cell_chars
+        if limit is None:
+            return []
+        lengths = [len(v) if isinstance(v, str) else 0 for v in values]
+        if max(lengths, default=0) <= limit:
+            return []
+        return [
+            (self.headers[i] if i < len(self.headers) and self.headers[i] else f"第{i + 1}列", n)
+            for i, n in enumerate(lengths)
+            if n > limit
+        ]
 
 
 def aliases_for(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -107,29 +132,84 @@ def _detect_encoding(head: bytes) -> str:
 
 
 def open_table(
-    stream: BinaryIO, *, size: int = 0, filename: str = "", aliases: dict[str, str] | None = None
+    stream: BinaryIO,
+    *,
+    size: int = 0,
+    filename: str = "",
+    aliases: dict[str, str] | None = None,
+    limits: ImportLimits | None = None,
 ) -> Table:
     """Open ``stream`` as XLSX or CSV. Raises ValidationFailed when the file itself cannot be read.
 
     ``aliases`` (from ``aliases_for``) maps headers to fields; the default is the census columns.
+    ``limits`` default to the settings (``core.uploads``). Everything that would make the whole file unusable
+    is checked here, before a row is handed out: a CSV's encoding over the whole file (so a bad byte at line
+    3,002 refuses the file, naming that line, with nothing written), its number of rows, an XLSX's inflated
+    size and compression ratio, its declared number of rows.
     """
+    limits = limits or ImportLimits.from_settings()
     head = stream.read(4)
     stream.seek(0)
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(stream, size=size, aliases=aliases)
+        return _open_xlsx(stream, size=size, aliases=aliases, limits=limits)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ValidationFailed("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再导入")
     if filename.lower().endswith((".xlsx", ".xls", ".pdf", ".doc", ".docx")):
         raise ValidationFailed(f"文件“{filename}”不是有效的 XLSX 文件")
-    return _open_csv(stream, size=size, aliases=aliases)
+    return _open_csv(stream, size=size, aliases=aliases, limits=limits)
 
 
-def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) -> Table:
+def _scan_text(stream: BinaryIO, encoding: str) -> int:
+    """Decode the whole file in chunks (constant memory) and count its lines; leaves the stream at its start.
+
+    Raises UnicodeDecodeError with ``line`` set to the line of the first byte that cannot be decoded.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lines = 0
+    last = b""
+    try:
+        while chunk := stream.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                e.line = lines + bytes(e.object[: e.start]).count(b"\n") + 1
+                raise
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as e:
+            e.line = lines + (0 if last == b"\n" else 1)
+            raise
+    finally:
+        stream.seek(0)
+    return lines + (1 if last and last != b"\n" else 0)
+
+
+def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, limits: ImportLimits) -> Table:
     sample = stream.read(1 << 16)
     stream.seek(0)
     if b"\x00" in sample:
         raise ValidationFailed("文件不是文本格式的 CSV，也不是 XLSX，无法读取")
     encoding = _detect_encoding(sample)
+    try:
+        lines = _scan_text(stream, encoding)
+    except UnicodeDecodeError as e:
+        bad_line = e.line
+        lines = None
+    if lines is None and encoding == "utf-8" and sample.isascii():
+        # The sample was plain ASCII, so it could not tell UTF-8 from GBK: the whole file may be GBK.
+        with contextlib.suppress(UnicodeDecodeError):
+            lines, encoding = _scan_text(stream, "gb18030"), "gb18030"
+    if lines is None:
+        raise ValidationFailed(
+            f"第{bad_line}行含有无法识别的字符（文件编码应为 UTF-8 或 GBK）；整个文件未导入，"
+            "请修正该行或另存为 UTF-8 编码的 CSV 后重新导入"
+        )
+    refusal = rows_refusal(lines - 1, limits)
+    if refusal:
+        raise ValidationFailed(refusal)
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
     first_line = sample.split(b"\n", 1)[0]
     delimiter = "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
@@ -140,7 +220,7 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) ->
         raise ValidationFailed("文件为空，没有表头") from None
     except UnicodeDecodeError:
         raise ValidationFailed("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV") from None
-    columns, labels, _ = _map_headers(headers, aliases)
+    columns, labels, names = _map_headers(headers, aliases)
 
     def rows() -> Iterator[tuple[int, list]]:
         line = 1
@@ -148,10 +228,12 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) ->
             for values in reader:
                 line += 1
                 yield line, values
-        except UnicodeDecodeError:
+        except UnicodeDecodeError:  # checked over the whole file when it was opened; kept as a guard
             raise ValidationFailed(
                 f"第{line + 1}行附近含有无法识别的字符（文件编码应为 UTF-8 或 GBK）"
             ) from None
+        except csv.Error as e:
+            raise ValidationFailed(f"第{reader.line_num}行无法按 CSV 读取（{e}）") from None
 
     def position() -> int:
         return size if stream.closed else stream.tell()
@@ -164,34 +246,54 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) ->
         position=position,
         keep=text,
         position_is_bytes=True,
+        headers=names,
+        max_cell_chars=limits.max_cell_chars,
     )
 
 
-def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None) -> Table:
+def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, limits: ImportLimits) -> Table:
     from openpyxl import load_workbook
 
+    check_xlsx_archive(stream, limits)
     try:
         wb = load_workbook(stream, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for a broken file
         raise ValidationFailed(f"XLSX 文件已损坏或无法读取：{e}") from None
+    if not wb.worksheets:
+        raise ValidationFailed("XLSX 文件中没有工作表")
     ws = wb.worksheets[0]
-    it = ws.iter_rows(values_only=True)
+    total = ws.max_row or 0
+    refusal = rows_refusal(total - 1, limits)
+    if refusal:
+        wb.close()
+        raise ValidationFailed(refusal)
+    wide = (ws.max_column or 0) > XLSX_MAX_COLUMNS
+    it = ws.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS if wide else None)
     try:
         headers = list(next(it))
     except StopIteration:
         raise ValidationFailed("工作表为空，没有表头") from None
-    columns, labels, _ = _map_headers(headers, aliases)
-    total = ws.max_row or 0
+    columns, labels, names = _map_headers(headers, aliases)
     state = {"row": 1}
+    max_rows = limits.max_rows
 
     def rows() -> Iterator[tuple[int, list]]:
         for values in it:
             state["row"] += 1
+            if max_rows is not None and state["row"] - 1 > max_rows:
+                # The sheet's declared size was wrong (it is only a hint in the file).
+                raise ValidationFailed(rows_refusal(state["row"] - 1, limits))
             yield state["row"], list(values)
         wb.close()
 
     return Table(
-        columns=columns, header_labels=labels, rows=rows(), size=total, position=lambda: state["row"]
+        columns=columns,
+        header_labels=labels,
+        rows=rows(),
+        size=total,
+        position=lambda: state["row"],
+        headers=names,
+        max_cell_chars=limits.max_cell_chars,
     )
 
 

@@ -6,13 +6,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.uploads import jobs_expire, upload_discard
 
 from .models import ImportJob
 from .services import ImportResult, residents_import
 from .tables import open_table
 
 log = logging.getLogger(__name__)
-MAX_STORED_ERRORS = 20000
 
 
 def import_job_run(job_id: int) -> None:
@@ -49,19 +49,17 @@ def import_job_run(job_id: int) -> None:
         partial = getattr(e, "partial_result", None)
         counts = {}
         if partial is not None:
-            # Batches before the failure are committed: say so, and keep their row errors.
-            done = partial.created + partial.updated + partial.unchanged + partial.rejected
+            # Batches before the failure are committed (the message says so): keep their counts and row errors.
             counts = {
-                "read": done,
+                "read": partial.processed,
                 "created": partial.created,
                 "updated": partial.updated,
                 "unchanged": partial.unchanged,
                 "rejected": partial.rejected,
-                "errors": [x.as_dict() for x in partial.errors[:MAX_STORED_ERRORS]],
+                "errors": [x.as_dict() for x in partial.errors],
             }
-        message = e.message + (f"（此前的 {counts['read']} 行已处理并保存）" if counts.get("read") else "")
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now(), **counts
+            status=ImportJob.Status.FAILED, message=e.message, finished_at=timezone.now(), **counts
         )
         return
     except Exception as e:
@@ -70,6 +68,8 @@ def import_job_run(job_id: int) -> None:
             status=ImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=timezone.now()
         )
         raise
+    finally:
+        upload_discard(job)
     with transaction.atomic():
         ImportJob.objects.filter(pk=job_id).update(
             status=ImportJob.Status.DONE,
@@ -80,9 +80,20 @@ def import_job_run(job_id: int) -> None:
             rejected=result.rejected,
             bytes_done=total,
             bytes_total=total,
-            errors=[e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]],
+            errors=[e.as_dict() for e in result.errors],
             finished_at=timezone.now(),
-            message=""
-            if len(result.errors) <= MAX_STORED_ERRORS
-            else f"错误较多，仅保存前{MAX_STORED_ERRORS}条",
+            message=errors_note(result),
         )
+
+
+def errors_note(result: ImportResult) -> str:
+    """What a finished job says when it kept fewer row errors than it found."""
+    if result.errors_total <= len(result.errors):
+        return ""
+    return f"错误共 {result.errors_total} 条，错误报告保存前 {len(result.errors)} 条"
+
+
+def import_errors_expire() -> int:
+    """Daily in the worker: census jobs that ended more than VAXOPS_IMPORT_ERRORS_KEEP_DAYS ago lose their row
+    errors (their counts stay); returns how many jobs were cleared."""
+    return jobs_expire(ImportJob)

@@ -170,6 +170,25 @@ LOGGING = {
 
 # Import pipeline
 VAXOPS_IMPORT_BATCH = int(os.environ.get("VAXOPS_IMPORT_BATCH", "2000"))
+# Uploads and imports (census, receipt files). Django keeps an upload of more than FILE_UPLOAD_MAX_MEMORY_SIZE
+# in a temporary file, not in memory; a form or JSON body (no file) may not exceed DATA_UPLOAD_MAX_MEMORY_SIZE.
+# Django sets no limit on an uploaded file's size: VAXOPS_IMPORT_MAX_UPLOAD_MB is ours (set the front proxy's
+# body limit, e.g. nginx client_max_body_size, a little above it). An XLSX is refused before it is read when
+# its members would inflate beyond VAXOPS_IMPORT_MAX_XLSX_INFLATED_MB, or a large member is compressed more
+# than VAXOPS_IMPORT_MAX_XLSX_RATIO times (a zip bomb); a file of more data rows than VAXOPS_IMPORT_MAX_ROWS is
+# refused; a cell longer than VAXOPS_IMPORT_MAX_CELL_CHARS rejects its row. An answer lists the first
+# VAXOPS_IMPORT_ERRORS_LISTED row errors with their total; the error file keeps up to VAXOPS_IMPORT_ERRORS_KEPT.
+# An uploaded file is deleted when its job ends; the job's row errors are kept VAXOPS_IMPORT_ERRORS_KEEP_DAYS.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("VAXOPS_DATA_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("VAXOPS_FILE_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440)))
+VAXOPS_IMPORT_MAX_UPLOAD_MB = int(os.environ.get("VAXOPS_IMPORT_MAX_UPLOAD_MB", "64"))
+VAXOPS_IMPORT_MAX_XLSX_INFLATED_MB = int(os.environ.get("VAXOPS_IMPORT_MAX_XLSX_INFLATED_MB", "256"))
+VAXOPS_IMPORT_MAX_XLSX_RATIO = int(os.environ.get("VAXOPS_IMPORT_MAX_XLSX_RATIO", "100"))
+VAXOPS_IMPORT_MAX_ROWS = int(os.environ.get("VAXOPS_IMPORT_MAX_ROWS", "1000000"))
+VAXOPS_IMPORT_MAX_CELL_CHARS = int(os.environ.get("VAXOPS_IMPORT_MAX_CELL_CHARS", "1000"))
+VAXOPS_IMPORT_ERRORS_LISTED = int(os.environ.get("VAXOPS_IMPORT_ERRORS_LISTED", "100"))
+VAXOPS_IMPORT_ERRORS_KEPT = int(os.environ.get("VAXOPS_IMPORT_ERRORS_KEPT", "20000"))
+VAXOPS_IMPORT_ERRORS_KEEP_DAYS = int(os.environ.get("VAXOPS_IMPORT_ERRORS_KEEP_DAYS", "7"))
 
 # What one server process may remember for a moment (0 turns each off): an API token's user (a revoked token
 # or deactivated user is refused at most this long after), the catalogue's revision token (an edit of

@@ -8,8 +8,6 @@ jurisdiction), 404 (an unknown id, place, product or traceability code).
 
 from __future__ import annotations
 
-import hashlib
-
 from django.db.models import Count, Q
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -20,6 +18,7 @@ from vaxops.catalog.api import ErrorOut
 from vaxops.catalog.models import Product
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 from vaxops.registry.api import ImportOut
 from vaxops.registry.models import Resident
 
@@ -879,6 +878,8 @@ def receipt_upload(request, file: File[UploadedFile], place: Form[str] = ""):
     target = _default_store(place)
     selectors.require_place(request.user, target, "supply.add_tracecode")
 
+    check_upload_size(file.size or 0)
+
     def work():
         if file.size == 0:
             raise ValidationFailed("文件为空", field="file")
@@ -886,12 +887,9 @@ def receipt_upload(request, file: File[UploadedFile], place: Form[str] = ""):
         result = services.codes_import(
             table=table, actor=request.user, place=target, filename=file.name or ""
         )
-        return 200, result.as_dict()
+        return 200, result.as_dict(listed=errors_listed())
 
-    file.seek(0)
-    digest = hashlib.sha256(file.read()).hexdigest()
-    file.seek(0)
-    return idempotent_status(request, {"file": digest, "place": target.code}, work)
+    return idempotent_status(request, {"file": upload_digest(file), "place": target.code}, work)
 
 
 @router.post(

@@ -14,6 +14,8 @@ class SupplyConfig(AppConfig):
 
 def _after_migrate(sender, **kwargs) -> None:
     from vaxops.accounts.services import roles_sync
+    from vaxops.core.schedules import schedule_daily
 
     # Earlier apps sync the roles before this app's permissions exist; sync again now that they do.
     roles_sync()
+    schedule_daily("清理过期的收货导入错误报告", "vaxops.supply.tasks.receipt_errors_expire", hour=2)

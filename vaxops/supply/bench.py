@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from vaxops.catalog.models import Product, TracePrefix
 from vaxops.core.actors import SystemActor
+from vaxops.core.uploads import ImportLimits
 from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.demo import COUNTY_CODE, demo_county_build
 from vaxops.registry.domain import check_character
@@ -258,7 +259,9 @@ def codes(*, rows: int, seed: int = 1, log: Log = lambda s: None) -> dict:
         t0 = time.perf_counter()
         with path.open("rb") as f:
             result = services.codes_import(
-                table=codes_table_open(f, size=path.stat().st_size, filename=path.name),
+                table=codes_table_open(
+                    f, size=path.stat().st_size, filename=path.name, limits=ImportLimits.for_benchmarks()
+                ),
                 actor=SystemActor("bench"),
                 place=store,
                 filename=path.name,

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.catalog.models import Product, TracePrefix
-from vaxops.core.errors import ValidationFailed
+from vaxops.core.errors import ValidationFailed, VaxOpsError
 from vaxops.registry import domain as registry_domain
-from vaxops.registry.services import ImportResult, RowError
+from vaxops.registry.services import ImportResult, RowError, oversized_errors, stopped_part_way
 from vaxops.registry.tables import Table
 
 from . import domain
@@ -296,6 +296,10 @@ def _checked_rows(table: Table, products: _Products):
         raw = values[ic] if 0 <= ic < n else None
         if not (type(raw) is str and raw and not raw.isspace()) and not any(_text(v) for v in values):
             continue  # a blank line is not a row
+        too_long = table.oversized(values)
+        if too_long:
+            yield row, None, oversized_errors(row, too_long, table.max_cell_chars)
+            continue
         errors: list[RowError] = []
 
         if type(raw) is str and len(raw) == 20 and raw.isdigit() and raw.isascii():
@@ -428,11 +432,22 @@ def codes_import(
         if on_batch:
             on_batch(result)
 
-    for item in rows:
+    it = iter(rows)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            break
+        except VaxOpsError as e:
+            # The file cannot be read past this point: save the good rows before it and say so (a re-run of
+            # the corrected file finds them registered, unchanged, and finishes the rest).
+            if batch:
+                flush()
+            raise stopped_part_way(e, result) from None
         result.read += 1
         if item[1] is None:
             result.rejected += 1
-            result.errors.extend(item[2])
+            result.add_errors(item[2])
             continue
         batch.append(item)
         if len(batch) >= batch_size:
@@ -463,7 +478,7 @@ def _apply_codes(
     result.created += counts["created"]
     result.unchanged += counts["unchanged"]
     result.rejected += counts["rejected"]
-    result.errors.extend(errors)
+    result.add_errors(errors)
 
 
 def _codes_registered(codes: list[str]) -> dict[str, tuple[int, str]]:

@@ -7,6 +7,7 @@ read-only mode, row numbering, progress); this module gives it the columns of a 
 from typing import BinaryIO
 
 from vaxops.core.errors import ValidationFailed
+from vaxops.core.uploads import ImportLimits
 from vaxops.registry.tables import Table, aliases_for, open_table
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -30,6 +31,9 @@ def check_required(table: Table) -> None:
         )
 
 
-def codes_table_open(stream: BinaryIO, *, size: int = 0, filename: str = "") -> Table:
-    """Open a receipt file. Raises ValidationFailed when the file itself cannot be read."""
-    return open_table(stream, size=size, filename=filename, aliases=_ALIASES)
+def codes_table_open(
+    stream: BinaryIO, *, size: int = 0, filename: str = "", limits: ImportLimits | None = None
+) -> Table:
+    """Open a receipt file (limits as for a census file). Raises ValidationFailed when the file itself cannot be
+    read."""
+    return open_table(stream, size=size, filename=filename, aliases=_ALIASES, limits=limits)

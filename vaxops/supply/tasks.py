@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.uploads import check_upload_size, jobs_expire, upload_discard
 from vaxops.registry.services import ImportResult
+from vaxops.registry.tasks import errors_note
 
 from . import services
 from .models import ReceiptImportJob, StockPlace
@@ -15,7 +17,6 @@ from .selectors import require_place
 from .tables import codes_table_open
 
 log = logging.getLogger(__name__)
-MAX_STORED_ERRORS = 20000
 IMPORT_PERMISSION = "supply.add_tracecode"
 
 
@@ -25,6 +26,7 @@ def receipt_job_create(*, actor, upload, place: StockPlace) -> ReceiptImportJob:
     from django_q.tasks import async_task
 
     require_place(actor, place, IMPORT_PERMISSION)
+    check_upload_size(getattr(upload, "size", 0) or 0)
     name = getattr(upload, "name", "upload")[:200]
     job = ReceiptImportJob(
         created_by=actor, place=place, filename=name, bytes_total=getattr(upload, "size", 0) or 0
@@ -69,8 +71,19 @@ def receipt_job_run(job_id: int) -> None:
                 table=table, actor=job.created_by, place=job.place, filename=job.filename, on_batch=progress
             )
     except VaxOpsError as e:
+        partial = getattr(e, "partial_result", None)
+        counts = {}
+        if partial is not None:
+            # Batches before the failure are committed (the message says so): keep their counts and row errors.
+            counts = {
+                "read": partial.processed,
+                "created": partial.created,
+                "unchanged": partial.unchanged,
+                "rejected": partial.rejected,
+                "errors": [x.as_dict() for x in partial.errors],
+            }
         ReceiptImportJob.objects.filter(pk=job_id).update(
-            status=ReceiptImportJob.Status.FAILED, message=e.message, finished_at=timezone.now()
+            status=ReceiptImportJob.Status.FAILED, message=e.message, finished_at=timezone.now(), **counts
         )
         return
     except Exception as e:
@@ -79,6 +92,8 @@ def receipt_job_run(job_id: int) -> None:
             status=ReceiptImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=timezone.now()
         )
         raise
+    finally:
+        upload_discard(job)
     ReceiptImportJob.objects.filter(pk=job_id).update(
         status=ReceiptImportJob.Status.DONE,
         read=result.read,
@@ -87,7 +102,13 @@ def receipt_job_run(job_id: int) -> None:
         rejected=result.rejected,
         bytes_done=total,
         bytes_total=total,
-        errors=[e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]],
+        errors=[e.as_dict() for e in result.errors],
         finished_at=timezone.now(),
-        message="" if len(result.errors) <= MAX_STORED_ERRORS else f"错误较多，仅保存前{MAX_STORED_ERRORS}条",
+        message=errors_note(result),
     )
+
+
+def receipt_errors_expire() -> int:
+    """Daily in the worker: receipt jobs that ended more than VAXOPS_IMPORT_ERRORS_KEEP_DAYS ago lose their row
+    errors (their counts stay); returns how many jobs were cleared."""
+    return jobs_expire(ReceiptImportJob)

@@ -52,7 +52,7 @@ class TestJsonOutput:
 
         out = run_json(p)
 
-        assert set(out) == {"read", "created", "updated", "unchanged", "rejected", "errors"}
+        assert set(out) == {"read", "created", "updated", "unchanged", "rejected", "errors", "errors_total"}
         assert (out["read"], out["created"], out["updated"], out["unchanged"], out["rejected"]) == (
             2,
             1,

@@ -77,7 +77,7 @@ class TestRequestId:
 
 
 class TestFailedJobKeepsWhatItDid:
-    def test_it_keeps_counts_and_row_errors_when_the_file_breaks_later(
+    def test_bad_bytes_late_in_the_file_refuse_it_before_anything_is_written(
         self, cdc, village_a1, monkeypatch, django_capture_on_commit_callbacks
     ):
         from vaxops.registry import services
@@ -92,10 +92,9 @@ class TestFailedJobKeepsWhatItDid:
             job = services.import_job_create(actor=cdc, upload=SimpleUploadedFile("census.csv", data))
         job = ImportJob.objects.get(pk=job.pk)
         assert job.status == ImportJob.Status.FAILED
-        assert "无法识别的字符" in job.message
-        assert job.read == job.created + job.updated + job.unchanged + job.rejected
-        assert job.read >= 100 and job.rejected == 1
-        assert job.errors[0]["row"] == 7
+        assert "第3002行含有无法识别的字符" in job.message and "整个文件未导入" in job.message
+        assert (job.read, job.created, job.rejected) == (0, 0, 0)
+        assert not Resident.objects.exists()
 
 
 class TestAdminEditsAreAudited:

@@ -19,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--employer", help="单位代码：文件中所有人都属于该单位")
         parser.add_argument("--user", help="以该用户身份导入（其辖区和权限生效）；默认系统身份")
         parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+        parser.add_argument("--errors", metavar="FILE.csv", help="把全部逐行错误写入该 CSV 文件")
 
-    def handle(self, *args, path, village, employer, user, json: bool, **options):
+    def handle(self, *args, path, village, employer, user, json: bool, errors=None, **options):
         p = Path(path)
         if not p.is_file():
             raise CommandError(f"文件不存在：{path}")
@@ -44,4 +45,4 @@ class Command(BaseCommand):
                 )
         except VaxOpsError as e:
             raise CommandError(e.message) from None
-        write_result(self.stdout, result.as_dict(), as_json=json)
+        write_result(self.stdout, result.as_dict(), as_json=json, errors_path=errors)

@@ -19,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--place", help="收货地点编码；默认县疾控中心冷库")
         parser.add_argument("--user", help="以该用户身份导入；默认系统身份")
         parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+        parser.add_argument("--errors", metavar="FILE.csv", help="把全部逐行错误写入该 CSV 文件")
 
-    def handle(self, *args, path, place, user, json: bool, **options):
+    def handle(self, *args, path, place, user, json: bool, errors=None, **options):
         p = Path(path)
         if not p.is_file():
             raise CommandError(f"文件不存在：{path}")
@@ -49,4 +50,4 @@ class Command(BaseCommand):
                 )
         except VaxOpsError as e:
             raise CommandError(e.message) from None
-        write_result(self.stdout, result.as_dict(), as_json=json)
+        write_result(self.stdout, result.as_dict(), as_json=json, errors_path=errors)
