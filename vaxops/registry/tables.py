@@ -278,7 +278,15 @@ def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, l
     max_rows = limits.max_rows
 
     def rows() -> Iterator[tuple[int, list]]:
-        for values in it:
+        while True:
+            try:
+                values = next(it)
+            except StopIteration:
+                break
+            except Exception as e:  # a sheet cut short, a bad checksum: openpyxl raises many types
+                raise ValidationFailed(
+                    f"XLSX 文件第{state['row']}行之后已损坏，无法继续读取（{type(e).__name__}）"
+                ) from None
             state["row"] += 1
             if max_rows is not None and state["row"] - 1 > max_rows:
                 # The sheet's declared size was wrong (it is only a hint in the file).

@@ -197,6 +197,14 @@ class TestZipBomb:
             run(zip_bomb(64), cdc)
         assert "压缩比异常" in e.value.message
 
+    def test_a_sheet_that_turns_out_broken_is_a_file_error_not_a_crash(self, cdc):
+        from vaxops.core.errors import ValidationFailed
+
+        # Under the limits, but its checksum is wrong: found only once the sheet has been read.
+        with pytest.raises(ValidationFailed) as e:
+            run(zip_bomb(2), cdc)
+        assert "已损坏，无法继续读取" in e.value.message and "未导入任何数据" in e.value.message
+
     def test_an_ordinary_workbook_passes(self, cdc):
         result = run(xlsx_bytes([["姓名", "证件号码", "村(社区)代码"], ["王芳", ID_1, A1]]), cdc)
         assert result.created == 1
