@@ -297,6 +297,25 @@ class TestPartialImportsSaySo:
         assert (job.read, job.created) == (3, 3) and "此前的 3 行已处理并保存" in job.message
         assert not job.file  # the upload is deleted when the job ends, failed or not
 
+    def test_a_failed_job_offers_the_error_report_of_what_it_did(
+        self, client, cdc, settings, django_capture_on_commit_callbacks
+    ):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from vaxops.registry.services import import_job_create
+
+        settings.VAXOPS_IMPORT_BATCH = 2
+        settings.VAXOPS_IMPORT_MAX_ROWS = 3
+        people = _people(5)
+        people[0][0] = "@me"
+        data = _without_dimension(xlsx_bytes([["姓名", "证件号码", "村(社区)代码"], *people]))
+        with django_capture_on_commit_callbacks(execute=True):
+            job = import_job_create(actor=cdc, upload=SimpleUploadedFile("c.xlsx", data))
+        client.force_login(cdc)
+        body = client.get(f"/residents/import/{job.pk}/").content.decode()
+        assert "此前的 3 行已处理并保存：新建 2，更新 0，未变 0，拒绝 1" in body
+        assert f"/residents/import/{job.pk}/errors.xlsx" in body and "不能以 = + - @" in body
+
     def test_bad_bytes_at_line_3002_of_6001_name_that_line_and_write_nothing(self, cdc, settings):
         from vaxops.core.errors import ValidationFailed
 
