@@ -141,3 +141,47 @@ def jobs_expire(model, *, now=None) -> int:
     for job in old.only("pk", "file"):
         upload_discard(job)
     return old.update(errors=[])
+
+
+# Room for the other fields of a multipart form and its boundaries.
+FORM_SLACK_BYTES = 1 * MB
+
+
+class UploadSizeMiddleware:
+    """Refuse a multipart request whose declared length is beyond the upload limit, before Django reads it.
+
+    Django writes an upload of any size to a temporary file before a view sees it (it limits only bodies
+    without files); this answers 413 with the Chinese reason at once, so a huge upload costs neither disk nor
+    time. Must come before anything that reads ``request.POST`` (the CSRF middleware does).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            limits = ImportLimits.from_settings()
+            if limits.max_upload_bytes is not None and length > limits.max_upload_bytes + FORM_SLACK_BYTES:
+                return self._refuse(request, length)
+        return self.get_response(request)
+
+    def _refuse(self, request, length: int):
+        from django.http import JsonResponse
+        from django.shortcuts import render
+
+        try:
+            check_upload_size(length)
+        except ValidationFailed as e:
+            message = e.message
+        if request.path.startswith("/api/"):
+            body = {"code": "too_large", "message": message, "field": "file"}
+            response = JsonResponse(body, status=413, json_dumps_params={"ensure_ascii": False})
+        else:
+            response = render(request, "error.html", {"message": message}, status=413)
+        # The body was not read: ask the client not to reuse this connection for another request.
+        response["Connection"] = "close"
+        return response

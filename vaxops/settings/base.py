@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "vaxops.core.middleware.ChineseFirstLocaleMiddleware",
+    "vaxops.core.uploads.UploadSizeMiddleware",  # before anything reads request.POST
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -172,8 +173,9 @@ LOGGING = {
 VAXOPS_IMPORT_BATCH = int(os.environ.get("VAXOPS_IMPORT_BATCH", "2000"))
 # Uploads and imports (census, receipt files). Django keeps an upload of more than FILE_UPLOAD_MAX_MEMORY_SIZE
 # in a temporary file, not in memory; a form or JSON body (no file) may not exceed DATA_UPLOAD_MAX_MEMORY_SIZE.
-# Django sets no limit on an uploaded file's size: VAXOPS_IMPORT_MAX_UPLOAD_MB is ours (set the front proxy's
-# body limit, e.g. nginx client_max_body_size, a little above it). An XLSX is refused before it is read when
+# Django sets no limit on an uploaded file's size: VAXOPS_IMPORT_MAX_UPLOAD_MB is ours (UploadSizeMiddleware
+# answers 413 to a larger multipart request before its body is read; a front proxy's body limit, e.g. nginx
+# client_max_body_size, a little above it is still advisable). An XLSX is refused before it is read when
 # its members would inflate beyond VAXOPS_IMPORT_MAX_XLSX_INFLATED_MB, or a large member is compressed more
 # than VAXOPS_IMPORT_MAX_XLSX_RATIO times (a zip bomb); a file of more data rows than VAXOPS_IMPORT_MAX_ROWS is
 # refused; a cell longer than VAXOPS_IMPORT_MAX_CELL_CHARS rejects its row. An answer lists the first

@@ -169,6 +169,30 @@ class TestUploadSize:
         assert not Resident.objects.exists()
 
 
+class TestUploadTooLargeToRead:
+    """A request declaring a body far beyond the limit is refused before Django reads (and stores) it."""
+
+    def _post(self, client, path: str, settings):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        settings.VAXOPS_IMPORT_MAX_UPLOAD_MB = 1
+        data = csv_bytes(line()) + b"#" * (3 * 1024 * 1024)
+        return client.post(path, {"file": SimpleUploadedFile("big.csv", data)})
+
+    def test_the_web_page_answers_413_with_the_reason(self, client, cdc, settings):
+        from vaxops.registry.models import ImportJob
+
+        client.force_login(cdc)
+        r = self._post(client, "/residents/import/", settings)
+        assert r.status_code == 413 and "文件过大" in r.content.decode()
+        assert not ImportJob.objects.exists()
+
+    def test_the_api_answers_413_with_the_reason(self, client, cdc, settings):
+        client.force_login(cdc)
+        r = self._post(client, "/api/v1/residents/import", settings)
+        assert r.status_code == 413 and r.json()["code"] == "too_large" and "文件过大" in r.json()["message"]
+
+
 class TestZipBomb:
     def test_a_bomb_of_under_a_megabyte_inflating_to_a_gigabyte_is_refused_at_once(self, cdc):
         import time
