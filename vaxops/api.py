@@ -5,7 +5,8 @@ from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from vaxops.accounts.services import api_token_authenticate
-from vaxops.core.errors import NotFound, PermissionDenied, VaxOpsError
+from vaxops.core.errors import NotFound, PermissionDenied, RateLimited, VaxOpsError
+from vaxops.core.ratelimit import too_many
 
 
 class TokenAuth(HttpBearer):
@@ -39,6 +40,8 @@ api = NinjaAPI(
 
 @api.exception_handler(VaxOpsError)
 def vaxops_error(request, exc: VaxOpsError):
+    if isinstance(exc, RateLimited):
+        return too_many(request, exc)
     status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, PermissionDenied) else 400
     return api.create_response(
         request, {"code": exc.code, "message": exc.message, "field": exc.field}, status=status

@@ -111,6 +111,16 @@ def vaccinator(county):
     return _user("vaccinator", "site_vaccinator", division=Division.objects.get(code="330199001000"))
 
 
+@pytest.fixture
+def sms_outbox():
+    """The messages the memory channel (the test settings' channel) handed over during the test."""
+    from vaxops.notify.channels import outbox
+
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
 def pytest_configure(config):
     # Playwright's sync API runs an event loop in the test thread; the tests
     # themselves are synchronous, so Django's async guard does not apply.

@@ -1,3 +1,5 @@
+from vaxops.core.ratelimit import client_address
+
 from . import context
 
 
@@ -8,13 +10,10 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a
-        # trusted proxy rewrites it, and production sets that up explicitly.
+        # The same address the rate limits count (REMOTE_ADDR unless trusted proxies are configured).
         # A client's request id is kept only if it fits the column (36: a UUID); otherwise we make our own.
         rid = (request.headers.get("X-Request-ID") or "").strip()
-        token = context.bind(
-            ip=request.META.get("REMOTE_ADDR") or None, request_id=rid if 0 < len(rid) <= 36 else None
-        )
+        token = context.bind(ip=client_address(request), request_id=rid if 0 < len(rid) <= 36 else None)
         try:
             return self.get_response(request)
         finally:

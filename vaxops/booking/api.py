@@ -17,12 +17,14 @@ from datetime import date
 
 from django.db.models import Count
 from django.utils import timezone
-from ninja import Header, P, Query, Router, Schema, Status
+from ninja import Field, Header, P, Query, Router, Schema, Status
+from ninja.decorators import decorate_view
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.catalog.api import ErrorOut
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
@@ -49,7 +51,8 @@ E403 = {403: ErrorOut}
 E404 = {404: ErrorOut}
 ERRORS = {**E400, **E403, **E404}
 E409 = {409: ErrorOut}
-SELF_ERRORS = {**E400, 401: ErrorOut, **E403, **E404}
+E429 = {429: ErrorOut}
+SELF_ERRORS = {**E400, 401: ErrorOut, **E403, **E404, **E429}
 SelfToken = Header[
     str | None, P(alias="X-Self-Token", description="本人预约身份凭证（/booking/self/verify 返回的 token）")
 ]
@@ -258,7 +261,8 @@ class IdentifyIn(Schema):
 
 
 class SentOut(Schema):
-    sent: bool
+    sent: bool = Field(description="请求已受理；是否真的发出不对外透露（信息不符时也为 true）")
+    message: str = Field(description="给本人看的提示：若信息已登记，验证码已发送")
 
 
 class VerifyIn(Schema):
@@ -516,7 +520,10 @@ def _self_resident(token: str | None) -> Resident | Status:
 # --------------------------------------------------------------------------------------------------
 
 
-@sites_router.get("", response=list[SiteOut], auth=None, summary="接种单位列表（启用中的，公开信息）")
+@sites_router.get(
+    "", response={200: list[SiteOut], **E429}, auth=None, summary="接种单位列表（启用中的，公开信息）"
+)
+@decorate_view(throttle("public"))
 def list_sites(request, division: str = ""):
     """启用中的接种单位：编码、名称、类型（fixed 固定接种门诊 / temporary 大规模临时接种点 / mobile 流动接种队）、
     地址、所在区划、定点救治医院和各类工作台数量。``division`` 为区划代码（如乡镇代码），只列该区划内的。
@@ -526,7 +533,10 @@ def list_sites(request, division: str = ""):
     return [_site_out(s, desks[s.pk]) for s in sites]
 
 
-@sites_router.get("/{code}", response={200: SiteOut, **E404}, auth=None, summary="接种单位详情（公开信息）")
+@sites_router.get(
+    "/{code}", response={200: SiteOut, **E404, **E429}, auth=None, summary="接种单位详情（公开信息）"
+)
+@decorate_view(throttle("public"))
 def get_site(request, code: str):
     """一个启用中的接种单位；停用或不存在时为404。"""
     site = selectors.sites_open().filter(code=code).first()
@@ -938,23 +948,26 @@ def employer_book(request, payload: EmployerBookIn):
 
 @router.post(
     "/self/identify",
-    response={200: SentOut, **E400},
+    response={200: SentOut, **E400, **E429},
     auth=None,
     summary="本人预约第一步：核对姓名、证件号码、手机号并发送验证码（无须登录）",
 )
+@decorate_view(throttle("self.identify"))
 def self_identify(request, payload: IdentifyIn):
-    """三项须与登记信息一致，验证码发到登记的手机（10分钟内有效，1分钟内不重发，每小时最多5次）。
-    证件号码未登记或任何一项不一致时，回答都相同（400，同一句提示），不透露是哪一项不符。"""
+    """三项与登记信息一致时，验证码发到登记的手机（10分钟内有效，1分钟内不重发，每小时最多5次）。
+    无论是否登记、哪一项不一致，回答都相同（200，“若信息已登记，验证码已发送”），不透露此人是否存在。
+    证件号码或手机号格式不对为400；同一地址、同一证件号码或同一手机号请求过多为429 ``rate_limited``。"""
     services.self_identify(name=payload.name, id_number=payload.id_number, phone=payload.phone)
-    return {"sent": True}
+    return {"sent": True, "message": services.SELF_CODE_SENT}
 
 
 @router.post(
     "/self/verify",
-    response={200: VerifyOut, **E400},
+    response={200: VerifyOut, **E400, **E429},
     auth=None,
     summary="本人预约第二步：校验验证码，取得30分钟有效的身份凭证（无须登录）",
 )
+@decorate_view(throttle("self.verify"))
 def self_verify(request, payload: VerifyIn):
     """验证码正确时返回 ``token``（之后的请求放在 ``X-Self-Token`` 请求头中，30分钟内有效）以及本人的脱敏姓名、
     接种状态和下一剂信息。验证码错误5次作废。"""
@@ -973,6 +986,7 @@ def self_verify(request, payload: VerifyIn):
     exclude_none=True,
     summary="本人预约：某接种单位某天的预约时段（无须登录）",
 )
+@decorate_view(throttle("self"))
 def self_slots(request, site: str, day: date, x_self_token: SelfToken = None):
     """``site`` 为接种单位编码，``day`` 为 YYYY-MM-DD。带 ``X-Self-Token`` 请求头时，每个时段另给 ``bookable``：
     本人可用的名额（开放名额加本人所在村或单位的预留名额）。"""
@@ -990,6 +1004,7 @@ def self_slots(request, site: str, day: date, x_self_token: SelfToken = None):
     auth=None,
     summary="本人预约（须 X-Self-Token；约满时409）",
 )
+@decorate_view(throttle("self"))
 def self_book(request, payload: SelfBookIn, x_self_token: SelfToken = None):
     """为身份凭证对应的本人预约一个时段（渠道为“本人预约”），规则与代约相同：不符合条件或已有同剂次的有效预约为400，
     约满为409 ``slot_full``。凭证缺失或过期为401，被篡改为403。"""
@@ -1016,6 +1031,7 @@ def self_book(request, payload: SelfBookIn, x_self_token: SelfToken = None):
     auth=None,
     summary="本人的预约（须 X-Self-Token）",
 )
+@decorate_view(throttle("self"))
 def self_appointments(request, x_self_token: SelfToken = None):
     """身份凭证对应的本人的全部预约，新的在前。"""
     person = _self_resident(x_self_token)
@@ -1040,6 +1056,7 @@ def _own_appointment(person: Resident, appointment_id: int) -> Appointment:
     auth=None,
     summary="本人的一个预约（须 X-Self-Token）",
 )
+@decorate_view(throttle("self"))
 def self_appointment(request, appointment_id: int, x_self_token: SelfToken = None):
     """只能查看本人的预约；别人的预约与不存在的一样为404。"""
     person = _self_resident(x_self_token)
@@ -1054,6 +1071,7 @@ def self_appointment(request, appointment_id: int, x_self_token: SelfToken = Non
     auth=None,
     summary="本人取消预约（须 X-Self-Token）",
 )
+@decorate_view(throttle("self"))
 def self_cancel(request, appointment_id: int, payload: CancelIn, x_self_token: SelfToken = None):
     """只能取消本人“已预约”状态的预约；名额退回并自动分给候补。"""
     person = _self_resident(x_self_token)

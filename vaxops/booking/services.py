@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record
 from vaxops.clinic.selectors import eligibility_for, forecast_for
-from vaxops.core.errors import PermissionDenied, ValidationFailed
+from vaxops.core.errors import PermissionDenied, RateLimited, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.registry.models import Resident
 from vaxops.sites.models import SessionStatus
@@ -487,6 +487,8 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
 
 SELF_PURPOSE = "self_booking"
 _MISMATCH = "姓名、证件号码与手机号不匹配，或尚未登记。请核对后重试，或联系所在村（社区）登记"
+# The one answer to a request for a code, whether or not the details matched anyone.
+SELF_CODE_SENT = "若信息已登记，验证码已发送至该手机号，10分钟内有效。未收到请核对姓名、证件号码和手机号，或联系所在村（社区）"
 
 
 def _self_subject(id_number: str, phone: str) -> str:
@@ -495,62 +497,82 @@ def _self_subject(id_number: str, phone: str) -> str:
     return otp_subject(SELF_PURPOSE, id_number, phone)
 
 
-def self_identify(*, name: str, id_number: str, phone: str) -> str:
-    """Start a resident's own booking: the three facts must match one registered person, then a
-    one-time code goes to that phone. Returns an opaque subject to verify the code against. The answer
-    is the same whether the number is unknown or a fact does not match (no probing); every attempt is
-    audited with the number masked."""
+def _self_document(id_number: str):
+    from vaxops.registry import domain as registry_domain
+
+    try:
+        return registry_domain.parse_document(
+            registry_domain.parse_id_type(""), id_number, today=timezone.localdate()
+        )
+    except registry_domain.DocumentError as e:
+        raise ValidationFailed(e.message, field="id_number") from None
+
+
+def self_identify(*, name: str, id_number: str, phone: str) -> None:
+    """Start a resident's own booking: when name, ID number and phone match one registered person, a
+    one-time code goes to that phone after the answer has been sent.
+
+    Whether anything matched is never visible from outside: the same return (``SELF_CODE_SENT`` is the
+    message to show), the same work (a code is made and hashed either way, see ``notify.otp_issue``), the
+    same limits. Refusals are only about the request itself: a malformed ID number or phone (400), or too
+    many requests (429 ``RateLimited``) from the client's address (the caller's ``throttle``) or about this
+    ID number or this phone, whoever asks. A code sent is audited (number masked); a request that matched
+    nobody is an anonymous refusal, counted per client (``core.ratelimit.refusal_note``: one audit event
+    per client and window, not one per try)."""
+    from vaxops.core import ratelimit
     from vaxops.core.actors import SystemActor
     from vaxops.notify.services import otp_issue
     from vaxops.registry import domain as registry_domain
 
     name, phone = (name or "").strip(), (phone or "").strip()
-    try:
-        doc = registry_domain.parse_document(
-            registry_domain.parse_id_type(""), id_number, today=timezone.localdate()
-        )
-    except registry_domain.DocumentError as e:
-        raise ValidationFailed(e.message, field="id_number") from None
+    doc = _self_document(id_number)
     if not phone.isdigit() or len(phone) != 11:
         raise ValidationFailed("请填写11位手机号码", field="phone")
+    ratelimit.limit_hit("self.identify.person", ratelimit.identity_key("id", doc.number), field="id_number")
+    ratelimit.limit_hit("self.identify.person", ratelimit.identity_key("phone", phone), field="phone")
     person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
     ok = person is not None and person.name == name and person.phone == phone
-    audit_record(
-        actor=SystemActor("self-booking"),
-        action="booking.self_identify",
-        object_type="registry.resident",
-        object_id=person.pk if ok else "",
-        purpose="本人预约",
-        new={"query": registry_domain.mask_id(doc.number), "matched": ok},
-    )
+    try:
+        with transaction.atomic():
+            otp_issue(
+                purpose=SELF_PURPOSE,
+                subject=_self_subject(doc.number, phone),
+                phone=phone if ok else None,
+                resident=person if ok else None,
+                text_for=lambda code: _sms(domain.Template.OTP, code=code),
+            )
+            if ok:
+                audit_record(
+                    actor=SystemActor("self-booking"),
+                    action="booking.self_identify",
+                    obj=person,
+                    purpose="本人预约",
+                    new={"query": registry_domain.mask_id(doc.number), "code_sent": True},
+                )
+    except RateLimited:
+        ratelimit.refusal_note(scope="self.identify", reason="rate_limited")
+        raise
     if not ok:
-        raise ValidationFailed(_MISMATCH, field="id_number")
-    subject = _self_subject(doc.number, phone)
-    otp_issue(
-        purpose=SELF_PURPOSE,
-        subject=subject,
-        phone=phone,
-        text_for=lambda code: _sms(domain.Template.OTP, code=code),
-    )
-    return subject
+        ratelimit.refusal_note(scope="self.identify", reason="no_match")
 
 
 def self_verify(*, id_number: str, phone: str, code: str) -> Resident:
-    """The person, once the one-time code sent to their phone is confirmed."""
+    """The person, once the one-time code sent to their phone is confirmed. Too many tries about one ID
+    number are refused (429) whoever makes them; a wrong code is an anonymous refusal, counted per client."""
+    from vaxops.core import ratelimit
     from vaxops.notify.services import otp_verify
-    from vaxops.registry import domain as registry_domain
 
+    doc = _self_document(id_number)
+    phone = (phone or "").strip()
+    ratelimit.limit_hit("self.verify.person", ratelimit.identity_key("id", doc.number), field="id_number")
     try:
-        doc = registry_domain.parse_document(
-            registry_domain.parse_id_type(""), id_number, today=timezone.localdate()
-        )
-    except registry_domain.DocumentError as e:
-        raise ValidationFailed(e.message, field="id_number") from None
-    otp_verify(purpose=SELF_PURPOSE, subject=_self_subject(doc.number, (phone or "").strip()), code=code)
-    person = Resident.objects.filter(
-        id_type=doc.id_type.value, id_number=doc.number, phone=(phone or "").strip()
-    ).first()
+        otp_verify(purpose=SELF_PURPOSE, subject=_self_subject(doc.number, phone), code=code)
+    except ValidationFailed as e:
+        ratelimit.refusal_note(scope="self.verify", reason=e.message)
+        raise
+    person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number, phone=phone).first()
     if person is None:
+        ratelimit.refusal_note(scope="self.verify", reason="no_match")
         raise ValidationFailed(_MISMATCH, field="id_number")
     return person
 

@@ -25,11 +25,20 @@ def no_shows_task() -> int:
     return appointments_mark_no_show(before=timezone.localdate(), actor=SystemActor("worker"))
 
 
+def public_door_prune_task() -> dict:
+    """Forget the rate-limit counters of past windows and the one-time codes of past days."""
+    from vaxops.core.ratelimit import counters_prune
+    from vaxops.notify.services import otp_prune
+
+    return {"counters": counters_prune(), "codes": otp_prune()}
+
+
 SCHEDULES = (
     # name, function, schedule type (django-q: "I" minutes interval, "D" daily), minutes, first run hour
     ("发送到期通知", "vaxops.booking.tasks.notifications_send_task", "I", 1, None),
     ("第二剂到期与逾期提醒", "vaxops.booking.tasks.dose_reminders_task", "D", None, 9),
     ("标记爽约", "vaxops.booking.tasks.no_shows_task", "D", None, 1),
+    ("清理限流计数与过期验证码", "vaxops.booking.tasks.public_door_prune_task", "D", None, 3),
 )
 
 

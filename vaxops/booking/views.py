@@ -29,7 +29,8 @@ from vaxops.accounts.scope import scope_for
 from vaxops.campaign.selectors import LABELS, LIST_CATEGORIES, category_q, mobilisation_list
 from vaxops.catalog.domain import age_on
 from vaxops.core.actors import SystemActor
-from vaxops.core.errors import VaxOpsError
+from vaxops.core.errors import RateLimited, VaxOpsError
+from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name, mask_phone
 from vaxops.registry.models import ImportJob, Resident
 from vaxops.sites.models import Session, SessionStatus
@@ -529,8 +530,14 @@ def _self_resident(request) -> Resident | None:
     return Resident.objects.filter(pk=held.get("resident")).first()
 
 
+def _refused_status(e: VaxOpsError) -> int:
+    return 429 if isinstance(e, RateLimited) else 400
+
+
+@throttle("self", post="self.identify")
 def self_start(request):
-    """Step 1: name + ID number + phone → a one-time code to the phone."""
+    """Step 1: name + ID number + phone → a one-time code to the phone, if they match someone; the next
+    page is the same either way (``services.self_identify``)."""
     if request.method == "GET" and _self_resident(request) is not None:
         return redirect("book-slots")
     ctx = {"name": "", "id_number": "", "phone": ""}
@@ -540,7 +547,7 @@ def self_start(request):
             services.self_identify(name=ctx["name"], id_number=ctx["id_number"], phone=ctx["phone"])
         except VaxOpsError as e:
             ctx["error"] = e.message
-            return render(request, "booking/self_start.html", ctx, status=400)
+            return render(request, "booking/self_start.html", ctx, status=_refused_status(e))
         request.session[SELF_PENDING] = {
             "id_number": ctx["id_number"].upper(),
             "phone": ctx["phone"],
@@ -550,6 +557,7 @@ def self_start(request):
     return render(request, "booking/self_start.html", ctx)
 
 
+@throttle("self", post="self.verify")
 def self_verify(request):
     """Step 2: the code from the text message."""
     pending = request.session.get(SELF_PENDING)
@@ -565,7 +573,7 @@ def self_verify(request):
             )
         except VaxOpsError as e:
             ctx["error"] = e.message
-            return render(request, "booking/self_verify.html", ctx, status=400)
+            return render(request, "booking/self_verify.html", ctx, status=_refused_status(e))
         request.session.cycle_key()
         request.session.pop(SELF_PENDING, None)
         request.session[SELF_KEY] = {
@@ -578,6 +586,7 @@ def self_verify(request):
     return render(request, "booking/self_verify.html", ctx)
 
 
+@throttle("self")
 def self_slots(request):
     """Step 3: a site, a day, a slot with places this person may take → book."""
     person = _self_resident(request)
@@ -628,6 +637,7 @@ def self_slots(request):
     )
 
 
+@throttle("self")
 def self_me(request):
     """Step 4: the confirmation, and the active appointment to see or cancel."""
     person = _self_resident(request)
@@ -641,6 +651,7 @@ def self_me(request):
     )
 
 
+@throttle("self")
 @require_POST
 def self_cancel(request):
     person = _self_resident(request)
@@ -657,6 +668,7 @@ def self_cancel(request):
     return redirect("book-me")
 
 
+@throttle("self")
 @require_POST
 def self_exit(request):
     request.session.pop(SELF_KEY, None)

@@ -10,10 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Router, Schema
+from ninja.decorators import decorate_view
 from pydantic import Field
 
 from vaxops.catalog.api import ErrorOut
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.ratelimit import throttle
 
 from . import selectors, services
 from .models import VaccinationCertificate
@@ -66,7 +68,8 @@ def _out(cert: VaccinationCertificate) -> dict:
     }
 
 
-@router.post("/verify", auth=None, response={200: VerifyOut}, summary="验证 HC1 凭证（公开）")
+@router.post("/verify", auth=None, response={200: VerifyOut, 429: ErrorOut}, summary="验证 HC1 凭证（公开）")
+@decorate_view(throttle("certs.verify"))
 def verify(request, payload: VerifyIn):
     at = payload.at
     if at is not None and at.tzinfo is None:
@@ -94,11 +97,18 @@ def issue(request, resident_id: int, payload: IssueIn | None = None):
     )
 
 
-@router.get("/trustlist", auth=None, summary="信任列表：签名证书（公开）")
+@router.get("/trustlist", auth=None, response={200: Any, 429: ErrorOut}, summary="信任列表：签名证书（公开）")
+@decorate_view(throttle("public"))
 def trustlist(request):
     return selectors.trustlist()
 
 
-@router.get("/revocations", auth=None, summary="撤销列表：已撤销凭证的 UVCI 哈希（公开）")
+@router.get(
+    "/revocations",
+    auth=None,
+    response={200: Any, 429: ErrorOut},
+    summary="撤销列表：已撤销凭证的 UVCI 哈希（公开）",
+)
+@decorate_view(throttle("public"))
 def revocations(request):
     return selectors.revocation_list()

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxops.clinic.services import record_from_token
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.ratelimit import throttle
 from vaxops.registry.selectors import resident_get
 
 from . import document, domain, selectors, services
@@ -74,6 +75,7 @@ def _resident_of(token: str):
 
 
 @never_cache
+@throttle("record")
 @require_GET
 def mine(request, token: str):
     """The resident's certificate on their phone: Chinese and English side by side, the QR inline."""
@@ -88,6 +90,7 @@ def mine(request, token: str):
 
 
 @never_cache
+@throttle("record")
 @require_GET
 def mine_pdf(request, token: str):
     resident = _resident_of(token)
@@ -168,6 +171,7 @@ def staff_pdf(request, pk: int, cid: int):
 # --------------------------------------------------------------------------------------------------
 
 
+@throttle("public", post="certs.verify")
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """Paste an ``HC1:`` string, or scan one with the device camera (BarcodeDetector), and see the verdict."""
@@ -192,6 +196,7 @@ def verify(request):
     return render(request, "certs/verify.html", context)
 
 
+@throttle("public")
 @require_GET
 def revocations(request):
     response = JsonResponse(selectors.revocation_list(), json_dumps_params={"ensure_ascii": False})
@@ -199,6 +204,7 @@ def revocations(request):
     return response
 
 
+@throttle("public")
 @require_GET
 def trustlist(request):
     response = JsonResponse(selectors.trustlist(), json_dumps_params={"ensure_ascii": False})

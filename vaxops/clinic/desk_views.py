@@ -32,6 +32,7 @@ from vaxops.booking.selfservice import appointment_from_qr
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
+from vaxops.core.ratelimit import throttle
 from vaxops.registry import domain as registry_domain
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
@@ -1038,6 +1039,7 @@ def dose_void(request, pk: int):
 
 
 @never_cache
+@throttle("record")
 def record_private(request, token: str):
     """The person's own record behind the signed link texted after each dose: no login, 404 for a bad or
     expired token, never cached, never indexed."""

@@ -24,3 +24,15 @@ class NotFound(VaxOpsError):
 
 class ValidationFailed(VaxOpsError):
     code = "invalid"
+
+
+class RateLimited(VaxOpsError):
+    """Too many requests from one client address, or about one person, in a window: HTTP 429.
+    ``retry_after`` is how many seconds remain in the window."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 60, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -18,3 +18,27 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} [{self.key}]"
+
+
+class RateCounter(models.Model):
+    """How many requests one client address (or one target identity) made in one fixed window of one scope.
+
+    Incremented by a single ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (``core.ratelimit``), so every
+    server process counts in the same row; rows of past windows are pruned daily.
+    """
+
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=80)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key", "window_start"], name="rate_counter_one_per_window"
+            )
+        ]
+        indexes = [models.Index(fields=["window_start"], name="rate_counter_window")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} {self.window_start:%Y-%m-%d %H:%M}: {self.hits}"

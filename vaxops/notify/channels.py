@@ -1,8 +1,16 @@
 """Where messages go. ``VAXOPS_NOTIFY_CHANNEL`` chooses: ``file`` (the default: one JSON line per message in
-``var/notifications.log``, what the demo and tests read), ``console`` (standard error) or ``sms`` (an HTTP
-SMS gateway at ``VAXOPS_SMS_URL`` with ``VAXOPS_SMS_TOKEN``, for production)."""
+``var/notifications.log``, what the demo reads), ``console`` (standard error), ``memory`` (``outbox``, what
+the tests read) or ``sms`` (an HTTP SMS gateway at ``VAXOPS_SMS_URL`` with ``VAXOPS_SMS_TOKEN``, for
+production).
+
+A message may carry a secret (a one-time code): ``text`` is what the person receives, ``kept_text`` the same
+with the secret masked — all that may be written anywhere that lasts. The file channel writes only
+``kept_text``, to a file only its owner may read (0600); when its process has a terminal (``make demo``'s
+``runserver``) it shows a secret-bearing message there, the demo's stand-in for the resident's phone.
+"""
 
 import json
+import os
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -20,6 +28,15 @@ class Message:
     phone: str
     text: str
     reference: str = ""
+    kept_text: str | None = None  # the text with its secret masked, when it carries one
+
+    @property
+    def has_secret(self) -> bool:
+        return self.kept_text is not None and self.kept_text != self.text
+
+    @property
+    def storable_text(self) -> str:
+        return self.kept_text if self.kept_text is not None else self.text
 
 
 class FileChannel:
@@ -30,21 +47,37 @@ class FileChannel:
 
     def send(self, message: Message) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(
-                json.dumps(
-                    {"phone": message.phone, "text": message.text, "reference": message.reference},
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
+        line = json.dumps(
+            {"phone": message.phone, "text": message.storable_text, "reference": message.reference},
+            ensure_ascii=False,
+        )
+        # Created 0600 (os.open applies the mode only to a new file; an older, wider one is narrowed).
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        if message.has_secret and sys.stderr.isatty():
+            sys.stderr.write(f"[演示短信 → {message.phone}] {message.text}\n")
 
 
 class ConsoleChannel:
     name = "console"
 
     def send(self, message: Message) -> None:
-        sys.stderr.write(f"[短信 → {message.phone}] {message.text}\n")
+        # A terminal is a screen; standard error redirected to a file is a file, and gets the masked text.
+        text = message.text if sys.stderr.isatty() else message.storable_text
+        sys.stderr.write(f"[短信 → {message.phone}] {text}\n")
+
+
+# What the memory channel sent, oldest first (tests read it, like Django's mail.outbox).
+outbox: list[Message] = []
+
+
+class MemoryChannel:
+    name = "memory"
+
+    def send(self, message: Message) -> None:
+        outbox.append(message)
 
 
 class SmsGatewayChannel:
@@ -75,6 +108,8 @@ def channel_get():
     kind = getattr(settings, "VAXOPS_NOTIFY_CHANNEL", "file")
     if kind == "console":
         return ConsoleChannel()
+    if kind == "memory":
+        return MemoryChannel()
     if kind == "sms":
         url = getattr(settings, "VAXOPS_SMS_URL", "")
         if not url:

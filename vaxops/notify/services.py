@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from vaxops.core.errors import ValidationFailed
+from vaxops.core.errors import RateLimited, ValidationFailed
 
 from .channels import ChannelError, Message, channel_get
 from .models import Notification, NotificationStatus, OneTimeCode
@@ -19,6 +19,8 @@ MAX_ATTEMPTS = 5
 CODE_TTL = timedelta(minutes=10)
 RESEND_AFTER = timedelta(seconds=60)
 MAX_PER_HOUR = 5
+OTP_TEMPLATE = "otp"
+CODE_MASK = "******"
 
 
 def notification_queue(
@@ -43,8 +45,11 @@ def notification_queue(
         return None
 
 
-def notification_send(notification: Notification, *, channel=None) -> bool:
-    """Hand one message to the channel and record the outcome; True when sent."""
+def notification_send(notification: Notification, *, channel=None, text: str | None = None) -> bool:
+    """Hand one message to the channel and record the outcome; True when sent.
+
+    ``text``: what to deliver when it is not what the row keeps — a one-time code's message, whose row
+    holds the code masked. Such a message is not retried (the code is not kept anywhere to retry with)."""
     channel = channel or channel_get()
     claimed = Notification.objects.filter(pk=notification.pk, status=NotificationStatus.QUEUED).update(
         attempts=F("attempts") + 1
@@ -53,10 +58,15 @@ def notification_send(notification: Notification, *, channel=None) -> bool:
         return False
     try:
         channel.send(
-            Message(phone=notification.phone, text=notification.text, reference=notification.reference)
+            Message(
+                phone=notification.phone,
+                text=notification.text if text is None else text,
+                reference=notification.reference,
+                kept_text=None if text is None else notification.text,
+            )
         )
     except ChannelError as e:
-        failed = notification.attempts + 1 >= 3
+        failed = text is not None or notification.attempts + 1 >= 3
         Notification.objects.filter(pk=notification.pk).update(
             error=str(e)[:200],
             channel=channel.name,
@@ -73,11 +83,18 @@ def notification_send(notification: Notification, *, channel=None) -> bool:
 def notifications_send_due(*, now=None, limit: int = 500) -> int:
     """Send the queued messages that are due (the worker runs this every minute); returns how many were sent."""
     now = now or timezone.now()
+    # A code's message is sent only from memory by the process that made the code; one still queued after
+    # the code expired was never handed over (that process stopped): it fails, it is never sent masked.
+    Notification.objects.filter(
+        template=OTP_TEMPLATE, status=NotificationStatus.QUEUED, due_at__lt=now - CODE_TTL
+    ).update(status=NotificationStatus.FAILED, error="验证码短信未发出（验证码不保存，不重发）")
     channel = channel_get()
     sent = 0
-    for n in Notification.objects.filter(status=NotificationStatus.QUEUED, due_at__lte=now).order_by(
-        "due_at", "id"
-    )[:limit]:
+    for n in (
+        Notification.objects.filter(status=NotificationStatus.QUEUED, due_at__lte=now)
+        .exclude(template=OTP_TEMPLATE)
+        .order_by("due_at", "id")[:limit]
+    ):
         sent += notification_send(n, channel=channel)
     return sent
 
@@ -88,34 +105,55 @@ def _digest(purpose: str, subject: str, code: str) -> str:
 
 
 def otp_subject(*parts: str) -> str:
-    """A stable, non-reversible key for whom a code is about (e.g. an ID number and a phone)."""
-    return hashlib.sha256(":".join(parts).encode()).hexdigest()
+    """A stable key for whom a code is about (e.g. an ID number and a phone): keyed, so the table cannot be
+    reversed by hashing every ID number and phone."""
+    return hmac.new(settings.SECRET_KEY.encode(), ":".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
-@transaction.atomic
-def otp_issue(*, purpose: str, subject: str, phone: str, text_for) -> OneTimeCode:
-    """Send a fresh 6-digit code to ``phone``; at most one a minute and five an hour per subject.
-    ``text_for(code)`` gives the message text. Only the code's keyed hash is stored."""
+def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, resident=None) -> OneTimeCode:
+    """Make a fresh 6-digit code for ``subject`` and send ``text_for(code)`` to ``phone`` once the answer
+    has been sent (``core.afterresponse``). With ``phone=None`` — the details given matched nobody — the
+    same work is done and nothing is sent, so the two cannot be told apart from outside (a code nobody
+    received cannot be guessed in five tries). At most one a minute and five an hour per subject
+    (``RateLimited``).
+
+    Only the code's keyed hash is stored; the message row keeps the text with the code masked, and the
+    plain text lives only in this process's memory until the channel has it."""
+    from vaxops.core.afterresponse import after_response
+
     now = timezone.now()
-    recent = OneTimeCode.objects.filter(
-        purpose=purpose, subject=subject, issued_at__gte=now - timedelta(hours=1)
-    )
-    if recent.filter(issued_at__gte=now - RESEND_AFTER).exists():
-        raise ValidationFailed("验证码已发送，请1分钟后再试", field="phone")
-    if recent.count() >= MAX_PER_HOUR:
-        raise ValidationFailed("验证码发送过于频繁，请1小时后再试", field="phone")
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    row = OneTimeCode.objects.create(
-        purpose=purpose, subject=subject, code_hash=_digest(purpose, subject, code), issued_at=now
-    )
-    n = Notification.objects.create(template="otp", phone=phone, text=text_for(code), due_at=now)
-    transaction.on_commit(lambda: notification_send(n))
+    with transaction.atomic():
+        recent = OneTimeCode.objects.filter(
+            purpose=purpose, subject=subject, issued_at__gte=now - timedelta(hours=1)
+        )
+        if recent.filter(issued_at__gte=now - RESEND_AFTER).exists():
+            raise RateLimited(
+                "同一证件号码和手机号1分钟内只能获取一次验证码，请稍后再试", retry_after=60, field="phone"
+            )
+        if recent.count() >= MAX_PER_HOUR:
+            raise RateLimited("验证码发送过于频繁，请1小时后再试", retry_after=3600, field="phone")
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        row = OneTimeCode.objects.create(
+            purpose=purpose, subject=subject, code_hash=_digest(purpose, subject, code), issued_at=now
+        )
+        if phone:
+            text = text_for(code)
+            n = Notification.objects.create(
+                template=OTP_TEMPLATE,
+                phone=phone,
+                resident=resident,
+                text=text.replace(code, CODE_MASK)[:300],
+                due_at=now,
+            )
+            transaction.on_commit(lambda: after_response(lambda: notification_send(n, text=text)))
     return row
 
 
 def otp_verify(*, purpose: str, subject: str, code: str) -> None:
-    """Accept the latest unused, unexpired code for the subject once; each wrong try counts, five end it.
-    Raises ValidationFailed with the reason."""
+    """Accept the latest unused, unexpired code for the subject once. Every try, right or wrong, first takes
+    one of the code's five tries by a conditional ``UPDATE … WHERE attempts < 5`` (its row count says
+    whether it got one), so concurrent guesses get five tries in all, never more. Raises ValidationFailed
+    with the reason."""
     now = timezone.now()
     row = (
         OneTimeCode.objects.filter(purpose=purpose, subject=subject, used_at__isnull=True)
@@ -126,13 +164,21 @@ def otp_verify(*, purpose: str, subject: str, code: str) -> None:
         raise ValidationFailed("请先获取验证码", field="code")
     if now - row.issued_at > CODE_TTL:
         raise ValidationFailed("验证码已过期，请重新获取", field="code")
-    if row.attempts >= MAX_ATTEMPTS:
+    tried = OneTimeCode.objects.filter(pk=row.pk, used_at__isnull=True, attempts__lt=MAX_ATTEMPTS).update(
+        attempts=F("attempts") + 1
+    )
+    if not tried:
+        if OneTimeCode.objects.filter(pk=row.pk, used_at__isnull=False).exists():
+            raise ValidationFailed("验证码已使用，请重新获取", field="code")
         raise ValidationFailed("验证码错误次数过多，请重新获取", field="code")
     if not hmac.compare_digest(row.code_hash, _digest(purpose, subject, (code or "").strip())):
-        OneTimeCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
         raise ValidationFailed("验证码不正确", field="code")
-    used = OneTimeCode.objects.filter(pk=row.pk, used_at__isnull=True, attempts__lt=MAX_ATTEMPTS).update(
-        used_at=now
-    )
+    used = OneTimeCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
     if not used:
         raise ValidationFailed("验证码已使用，请重新获取", field="code")
+
+
+def otp_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete codes issued more than ``older_than`` ago (long dead: a code lives ten minutes)."""
+    deleted, _ = OneTimeCode.objects.filter(issued_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "vaxops.core.afterresponse.AfterResponseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "vaxops.core.middleware.ChineseFirstLocaleMiddleware",
     "vaxops.core.uploads.UploadSizeMiddleware",  # before anything reads request.POST
@@ -144,7 +145,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
 
-# Notifications: "file" (var/notifications.log, the default), "console", or "sms" (an HTTP gateway).
+# Notifications: "file" (var/notifications.log, the default), "console", "sms" (an HTTP gateway) or "memory"
+# (tests). A one-time code reaches only the channel: the stored message and the file keep it masked.
 VAXOPS_NOTIFY_CHANNEL = os.environ.get("VAXOPS_NOTIFY_CHANNEL", "file")
 VAXOPS_SMS_URL = os.environ.get("VAXOPS_SMS_URL", "")
 VAXOPS_SMS_TOKEN = os.environ.get("VAXOPS_SMS_TOKEN", "")
@@ -168,6 +170,24 @@ LOGGING = {
     # A refused request (a full slot, a used code) is an answer, not an incident: log only server errors.
     "loggers": {"django.request": {"level": os.environ.get("VAXOPS_REQUEST_LOG_LEVEL", "ERROR")}},
 }
+
+# Doors that need no login are rate-limited in the database (vaxops.core.ratelimit), per client address and,
+# on the resident's own door, per ID number and phone: scope -> (requests, seconds of a fixed window).
+# The address is REMOTE_ADDR unless VAXOPS_TRUSTED_PROXIES says how many proxies in front append to
+# X-Forwarded-For (never trust that header without one: a client can write anything in it).
+VAXOPS_RATE_LIMITS = {
+    "public": (600, 60),  # site list and detail, trust and revocation lists, the API's schema
+    "self": (300, 60),  # the resident's pages and token-holding API calls (slots, book, cancel)
+    "self.identify": (60, 600),  # asking for a one-time code, per address (a township may share one NAT)
+    "self.identify.person": (10, 3600),  # … per ID number and per phone, whoever asks
+    "self.verify": (60, 600),  # entering the code, per address
+    "self.verify.person": (10, 3600),  # … per ID number
+    "certs.verify": (120, 60),  # the certificate verifier (page and API)
+    "record": (60, 60),  # the private record and certificate links
+}
+VAXOPS_TRUSTED_PROXIES = int(os.environ.get("VAXOPS_TRUSTED_PROXIES", "0"))
+# Anonymous refusals are counted per client; only the first in each window of this length is audited.
+VAXOPS_REFUSAL_AUDIT_SECONDS = int(os.environ.get("VAXOPS_REFUSAL_AUDIT_SECONDS", "3600"))
 
 # Import pipeline
 VAXOPS_IMPORT_BATCH = int(os.environ.get("VAXOPS_IMPORT_BATCH", "2000"))

@@ -24,3 +24,5 @@ VAXOPS_TOKEN_CACHE_SECONDS = 0
 VAXOPS_SLOT_FULL_MEMO_SECONDS = 0
 # Demo keys made by tests go to a scratch directory, not the developer's var/keys.
 VAXOPS_CERT_KEY_DIR = tempfile.mkdtemp(prefix="vaxops-test-keys-")
+# Messages go to notify.channels.outbox (the ``sms_outbox`` fixture), never to a file under var/.
+VAXOPS_NOTIFY_CHANNEL = "memory"

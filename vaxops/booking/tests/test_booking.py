@@ -19,7 +19,7 @@ from vaxops.booking.models import (
 )
 from vaxops.clinic.models import Dose
 from vaxops.core.errors import ValidationFailed
-from vaxops.notify.models import Notification
+from vaxops.notify.models import Notification, OneTimeCode
 from vaxops.sites import services as site_services
 
 from .factories import resident, session, site, tomorrow
@@ -233,27 +233,25 @@ def test_an_employer_books_its_staff_at_once_over_its_reserved_places(planned, v
 
 
 def test_a_resident_books_themselves_after_a_one_time_code(
-    planned, village_a1, settings, tmp_path, django_capture_on_commit_callbacks
+    planned, village_a1, sms_outbox, django_capture_on_commit_callbacks
 ):
-    import json
-
-    settings.VAR_DIR = tmp_path
     person = resident(village_a1, 1, name="张三丰", phone="13900000001")
-    with pytest.raises(ValidationFailed, match="不匹配"):
+    with django_capture_on_commit_callbacks(execute=True):
         services.self_identify(name="张三", id_number=person.id_number, phone="13900000001")
-    with pytest.raises(ValidationFailed, match="不匹配"):
         services.self_identify(name="张三丰", id_number=person.id_number, phone="13900000009")
-    assert not (tmp_path / "notifications.log").exists()
+    assert sms_outbox == []
+    assert not AuditEvent.objects.filter(action="booking.self_identify").exists()
 
+    OneTimeCode.objects.update(issued_at=F("issued_at") - dt.timedelta(minutes=2))  # past the resend wait
     with django_capture_on_commit_callbacks(execute=True):
         services.self_identify(name="张三丰", id_number=person.id_number, phone="13900000001")
-    sent = json.loads((tmp_path / "notifications.log").read_text(encoding="utf-8").splitlines()[-1])
-    code = sent["text"].split("验证码为")[1][:6]
+    code = sms_outbox[-1].text.split("验证码为")[1][:6]
     assert code.isdigit()
     with pytest.raises(ValidationFailed, match="不正确"):
         services.self_verify(id_number=person.id_number, phone="13900000001", code="x")
     assert services.self_verify(id_number=person.id_number, phone="13900000001", code=code) == person
-    assert AuditEvent.objects.filter(action="booking.self_identify").count() == 3
+    assert AuditEvent.objects.filter(action="booking.self_identify").count() == 1  # the code sent
+    assert AuditEvent.objects.filter(action="public.refused").count() == 1  # three refusals, one client
     assert not AuditEvent.objects.filter(new__query=person.id_number).exists()
 
 
