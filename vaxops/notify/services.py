@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -110,11 +111,30 @@ def otp_subject(*parts: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), ":".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
+# How long handing a code's message over takes in this process (a moving average), so that a request that
+# matched nobody keeps its server thread busy as long after the answer as one that sent a code: a client
+# timing its next request on the same connection learns nothing either.
+_code_send_seconds = 0.0
+
+
+def _code_send(notification: Notification, text: str) -> None:
+    global _code_send_seconds
+    started = time.perf_counter()
+    notification_send(notification, text=text)
+    took = time.perf_counter() - started
+    _code_send_seconds = took if not _code_send_seconds else 0.8 * _code_send_seconds + 0.2 * took
+
+
+def _code_send_decoy() -> None:
+    time.sleep(min(_code_send_seconds, 5.0))
+
+
 def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, resident=None) -> OneTimeCode:
     """Make a fresh 6-digit code for ``subject`` and send ``text_for(code)`` to ``phone`` once the answer
     has been sent (``core.afterresponse``). With ``phone=None`` — the details given matched nobody — the
-    same work is done and nothing is sent, so the two cannot be told apart from outside (a code nobody
-    received cannot be guessed in five tries). At most one a minute and five an hour per subject
+    same work is done and nothing is sent — the thread waits after the answer about as long as a send
+    takes — so the two cannot be told apart from outside (a code nobody received cannot be guessed in five
+    tries). At most one a minute and five an hour per subject
     (``RateLimited``).
 
     Only the code's keyed hash is stored; the message row keeps the text with the code masked, and the
@@ -136,16 +156,15 @@ def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, reside
         row = OneTimeCode.objects.create(
             purpose=purpose, subject=subject, code_hash=_digest(purpose, subject, code), issued_at=now
         )
+        text = text_for(code)
+        kept = text.replace(code, CODE_MASK)[:300]
         if phone:
-            text = text_for(code)
             n = Notification.objects.create(
-                template=OTP_TEMPLATE,
-                phone=phone,
-                resident=resident,
-                text=text.replace(code, CODE_MASK)[:300],
-                due_at=now,
+                template=OTP_TEMPLATE, phone=phone, resident=resident, text=kept, due_at=now
             )
-            transaction.on_commit(lambda: after_response(lambda: notification_send(n, text=text)))
+            transaction.on_commit(lambda: after_response(lambda: _code_send(n, text)))
+        else:
+            transaction.on_commit(lambda: after_response(_code_send_decoy))
     return row
 
 

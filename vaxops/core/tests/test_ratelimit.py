@@ -371,3 +371,22 @@ def test_the_service_refuses_a_malformed_request_before_counting_anyone(village_
     with pytest.raises(ValidationFailed) as e:
         booking_services.self_identify(name="x", id_number="123", phone="13900000001")
     assert e.value.field == "id_number" and not RateCounter.objects.exists()
+
+
+def test_after_an_unmatched_request_the_server_waits_as_long_as_a_send_takes(
+    client, village_a1, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The code goes out after the answer; a request that matched nobody keeps its thread as busy for as
+    long as sends have been taking, so a client timing its next request learns nothing either."""
+    from vaxops.notify import services as notify_services
+
+    waited = []
+    monkeypatch.setattr(notify_services, "_code_send_seconds", 0.25)
+    monkeypatch.setattr(notify_services.time, "sleep", waited.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = _json(
+            client,
+            IDENTIFY,
+            {"name": "某", "id_number": make_id(dt.date(1960, 1, 1), 7), "phone": "13900000001"},
+        )
+    assert r.status_code == 200 and waited == [0.25]
