@@ -131,11 +131,10 @@ def _code_send_decoy() -> None:
 
 def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, resident=None) -> OneTimeCode:
     """Make a fresh 6-digit code for ``subject`` and send ``text_for(code)`` to ``phone`` once the answer
-    has been sent (``core.afterresponse``). With ``phone=None`` — the details given matched nobody — the
-    same work is done and nothing is sent — the thread waits after the answer about as long as a send
-    takes — so the two cannot be told apart from outside (a code nobody received cannot be guessed in five
-    tries). At most one a minute and five an hour per subject
-    (``RateLimited``).
+    has been sent (``core.afterresponse``). With ``phone=None`` (the details given matched nobody) the
+    same work is done, nothing is sent, and the thread waits after the answer about as long as a send
+    takes, so the two cannot be told apart from outside; a code nobody received cannot be guessed in five
+    tries. At most one a minute and five an hour per subject (``RateLimited``).
 
     Only the code's keyed hash is stored; the message row keeps the text with the code masked, and the
     plain text lives only in this process's memory until the channel has it."""
@@ -147,9 +146,7 @@ def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, reside
             purpose=purpose, subject=subject, issued_at__gte=now - timedelta(hours=1)
         )
         if recent.filter(issued_at__gte=now - RESEND_AFTER).exists():
-            raise RateLimited(
-                "同一证件号码和手机号1分钟内只能获取一次验证码，请稍后再试", retry_after=60, field="phone"
-            )
+            raise RateLimited("1分钟内只能获取一次验证码，请稍后再试", retry_after=60, field="phone")
         if recent.count() >= MAX_PER_HOUR:
             raise RateLimited("验证码发送过于频繁，请1小时后再试", retry_after=3600, field="phone")
         code = f"{secrets.randbelow(1_000_000):06d}"
