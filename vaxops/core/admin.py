@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from .models import RateCounter
+
 
 class PersonalDataAdmin(admin.ModelAdmin):
     """Admin pages over personal or health data: superusers only, read-only.
@@ -83,3 +85,14 @@ class AuditedModelAdmin(admin.ModelAdmin):
         for obj in queryset:
             self._audit(request, obj, "delete", old=self._snapshot(obj))
         return super().log_deletions(request, queryset)
+
+
+@admin.register(RateCounter)
+class RateCounterAdmin(PersonalDataAdmin):
+    """How often each client address (or hashed ID number / phone) used a door that needs no login, and how
+    often it was refused (scope ``refused``): the counts behind the one audit event per client and window."""
+
+    list_display = ("scope", "key", "window_start", "hits")
+    list_filter = ("scope",)
+    search_fields = ("key",)
+    ordering = ("-window_start", "-hits")

@@ -390,3 +390,14 @@ def test_after_an_unmatched_request_the_server_waits_as_long_as_a_send_takes(
             {"name": "某", "id_number": make_id(dt.date(1960, 1, 1), 7), "phone": "13900000001"},
         )
     assert r.status_code == 200 and waited == [0.25]
+
+
+def test_the_counts_are_shown_to_superusers_only_read_only(client, cdc, django_user_model):
+    ratelimit.counter_hit(scope=ratelimit.REFUSED, key="ip:10.10.0.1", seconds=3600)
+    client.force_login(cdc)
+    assert client.get("/admin/core/ratecounter/").status_code in (302, 403)
+    admin_user = django_user_model.objects.create_superuser("root", password="x" * 12)
+    client.force_login(admin_user)
+    page = client.get("/admin/core/ratecounter/")
+    assert page.status_code == 200 and "10.10.0.1" in page.content.decode()
+    assert client.get("/admin/core/ratecounter/add/").status_code == 403
