@@ -47,7 +47,8 @@ def test_the_right_code_sent_twice_at_once_is_accepted_once(pg):
     outcomes = race(5, lambda i: services.otp_verify(purpose="p", subject=subject, code="654321"))
 
     assert outcomes.count("ok") == 1, outcomes
-    assert all(o == "ok" or "已使用" in o for o in outcomes), outcomes
+    # the others find it used, or (arriving after the winner committed) no unused code at all
+    assert all(o == "ok" or "已使用" in o or "请先获取" in o for o in outcomes), outcomes
 
 
 def test_a_counter_counts_every_hit_from_many_connections(pg):
