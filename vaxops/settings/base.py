@@ -200,6 +200,9 @@ VAXOPS_TOKEN_CACHE_SECONDS = float(os.environ.get("VAXOPS_TOKEN_CACHE_SECONDS", 
 VAXOPS_CATALOGUE_TOKEN_TTL = float(os.environ.get("VAXOPS_CATALOGUE_TOKEN_TTL", "1"))
 VAXOPS_SLOT_FULL_MEMO_SECONDS = float(os.environ.get("VAXOPS_SLOT_FULL_MEMO_SECONDS", "1"))
 
+# API tokens expire after this many days unless ``vaxops token-create … --days N`` says otherwise.
+VAXOPS_API_TOKEN_DAYS = int(os.environ.get("VAXOPS_API_TOKEN_DAYS", "90"))
+
 # The lockout is per account by design (the issue: "lock an account"); many
 # township workers share one NAT address, so locking by address would lock them all.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
