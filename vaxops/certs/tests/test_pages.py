@@ -97,7 +97,11 @@ def test_the_public_verifier_page(client, vaccinated, signing_key, cdc):
     cert = services.certificate_issue(actor=cdc, resident_id=person.pk)
 
     page = client.get("/verify/").content.decode()
-    assert "BarcodeDetector" in page and "此浏览器不支持摄像头扫码" in page
+    assert '<script src="/static/certs/verify.js" defer>' in page
+    from django.contrib.staticfiles import finders
+
+    script = open(finders.find("certs/verify.js"), encoding="utf-8").read()
+    assert "BarcodeDetector" in script and "此浏览器不支持摄像头扫码" in script
 
     ok = client.post("/verify/", {"hc1": cert.hc1}).content.decode()
     assert "有效 VALID" in ok and "王小明" in ok and "BBIBP-CorV" in ok and cert.uvci in ok
