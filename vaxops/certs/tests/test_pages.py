@@ -98,9 +98,11 @@ def test_the_public_verifier_page(client, vaccinated, signing_key, cdc):
 
     page = client.get("/verify/").content.decode()
     assert '<script src="/static/certs/verify.js" defer>' in page
+    from pathlib import Path
+
     from django.contrib.staticfiles import finders
 
-    script = open(finders.find("certs/verify.js"), encoding="utf-8").read()
+    script = Path(finders.find("certs/verify.js")).read_text(encoding="utf-8")
     assert "BarcodeDetector" in script and "此浏览器不支持摄像头扫码" in script
 
     ok = client.post("/verify/", {"hc1": cert.hc1}).content.decode()
