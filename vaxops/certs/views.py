@@ -74,7 +74,9 @@ def _link_of(token: str):
 
 
 def _private(response):
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: the token never leaves for another site, and the page's own POST (the
+    # issue button) carries a real Origin for the CSRF check (no-referrer makes the browser send "null").
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

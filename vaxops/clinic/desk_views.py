@@ -1086,7 +1086,8 @@ def record_private(request, token: str):
     ctx = _record(link.resident, include_voided=False)
     ctx.update(token=token, link_expires=link.expires_at)
     response = render(request, "desk/record_private.html", ctx)
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin: the token is never sent to another site, and the revoke button's POST keeps its Origin
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -1098,6 +1099,6 @@ def record_private_revoke(request, token: str):
     if not services.record_link_revoke_by_holder(token=token):
         raise Http404("bad record token")
     response = render(request, "desk/record_revoked.html", {})
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -164,6 +164,9 @@ if DEBUG:
 else:
     CONTENT_SECURITY_POLICY = _CSP
 
+# Django's own CSRF refusal page has an inline stylesheet: ours does not.
+CSRF_FAILURE_VIEW = "vaxops.core.views.csrf_failure"
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"

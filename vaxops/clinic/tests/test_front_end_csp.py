@@ -210,3 +210,12 @@ def test_production_settings_send_the_policy_and_serve_static_files(monkeypatch)
     assert "default-src 'self'" in header and "script-src 'self'" in header and "style-src 'self'" in header
     assert "unsafe-inline" not in header and "frame-ancestors 'none'" in header
     assert css.status_code == 200 and b"--brand" in b"".join(css.streaming_content)
+
+
+def test_a_refused_form_is_answered_by_our_own_page_without_inline_style(cdc):
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(cdc)
+    r = c.post("/accounts/logout/")
+    assert r.status_code == 403
+    html = r.content.decode()
+    assert "页面已过期" in html and inline_parts(html) == []
