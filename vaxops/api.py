@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
-from vaxops.accounts.services import api_token_authenticate
+from vaxops.accounts.services import TokenExpired, api_token_authenticate
 from vaxops.core.errors import NotFound, PermissionDenied, RateLimited, VaxOpsError
 from vaxops.core.ratelimit import too_many
 
@@ -46,6 +46,12 @@ def vaxops_error(request, exc: VaxOpsError):
     return api.create_response(
         request, {"code": exc.code, "message": exc.message, "field": exc.field}, status=status
     )
+
+
+@api.exception_handler(TokenExpired)
+def token_expired(request, exc: TokenExpired):
+    """An expired token: 401 with a message saying so (an unknown or revoked one gets the plain 401)."""
+    return api.create_response(request, {"code": exc.code, "message": exc.message, "field": None}, status=401)
 
 
 _PROBLEM_ZH = {

@@ -1,8 +1,11 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import ROLE_BY_CODE, ROLE_CHOICES
@@ -50,6 +53,12 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def token_expiry_default():
+    """When a token made now expires: ``settings.VAXOPS_API_TOKEN_DAYS`` (default 90) days from now. Tokens that
+    existed before expiry was introduced got this once, counted from the migration."""
+    return timezone.now() + timedelta(days=getattr(settings, "VAXOPS_API_TOKEN_DAYS", 90))
+
+
 class ApiToken(models.Model):
     """A bearer token for a machine client. Only its SHA-256 is stored; the raw token is shown once."""
 
@@ -58,7 +67,8 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("有效期至"), default=token_expiry_default)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -274,3 +274,17 @@ ROLES = tuple(
 )
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]
+
+# Record links (issue 11): the private link to a person's record is shown only to those who hand it to the
+# person — the registration desk, the observation desk (the person waits there 30 minutes) and the county CDC.
+_RECORD_LINK_EXTRA = {
+    "county_admin": ("clinic.share_record_link",),
+    "site_registration": ("clinic.share_record_link",),
+    "site_observation": ("clinic.share_record_link",),
+}
+ROLES = tuple(
+    Role(r.code, r.name_zh, r.name_en, r.scope, r.permissions + _RECORD_LINK_EXTRA.get(r.code, ()))
+    for r in ROLES
+)
+ROLE_BY_CODE = {r.code: r for r in ROLES}
+ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

@@ -1,4 +1,5 @@
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -6,6 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from vaxops.audit.services import audit_record
+from vaxops.core import clock
+from vaxops.core.errors import VaxOpsError
 
 from .models import ApiToken, User
 from .roles import ROLE_BY_CODE, ROLES
@@ -69,21 +72,49 @@ def user_create(
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str, actor=None) -> tuple[ApiToken, str]:
-    """Issue a token; returns the row and the raw token, which is not stored and cannot be shown again."""
+def api_token_create(*, user: User, name: str, actor=None, days: int | None = None) -> tuple[ApiToken, str]:
+    """Issue a token valid for ``days`` (default ``settings.VAXOPS_API_TOKEN_DAYS``, 90); returns the row and
+    the raw token, which is not stored and cannot be shown again."""
+    days = getattr(settings, "VAXOPS_API_TOKEN_DAYS", 90) if days is None else days
+    if not 1 <= days <= 3660:
+        raise VaxOpsError("令牌有效天数须在1至3660天之间", code="invalid", field="days")
     raw = ApiToken.new_raw()
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[3:11], digest=ApiToken.digest_of(raw))
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=raw[3:11],
+        digest=ApiToken.digest_of(raw),
+        expires_at=clock.now() + timedelta(days=days),
+    )
     audit_record(
-        actor=actor or user, action="api_token.create", obj=token, new={"user": user.username, "name": name}
+        actor=actor or user,
+        action="api_token.create",
+        obj=token,
+        new={"user": user.username, "name": name, "expires_at": token.expires_at.isoformat()},
     )
     return token, raw
+
+
+class TokenExpired(VaxOpsError):
+    """A known, unrevoked token past its expiry: the API answers 401 with this message."""
+
+    code = "token_expired"
+
+
+def _refuse_expired(expires_at) -> None:
+    if expires_at is not None and clock.now() >= expires_at:
+        raise TokenExpired(
+            f"API 令牌已于{timezone.localtime(expires_at):%Y-%m-%d %H:%M}过期，请联系管理员重新创建"
+            f"（vaxops token-create）/ API token expired"
+        )
 
 
 _token_users: dict[str, tuple[float, User]] = {}
 
 
 def api_token_authenticate(raw: str) -> User | None:
-    """The active user owning this token, or None (unknown, revoked, or user inactive).
+    """The active user owning this token, or None (unknown, revoked, or user inactive); ``TokenExpired`` for a
+    token past its ``expires_at``.
 
     A process keeps a found user (with their permissions and division, once read) for
     ``settings.VAXOPS_TOKEN_CACHE_SECONDS`` (default 10), so a machine client's burst costs no
@@ -94,18 +125,22 @@ def api_token_authenticate(raw: str) -> User | None:
     if ttl:
         hit = _token_users.get(digest)
         if hit is not None and time.monotonic() - hit[0] < ttl:
+            _refuse_expired(hit[2])
             return hit[1]
-    user = _token_user(raw)
-    if user is not None and ttl:
+    found = _token_user(raw)
+    if found is None:
+        return None
+    user, expires_at = found
+    if ttl:
         if len(_token_users) > 10_000:
             _token_users.clear()
         user.get_all_permissions()  # fill the permission cache once
         _ = user.division
-        _token_users[digest] = (time.monotonic(), user)
+        _token_users[digest] = (time.monotonic(), user, expires_at)
     return user
 
 
-def _token_user(raw: str) -> User | None:
+def _token_user(raw: str):
     try:
         token = ApiToken.objects.select_related("user").get(
             digest=ApiToken.digest_of(raw), revoked_at__isnull=True
@@ -114,11 +149,12 @@ def _token_user(raw: str) -> User | None:
         return None
     if not token.user.is_active:
         return None
-    now = timezone.now()
+    _refuse_expired(token.expires_at)
+    now = clock.now()
     # One write a minute at most: a busy client should not turn every read into a write.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token.user, token.expires_at
 
 
 @transaction.atomic

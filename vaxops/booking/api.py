@@ -28,6 +28,7 @@ from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
+from vaxops.sites import selectors as site_selectors
 from vaxops.sites import services as site_services
 from vaxops.sites.models import (
     Assignment,
@@ -591,9 +592,7 @@ def session_plan(request, code: str, payload: SessionPlanIn):
 def get_session(request, session_id: int):
     """“四有”四项（医护人员在岗、急救药品器械、120救护车待命、转诊路线与绿色通道）各自是否已确认、由谁确认，
     未确认的项目（``missing``），各工作台排班，以及现在能否开诊（``may_open``，不能时 ``may_open_reason`` 说明原因）。"""
-    s = _session(session_id)
-    _site_in_scope(request.user, s.site, "sites.view_session")
-    return _session_detail(s)
+    return _session_detail(site_selectors.session_get(user=request.user, session_id=session_id))
 
 
 @sites_router.post(

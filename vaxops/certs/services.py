@@ -422,18 +422,27 @@ def certificate_issue(*, actor, resident_id: int, reissue: bool = False) -> Vacc
     return _issue(actor=actor, resident=resident, via="staff", reissue=reissue)
 
 
+def certificate_standing(*, resident: Resident) -> VaccinationCertificate | None:
+    """A read: the resident's certificate that still covers exactly their valid doses (not revoked, not
+    expired), or None when one must be issued. ``ValidationFailed`` when no certificate can be issued at all."""
+    dose_ids, latest_id, _, _ = _build(resident, now=clock.now())
+    return _current(resident, dose_ids, latest_id)
+
+
 def certificate_for_link(*, resident: Resident) -> VaccinationCertificate:
-    """The certificate a resident sees through the private link sent to their phone (the link is the
-    proof of who they are): the standing one, or a new one when their doses changed."""
+    """Issue the certificate a resident asks for through their private link (an explicit POST; the link is
+    the proof of who they are): the standing one, or a new one when their doses changed."""
     from vaxops.core.actors import SystemActor
 
     return _issue(actor=SystemActor("resident-link"), resident=resident, via="link", reissue=False)
 
 
+@transaction.atomic
 def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
     """Text the resident the private link to their certificate (``/certs/<token>/``); False when they have
     no phone number on file. The number is never shown to the sender."""
-    from vaxops.clinic.services import record_token
+    from vaxops.clinic.models import RecordLink
+    from vaxops.clinic.services import record_link_issue, record_link_url
     from vaxops.notify.services import notification_queue
     from vaxops.registry.domain import mask_name
 
@@ -442,7 +451,8 @@ def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
     resident = resident_get(user=actor, resident_id=resident_id)
     if not resident.phone:
         return False
-    url = f"{base_url.rstrip('/')}/certs/{record_token(resident)}/"
+    link = record_link_issue(actor=actor, resident=resident, channel=RecordLink.Channel.CERTIFICATE_SMS)
+    url = record_link_url(link, base_url=base_url, page="certs")
     sent = notification_queue(
         template="certificate_link",
         phone=resident.phone,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from vaxops.clinic.services import record_from_token
+from vaxops.clinic.services import record_link_from_token, record_link_used
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.selectors import resident_get
@@ -67,36 +67,64 @@ def _pdf_response(cert: VaccinationCertificate, *, filename: str) -> HttpRespons
 # --------------------------------------------------------------------------------------------------
 
 
-def _resident_of(token: str):
-    resident = record_from_token(token)
-    if resident is None:
-        raise Http404("链接无效或已过期 / invalid or expired link")
-    return resident
+def _link_of(token: str):
+    link = record_link_from_token(token)
+    if link is None:
+        raise Http404("链接无效、已过期或已撤销 / invalid, expired or revoked link")
+    return link
+
+
+def _private(response):
+    # same-origin, not no-referrer: the token never leaves for another site, and the page's own POST (the
+    # issue button) carries a real Origin for the CSRF check (no-referrer makes the browser send "null").
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 @never_cache
 @throttle("record")
-@require_GET
+@require_http_methods(["GET", "POST"])
 def mine(request, token: str):
-    """The resident's certificate on their phone: Chinese and English side by side, the QR inline."""
-    resident = _resident_of(token)
+    """The resident's certificate on their phone: Chinese and English side by side, the QR inline. A GET only
+    shows the standing certificate; when there is none (or the doses changed) the page offers a button that
+    issues it (POST, then back to the page)."""
+    link = _link_of(token)
+    resident = link.resident
+    if request.method == "POST":
+        try:
+            services.certificate_for_link(resident=resident)
+        except VaxOpsError as e:
+            return _private(
+                render(request, "certs/mine.html", {"error": e.message, "token": token}, status=_status(e))
+            )
+        record_link_used(link=link, page="certificate_issue")
+        return redirect(reverse("certs-mine", args=[token]))
     try:
-        cert = services.certificate_for_link(resident=resident)
+        cert = services.certificate_standing(resident=resident)
     except VaxOpsError as e:
-        return render(request, "certs/mine.html", {"error": e.message, "token": token}, status=_status(e))
-    response = render(request, "certs/mine.html", {**_view(cert), "token": token})
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+        return _private(
+            render(request, "certs/mine.html", {"error": e.message, "token": token}, status=_status(e))
+        )
+    record_link_used(link=link, page="certificate")
+    if cert is None:
+        return _private(render(request, "certs/mine.html", {"need_issue": True, "token": token}))
+    return _private(render(request, "certs/mine.html", {**_view(cert), "token": token}))
 
 
 @never_cache
 @throttle("record")
 @require_GET
 def mine_pdf(request, token: str):
-    resident = _resident_of(token)
+    link = _link_of(token)
     try:
-        cert = services.certificate_for_link(resident=resident)
-        return _pdf_response(cert, filename="vaccination-certificate.pdf")
+        cert = services.certificate_standing(resident=link.resident)
+        if cert is None:
+            raise VaxOpsError(
+                "请先在凭证页面领取接种凭证 / get your certificate on its page first", code="not_found"
+            )
+        record_link_used(link=link, page="certificate_pdf")
+        return _private(_pdf_response(cert, filename="vaccination-certificate.pdf"))
     except VaxOpsError as e:
         return render(request, "error.html", {"message": e.message}, status=_status(e))
 

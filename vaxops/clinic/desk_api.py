@@ -219,7 +219,25 @@ class RecordOut(Schema):
     dose: DoseOut
     resident: dict[str, Any]
     history: list[HistoryDoseOut]
-    record_url: str
+    record_url: str | None = Field(
+        None,
+        description="本次接种已有的有效私密链接（仅对可向受种者提供链接的角色显示，否则为 null；读取不会生成链接）",
+    )
+
+
+class RecordLinkOut(Schema):
+    id: int
+    url: str
+    expires_at: str
+
+
+class RecordLinkRevokeIn(Schema):
+    reason: str = Field(..., min_length=2, max_length=200)
+    link_id: int | None = Field(None, description="只撤销这一个链接；不填则撤销该受种者全部有效链接")
+
+
+class RecordLinkRevokeOut(Schema):
+    revoked: int
 
 
 # --------------------------------------------------------------------------------------------------
@@ -558,8 +576,9 @@ def dose_void(request, dose_id: int, payload: VoidIn):
     summary="接种记录与受种者全部接种史（证件号码脱敏），附电子接种记录链接",
 )
 def dose_record_get(request, dose_id: int):
-    """本次接种记录、受种者全部接种史（含外地补录和已作废的）与电子接种记录私密链接 ``record_url``
-    （``/r/<令牌>/``，30天内有效）。"""
+    """本次接种记录、受种者全部接种史（含外地补录和已作废的）与本次接种已有的电子接种记录私密链接
+    ``record_url``（``/r/<令牌>/``，30天内有效；只对登记台、留观台和县疾控显示，读取从不生成链接，
+    生成请用 ``POST …/record-link``）。"""
     require(request.user, "clinic.view_dose")
     d = _dose_visible(request.user, dose_id)
     resident = Resident.objects.get(pk=d.resident_id)
@@ -587,8 +606,40 @@ def dose_record_get(request, dose_id: int):
             "birth_date": resident.birth_date.isoformat() if resident.birth_date else None,
         },
         "history": history,
-        "record_url": f"/r/{services.record_token(resident)}/",
+        "record_url": _record_url(request.user, d),
     }
+
+
+def _record_url(user, dose: Dose) -> str | None:
+    if not services.may_share_record_link(user):
+        return None
+    links = services.record_link_active(resident_id=dose.resident_id, dose_id=dose.pk)
+    return services.record_link_url(links[0]) if links else None
+
+
+@router.post(
+    "/doses/{int:dose_id}/record-link",
+    response={201: RecordLinkOut, **ERRORS},
+    summary="为受种者生成电子接种记录私密链接（登记台、留观台、县疾控；留痕）",
+)
+def record_link_create(request, dose_id: int):
+    """新链接 ``/r/<令牌>/``（同一令牌打开 ``/certs/<令牌>/`` 接种凭证），30天内有效，可撤销。"""
+    link = services.record_link_create(actor=request.user, dose_id=dose_id)
+    return Status(
+        201, {"id": link.pk, "url": services.record_link_url(link), "expires_at": _iso(link.expires_at)}
+    )
+
+
+@router.post(
+    "/doses/{int:dose_id}/record-link/revoke",
+    response={200: RecordLinkRevokeOut, **ERRORS},
+    summary="应受种者要求撤销其电子接种记录链接（一个或全部；留痕）",
+)
+def record_link_revoke(request, dose_id: int, payload: RecordLinkRevokeIn):
+    n = services.record_links_revoke(
+        actor=request.user, dose_id=dose_id, reason=payload.reason, link_id=payload.link_id
+    )
+    return {"revoked": n}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from vaxops.audit.services import audit_record
 from vaxops.booking import services as booking_services
@@ -750,7 +751,9 @@ def _record_link_send(request, dose: Dose) -> None:
     """Text the person the private link to their record; the dose stands even if queuing the message
     fails (a second call for the same dose queues nothing: the notification's reference is unique)."""
     try:
-        services.record_link_send(resident=dose.resident, base_url=request.build_absolute_uri("/"), dose=dose)
+        services.record_link_send(
+            actor=request.user, resident=dose.resident, base_url=request.build_absolute_uri("/"), dose=dose
+        )
     except Exception:  # noqa: BLE001 - the dose is recorded; the message is a courtesy
         log.exception("record link for dose %s not queued", dose.pk)
 
@@ -984,6 +987,12 @@ def _dose_for_staff(request, pk: int) -> Dose:
 
 def _record_page(request, dose: Dose, *, status: int = 200, **extra):
     ctx = _record(dose.resident, include_voided=True)
+    if services.may_share_record_link(request.user):
+        ctx["links"] = [
+            {"link": link, "url": request.build_absolute_uri(services.record_link_url(link))}
+            for link in services.record_link_active(resident_id=dose.resident_id)
+        ]
+        ctx["may_share"] = True
     ctx.update(
         dose=dose,
         may_void=dose.voided_at is None and request.user.has_perm("clinic.void_dose"),
@@ -1004,6 +1013,34 @@ def dose_record(request, pk: int):
     except NotFound as e:
         return render(request, "error.html", {"message": e.message}, status=404)
     return _record_page(request, dose)
+
+
+@login_required
+@require_POST
+def dose_record_link(request, pk: int):
+    """Give the person a new link (shown on the record page to hand over) or revoke their links at their
+    request (``action=revoke``: one with ``link``, else all): registration and observation desks, the CDC."""
+    try:
+        dose = _dose_for_staff(request, pk)
+        if request.POST.get("action") == "revoke":
+            link_id = request.POST.get("link") or None
+            n = services.record_links_revoke(
+                actor=request.user,
+                dose_id=dose.pk,
+                link_id=int(link_id) if link_id and link_id.isdigit() else None,
+                reason=request.POST.get("reason") or _("受种者本人申请撤销"),
+            )
+            messages.success(request, _("已撤销%(n)s个链接") % {"n": n})
+        else:
+            services.record_link_create(actor=request.user, dose_id=dose.pk)
+            messages.success(request, _("已生成电子接种记录链接，请交给受种者本人"))
+    except PermissionDenied as e:
+        return _forbidden(request, e.message)
+    except NotFound as e:
+        return render(request, "error.html", {"message": e.message}, status=404)
+    except VaxOpsError as e:
+        messages.error(request, e.message)
+    return redirect("desk-record", pk)
 
 
 @login_required
@@ -1040,13 +1077,31 @@ def dose_void(request, pk: int):
 
 @never_cache
 @throttle("record")
+@require_GET
 def record_private(request, token: str):
-    """The person's own record behind the signed link texted after each dose: no login, 404 for a bad or
-    expired token, never cached, never indexed."""
-    resident = services.record_from_token(token)
-    if resident is None:
+    """The person's own record behind their private link: no login, 404 for a forged, expired or revoked link,
+    never cached, never indexed; each opening is audited. It only reads (and offers to revoke the link)."""
+    link = services.record_link_from_token(token)
+    if link is None:
         raise Http404("bad record token")
-    response = render(request, "desk/record_private.html", _record(resident, include_voided=False))
-    response["Referrer-Policy"] = "no-referrer"
+    services.record_link_used(link=link, page="record")
+    ctx = _record(link.resident, include_voided=False)
+    ctx.update(token=token, link_expires=link.expires_at)
+    response = render(request, "desk/record_private.html", ctx)
+    # same-origin: the token is never sent to another site, and the revoke button's POST keeps its Origin
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@never_cache
+@throttle("record")
+@require_POST
+def record_private_revoke(request, token: str):
+    """The person stops their link working (the button on their page); a dead link answers 404 like any other."""
+    if not services.record_link_revoke_by_holder(token=token):
+        raise Http404("bad record token")
+    response = render(request, "desk/record_revoked.html", {})
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

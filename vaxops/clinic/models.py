@@ -353,3 +353,50 @@ class ReactionNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_severity_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class RecordLink(models.Model):
+    """A private link to a person's own record and certificate (``/r/<token>/``, ``/certs/<token>/``) handed to
+    them: texted after a dose, texted from the certificate page, or shown to the desk staff who hand it over.
+    The signed token names this row; the link works until ``expires_at`` unless revoked (by the person, by
+    staff on their request, or when the dose it was made for is voided)."""
+
+    class Channel(models.TextChoices):
+        DOSE_SMS = "dose_sms", _("接种后短信")
+        CERTIFICATE_SMS = "certificate_sms", _("凭证短信")
+        STAFF = "staff", _("工作人员当面提供")
+
+    resident = models.ForeignKey(
+        "registry.Resident", models.PROTECT, related_name="record_links", verbose_name=_("受种者")
+    )
+    dose = models.ForeignKey(
+        Dose, models.PROTECT, null=True, blank=True, related_name="record_links", verbose_name=_("接种记录")
+    )
+    channel = models.CharField(_("提供方式"), max_length=20, choices=Channel.choices)
+    created_at = models.DateTimeField(_("生成时间"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("提供人"),
+    )
+    expires_at = models.DateTimeField(_("有效期至"))
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revoke_reason = models.CharField(_("撤销原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("电子接种记录链接")
+        verbose_name_plural = _("电子接种记录链接")
+        permissions = [("share_record_link", "向受种者提供或撤销电子接种记录链接")]
+        indexes = [models.Index(fields=["resident", "revoked_at"], name="record_link_live")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True) | ~models.Q(revoke_reason=""),
+                name="record_link_revoked_with_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.created_at:%Y-%m-%d}"

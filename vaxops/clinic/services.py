@@ -29,6 +29,7 @@ from .models import (
     Dose,
     Observation,
     ReactionNote,
+    RecordLink,
     ScreeningRecord,
 )
 
@@ -225,6 +226,7 @@ def dose_void(*, actor, dose_id: int, reason: str, disposition: str | None = Non
         from vaxops.certs.services import certificates_revoke_for_dose
 
         certificates_revoke_for_dose(dose, f"接种记录作废：{reason}", actor=actor)
+    _links_revoke(RecordLink.objects.filter(dose=dose), actor=actor, reason=f"接种记录作废：{reason}")
     if dose.appointment_id:
         from vaxops.booking.models import Appointment, AppointmentStatus
 
@@ -940,48 +942,201 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
 
 
 # ------------------------------------------------------------------------- the person's record, by link
+#
+# A link (``/r/<token>/`` for the record, ``/certs/<token>/`` for the certificate) is a ``RecordLink`` row; the
+# token is that row's id signed with the secret key, so it cannot be guessed, and the row says whether it still
+# works (30 days, unless revoked). Opening it needs no login; each successful use is audited.
 
-RECORD_SALT = "vaxops.record"
-RECORD_MAX_AGE = 60 * 60 * 24 * 30
-
-
-def record_token(resident: Resident) -> str:
-    """A private, signed link token to the person's record (valid 30 days)."""
-    from django.core.signing import TimestampSigner
-
-    return TimestampSigner(salt=RECORD_SALT).sign(str(resident.pk))
+RECORD_SALT = "vaxops.record-link"  # not the salt of the stateless tokens before links were stored
+RECORD_LINK_DAYS = 30
+SHARE_PERM = "clinic.share_record_link"
 
 
-def record_from_token(token: str) -> Resident | None:
-    from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+def may_share_record_link(user) -> bool:
+    """The roles that hand a person their link at the site or in the office (registration and observation
+    desks, the county CDC): ``clinic.share_record_link``. Others never see a link."""
+    return bool(user.has_perm(SHARE_PERM))
+
+
+def record_link_token(link: RecordLink) -> str:
+    """The signed token naming ``link`` (the same whether the link works or not)."""
+    from django.core.signing import Signer
+
+    return Signer(salt=RECORD_SALT).sign(str(link.pk))
+
+
+def record_link_url(link: RecordLink, *, base_url: str = "/", page: str = "r") -> str:
+    return f"{base_url.rstrip('/')}/{page}/{record_link_token(link)}/"
+
+
+def record_link_from_token(token: str) -> RecordLink | None:
+    """The working link a token names: None for a forged, unknown, expired or revoked one (one answer for all)."""
+    from django.core.signing import BadSignature, Signer
 
     try:
-        pk = TimestampSigner(salt=RECORD_SALT).unsign(token, max_age=RECORD_MAX_AGE)
-    except (BadSignature, SignatureExpired):
+        pk = int(Signer(salt=RECORD_SALT).unsign(token))
+    except (BadSignature, ValueError):
         return None
-    return Resident.objects.filter(pk=int(pk)).first()
+    return (
+        RecordLink.objects.select_related("resident")
+        .filter(pk=pk, revoked_at__isnull=True, expires_at__gt=clock.now())
+        .first()
+    )
 
 
-def record_link_send(*, resident: Resident, base_url: str, dose: Dose | None = None) -> None:
-    """Send the private link to the person's record to their phone (after each dose)."""
+def record_link_active(*, resident_id: int, dose_id: int | None = None) -> list[RecordLink]:
+    """The person's working links (newest first), or those made for one dose. A read: nothing is created."""
+    qs = RecordLink.objects.filter(
+        resident_id=resident_id, revoked_at__isnull=True, expires_at__gt=clock.now()
+    )
+    if dose_id is not None:
+        qs = qs.filter(dose_id=dose_id)
+    return list(qs.order_by("-created_at", "-id"))
+
+
+def record_link_issue(*, actor, resident: Resident, channel: str, dose: Dose | None = None) -> RecordLink:
+    """Store a new link (the caller has checked the actor may give it: a service of this or another app)."""
+    now = clock.now()
+    link = RecordLink.objects.create(
+        resident=resident,
+        dose=dose,
+        channel=channel,
+        created_at=now,
+        created_by=_user(actor),
+        expires_at=now + dt.timedelta(days=RECORD_LINK_DAYS),
+    )
+    audit_record(
+        actor=actor,
+        action="record_link.create",
+        obj=link,
+        new={
+            "resident_id": resident.pk,
+            "dose_id": dose.pk if dose else None,
+            "channel": channel,
+            "expires_at": link.expires_at.isoformat(),
+        },
+    )
+    return link
+
+
+@transaction.atomic
+def record_link_create(*, actor, dose_id: int) -> RecordLink:
+    """A new link for the person of a dose, to be handed to them by the staff member (who sees it once on the
+    page). Needs ``clinic.share_record_link`` and the dose's person in the actor's scope."""
+    if not may_share_record_link(actor):
+        raise PermissionDenied("您的角色无权向受种者提供电子接种记录链接")
+    dose = _dose_for_link(actor, dose_id)
+    return record_link_issue(actor=actor, resident=dose.resident, channel=RecordLink.Channel.STAFF, dose=dose)
+
+
+def _links_revoke(qs, *, actor, reason: str) -> int:
+    reason = (reason or "").strip()[:200]
+    if len(reason) < 2:
+        raise ValidationFailed("请填写撤销原因", field="reason")
+    now = clock.now()
+    ids = list(qs.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    n = RecordLink.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=reason
+    )
+    for pk in ids:
+        audit_record(
+            actor=actor,
+            action="record_link.revoke",
+            object_type="clinic.recordlink",
+            object_id=pk,
+            old={"revoked_at": None},
+            new={"revoked_at": now.isoformat()},
+            purpose=reason,
+        )
+    return n
+
+
+def _dose_for_link(actor, dose_id: int) -> Dose:
+    """A dose whose person is in the actor's scope, or given at the actor's own site (a walk-in from elsewhere)."""
+    dose = Dose.objects.select_related("resident").filter(pk=dose_id).first()
+    if dose is not None and (
+        (dose.site_id is not None and dose.site_id == _staff_site_id(actor))
+        or residents_visible(user=actor).filter(pk=dose.resident_id).exists()
+    ):
+        return dose
+    raise NotFound("接种记录不存在或不在您的管辖范围内", field="dose")
+
+
+@transaction.atomic
+def record_links_revoke(*, actor, dose_id: int, reason: str, link_id: int | None = None) -> int:
+    """Staff revoke the links of a dose's person at their request (one, or all when ``link_id`` is None);
+    returns how many stopped working. Needs ``clinic.share_record_link`` and the dose visible to the actor."""
+    if not may_share_record_link(actor):
+        raise PermissionDenied("您的角色无权撤销电子接种记录链接")
+    dose = _dose_for_link(actor, dose_id)
+    qs = RecordLink.objects.filter(resident_id=dose.resident_id)
+    if link_id is not None:
+        qs = qs.filter(pk=link_id)
+    return _links_revoke(qs, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def record_link_revoke_by_holder(*, token: str) -> bool:
+    """The person revokes the link they hold (the button on their page); False for a link that does not work."""
+    from vaxops.core.actors import SystemActor
+
+    link = record_link_from_token(token)
+    if link is None:
+        return False
+    _links_revoke(
+        RecordLink.objects.filter(pk=link.pk), actor=SystemActor("resident-link"), reason="受种者本人申请撤销"
+    )
+    return True
+
+
+def record_link_used(*, link: RecordLink, page: str) -> None:
+    """Audit one successful use of a link (``page``: record, certificate, certificate_pdf, certificate_issue).
+    Refused tokens are not recorded here: they are answered 404 and counted with the anonymous refusals."""
+    from vaxops.core.actors import SystemActor
+
+    audit_record(
+        actor=SystemActor("resident-link"),
+        action="record_link.use",
+        obj=link,
+        new={"resident_id": link.resident_id, "page": page},
+    )
+
+
+def record_link_send(
+    *, actor, resident: Resident, base_url: str, dose: Dose | None = None
+) -> RecordLink | None:
+    """Text the person a new private link to their record (after each dose); None when no phone is on file.
+    The link is made for the dose, so voiding the dose revokes it."""
     from vaxops.notify.services import notification_queue
     from vaxops.registry.domain import mask_name
 
     if not resident.phone:
-        return
-    url = f"{base_url.rstrip('/')}/r/{record_token(resident)}/"
-    what = (
-        f"第{dose.dose_number}剂"
-        if dose and dose.dose_number and not dose.is_booster
-        else "加强针"
-        if dose
-        else ""
-    )
-    notification_queue(
-        template="record_link",
-        phone=resident.phone,
-        resident=resident,
-        reference=f"R:{dose.pk}" if dose else "",
-        text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您已完成新冠疫苗{what}接种，"
-        f"电子接种记录：{url} 请妥善保管，勿转发他人。",
-    )
+        return None
+    if (
+        dose is not None
+        and RecordLink.objects.filter(dose=dose, channel=RecordLink.Channel.DOSE_SMS).exists()
+    ):
+        return None  # already sent for this dose (the notification's reference is unique too)
+    with transaction.atomic():
+        link = record_link_issue(
+            actor=actor, resident=resident, channel=RecordLink.Channel.DOSE_SMS, dose=dose
+        )
+        url = record_link_url(link, base_url=base_url)
+        what = (
+            f"第{dose.dose_number}剂"
+            if dose and dose.dose_number and not dose.is_booster
+            else "加强针"
+            if dose
+            else ""
+        )
+        notification_queue(
+            template="record_link",
+            phone=resident.phone,
+            resident=resident,
+            reference=f"R:{dose.pk}" if dose else "",
+            text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您已完成新冠疫苗{what}接种，"
+            f"电子接种记录：{url} 请妥善保管，勿转发他人。",
+        )
+    return link

@@ -572,9 +572,7 @@ def _apply_batch(
         # An employer contact may not claim someone already registered elsewhere
         # (that would be a lookup by ID number, and a takeover of the record).
         if not _covers(scope, village_code=existing["village_code"], employer_id=existing["employer_id"]):
-            errors.append(
-                RowError(row, LABELS["id_number"], "该证件号码已在其他辖区或单位建档，请联系县疾控核实")
-            )
+            errors.append(RowError(row, LABELS["id_number"], REGISTERED_ELSEWHERE))
             outcome.append("rejected")
             continue
         if not _covers(
@@ -813,9 +811,34 @@ def _values_from_input(
     return out
 
 
+# A document registered outside the user's scope: the answer names neither the place nor the person (anyone who
+# may add residents could otherwise map ID numbers to villages county-wide); the county CDC sees it and moves it.
+REGISTERED_ELSEWHERE = "该证件号码已登记，不在您的管辖范围内，请联系县疾控中心核实或办理迁入"
+
+
+def _duplicate_refusal(scope: Scope, *, id_type: str, id_number: str) -> ValidationFailed:
+    """The refusal for a document already registered: inside the user's scope it names the record (they may open
+    it anyway); outside, the same code and field with ``REGISTERED_ELSEWHERE``, which says nothing about where."""
+    existing = (
+        Resident.objects.filter(id_type=id_type, id_number=id_number)
+        .values("id", "village_code", "employer_id")
+        .first()
+    )
+    if existing is not None and _covers(
+        scope, village_code=existing["village_code"], employer_id=existing["employer_id"]
+    ):
+        return ValidationFailed(
+            f"该证件号码已建档（您辖区内的居民编号{existing['id']}），一人只能有一条记录，请查看或修改该记录",
+            code="duplicate",
+            field="id_number",
+        )
+    return ValidationFailed(REGISTERED_ELSEWHERE, code="duplicate", field="id_number")
+
+
 @transaction.atomic
 def resident_create(*, actor, data: dict[str, Any]) -> Resident:
-    """Register one person. Raises ValidationFailed (bad field or already registered) or PermissionDenied."""
+    """Register one person. Raises ValidationFailed (bad field or already registered — ``code="duplicate"``,
+    naming the record only when it lies in the actor's scope) or PermissionDenied."""
     require(actor, "registry.add_resident")
     scope = scope_for(actor)
     if scope.employer_id is not None:
@@ -826,12 +849,12 @@ def resident_create(*, actor, data: dict[str, Any]) -> Resident:
     if not _covers(scope, village_code=values["village_code"], employer_id=values.get("employer_id")):
         raise PermissionDenied("村(社区)不在您的管辖范围内")
     if Resident.objects.filter(id_type=values["id_type"], id_number=values["id_number"]).exists():
-        raise ValidationFailed("该证件号码已建档，一人只能有一条记录", field="id_number")
+        raise _duplicate_refusal(scope, id_type=values["id_type"], id_number=values["id_number"])
     try:
         with transaction.atomic():
             resident = Resident.objects.create(**values)
     except IntegrityError:
-        raise ValidationFailed("该证件号码已建档，一人只能有一条记录", field="id_number") from None
+        raise _duplicate_refusal(scope, id_type=values["id_type"], id_number=values["id_number"]) from None
     audit_record(
         actor=actor,
         action="resident.create",

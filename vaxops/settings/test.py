@@ -4,9 +4,12 @@ import os
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import DATABASES, Q_CLUSTER
+from .base import _CSP, DATABASES, Q_CLUSTER
 
 DEBUG = False
+# The Content-Security-Policy is enforced in tests as in production, so the browser tests see any violation.
+CONTENT_SECURITY_POLICY = _CSP
+CONTENT_SECURITY_POLICY_REPORT_ONLY = None
 if "DATABASE_URL" not in os.environ:
     DATABASES["default"]["NAME"] = ":memory:"
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}

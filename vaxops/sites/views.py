@@ -25,7 +25,7 @@ from vaxops.booking.models import Appointment, AppointmentStatus
 from vaxops.core.errors import VaxOpsError
 from vaxops.registry.domain import mask_id, mask_name
 
-from . import services
+from . import selectors, services
 from .models import (
     Desk,
     ReadinessItem,
@@ -224,9 +224,13 @@ def _session(pk: int) -> Session:
 
 
 @login_required
-@permission_required("sites.view_session", raise_exception=True)
 def session_detail(request, pk: int):
-    session = _session(pk)
+    try:
+        session = selectors.session_get(user=request.user, session_id=pk)
+    except VaxOpsError as e:
+        return render(
+            request, "error.html", {"message": e.message}, status=404 if e.code == "not_found" else 403
+        )
     site = session.site
     user = request.user
     in_scope = site_in_scope(user, site)

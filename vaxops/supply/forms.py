@@ -157,7 +157,7 @@ def _weight(label):
         max_value=Decimal(100),
         decimal_places=2,
         initial=Decimal(1),
-        widget=forms.NumberInput(attrs={"step": "0.1", "style": "width:6rem"}),
+        widget=forms.NumberInput(attrs={"step": "0.1", "class": "w-6"}),
     )
 
 

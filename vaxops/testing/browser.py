@@ -67,13 +67,30 @@ def browser():
         pw.stop()
 
 
+def csp_violations(p) -> list[str]:
+    """Start collecting, on page ``p``, what the Content-Security-Policy blocked and any uncaught script error."""
+    found: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    p.on("console", on_console)
+    p.on("pageerror", lambda error: found.append(f"script error: {error}"))
+    return found
+
+
 @pytest.fixture
 def page(browser, live_server):
     # A Chinese browser: Accept-Language zh-CN, so Django picks zh-hans (not the en-US Chromium default).
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", accept_downloads=True)
     context.set_default_timeout(10_000)
     p = context.new_page()
+    problems = csp_violations(p)
     try:
         yield p
     finally:
         context.close()
+    # The test settings enforce the production policy: a blocked inline script or style, or a script that
+    # failed, fails the test that met it.
+    assert problems == [], problems

@@ -1,8 +1,10 @@
 """API tokens for machine clients: ``Authorization: Bearer vx_…``."""
 
-from datetime import date
+from datetime import date, timedelta
+from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from vaxops.accounts.models import ApiToken
 from vaxops.accounts.services import api_token_authenticate, api_token_create, api_token_revoke
@@ -118,3 +120,55 @@ def test_a_process_remembers_a_token_user_for_a_few_seconds(cdc, settings, djang
     settings.VAXOPS_TOKEN_CACHE_SECONDS = 0
     assert api_token_authenticate("vx_not-a-token") is None
     services._token_users.clear()
+
+
+class TestApiTokenExpiry:
+    """Tokens expire (issue 11, Low): 90 days by default, ``--days N`` at creation; an expired token is
+    refused with 401 and a message saying it expired; the last use is written at most once a minute."""
+
+    def test_a_new_token_expires_after_the_configured_days(self, worker_a, settings):
+        settings.VAXOPS_API_TOKEN_DAYS = 90
+        token, _ = api_token_create(user=worker_a, name="sync")
+        assert 89.9 < (token.expires_at - token.created_at).total_seconds() / 86400 <= 90
+        short, _ = api_token_create(user=worker_a, name="sync", days=7)
+        assert 6.9 < (short.expires_at - short.created_at).total_seconds() / 86400 <= 7
+
+    def test_an_expired_token_is_refused_with_401_and_a_clear_message(self, client, worker_a, residents):
+        token, raw = api_token_create(user=worker_a, name="sync")
+        assert client.get("/api/v1/residents", **bearer(raw)).status_code == 200
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+        r = client.get("/api/v1/residents", **bearer(raw))
+
+        assert r.status_code == 401
+        assert r.json()["code"] == "token_expired"
+        assert "已" in r.json()["message"] and "过期" in r.json()["message"]
+        assert client.get("/api/v1/residents", HTTP_X_API_TOKEN=raw).status_code == 401
+
+    def test_a_cached_token_is_refused_once_it_expires(self, client, worker_a, residents, settings):
+        settings.VAXOPS_TOKEN_CACHE_SECONDS = 60
+        token, raw = api_token_create(user=worker_a, name="sync")
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + timedelta(hours=1))
+        assert client.get("/api/v1/residents", **bearer(raw)).status_code == 200  # now cached
+        later = timezone.now() + timedelta(hours=2)
+        with mock.patch("vaxops.core.clock.now", return_value=later):
+            r = client.get("/api/v1/residents", **bearer(raw))
+        assert r.status_code == 401 and r.json()["code"] == "token_expired"
+
+    def test_last_used_is_written_at_most_once_a_minute(self, client, worker_a, residents):
+        token, raw = api_token_create(user=worker_a, name="sync")
+        client.get("/api/v1/residents", **bearer(raw))
+        token.refresh_from_db()
+        first = token.last_used_at
+        assert first is not None
+        client.get("/api/v1/residents", **bearer(raw))
+        token.refresh_from_db()
+        assert token.last_used_at == first
+
+    def test_the_command_takes_days(self, worker_a, capsys):
+        from django.core.management import call_command
+
+        call_command("token-create", worker_a.username, "省平台对接", "--days", "30")
+        token = ApiToken.objects.get(user=worker_a, name="省平台对接")
+        assert 29.9 < (token.expires_at - token.created_at).total_seconds() / 86400 <= 30
+        assert "有效期至" in capsys.readouterr().err

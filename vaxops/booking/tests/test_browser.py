@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from vaxops.conftest import PASSWORD
-from vaxops.testing.browser import CHROMIUM
+from vaxops.testing.browser import CHROMIUM, csp_violations
 
 if not os.path.exists(CHROMIUM):
     pytest.skip("chromium not installed: sudo apt-get install chromium", allow_module_level=True)
@@ -39,10 +39,12 @@ def phone(browser, live_server):
     )
     context.set_default_timeout(10_000)
     p = context.new_page()
+    problems = csp_violations(p)
     try:
         yield p
     finally:
         context.close()
+    assert problems == [], problems
 
 
 def _fits(p) -> None:

@@ -4,6 +4,13 @@ import json
 
 from vaxops.certs import selectors, services
 from vaxops.clinic import services as clinic
+from vaxops.core.actors import SystemActor
+
+
+def _token(person) -> str:
+    return clinic.record_link_token(
+        clinic.record_link_issue(actor=SystemActor("t"), resident=person, channel="staff")
+    )
 
 
 def _post_json(client, path, data, **headers):
@@ -12,7 +19,16 @@ def _post_json(client, path, data, **headers):
 
 def test_the_resident_sees_their_certificate_through_the_private_link(client, vaccinated, signing_key):
     person, dose = vaccinated
-    token = clinic.record_token(person)
+    token = _token(person)
+
+    # a GET never writes: it offers the certificate, which a POST issues
+    first = client.get(f"/certs/{token}/")
+    assert first.status_code == 200 and 'id="issue"' in first.content.decode()
+    assert person.vaccination_certificates.count() == 0
+    assert client.get(f"/certs/{token}/certificate.pdf").status_code == 404
+    assert person.vaccination_certificates.count() == 0
+    issued = client.post(f"/certs/{token}/")
+    assert issued.status_code == 302 and issued["Location"] == f"/certs/{token}/"
 
     r = client.get(f"/certs/{token}/")
 
@@ -25,8 +41,9 @@ def test_the_resident_sees_their_certificate_through_the_private_link(client, va
         "<svg" in html and "第2剂 / 共2剂" in html and "Dose 2 of 2" in html and dose.lot.lot_number in html
     )
     assert person.id_number not in html and person.id_number[:6] + "********" in html
-    # the same certificate on a second visit
+    # the same certificate on a second visit, and on a second POST
     client.get(f"/certs/{token}/")
+    client.post(f"/certs/{token}/")
     assert person.vaccination_certificates.count() == 1
 
     pdf = client.get(f"/certs/{token}/certificate.pdf")
@@ -39,7 +56,7 @@ def test_the_resident_sees_their_certificate_through_the_private_link(client, va
 
 def test_a_forged_link_shows_nothing(client, vaccinated, signing_key):
     person, _ = vaccinated
-    token = clinic.record_token(person)
+    token = _token(person)
     assert client.get(f"/certs/{token[:-1]}x/").status_code == 404
     assert client.get(f"/certs/{token[:-1]}x/certificate.pdf").status_code == 404
 
@@ -48,7 +65,7 @@ def test_a_person_without_valid_doses_gets_a_message(client, county, village_a1,
     from vaxops.clinic.tests.conftest import make_resident
 
     person = make_resident(village_a1.code, 5, "孙七")
-    r = client.get(f"/certs/{clinic.record_token(person)}/")
+    r = client.get(f"/certs/{_token(person)}/")
     assert r.status_code == 400 and "没有有效的新冠疫苗接种记录" in r.content.decode()
 
 
@@ -80,7 +97,13 @@ def test_the_public_verifier_page(client, vaccinated, signing_key, cdc):
     cert = services.certificate_issue(actor=cdc, resident_id=person.pk)
 
     page = client.get("/verify/").content.decode()
-    assert "BarcodeDetector" in page and "此浏览器不支持摄像头扫码" in page
+    assert '<script src="/static/certs/verify.js" defer>' in page
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    script = Path(finders.find("certs/verify.js")).read_text(encoding="utf-8")
+    assert "BarcodeDetector" in script and "此浏览器不支持摄像头扫码" in script
 
     ok = client.post("/verify/", {"hc1": cert.hc1}).content.decode()
     assert "有效 VALID" in ok and "王小明" in ok and "BBIBP-CorV" in ok and cert.uvci in ok
@@ -144,7 +167,7 @@ def test_staff_send_the_private_link_to_the_phone(client, vaccinated, signing_ke
     import re
 
     token = re.search(r"/certs/([^/\s]+)/", sms.text).group(1)
-    assert clinic.record_from_token(token) == person
+    assert clinic.record_link_from_token(token).resident == person
     assert sms.phone == person.phone and person.id_number not in sms.text
     assert client.get(f"/certs/{token}/").status_code == 200
 

@@ -52,7 +52,10 @@ class TestEmployerImportCannotClaimOthers:
             actor=employer_contact,
         )
         assert (result.rejected, result.updated) == (1, 0)
-        assert "其他辖区或单位" in result.errors[0].message
+        assert (
+            "不在您的管辖范围内" in result.errors[0].message
+            and village_b1.name not in result.errors[0].message
+        )
         r = Resident.objects.get(id_number=number)
         assert (r.name, r.village_code, r.employer_id, r.phone) == ("原名", village_b1.code, None, "")
 

@@ -652,7 +652,9 @@ class TestAllocation:
         assert re.search(r"乙镇冷库.*?<td class=\"doses\">2</td>", lines, re.S)
         assert all(x["reasoning"] in body for x in run.lines)
         chart = re.search(r'id="chart".*?</div>\s*</div>', body, re.S).group(0)
-        assert 'style="width:100%' in chart and 'style="width:33%' in chart  # 6 and 2 of 6
+        assert (
+            'class="fill capped pct-100"' in chart and 'class="fill capped pct-33"' in chart
+        )  # 6 and 2 of 6
         assert "审批并生成调拨单" in body
         assert not Dispatch.objects.exists()
 
