@@ -367,3 +367,47 @@ class TestFarDates:
         day = (timezone.localdate() + timedelta(days=1)).isoformat()
         response = as_user("admin").get(f"/api/v1/booking/slots?site=QX-S001&day={day}")
         assert response.status_code == 200
+
+
+# --------------------------------------------------------------------------------------------------
+# The same bounds on the pages
+# --------------------------------------------------------------------------------------------------
+
+BIG = "99999999999999999999"
+
+
+class TestPages:
+    def test_a_session_in_the_year_7367_is_not_planned_from_the_page(self, as_user):
+        before = _stored()
+        response = as_user("cdc").post("/sites/QX-S001/plan/", {"day": "7367-01-01"})
+        assert response.status_code == 302
+        assert _stored() == before
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            f"/mobilisation/?on=9999-12-31&employer={BIG}",
+            "/mobilisation/?on=0001-01-01",
+            "/clinic/residents/1/?on=9999-12-31",
+            "/audit/?since=9999-12-31&until=0001-01-01",
+            f"/booking/?session={BIG}",
+            f"/supply/lots/1/?offset={BIG}",
+        ],
+    )
+    def test_far_dates_and_huge_numbers_in_page_queries_are_ignored(self, as_user, url):
+        from vaxops.registry.models import Resident
+
+        url = url.replace("/residents/1/", f"/residents/{Resident.objects.order_by('id').first().pk}/")
+        response = as_user("cdc").get(url)
+        assert response.status_code < 500
+
+    def test_a_reservation_of_a_huge_number_of_places_is_refused_from_the_page(self, as_user):
+        from vaxops.sites.models import Session
+
+        session = Session.objects.filter(site__code="QX-S001").order_by("-day").first()
+        before = _stored()
+        response = as_user("cdc").post(
+            "/sites/QX-S001/reserve/", {"session": session.pk, "key": "V:330199001001", "places": BIG}
+        )
+        assert response.status_code < 500
+        assert _stored() == before
