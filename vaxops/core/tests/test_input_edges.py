@@ -143,6 +143,13 @@ class TestControlCharacters:
         _refused(response, 400, field)
         assert _stored() == before
 
+    def test_it_refuses_them_in_a_json_body_sent_as_plain_text(self, as_user):
+        # django-ninja reads a body as JSON whatever its declared type.
+        response = as_user("admin").post(
+            "/api/v1/forecast", '{"birth_date": "1980-01-01\\u0000"}', content_type="text/plain"
+        )
+        _refused(response, 400, "birth_date")
+
     def test_a_json_escape_of_a_backslash_is_plain_text(self, as_user):
         # "\\u0000" is the six characters \u0000 typed by someone: text, not a NUL.
         response = as_user("admin").post(
