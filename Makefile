@@ -7,7 +7,7 @@ VAXOPS := $(BIN)/vaxops
 RESIDENTS ?= 100000
 PORT ?= 8000
 
-.PHONY: demo test test-pg install install-test browser fonts lint check-deploy bench clean
+.PHONY: demo test test-pg fuzz install install-test browser fonts lint check-deploy bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "VaxOps needs Python 3.11, found %s" % sys.version.split()[0]' \
@@ -60,6 +60,10 @@ test: $(VENV)/.installed-test browser fonts
 # The same suite on PostgreSQL (DATABASE_URL defaults to the local server).
 test-pg: $(VENV)/.installed-test browser fonts
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q -n 2 --dist loadfile
+
+# Only the schema-driven API fuzzer (schemathesis; also part of `make test` and `make test-pg`).
+fuzz: $(VENV)/.installed-test
+	$(BIN)/pytest -q -p no:xdist -m fuzz vaxops/core/tests/test_fuzz_api.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -57,12 +57,27 @@ def token_expired(request, exc: TokenExpired):
 _PROBLEM_ZH = {
     "missing": "缺失",
     "extra_forbidden": "不允许",
-    "literal_error": "取值不在允许范围内",
-    "greater_than_equal": "数值过小",
-    "less_than_equal": "数值过大",
     "string_too_long": "过长",
     "string_too_short": "过短",
+    "too_long": "条目过多",
 }
+
+
+def _problem_zh(error: dict) -> str:
+    """What is wrong with one field, in Chinese, with the bound or the allowed values when there are some."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "date_range":
+        return f"须在{ctx.get('earliest')}至{ctx.get('latest')}之间"
+    if kind in ("enum", "literal_error"):
+        return f"取值不在允许范围内（可选：{ctx.get('expected', '')}）"
+    if kind in ("less_than_equal", "less_than"):
+        return f"数值过大（最大为{ctx.get('le', ctx.get('lt'))}）"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"数值过小（最小为{ctx.get('ge', ctx.get('gt'))}）"
+    if kind in _PROBLEM_ZH:
+        return _PROBLEM_ZH[kind]
+    return "格式不正确" if kind.endswith(("_parsing", "_type")) else "不符合要求"
 
 
 @api.exception_handler(RequestInvalid)
@@ -75,10 +90,7 @@ def request_invalid(request, exc: RequestInvalid):
         if x not in ("body", "query", "path", "payload", "form", "header")
     ]
     field = ".".join(loc) or None
-    kind = first.get("type", "")
-    problem = _PROBLEM_ZH.get(kind) or (
-        "格式不正确" if kind.endswith(("_parsing", "_type")) else "不符合要求"
-    )
+    problem = _problem_zh(first)
     message = f"请求内容有误：字段“{field}”{problem}" if field else "请求内容有误"
     return api.create_response(
         request,

@@ -6,14 +6,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from vaxops.core.bounds import parse_day
+
 from .selectors import audit_search
 
 
 def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return parse_day(text)
 
 
 def county_wide(user) -> bool:

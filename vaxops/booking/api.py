@@ -21,10 +21,10 @@ from ninja import Field, Header, P, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 
 from vaxops.accounts.scope import require, scope_for
-from vaxops.catalog.api import ErrorOut
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
 from vaxops.core.ratelimit import throttle
+from vaxops.core.schemas import Day, ErrorOut, Id, Offset, Quantity, SmallCount
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
@@ -39,6 +39,7 @@ from vaxops.sites.models import (
     Session,
     Site,
     StaffMember,
+    StaffRole,
 )
 
 from . import selectors, selfservice, services
@@ -113,14 +114,14 @@ class SessionOut(Schema):
 
 
 class SessionPlanIn(Schema):
-    day: date
-    desks: int | None = None
+    day: Day
+    desks: SmallCount | None = None
 
 
 class ReserveIn(Schema):
     key: str
     label: str = ""
-    places: int
+    places: Quantity
 
 
 class ReserveOut(Schema):
@@ -129,14 +130,14 @@ class ReserveOut(Schema):
 
 
 class ReadinessIn(Schema):
-    item: str
+    item: ReadinessItem
     note: str = ""
 
 
 class AssignmentIn(Schema):
-    staff_id: int
-    desk_id: int
-    role: str
+    staff_id: Id
+    desk_id: Id
+    role: StaffRole
 
 
 class ReadinessItemOut(Schema):
@@ -177,8 +178,8 @@ class SessionDetailOut(Schema):
 
 
 class BookIn(Schema):
-    resident_id: int
-    slot_id: int
+    resident_id: Id
+    slot_id: Id
 
 
 class AppointmentOut(Schema):
@@ -216,13 +217,13 @@ class CancelIn(Schema):
 
 
 class RescheduleIn(Schema):
-    slot_id: int
+    slot_id: Id
     reason: str = ""
 
 
 class WaitlistIn(Schema):
-    resident_id: int
-    session_id: int
+    resident_id: Id
+    session_id: Id
 
 
 class WaitlistOut(Schema):
@@ -236,8 +237,8 @@ class WaitlistOut(Schema):
 
 
 class EmployerBookIn(Schema):
-    session_id: int
-    resident_ids: list[int] | None = None
+    session_id: Id
+    resident_ids: list[Id] | None = None
 
 
 class PersonOut(Schema):
@@ -266,13 +267,13 @@ class SentOut(Schema):
     message: str = Field(description="给本人看的提示：若信息已登记，验证码已发送")
 
 
-class VerifyIn(Schema):
+class SelfVerifyIn(Schema):
     id_number: str
     phone: str
     code: str
 
 
-class NextDoseOut(Schema):
+class SelfNextDoseOut(Schema):
     number: int
     is_booster: bool
     earliest: str
@@ -285,17 +286,17 @@ class SelfResidentOut(Schema):
     name: str
     status: str | None
     status_zh: str | None
-    next_dose: NextDoseOut | None
+    next_dose: SelfNextDoseOut | None
 
 
-class VerifyOut(Schema):
+class SelfVerifyOut(Schema):
     token: str
     expires_in: int
     resident: SelfResidentOut
 
 
 class SelfBookIn(Schema):
-    slot_id: int
+    slot_id: Id
 
 
 # --------------------------------------------------------------------------------------------------
@@ -551,7 +552,7 @@ def get_site(request, code: str):
     response={200: list[SessionOut], **ERRORS},
     summary="接种单位的场次与预约时段（实时剩余名额）",
 )
-def site_sessions(request, code: str, from_: Query[date | None, P(alias="from")] = None, days: int = 14):
+def site_sessions(request, code: str, from_: Query[Day | None, P(alias="from")] = None, days: int = 14):
     """从 ``from``（YYYY-MM-DD，默认今天）起 ``days`` 天（1–62）内计划中或已开诊的场次，每个时段给出容量、现场号、
     开放预约剩余、各村/单位预留名额剩余和合计剩余（``remaining``），均为实时数据。"""
     require(request.user, "sites.view_session")
@@ -589,7 +590,7 @@ def session_plan(request, code: str, payload: SessionPlanIn):
     response={200: SessionDetailOut, **ERRORS},
     summary="场次详情（“四有”确认、排班、能否开诊）",
 )
-def get_session(request, session_id: int):
+def get_session(request, session_id: Id):
     """“四有”四项（医护人员在岗、急救药品器械、120救护车待命、转诊路线与绿色通道）各自是否已确认、由谁确认，
     未确认的项目（``missing``），各工作台排班，以及现在能否开诊（``may_open``，不能时 ``may_open_reason`` 说明原因）。"""
     return _session_detail(site_selectors.session_get(user=request.user, session_id=session_id))
@@ -600,7 +601,7 @@ def get_session(request, session_id: int):
     response={200: ReserveOut, **ERRORS},
     summary="为村（社区）或单位预留名额（支持 Idempotency-Key）",
 )
-def session_reserve(request, session_id: int, payload: ReserveIn):
+def session_reserve(request, session_id: Id, payload: ReserveIn):
     """从场次尚未开始的时段的开放名额中预留 ``places`` 个给一个村（``key`` 为 ``V:<村级区划代码>``）或单位
     （``E:<单位编号>``），按各时段空余名额比例分配；已被预约的名额不会被挪用。预留的名额只有该村或该单位的人员可以预约。"""
     s = _session(session_id)
@@ -625,7 +626,7 @@ def session_reserve(request, session_id: int, payload: ReserveIn):
     response={201: SessionDetailOut, **ERRORS},
     summary="确认“四有”一项（支持 Idempotency-Key）",
 )
-def session_readiness(request, session_id: int, payload: ReadinessIn):
+def session_readiness(request, session_id: Id, payload: ReadinessIn):
     """``item``：medical_staff 医护人员在岗、emergency_kit 急救药品器械、ambulance 120救护车待命、
     green_channel 转诊路线与绿色通道；每项每场次确认一次，记录确认人和时间。返回场次详情。"""
     s = _session(session_id)
@@ -644,7 +645,7 @@ def session_readiness(request, session_id: int, payload: ReadinessIn):
     response={201: SessionDetailOut, **ERRORS},
     summary="排班：安排工作人员到工作台（持证上岗；支持 Idempotency-Key）",
 )
-def session_assignment(request, session_id: int, payload: AssignmentIn):
+def session_assignment(request, session_id: Id, payload: AssignmentIn):
     """``role``：screening 预检、registration 登记、vaccination 接种、observation 留观、rescue 医疗救治。
     岗位须是该人员登记的岗位并与工作台类型相符，且当天持有该岗位所需的有效证书（接种人员须有有效的培训合格证）；
     每人每场次一个工作台。返回场次详情。"""
@@ -670,7 +671,7 @@ def session_assignment(request, session_id: int, payload: AssignmentIn):
     response={200: SessionDetailOut, **ERRORS},
     summary="开诊（“四有”齐全、有定点救治医院、各岗位有人；支持 Idempotency-Key）",
 )
-def session_open(request, session_id: int):
+def session_open(request, session_id: Id):
     """只有计划中的场次可以开诊；“四有”未全部确认、没有定点救治医院或有岗位无人值守时拒绝，并说明缺什么。"""
     s = _session(session_id)
     _site_in_scope(request.user, s.site, "sites.change_session")
@@ -687,7 +688,7 @@ def session_open(request, session_id: int):
     response={200: SessionDetailOut, **ERRORS},
     summary="结束场次（支持 Idempotency-Key）",
 )
-def session_close(request, session_id: int):
+def session_close(request, session_id: Id):
     """结束后该场次不能再预约。"""
     s = _session(session_id)
     _site_in_scope(request.user, s.site, "sites.change_session")
@@ -710,7 +711,7 @@ def session_close(request, session_id: int):
     exclude_none=True,
     summary="某接种单位某天的预约时段（实时剩余名额）",
 )
-def day_slots(request, site: str, day: date, resident_id: int | None = None):
+def day_slots(request, site: str, day: Day, resident_id: Id | None = None):
     """``site`` 为接种单位编码，``day`` 为 YYYY-MM-DD。给出 ``resident_id``（须在您的管辖范围内）时，
     每个时段另给 ``bookable``：该居民可用的名额（开放名额加其所在村或单位的预留名额）。"""
     require(request.user, "booking.view_slot")
@@ -759,11 +760,11 @@ def book(request, payload: BookIn):
 )
 def list_appointments(
     request,
-    resident_id: int | None = None,
-    session_id: int | None = None,
+    resident_id: Id | None = None,
+    session_id: Id | None = None,
     status: str = "",
     limit: int = PAGE_DEFAULT,
-    offset: int = 0,
+    offset: Offset = 0,
 ):
     """管辖范围内居民的预约，按时段先后排列；可按居民、场次和状态（booked 已预约 / checked_in 已签到 /
     completed 已接种 / cancelled 已取消 / no_show 爽约）筛选。姓名脱敏，不显示证件号码。"""
@@ -786,7 +787,7 @@ def list_appointments(
     response={200: AppointmentDetailOut, **ERRORS},
     summary="预约详情（姓名脱敏）",
 )
-def get_appointment(request, appointment_id: int):
+def get_appointment(request, appointment_id: Id):
     """管辖范围外的预约与不存在的一样为404。"""
     return _appointment_detail(_visible_appointment(request.user, appointment_id))
 
@@ -796,7 +797,7 @@ def get_appointment(request, appointment_id: int):
     response={200: AppointmentDetailOut, **ERRORS},
     summary="取消预约（名额退回并自动分给候补；支持 Idempotency-Key）",
 )
-def cancel(request, appointment_id: int, payload: CancelIn):
+def cancel(request, appointment_id: Id, payload: CancelIn):
     """只能取消“已预约”状态的预约；退回的名额立即按登记先后分给该场次的候补居民。"""
     require(request.user, "booking.change_appointment")
     a = _visible_appointment(request.user, appointment_id)
@@ -818,7 +819,7 @@ def cancel(request, appointment_id: int, payload: CancelIn):
     response={200: AppointmentDetailOut, **ERRORS, **E409},
     summary="改约到另一个时段（支持 Idempotency-Key；新时段约满时409且原预约不变）",
 )
-def reschedule(request, appointment_id: int, payload: RescheduleIn):
+def reschedule(request, appointment_id: Id, payload: RescheduleIn):
     """原名额退回、新名额占用在同一事务中完成：新时段约满（409 ``slot_full``）或不符合条件（400）时原预约保持不变。
     返回新的预约（原预约变为“已取消”）。"""
     require(request.user, "booking.change_appointment")
@@ -847,7 +848,7 @@ def reschedule(request, appointment_id: int, payload: RescheduleIn):
     response={200: AppointmentDetailOut, **ERRORS},
     summary="签到（接种单位登记人员或县疾控中心，仅限预约当天；支持 Idempotency-Key）",
 )
-def check_in(request, appointment_id: int):
+def check_in(request, appointment_id: Id):
     """受种者到达接种单位后登记签到；只能在预约当天签到，只有“已预约”的可以签到。接种单位人员可为在本单位
     （管辖范围内的接种单位）预约的任何人签到。"""
     require(request.user, "booking.change_appointment")
@@ -962,12 +963,12 @@ def self_identify(request, payload: IdentifyIn):
 
 @router.post(
     "/self/verify",
-    response={200: VerifyOut, **E400, **E429},
+    response={200: SelfVerifyOut, **E400, **E429},
     auth=None,
     summary="本人预约第二步：校验验证码，取得30分钟有效的身份凭证（无须登录）",
 )
 @decorate_view(throttle("self.verify"))
-def self_verify(request, payload: VerifyIn):
+def self_verify(request, payload: SelfVerifyIn):
     """验证码正确时返回 ``token``（之后的请求放在 ``X-Self-Token`` 请求头中，30分钟内有效）以及本人的脱敏姓名、
     接种状态和下一剂信息。验证码错误5次作废。"""
     person = services.self_verify(id_number=payload.id_number, phone=payload.phone, code=payload.code)
@@ -986,7 +987,7 @@ def self_verify(request, payload: VerifyIn):
     summary="本人预约：某接种单位某天的预约时段（无须登录）",
 )
 @decorate_view(throttle("self"))
-def self_slots(request, site: str, day: date, x_self_token: SelfToken = None):
+def self_slots(request, site: str, day: Day, x_self_token: SelfToken = None):
     """``site`` 为接种单位编码，``day`` 为 YYYY-MM-DD。带 ``X-Self-Token`` 请求头时，每个时段另给 ``bookable``：
     本人可用的名额（开放名额加本人所在村或单位的预留名额）。"""
     person = None
@@ -1056,7 +1057,7 @@ def _own_appointment(person: Resident, appointment_id: int) -> Appointment:
     summary="本人的一个预约（须 X-Self-Token）",
 )
 @decorate_view(throttle("self"))
-def self_appointment(request, appointment_id: int, x_self_token: SelfToken = None):
+def self_appointment(request, appointment_id: Id, x_self_token: SelfToken = None):
     """只能查看本人的预约；别人的预约与不存在的一样为404。"""
     person = _self_resident(x_self_token)
     if isinstance(person, Status):
@@ -1071,7 +1072,7 @@ def self_appointment(request, appointment_id: int, x_self_token: SelfToken = Non
     summary="本人取消预约（须 X-Self-Token）",
 )
 @decorate_view(throttle("self"))
-def self_cancel(request, appointment_id: int, payload: CancelIn, x_self_token: SelfToken = None):
+def self_cancel(request, appointment_id: Id, payload: CancelIn, x_self_token: SelfToken = None):
     """只能取消本人“已预约”状态的预约；名额退回并自动分给候补。"""
     person = _self_resident(x_self_token)
     if isinstance(person, Status):

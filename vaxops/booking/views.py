@@ -29,6 +29,7 @@ from vaxops.accounts.scope import scope_for
 from vaxops.campaign.selectors import LABELS, LIST_CATEGORIES, category_q, mobilisation_list
 from vaxops.catalog.domain import age_on
 from vaxops.core.actors import SystemActor
+from vaxops.core.bounds import parse_int
 from vaxops.core.errors import RateLimited, VaxOpsError
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name, mask_phone
@@ -47,10 +48,7 @@ RESULT_KEY = "booking_result"
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)
 
 
 def _ints(values) -> list[int]:

@@ -1,4 +1,3 @@
-from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -10,6 +9,7 @@ from vaxops.accounts.scope import scope_for
 from vaxops.audit.services import audit_record
 from vaxops.catalog.domain import MobilisationCategory, age_on
 from vaxops.core import clock
+from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.xlsx import sheet_append, workbook_response
 from vaxops.registry.views import _villages
 
@@ -22,14 +22,8 @@ def _params(request):
     category = request.GET.get("category") or MobilisationCategory.NOT_STARTED.value
     if category not in {c.value for c in MobilisationCategory}:
         category = MobilisationCategory.NOT_STARTED.value
-    try:
-        on = date.fromisoformat(request.GET.get("on", "")) if request.GET.get("on") else clock.today()
-    except ValueError:
-        on = clock.today()
-    try:
-        employer_id = int(request.GET.get("employer") or 0) or None
-    except ValueError:
-        employer_id = None
+    on = parse_day(request.GET.get("on")) or clock.today()
+    employer_id = parse_int(request.GET.get("employer"), low=1)
     return category, on, request.GET.get("village_code", "").strip(), employer_id
 
 

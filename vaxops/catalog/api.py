@@ -10,18 +10,13 @@ from typing import Any
 from ninja import Router, Schema
 
 from vaxops.core import clock
+from vaxops.core.schemas import Day, ErrorOut  # noqa: F401  (ErrorOut: other routers import it from here)
 
 from . import domain
 from .selectors import catalogue_current, forecast_from_inputs, phases_current, question_set_on
 
 router = Router(tags=["catalog"])
 forecast_router = Router(tags=["forecast"])
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
 
 
 class IntervalOut(Schema):
@@ -150,7 +145,7 @@ def list_phases(request):
     response={200: QuestionSetOut, 404: ErrorOut},
     summary="指定日期生效的预检问题集（默认今天）",
 )
-def get_question_set(request, on: date | None = None):
+def get_question_set(request, on: Day | None = None):
     return _plain(asdict(question_set_on(on or clock.today())))
 
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from vaxops.core.bounds import day_in_range, day_range_zh
 from vaxops.core.errors import NotFound, ValidationFailed
 
 from . import domain
@@ -295,11 +296,17 @@ FORECAST_FIELDS: Mapping[str, str] = {
 
 def _date(value: str | dt.date, *, field: str, labels: Mapping[str, str]) -> dt.date:
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationFailed(f"{labels[field]}：日期“{value}”无效，应为 YYYY-MM-DD", field=field) from None
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationFailed(
+                f"{labels[field]}：日期“{value}”无效，应为 YYYY-MM-DD", field=field
+            ) from None
+    if not day_in_range(day):
+        raise ValidationFailed(f"{labels[field]}：日期“{value}”{day_range_zh()}", field=field)
+    return day
 
 
 def _unknown_product(code: str, catalogue: domain.Catalogue) -> str:

@@ -13,9 +13,9 @@ from ninja import Router, Schema
 from ninja.decorators import decorate_view
 from pydantic import Field
 
-from vaxops.catalog.api import ErrorOut
 from vaxops.core.idempotency import idempotent_status
 from vaxops.core.ratelimit import throttle
+from vaxops.core.schemas import ErrorOut, Id, Moment
 
 from . import selectors, services
 from .models import VaccinationCertificate
@@ -23,12 +23,12 @@ from .models import VaccinationCertificate
 router = Router(tags=["certs"])
 
 
-class VerifyIn(Schema):
+class CertVerifyIn(Schema):
     hc1: str = Field(..., max_length=8000, description="The HC1: string read from the QR")
-    at: datetime | None = Field(None, description="Validation clock (default: now)")
+    at: Moment | None = Field(None, description="Validation clock (default: now)")
 
 
-class VerifyOut(Schema):
+class CertVerifyOut(Schema):
     valid: bool
     decoded: bool
     signature_valid: bool
@@ -68,9 +68,11 @@ def _out(cert: VaccinationCertificate) -> dict:
     }
 
 
-@router.post("/verify", auth=None, response={200: VerifyOut, 429: ErrorOut}, summary="验证 HC1 凭证（公开）")
+@router.post(
+    "/verify", auth=None, response={200: CertVerifyOut, 429: ErrorOut}, summary="验证 HC1 凭证（公开）"
+)
 @decorate_view(throttle("certs.verify"))
-def verify(request, payload: VerifyIn):
+def verify(request, payload: CertVerifyIn):
     at = payload.at
     if at is not None and at.tzinfo is None:
         from django.utils import timezone
@@ -84,7 +86,7 @@ def verify(request, payload: VerifyIn):
     response={200: CertificateOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="签发居民接种凭证（支持 Idempotency-Key）",
 )
-def issue(request, resident_id: int, payload: IssueIn | None = None):
+def issue(request, resident_id: Id, payload: IssueIn | None = None):
     reissue = bool(payload and payload.reissue)
     data = {"resident_id": resident_id, "reissue": reissue}
     return idempotent_status(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Router, Schema
+from pydantic import Field
 
 from vaxops.accounts.scope import require
 from vaxops.catalog import domain
-from vaxops.catalog.api import ErrorOut, ForecastOut
+from vaxops.catalog.api import ForecastOut
 from vaxops.catalog.selectors import catalogue_current
 from vaxops.core import clock
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.schemas import Day, ErrorOut, Id
 
 from . import selectors, services
 from .models import Dose, ScreeningRecord
@@ -50,7 +52,7 @@ class DoseOut(Schema):
 
 class DoseIn(Schema):
     product: str
-    given_on: date
+    given_on: Day
     place: str
 
 
@@ -60,10 +62,12 @@ class VoidIn(Schema):
 
 class ScreeningIn(Schema):
     answers: dict[str, Any]
-    temperature_c: float | None = None
-    bp_systolic: int | None = None
-    bp_diastolic: int | None = None
-    on: date | None = None
+    temperature_c: (
+        Annotated[float, Field(ge=30, le=45, allow_inf_nan=False, description="体温（℃，30–45）")] | None
+    ) = None
+    bp_systolic: Annotated[int, Field(ge=0, le=400, description="收缩压（mmHg）")] | None = None
+    bp_diastolic: Annotated[int, Field(ge=0, le=400, description="舒张压（mmHg）")] | None = None
+    on: Day | None = None
 
 
 class ScreeningOut(Schema):
@@ -95,7 +99,7 @@ def _screening(s: ScreeningRecord) -> dict:
     response={200: ForecastResponse, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="居民接种评估（含 FHIR ImmunizationRecommendation）",
 )
-def resident_forecast(request, resident_id: int, on: date | None = None):
+def resident_forecast(request, resident_id: Id, on: Day | None = None):
     require(request.user, "clinic.view_dose")
     resident = selectors.resident_for_clinic(user=request.user, resident_id=resident_id)
     forecast = selectors.forecast_for(resident=resident, on=on or clock.today())
@@ -113,7 +117,7 @@ def resident_forecast(request, resident_id: int, on: date | None = None):
     response={200: EligibilityOut, 400: ErrorOut, 404: ErrorOut},
     summary="能否预约（按接种阶段、人群分类和接种评估）",
 )
-def resident_eligibility(request, resident_id: int, on: date | None = None):
+def resident_eligibility(request, resident_id: Id, on: Day | None = None):
     require(request.user, "clinic.view_dose")  # the reasons can name a deferral (e.g. pregnancy)
     resident = selectors.resident_for_clinic(user=request.user, resident_id=resident_id)
     day = on or clock.today()
@@ -134,7 +138,7 @@ def resident_eligibility(request, resident_id: int, on: date | None = None):
     response={200: list[DoseOut], 403: ErrorOut, 404: ErrorOut},
     summary="接种记录（含已作废）",
 )
-def resident_doses(request, resident_id: int):
+def resident_doses(request, resident_id: Id):
     require(request.user, "clinic.view_dose")
     resident = selectors.resident_for_clinic(user=request.user, resident_id=resident_id)
     return selectors.doses_of(resident=resident)
@@ -145,7 +149,7 @@ def resident_doses(request, resident_id: int):
     response={201: DoseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="补录外地接种记录（支持 Idempotency-Key）",
 )
-def record_external_dose(request, resident_id: int, payload: DoseIn):
+def record_external_dose(request, resident_id: Id, payload: DoseIn):
     data = {"resident_id": resident_id, **payload.dict()}
     return idempotent_status(
         request,
@@ -170,7 +174,7 @@ def record_external_dose(request, resident_id: int, payload: DoseIn):
     response={200: DoseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="作废接种记录（须说明原因，留痕；支持 Idempotency-Key）",
 )
-def void_dose(request, dose_id: int, payload: VoidIn):
+def void_dose(request, dose_id: Id, payload: VoidIn):
     data = {"dose_id": dose_id, **payload.dict()}
     return idempotent_status(
         request,
@@ -184,7 +188,7 @@ def void_dose(request, dose_id: int, payload: VoidIn):
     response={201: ScreeningOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="预检（按生效的问题集判定；支持 Idempotency-Key）",
 )
-def record_screening(request, resident_id: int, payload: ScreeningIn):
+def record_screening(request, resident_id: Id, payload: ScreeningIn):
     """``answers`` maps question codes (see ``GET /api/v1/catalog/question-set``) to ``true``/``false``,
     a choice, text, or a ``YYYY-MM-DD`` date (``null`` = no)."""
     data = {"resident_id": resident_id, **payload.dict()}

@@ -19,10 +19,10 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from vaxops.accounts.scope import require, scope_for
-from vaxops.catalog.api import ErrorOut
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.schemas import ErrorOut, Id
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
@@ -45,7 +45,7 @@ class ScanIn(Schema):
 
 
 class WalkInIn(Schema):
-    resident_id: int
+    resident_id: Id
 
 
 class ResidentBrief(Schema):
@@ -72,7 +72,7 @@ class CheckInOut(Schema):
 
 
 class ConsentIn(Schema):
-    resident_id: int
+    resident_id: Id
     product_code: str
     signer_name: str
     signer_relation: str = "本人"
@@ -83,7 +83,7 @@ class ConsentIn(Schema):
 
 class ConsentOut(Schema):
     id: int
-    resident_id: int
+    resident_id: Id
     product_code: str
     version: str
     at: str
@@ -103,9 +103,9 @@ class ConsentTextOut(Schema):
 
 
 class DoseCheckIn(Schema):
-    resident_id: int
+    resident_id: Id
     code: str = Field(description="扫描的追溯码")
-    desk_id: int | None = None
+    desk_id: Id | None = None
     injection_site: str = ""
 
 
@@ -120,17 +120,17 @@ class DoseCheckOut(Schema):
     confirmation: dict[str, Any] | None
 
 
-class DoseIn(Schema):
+class DeskDoseIn(Schema):
     client_id: str = Field(description="接种台生成的请求标识（8–64个字符）；重试时带同一标识，返回同一条记录")
-    resident_id: int
+    resident_id: Id
     code: str = Field(description="扫描的追溯码")
     phone_last4: str = Field(description="受种者报出的登记手机号码后4位（一验证）")
     injection_site: str = ""
     injection_note: str = ""
-    desk_id: int | None = None
+    desk_id: Id | None = None
 
 
-class DoseOut(Schema):
+class DeskDoseOut(Schema):
     id: int
     resident_id: int
     product_code: str
@@ -147,14 +147,14 @@ class DoseOut(Schema):
     observation_id: int | None
 
 
-class VoidIn(Schema):
+class DeskVoidIn(Schema):
     reason: str
     disposition: Literal["returned", "wasted"] | None = Field(
         None, description="疫苗去向：returned 未开启退回库存，wasted 已开启报损（扫码登记的接种记录必填）"
     )
 
 
-class VoidOut(DoseOut):
+class DeskVoidOut(DeskDoseOut):
     voided_at: str
     void_reason: str
     code_state: str | None
@@ -216,7 +216,7 @@ class HistoryDoseOut(Schema):
 
 
 class RecordOut(Schema):
-    dose: DoseOut
+    dose: DeskDoseOut
     resident: dict[str, Any]
     history: list[HistoryDoseOut]
     record_url: str | None = Field(
@@ -360,7 +360,7 @@ def _observation_at_my_site(user, observation_id: int) -> Observation:
     response={200: CheckInOut, **ERRORS},
     summary="登记台扫码签到（身份证或预约二维码）",
 )
-def check_in(request, session_id: int, payload: ScanIn):
+def check_in(request, session_id: Id, payload: ScanIn):
     """扫描身份证（读卡器输入号码）或预约二维码：找到该居民今天在本场次的预约并签到。没有预约时返回居民
     （姓名、证件号码脱敏）和提示，可改用现场登记；查无此人时提示先补录档案。按证件号码查人以“现场登记”为目的留痕。
     只能为今天的场次签到。"""
@@ -402,7 +402,7 @@ def _walk_in_resident(user, resident_id: int) -> Resident:
     response={201: CheckInOut, **ERRORS},
     summary="现场登记（无预约者使用现场号，登记即签到；支持 Idempotency-Key）",
 )
-def walk_in(request, session_id: int, payload: WalkInIn):
+def walk_in(request, session_id: Id, payload: WalkInIn):
     """为今天来到接种单位、没有预约的居民在当前（或下一个）时段登记现场号，登记后即为已签到。居民须在您的管辖范围内，
     或今天已由您在登记台扫描身份证找到（``check-in`` 返回的 ``resident.id``）。先按接种规则判断是否符合条件；
     现场号用完时为400。居民已在本场次有预约时直接签到。"""
@@ -517,10 +517,10 @@ def dose_check(request, payload: DoseCheckIn):
 
 @router.post(
     "/doses",
-    response={201: DoseOut, **ERRORS},
+    response={201: DeskDoseOut, **ERRORS},
     summary="登记接种（一人一苗一扫码；client_id 重试返回同一条记录）",
 )
-def dose_record(request, payload: DoseIn):
+def dose_record(request, payload: DeskDoseIn):
     """扫码核查全部通过、受种者报出手机号码后4位确认身份后登记接种：同一事务写入接种记录、追溯码出库与库存台账、
     预约完成和留观开始。任一核查未通过为400，``code`` 为第一个未通过项（如 ``screening``、``consent``、
     ``code_used``），``message`` 列出全部原因。``client_id`` 由接种台生成：网络重试时带同一 ``client_id`` 返回
@@ -548,10 +548,10 @@ def dose_record(request, payload: DoseIn):
 
 @router.post(
     "/doses/{int:dose_id}/void",
-    response={200: VoidOut, **ERRORS},
+    response={200: DeskVoidOut, **ERRORS},
     summary="作废接种记录（县疾控中心；须说明原因并选择疫苗去向；支持 Idempotency-Key）",
 )
-def dose_void(request, dose_id: int, payload: VoidIn):
+def dose_void(request, dose_id: Id, payload: DeskVoidIn):
     """接种记录登记错误时作废（记录保留，不再参与评估）。扫码登记的记录须选择疫苗去向：``returned`` 未开启，
     追溯码退回库存、库存加回；``wasted`` 已开启，按损耗处理。预约改为已取消，该剂次可重新预约。"""
 
@@ -575,7 +575,7 @@ def dose_void(request, dose_id: int, payload: VoidIn):
     response={200: RecordOut, **ERRORS},
     summary="接种记录与受种者全部接种史（证件号码脱敏），附电子接种记录链接",
 )
-def dose_record_get(request, dose_id: int):
+def dose_record_get(request, dose_id: Id):
     """本次接种记录、受种者全部接种史（含外地补录和已作废的）与本次接种已有的电子接种记录私密链接
     ``record_url``（``/r/<令牌>/``，30天内有效；只对登记台、留观台和县疾控显示，读取从不生成链接，
     生成请用 ``POST …/record-link``）。"""
@@ -697,7 +697,7 @@ def observation_list(request, site_code: str):
     response={200: ObservationOut, **ERRORS},
     summary="结束留观放行（满30分钟；提前离开须注明原因）",
 )
-def observation_release(request, observation_id: int, payload: ReleaseIn):
+def observation_release(request, observation_id: Id, payload: ReleaseIn):
     """留观满30分钟后放行；未满30分钟时须在 ``reason`` 中注明提前离开的原因（如转诊定点救治医院），否则为400，
     ``message`` 说明还需多少分钟。"""
     require(request.user, "clinic.change_observation")
@@ -712,7 +712,7 @@ def observation_release(request, observation_id: int, payload: ReleaseIn):
     response={201: ReactionOut, **ERRORS},
     summary="记录留观期间的异常反应（支持 Idempotency-Key）",
 )
-def reaction_add(request, observation_id: int, payload: ReactionIn):
+def reaction_add(request, observation_id: Id, payload: ReactionIn):
     """``severity``：mild 轻微 / moderate 较重 / severe 严重；``description`` 写明表现与处置；转诊定点救治医院时
     ``transferred`` 为 true。"""
     require(request.user, "clinic.add_reactionnote")

@@ -32,6 +32,7 @@ from vaxops.booking.models import Appointment, AppointmentStatus
 from vaxops.booking.selfservice import appointment_from_qr
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
+from vaxops.core.bounds import parse_int
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.ratelimit import throttle
 from vaxops.registry import domain as registry_domain
@@ -101,10 +102,7 @@ def _forbidden(request, message: str):
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)
 
 
 def _desk_page(screen: str | None = None):

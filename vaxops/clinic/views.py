@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from vaxops.catalog import domain
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
+from vaxops.core.bounds import parse_day
 from vaxops.core.errors import NotFound, VaxOpsError
 from vaxops.registry.domain import mask_id
 
@@ -21,10 +22,7 @@ from .models import Contraindication, Dose, ScreeningRecord
 
 
 def _day(text: str | None) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text) if text else clock.today()
-    except ValueError:
-        return clock.today()
+    return parse_day(text) or clock.today()
 
 
 def _not_found(request, e: VaxOpsError):

@@ -2,11 +2,12 @@ from datetime import date
 
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
 from vaxops.core.errors import ValidationFailed
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.schemas import BoundedPagination, ErrorOut, Id
 from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 
 from . import selectors, services
@@ -84,12 +85,6 @@ class RevealOut(Schema):
     phone: str
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
-
-
 class RowErrorOut(Schema):
     row: int
     column: str
@@ -111,7 +106,7 @@ def _out(r: Resident) -> dict:
 
 
 @router.get("", response=list[ResidentOut], summary="居民列表（辖区内，证件号码与手机号脱敏）")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_residents(
     request, q: str = "", village_code: str = "", willingness: str = "", priority_group: str = ""
 ):
@@ -136,12 +131,12 @@ def create_resident(request, payload: ResidentIn):
 
 
 @router.get("/{int:resident_id}", response={200: ResidentOut, 404: ErrorOut})
-def get_resident(request, resident_id: int):
+def get_resident(request, resident_id: Id):
     return selectors.resident_get(user=request.user, resident_id=resident_id)
 
 
 @router.patch("/{int:resident_id}", response={200: ResidentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut})
-def update_resident(request, resident_id: int, payload: ResidentPatch):
+def update_resident(request, resident_id: Id, payload: ResidentPatch):
     data = payload.dict(exclude_none=True)
     return services.resident_update(actor=request.user, resident_id=resident_id, data=data)
 
@@ -151,7 +146,7 @@ def update_resident(request, resident_id: int, payload: ResidentPatch):
     response={200: RevealOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="查看完整证件号码和手机号（须说明目的，留痕）",
 )
-def reveal_resident(request, resident_id: int, payload: PurposeIn):
+def reveal_resident(request, resident_id: Id, payload: PurposeIn):
     return services.resident_reveal(actor=request.user, resident_id=resident_id, purpose=payload.purpose)
 
 

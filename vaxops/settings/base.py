@@ -51,6 +51,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "vaxops.core.middleware.ChineseFirstLocaleMiddleware",
     "vaxops.core.uploads.UploadSizeMiddleware",  # before anything reads request.POST
+    # After the upload limit, before anything reads the session, the user or the database: a NUL byte is
+    # a 400, not a 500 (the session middleware only loads the session when someone asks for it).
+    "vaxops.core.middleware.ControlCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

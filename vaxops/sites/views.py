@@ -22,6 +22,7 @@ from vaxops.accounts.scope import scope_for
 from vaxops.booking import selectors as booking_selectors
 from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
+from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.errors import VaxOpsError
 from vaxops.registry.domain import mask_id, mask_name
 
@@ -65,10 +66,7 @@ def _refuse(request, message: str) -> None:
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,9 +152,8 @@ def site_plan(request, code: str):
     if not _may(request.user, "sites.add_session", site):
         _refuse(request, _("您的角色无权为该接种单位安排场次"))
         return redirect("site", site.code)
-    try:
-        day = dt.date.fromisoformat(request.POST.get("day", ""))
-    except ValueError:
+    day = parse_day(request.POST.get("day"))
+    if day is None:
         _refuse(request, _("请填写场次日期"))
         return redirect("site", site.code)
     desks = _int(request.POST.get("desks")) if request.POST.get("desks", "").strip() else None

@@ -8,16 +8,18 @@ jurisdiction), 404 (an unknown id, place, product or traceability code).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.db.models import Count, Q
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from vaxops.accounts.scope import require
-from vaxops.catalog.api import ErrorOut
 from vaxops.catalog.models import Product
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
+from vaxops.core.schemas import ErrorOut, Id, Offset, Quantity
 from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 from vaxops.registry.api import ImportOut
 from vaxops.registry.models import Resident
@@ -150,12 +152,12 @@ class LotTraceOut(Schema):
 
 class TraceRevealIn(Schema):
     purpose: str = ""
-    offset: int = 0
+    offset: Offset = 0
     limit: int = selectors.RECIPIENTS_SHOWN
 
 
 class LotStatusIn(Schema):
-    status: str
+    status: domain.LotStatus
     reason: str = ""
 
 
@@ -213,7 +215,7 @@ class CodeTraceOut(Schema):
 
 class WasteIn(Schema):
     place: str
-    reason: str
+    reason: domain.WastageReason
     note: str = ""
 
 
@@ -243,7 +245,7 @@ class DispatchIn(Schema):
     from_place: str
     to_place: str
     product: str
-    doses: int
+    doses: Quantity
     note: str = ""
 
 
@@ -323,15 +325,18 @@ class CountOut(Schema):
     reason: str
 
 
+Weight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False, description="权重（0–1000）")]
+
+
 class WeightsIn(Schema):
-    risk: float = 1
-    density: float = 1
-    mobility: float = 1
+    risk: Weight = 1
+    density: Weight = 1
+    mobility: Weight = 1
 
 
 class AllocationIn(Schema):
     product: str
-    doses_arriving: int
+    doses_arriving: Quantity
     source: str = ""
     weights: WeightsIn = Field(default_factory=WeightsIn)
 
@@ -694,7 +699,7 @@ def list_balances(request, place: str = "", product: str = ""):
 
 
 @router.get("/lots", response={200: LotPage, **ERRORS}, summary="批号列表（分页）")
-def list_lots(request, product: str = "", status: str = "", limit: int = PAGE_DEFAULT, offset: int = 0):
+def list_lots(request, product: str = "", status: str = "", limit: int = PAGE_DEFAULT, offset: Offset = 0):
     """按疫苗品种编码、批号状态（released 已放行 / on_hold 暂停使用 / recalled 已召回 / expired 已过期）筛选，
     按有效期先后排列；``limit``/``offset`` 分页（每页最多1000条）。"""
     require(request.user, "supply.view_lot")
@@ -714,7 +719,7 @@ def list_lots(request, product: str = "", status: str = "", limit: int = PAGE_DE
     response={200: LotTraceOut, **ERRORS},
     summary="批号追溯（去向、各地点数量、受种者脱敏）",
 )
-def lot_trace(request, lot_id: int, offset: int = 0, limit: int = selectors.RECIPIENTS_SHOWN):
+def lot_trace(request, lot_id: Id, offset: Offset = 0, limit: int = selectors.RECIPIENTS_SHOWN):
     """该批号每个追溯码的去向：各状态数量、经过的地点、在途调拨单；管辖范围内的受种者姓名与证件号码脱敏列出
     （范围外只计数 ``administered_hidden``），``limit`` 最多1000。"""
     require(request.user, "supply.view_lot")
@@ -728,7 +733,7 @@ def lot_trace(request, lot_id: int, offset: int = 0, limit: int = selectors.RECI
     response={200: LotTraceOut, **ERRORS},
     summary="批号追溯：查看受种者完整身份（须说明用途，留痕）",
 )
-def lot_trace_reveal(request, lot_id: int, payload: TraceRevealIn):
+def lot_trace_reveal(request, lot_id: Id, payload: TraceRevealIn):
     """与批号追溯相同，但列出的受种者显示完整姓名和证件号码；须有查看完整身份的权限并填写用途，
     每次查看记一条审计（谁、看了哪些人、为什么）。结果不按 Idempotency-Key 缓存：身份信息不另存，每次查看都留痕。"""
     require(request.user, "supply.view_lot")
@@ -750,7 +755,7 @@ def lot_trace_reveal(request, lot_id: int, payload: TraceRevealIn):
     response={200: LotOut, **ERRORS},
     summary="变更批号状态（放行/暂停使用/召回/过期，须填原因；支持 Idempotency-Key）",
 )
-def lot_status(request, lot_id: int, payload: LotStatusIn):
+def lot_status(request, lot_id: Id, payload: LotStatusIn):
     """批号状态全县同时生效：暂停使用、召回或过期的批号不能再调拨或接种。"""
     require(request.user, "supply.change_lot")
     lot = _lot(lot_id)
@@ -774,7 +779,7 @@ def lot_status(request, lot_id: int, payload: LotStatusIn):
     response={200: RecallReturnOut, **ERRORS},
     summary="召回退回（该地点该批号全部在库追溯码；支持 Idempotency-Key）",
 )
-def lot_recall_return(request, lot_id: int, payload: RecallReturnIn):
+def lot_recall_return(request, lot_id: Id, payload: RecallReturnIn):
     """把已召回批号在该库存地点的全部在库追溯码退回，记召回退回流水；批号须先变更为“已召回”。"""
     require(request.user, "supply.add_stockmovement")
     lot = _lot(lot_id)
@@ -851,7 +856,7 @@ def code_waste(request, code: str, payload: WasteIn):
     response={200: list[PersonCodeOut], **ERRORS},
     summary="居民接种使用的追溯码",
 )
-def resident_codes(request, resident_id: int):
+def resident_codes(request, resident_id: Id):
     """该居民接种时扫描的全部追溯码（批号、有效期、批号当前状态）；居民须在管辖范围内。"""
     require(request.user, "supply.view_lot")
     resident = Resident.objects.filter(pk=resident_id).first()
@@ -926,7 +931,7 @@ def dispatch_create(request, payload: DispatchIn):
 
 
 @router.get("/dispatches", response={200: DispatchPage, **ERRORS}, summary="调拨单列表（分页）")
-def list_dispatches(request, status: str = "", limit: int = PAGE_DEFAULT, offset: int = 0):
+def list_dispatches(request, status: str = "", limit: int = PAGE_DEFAULT, offset: Offset = 0):
     """调出或调入地点在管辖范围内的调拨单，新的在前；``status``：in_transit 在途、received 已签收、
     discrepancy 签收有差异。"""
     require(request.user, "supply.view_dispatch")
@@ -946,7 +951,7 @@ def list_dispatches(request, status: str = "", limit: int = PAGE_DEFAULT, offset
     response={200: DispatchOut, **ERRORS},
     summary="调拨单详情（明细、选批说明、签收差异）",
 )
-def get_dispatch(request, dispatch_id: int):
+def get_dispatch(request, dispatch_id: Id):
     """调拨单的各批号调出与签收数量、先到期先出说明、追溯码签收结果计数和签收差异。"""
     return _dispatch(_visible_dispatch(request.user, dispatch_id))
 
@@ -956,7 +961,7 @@ def get_dispatch(request, dispatch_id: int):
     response={200: DispatchOut, **ERRORS},
     summary="签收调拨单（扫码核对，记录短少/破损/非本单；支持 Idempotency-Key）",
 )
-def dispatch_receive(request, dispatch_id: int, payload: ReceiveIn):
+def dispatch_receive(request, dispatch_id: Id, payload: ReceiveIn):
     """``scanned`` 为到货扫到的追溯码（或箱码/盒码），为 null 时确认全部到货；未扫到的记为短少，
     ``damaged`` 中的记为破损（签收后登记损耗），不属于本单的追溯码列为差异且不入库。只有管辖范围覆盖调入地点的用户可以签收。"""
     require(request.user, "supply.change_dispatch")
@@ -1052,7 +1057,7 @@ def allocation_propose(request, payload: AllocationIn):
 @router.get(
     "/allocations/{int:allocation_id}", response={200: AllocationOut, **ERRORS}, summary="分配方案详情"
 )
-def get_allocation(request, allocation_id: int):
+def get_allocation(request, allocation_id: Id):
     """分配方案的权重、各地点分配明细与理由、说明，以及审批后生成的调拨单。"""
     require(request.user, "supply.view_allocationrun")
     run = _allocation_run(allocation_id)
@@ -1065,7 +1070,7 @@ def get_allocation(request, allocation_id: int):
     response={200: list[DispatchOut], **ERRORS},
     summary="审批分配方案，生成调拨单（全部成功或全部不生成；支持 Idempotency-Key）",
 )
-def allocation_approve(request, allocation_id: int):
+def allocation_approve(request, allocation_id: Id):
     """为每个分到剂数的地点按先到期先出生成一张调拨单；任一地点无法调拨则都不生成。已审批的方案不能重复审批。"""
     require(request.user, "supply.change_allocationrun")
     run = _allocation_run(allocation_id)

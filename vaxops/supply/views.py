@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from vaxops.catalog.models import TracePrefix
+from vaxops.core.bounds import INT32_MAX, parse_int
 from vaxops.core.errors import NotFound, VaxOpsError
 from vaxops.core.xlsx import xlsx_response
 from vaxops.registry.domain import mask_name
@@ -106,10 +107,7 @@ def _when(iso: str | None) -> str:
 
 
 def _offset(request) -> int:
-    try:
-        return max(0, int(request.GET.get("offset") or request.POST.get("offset") or 0))
-    except ValueError:
-        return 0
+    return parse_int(request.GET.get("offset") or request.POST.get("offset") or 0, low=0, high=INT32_MAX) or 0
 
 
 # --------------------------------------------------------------------------------------------------

@@ -395,4 +395,4 @@ def test_the_openapi_document_lists_the_desk_in_chinese(client):
         op = paths[path][method]
         assert any("\u4e00" <= ch <= "\u9fff" for ch in op["summary"]), path
         assert any("\u4e00" <= ch <= "\u9fff" for ch in op["description"]), path
-    assert "client_id" in spec["components"]["schemas"]["DoseIn"]["properties"]
+    assert "client_id" in spec["components"]["schemas"]["DeskDoseIn"]["properties"]
