@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - DDL cannot take bound parameters: every name is checked by _ident, every value quoted by _literal
 """The two PostgreSQL roles a county DBA sets up: an owner that runs the migrations and owns every table, and
 the application's role that may only read and write rows — never alter a table, never disable the audit
 triggers, never rewrite the audit log.

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request whose database connection died under it answers 503, a read is tried once more.
+    "vaxops.core.middleware.DatabaseLostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "vaxops.core.middleware.ChineseFirstLocaleMiddleware",

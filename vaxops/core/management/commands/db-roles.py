@@ -23,7 +23,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--owner", default="vaxops_owner", help="the role that owns the tables and migrates")
+        parser.add_argument(
+            "--owner", default="vaxops_owner", help="the role that owns the tables and migrates"
+        )
         parser.add_argument("--app", default="vaxops_app", help="the role the application connects as")
         parser.add_argument("--database", default=None, help="default: the database of DATABASE_URL")
         parser.add_argument("--schema", default="public")
