@@ -157,3 +157,13 @@ def test_after_a_migrate_the_audit_log_is_append_only_for_everyone_but_its_owner
 def test_role_names_are_checked_before_they_reach_sql():
     with pytest.raises(ValueError, match="不合规"):
         roles_sql(owner='x"; DROP TABLE y; --', app="a", database="d")
+
+
+def test_check_deploy_refuses_the_owner_and_accepts_the_app_role(roles):
+    from vaxops.core.checks import database_role_check
+
+    owner, app = roles
+    act_as(owner)
+    assert {e.id for e in database_role_check(databases=["default"])} == {"vaxops.E101"}
+    act_as(app)
+    assert database_role_check(databases=["default"]) == []
