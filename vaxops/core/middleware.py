@@ -1,3 +1,4 @@
+import logging
 import sys
 
 from django.conf import settings
@@ -34,6 +35,7 @@ class ChineseFirstLocaleMiddleware:
 # A database connection lost in the middle of a request
 # --------------------------------------------------------------------------------------------------
 
+logger = logging.getLogger("vaxops.db")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -87,10 +89,12 @@ def database_unavailable(request) -> HttpResponse:
 
 class DatabaseLostMiddleware:
     """The outermost layer: a request whose database connection died under it (after the health check at its
-    start — ``CONN_HEALTH_CHECKS`` — had passed) answers 503 ``db_unavailable`` with ``Retry-After`` instead of a
-    500. A read (GET, HEAD, OPTIONS) is first tried once more on a fresh connection: a read changes nothing, so
-    running it again is safe. A write is never re-run here: it may or may not have been committed when the
-    connection died, so the client retries it (with its Idempotency-Key, the retry cannot do it twice)."""
+    start — ``CONN_HEALTH_CHECKS`` — had passed, or the server could not be reached at all) answers 503
+    ``db_unavailable`` with ``Retry-After`` instead of a 500 and its traceback. A read (GET, HEAD, OPTIONS) is
+    first tried once more on a fresh connection: a read changes nothing, so running it again is safe. A write is
+    never re-run here: it may or may not have been committed when the connection died, so the client retries it
+    (with its Idempotency-Key or client id, the retry cannot do it twice). Each such answer is logged as one
+    warning line, not a traceback: a restart of the database would otherwise flood the log."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -106,4 +110,15 @@ class DatabaseLostMiddleware:
             if not getattr(request, "vaxops_db_lost", False):
                 return response
             _discard_dead_connections()
-        return database_unavailable(request)
+        logger.warning("数据库连接中断 / database connection lost: %s %s → 503", request.method, request.path)
+        response = database_unavailable(request)
+        response._has_been_logged = True  # the line above says it; Django would log it again as an error
+        return response
+
+    def process_exception(self, request, exception):
+        """A view's exception (this runs after every inner middleware's own ``process_exception``): answered
+        here, so Django neither logs a traceback nor sends ``got_request_exception``."""
+        if _connection_lost(exception):
+            request.vaxops_db_lost = True
+            return database_unavailable(request)
+        return None
