@@ -1,6 +1,6 @@
 """Fault run: PostgreSQL restarted under load, through the real server, on a cluster this run owns.
 
-    bench/faults [--port 55432] [--modes fast,immediate] [--attempts 4000] [--doses 900] [--desks 8]
+    bench/faults [--port 55432] [--modes fast,immediate] [--attempts 2000] [--doses 500] [--desks 8]
 
 1. A throwaway PostgreSQL cluster (``initdb`` + ``pg_ctl``, as the ``postgres`` user when run as root) under a
    temporary directory on its own port: the shared server is never touched.
@@ -412,9 +412,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=55432)
     p.add_argument("--modes", default="fast,immediate")
-    p.add_argument("--attempts", type=int, default=4000, help="booking attempts per run")
+    p.add_argument("--attempts", type=int, default=2000, help="booking attempts per run")
     p.add_argument("--clients", type=int, default=16, help="booking client connections")
-    p.add_argument("--doses", type=int, default=900, help="desk doses per run")
+    p.add_argument("--doses", type=int, default=500, help="desk doses per run")
     p.add_argument("--desks", type=int, default=8)
     p.add_argument("--keep", action="store_true", help="keep the cluster's directory (logs)")
     args = p.parse_args()
