@@ -209,7 +209,7 @@ def booking_run(cluster: Cluster, mode: str, *, attempts: int, clients: int) -> 
     from vaxops.booking.models import ACTIVE, Appointment, Slot
     from vaxops.core.benchserver import gunicorn_running
 
-    places = (attempts * 5 // 6) // 10 * 10
+    places = max(200, attempts * 5 // 6 // 200 * 200)  # 10 slots of 20 a desk: whole desks
     token, residents, slots = _setup(people=places, places=places, log=log)
     rng = random.Random(1)
     plan = [(r, rng.choice(slots)) for r in residents]

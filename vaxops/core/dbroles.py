@@ -74,6 +74,14 @@ def roles_sql(
         "FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
         f"WHERE n.nspname = {_literal(schema)} AND pg_get_userbyid(p.proowner) <> {_literal(owner)} "
         f"LOOP EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.sig, {_literal(owner)}); END LOOP; END $$",
+        # ANALYZE is for a table's owner only (PostgreSQL 15): the census and code imports refresh the
+        # planner's statistics of a table growing from empty through this function, run as the owner.
+        f"CREATE OR REPLACE FUNCTION {s}.vaxops_analyze(t regclass) RETURNS void LANGUAGE plpgsql "
+        f"SECURITY DEFINER SET search_path = pg_catalog, {s} AS "
+        "$f$ BEGIN EXECUTE format('ANALYZE %s', t); END $f$",
+        f"ALTER FUNCTION {s}.vaxops_analyze(regclass) OWNER TO {o}",
+        f"REVOKE ALL ON FUNCTION {s}.vaxops_analyze(regclass) FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {s}.vaxops_analyze(regclass) TO {a}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {a}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {a}",
         # Tables and sequences the owner creates later (every future migration) get the same grants.
@@ -100,6 +108,20 @@ def audit_grants_revoke_sql() -> str:
         f"LOOP EXECUTE format('REVOKE {', '.join(AUDIT_REVOKED)} ON {AUDIT_TABLE} FROM %s', "
         "CASE WHEN r.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(r.grantee) END); END LOOP; END $$"
     )
+
+
+def analyze(cursor, table: str) -> None:
+    """Refresh ``table``'s planner statistics: directly as its owner, through ``vaxops_analyze`` (made by
+    ``vaxops db-roles``) as the application's role, which may not ANALYZE by itself."""
+    cursor.execute(
+        "SELECT to_regprocedure('vaxops_analyze(regclass)') IS NOT NULL "
+        "AND NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = %s::regclass), 'USAGE')",
+        [table],
+    )
+    if cursor.fetchone()[0]:
+        cursor.execute("SELECT vaxops_analyze(%s::regclass)", [table])
+    else:
+        cursor.execute(f'ANALYZE "{table}"')
 
 
 # Each check: (SQL returning one boolean that is true when something is wrong, the reason in Chinese).

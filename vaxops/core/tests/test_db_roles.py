@@ -167,3 +167,21 @@ def test_check_deploy_refuses_the_owner_and_accepts_the_app_role(roles):
     assert {e.id for e in database_role_check(databases=["default"])} == {"vaxops.E101"}
     act_as(app)
     assert database_role_check(databases=["default"]) == []
+
+
+def test_the_app_role_refreshes_a_tables_statistics_through_the_owners_function(roles):
+    from vaxops.core.dbroles import analyze
+
+    owner, app = roles
+    act_as(owner)
+    with connection.cursor() as c:
+        c.execute("CREATE TABLE grows (a int)")
+        c.execute("INSERT INTO grows SELECT generate_series(1, 100)")
+    act_as(app)
+    with connection.cursor() as c:
+        c.execute("ANALYZE grows")  # by itself the role may not: PostgreSQL skips it with a warning
+        c.execute("SELECT reltuples FROM pg_class WHERE oid = 'grows'::regclass")
+        assert c.fetchone()[0] == -1
+        analyze(c, "grows")
+        c.execute("SELECT reltuples FROM pg_class WHERE oid = 'grows'::regclass")
+        assert c.fetchone()[0] == 100
