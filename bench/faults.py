@@ -444,6 +444,7 @@ def main() -> int:
             env={**env, "DATABASE_URL": cluster.url(db=db)},
             check=True,
             cwd=ROOT,
+            stdout=sys.stderr,
         )
         env["DATABASE_URL"] = cluster.url(app, db)
         t0 = time.perf_counter()
@@ -452,9 +453,10 @@ def main() -> int:
             env={**env, "DATABASE_OWNER_URL": cluster.url(owner, db)},
             check=True,
             cwd=ROOT,
+            stdout=sys.stderr,
         )
         log(f"migrated as {owner} in {time.perf_counter() - t0:.0f} s")
-        subprocess.run([*django, "db-roles", "--check"], env=env, check=True, cwd=ROOT)  # noqa: S603
+        subprocess.run([*django, "db-roles", "--check"], env=env, check=True, cwd=ROOT, stdout=sys.stderr)  # noqa: S603
         os.environ.update(env)
 
         import django as dj
