@@ -70,9 +70,11 @@ got_request_exception.connect(_note_connection_lost, dispatch_uid="vaxops.core.m
 def database_unavailable(request) -> HttpResponse:
     """503 with a Chinese message and ``Retry-After``: JSON (``code`` ``db_unavailable``) for the API, a short
     page for a browser."""
-    message = _(
-        "数据库暂时无法连接，本次操作未能确认完成：请稍后重试（带同一 Idempotency-Key 重试不会重复办理）。"
-    )
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    with translation.override(chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE):
+        message = _(
+            "数据库暂时无法连接，本次操作未能确认完成：请稍后重试（带同一 Idempotency-Key 重试不会重复办理）。"
+        )
     if request.path.startswith("/api/"):
         response = JsonResponse(
             {"code": "db_unavailable", "message": str(message), "field": None}, status=503

@@ -179,3 +179,14 @@ def test_a_page_answers_a_chinese_503_page():
     assert "数据库暂时无法连接" in response.content.decode()
     assert response["Content-Type"].startswith("text/html")
     assert int(response["Retry-After"]) > 0
+
+
+def test_the_503_speaks_english_to_who_chose_it():
+    from vaxops.core.middleware import database_unavailable
+
+    request = RequestFactory().post("/api/v1/booking/appointments")
+    request.COOKIES["django_language"] = "en"
+
+    response = database_unavailable(request)
+
+    assert json.loads(response.content)["message"].startswith("The database cannot be reached")
