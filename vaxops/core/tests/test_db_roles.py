@@ -185,3 +185,21 @@ def test_the_app_role_refreshes_a_tables_statistics_through_the_owners_function(
         analyze(c, "grows")
         c.execute("SELECT reltuples FROM pg_class WHERE oid = 'grows'::regclass")
         assert c.fetchone()[0] == 100
+
+
+def test_migrate_runs_through_the_owners_connection_of_the_same_database(settings):
+    from django.db import connections
+
+    from vaxops.core.management.commands.migrate import as_owner
+
+    conn = connections["default"]
+    app_user = conn.settings_dict["USER"]
+    settings.VAXOPS_OWNER_DATABASE = {**conn.settings_dict, "USER": "vaxops_owner", "PASSWORD": "s"}
+    with as_owner():
+        assert conn.settings_dict["USER"] == "vaxops_owner"
+    assert conn.settings_dict["USER"] == app_user
+
+    settings.VAXOPS_OWNER_DATABASE = {**conn.settings_dict, "NAME": "another_database"}
+    with pytest.raises(CommandError, match="不同"), as_owner():
+        pass
+    assert conn.settings_dict["USER"] == app_user
