@@ -14,6 +14,7 @@ from django.utils import timezone
 from vaxops.accounts.scope import Scope, require, scope_for
 from vaxops.audit.services import audit_record, audit_record_many, diff
 from vaxops.core import clock
+from vaxops.core.dbroles import analyze
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.streams import read_ahead, read_ahead_in_process
 from vaxops.core.uploads import check_upload_size
@@ -684,7 +685,7 @@ def residents_import_rows(
             # catches up, and the per-batch lookup then turns into sequential
             # scans; refresh the statistics as it grows.
             with connection.cursor() as c:
-                c.execute(f"ANALYZE {Resident._meta.db_table}")
+                analyze(c, Resident._meta.db_table)
         if on_batch:
             on_batch(result)
 

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request whose database connection died under it answers 503, a read is tried once more.
+    "vaxops.core.middleware.DatabaseLostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "vaxops.core.afterresponse.AfterResponseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -84,12 +86,22 @@ TEMPLATES = [
     }
 ]
 
+# A connection kept for CONN_MAX_AGE is checked (SELECT 1) before a request first uses it, so one killed on
+# the server side (a PostgreSQL restart or failover) is replaced instead of costing that request a 500.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vaxops.sqlite3'}"),
         conn_max_age=int(os.environ.get("VAXOPS_CONN_MAX_AGE", "0")),
+        conn_health_checks=True,
     )
 }
+# PostgreSQL with two roles (``vaxops db-roles``): DATABASE_URL is the application's role, which may only read
+# and write rows; DATABASE_OWNER_URL is the role that owns the tables, used by ``vaxops migrate`` alone.
+VAXOPS_OWNER_DATABASE = (
+    dj_database_url.parse(os.environ["DATABASE_OWNER_URL"]) if os.environ.get("DATABASE_OWNER_URL") else None
+)
+# Seconds a client is told to wait (Retry-After) when the database connection was lost mid-request.
+VAXOPS_DB_RETRY_AFTER = int(os.environ.get("VAXOPS_DB_RETRY_AFTER", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers carry on while the importer writes; IMMEDIATE avoids
     # the "database is locked" upgrade deadlock between two writers.

@@ -15,6 +15,8 @@ if "DATABASE_URL" not in os.environ:
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
 # Background jobs run inline so a test sees their outcome.
 Q_CLUSTER["sync"] = True
+# The test runner creates and migrates its own database as the connecting role.
+VAXOPS_OWNER_DATABASE = None
 ALLOWED_HOSTS = ["*"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.catalog.models import Product, TracePrefix
+from vaxops.core.dbroles import analyze
 from vaxops.core.errors import ValidationFailed, VaxOpsError
 from vaxops.registry import domain as registry_domain
 from vaxops.registry.services import ImportResult, RowError, oversized_errors, stopped_part_way
@@ -428,7 +429,7 @@ def codes_import(
         batches += 1
         if connection.vendor == "postgresql" and batches in CODES_ANALYZE_AFTER_BATCHES:
             with connection.cursor() as c:
-                c.execute(f"ANALYZE {TraceCode._meta.db_table}")
+                analyze(c, TraceCode._meta.db_table)
         if on_batch:
             on_batch(result)
 
