@@ -5,7 +5,11 @@
   function refocus() { var a = document.activeElement; if (!a || a === document.body) box.focus(); }
   box.addEventListener("blur", function () { setTimeout(refocus, 300); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) refocus(); });
-  window.addEventListener("pageshow", function () { sent = false; box.value = ""; box.focus(); });
+  // Only a page brought back from the back/forward cache is reset: on a fresh load "pageshow" comes after
+  // "load", and clearing then would wipe what the card reader already typed.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) { sent = false; box.value = ""; box.focus(); }
+  });
   form.addEventListener("submit", function (e) {
     if (sent || !box.value.trim()) { e.preventDefault(); return; }
     sent = true;
