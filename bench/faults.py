@@ -205,9 +205,9 @@ def booking_run(cluster: Cluster, mode: str, *, attempts: int, clients: int) -> 
     from django.db import connection
     from django.db.models import Count, F, Q
 
-    from vaxops.booking.bench import SITE_CODE, _setup
+    from vaxops.benchmarks.booking import SITE_CODE, _setup
+    from vaxops.benchmarks.server import gunicorn_running
     from vaxops.booking.models import ACTIVE, Appointment, Slot
-    from vaxops.core.benchserver import gunicorn_running
 
     places = max(200, attempts * 5 // 6 // 200 * 200)  # 10 slots of 20 a desk: whole desks
     token, residents, slots = _setup(people=places, places=places, log=log)
@@ -300,9 +300,9 @@ def booking_run(cluster: Cluster, mode: str, *, attempts: int, clients: int) -> 
 
 def _desk_bench():
     try:  # the desk's benchmark set-up, wherever the desk lives
-        from vaxops.desk import bench
+        from vaxops.benchmarks import doses as bench
     except ImportError:
-        from vaxops.clinic import bench
+        from vaxops.benchmarks import doses as bench
     return bench
 
 
@@ -310,7 +310,7 @@ def desk_run(cluster: Cluster, mode: str, *, doses: int, desks: int) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from vaxops.core.benchserver import gunicorn_running
+    from vaxops.benchmarks.server import gunicorn_running
 
     bench = _desk_bench()
     run = timezone.localtime().strftime("%m%d%H%M%S") + mode[0]

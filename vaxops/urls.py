@@ -8,8 +8,8 @@ from vaxops.audit import views as audit
 from vaxops.booking import views as booking
 from vaxops.campaign import views as campaign
 from vaxops.catalog import views as catalog
-from vaxops.clinic import desk_views as desk
 from vaxops.clinic import views as clinic
+from vaxops.desk import views as desk
 from vaxops.registry import views as registry
 from vaxops.sites import views as sites
 from vaxops.supply import views as supply

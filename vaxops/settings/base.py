@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "vaxops.booking",
     "vaxops.notify",
     "vaxops.certs",
+    "vaxops.desk",
+    "vaxops.demo",
+    "vaxops.benchmarks",
 ]
 
 MIDDLEWARE = [

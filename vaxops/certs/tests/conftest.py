@@ -24,7 +24,7 @@ def signing_key(db):
 
 @pytest.fixture
 def desk1(county, village_a1, vaccinator, monkeypatch):
-    from vaxops.clinic.tests.desk_setup import open_site, ten_in_the_morning
+    from vaxops.desk.tests.desk_setup import open_site, ten_in_the_morning
 
     ten_in_the_morning(monkeypatch)
     return open_site(county, village_a1, vaccinator)
@@ -35,9 +35,9 @@ def vaccinated(desk1, village_a1, vaccinator):
     """王小明: dose 1 (BBIBP-CorV) recorded from paper 40 days ago, dose 2 given at the desk today."""
     from django.utils import timezone
 
-    from vaxops.clinic import services as clinic
     from vaxops.clinic.models import Dose
-    from vaxops.clinic.tests.desk_setup import code, ready_person
+    from vaxops.desk import services as desk_services
+    from vaxops.desk.tests.desk_setup import code, ready_person
 
     person = ready_person(desk1, village_a1, 1, name="王小明")
     Dose.objects.create(
@@ -47,7 +47,7 @@ def vaccinated(desk1, village_a1, vaccinator):
         place="清溪县人民医院",
         external=True,
     )
-    dose = clinic.dose_administer(
+    dose = desk_services.dose_administer(
         actor=vaccinator, resident_id=person.pk, code=code(1), client_id=uuid.uuid4().hex, phone_last4="5678"
     )
     return person, dose

@@ -1,0 +1,180 @@
+"""The demo county: a fictional county under a real prefecture, with people, employers and one user per role."""
+
+from datetime import date
+
+from django.db import transaction
+
+from vaxops.accounts.models import User
+from vaxops.accounts.roles import ROLES
+from vaxops.accounts.services import user_create
+from vaxops.core.actors import SystemActor
+from vaxops.demo.population import DEMO_EMPLOYERS, generate_people, township_names, village_names
+from vaxops.jurisdictions.models import Division
+from vaxops.jurisdictions.services import division_create, divisions_load_national
+from vaxops.registry.models import Employer, PriorityGroup, Resident
+from vaxops.registry.services import ImportResult, residents_import
+from vaxops.registry.tables import TEMPLATE_HEADERS, table_from_dicts
+
+PREFECTURE = "3301"  # 杭州市 (real)
+COUNTY_CODE = "330199"  # not a real county code: the demo county is fictional
+COUNTY_NAME = "清溪县"
+DEMO_PASSWORD = "vaxops-demo-2021"  # noqa: S105 - printed for the demo on purpose
+TOWNSHIPS = 10
+VILLAGES_PER_TOWNSHIP = 15
+
+
+def demo_county_build(*, seed: int) -> Division:
+    """Create the province/city chain (official codes), the demo county, its townships and villages."""
+    divisions_load_national(provinces=[PREFECTURE[:2]], townships=False)
+    city = Division.objects.get(code=PREFECTURE.ljust(12, "0"))
+    county = division_create(code=COUNTY_CODE, name=COUNTY_NAME, parent=city)
+    vnames = iter(village_names(seed, TOWNSHIPS * VILLAGES_PER_TOWNSHIP))
+    for t, tname in enumerate(township_names(seed, TOWNSHIPS), start=1):
+        township = division_create(code=f"{COUNTY_CODE}{t:03d}", name=tname, parent=county)
+        for v in range(1, VILLAGES_PER_TOWNSHIP + 1):
+            division_create(code=f"{township.short_code}{v:03d}", name=next(vnames), parent=township)
+    return county
+
+
+def demo_employers_build(*, county: Division) -> list[Employer]:
+    groups = {g.code: g for g in PriorityGroup.objects.all()}
+    out = []
+    for code, name, group in DEMO_EMPLOYERS:
+        employer, _ = Employer.objects.get_or_create(
+            code=code, defaults={"name": name, "division": county, "priority_group": groups.get(group)}
+        )
+        out.append(employer)
+    return out
+
+
+def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str, str, str]]:
+    """One user per role (plus ``admin``); returns (username, role label, scope label) rows."""
+    township = Division.objects.get(code=f"{COUNTY_CODE}001".ljust(12, "0"))
+    village = Division.objects.get(code=f"{COUNTY_CODE}001001")
+    plan = {
+        "county_admin": ("cdc", county, None),
+        "township_worker": ("township", township, None),
+        "village_worker": ("village", village, None),
+        "employer_contact": ("employer", None, employer),
+        "site_screening": ("screening", township, None),
+        "site_registration": ("registration", township, None),
+        "site_vaccinator": ("vaccinator", township, None),
+        "site_observation": ("observation", township, None),
+        "hospital": ("hospital", county, None),
+        "leader": ("leader", county, None),
+        "auditor": ("auditor", county, None),
+    }
+    rows = []
+    for role in ROLES:
+        username, division, emp = plan[role.code]
+        if not User.objects.filter(username=username).exists():
+            user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role.code,
+                division=division,
+                employer=emp,
+                full_name=role.name_zh,
+                site_name=f"{township.name}卫生院接种点" if role.code.startswith("site_") else "",
+            )
+        rows.append((username, role.name_zh, emp.name if emp else (division.name if division else "")))
+    if not User.objects.filter(username="admin").exists():
+        user_create(
+            username="admin",
+            password=DEMO_PASSWORD,
+            role="",
+            division=county,
+            is_superuser=True,
+            full_name="系统管理员",
+        )
+    rows.append(("admin", "系统管理员（后台）", "全部"))
+    return rows
+
+
+def demo_seed(
+    *, residents: int, seed: int, today: date, on_batch=None
+) -> tuple[ImportResult, list[tuple[str, str, str]]]:
+    """Load the whole demo; running it again with the same arguments changes nothing."""
+    with transaction.atomic():
+        county = demo_county_build(seed=seed)
+        employers = demo_employers_build(county=county)
+        users = demo_users_build(county=county, employer=employers[0])
+    villages = [
+        d.code for d in Division.objects.filter(code__startswith=COUNTY_CODE, level=5).order_by("code")
+    ]
+    people = generate_people(
+        n=residents,
+        seed=seed,
+        county_code=COUNTY_CODE,
+        village_codes=villages,
+        employers=[
+            (e.code, e.name, e.priority_group.code if e.priority_group else "general") for e in employers
+        ],
+        today=today,
+    )
+    headers = list(TEMPLATE_HEADERS)
+    table = table_from_dicts(headers, people)
+    result = residents_import(
+        table=table, actor=SystemActor("seed-demo"), filename="seed-demo", on_batch=on_batch
+    )
+    demo_doses_build(seed=seed)
+    from vaxops.demo.supply import demo_supply_build
+
+    demo_supply_build(county_code=COUNTY_CODE, today=today)
+    from vaxops.demo.sites import demo_sites_build
+
+    demo_sites_build(county_code=COUNTY_CODE, today=today)
+    from vaxops.certs.models import SigningKey
+    from vaxops.certs.services import signing_key_generate
+
+    if not SigningKey.objects.filter(active=True, revoked_at__isnull=True).exists():
+        signing_key_generate(actor=SystemActor("seed-demo"), common_name="VaxOps demo DSC 清溪县")
+    return result, users
+
+
+def demo_doses_build(*, seed: int, refresh: bool = True) -> int:
+    """A plausible 2021–2022 dose history for the demo's adults (only for people who have none yet).
+
+    60 % two inactivated doses (40 % of them a booster in 2022), 10 % stopped after dose one, 5 % one
+    Convidecia dose; the rest none. Deterministic for a seed. Returns how many doses were added.
+    """
+    import random
+    from datetime import timedelta
+
+    from vaxops.clinic.models import Dose
+
+    rng = random.Random(seed * 7919)
+    have = set(Dose.objects.values_list("resident_id", flat=True).distinct())
+    adults = Resident.objects.filter(birth_date__lte=date(2003, 1, 1)).exclude(willingness="refused")
+    doses = []
+    for pk in adults.order_by("id").values_list("id", flat=True).iterator(chunk_size=5000):
+        if pk in have:
+            continue
+        x = rng.random()
+        d1 = date(2021, 3, 1) + timedelta(days=rng.randrange(0, 180))
+        product = rng.choice(("BBIBP-CorV", "CoronaVac", "WIBP-CorV"))
+        if x < 0.60:
+            d2 = d1 + timedelta(days=rng.randrange(21, 40))
+            doses += [
+                Dose(resident_id=pk, product_code=product, given_on=d1, place="清溪县"),
+                Dose(resident_id=pk, product_code=product, given_on=d2, place="清溪县"),
+            ]
+            if rng.random() < 0.4:
+                doses.append(
+                    Dose(
+                        resident_id=pk,
+                        product_code=product,
+                        place="清溪县",
+                        given_on=max(d2 + timedelta(days=rng.randrange(180, 300)), date(2022, 3, 1)),
+                    )
+                )
+        elif x < 0.70:
+            doses.append(Dose(resident_id=pk, product_code=product, given_on=d1, place="清溪县"))
+        elif x < 0.75:
+            doses.append(Dose(resident_id=pk, product_code="Convidecia", given_on=d1, place="清溪县"))
+    Dose.objects.bulk_create(doses, batch_size=5000)
+    if refresh:
+        from vaxops.campaign.services import status_refresh_all
+
+        status_refresh_all()
+    return len(doses)
