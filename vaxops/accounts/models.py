@@ -5,8 +5,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from vaxops.core import clock
 
 from .roles import ROLE_BY_CODE, ROLE_CHOICES
 
@@ -56,7 +57,7 @@ def _hash_token(raw: str) -> str:
 def token_expiry_default():
     """When a token made now expires: ``settings.VAXOPS_API_TOKEN_DAYS`` (default 90) days from now. Tokens that
     existed before expiry was introduced got this once, counted from the migration."""
-    return timezone.now() + timedelta(days=getattr(settings, "VAXOPS_API_TOKEN_DAYS", 90))
+    return clock.now() + timedelta(days=getattr(settings, "VAXOPS_API_TOKEN_DAYS", 90))
 
 
 class ApiToken(models.Model):

@@ -159,5 +159,5 @@ def _token_user(raw: str):
 
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, actor) -> None:
-    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=clock.now())
     audit_record(actor=actor, action="api_token.revoke", obj=token)

@@ -22,8 +22,8 @@ from multiprocessing import get_context
 
 from django.db import connection
 from django.db.models import Count, F, Q
-from django.utils import timezone
 
+from vaxops.core import clock
 from vaxops.benchmarks.server import gunicorn_running, percentile, pg_dsn, threads_timed
 
 SITE_CODE = "BENCH-S"
@@ -85,7 +85,7 @@ def _setup(*, people: int, places: int, log) -> tuple[str, list[int], list[int]]
     for n in range(1, desks + 1):
         Desk.objects.get_or_create(site=site, kind="vaccination", number=n)
     session = session_plan(
-        actor=SystemActor("bench"), site=site, day=timezone.localdate() + timedelta(days=1), desks=desks
+        actor=SystemActor("bench"), site=site, day=clock.today() + timedelta(days=1), desks=desks
     )
     slots = list(session.slots.order_by("start").values_list("id", flat=True))
     assert sum(session.slots.values_list("capacity", flat=True)) == places, "session capacity"

@@ -23,6 +23,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from vaxops.core import clock
+
 from vaxops.certs import domain, hcert
 
 GIVEN = ("三丰", "小明", "秀英", "建国", "丽娟", "志强", "海燕", "德华", "桂兰", "文斌")
@@ -43,7 +45,7 @@ def cert_bench(n: int = 2000, *, runs: int = 3, db_residents: int = 0) -> dict:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     key, certificate = hcert.keypair_generate(common_name="VaxOps DSC bench", now=now - dt.timedelta(days=1))
     signer = hcert.Signer(key, certificate)
     trust = hcert.TrustStore.of([certificate])

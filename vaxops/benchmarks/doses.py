@@ -34,8 +34,8 @@ from multiprocessing import get_context
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
 
+from vaxops.core import clock
 from vaxops.benchmarks.server import gunicorn_running, percentile, pg_dsn, threads_timed
 
 NAME_MARK = "接种压测"
@@ -104,7 +104,7 @@ def _setup(*, run: str, doses: int, desks: int, spare_codes: int, log) -> dict:
     lot = Lot.objects.create(
         product=product,
         lot_number=f"BD{run}",
-        expiry=timezone.localdate() + timedelta(days=365),
+        expiry=clock.today() + timedelta(days=365),
         manufacturer=product.manufacturer_zh,
         quantity_doses=n_codes * product.doses_per_vial,
     )
@@ -148,7 +148,7 @@ def _setup(*, run: str, doses: int, desks: int, spare_codes: int, log) -> dict:
         kind: Desk.objects.create(site=site, kind=kind, number=1)
         for kind in ("registration", "screening", "observation")
     }
-    session = sites.session_plan(actor=actor, site=site, day=timezone.localdate())
+    session = sites.session_plan(actor=actor, site=site, day=clock.today())
     tokens: list[str] = []
     password = uuid.uuid4().hex
     for kind, desk in others.items():
@@ -219,8 +219,8 @@ def _people(*, run: str, n: int, village, session, log) -> list[tuple[int, str]]
         walk_in_register(actor=actor, resident=person, session=session)
         if k % 1000 == 0:
             log(f"  {k:,} walked in")
-    now = timezone.now()
-    today = timezone.localdate()
+    now = clock.now()
+    today = clock.today()
     ScreeningRecord.objects.bulk_create(
         [
             ScreeningRecord(
@@ -539,7 +539,7 @@ def doses_bench(
     if doses < desks or desks < 1:
         raise ValueError("doses must be at least desks, and desks at least 1")
     clients = max(1, min(clients, desks))
-    started = timezone.localtime()
+    started = clock.localnow()
     if started.time() >= dtime(23, 45):
         raise RuntimeError("接种压测须在当天23:45前开始（场次只在今天开诊，最后一个时段23:55结束）")
     run = started.strftime("%m%d%H%M%S")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
 from vaxops.catalog.models import Product, TracePrefix
+from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.uploads import ImportLimits
 from vaxops.demo.county import COUNTY_CODE, demo_county_build
@@ -346,7 +346,7 @@ def _trace_residents(n: int, villages: list[tuple[int, str]]) -> list[int]:
         from vaxops.registry.services import _INSERT_COLUMNS
 
         general = PriorityGroup.objects.get(code="general").id
-        now = timezone.now()
+        now = clock.now()
         pg = connection.vendor == "postgresql"
         stamp = now if pg else connection.ops.adapt_datetimefield_value(now)
         columns = (*_INSERT_COLUMNS, "created_at", "updated_at")

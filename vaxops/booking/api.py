@@ -21,6 +21,7 @@ from ninja import Field, Header, P, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 
 from vaxops.accounts.scope import require, scope_for
+from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
 from vaxops.core.ratelimit import throttle
@@ -561,7 +562,7 @@ def site_sessions(request, code: str, from_: Query[Day | None, P(alias="from")] 
     site = _site(code)
     return [
         _session_out(s, s.slots.all())
-        for s in selectors.sessions_upcoming(site=site, start=from_ or timezone.localdate(), days=days)
+        for s in selectors.sessions_upcoming(site=site, start=from_ or clock.today(), days=days)
     ]
 
 

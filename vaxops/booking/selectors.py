@@ -3,9 +3,9 @@
 import datetime as dt
 
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 
 from vaxops.accounts.scope import require, scope_for
+from vaxops.core import clock
 from vaxops.core.errors import NotFound
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
@@ -92,7 +92,7 @@ def sessions_upcoming(
     *, site: Site | None = None, start: dt.date | None = None, days: int = 14, division_code: str = ""
 ) -> QuerySet[Session]:
     """Planned or open sessions from ``start`` (today) for ``days`` days, slots and quotas prefetched."""
-    start = start or timezone.localdate()
+    start = start or clock.today()
     qs = (
         Session.objects.filter(day__gte=start, day__lt=start + dt.timedelta(days=days))
         .exclude(status=SessionStatus.CLOSED)

@@ -9,8 +9,8 @@
 from datetime import timedelta
 
 from django.core import signing
-from django.utils import timezone
 
+from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.errors import PermissionDenied, ValidationFailed
 from vaxops.registry.domain import mask_name
@@ -78,7 +78,7 @@ def self_summary(resident: Resident) -> dict:
     from vaxops.clinic.selectors import forecast_for
 
     try:
-        forecast = forecast_for(resident=resident, on=timezone.localdate())
+        forecast = forecast_for(resident=resident, on=clock.today())
     except ValidationFailed:
         return {"name": mask_name(resident.name), "status": None, "status_zh": None, "next_dose": None}
     nd = forecast.next_dose

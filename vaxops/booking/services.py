@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record
 from vaxops.clinic.selectors import eligibility_for, forecast_for
+from vaxops.core import clock
 from vaxops.core.errors import PermissionDenied, RateLimited, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.registry.models import Resident
@@ -61,7 +62,7 @@ def _actor_user(actor):
 def booking_check(*, resident: Resident, slot: Slot, now=None):
     """What the rules engine says about booking ``resident`` into ``slot``: the forecast's next dose, or a
     ValidationFailed with the plain-Chinese reason (not eligible, not yet due, slot past, session closed)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if slot.start <= now:
         raise ValidationFailed("该时段已开始或已过，请选择之后的时段", field="slot")
     session = slot.session
@@ -130,7 +131,7 @@ def _notify_booked(appointment: Appointment, resident: Resident, slot: Slot) -> 
         "dose_number": appointment.dose_number,
         "is_booster": appointment.is_booster,
     }
-    now = timezone.now()
+    now = clock.now()
     rows = [
         Notification(
             template=domain.Template.BOOKING_CONFIRMED,
@@ -262,7 +263,7 @@ def appointment_cancel(
 ) -> Appointment:
     """Cancel a booked appointment, give its place back, and offer it to the first person waiting."""
     changed = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
-        status=AppointmentStatus.CANCELLED, changed_at=timezone.now(), reason=(reason or "")[:200]
+        status=AppointmentStatus.CANCELLED, changed_at=clock.now(), reason=(reason or "")[:200]
     )
     if not changed:
         appointment.refresh_from_db()
@@ -295,7 +296,7 @@ def appointment_reschedule(*, actor, appointment: Appointment, slot: Slot, reaso
 @transaction.atomic
 def appointment_check_in(*, actor, appointment: Appointment, now=None) -> Appointment:
     """Mark a booked person arrived (登记签到), on the day of the appointment only."""
-    now = now or timezone.now()
+    now = now or clock.now()
     a = Appointment.objects.select_related("slot").get(pk=appointment.pk)
     if _local_day(a.slot.start) != timezone.localdate(now):
         raise ValidationFailed(f"预约日期为{_local_day(a.slot.start):%Y-%m-%d}，只能当天签到", field="status")
@@ -326,7 +327,7 @@ def appointments_mark_no_show(*, before: date, actor) -> int:
         return 0
     with transaction.atomic():
         n = Appointment.objects.filter(id__in=ids, status=AppointmentStatus.BOOKED).update(
-            status=AppointmentStatus.NO_SHOW, changed_at=timezone.now()
+            status=AppointmentStatus.NO_SHOW, changed_at=clock.now()
         )
         audit_record(
             actor=actor,
@@ -369,7 +370,7 @@ def waitlist_fill(*, session_id: int, actor) -> int:
     """Book waiting people, first come first served, into free places of the session's future slots;
     someone who can no longer be booked (not eligible, already booked elsewhere) is skipped. Returns how
     many were booked. Runs inside the caller's transaction (a cancel frees a place and fills it at once)."""
-    now = timezone.now()
+    now = clock.now()
     booked = 0
     slots = list(
         Slot.objects.filter(session_id=session_id, start__gt=now)
@@ -436,7 +437,7 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
     )
     if any(p.employer_id != employer.pk for p in people):
         raise ValidationFailed("只能为本单位人员集体预约", field="residents")
-    slots = list(Slot.objects.filter(session=session, start__gt=timezone.now()).order_by("start"))
+    slots = list(Slot.objects.filter(session=session, start__gt=clock.now()).order_by("start"))
     key = f"E:{employer.pk}"
     reserved = {
         slot_id: cap - used
@@ -502,7 +503,7 @@ def _self_document(id_number: str):
 
     try:
         return registry_domain.parse_document(
-            registry_domain.parse_id_type(""), id_number, today=timezone.localdate()
+            registry_domain.parse_id_type(""), id_number, today=clock.today()
         )
     except registry_domain.DocumentError as e:
         raise ValidationFailed(e.message, field="id_number") from None
@@ -638,7 +639,7 @@ def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appoint
     session, within the walk-in share: one conditional UPDATE of ``walk_in_used``; checked in at once."""
     if not actor.has_perm("booking.add_appointment"):
         raise PermissionDenied("您的角色无权现场登记")
-    now = now or timezone.now()
+    now = now or clock.now()
     if session.day != timezone.localdate(now):
         raise ValidationFailed("现场登记只能用于当天的场次", field="session")
     existing = (
@@ -694,6 +695,6 @@ def appointment_complete(*, appointment_id: int, now=None) -> bool:
     """Mark the appointment done when its dose is recorded (inside the dose's transaction)."""
     return bool(
         Appointment.objects.filter(pk=appointment_id, status__in=ACTIVE).update(
-            status=AppointmentStatus.COMPLETED, changed_at=now or timezone.now()
+            status=AppointmentStatus.COMPLETED, changed_at=now or clock.now()
         )
     )

@@ -8,21 +8,20 @@ def notifications_send_task() -> int:
 
 
 def dose_reminders_task() -> dict:
-    from django.utils import timezone
+    from vaxops.core import clock
 
     from .services import dose_reminders_plan
 
-    return dose_reminders_plan(on=timezone.localdate())
+    return dose_reminders_plan(on=clock.today())
 
 
 def no_shows_task() -> int:
-    from django.utils import timezone
-
+    from vaxops.core import clock
     from vaxops.core.actors import SystemActor
 
     from .services import appointments_mark_no_show
 
-    return appointments_mark_no_show(before=timezone.localdate(), actor=SystemActor("worker"))
+    return appointments_mark_no_show(before=clock.today(), actor=SystemActor("worker"))
 
 
 def public_door_prune_task() -> dict:
@@ -46,10 +45,11 @@ def schedules_ensure() -> None:
     """Create the periodic jobs once (idempotent; run after migrate)."""
     from datetime import timedelta
 
-    from django.utils import timezone
     from django_q.models import Schedule
 
-    now = timezone.localtime()
+    from vaxops.core import clock
+
+    now = clock.localnow()
     for name, func, kind, minutes, hour in SCHEDULES:
         if Schedule.objects.filter(func=func).exists():
             continue

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from vaxops.accounts.scope import scope_for
 from vaxops.campaign.selectors import LABELS, LIST_CATEGORIES, category_q, mobilisation_list
 from vaxops.catalog.domain import age_on
+from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.bounds import parse_int
 from vaxops.core.errors import RateLimited, VaxOpsError
@@ -132,7 +133,7 @@ def door(request):
     category = request.GET.get("category", "")
     if category not in {c.value for c in LIST_CATEGORIES}:
         category = ""
-    on = session.day if session is not None else timezone.localdate()
+    on = session.day if session is not None else clock.today()
     page = rows = None
     if village is not None:
         page = Paginator(
@@ -352,7 +353,7 @@ def appointment_reschedule(request, pk: int):
     if session is None:
         session = next((s for s in sessions if s.pk == a.slot.session_id), None)
     rows = selectors.slot_rows(session.slots.all(), for_resident=a.resident) if session is not None else []
-    now = timezone.now()
+    now = clock.now()
     for r in rows:
         r["past"] = r["start"] <= now
         r["current"] = r["id"] == a.slot_id
@@ -521,7 +522,7 @@ def _self_resident(request) -> Resident | None:
     held = request.session.get(SELF_KEY)
     if not held:
         return None
-    if held.get("until", 0) < timezone.now().timestamp():
+    if held.get("until", 0) < clock.now().timestamp():
         request.session.pop(SELF_KEY, None)
         messages.info(request, _("验证已超过30分钟，请重新验证"))
         return None
@@ -549,7 +550,7 @@ def self_start(request):
         request.session[SELF_PENDING] = {
             "id_number": ctx["id_number"].upper(),
             "phone": ctx["phone"],
-            "at": timezone.now().timestamp(),
+            "at": clock.now().timestamp(),
         }
         return redirect("book-verify")
     return render(request, "booking/self_start.html", ctx)
@@ -576,7 +577,7 @@ def self_verify(request):
         request.session.pop(SELF_PENDING, None)
         request.session[SELF_KEY] = {
             "resident": person.pk,
-            "until": timezone.now().timestamp() + SELF_MINUTES * 60,
+            "until": clock.now().timestamp() + SELF_MINUTES * 60,
         }
         if selectors.active_appointment(resident=person) is not None:
             return redirect("book-me")
@@ -611,14 +612,12 @@ def self_slots(request):
     if site is not None:
         for s in selectors.sessions_upcoming(site=site):
             r = selectors.slot_rows(s.slots.all(), for_resident=person)
-            days.append(
-                {"session": s, "bookable": sum(x["bookable"] for x in r if x["start"] > timezone.now())}
-            )
+            days.append({"session": s, "bookable": sum(x["bookable"] for x in r if x["start"] > clock.now())})
         session = next(
             (d["session"] for d in days if d["session"].pk == _int(request.GET.get("session"))), None
         )
     if session is not None:
-        now = timezone.now()
+        now = clock.now()
         rows = [r for r in selectors.slot_rows(session.slots.all(), for_resident=person) if r["start"] > now]
     return render(
         request,

@@ -58,10 +58,10 @@ def keypair_generate(
     organisation: str = "",
     country: str = domain.DEFAULT_COUNTRY,
     days: int = 730,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A P-256 document-signing key and a self-signed certificate for it (the demo's DSC)."""
-    now = now or dt.datetime.now(dt.UTC)
+    """A P-256 document-signing key and a self-signed certificate for it (the demo's DSC), valid from ``now``
+    (the caller's clock: ``vaxops.core.clock.now()`` in the product)."""
     key = ec.generate_private_key(ec.SECP256R1())
     attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)]
     if organisation:

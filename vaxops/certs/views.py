@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxops.clinic.services import record_link_from_token, record_link_used
+from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.selectors import resident_get
@@ -168,7 +169,7 @@ def staff(request, pk: int):
             messages.error(request, getattr(e, "message", str(e)))
         return redirect(reverse("certs-staff", args=[resident.pk]))
     certificates = selectors.certificates_of(resident=resident)
-    latest = next((c for c in certificates if c.revoked_at is None and c.expires_at > timezone.now()), None)
+    latest = next((c for c in certificates if c.revoked_at is None and c.expires_at > clock.now()), None)
     context = {
         "resident": resident,
         "certificates": certificates,

@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 
+from . import clock
 from .errors import RateLimited
 from .models import RateCounter
 
@@ -77,7 +77,7 @@ def _window_start(now: datetime, seconds: int) -> datetime:
 def counter_hit(*, scope: str, key: str, seconds: int, now: datetime | None = None) -> int:
     """Count one hit of ``key`` in ``scope``'s current window of ``seconds``; returns the count including
     this one. One statement: concurrent hits in any process each get their own count."""
-    start = _window_start(now or timezone.now(), seconds)
+    start = _window_start(now or clock.now(), seconds)
     table = connection.ops.quote_name(RateCounter._meta.db_table)
     hits = connection.ops.quote_name("hits")
     sql = (
@@ -106,7 +106,7 @@ def limit_hit(scope: str, key: str, *, field: str | None = None) -> None:
     """Count one request of ``key`` in ``scope``; raises ``RateLimited`` (429) once past the scope's limit
     (and counts that refusal for the client, see ``refusal_note``)."""
     requests, seconds = limit_of(scope)
-    now = timezone.now()
+    now = clock.now()
     if counter_hit(scope=scope, key=key, seconds=seconds, now=now) <= requests:
         return
     refusal_note(scope=scope, reason="rate_limited", now=now)
@@ -174,6 +174,6 @@ def throttle(scope: str, *, post: str | None = None) -> Callable:
 
 def counters_prune(*, older_than_seconds: int = 2 * 86400) -> int:
     """Delete counter rows of windows that started more than ``older_than_seconds`` ago (daily job)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     deleted, _ = RateCounter.objects.filter(window_start__lt=cutoff).delete()
     return deleted

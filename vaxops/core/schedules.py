@@ -2,15 +2,16 @@
 
 from datetime import timedelta
 
+from . import clock
+
 
 def schedule_daily(name: str, func: str, *, hour: int) -> None:
     """Run ``func`` (a dotted path) every day at ``hour`` local time; nothing happens if it is scheduled already."""
-    from django.utils import timezone
     from django_q.models import Schedule
 
     if Schedule.objects.filter(func=func).exists():
         return
-    now = timezone.localtime()
+    now = clock.localnow()
     first = now.replace(hour=hour, minute=0, second=0, microsecond=0)
     if first <= now:
         first += timedelta(days=1)

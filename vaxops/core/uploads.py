@@ -20,8 +20,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
+from . import clock
 from .errors import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def upload_discard(job) -> None:
 def jobs_expire(model, *, now=None) -> int:
     """Clear the row errors (the error report) of ``model``'s jobs that ended more than
     VAXOPS_IMPORT_ERRORS_KEEP_DAYS ago, and delete any upload still stored with them; returns how many jobs."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.VAXOPS_IMPORT_ERRORS_KEEP_DAYS)
+    cutoff = (now or clock.now()) - timedelta(days=settings.VAXOPS_IMPORT_ERRORS_KEEP_DAYS)
     old = model.objects.filter(finished_at__lt=cutoff).filter(~Q(errors=[]) | ~Q(file=""))
     for job in old.only("pk", "file"):
         upload_discard(job)

@@ -7,9 +7,9 @@ county store exists."""
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from vaxops.catalog.models import Product, TracePrefix
+from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.jurisdictions.models import Division
 from vaxops.registry.models import Resident
@@ -158,7 +158,7 @@ def _morning_session(*, clinic: StockPlace, product: Product, today: date, actor
         .order_by("code")
         .values_list("code", flat=True)[: len(people)]
     )
-    start = timezone.now() - timedelta(minutes=4 * len(people) + 5)
+    start = clock.now() - timedelta(minutes=4 * len(people) + 5)
     for i, (person, code) in enumerate(zip(people, codes, strict=False)):
         with transaction.atomic():
             services.code_administer(

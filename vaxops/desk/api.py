@@ -392,7 +392,7 @@ def _walk_in_resident(user, resident_id: int) -> Resident:
             action="resident.search_by_document",
             actor=user,
             object_id=str(found.pk),
-            at__gte=timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0),
+            at__gte=clock.localnow().replace(hour=0, minute=0, second=0, microsecond=0),
         ).exists()
     ):
         return found

@@ -9,8 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
+from vaxops.core import clock
 from vaxops.core.errors import RateLimited, ValidationFailed
 
 from .channels import ChannelError, Message, channel_get
@@ -40,7 +40,7 @@ def notification_queue(
                 text=text[:300],
                 resident=resident,
                 reference=reference,
-                due_at=due_at or timezone.now(),
+                due_at=due_at or clock.now(),
             )
     except IntegrityError:
         return None
@@ -72,18 +72,18 @@ def notification_send(notification: Notification, *, channel=None, text: str | N
             error=str(e)[:200],
             channel=channel.name,
             status=NotificationStatus.FAILED if failed else NotificationStatus.QUEUED,
-            due_at=timezone.now() + timedelta(minutes=5),
+            due_at=clock.now() + timedelta(minutes=5),
         )
         return False
     Notification.objects.filter(pk=notification.pk).update(
-        status=NotificationStatus.SENT, sent_at=timezone.now(), channel=channel.name, error=""
+        status=NotificationStatus.SENT, sent_at=clock.now(), channel=channel.name, error=""
     )
     return True
 
 
 def notifications_send_due(*, now=None, limit: int = 500) -> int:
     """Send the queued messages that are due (the worker runs this every minute); returns how many were sent."""
-    now = now or timezone.now()
+    now = now or clock.now()
     # A code's message is sent only from memory by the process that made the code; one still queued after
     # the code expired was never handed over (that process stopped): it fails, it is never sent masked.
     Notification.objects.filter(
@@ -140,7 +140,7 @@ def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, reside
     plain text lives only in this process's memory until the channel has it."""
     from vaxops.core.afterresponse import after_response
 
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         recent = OneTimeCode.objects.filter(
             purpose=purpose, subject=subject, issued_at__gte=now - timedelta(hours=1)
@@ -170,7 +170,7 @@ def otp_verify(*, purpose: str, subject: str, code: str) -> None:
     one of the code's five tries by a conditional ``UPDATE … WHERE attempts < 5`` (its row count says
     whether it got one), so concurrent guesses get five tries in all, never more. Raises ValidationFailed
     with the reason."""
-    now = timezone.now()
+    now = clock.now()
     row = (
         OneTimeCode.objects.filter(purpose=purpose, subject=subject, used_at__isnull=True)
         .order_by("-issued_at")
@@ -196,5 +196,5 @@ def otp_verify(*, purpose: str, subject: str, code: str) -> None:
 
 def otp_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
     """Delete codes issued more than ``older_than`` ago (long dead: a code lives ten minutes)."""
-    deleted, _ = OneTimeCode.objects.filter(issued_at__lt=timezone.now() - older_than).delete()
+    deleted, _ = OneTimeCode.objects.filter(issued_at__lt=clock.now() - older_than).delete()
     return deleted

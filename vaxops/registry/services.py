@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.utils import timezone
 
 from vaxops.accounts.scope import Scope, require, scope_for
 from vaxops.audit.services import audit_record, audit_record_many, diff
@@ -443,7 +442,7 @@ def _insert_residents(rows: list[dict[str, Any]]) -> list[int]:
     straight to ``executemany`` (the unique constraint still guards duplicates).
     """
     iso = connection.vendor == "sqlite"
-    now = connection.ops.adapt_datetimefield_value(timezone.now()) if iso else timezone.now()
+    now = connection.ops.adapt_datetimefield_value(clock.now()) if iso else clock.now()
     table = Resident._meta.db_table
     columns = (*_INSERT_COLUMNS, "created_at", "updated_at")
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608

@@ -3,8 +3,8 @@
 import logging
 
 from django.db import transaction
-from django.utils import timezone
 
+from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.uploads import jobs_expire, upload_discard
 
@@ -59,13 +59,13 @@ def import_job_run(job_id: int) -> None:
                 "errors": [x.as_dict() for x in partial.errors],
             }
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, message=e.message, finished_at=timezone.now(), **counts
+            status=ImportJob.Status.FAILED, message=e.message, finished_at=clock.now(), **counts
         )
         return
     except Exception as e:
         log.exception("import job %s failed", job_id)
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=timezone.now()
+            status=ImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=clock.now()
         )
         raise
     finally:
@@ -81,7 +81,7 @@ def import_job_run(job_id: int) -> None:
             bytes_done=total,
             bytes_total=total,
             errors=[e.as_dict() for e in result.errors],
-            finished_at=timezone.now(),
+            finished_at=clock.now(),
             message=errors_note(result),
         )
 

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from vaxops.audit.services import audit_record
+from vaxops.core import clock
 from vaxops.core.errors import ValidationFailed
 
 from . import domain
@@ -60,7 +61,7 @@ def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -
     walk-in share is kept for walk-ins (largest remainder rounding). Refuses a day the site is closed."""
     from vaxops.booking.models import Slot
 
-    if day < timezone.localdate():
+    if day < clock.today():
         raise ValidationFailed("不能为过去的日期安排场次", field="day")
     desks = desks if desks is not None else site.desks.filter(kind=DeskKind.VACCINATION).count()
     if desks < 1:
@@ -120,7 +121,7 @@ def session_reserve(*, actor, session: Session, key: str, label: str, places: in
     if not (key.startswith(("V:", "E:")) and len(key) > 2):
         raise ValidationFailed("预留对象须为村（V:区划代码）或单位（E:编号）", field="key")
     slots = list(
-        Slot.objects.select_for_update().filter(session=session, start__gt=timezone.now()).order_by("start")
+        Slot.objects.select_for_update().filter(session=session, start__gt=clock.now()).order_by("start")
     )
     free = {s.pk: s.open_capacity - s.open_booked for s in slots}
     total_free = sum(free.values())
@@ -160,7 +161,7 @@ def readiness_confirm(*, actor, session: Session, item: str, note: str = "") -> 
     try:
         with transaction.atomic():
             check = ReadinessCheck.objects.create(
-                session=session, item=item, confirmed_by=actor, confirmed_at=timezone.now(), note=note[:200]
+                session=session, item=item, confirmed_by=actor, confirmed_at=clock.now(), note=note[:200]
             )
     except IntegrityError:
         raise ValidationFailed(f"“{ReadinessItem(item).label}”已确认", field="item") from None
@@ -219,7 +220,7 @@ def session_open(*, actor, session: Session) -> Session:
     if not ok:
         raise ValidationFailed(why, field="status")
     Session.objects.filter(pk=s.pk).update(
-        status=SessionStatus.OPEN, opened_at=timezone.now(), opened_by=_user(actor)
+        status=SessionStatus.OPEN, opened_at=clock.now(), opened_by=_user(actor)
     )
     s.refresh_from_db()
     audit_record(

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,6 +21,7 @@ from vaxops.accounts.scope import scope_for
 from vaxops.booking import selectors as booking_selectors
 from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
+from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.errors import VaxOpsError
 from vaxops.registry.domain import mask_id, mask_name
@@ -77,7 +77,7 @@ def _int(value) -> int | None:
 @login_required
 @permission_required("sites.view_site", raise_exception=True)
 def site_list(request):
-    today = timezone.localdate()
+    today = clock.today()
     sites = (
         Site.objects.select_related("division")
         .order_by("code")
@@ -132,13 +132,13 @@ def site_detail(request, code: str):
         "site": site,
         "desks": site.desks.all(),
         "hours": hours,
-        "exceptions": site.exceptions.filter(day__gte=timezone.localdate()),
+        "exceptions": site.exceptions.filter(day__gte=clock.today()),
         "sessions": _session_rows(sessions),
         "may_plan": may_plan,
         "may_reserve": may_reserve,
         "villages": villages,
         "employers": employers,
-        "tomorrow": timezone.localdate() + dt.timedelta(days=1),
+        "tomorrow": clock.today() + dt.timedelta(days=1),
         "vaccination_desks": site.desks.filter(kind="vaccination").count(),
     }
     return render(request, "sites/site_detail.html", ctx)
@@ -260,7 +260,7 @@ def session_detail(request, pk: int):
             {"a": a, "name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number)}
             for a in qs[:2000]
         ]
-    today = timezone.localdate()
+    today = clock.today()
     ctx = {
         "session": session,
         "site": site,

@@ -13,6 +13,7 @@ from vaxops.campaign.models import ImmunizationStatus
 from vaxops.campaign.selectors import category_q
 from vaxops.catalog.domain import MobilisationCategory as C
 from vaxops.catalog.models import Phase, PhaseTarget, Product
+from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.registry.domain import mask_name
 
@@ -110,7 +111,7 @@ def balances(*, place: StockPlace | None = None, product: Product | None = None)
         qs = qs.filter(place=place)
     if product is not None:
         qs = qs.filter(lot__product=product)
-    today = timezone.localdate()
+    today = clock.today()
     rows = []
     for b in qs.order_by("place__code", "lot__expiry", "lot__lot_number"):
         usable, why = domain.lot_usable(status=b.lot.status, expiry=b.lot.expiry, on=today)
@@ -543,7 +544,7 @@ def alerts(*, now=None, expiring_days: int = 30, overdue_hours: int = 24, use_da
     """Lots with stock expiring within ``expiring_days``; places whose stock covers fewer than their
     ``low_stock_days`` at the last ``use_days`` days' rate of use; dispatches not received within
     ``overdue_hours``."""
-    now = now or timezone.now()
+    now = now or clock.now()
     today = timezone.localdate(now)
     stocked = (
         Lot.objects.filter(balances__doses__gt=0, status=domain.LotStatus.RELEASED.value)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.catalog.models import Product, TracePrefix
+from vaxops.core import clock
 from vaxops.core.dbroles import analyze
 from vaxops.core.errors import ValidationFailed, VaxOpsError
 from vaxops.registry import domain as registry_domain
@@ -111,7 +112,7 @@ def _movement_record(
         status, expiry = (
             Lot.objects.select_for_update().filter(pk=lot.pk).values_list("status", "expiry").get()
         )
-        usable, why = domain.lot_usable(status=status, expiry=expiry, on=timezone.localdate())
+        usable, why = domain.lot_usable(status=status, expiry=expiry, on=clock.today())
         if not usable:
             raise ValidationFailed(f"批号{lot.lot_number}：{why}")
     delta = movement.delta
@@ -166,7 +167,7 @@ def lot_status_change(*, actor, lot: Lot, status: str, reason: str) -> Lot:
     old = Lot.objects.select_for_update().filter(pk=lot.pk).values_list("status", flat=True).get()
     if old == new.value:
         raise ValidationFailed(f"批号{lot.lot_number}已是“{new.label_zh}”状态", field="status")
-    now = timezone.now()
+    now = clock.now()
     changed_by = actor if getattr(actor, "pk", None) else None
     Lot.objects.filter(pk=lot.pk).update(
         status=new.value, status_changed_by=changed_by, status_changed_at=now, status_reason=reason[:200]
@@ -708,7 +709,7 @@ def _why_not_in_stock(tc: TraceCode, place: StockPlace) -> str:
         where = tc.place.name if tc.place_id else "未知地点"
         return f"追溯码{tc.code}不在{place.name}的库存中（登记在{where}）"
     lot = Lot.objects.get(pk=tc.lot_id)
-    usable, why = domain.lot_usable(status=lot.status, expiry=lot.expiry, on=timezone.localdate())
+    usable, why = domain.lot_usable(status=lot.status, expiry=lot.expiry, on=clock.today())
     if not usable:
         return f"批号{lot.lot_number}：{why}"
     return f"追溯码{tc.code}此刻无法使用，请重试"
@@ -748,8 +749,8 @@ def code_administer(
 
 def _code_administer(*, actor, code, resident, place, at, reference, refresh) -> TraceCode:
     tc = code if isinstance(code, TraceCode) else _code_get(code)
-    at = at or timezone.now()
-    today = timezone.localdate()
+    at = at or clock.now()
+    today = clock.today()
     changed = TraceCode.objects.filter(
         pk=tc.pk,
         state=CodeState.IN_STOCK,
@@ -883,7 +884,7 @@ def dispatch_create(
         raise ValidationFailed("调出和调入地点不能相同", field="to_place")
     if doses <= 0:
         raise ValidationFailed("调拨剂数须为正数", field="doses")
-    today = timezone.localdate()
+    today = clock.today()
     stock = selectors.stock_lines(place=from_place, product=product)
     free = selectors.free_volume_cm3(to_place)
     proposal = domain.propose_dispatch(
@@ -893,7 +894,7 @@ def dispatch_create(
         raise ValidationFailed(
             "无法调拨：" + "；".join(proposal.reasons_zh or ("没有可用库存",)), field="doses"
         )
-    now = timezone.now()
+    now = clock.now()
     dispatch = Dispatch.objects.create(
         number=_dispatch_number(now),
         from_place=from_place,
@@ -1032,7 +1033,7 @@ def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), not
     for code, (row_id, code_id, lot_id) in in_dispatch.items():
         per_lot.setdefault(lot_id, {}).setdefault(outcome[code], []).append(code_id)
         del row_id
-    now = timezone.now()
+    now = clock.now()
     for kind in (DispatchCode.Outcome.RECEIVED, DispatchCode.Outcome.DAMAGED, DispatchCode.Outcome.SHORT):
         ids = [in_dispatch[c][0] for c, o in outcome.items() if o == kind]
         for part in _chunks(ids):
@@ -1162,7 +1163,7 @@ def stock_count_record(
         raise ValidationFailed("调整台账须填写原因", field="reason")
     count = StockCount.objects.create(
         place=place,
-        counted_at=timezone.now(),
+        counted_at=clock.now(),
         counted_by=actor if getattr(actor, "pk", None) else None,
         scanned=len(set(codes)),
         matched=result.matched_count,
@@ -1252,7 +1253,7 @@ def allocation_propose(
     places = list(places if places is not None else StockPlace.objects.filter(parent=source).order_by("code"))
     if not places:
         raise ValidationFailed(f"{source.name}没有下级库存地点可分配（请先登记乡镇冷库或接种单位）")
-    needs = selectors.place_needs(places=places, product=product, on=on or timezone.localdate())
+    needs = selectors.place_needs(places=places, product=product, on=on or clock.today())
     result = domain.allocate(
         doses_arriving=doses_arriving,
         pack_size=product.doses_per_vial,
@@ -1326,7 +1327,7 @@ def allocation_approve(*, actor, run: AllocationRun) -> list[Dispatch]:
             raise ValidationFailed(f"{line['place_name']}：{e.message}") from None
     AllocationRun.objects.filter(pk=r.pk).update(
         status=AllocationStatus.APPROVED,
-        approved_at=timezone.now(),
+        approved_at=clock.now(),
         approved_by=actor if getattr(actor, "pk", None) else None,
     )
     run.refresh_from_db()

@@ -3,9 +3,9 @@
 import logging
 
 from django.db import transaction
-from django.utils import timezone
 
 from vaxops.audit.services import audit_record
+from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.uploads import check_upload_size, jobs_expire, upload_discard
 from vaxops.registry.services import ImportResult
@@ -83,13 +83,13 @@ def receipt_job_run(job_id: int) -> None:
                 "errors": [x.as_dict() for x in partial.errors],
             }
         ReceiptImportJob.objects.filter(pk=job_id).update(
-            status=ReceiptImportJob.Status.FAILED, message=e.message, finished_at=timezone.now(), **counts
+            status=ReceiptImportJob.Status.FAILED, message=e.message, finished_at=clock.now(), **counts
         )
         return
     except Exception as e:
         log.exception("receipt import job %s failed", job_id)
         ReceiptImportJob.objects.filter(pk=job_id).update(
-            status=ReceiptImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=timezone.now()
+            status=ReceiptImportJob.Status.FAILED, message=f"导入失败：{e}", finished_at=clock.now()
         )
         raise
     finally:
@@ -103,7 +103,7 @@ def receipt_job_run(job_id: int) -> None:
         bytes_done=total,
         bytes_total=total,
         errors=[e.as_dict() for e in result.errors],
-        finished_at=timezone.now(),
+        finished_at=clock.now(),
         message=errors_note(result),
     )
 

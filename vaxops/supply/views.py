@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from vaxops.catalog.models import TracePrefix
+from vaxops.core import clock
 from vaxops.core.bounds import INT32_MAX, parse_int
 from vaxops.core.errors import NotFound, VaxOpsError
 from vaxops.core.xlsx import xlsx_response
@@ -222,7 +223,7 @@ def balances_xlsx(request):
             "结存（剂）",
         ],
         "库存结存",
-        f"balances-{timezone.localdate().isoformat()}.xlsx",
+        f"balances-{clock.today().isoformat()}.xlsx",
         text_columns=(3,),
     )
 
@@ -258,7 +259,7 @@ def lots(request):
             "status": status,
             "statuses": [(s.value, s.label_zh) for s in domain.LotStatus],
             "query": urlencode({"q": q, "status": status}),
-            "today": timezone.localdate(),
+            "today": clock.today(),
         },
     )
 
@@ -590,7 +591,7 @@ def dispatches(request):
     if status in DispatchStatus.values:
         qs = qs.filter(status=status)
     page = Paginator(qs.order_by("-dispatched_at", "-id"), PAGE).get_page(request.GET.get("page"))
-    now = timezone.now()
+    now = clock.now()
     rows = [{"d": d, "overdue": _overdue(d, now)} for d in page.object_list]
     return render(
         request,
@@ -661,7 +662,7 @@ def _dispatch_context(request, d: Dispatch, **extra) -> dict:
         "codes": codes,
         "codes_more": max(0, d.codes_count - len(codes)),
         "discrepancies": d.discrepancies.all(),
-        "overdue": _overdue(d, timezone.now()),
+        "overdue": _overdue(d, clock.now()),
         "may_receive": may_receive,
         "receive_form": ReceiveForm(),
     }

@@ -215,7 +215,7 @@ def test_trust_files_in_pem_der_base64_and_json(signer, hc1):
 def test_der_trust_file_whose_last_byte_looks_like_white_space():
     """A DER certificate ends in signature bytes; one in ~40 ends in a byte that ``strip()`` would cut."""
     for _ in range(2000):
-        key, cert = hcert.keypair_generate(common_name="edge")
+        key, cert = hcert.keypair_generate(common_name="edge", now=NOW)
         der = cert.public_bytes(serialization.Encoding.DER)
         if der[-1:].isspace():
             break

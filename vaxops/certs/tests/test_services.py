@@ -281,7 +281,7 @@ def test_cli_verify_rejects_tampering_and_untrusted_keys(vaccinated, signing_key
     _, out = _cli("issue", str(person.pk), "--json")
     text = json.loads(out)["hc1"]
 
-    other_key, other_cert = hcert.keypair_generate(common_name="not ours")
+    other_key, other_cert = hcert.keypair_generate(common_name="not ours", now=timezone.now())
     (tmp_path / "other.pem").write_text(hcert.certificate_pem(other_cert))
     code, out = _cli("verify", text, "--trust", str(tmp_path / "other.pem"), "--json")
     assert (
@@ -311,7 +311,7 @@ def test_cli_verify_rejects_tampering_and_untrusted_keys(vaccinated, signing_key
 def test_cli_verify_accepts_another_issuer_given_as_pem_der_or_base64(tmp_path, db):
     from cryptography.hazmat.primitives import serialization
 
-    key, cert = hcert.keypair_generate(common_name="Other county CDC DSC")
+    key, cert = hcert.keypair_generate(common_name="Other county CDC DSC", now=timezone.now())
     signer = hcert.Signer(key, cert)
     payload = domain.payload_build(
         name=domain.transliterate_name("李雷"),
@@ -351,7 +351,7 @@ def test_cli_trustlist_formats(signing_key, tmp_path):
 
 
 def test_cli_register_a_production_key_from_the_environment(db, tmp_path, monkeypatch):
-    key, cert = hcert.keypair_generate(common_name="Production DSC")
+    key, cert = hcert.keypair_generate(common_name="Production DSC", now=timezone.now())
     monkeypatch.setenv("VAXOPS_TEST_DSC_KEY", hcert.private_key_pem(key).decode())
     (tmp_path / "dsc.crt").write_text(hcert.certificate_pem(cert))
     code, out = _cli("register", "--cert", str(tmp_path / "dsc.crt"), "--key-ref", "env:VAXOPS_TEST_DSC_KEY")

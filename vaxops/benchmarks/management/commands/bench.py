@@ -16,8 +16,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.utils import timezone
 
+from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.uploads import ImportLimits
 from vaxops.demo.county import COUNTY_CODE, demo_county_build
@@ -292,7 +292,7 @@ class Command(BaseCommand):
         Reading the CSV is included, as the pipeline also reads it; batches of the same size, each committed.
         """
         general = PriorityGroup.objects.get(code="general").id
-        now = timezone.now()
+        now = clock.now()
         now_db = connection.ops.adapt_datetimefield_value(now)
         iso = connection.vendor == "sqlite"
         columns = (*_INSERT_COLUMNS, "created_at", "updated_at")
