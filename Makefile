@@ -68,6 +68,7 @@ fuzz: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=vaxops.settings.test $(VAXOPS) makemigrations --check --dry-run
 
 check-deploy: $(VENV)/.installed

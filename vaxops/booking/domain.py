@@ -183,10 +183,10 @@ def spread_over_slots(people: Sequence[str], slots: Sequence[tuple[K, int]]) -> 
     queue = iter(people)
     for key, free in slots:
         for _ in range(free):
-            person = next(queue, None)
-            if person is None:
+            placed = next(queue, None)
+            if placed is None:
                 return Spread(assigned=assigned, unplaced=())
-            assigned[person] = key
+            assigned[placed] = key
     return Spread(assigned=assigned, unplaced=tuple(queue))
 
 

@@ -26,7 +26,10 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -56,17 +59,19 @@ DCC_FALLBACK: dict[str, tuple[str, str]] = {
 def value_set(name: str) -> dict[str, dict[str, Any]]:
     """``name`` is a file of ``data/`` without ``.json`` (``vaccine-medicinal-product`` …)."""
     with (DATA_DIR / f"{name}.json").open(encoding="utf-8") as f:
-        return json.load(f)["valueSetValues"]
+        values: dict[str, dict[str, Any]] = json.load(f)["valueSetValues"]
+    return values
 
 
 @cache
 def schema() -> dict[str, Any]:
     with (DATA_DIR / "DCC.combined-schema.json").open(encoding="utf-8") as f:
-        return json.load(f)
+        loaded: dict[str, Any] = json.load(f)
+    return loaded
 
 
 @cache
-def _validator():
+def _validator() -> jsonschema_rs.Validator:
     import jsonschema_rs
 
     return jsonschema_rs.validator_for(schema(), validate_formats=True)
@@ -118,16 +123,20 @@ def dcc_codes(*, product_code: str, mp: str | None, ma: str | None, vp: str | No
         ma = fallback[1]
     if not vp:
         raise ValueError(f"疫苗品种 {product_code} 未登记 DCC 疫苗类型编码（vp），无法出具凭证")
-    for code, set_name, label in (
-        (mp, "vaccine-medicinal-product", "mp"),
-        (ma, "vaccine-mah-manf", "ma"),
-        (vp, "vaccine-prophylaxis", "vp"),
-    ):
-        if not code:
-            raise ValueError(f"疫苗品种 {product_code} 未登记 DCC 编码（{label}），无法出具凭证")
-        if code not in value_set(set_name):
-            raise ValueError(f"疫苗品种 {product_code} 的 DCC 编码 {label}={code} 不在值集中，无法出具凭证")
-    return mp, ma, vp
+    # In this order: the first code that is missing or unknown is the one reported.
+    return (
+        _dcc_code(product_code, mp, "vaccine-medicinal-product", "mp"),
+        _dcc_code(product_code, ma, "vaccine-mah-manf", "ma"),
+        _dcc_code(product_code, vp, "vaccine-prophylaxis", "vp"),
+    )
+
+
+def _dcc_code(product_code: str, code: str | None, set_name: str, label: str) -> str:
+    if not code:
+        raise ValueError(f"疫苗品种 {product_code} 未登记 DCC 编码（{label}），无法出具凭证")
+    if code not in value_set(set_name):
+        raise ValueError(f"疫苗品种 {product_code} 的 DCC 编码 {label}={code} 不在值集中，无法出具凭证")
+    return code
 
 
 # --------------------------------------------------------------------------------------------------

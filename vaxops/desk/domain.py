@@ -169,7 +169,7 @@ class ScreeningFacts:
         object.__setattr__(self, "outcome", Outcome(self.outcome))
         _require_aware(("预检时间", self.at))
         # The database stores "all" or a list of catalogue codes.
-        scope = self.contraindicated_products
+        scope: ProductScope | str | list[str] = self.contraindicated_products
         normalised: ProductScope = ALL if scope is ALL or scope == "all" else tuple(scope)
         object.__setattr__(self, "contraindicated_products", normalised)
         object.__setattr__(self, "reasons", tuple(self.reasons))

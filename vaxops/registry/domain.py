@@ -96,7 +96,7 @@ _CHECK_CHARS = "10X98765432"
 
 # Full-width ASCII (U+FF01–FF5E) → half-width, ideographic space → space; zero-width characters and the BOM
 # that Excel and WeChat copies carry are dropped.
-_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_HALF_WIDTH: dict[int, int | None] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _HALF_WIDTH.update({0x3000: 0x20, 0x200B: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: None})
 
 _SCIENTIFIC = re.compile(r"^\d+(?:\.\d+)?E\+?\d+$")

@@ -479,12 +479,12 @@ class PlaceNeed:
         ):
             if value < 0:
                 raise ValueError(f"{self.code}: {label}不能为负")
-        for label, value in (
+        for label, weight in (
             ("风险系数", self.risk_weight),
             ("密度系数", self.density_weight),
             ("流动性系数", self.mobility_weight),
         ):
-            if _exact(value, f"{self.code}的{label}") < 0:
+            if _exact(weight, f"{self.code}的{label}") < 0:
                 raise ValueError(f"{self.code}: {label}不能为负")
 
     @property
