@@ -26,11 +26,11 @@ def home(request):
         willingness = [(v, label, stats["by_willingness"].get(v, 0)) for v, label in Willingness.choices]
     tasks = []
     if user.has_perm("registry.view_resident"):
-        tasks.append(("查询辖区居民", reverse("residents")))
+        tasks.append(("查询辖区居民", reverse("registry:residents")))
     if user.has_perm("registry.import_residents"):
-        tasks.append(("导入摸底名单", reverse("import")))
+        tasks.append(("导入摸底名单", reverse("registry:import")))
     if user.has_perm("audit.view_auditevent"):
-        tasks.append(("查询审计日志", reverse("audit")))
+        tasks.append(("查询审计日志", reverse("audit:events")))
     return render(
         request,
         "accounts/home.html",

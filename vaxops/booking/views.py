@@ -118,9 +118,9 @@ def _villages(user):
 def door(request):
     user = request.user
     if getattr(user, "employer_id", None):
-        return redirect("booking-employer")
+        return redirect("booking:employer")
     if not user.has_perm("booking.add_appointment"):
-        return redirect("booking-appointments")
+        return redirect("booking:appointments")
     if request.method == "POST":
         return _book(request)
     villages = _villages(user)
@@ -177,7 +177,7 @@ def _book(request):
     """Book each ticked person into the chosen slot, one by one; the outcome is shown on the next GET."""
     user = request.user
     back = (
-        reverse("booking")
+        reverse("booking:door")
         + "?"
         + urlencode({k: request.POST.get(k, "") for k in ("village_code", "session", "category", "page")})
     )
@@ -232,7 +232,7 @@ def waitlist(request):
     session = Session.objects.filter(pk=_int(request.POST.get("session"))).first()
     back = request.POST.get("next", "")
     if not back.startswith("/booking/"):
-        back = reverse("booking")
+        back = reverse("booking:door")
     if session is None:
         messages.error(request, _("请选择场次"))
         return redirect(back)
@@ -318,7 +318,7 @@ def appointment_cancel(request, pk: int):
             _("已取消%(name)s %(when)s的预约") % {"name": mask_name(a.resident.name), "when": _when(a.slot)},
         )
     back = request.POST.get("next", "")
-    return redirect(back if back.startswith("/booking/") else reverse("booking-appointments"))
+    return redirect(back if back.startswith("/booking/") else reverse("booking:appointments"))
 
 
 @login_required
@@ -336,7 +336,7 @@ def appointment_reschedule(request, pk: int):
         except VaxOpsError as e:
             messages.error(request, e.message)
             return redirect(
-                reverse("booking-reschedule", args=[a.pk])
+                reverse("booking:reschedule", args=[a.pk])
                 + "?"
                 + urlencode({"session": request.POST.get("session", "")})
             )
@@ -344,10 +344,10 @@ def appointment_reschedule(request, pk: int):
             request,
             _("已改约：%(name)s %(when)s") % {"name": mask_name(a.resident.name), "when": _when(new.slot)},
         )
-        return redirect("booking-appointments")
+        return redirect("booking:appointments")
     if a.status != AppointmentStatus.BOOKED:
         messages.error(request, _("该预约当前为“%(status)s”，不能改约") % {"status": a.get_status_display()})
-        return redirect("booking-appointments")
+        return redirect("booking:appointments")
     sessions = list(selectors.sessions_upcoming())
     session = next((s for s in sessions if s.pk == _int(request.GET.get("session"))), None)
     if session is None:
@@ -423,13 +423,13 @@ def employer_upload(request):
     upload = request.FILES.get("file")
     if upload is None or upload.size == 0:
         messages.error(request, _("请选择要导入的文件（文件不能为空）"))
-        return redirect("booking-employer")
+        return redirect("booking:employer")
     try:
         job = import_job_create(actor=request.user, upload=upload, employer_code=employer.code)
     except VaxOpsError as e:
         messages.error(request, e.message)
-        return redirect("booking-employer")
-    return redirect("booking-employer-job", job.pk)
+        return redirect("booking:employer")
+    return redirect("booking:employer-job", job.pk)
 
 
 @login_required
@@ -465,12 +465,12 @@ def employer_book(request):
     )
     if session is None:
         messages.error(request, _("请选择场次"))
-        return redirect("booking-employer")
+        return redirect("booking:employer")
     try:
         result = services.employer_book(actor=request.user, employer=employer, session=session)
     except VaxOpsError as e:
         messages.error(request, e.message)
-        return redirect("booking-employer")
+        return redirect("booking:employer")
     rows = (
         [
             {
@@ -503,7 +503,7 @@ def employer_book(request):
         "refused": len(result["refused"]),
         "unplaced": len(result["unplaced"]),
     }
-    return redirect("booking-employer")
+    return redirect("booking:employer")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -538,7 +538,7 @@ def self_start(request):
     """Step 1: name + ID number + phone → a one-time code to the phone, if they match someone; the next
     page is the same either way (``services.self_identify``)."""
     if request.method == "GET" and _self_resident(request) is not None:
-        return redirect("book-slots")
+        return redirect("booking:book-slots")
     ctx = {"name": "", "id_number": "", "phone": ""}
     if request.method == "POST":
         ctx = {k: request.POST.get(k, "").strip() for k in ("name", "id_number", "phone")}
@@ -552,7 +552,7 @@ def self_start(request):
             "phone": ctx["phone"],
             "at": clock.now().timestamp(),
         }
-        return redirect("book-verify")
+        return redirect("booking:book-verify")
     return render(request, "booking/self_start.html", ctx)
 
 
@@ -561,7 +561,7 @@ def self_verify(request):
     """Step 2: the code from the text message."""
     pending = request.session.get(SELF_PENDING)
     if not pending:
-        return redirect("book")
+        return redirect("booking:book")
     ctx = {"phone": mask_phone(pending["phone"])}
     if request.method == "POST":
         try:
@@ -580,8 +580,8 @@ def self_verify(request):
             "until": clock.now().timestamp() + SELF_MINUTES * 60,
         }
         if selectors.active_appointment(resident=person) is not None:
-            return redirect("book-me")
-        return redirect("book-slots")
+            return redirect("booking:book-me")
+        return redirect("booking:book-slots")
     return render(request, "booking/self_verify.html", ctx)
 
 
@@ -590,7 +590,7 @@ def self_slots(request):
     """Step 3: a site, a day, a slot with places this person may take → book."""
     person = _self_resident(request)
     if person is None:
-        return redirect("book")
+        return redirect("booking:book")
     if request.method == "POST":
         slot = Slot.objects.filter(pk=_int(request.POST.get("slot"))).first()
         try:
@@ -602,8 +602,8 @@ def self_slots(request):
             query = urlencode(
                 {"site": request.POST.get("site", ""), "session": request.POST.get("session", "")}
             )
-            return redirect(reverse("book-slots") + "?" + query)
-        return redirect("book-me")
+            return redirect(reverse("booking:book-slots") + "?" + query)
+        return redirect("booking:book-me")
     current = selectors.active_appointment(resident=person)
     sites = list(selectors.sites_open())
     site = next((s for s in sites if s.code == request.GET.get("site")), None)
@@ -639,7 +639,7 @@ def self_me(request):
     """Step 4: the confirmation, and the active appointment to see or cancel."""
     person = _self_resident(request)
     if person is None:
-        return redirect("book")
+        return redirect("booking:book")
     a = selectors.active_appointment(resident=person)
     return render(
         request,
@@ -653,7 +653,7 @@ def self_me(request):
 def self_cancel(request):
     person = _self_resident(request)
     if person is None:
-        return redirect("book")
+        return redirect("booking:book")
     a = selectors.active_appointment(resident=person)
     if a is not None:
         try:
@@ -662,7 +662,7 @@ def self_cancel(request):
             messages.error(request, e.message)
         else:
             messages.success(request, _("预约已取消"))
-    return redirect("book-me")
+    return redirect("booking:book-me")
 
 
 @throttle("self")
@@ -670,4 +670,4 @@ def self_cancel(request):
 def self_exit(request):
     request.session.pop(SELF_KEY, None)
     request.session.pop(SELF_PENDING, None)
-    return redirect("book")
+    return redirect("booking:book")

@@ -100,7 +100,7 @@ def mine(request, token: str):
                 render(request, "certs/mine.html", {"error": e.message, "token": token}, status=_status(e))
             )
         record_link_used(link=link, page="certificate_issue")
-        return redirect(reverse("certs-mine", args=[token]))
+        return redirect(reverse("certs:mine", args=[token]))
     try:
         cert = services.certificate_standing(resident=resident)
     except VaxOpsError as e:
@@ -167,7 +167,7 @@ def staff(request, pk: int):
                 messages.success(request, "凭证已签发 / certificate issued")
         except (VaxOpsError, ValueError) as e:
             messages.error(request, getattr(e, "message", str(e)))
-        return redirect(reverse("certs-staff", args=[resident.pk]))
+        return redirect(reverse("certs:staff", args=[resident.pk]))
     certificates = selectors.certificates_of(resident=resident)
     latest = next((c for c in certificates if c.revoked_at is None and c.expires_at > clock.now()), None)
     context = {

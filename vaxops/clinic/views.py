@@ -99,7 +99,7 @@ def assessment(request, pk: int):
             except VaxOpsError as e:
                 form.add_error(e.field if e.field in form.fields else None, e.message)
             else:
-                return redirect(reverse("clinic-resident", args=[resident.pk]) + "?added=1")
+                return redirect(reverse("clinic:resident", args=[resident.pk]) + "?added=1")
     elif request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
     ctx = _assessment_context(request, resident, on)
@@ -112,7 +112,7 @@ def assessment(request, pk: int):
 def dose_void(request, pk: int):
     dose = Dose.objects.filter(pk=pk).first()
     form = ReasonForm(request.POST)
-    back = reverse("clinic-resident", args=[dose.resident_id]) if dose else reverse("home")
+    back = reverse("clinic:resident", args=[dose.resident_id]) if dose else reverse("home")
     message = None
     if not form.is_valid():
         message = "请填写作废原因（至少2个字）"
@@ -132,7 +132,7 @@ def dose_void(request, pk: int):
 def contraindication_lift(request, pk: int):
     c = Contraindication.objects.filter(pk=pk).first()
     form = ReasonForm(request.POST)
-    back = reverse("clinic-resident", args=[c.resident_id]) if c else reverse("home")
+    back = reverse("clinic:resident", args=[c.resident_id]) if c else reverse("home")
     try:
         if not form.is_valid():
             raise VaxOpsError("请填写解除原因（至少2个字）")
@@ -182,7 +182,7 @@ def screening(request, pk: int):
                 field = f"q_{e.field}" if e.field and f"q_{e.field}" in form.fields else e.field
                 form.add_error(field if field in form.fields else None, e.message)
             else:
-                return redirect(reverse("clinic-screening", args=[resident.pk]) + f"?record={record.pk}")
+                return redirect(reverse("clinic:screening", args=[resident.pk]) + f"?record={record.pk}")
     elif request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
     shown = request.GET.get("record")

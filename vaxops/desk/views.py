@@ -139,10 +139,10 @@ def _desk_page(screen: str | None = None):
 def _screens(user, session: Session, *, mine: str | None = None) -> list[dict]:
     labels = {"checkin": _("登记"), "screening": _("预检"), "vaccinate": _("接种"), "observation": _("留观")}
     names = {
-        "checkin": "desk-checkin",
-        "screening": "desk-screening",
-        "vaccinate": "desk-vaccinate",
-        "observation": "desk-observation",
+        "checkin": "desk:checkin",
+        "screening": "desk:screening",
+        "vaccinate": "desk:vaccinate",
+        "observation": "desk:observation",
     }
     return [
         {"key": key, "label": labels[key], "url": reverse(names[key], args=[session.pk]), "mine": key == mine}
@@ -372,7 +372,7 @@ def checkin(request, session: Session):
                 "resident": resident.pk if resident else None,
                 "appointment": appointment.pk if appointment else None,
             }
-        return redirect("desk-checkin", session.pk)
+        return redirect("desk:checkin", session.pk)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
     last = request.session.pop(CHECKIN_KEY, None)
@@ -420,7 +420,7 @@ def walk_in(request, session: Session):
             "session": session.pk,
             "error": _("现场登记凭据无效或已过期，请重新扫描证件"),
         }
-        return redirect("desk-checkin", session.pk)
+        return redirect("desk:checkin", session.pk)
     try:
         appointment = booking_services.walk_in_register(
             actor=request.user, resident=resident, session=session, now=clock.now()
@@ -434,7 +434,7 @@ def walk_in(request, session: Session):
             "resident": resident.pk,
             "appointment": appointment.pk,
         }
-    return redirect("desk-checkin", session.pk)
+    return redirect("desk:checkin", session.pk)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -448,7 +448,7 @@ def screening(request, session: Session):
     set in force, and after it the outcome with the screener."""
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    base = reverse("desk-screening", args=[session.pk])
+    base = reverse("desk:screening", args=[session.pk])
     if request.method == "POST" and request.POST.get("action") == "find":
         return _find_and_show(request, session, base)
     resident_id = _resident_param(request)
@@ -603,7 +603,7 @@ def consent(request, session: Session, resident_id: int):
         except VaxOpsError as e:
             error, status = e.message, 400
         else:
-            url = reverse("desk-consent", args=[session.pk, resident.pk])
+            url = reverse("desk:consent", args=[session.pk, resident.pk])
             return redirect(f"{url}?product={product}&done={record.pk}")
     done = None
     if _int(request.GET.get("done")) is not None:
@@ -666,7 +666,7 @@ def vaccinate(request, session: Session):
     so a double tap records one dose) → ``dose_administer`` → the success screen."""
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    base = reverse("desk-vaccinate", args=[session.pk])
+    base = reverse("desk:vaccinate", args=[session.pk])
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if action == "find":
         return _find_and_show(request, session, base)
@@ -695,13 +695,13 @@ def vaccinate(request, session: Session):
         except VaxOpsError as e:
             messages.error(request, e.message)
             return redirect(base)
-        return redirect("desk-vaccinated", session.pk, dose.pk)
+        return redirect("desk:vaccinated", session.pk, dose.pk)
     if resident_id is not None and appointment is None:
         done = Dose.objects.filter(
             resident_id=resident_id, appointment__slot__session=session, voided_at__isnull=True
         ).first()
         if done is not None:
-            return redirect("desk-vaccinated", session.pk, done.pk)
+            return redirect("desk:vaccinated", session.pk, done.pk)
         messages.error(request, _("该受种者今天尚未在本接种单位登记签到，请先到登记台"))
         return redirect(base)
     status = 200
@@ -739,7 +739,7 @@ def vaccinate(request, session: Session):
                     error = e.message
                 else:
                     _record_link_send(request, dose)
-                    return redirect("desk-vaccinated", session.pk, dose.pk)
+                    return redirect("desk:vaccinated", session.pk, dose.pk)
             status = 400
             _check(request, session, resident, code, ctx)
             ctx["error"] = error
@@ -881,7 +881,7 @@ def observation_release(request, session: Session, observation_id: int):
             request, session, status=400, selected=selected, do="release", error=e.message, reason=reason
         )
     messages.success(request, _("%(name)s 已离开留观区") % {"name": mask_name(o.dose.resident.name)})
-    return redirect("desk-observation", session.pk)
+    return redirect("desk:observation", session.pk)
 
 
 @_desk_page("observation")
@@ -904,7 +904,7 @@ def observation_reaction(request, session: Session, observation_id: int):
             request, session, status=400, selected=selected, do="reaction", error=e.message, reaction=form
         )
     messages.success(request, _("已记录%(name)s的异常反应") % {"name": mask_name(o.dose.resident.name)})
-    return redirect(reverse("desk-observation", args=[session.pk]) + f"?obs={o.pk}&do=reaction")
+    return redirect(reverse("desk:observation", args=[session.pk]) + f"?obs={o.pk}&do=reaction")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1041,7 +1041,7 @@ def dose_record_link(request, pk: int):
         return render(request, "error.html", {"message": e.message}, status=404)
     except VaxOpsError as e:
         messages.error(request, e.message)
-    return redirect("desk-record", pk)
+    return redirect("desk:record", pk)
 
 
 @login_required
@@ -1073,7 +1073,7 @@ def dose_void(request, pk: int):
             void_disposition=disposition or "",
         )
     messages.success(request, _("接种记录已作废"))
-    return redirect("desk-record", dose.pk)
+    return redirect("desk:record", dose.pk)
 
 
 @never_cache

@@ -110,7 +110,7 @@ def resident_find(request):
             ctx["error"] = e.message
         else:
             if r is not None:
-                return redirect("resident", r.pk)
+                return redirect("registry:resident", r.pk)
     return render(request, "registry/find.html", ctx)
 
 
@@ -132,7 +132,7 @@ def import_page(request):
             except VaxOpsError as e:
                 ctx["error"] = e.message
             else:
-                return redirect("import-job", job.pk)
+                return redirect("registry:import-job", job.pk)
     return render(request, "registry/import.html", ctx)
 
 

@@ -151,23 +151,23 @@ def site_plan(request, code: str):
     site = get_object_or_404(Site, code=code)
     if not _may(request.user, "sites.add_session", site):
         _refuse(request, _("您的角色无权为该接种单位安排场次"))
-        return redirect("site", site.code)
+        return redirect("sites:site", site.code)
     day = parse_day(request.POST.get("day"))
     if day is None:
         _refuse(request, _("请填写场次日期"))
-        return redirect("site", site.code)
+        return redirect("sites:site", site.code)
     desks = _int(request.POST.get("desks")) if request.POST.get("desks", "").strip() else None
     try:
         session = services.session_plan(actor=request.user, site=site, day=day, desks=desks)
     except VaxOpsError as e:
         _refuse(request, e.message)
-        return redirect("site", site.code)
+        return redirect("sites:site", site.code)
     messages.success(
         request,
         _("已安排%(day)s的场次（%(n)s个时段）")
         % {"day": f"{session.day:%Y-%m-%d}", "n": session.slots.count()},
     )
-    return redirect("session", session.pk)
+    return redirect("sites:session", session.pk)
 
 
 @login_required
@@ -178,7 +178,7 @@ def site_reserve(request, code: str):
     user = request.user
     if not _may(user, "booking.add_slotquota", site):
         _refuse(request, _("您的角色无权为该接种单位预留名额"))
-        return redirect("site", site.code)
+        return redirect("sites:site", site.code)
     session = Session.objects.filter(pk=_int(request.POST.get("session")), site=site).first()
     places = _int(request.POST.get("places"))
     target = request.POST.get("target", "")
@@ -202,13 +202,13 @@ def site_reserve(request, code: str):
         services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
     except VaxOpsError as e:
         _refuse(request, e.message)
-        return redirect("site", site.code)
+        return redirect("sites:site", site.code)
     messages.success(
         request,
         _("已为%(label)s预留%(day)s场次名额%(n)s个")
         % {"label": label, "day": f"{session.day:%Y-%m-%d}", "n": places},
     )
-    return redirect("site", site.code)
+    return redirect("sites:site", site.code)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def session_readiness(request, pk: int):
     item = request.POST.get("item", "")
     if not _may(request.user, "sites.add_readinesscheck", session.site):
         _refuse(request, _("您的角色无权确认开诊准备"))
-        return redirect("session", session.pk)
+        return redirect("sites:session", session.pk)
     try:
         services.readiness_confirm(
             actor=request.user, session=session, item=item, note=request.POST.get("note", "").strip()
@@ -309,7 +309,7 @@ def session_readiness(request, pk: int):
         _refuse(request, e.message)
     else:
         messages.success(request, _("已确认：%(item)s") % {"item": ReadinessItem(item).label})
-    return redirect("session", session.pk)
+    return redirect("sites:session", session.pk)
 
 
 @login_required
@@ -320,7 +320,7 @@ def session_assign(request, pk: int):
     site = session.site
     if not _may(request.user, "sites.add_assignment", site):
         _refuse(request, _("您的角色无权安排工作人员"))
-        return redirect("session", session.pk)
+        return redirect("sites:session", session.pk)
     staff = StaffMember.objects.filter(pk=_int(request.POST.get("staff")), site=site).first()
     desk = Desk.objects.filter(pk=_int(request.POST.get("desk")), site=site).first()
     role = request.POST.get("role", "")
@@ -334,7 +334,7 @@ def session_assign(request, pk: int):
         messages.success(
             request, _("已安排%(staff)s到%(desk)s") % {"staff": a.staff.name, "desk": str(a.desk)}
         )
-    return redirect("session", session.pk)
+    return redirect("sites:session", session.pk)
 
 
 @login_required
@@ -344,14 +344,14 @@ def session_open(request, pk: int):
     session = _session(pk)
     if not _may(request.user, "sites.change_session", session.site):
         _refuse(request, _("您的角色无权开诊"))
-        return redirect("session", session.pk)
+        return redirect("sites:session", session.pk)
     try:
         services.session_open(actor=request.user, session=session)
     except VaxOpsError as e:
         _refuse(request, e.message)
     else:
         messages.success(request, _("场次已开诊"))
-    return redirect("session", session.pk)
+    return redirect("sites:session", session.pk)
 
 
 @login_required
@@ -361,14 +361,14 @@ def session_close(request, pk: int):
     session = _session(pk)
     if not _may(request.user, "sites.change_session", session.site):
         _refuse(request, _("您的角色无权结束场次"))
-        return redirect("session", session.pk)
+        return redirect("sites:session", session.pk)
     try:
         services.session_close(actor=request.user, session=session)
     except VaxOpsError as e:
         _refuse(request, e.message)
     else:
         messages.success(request, _("场次已结束"))
-    return redirect("session", session.pk)
+    return redirect("sites:session", session.pk)
 
 
 @login_required
@@ -395,4 +395,4 @@ def session_check_in(request, pk: int):
             _refuse(request, e.message)
         else:
             messages.success(request, _("%(name)s已签到") % {"name": mask_name(appointment.resident.name)})
-    return redirect("session", session.pk)
+    return redirect("sites:session", session.pk)

@@ -371,7 +371,7 @@ def lot_status(request, pk: int):
                 _("批号%(lot)s的状态已改为“%(status)s”")
                 % {"lot": lot.lot_number, "status": domain.LotStatus(lot.status).label_zh},
             )
-            return redirect("supply-lot", lot.pk)
+            return redirect("supply:lot", lot.pk)
     return render(request, "supply/lot.html", _lot_context(request, lot, status_form=form), status=400)
 
 
@@ -398,7 +398,7 @@ def lot_recall_return(request, pk: int):
         _("已从%(place)s召回退回批号%(lot)s的追溯码%(n)s个")
         % {"place": place.name, "lot": lot.lot_number, "n": n},
     )
-    return redirect("supply-lot", lot.pk)
+    return redirect("supply:lot", lot.pk)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def codes(request):
         except domain.TraceCodeError as e:
             ctx["error"] = e.message
             return render(request, "supply/codes.html", ctx, status=400)
-        return redirect("supply-code", parsed.code)
+        return redirect("supply:code", parsed.code)
     return render(request, "supply/codes.html", ctx)
 
 
@@ -480,7 +480,7 @@ def code_waste(request, code: str):
         ctx["may_waste"] = True  # keep the form (and its error) in view
         return render(request, "supply/code.html", ctx, status=_status(e))
     messages.success(request, _("追溯码%(code)s已登记损耗") % {"code": tc.code})
-    return redirect("supply-code", tc.code)
+    return redirect("supply:code", tc.code)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -509,7 +509,7 @@ def import_page(request):
                 _form_error(form, e)
                 status = _status(e)
             else:
-                return redirect("supply-import-job", job.pk)
+                return redirect("supply:import-job", job.pk)
         else:
             status = 400
     form.fields["place"].offer(places)
@@ -636,7 +636,7 @@ def dispatch_new(request):
                     _("已生成调拨单%(number)s：%(doses)s剂（%(codes)s个追溯码），在途待签收")
                     % {"number": d.number, "doses": d.doses, "codes": d.codes_count},
                 )
-                return redirect("supply-dispatch", d.pk)
+                return redirect("supply:dispatch", d.pk)
         else:
             status = 400
     form.fields["from_place"].offer(places)
@@ -738,7 +738,7 @@ def dispatch_receive(request, pk: int):
                     _("调拨单%(number)s已签收，有%(n)s处差异，见下方差异清单")
                     % {"number": got.number, "n": got.discrepancies.count()},
                 )
-            return redirect("supply-dispatch", got.pk)
+            return redirect("supply:dispatch", got.pk)
     d.refresh_from_db()
     return render(
         request,
@@ -781,7 +781,7 @@ def allocation(request):
                 _form_error(form, e)
                 status = _status(e)
             else:
-                return redirect("supply-allocation-run", run.pk)
+                return redirect("supply:allocation-run", run.pk)
         else:
             status = 400
     form.fields["source"].offer(places)
@@ -860,7 +860,7 @@ def allocation_approve(request, pk: int):
         _("分配方案已审批，生成调拨单%(n)s张，共%(doses)s剂")
         % {"n": len(made), "doses": sum(d.doses for d in made)},
     )
-    return redirect("supply-allocation-run", run.pk)
+    return redirect("supply:allocation-run", run.pk)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -894,7 +894,7 @@ def count_new(request):
                 _form_error(form, e)
                 status = _status(e)
             else:
-                return redirect("supply-count", count.pk)
+                return redirect("supply:count", count.pk)
         else:
             status = 400
     form.fields["place"].offer(places)
@@ -948,6 +948,6 @@ def person_codes(request, pk: int):
             "masked_name": mask_name(resident.name),
             "masked_id": resident.id_number_masked,
             "rows": rows,
-            "clinic_url": reverse("clinic-resident", args=[resident.pk]),
+            "clinic_url": reverse("clinic:resident", args=[resident.pk]),
         },
     )
