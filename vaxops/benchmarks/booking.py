@@ -23,8 +23,8 @@ from multiprocessing import get_context
 from django.db import connection
 from django.db.models import Count, F, Q
 
-from vaxops.core import clock
 from vaxops.benchmarks.server import gunicorn_running, percentile, pg_dsn, threads_timed
+from vaxops.core import clock
 
 SITE_CODE = "BENCH-S"
 NAME_MARK = "压测"

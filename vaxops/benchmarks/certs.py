@@ -23,9 +23,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from vaxops.core import clock
-
 from vaxops.certs import domain, hcert
+from vaxops.core import clock
 
 GIVEN = ("三丰", "小明", "秀英", "建国", "丽娟", "志强", "海燕", "德华", "桂兰", "文斌")
 SURNAMES = ("张", "王", "李", "欧阳", "吕", "单", "曾", "陈", "诸葛", "赵")

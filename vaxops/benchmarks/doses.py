@@ -35,8 +35,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 
-from vaxops.core import clock
 from vaxops.benchmarks.server import gunicorn_running, percentile, pg_dsn, threads_timed
+from vaxops.core import clock
 
 NAME_MARK = "接种压测"
 AREA = "330197"  # ID numbers of the benchmark's people: not the demo county's area, so never a census row
