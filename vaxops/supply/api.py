@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from django.db.models import Count, Q
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
@@ -22,16 +21,13 @@ from vaxops.core.idempotency import idempotent_status
 from vaxops.core.schemas import ErrorOut, Id, Offset, Quantity
 from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 from vaxops.registry.api import ImportOut
-from vaxops.registry.models import Resident
 
 from . import domain, selectors, services
 from .models import (
     AllocationRun,
     Dispatch,
-    DispatchCode,
     DispatchStatus,
     Lot,
-    PlaceKind,
     StockCount,
     StockPlace,
     TraceCode,
@@ -446,7 +442,7 @@ def _place(code: str, field: str = "place") -> StockPlace:
     text = (code or "").strip()
     if not text:
         raise ValidationFailed("请填写库存地点编码", field=field)
-    found = StockPlace.objects.select_related("division", "parent").filter(code=text).first()
+    found = selectors.place_by_code(code=text)
     if found is None:
         raise NotFound(f"库存地点“{text}”不存在", field=field)
     return found
@@ -456,7 +452,7 @@ def _default_store(code: str, field: str = "place") -> StockPlace:
     """The place named by ``code``, else the one county store (several: the caller must name one)."""
     if (code or "").strip():
         return _place(code, field)
-    stores = list(StockPlace.objects.filter(kind=PlaceKind.COUNTY_STORE).order_by("code")[:2])
+    stores = selectors.county_stores(limit=2)
     if not stores:
         raise ValidationFailed(
             "尚未登记县疾控中心冷库（类型为“县级疾控冷库”的库存地点），请指定库存地点", field=field
@@ -470,14 +466,14 @@ def _product(code: str, field: str = "product") -> Product:
     text = (code or "").strip()
     if not text:
         raise ValidationFailed("请填写疫苗品种编码", field=field)
-    found = Product.objects.filter(code=text).first()
+    found = selectors.product_by_code(code=text)
     if found is None:
         raise NotFound(f"疫苗品种“{text}”不存在", field=field)
     return found
 
 
 def _lot(lot_id: int) -> Lot:
-    found = Lot.objects.select_related("product").filter(pk=lot_id).first()
+    found = selectors.lot_by_id(lot_id=lot_id)
     if found is None:
         raise NotFound("批号不存在", field="id")
     return found
@@ -549,14 +545,11 @@ def _dispatch_summary(d: Dispatch) -> dict:
     }
 
 
-def _dispatches_qs():
-    return Dispatch.objects.select_related(
-        "from_place", "to_place", "product", "dispatched_by", "received_by"
-    )
+DISPATCH_RELATED = ("from_place", "to_place", "product", "dispatched_by", "received_by")
 
 
 def _dispatch(d: Dispatch) -> dict:
-    d = _dispatches_qs().get(pk=d.pk)
+    d = selectors.dispatch_by_id(dispatch_id=d.pk, related=DISPATCH_RELATED)
     items = [
         {
             "lot": i.lot.lot_number,
@@ -568,12 +561,7 @@ def _dispatch(d: Dispatch) -> dict:
         }
         for i in d.items.select_related("lot")
     ]
-    outcomes = dict(
-        DispatchCode.objects.filter(dispatch=d)
-        .values("outcome")
-        .annotate(n=Count("id"))
-        .values_list("outcome", "n")
-    )
+    outcomes = selectors.dispatch_outcomes(dispatch=d)
     discrepancies = [
         {
             "kind": x.kind,
@@ -610,8 +598,8 @@ def _count_out(c: StockCount) -> dict:
 
 
 def _allocation(run: AllocationRun) -> dict:
-    run = AllocationRun.objects.select_related("product", "source", "created_by", "approved_by").get(
-        pk=run.pk
+    run = selectors.allocation_run_by_id(
+        run_id=run.pk, related=("product", "source", "created_by", "approved_by")
     )
     dispatches = [
         {"id": d.pk, "number": d.number, "to_place": d.to_place.code, "doses": d.doses, "status": d.status}
@@ -638,7 +626,7 @@ def _allocation(run: AllocationRun) -> dict:
 
 def _visible_dispatch(user, dispatch_id: int) -> Dispatch:
     require(user, "supply.view_dispatch")
-    d = _dispatches_qs().filter(pk=dispatch_id).first()
+    d = selectors.dispatch_by_id(dispatch_id=dispatch_id, related=DISPATCH_RELATED)
     if d is None:
         raise NotFound("调拨单不存在", field="id")
     if not selectors.places_for(user).filter(pk__in=[d.from_place_id, d.to_place_id]).exists():
@@ -647,7 +635,7 @@ def _visible_dispatch(user, dispatch_id: int) -> Dispatch:
 
 
 def _allocation_run(allocation_id: int) -> AllocationRun:
-    run = AllocationRun.objects.select_related("product", "source").filter(pk=allocation_id).first()
+    run = selectors.allocation_run_by_id(run_id=allocation_id)
     if run is None:
         raise NotFound("分配方案不存在", field="id")
     return run
@@ -704,13 +692,9 @@ def list_lots(request, product: str = "", status: str = "", limit: int = PAGE_DE
     按有效期先后排列；``limit``/``offset`` 分页（每页最多1000条）。"""
     require(request.user, "supply.view_lot")
     offset, limit = _window(offset, limit, PAGE_MAX)
-    qs = Lot.objects.select_related("product").order_by("expiry", "lot_number", "id")
-    if product:
-        qs = qs.filter(product=_product(product))
-    if status:
-        if status not in {s.value for s in domain.LotStatus}:
-            raise ValidationFailed(f"未知的批号状态：{status}", field="status")
-        qs = qs.filter(status=status)
+    if status and status not in {s.value for s in domain.LotStatus}:
+        raise ValidationFailed(f"未知的批号状态：{status}", field="status")
+    qs = selectors.lots_listed(product=_product(product) if product else None, status=status)
     return {"items": [_lot_out(lot) for lot in qs[offset : offset + limit]], "count": qs.count()}
 
 
@@ -859,7 +843,7 @@ def code_waste(request, code: str, payload: WasteIn):
 def resident_codes(request, resident_id: Id):
     """该居民接种时扫描的全部追溯码（批号、有效期、批号当前状态）；居民须在管辖范围内。"""
     require(request.user, "supply.view_lot")
-    resident = Resident.objects.filter(pk=resident_id).first()
+    resident = selectors.resident_by_id(resident_id=resident_id)
     if resident is None:
         raise NotFound("居民不存在", field="id")
     return selectors.person_codes(user=request.user, resident=resident)
@@ -936,8 +920,7 @@ def list_dispatches(request, status: str = "", limit: int = PAGE_DEFAULT, offset
     discrepancy 签收有差异。"""
     require(request.user, "supply.view_dispatch")
     offset, limit = _window(offset, limit, PAGE_MAX)
-    mine = selectors.places_for(request.user)
-    qs = _dispatches_qs().filter(Q(from_place__in=mine) | Q(to_place__in=mine))
+    qs = selectors.dispatches_visible(user=request.user).select_related(*DISPATCH_RELATED)
     if status:
         if status not in DispatchStatus.values:
             raise ValidationFailed(f"未知的调拨单状态：{status}", field="status")
@@ -965,7 +948,7 @@ def dispatch_receive(request, dispatch_id: Id, payload: ReceiveIn):
     """``scanned`` 为到货扫到的追溯码（或箱码/盒码），为 null 时确认全部到货；未扫到的记为短少，
     ``damaged`` 中的记为破损（签收后登记损耗），不属于本单的追溯码列为差异且不入库。只有管辖范围覆盖调入地点的用户可以签收。"""
     require(request.user, "supply.change_dispatch")
-    d = Dispatch.objects.select_related("to_place").filter(pk=dispatch_id).first()
+    d = selectors.dispatch_by_id(dispatch_id=dispatch_id)
     if d is None:
         raise NotFound("调拨单不存在", field="id")
     selectors.require_place(request.user, d.to_place, "supply.change_dispatch")
@@ -1100,9 +1083,8 @@ def alerts(request):
     found = selectors.alerts()
     mine = _place_codes(request.user)
     visible = set(
-        _dispatches_qs()
+        selectors.dispatches_visible(user=request.user)
         .filter(pk__in=[x["dispatch_id"] for x in found["receipts_overdue"]])
-        .filter(Q(from_place__code__in=mine) | Q(to_place__code__in=mine))
         .values_list("pk", flat=True)
     )
     low = [x for x in found["low_stock"] if x["place"] in mine]
@@ -1123,8 +1105,8 @@ def ledger_check(request):
     require(request.user, "supply.view_stockmovement")
     check = selectors.ledger_check()
     diffs = check["differences"]
-    places = dict(StockPlace.objects.filter(pk__in={x["place_id"] for x in diffs}).values_list("pk", "code"))
-    lots = dict(Lot.objects.filter(pk__in={x["lot_id"] for x in diffs}).values_list("pk", "lot_number"))
+    places = selectors.place_codes(place_ids={x["place_id"] for x in diffs})
+    lots = selectors.lot_numbers(lot_ids={x["lot_id"] for x in diffs})
     return {
         **check,
         "differences": [

@@ -12,20 +12,24 @@ from vaxops.audit.services import audit_record
 from vaxops.campaign.models import ImmunizationStatus
 from vaxops.campaign.selectors import category_q
 from vaxops.catalog.domain import MobilisationCategory as C
-from vaxops.catalog.models import Phase, PhaseTarget, Product
+from vaxops.catalog.models import Phase, PhaseTarget, Product, TracePrefix
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.registry.domain import mask_name
 
 from . import domain
 from .models import (
+    AllocationRun,
     CodeState,
     Dispatch,
     DispatchCode,
     DispatchItem,
     DispatchStatus,
     Lot,
+    PlaceKind,
+    ReceiptImportJob,
     StockBalance,
+    StockCount,
     StockMovement,
     StockPlace,
     TraceCode,
@@ -633,3 +637,207 @@ def ledger_check() -> dict:
                 {"place_id": key[0], "lot_id": key[1], "balance": b, "ledger": s, "codes_in_stock": h}
             )
     return {"balanced": not problems, "pairs": len(set(sums) | set(bal)), "differences": problems}
+
+
+# --------------------------------------------------------------------------------------------------
+# What the pages and the API look up
+# --------------------------------------------------------------------------------------------------
+# Lots, products and the list of places are county-wide reference data (anyone with the app's view
+# permission sees them all); what belongs to places — dispatches, allocation runs, counts, alerts — is
+# limited to ``places_for(user)``.
+
+
+def place_by_code(*, code: str) -> StockPlace | None:
+    """The stock place with this code (any place: a dispatch may go anywhere), or ``None``."""
+    return StockPlace.objects.select_related("division", "parent").filter(code=code).first()
+
+
+def place_by_id(*, place_id: int) -> StockPlace | None:
+    return StockPlace.objects.filter(pk=place_id).first()
+
+
+def county_stores(*, limit: int = 2) -> list[StockPlace]:
+    """Up to ``limit`` county stores, by code (the caller tells "none" from "several")."""
+    return list(StockPlace.objects.filter(kind=PlaceKind.COUNTY_STORE).order_by("code")[:limit])
+
+
+def places_all():
+    """Every stock place by code: the destinations a dispatch may name."""
+    return StockPlace.objects.order_by("code")
+
+
+def place_codes(*, place_ids) -> dict[int, str]:
+    """``{id: code}`` of the places with these ids."""
+    return dict(StockPlace.objects.filter(pk__in=set(place_ids)).values_list("pk", "code"))
+
+
+def place_ids_by_code(*, codes) -> dict[str, int]:
+    """``{code: id}`` of the places with these codes (for links from the selectors' rows, which name places)."""
+    return dict(StockPlace.objects.filter(code__in=list(codes)).values_list("code", "pk"))
+
+
+def product_by_code(*, code: str) -> Product | None:
+    return Product.objects.filter(code=code).first()
+
+
+def trace_prefix_example():
+    """The first registered trace prefix (by product order) with its product, or ``None``: the receipt
+    template's example row."""
+    return (
+        TracePrefix.objects.select_related("product").order_by("product__sort", "product__code", "id").first()
+    )
+
+
+def lots_listed(*, user=None, q: str = "", status: str = "", product: Product | None = None):
+    """Lots by expiry; with ``user``, each annotated with ``stock``, the doses held at the user's places;
+    ``q`` matches lot number, product code or manufacturer; ``status`` and ``product`` filter."""
+    qs = Lot.objects.select_related("product")
+    if user is not None:
+        qs = qs.annotate(stock=Sum("balances__doses", filter=Q(balances__place__in=places_for(user))))
+        qs = qs.order_by("expiry", "lot_number")
+    else:
+        qs = qs.order_by("expiry", "lot_number", "id")
+    if q:
+        qs = qs.filter(
+            Q(lot_number__icontains=q) | Q(product__code__icontains=q) | Q(manufacturer__icontains=q)
+        )
+    if product is not None:
+        qs = qs.filter(product=product)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def lots_for_pages():
+    """Lots with what a lot page shows (for ``get_object_or_404``)."""
+    return Lot.objects.select_related("product", "status_changed_by")
+
+
+def lot_by_id(*, lot_id: int) -> Lot | None:
+    return Lot.objects.select_related("product").filter(pk=lot_id).first()
+
+
+def lot_ids_by_number(*, keys) -> dict[tuple[str, str], int]:
+    """Lot ids by (product code, lot number), for links from the selectors' rows (which name lots)."""
+    return {
+        (lot.product.code, lot.lot_number): lot.pk
+        for lot in Lot.objects.select_related("product").filter(
+            lot_number__in={number for _p, number in keys}
+        )
+    }
+
+
+def lot_numbers(*, lot_ids) -> dict[int, str]:
+    """``{id: lot number}`` of the lots with these ids."""
+    return dict(Lot.objects.filter(pk__in=set(lot_ids)).values_list("pk", "lot_number"))
+
+
+def code_with_place(*, code: str) -> TraceCode:
+    """A registered code with its place (``TraceCode.DoesNotExist`` when there is none: callers pass a code
+    a trace selector has just found)."""
+    return TraceCode.objects.select_related("place").get(code=code)
+
+
+def code_places(*, codes) -> dict[str, str]:
+    """``{code: place name}`` of these codes (the name is ``None`` for codes not in a place)."""
+    return dict(
+        TraceCode.objects.filter(code__in=list(codes))
+        .select_related("place")
+        .values_list("code", "place__name")
+    )
+
+
+def alerts_in_places(*, place_ids: set[int]) -> dict:
+    """``alerts()`` limited to what concerns these places: their lots with stock, their places, the
+    dispatches in transit from or to them; ``total`` counts them all."""
+    found = alerts()
+    codes = set(StockPlace.objects.filter(pk__in=place_ids).values_list("code", flat=True))
+    lots_here = set(
+        StockBalance.objects.filter(place_id__in=place_ids, doses__gt=0).values_list("lot_id", flat=True)
+    )
+    mine = set(
+        Dispatch.objects.filter(
+            Q(from_place_id__in=place_ids) | Q(to_place_id__in=place_ids), status=DispatchStatus.IN_TRANSIT
+        ).values_list("pk", flat=True)
+    )
+    out = {
+        "expiring": [x for x in found["expiring"] if x["lot_id"] in lots_here],
+        "low_stock": [x for x in found["low_stock"] if x["place"] in codes],
+        "receipts_overdue": [x for x in found["receipts_overdue"] if x["dispatch_id"] in mine],
+    }
+    out["total"] = sum(len(v) for v in out.values())
+    return out
+
+
+def ledger_check_in_places(*, place_ids: set[int]) -> dict:
+    """``ledger_check()`` limited to these places, each difference with its place's name and lot number."""
+    check = ledger_check()
+    diffs = [d for d in check["differences"] if d["place_id"] in place_ids]
+    places = {p.pk: p for p in StockPlace.objects.filter(pk__in={d["place_id"] for d in diffs})}
+    lots = {lot.pk: lot for lot in Lot.objects.filter(pk__in={d["lot_id"] for d in diffs})}
+    for d in diffs:
+        d["place_name"] = places[d["place_id"]].name if d["place_id"] in places else str(d["place_id"])
+        d["lot_number"] = lots[d["lot_id"]].lot_number if d["lot_id"] in lots else str(d["lot_id"])
+    return {"balanced": not diffs, "pairs": check["pairs"], "differences": diffs}
+
+
+def receipt_jobs_of(*, user):
+    """The receipt imports ``user`` started, newest first (a job is its starter's)."""
+    return ReceiptImportJob.objects.filter(created_by=user).select_related("place")
+
+
+def dispatches_visible(*, user):
+    """Dispatches from or to one of the user's places."""
+    mine = places_for(user)
+    return Dispatch.objects.filter(Q(from_place__in=mine) | Q(to_place__in=mine))
+
+
+def dispatch_by_id(*, dispatch_id: int, related=("to_place",)) -> Dispatch | None:
+    """The dispatch with ``related`` joined, or ``None`` (the caller checks the user's places)."""
+    return Dispatch.objects.select_related(*related).filter(pk=dispatch_id).first()
+
+
+def dispatch_codes(*, dispatch: Dispatch, limit: int) -> list[DispatchCode]:
+    """The first ``limit`` codes of a dispatch, by code, with their lots."""
+    return list(
+        DispatchCode.objects.filter(dispatch=dispatch)
+        .select_related("code__lot")
+        .order_by("code__code")[:limit]
+    )
+
+
+def dispatch_outcomes(*, dispatch: Dispatch) -> dict[str, int]:
+    """How many of a dispatch's codes have each outcome."""
+    return dict(
+        DispatchCode.objects.filter(dispatch=dispatch)
+        .values("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+
+
+def allocation_runs_visible(*, user):
+    """Allocation runs whose source is one of the user's places."""
+    return AllocationRun.objects.filter(source__in=places_for(user))
+
+
+def allocation_run_by_id(*, run_id: int, related=("product", "source")) -> AllocationRun | None:
+    """The run with ``related`` joined, or ``None`` (the caller checks the user's places)."""
+    return AllocationRun.objects.select_related(*related).filter(pk=run_id).first()
+
+
+def stock_counts_visible(*, user):
+    """Stock counts at the user's places, newest first."""
+    return StockCount.objects.filter(place__in=places_for(user)).select_related("place")
+
+
+def stock_counts_for_pages():
+    """Stock counts with what a count page shows (for ``get_object_or_404``; the caller checks the place)."""
+    return StockCount.objects.select_related("place", "counted_by")
+
+
+def resident_by_id(*, resident_id: int):
+    """The resident, or ``None``: ``person_codes`` then applies the user's scope."""
+    from vaxops.registry.models import Resident
+
+    return Resident.objects.filter(pk=resident_id).first()

@@ -13,20 +13,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required, user_passes_test
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q, Sum
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from vaxops.catalog.models import TracePrefix
 from vaxops.core import clock
 from vaxops.core.bounds import INT32_MAX, parse_int
 from vaxops.core.errors import NotFound, VaxOpsError
 from vaxops.core.xlsx import xlsx_response
 from vaxops.registry.domain import mask_name
-from vaxops.registry.models import Resident
 
 from . import domain, selectors, services, tasks
 from .forms import (
@@ -45,14 +43,10 @@ from .models import (
     AllocationStatus,
     CodeState,
     Dispatch,
-    DispatchCode,
     DispatchStatus,
     Lot,
     ReceiptImportJob,
-    StockBalance,
-    StockCount,
     StockPlace,
-    TraceCode,
 )
 from .selectors import places_for, require_place
 
@@ -116,55 +110,13 @@ def _offset(request) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _alerts_in_scope(place_ids: set[int]) -> dict:
-    """``selectors.alerts()`` limited to what concerns the user's places."""
-    found = selectors.alerts()
-    codes = set(StockPlace.objects.filter(pk__in=place_ids).values_list("code", flat=True))
-    lots_here = set(
-        StockBalance.objects.filter(place_id__in=place_ids, doses__gt=0).values_list("lot_id", flat=True)
-    )
-    mine = set(
-        Dispatch.objects.filter(
-            Q(from_place_id__in=place_ids) | Q(to_place_id__in=place_ids), status=DispatchStatus.IN_TRANSIT
-        ).values_list("pk", flat=True)
-    )
-    out = {
-        "expiring": [x for x in found["expiring"] if x["lot_id"] in lots_here],
-        "low_stock": [x for x in found["low_stock"] if x["place"] in codes],
-        "receipts_overdue": [x for x in found["receipts_overdue"] if x["dispatch_id"] in mine],
-    }
-    out["total"] = sum(len(v) for v in out.values())
-    return out
-
-
-def _ledger_in_scope(place_ids: set[int]) -> dict:
-    check = selectors.ledger_check()
-    diffs = [d for d in check["differences"] if d["place_id"] in place_ids]
-    places = {p.pk: p for p in StockPlace.objects.filter(pk__in={d["place_id"] for d in diffs})}
-    lots = {lot.pk: lot for lot in Lot.objects.filter(pk__in={d["lot_id"] for d in diffs})}
-    for d in diffs:
-        d["place_name"] = places[d["place_id"]].name if d["place_id"] in places else str(d["place_id"])
-        d["lot_number"] = lots[d["lot_id"]].lot_number if d["lot_id"] in lots else str(d["lot_id"])
-    return {"balanced": not diffs, "pairs": check["pairs"], "differences": diffs}
-
-
 def _balances_in_scope(user) -> list[dict]:
     codes = set(places_for(user).values_list("code", flat=True))
     rows = [b for b in selectors.balances() if b["place"] in codes]
-    lot_ids = _lot_ids({(b["product"], b["lot"]) for b in rows})
+    lot_ids = selectors.lot_ids_by_number(keys={(b["product"], b["lot"]) for b in rows})
     for b in rows:
         b["lot_id"] = lot_ids.get((b["product"], b["lot"]))
     return rows
-
-
-def _lot_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Lot ids by (product code, lot number), for links from the selectors' rows (which name lots)."""
-    return {
-        (lot.product.code, lot.lot_number): lot.pk
-        for lot in Lot.objects.select_related("product").filter(
-            lot_number__in={number for _product, number in keys}
-        )
-    }
 
 
 @login_required
@@ -183,8 +135,8 @@ def overview(request):
         "supply/overview.html",
         {
             "rows": rows,
-            "alerts": _alerts_in_scope(place_ids),
-            "ledger": _ledger_in_scope(place_ids),
+            "alerts": selectors.alerts_in_places(place_ids=place_ids),
+            "ledger": selectors.ledger_check_in_places(place_ids=place_ids),
             "balances": balances[:BALANCES_SHOWN],
             "balances_more": max(0, len(balances) - BALANCES_SHOWN),
             "balances_total": sum(b["doses"] for b in balances),
@@ -238,17 +190,8 @@ def balances_xlsx(request):
 def lots(request):
     q = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
-    qs = (
-        Lot.objects.select_related("product")
-        .annotate(stock=Sum("balances__doses", filter=Q(balances__place__in=places_for(request.user))))
-        .order_by("expiry", "lot_number")
-    )
-    if q:
-        qs = qs.filter(
-            Q(lot_number__icontains=q) | Q(product__code__icontains=q) | Q(manufacturer__icontains=q)
-        )
-    if status in {s.value for s in domain.LotStatus}:
-        qs = qs.filter(status=status)
+    known = status in {s.value for s in domain.LotStatus}
+    qs = selectors.lots_listed(user=request.user, q=q, status=status if known else "")
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -271,9 +214,7 @@ def _lot_context(request, lot: Lot, *, offset: int = 0, reveal_purpose: str | No
     states = [(labels[s], trace["by_state"].get(s, 0)) for s in CodeState.values]
     may_return = lot.status == domain.LotStatus.RECALLED.value and user.has_perm("supply.add_stockmovement")
     mine = set(places_for(user).values_list("code", flat=True)) if may_return else set()
-    pks = dict(
-        StockPlace.objects.filter(code__in=[r["place"] for r in trace["places"]]).values_list("code", "pk")
-    )
+    pks = selectors.place_ids_by_code(codes=[r["place"] for r in trace["places"]])
     for r in trace["places"]:
         r["pk"] = pks.get(r["place"])
         r["may_return"] = may_return and r["in_stock"] > 0 and r["place"] in mine
@@ -305,7 +246,7 @@ def _lot_context(request, lot: Lot, *, offset: int = 0, reveal_purpose: str | No
 @require_GET
 @permission_required("supply.view_lot", raise_exception=True)
 def lot(request, pk: int):
-    lot = get_object_or_404(Lot.objects.select_related("product", "status_changed_by"), pk=pk)
+    lot = get_object_or_404(selectors.lots_for_pages(), pk=pk)
     return render(request, "supply/lot.html", _lot_context(request, lot, offset=_offset(request)))
 
 
@@ -315,7 +256,7 @@ def lot(request, pk: int):
 def lot_reveal(request, pk: int):
     """Show this page of recipients with full names and ID numbers, for a stated purpose (audited by the
     selector). Answered directly, not redirected: the full identities are never put in a URL."""
-    lot = get_object_or_404(Lot.objects.select_related("product", "status_changed_by"), pk=pk)
+    lot = get_object_or_404(selectors.lots_for_pages(), pk=pk)
     offset = _offset(request)
     form = RevealForm(request.POST)
     if not request.user.has_perm("registry.reveal_identity"):
@@ -351,7 +292,7 @@ def lot_reveal(request, pk: int):
 @require_POST
 @permission_required("supply.view_lot", raise_exception=True)
 def lot_status(request, pk: int):
-    lot = get_object_or_404(Lot.objects.select_related("product", "status_changed_by"), pk=pk)
+    lot = get_object_or_404(selectors.lots_for_pages(), pk=pk)
     form = LotStatusForm(request.POST)
     if not request.user.has_perm("supply.change_lot"):
         return render(
@@ -379,9 +320,9 @@ def lot_status(request, pk: int):
 @require_POST
 @permission_required("supply.view_lot", raise_exception=True)
 def lot_recall_return(request, pk: int):
-    lot = get_object_or_404(Lot.objects.select_related("product", "status_changed_by"), pk=pk)
-    raw = request.POST.get("place", "")
-    place = StockPlace.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    lot = get_object_or_404(selectors.lots_for_pages(), pk=pk)
+    place_id = parse_int(request.POST.get("place"), low=1)
+    place = selectors.place_by_id(place_id=place_id) if place_id else None
     try:
         if place is None:
             raise NotFound(_("请选择要退回的库存地点"))
@@ -425,7 +366,7 @@ def codes(request):
 def _code_context(request, code: str, **extra) -> dict:
     user = request.user
     trace = selectors.code_trace(user=user, code=code)
-    tc = TraceCode.objects.select_related("place").get(code=trace["code"])
+    tc = selectors.code_with_place(code=trace["code"])
     links = _dispatch_links(user, [h["dispatch"] for h in trace["dispatches"]])
     for h in trace["dispatches"]:
         h["dispatched_when"], h["received_when"] = _when(h["dispatched_at"]), _when(h["received_at"])
@@ -513,12 +454,12 @@ def import_page(request):
         else:
             status = 400
     form.fields["place"].offer(places)
-    jobs = ReceiptImportJob.objects.filter(created_by=request.user).select_related("place")[:20]
+    jobs = selectors.receipt_jobs_of(user=request.user)[:20]
     return render(request, "supply/import.html", {"form": form, "jobs": jobs}, status=status)
 
 
 def _job_for(request, pk: int) -> ReceiptImportJob:
-    return get_object_or_404(ReceiptImportJob.objects.select_related("place"), pk=pk, created_by=request.user)
+    return get_object_or_404(selectors.receipt_jobs_of(user=request.user), pk=pk)
 
 
 @login_required
@@ -543,9 +484,7 @@ def import_errors(request, pk: int):
 @permission_required("supply.add_tracecode", raise_exception=True)
 def import_template(request):
     """The receipt columns with one example row whose code carries a registered prefix of its product."""
-    example = (
-        TracePrefix.objects.select_related("product").order_by("product__sort", "product__code", "id").first()
-    )
+    example = selectors.trace_prefix_example()
     if example is not None:
         row = [f"{example.prefix}0000000010000", "202105001", example.product.code, "2099-12-31", ""]
     else:
@@ -564,16 +503,13 @@ def import_template(request):
 # --------------------------------------------------------------------------------------------------
 
 
-def _dispatches_for(user):
-    mine = places_for(user)
-    return Dispatch.objects.filter(Q(from_place__in=mine) | Q(to_place__in=mine))
-
-
 def _dispatch_links(user, numbers) -> dict[str, int]:
     """Ids of the dispatches named in ``numbers`` that ``user`` may open (for links)."""
     if not numbers or not user.has_perm("supply.view_dispatch"):
         return {}
-    return dict(_dispatches_for(user).filter(number__in=list(numbers)).values_list("number", "pk"))
+    return dict(
+        selectors.dispatches_visible(user=user).filter(number__in=list(numbers)).values_list("number", "pk")
+    )
 
 
 def _overdue(d: Dispatch, now) -> bool:
@@ -587,7 +523,7 @@ def _overdue(d: Dispatch, now) -> bool:
 @permission_required("supply.view_dispatch", raise_exception=True)
 def dispatches(request):
     status = request.GET.get("status", "")
-    qs = _dispatches_for(request.user).select_related("from_place", "to_place", "product")
+    qs = selectors.dispatches_visible(user=request.user).select_related("from_place", "to_place", "product")
     if status in DispatchStatus.values:
         qs = qs.filter(status=status)
     page = Paginator(qs.order_by("-dispatched_at", "-id"), PAGE).get_page(request.GET.get("page"))
@@ -640,7 +576,7 @@ def dispatch_new(request):
         else:
             status = 400
     form.fields["from_place"].offer(places)
-    form.fields["to_place"].offer(StockPlace.objects.order_by("code"))
+    form.fields["to_place"].offer(selectors.places_all())
     return render(request, "supply/dispatch_new.html", {"form": form}, status=status)
 
 
@@ -651,11 +587,7 @@ def _dispatch_context(request, d: Dispatch, **extra) -> dict:
         and user.has_perm("supply.change_dispatch")
         and _in_scope(user, d.to_place)
     )
-    codes = list(
-        DispatchCode.objects.filter(dispatch=d)
-        .select_related("code__lot")
-        .order_by("code__code")[:CODES_SHOWN]
-    )
+    codes = selectors.dispatch_codes(dispatch=d, limit=CODES_SHOWN)
     ctx = {
         "d": d,
         "items": d.items.select_related("lot").all(),
@@ -672,17 +604,18 @@ def _dispatch_context(request, d: Dispatch, **extra) -> dict:
 
 def _dispatch_row(pk: int) -> Dispatch:
     """The dispatch with what its page shows (404 when there is none; the caller checks the user's places)."""
-    return get_object_or_404(
-        Dispatch.objects.select_related(
-            "from_place", "to_place", "product", "dispatched_by", "received_by", "allocation"
-        ),
-        pk=pk,
+    found = selectors.dispatch_by_id(
+        dispatch_id=pk,
+        related=("from_place", "to_place", "product", "dispatched_by", "received_by", "allocation"),
     )
+    if found is None:
+        raise Http404
+    return found
 
 
 def _dispatch_get(request, pk: int) -> Dispatch:
     d = _dispatch_row(pk)
-    if not _dispatches_for(request.user).filter(pk=d.pk).exists():
+    if not selectors.dispatches_visible(user=request.user).filter(pk=d.pk).exists():
         raise NotFound(_("调拨单不存在或不在您的管辖范围内"))
     return d
 
@@ -708,7 +641,7 @@ def dispatch_receive(request, pk: int):
         # The destination is the place acted on; outside the user's places this is refused with its name.
         require_place(request.user, d.to_place, "supply.change_dispatch")
     except VaxOpsError as e:
-        if not _dispatches_for(request.user).filter(pk=d.pk).exists():
+        if not selectors.dispatches_visible(user=request.user).filter(pk=d.pk).exists():
             return _error_page(request, e.message, _status(e))
         form.is_valid()
         _form_error(form, e)
@@ -753,10 +686,6 @@ def dispatch_receive(request, pk: int):
 # --------------------------------------------------------------------------------------------------
 
 
-def _runs_for(user):
-    return AllocationRun.objects.filter(source__in=places_for(user))
-
-
 @login_required
 @permission_required("supply.view_allocationrun", raise_exception=True)
 def allocation(request):
@@ -785,7 +714,9 @@ def allocation(request):
         else:
             status = 400
     form.fields["source"].offer(places)
-    runs = _runs_for(request.user).select_related("product", "source", "created_by")[:20]
+    runs = selectors.allocation_runs_visible(user=request.user).select_related(
+        "product", "source", "created_by"
+    )[:20]
     return render(
         request,
         "supply/allocation.html",
@@ -817,10 +748,12 @@ def _run_context(request, run: AllocationRun, **extra) -> dict:
 
 
 def _run_get(request, pk: int) -> AllocationRun:
-    run = get_object_or_404(
-        AllocationRun.objects.select_related("product", "source", "created_by", "approved_by"), pk=pk
+    run = selectors.allocation_run_by_id(
+        run_id=pk, related=("product", "source", "created_by", "approved_by")
     )
-    if not _runs_for(request.user).filter(pk=run.pk).exists():
+    if run is None:
+        raise Http404
+    if not selectors.allocation_runs_visible(user=request.user).filter(pk=run.pk).exists():
         raise NotFound(_("分配方案不存在或不在您的管辖范围内"))
     return run
 
@@ -898,7 +831,7 @@ def count_new(request):
         else:
             status = 400
     form.fields["place"].offer(places)
-    recent = StockCount.objects.filter(place__in=places_for(request.user)).select_related("place")[:20]
+    recent = selectors.stock_counts_visible(user=request.user)[:20]
     return render(request, "supply/count_new.html", {"form": form, "recent": recent}, status=status)
 
 
@@ -906,14 +839,10 @@ def count_new(request):
 @require_GET
 @permission_required("supply.view_stockcount", raise_exception=True)
 def count(request, pk: int):
-    c = get_object_or_404(StockCount.objects.select_related("place", "counted_by"), pk=pk)
+    c = get_object_or_404(selectors.stock_counts_for_pages(), pk=pk)
     if not _in_scope(request.user, c.place):
         return _error_page(request, _("盘点记录不存在或不在您的管辖范围内"), 404)
-    known = dict(
-        TraceCode.objects.filter(code__in=c.unexpected[:2000])
-        .select_related("place")
-        .values_list("code", "place__name")
-    )
+    known = selectors.code_places(codes=c.unexpected[:2000])
     unexpected = [{"code": x, "where": known.get(x)} for x in c.unexpected]
     return render(request, "supply/count.html", {"c": c, "unexpected": unexpected})
 
@@ -928,14 +857,14 @@ def count(request, pk: int):
 @permission_required("supply.view_lot", raise_exception=True)
 def person_codes(request, pk: int):
     not_found = _("居民不存在或不在您的管辖范围内")
-    resident = Resident.objects.filter(pk=pk).first()
+    resident = selectors.resident_by_id(resident_id=pk)
     if resident is None:
         return _error_page(request, not_found, 404)
     try:
         rows = selectors.person_codes(user=request.user, resident=resident)
     except VaxOpsError as e:
         return _error_page(request, not_found if e.code == "forbidden" else e.message, 404)
-    lot_ids = _lot_ids({(r["product"], r["lot"]) for r in rows})
+    lot_ids = selectors.lot_ids_by_number(keys={(r["product"], r["lot"]) for r in rows})
     for r in rows:
         r["lot_id"] = lot_ids.get((r["product"], r["lot"]))
         r["when"] = _when(r["administered_at"])
