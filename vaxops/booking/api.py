@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count
 from django.utils import timezone
 from ninja import Field, Header, P, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
@@ -32,14 +31,9 @@ from vaxops.registry.selectors import residents_visible
 from vaxops.sites import selectors as site_selectors
 from vaxops.sites import services as site_services
 from vaxops.sites.models import (
-    Assignment,
-    Desk,
-    DeskKind,
-    ReadinessCheck,
     ReadinessItem,
     Session,
     Site,
-    StaffMember,
     StaffRole,
 )
 
@@ -322,7 +316,7 @@ def _window(offset: int, limit: int) -> tuple[int, int]:
 
 
 def _site(code: str) -> Site:
-    found = Site.objects.select_related("division").filter(code=(code or "").strip()).first()
+    found = site_selectors.site_by_code(code=(code or "").strip())
     if found is None:
         raise NotFound(f"接种单位“{code}”不存在", field="site")
     return found
@@ -337,22 +331,10 @@ def _site_in_scope(user, site: Site, perm: str) -> None:
 
 
 def _session(session_id: int) -> Session:
-    found = Session.objects.select_related("site__division").filter(pk=session_id).first()
+    found = site_selectors.session_by_id(session_id=session_id)
     if found is None:
         raise NotFound("场次不存在", field="session")
     return found
-
-
-def _desk_counts(site_ids) -> dict[int, dict[str, int]]:
-    counts = {pk: dict.fromkeys(DeskKind.values, 0) for pk in site_ids}
-    for site_id, kind, n in (
-        Desk.objects.filter(site_id__in=site_ids)
-        .values_list("site_id", "kind")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        counts[site_id][kind] = n
-    return counts
 
 
 def _site_out(s: Site, desks: dict[str, int]) -> dict:
@@ -387,13 +369,9 @@ def _session_out(s: Session, slots) -> dict:
     }
 
 
-def _session_slots(s: Session):
-    return Slot.objects.filter(session=s).order_by("start").prefetch_related("quotas")
-
-
 def _session_detail(s: Session) -> dict:
-    s = Session.objects.select_related("site", "opened_by").get(pk=s.pk)
-    checks = {c.item: c for c in ReadinessCheck.objects.filter(session=s).select_related("confirmed_by")}
+    s = site_selectors.session_by_id(session_id=s.pk)
+    checks = site_selectors.readiness_of(session=s)
     readiness = []
     for item in ReadinessItem:
         c = checks.get(item.value)
@@ -418,9 +396,7 @@ def _session_detail(s: Session) -> dict:
             "role": a.role,
             "role_label": a.get_role_display(),
         }
-        for a in Assignment.objects.filter(session=s)
-        .select_related("staff", "desk")
-        .order_by("desk__kind", "desk__number", "id")
+        for a in site_selectors.assignments_of(session=s)
     ]
     ok, why = site_services.session_open_check(s)
     return {
@@ -460,7 +436,7 @@ def _appointment(a: Appointment) -> dict:
 
 
 def _appointment_detail(a: Appointment) -> dict:
-    """Needs ``resident``, ``slot__session__site`` and ``quota`` selected (``_appointments_qs``)."""
+    """Needs ``resident``, ``slot__session__site`` and ``quota`` selected (``selectors.appointments_detailed``)."""
     return {
         **_appointment(a),
         "resident_name": mask_name(a.resident.name),
@@ -474,12 +450,8 @@ def _appointment_detail(a: Appointment) -> dict:
     }
 
 
-def _appointments_qs():
-    return Appointment.objects.select_related("resident", "slot__session__site", "quota")
-
-
 def _reload(a: Appointment) -> dict:
-    return _appointment_detail(_appointments_qs().get(pk=a.pk))
+    return _appointment_detail(selectors.appointments_detailed().get(pk=a.pk))
 
 
 def _visible_appointment(user, appointment_id: int) -> Appointment:
@@ -490,7 +462,7 @@ def _visible_appointment(user, appointment_id: int) -> Appointment:
 
 
 def _slot(slot_id: int) -> Slot:
-    found = Slot.objects.filter(pk=slot_id).first()
+    found = selectors.slot_by_id(slot_id=slot_id)
     if found is None:
         raise NotFound("预约时段不存在", field="slot")
     return found
@@ -532,7 +504,7 @@ def list_sites(request, division: str = ""):
     地址、所在区划、定点救治医院和各类工作台数量。``division`` 为区划代码（如乡镇代码），只列该区划内的。
     接种地点是公开信息，无须登录。"""
     sites = list(selectors.sites_open(division_code=division.strip()))
-    desks = _desk_counts([s.pk for s in sites])
+    desks = site_selectors.desk_counts(site_ids=[s.pk for s in sites])
     return [_site_out(s, desks[s.pk]) for s in sites]
 
 
@@ -545,7 +517,7 @@ def get_site(request, code: str):
     site = selectors.sites_open().filter(code=code).first()
     if site is None:
         raise NotFound(f"接种单位“{code}”不存在或已停用", field="site")
-    return _site_out(site, _desk_counts([site.pk])[site.pk])
+    return _site_out(site, site_selectors.desk_counts(site_ids=[site.pk])[site.pk])
 
 
 @sites_router.get(
@@ -581,7 +553,7 @@ def session_plan(request, code: str, payload: SessionPlanIn):
 
     def work():
         s = site_services.session_plan(actor=request.user, site=site, day=payload.day, desks=payload.desks)
-        return 201, _session_out(s, _session_slots(s))
+        return 201, _session_out(s, selectors.slots_of_session(session=s))
 
     return idempotent_status(request, data, work)
 
@@ -617,7 +589,7 @@ def session_reserve(request, session_id: Id, payload: ReserveIn):
             label=payload.label.strip(),
             places=payload.places,
         )
-        return 200, {"reserved": n, "session": _session_out(s, _session_slots(s))}
+        return 200, {"reserved": n, "session": _session_out(s, selectors.slots_of_session(session=s))}
 
     return idempotent_status(request, data, work)
 
@@ -652,10 +624,10 @@ def session_assignment(request, session_id: Id, payload: AssignmentIn):
     每人每场次一个工作台。返回场次详情。"""
     s = _session(session_id)
     _site_in_scope(request.user, s.site, "sites.add_assignment")
-    staff = StaffMember.objects.filter(pk=payload.staff_id).first()
+    staff = site_selectors.staff_member_get(staff_id=payload.staff_id)
     if staff is None:
         raise NotFound("工作人员不存在", field="staff_id")
-    desk = Desk.objects.filter(pk=payload.desk_id).first()
+    desk = site_selectors.desk_get(desk_id=payload.desk_id)
     if desk is None:
         raise NotFound("工作台不存在", field="desk_id")
     data = {"session": session_id, **payload.dict()}
@@ -865,11 +837,7 @@ def check_in(request, appointment_id: Id):
 def _check_in_appointment(user, appointment_id: int) -> Appointment:
     """An appointment of a person in the user's scope, or at a site in the user's scope (the people who
     come to a site live anywhere in the county)."""
-    scope = scope_for(user)
-    q = scope.residents_q(code_field="resident__village_code", employer_field="resident__employer_id")
-    if scope.code_low is not None:
-        q |= scope.residents_q(code_field="slot__session__site__division__code")
-    found = _appointments_qs().filter(q, pk=appointment_id).first()
+    found = selectors.appointment_for_check_in(user=user, appointment_id=appointment_id)
     if found is None:
         raise NotFound("预约不存在或不在您的管辖范围内", field="appointment")
     return found
@@ -1040,12 +1008,12 @@ def self_appointments(request, x_self_token: SelfToken = None):
         return person
     return [
         _appointment_detail(a)
-        for a in _appointments_qs().filter(resident=person).order_by("-slot__start", "-id")
+        for a in selectors.appointments_detailed().filter(resident=person).order_by("-slot__start", "-id")
     ]
 
 
 def _own_appointment(person: Resident, appointment_id: int) -> Appointment:
-    found = _appointments_qs().filter(pk=appointment_id, resident=person).first()
+    found = selectors.appointments_detailed().filter(pk=appointment_id, resident=person).first()
     if found is None:
         raise NotFound("预约不存在", field="appointment")
     return found

@@ -1,17 +1,20 @@
 """Reads of booking: live remaining places, whom a user may book, appointments in scope."""
 
 import datetime as dt
+import operator
+from functools import reduce
 
 from django.db.models import Prefetch, QuerySet
 
 from vaxops.accounts.scope import require, scope_for
+from vaxops.campaign.selectors import LIST_CATEGORIES, category_q, mobilisation_list
 from vaxops.core import clock
 from vaxops.core.errors import NotFound
-from vaxops.registry.models import Resident
+from vaxops.registry.models import Employer, Resident
 from vaxops.registry.selectors import residents_visible
 from vaxops.sites.models import Session, SessionStatus, Site
 
-from .models import ACTIVE, Appointment, Channel, Slot, SlotQuota
+from .models import ACTIVE, Appointment, AppointmentStatus, Channel, Slot, SlotQuota
 
 
 def resident_for_booking(*, user, resident_id: int) -> Resident:
@@ -129,5 +132,104 @@ def active_appointment(*, resident: Resident) -> Appointment | None:
         Appointment.objects.filter(resident=resident, status__in=ACTIVE)
         .select_related("slot__session__site")
         .order_by("slot__start")
+        .first()
+    )
+
+
+def people_due(*, user, village_code: str, category: str, on: dt.date) -> QuerySet[Resident]:
+    """People of the village in the user's scope on the mobilisation lists that can be booked (``category``,
+    or any of not started, dose due, overdue, booster due) on ``on``, without an active appointment."""
+    if category:
+        qs = mobilisation_list(user=user, category=category, on=on, village_code=village_code)
+    else:
+        if not user.has_perm("registry.view_resident"):
+            return Resident.objects.none()
+        either = reduce(operator.or_, (category_q(c, on) for c in LIST_CATEGORIES))
+        qs = (
+            scope_for(user)
+            .filter(Resident.objects.filter(village_code=village_code))
+            .filter(either)
+            .select_related("status")
+            .order_by("village_code", "status__next_earliest", "id")
+        )
+    return qs.filter(village_code=village_code).exclude(appointments__status__in=ACTIVE)
+
+
+def slot_by_id(*, slot_id: int | None, related: tuple[str, ...] = ()) -> Slot | None:
+    """The slot with ``related`` joined, or ``None`` (slots are public: the booking service checks who may
+    take a place)."""
+    if slot_id is None:
+        return None
+    return Slot.objects.select_related(*related).filter(pk=slot_id).first()
+
+
+def slots_of_session(*, session: Session) -> QuerySet[Slot]:
+    """The session's slots by start, quotas prefetched."""
+    return Slot.objects.filter(session=session).order_by("start").prefetch_related("quotas")
+
+
+def session_by_id(*, session_id: int | None, open_only: bool = False) -> Session | None:
+    """The session (with ``open_only``, only if not closed, with its site), or ``None``."""
+    if session_id is None:
+        return None
+    qs = Session.objects.filter(pk=session_id)
+    if open_only:
+        qs = qs.select_related("site").exclude(status=SessionStatus.CLOSED)
+    return qs.first()
+
+
+def employer_staff_counts(*, employer: Employer) -> dict[str, int]:
+    """``total``: the employer's staff list; ``unbooked``: those of them without an active appointment."""
+    staff = Resident.objects.filter(employer=employer)
+    return {"total": staff.count(), "unbooked": staff.exclude(appointments__status__in=ACTIVE).count()}
+
+
+def resident_verified(*, resident_id) -> Resident | None:
+    """The resident the resident's own door verified by a one-time code (the session holds the id), or
+    ``None``."""
+    if resident_id is None:
+        return None
+    return Resident.objects.filter(pk=resident_id).first()
+
+
+def appointments_detailed() -> QuerySet[Appointment]:
+    """Appointments with the resident, slot, session, site and quota joined, not scoped: the caller filters by
+    the person (the resident's own door), by ``appointment_for_check_in`` or by an id it has just written."""
+    return Appointment.objects.select_related("resident", "slot__session__site", "quota")
+
+
+def appointment_for_check_in(*, user, appointment_id: int) -> Appointment | None:
+    """An appointment of a person in the user's scope, or at a site in the user's scope (the people who come
+    to a site live anywhere in the county), or ``None``."""
+    scope = scope_for(user)
+    q = scope.residents_q(code_field="resident__village_code", employer_field="resident__employer_id")
+    if scope.code_low is not None:
+        q |= scope.residents_q(code_field="slot__session__site__division__code")
+    return appointments_detailed().filter(q, pk=appointment_id).first()
+
+
+def session_appointments(
+    *, session: Session, slot_id: int | None = None, limit: int = 2000
+) -> list[Appointment]:
+    """The session's appointments that are not cancelled (with ``slot_id``, of that slot), by start, at most
+    ``limit``; the caller checks the user may see the session's appointments."""
+    qs = (
+        Appointment.objects.filter(slot__session=session)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("resident", "slot", "quota")
+        .order_by("slot__start", "id")
+    )
+    if slot_id:
+        qs = qs.filter(slot_id=slot_id)
+    return list(qs[:limit])
+
+
+def session_appointment(*, session: Session, appointment_id: int | None) -> Appointment | None:
+    """The appointment with this id in the session, with its resident, or ``None``."""
+    if appointment_id is None:
+        return None
+    return (
+        Appointment.objects.filter(pk=appointment_id, slot__session=session)
+        .select_related("resident")
         .first()
     )

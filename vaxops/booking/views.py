@@ -12,8 +12,6 @@ Names and ID numbers are shown masked. Refusals are shown in the page in Chinese
 """
 
 import datetime as dt
-import operator
-from functools import reduce
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -26,34 +24,28 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from vaxops.accounts.scope import scope_for
-from vaxops.campaign.selectors import LABELS, LIST_CATEGORIES, category_q, mobilisation_list
+from vaxops.campaign.selectors import LABELS, LIST_CATEGORIES
 from vaxops.catalog.domain import age_on
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.bounds import parse_int
 from vaxops.core.errors import RateLimited, VaxOpsError
+from vaxops.core.forms import form_values
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name, mask_phone
-from vaxops.registry.models import ImportJob, Resident
-from vaxops.sites.models import Session, SessionStatus
+from vaxops.registry.models import Resident
+from vaxops.registry.selectors import import_jobs_of, villages_visible
+from vaxops.sites.models import Session
 
 from . import selectors, services
-from .models import ACTIVE, Appointment, AppointmentStatus, Slot
+from .forms import BookForm, SessionPickForm, SlotPickForm, WaitlistForm
+from .models import ACTIVE, Appointment, AppointmentStatus
 
 PAGE = 50
-MAX_PEOPLE = 200  # ticked at once
 SELF_KEY = "self_booking"  # the verified resident of the resident's door: {"resident": id, "until": epoch}
 SELF_PENDING = "self_booking_pending"  # who asked for a code: {"id_number", "phone", "at"}
 SELF_MINUTES = 30
 RESULT_KEY = "booking_result"
-
-
-def _int(value) -> int | None:
-    return parse_int(value)
-
-
-def _ints(values) -> list[int]:
-    return [n for n in (_int(v) for v in values) if n is not None][:MAX_PEOPLE]
 
 
 def _dose(number: int, is_booster: bool) -> str:
@@ -74,25 +66,6 @@ def _session_label(s: Session) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _due_people(user, *, village_code: str, category: str, on: dt.date):
-    """People of the village in the user's scope on the mobilisation lists that can be booked (not started,
-    dose due, overdue, booster due) on ``on``, without an active appointment."""
-    if category:
-        qs = mobilisation_list(user=user, category=category, on=on, village_code=village_code)
-    else:
-        if not user.has_perm("registry.view_resident"):
-            return Resident.objects.none()
-        either = reduce(operator.or_, (category_q(c, on) for c in LIST_CATEGORIES))
-        qs = (
-            scope_for(user)
-            .filter(Resident.objects.filter(village_code=village_code))
-            .filter(either)
-            .select_related("status")
-            .order_by("village_code", "status__next_earliest", "id")
-        )
-    return qs.filter(village_code=village_code).exclude(appointments__status__in=ACTIVE)
-
-
 def _person_row(r: Resident, on: dt.date) -> dict:
     s = getattr(r, "status", None)
     nxt = _dose(s.next_number, s.next_is_booster) if s is not None and s.next_number else ""
@@ -108,9 +81,7 @@ def _person_row(r: Resident, on: dt.date) -> dict:
 
 
 def _villages(user):
-    from vaxops.registry.views import _villages as villages_in_scope
-
-    return list(villages_in_scope(user))
+    return list(villages_visible(user=user))
 
 
 @login_required
@@ -129,7 +100,8 @@ def door(request):
         village_code = villages[0].code
     village = next((v for v in villages if v.code == village_code), None)
     sessions = list(selectors.sessions_upcoming())
-    session = next((s for s in sessions if s.pk == _int(request.GET.get("session"))), None)
+    session_id = form_values(SessionPickForm(request.GET))["session"]
+    session = next((s for s in sessions if s.pk == session_id), None)
     category = request.GET.get("category", "")
     if category not in {c.value for c in LIST_CATEGORIES}:
         category = ""
@@ -137,7 +109,7 @@ def door(request):
     page = rows = None
     if village is not None:
         page = Paginator(
-            _due_people(user, village_code=village.code, category=category, on=on), PAGE
+            selectors.people_due(user=user, village_code=village.code, category=category, on=on), PAGE
         ).get_page(request.GET.get("page"))
         rows = [_person_row(r, on) for r in page.object_list]
     # With a village chosen, what its residents can take: open places and this village's reserved ones.
@@ -181,8 +153,9 @@ def _book(request):
         + "?"
         + urlencode({k: request.POST.get(k, "") for k in ("village_code", "session", "category", "page")})
     )
-    slot = Slot.objects.select_related("session__site").filter(pk=_int(request.POST.get("slot"))).first()
-    ids = _ints(request.POST.getlist("resident"))
+    values = form_values(BookForm(request.POST))
+    slot = selectors.slot_by_id(slot_id=values["slot"], related=("session__site",))
+    ids = values["resident"]
     if slot is None:
         messages.error(request, _("请选择预约时段"))
         return redirect(back)
@@ -229,7 +202,8 @@ def _book(request):
 @permission_required("booking.add_waitlistentry", raise_exception=True)
 def waitlist(request):
     user = request.user
-    session = Session.objects.filter(pk=_int(request.POST.get("session"))).first()
+    values = form_values(WaitlistForm(request.POST))
+    session = selectors.session_by_id(session_id=values["session"])
     back = request.POST.get("next", "")
     if not back.startswith("/booking/"):
         back = reverse("booking:door")
@@ -237,7 +211,7 @@ def waitlist(request):
         messages.error(request, _("请选择场次"))
         return redirect(back)
     channel = selectors.channel_for(user)
-    for rid in _ints(request.POST.getlist("resident")):
+    for rid in values["resident"]:
         try:
             person = selectors.resident_for_booking(user=user, resident_id=rid)
             services.waitlist_join(actor=user, resident=person, session=session, channel=channel)
@@ -326,7 +300,7 @@ def appointment_cancel(request, pk: int):
 def appointment_reschedule(request, pk: int):
     a = _appointment_for(request, pk)
     if request.method == "POST":
-        slot = Slot.objects.filter(pk=_int(request.POST.get("slot"))).first()
+        slot = selectors.slot_by_id(slot_id=form_values(SlotPickForm(request.POST))["slot"])
         try:
             if slot is None:
                 raise VaxOpsError(_("请选择新的预约时段"))
@@ -349,7 +323,8 @@ def appointment_reschedule(request, pk: int):
         messages.error(request, _("该预约当前为“%(status)s”，不能改约") % {"status": a.get_status_display()})
         return redirect("booking:appointments")
     sessions = list(selectors.sessions_upcoming())
-    session = next((s for s in sessions if s.pk == _int(request.GET.get("session"))), None)
+    session_id = form_values(SessionPickForm(request.GET))["session"]
+    session = next((s for s in sessions if s.pk == session_id), None)
     if session is None:
         session = next((s for s in sessions if s.pk == a.slot.session_id), None)
     rows = selectors.slot_rows(session.slots.all(), for_resident=a.resident) if session is not None else []
@@ -398,13 +373,13 @@ def employer_door(request):
         reserved = sum(q["remaining"] for r in rows for q in r["quotas"] if q["key"] == key)
         sessions.append({"session": s, "reserved": reserved, "open": sum(r["open_remaining"] for r in rows)})
     sessions.sort(key=lambda x: (x["reserved"] == 0, x["session"].day, x["session"].site.code))
-    staff = Resident.objects.filter(employer=employer)
+    staff = selectors.employer_staff_counts(employer=employer)
     ctx = {
         "employer": employer,
         "sessions": sessions,
-        "staff_total": staff.count(),
-        "staff_unbooked": staff.exclude(appointments__status__in=ACTIVE).count(),
-        "jobs": ImportJob.objects.filter(created_by=request.user, employer_code=employer.code)[:10],
+        "staff_total": staff["total"],
+        "staff_unbooked": staff["unbooked"],
+        "jobs": import_jobs_of(user=request.user, employer_code=employer.code)[:10],
         "may_import": request.user.has_perm("registry.import_residents"),
         "result": request.session.pop(RESULT_KEY, None),
     }
@@ -438,7 +413,7 @@ def employer_job(request, pk: int):
     employer = _employer_of(request)
     if employer is None:
         return _not_employer(request)
-    job = get_object_or_404(ImportJob, pk=pk, created_by=request.user, employer_code=employer.code)
+    job = get_object_or_404(import_jobs_of(user=request.user, employer_code=employer.code), pk=pk)
     ctx = {
         "job": job,
         "errors": job.errors[:200],
@@ -457,11 +432,8 @@ def employer_book(request):
     employer = _employer_of(request)
     if employer is None:
         return _not_employer(request)
-    session = (
-        Session.objects.select_related("site")
-        .exclude(status=SessionStatus.CLOSED)
-        .filter(pk=_int(request.POST.get("session")))
-        .first()
+    session = selectors.session_by_id(
+        session_id=form_values(SessionPickForm(request.POST))["session"], open_only=True
     )
     if session is None:
         messages.error(request, _("请选择场次"))
@@ -526,7 +498,7 @@ def _self_resident(request) -> Resident | None:
         request.session.pop(SELF_KEY, None)
         messages.info(request, _("验证已超过30分钟，请重新验证"))
         return None
-    return Resident.objects.filter(pk=held.get("resident")).first()
+    return selectors.resident_verified(resident_id=parse_int(held.get("resident"), low=1))
 
 
 def _refused_status(e: VaxOpsError) -> int:
@@ -592,7 +564,7 @@ def self_slots(request):
     if person is None:
         return redirect("booking:book")
     if request.method == "POST":
-        slot = Slot.objects.filter(pk=_int(request.POST.get("slot"))).first()
+        slot = selectors.slot_by_id(slot_id=form_values(SlotPickForm(request.POST))["slot"])
         try:
             if slot is None:
                 raise VaxOpsError(_("请选择预约时段"))
@@ -613,9 +585,8 @@ def self_slots(request):
         for s in selectors.sessions_upcoming(site=site):
             r = selectors.slot_rows(s.slots.all(), for_resident=person)
             days.append({"session": s, "bookable": sum(x["bookable"] for x in r if x["start"] > clock.now())})
-        session = next(
-            (d["session"] for d in days if d["session"].pk == _int(request.GET.get("session"))), None
-        )
+        session_id = form_values(SessionPickForm(request.GET))["session"]
+        session = next((d["session"] for d in days if d["session"].pk == session_id), None)
     if session is not None:
         now = clock.now()
         rows = [r for r in selectors.slot_rows(session.slots.all(), for_resident=person) if r["start"] > now]

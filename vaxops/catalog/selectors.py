@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db.models import Count, Sum
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from vaxops.core.bounds import day_in_range, day_range_zh
@@ -386,4 +387,14 @@ def forecast_from_inputs(
         deferrals=deferrals,
         on=day,
         catalogue=catalogue,
+    )
+
+
+def phases_listed():
+    """Every phase (public reference data) by order, with its priority groups and ``target_total`` /
+    ``target_count``, the sum and number of its per-division targets: the catalogue page's table."""
+    return (
+        Phase.objects.prefetch_related("priority_groups")
+        .annotate(target_total=Sum("targets__target_people"), target_count=Count("targets"))
+        .order_by("sort", "starts_on", "code")
     )

@@ -1,13 +1,11 @@
 """The read-only catalogue page; editing happens in the admin."""
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count, Sum
 from django.shortcuts import render
 
 from vaxops.core import clock
 
-from .models import Phase
-from .selectors import catalogue_current, question_sets_current
+from .selectors import catalogue_current, phases_listed, question_sets_current
 
 
 def _interval_text(i, number: int) -> str:
@@ -39,11 +37,7 @@ def catalogue(request):
                 }
             )
         products.append({"product": p, "versions": versions})
-    phases = (
-        Phase.objects.prefetch_related("priority_groups")
-        .annotate(target_total=Sum("targets__target_people"), target_count=Count("targets"))
-        .order_by("sort", "starts_on", "code")
-    )
+    phases = phases_listed()
     question_sets = question_sets_current()
     in_force = max(
         (qs for qs in question_sets if qs.effective_from <= today),

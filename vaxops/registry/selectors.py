@@ -5,9 +5,10 @@ from django.db.models.functions import Length
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound
+from vaxops.jurisdictions.models import Division, Level
 
 from . import domain
-from .models import Resident
+from .models import ImportJob, Resident
 
 
 def residents_visible(*, user) -> QuerySet[Resident]:
@@ -112,3 +113,24 @@ def _by_child_area(user, qs) -> list[dict]:
     return [
         {"code": r["area"], "name": names.get(r["area"].ljust(12, "0"), r["area"]), "n": r["n"]} for r in rows
     ]
+
+
+def villages_visible(*, user, limit: int = 500) -> QuerySet[Division]:
+    """The villages (村/社区) within the user's jurisdiction, by code, at most ``limit`` (none for a user
+    scoped to an employer)."""
+    scope = scope_for(user)
+    qs = Division.objects.filter(level=Level.VILLAGE)
+    if not scope.unrestricted:
+        if scope.code_low is None:
+            return Division.objects.none()
+        qs = qs.filter(code__gte=scope.code_low, code__lte=scope.code_high)
+    return qs.order_by("code")[:limit]
+
+
+def import_jobs_of(*, user, employer_code: str | None = None) -> QuerySet[ImportJob]:
+    """The census imports ``user`` started (a job is its starter's), newest first; with ``employer_code``,
+    only that employer's staff lists."""
+    qs = ImportJob.objects.filter(created_by=user)
+    if employer_code is not None:
+        qs = qs.filter(employer_code=employer_code)
+    return qs

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Q
+
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound, PermissionDenied
 
-from .models import Session
+from .models import Assignment, Desk, DeskKind, ReadinessCheck, Session, SessionStatus, Site, StaffMember
 
 
 def session_get(*, user, session_id: int) -> Session:
@@ -19,3 +21,110 @@ def session_get(*, user, session_id: int) -> Session:
     if not scope_for(user).covers_code(found.site.division.code):
         raise PermissionDenied(f"{found.site.name}不在您的管辖范围内")
     return found
+
+
+# Sites, their desks and staff are public reference data (where to go, who works there); what a user may
+# act on is decided by ``views.site_in_scope`` and the services.
+
+
+def staff_member_of(*, user) -> StaffMember | None:
+    """The staff record linked to ``user`` (a site's staff act on that site only), or ``None``."""
+    if not getattr(user, "pk", None):
+        return None
+    return StaffMember.objects.filter(user_id=user.pk).first()
+
+
+def sites_listed(*, on, include_inactive: bool):
+    """Sites by code with their division and ``upcoming``, the number of sessions from ``on`` that are not
+    closed; inactive sites only with ``include_inactive``."""
+    qs = (
+        Site.objects.select_related("division")
+        .order_by("code")
+        .annotate(
+            upcoming=Count(
+                "sessions", filter=Q(sessions__day__gte=on) & ~Q(sessions__status=SessionStatus.CLOSED)
+            )
+        )
+    )
+    return qs if include_inactive else qs.filter(active=True)
+
+
+def sites_with_division():
+    """Every site with its division (for ``get_object_or_404`` by code)."""
+    return Site.objects.select_related("division")
+
+
+def sessions_with_site():
+    """Every session with its site, division and opener (for ``get_object_or_404``; the caller checks
+    what the user may do with it)."""
+    return Session.objects.select_related("site__division", "opened_by")
+
+
+def session_of_site(*, site: Site, session_id: int | None) -> Session | None:
+    """The session of ``site`` with this id, or ``None``."""
+    if session_id is None:
+        return None
+    return Session.objects.filter(pk=session_id, site=site).first()
+
+
+def staff_at_site(*, site: Site):
+    """The active staff of a site, by name."""
+    return StaffMember.objects.filter(site=site, active=True).order_by("name")
+
+
+def staff_member_get(*, staff_id: int | None, site: Site | None = None) -> StaffMember | None:
+    """The staff member with this id (active or not; with ``site``, only of that site), or ``None``."""
+    if staff_id is None:
+        return None
+    qs = StaffMember.objects.filter(pk=staff_id)
+    return (qs.filter(site=site) if site is not None else qs).first()
+
+
+def desks_at_site(*, site: Site):
+    return Desk.objects.filter(site=site)
+
+
+def desk_get(*, desk_id: int | None, site: Site | None = None) -> Desk | None:
+    """The desk with this id (with ``site``, only of that site), or ``None``."""
+    if desk_id is None:
+        return None
+    qs = Desk.objects.filter(pk=desk_id)
+    return (qs.filter(site=site) if site is not None else qs).first()
+
+
+def site_by_code(*, code: str) -> Site | None:
+    """The site (active or not) with this code and its division, or ``None``."""
+    return Site.objects.select_related("division").filter(code=code).first()
+
+
+def session_by_id(*, session_id: int) -> Session | None:
+    """The session with its site, division and opener, or ``None`` (the caller checks what the user may do
+    with it)."""
+    return sessions_with_site().filter(pk=session_id).first()
+
+
+def desk_counts(*, site_ids) -> dict[int, dict[str, int]]:
+    """``{site id: {desk kind: number of desks}}`` for these sites, every kind present (0 when none)."""
+    counts = {pk: dict.fromkeys(DeskKind.values, 0) for pk in site_ids}
+    for site_id, kind, n in (
+        Desk.objects.filter(site_id__in=site_ids)
+        .values_list("site_id", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        counts[site_id][kind] = n
+    return counts
+
+
+def readiness_of(*, session: Session) -> dict[str, ReadinessCheck]:
+    """The session's confirmed readiness items, by item, with who confirmed them."""
+    return {c.item: c for c in ReadinessCheck.objects.filter(session=session).select_related("confirmed_by")}
+
+
+def assignments_of(*, session: Session) -> list[Assignment]:
+    """Who works at which desk in the session, by desk kind and number."""
+    return list(
+        Assignment.objects.filter(session=session)
+        .select_related("staff", "desk")
+        .order_by("desk__kind", "desk__number", "id")
+    )

@@ -12,7 +12,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,20 +19,20 @@ from django.views.decorators.http import require_POST
 from vaxops.accounts.scope import scope_for
 from vaxops.booking import selectors as booking_selectors
 from vaxops.booking import services as booking_services
-from vaxops.booking.models import Appointment, AppointmentStatus
+from vaxops.campaign.selectors import employers_pickable
 from vaxops.core import clock
-from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.forms import form_values
 from vaxops.registry.domain import mask_id, mask_name
+from vaxops.registry.selectors import villages_visible
 
 from . import selectors, services
+from .forms import AssignForm, CheckInForm, PlanForm, ReserveForm, SlotFilterForm
 from .models import (
-    Desk,
     ReadinessItem,
     Session,
     SessionStatus,
     Site,
-    StaffMember,
     StaffRole,
 )
 
@@ -51,7 +50,7 @@ def site_in_scope(user, site: Site) -> bool:
     scope = scope_for(user)
     if scope.unrestricted:
         return True
-    staff = StaffMember.objects.filter(user_id=user.pk).first() if getattr(user, "pk", None) else None
+    staff = selectors.staff_member_of(user=user)
     if staff is not None and staff.site_id != site.pk:
         return False
     return scope.code_low is not None and scope.covers_code(site.division.code)
@@ -65,10 +64,6 @@ def _refuse(request, message: str) -> None:
     messages.error(request, message)
 
 
-def _int(value) -> int | None:
-    return parse_int(value)
-
-
 # --------------------------------------------------------------------------------------------------
 # Sites
 # --------------------------------------------------------------------------------------------------
@@ -78,17 +73,7 @@ def _int(value) -> int | None:
 @permission_required("sites.view_site", raise_exception=True)
 def site_list(request):
     today = clock.today()
-    sites = (
-        Site.objects.select_related("division")
-        .order_by("code")
-        .annotate(
-            upcoming=Count(
-                "sessions", filter=Q(sessions__day__gte=today) & ~Q(sessions__status=SessionStatus.CLOSED)
-            )
-        )
-    )
-    if not request.user.has_perm("sites.change_site"):
-        sites = sites.filter(active=True)
+    sites = selectors.sites_listed(on=today, include_inactive=request.user.has_perm("sites.change_site"))
     rows = [{"s": s, "mine": site_in_scope(request.user, s)} for s in sites]
     return render(request, "sites/site_list.html", {"rows": rows})
 
@@ -111,16 +96,13 @@ def _session_rows(sessions) -> list[dict]:
 
 def _reserve_targets(user):
     """Villages and employers the user may reserve places for (their jurisdiction's)."""
-    from vaxops.campaign.views import _employers
-    from vaxops.registry.views import _villages
-
-    return list(_villages(user)), list(_employers(user))
+    return list(villages_visible(user=user)), list(employers_pickable(user=user))
 
 
 @login_required
 @permission_required("sites.view_site", raise_exception=True)
 def site_detail(request, code: str):
-    site = get_object_or_404(Site.objects.select_related("division"), code=code)
+    site = get_object_or_404(selectors.sites_with_division(), code=code)
     user = request.user
     sessions = list(booking_selectors.sessions_upcoming(site=site, days=UPCOMING_DAYS))
     may_plan = _may(user, "sites.add_session", site)
@@ -148,15 +130,15 @@ def site_detail(request, code: str):
 @require_POST
 @permission_required("sites.view_site", raise_exception=True)
 def site_plan(request, code: str):
-    site = get_object_or_404(Site, code=code)
+    site = get_object_or_404(selectors.sites_with_division(), code=code)
     if not _may(request.user, "sites.add_session", site):
         _refuse(request, _("您的角色无权为该接种单位安排场次"))
         return redirect("sites:site", site.code)
-    day = parse_day(request.POST.get("day"))
+    values = form_values(PlanForm(request.POST))
+    day, desks = values["day"], values["desks"]
     if day is None:
         _refuse(request, _("请填写场次日期"))
         return redirect("sites:site", site.code)
-    desks = _int(request.POST.get("desks")) if request.POST.get("desks", "").strip() else None
     try:
         session = services.session_plan(actor=request.user, site=site, day=day, desks=desks)
     except VaxOpsError as e:
@@ -174,14 +156,15 @@ def site_plan(request, code: str):
 @require_POST
 @permission_required("sites.view_site", raise_exception=True)
 def site_reserve(request, code: str):
-    site = get_object_or_404(Site, code=code)
+    site = get_object_or_404(selectors.sites_with_division(), code=code)
     user = request.user
     if not _may(user, "booking.add_slotquota", site):
         _refuse(request, _("您的角色无权为该接种单位预留名额"))
         return redirect("sites:site", site.code)
-    session = Session.objects.filter(pk=_int(request.POST.get("session")), site=site).first()
-    places = _int(request.POST.get("places"))
-    target = request.POST.get("target", "")
+    values = form_values(ReserveForm(request.POST))
+    session = selectors.session_of_site(site=site, session_id=values["session"])
+    places = values["places"]
+    target = values["target"] or ""
     villages, employers = _reserve_targets(user)
     key = label = ""
     if target.startswith("V:"):
@@ -217,7 +200,7 @@ def site_reserve(request, code: str):
 
 
 def _session(pk: int) -> Session:
-    return get_object_or_404(Session.objects.select_related("site__division", "opened_by"), pk=pk)
+    return get_object_or_404(selectors.sessions_with_site(), pk=pk)
 
 
 @login_required
@@ -247,18 +230,12 @@ def session_detail(request, pk: int):
     show_appointments = in_scope and user.has_perm("booking.view_appointment")
     appointments = []
     if show_appointments:
-        qs = (
-            Appointment.objects.filter(slot__session=session)
-            .exclude(status=AppointmentStatus.CANCELLED)
-            .select_related("resident", "slot", "quota")
-            .order_by("slot__start", "id")
+        found = booking_selectors.session_appointments(
+            session=session, slot_id=form_values(SlotFilterForm(request.GET))["slot"]
         )
-        slot_filter = _int(request.GET.get("slot"))
-        if slot_filter:
-            qs = qs.filter(slot_id=slot_filter)
         appointments = [
             {"a": a, "name": mask_name(a.resident.name), "masked_id": mask_id(a.resident.id_number)}
-            for a in qs[:2000]
+            for a in found
         ]
     today = clock.today()
     ctx = {
@@ -280,8 +257,8 @@ def session_detail(request, pk: int):
             and session.day == today
             and live
         ),
-        "staff": StaffMember.objects.filter(site=site, active=True).order_by("name"),
-        "desks": Desk.objects.filter(site=site),
+        "staff": selectors.staff_at_site(site=site),
+        "desks": selectors.desks_at_site(site=site),
         "roles": StaffRole.choices,
         "totals": {
             "capacity": sum(r["capacity"] for r in rows),
@@ -321,8 +298,9 @@ def session_assign(request, pk: int):
     if not _may(request.user, "sites.add_assignment", site):
         _refuse(request, _("您的角色无权安排工作人员"))
         return redirect("sites:session", session.pk)
-    staff = StaffMember.objects.filter(pk=_int(request.POST.get("staff")), site=site).first()
-    desk = Desk.objects.filter(pk=_int(request.POST.get("desk")), site=site).first()
+    values = form_values(AssignForm(request.POST))
+    staff = selectors.staff_member_get(staff_id=values["staff"], site=site)
+    desk = selectors.desk_get(desk_id=values["desk"], site=site)
     role = request.POST.get("role", "")
     try:
         if staff is None or desk is None or role not in StaffRole.values:
@@ -377,10 +355,8 @@ def session_close(request, pk: int):
 def session_check_in(request, pk: int):
     session = _session(pk)
     user = request.user
-    appointment = (
-        Appointment.objects.filter(pk=_int(request.POST.get("appointment")), slot__session=session)
-        .select_related("resident")
-        .first()
+    appointment = booking_selectors.session_appointment(
+        session=session, appointment_id=form_values(CheckInForm(request.POST))["appointment"]
     )
     if not (
         _may(user, "booking.change_appointment", session.site) and user.has_perm("booking.view_appointment")
