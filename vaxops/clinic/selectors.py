@@ -183,3 +183,21 @@ def standing_contraindications_of(*, resident: Resident) -> list[Contraindicatio
     return list(
         Contraindication.objects.filter(resident=resident, lifted_at__isnull=True).order_by("-created_at")
     )
+
+
+def dose_by_id(*, dose_id: int) -> Dose | None:
+    """The dose, or ``None``: only for where a page goes back to; ``services.dose_void`` checks the user's
+    scope and permission."""
+    return Dose.objects.filter(pk=dose_id).first()
+
+
+def contraindication_by_id(*, contraindication_id: int) -> Contraindication | None:
+    """The contraindication, or ``None``: only for where a page goes back to; ``services.contraindication_lift``
+    checks the user's scope and permission."""
+    return Contraindication.objects.filter(pk=contraindication_id).first()
+
+
+def screening_of(*, resident: Resident, record_id: int) -> ScreeningRecord | None:
+    """The resident's screening with this id (the caller has the resident through ``resident_for_clinic``), or
+    ``None``."""
+    return ScreeningRecord.objects.filter(pk=record_id, resident=resident).first()

@@ -12,13 +12,13 @@ from django.views.decorators.http import require_POST
 from vaxops.catalog import domain
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
-from vaxops.core.bounds import parse_day
+from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.errors import NotFound, VaxOpsError
 from vaxops.registry.domain import mask_id
 
 from . import selectors, services
 from .forms import ExternalDoseForm, ReasonForm, ScreeningForm
-from .models import Contraindication, Dose, ScreeningRecord
+from .models import Dose
 
 
 def _day(text: str | None) -> dt.date:
@@ -110,7 +110,7 @@ def assessment(request, pk: int):
 @login_required
 @require_POST
 def dose_void(request, pk: int):
-    dose = Dose.objects.filter(pk=pk).first()
+    dose = selectors.dose_by_id(dose_id=pk)
     form = ReasonForm(request.POST)
     back = reverse("clinic:resident", args=[dose.resident_id]) if dose else reverse("home")
     message = None
@@ -130,7 +130,7 @@ def dose_void(request, pk: int):
 @login_required
 @require_POST
 def contraindication_lift(request, pk: int):
-    c = Contraindication.objects.filter(pk=pk).first()
+    c = selectors.contraindication_by_id(contraindication_id=pk)
     form = ReasonForm(request.POST)
     back = reverse("clinic:resident", args=[c.resident_id]) if c else reverse("home")
     try:
@@ -185,9 +185,9 @@ def screening(request, pk: int):
                 return redirect(reverse("clinic:screening", args=[resident.pk]) + f"?record={record.pk}")
     elif request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
-    shown = request.GET.get("record")
-    if shown and shown.isdigit():
-        record = ScreeningRecord.objects.filter(pk=int(shown), resident=resident).first()
+    shown = parse_int(request.GET.get("record"), low=1)
+    if shown is not None:
+        record = selectors.screening_of(resident=resident, record_id=shown)
     contra = None
     if record is not None and record.contraindicated_products:
         contra = (

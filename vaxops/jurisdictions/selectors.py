@@ -41,3 +41,15 @@ LEVEL_BY_NAME = {
     "township": Level.TOWNSHIP,
     "village": Level.VILLAGE,
 }
+
+
+def divisions_listed(*, level: int | None = None, within: str | None = None) -> QuerySet[Division]:
+    """Every node (codes are public, so not scoped), optionally of one level, optionally within the node with
+    code ``within`` (none when there is no such node), by code."""
+    qs = Division.objects.all()
+    if within:
+        root = division_get(code=within)
+        qs = divisions_within(root=root) if root else Division.objects.none()
+    if level is not None:
+        qs = qs.filter(level=level)
+    return qs.order_by("code")
