@@ -31,6 +31,7 @@ from vaxops.core.actors import SystemActor
 from vaxops.core.bounds import parse_int
 from vaxops.core.errors import RateLimited, VaxOpsError
 from vaxops.core.forms import form_values
+from vaxops.core.pages import error_page, message_error
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name, mask_phone
 from vaxops.registry.models import Resident
@@ -216,7 +217,7 @@ def waitlist(request):
             person = selectors.resident_for_booking(user=user, resident_id=rid)
             services.waitlist_join(actor=user, resident=person, session=session, channel=channel)
         except VaxOpsError as e:
-            messages.error(request, e.message)
+            message_error(request, e)
         else:
             messages.success(
                 request,
@@ -285,7 +286,7 @@ def appointment_cancel(request, pk: int):
             actor=request.user, appointment=a, reason=request.POST.get("reason", "").strip()
         )
     except VaxOpsError as e:
-        messages.error(request, e.message)
+        message_error(request, e)
     else:
         messages.success(
             request,
@@ -308,7 +309,7 @@ def appointment_reschedule(request, pk: int):
                 actor=request.user, appointment=a, slot=slot, reason=request.POST.get("reason", "").strip()
             )
         except VaxOpsError as e:
-            messages.error(request, e.message)
+            message_error(request, e)
             return redirect(
                 reverse("booking:reschedule", args=[a.pk])
                 + "?"
@@ -357,7 +358,7 @@ def _employer_of(request):
 
 
 def _not_employer(request):
-    return render(request, "error.html", {"message": _("此页面供单位联络员使用")}, status=403)
+    return error_page(request, _("此页面供单位联络员使用"), status=403)
 
 
 @login_required
@@ -402,7 +403,7 @@ def employer_upload(request):
     try:
         job = import_job_create(actor=request.user, upload=upload, employer_code=employer.code)
     except VaxOpsError as e:
-        messages.error(request, e.message)
+        message_error(request, e)
         return redirect("booking:employer")
     return redirect("booking:employer-job", job.pk)
 
@@ -441,7 +442,7 @@ def employer_book(request):
     try:
         result = services.employer_book(actor=request.user, employer=employer, session=session)
     except VaxOpsError as e:
-        messages.error(request, e.message)
+        message_error(request, e)
         return redirect("booking:employer")
     rows = (
         [
@@ -502,7 +503,9 @@ def _self_resident(request) -> Resident | None:
 
 
 def _refused_status(e: VaxOpsError) -> int:
-    return 429 if isinstance(e, RateLimited) else 400
+    """The resident's door answers every refusal but a rate limit with 400: the status never tells whether
+    someone is registered."""
+    return e.status if isinstance(e, RateLimited) else 400
 
 
 @throttle("self", post="self.identify")
@@ -517,8 +520,9 @@ def self_start(request):
         try:
             services.self_identify(name=ctx["name"], id_number=ctx["id_number"], phone=ctx["phone"])
         except VaxOpsError as e:
-            ctx["error"] = e.message
-            return render(request, "booking/self_start.html", ctx, status=_refused_status(e))
+            return error_page(
+                request, e, template="booking/self_start.html", context=ctx, status=_refused_status(e)
+            )
         request.session[SELF_PENDING] = {
             "id_number": ctx["id_number"].upper(),
             "phone": ctx["phone"],
@@ -543,8 +547,9 @@ def self_verify(request):
                 code=request.POST.get("code", "").strip(),
             )
         except VaxOpsError as e:
-            ctx["error"] = e.message
-            return render(request, "booking/self_verify.html", ctx, status=_refused_status(e))
+            return error_page(
+                request, e, template="booking/self_verify.html", context=ctx, status=_refused_status(e)
+            )
         request.session.cycle_key()
         request.session.pop(SELF_PENDING, None)
         request.session[SELF_KEY] = {
@@ -570,7 +575,7 @@ def self_slots(request):
                 raise VaxOpsError(_("请选择预约时段"))
             services.appointment_book(actor=_self_actor(), resident=person, slot=slot, channel="self")
         except VaxOpsError as e:
-            messages.error(request, e.message)
+            message_error(request, e)
             query = urlencode(
                 {"site": request.POST.get("site", ""), "session": request.POST.get("session", "")}
             )
@@ -630,7 +635,7 @@ def self_cancel(request):
         try:
             services.appointment_cancel(actor=_self_actor(), appointment=a, reason="本人取消")
         except VaxOpsError as e:
-            messages.error(request, e.message)
+            message_error(request, e)
         else:
             messages.success(request, _("预约已取消"))
     return redirect("booking:book-me")

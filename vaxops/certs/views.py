@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from vaxops.clinic.services import record_link_from_token, record_link_used
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.pages import error_page
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.selectors import resident_get
 
@@ -24,10 +25,6 @@ from . import document, domain, selectors, services
 from .models import VaccinationCertificate
 
 MAX_HC1 = 8000  # characters of a pasted HC1 string (a real one is well under 1,000)
-
-
-def _status(e: VaxOpsError) -> int:
-    return {"forbidden": 403, "not_found": 404}.get(e.code, 400)
 
 
 def _local(value: dt.datetime) -> str:
@@ -96,17 +93,13 @@ def mine(request, token: str):
         try:
             services.certificate_for_link(resident=resident)
         except VaxOpsError as e:
-            return _private(
-                render(request, "certs/mine.html", {"error": e.message, "token": token}, status=_status(e))
-            )
+            return _private(error_page(request, e, template="certs/mine.html", context={"token": token}))
         record_link_used(link=link, page="certificate_issue")
         return redirect(reverse("certs:mine", args=[token]))
     try:
         cert = services.certificate_standing(resident=resident)
     except VaxOpsError as e:
-        return _private(
-            render(request, "certs/mine.html", {"error": e.message, "token": token}, status=_status(e))
-        )
+        return _private(error_page(request, e, template="certs/mine.html", context={"token": token}))
     record_link_used(link=link, page="certificate")
     if cert is None:
         return _private(render(request, "certs/mine.html", {"need_issue": True, "token": token}))
@@ -127,7 +120,7 @@ def mine_pdf(request, token: str):
         record_link_used(link=link, page="certificate_pdf")
         return _private(_pdf_response(cert, filename="vaccination-certificate.pdf"))
     except VaxOpsError as e:
-        return render(request, "error.html", {"message": e.message}, status=_status(e))
+        return error_page(request, e)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -143,7 +136,7 @@ def staff(request, pk: int):
             raise services.PermissionDenied("您的角色无权签发接种凭证")
         resident = resident_get(user=request.user, resident_id=pk)
     except VaxOpsError as e:
-        return render(request, "error.html", {"message": e.message}, status=_status(e))
+        return error_page(request, e)
     if request.method == "POST":
         try:
             if request.POST.get("action") == "send":
@@ -192,7 +185,7 @@ def staff_pdf(request, pk: int, cid: int):
             raise services.NotFound("接种凭证不存在或不在您的管辖范围内")
         return _pdf_response(cert, filename=f"certificate-{cert.pk}.pdf")
     except VaxOpsError as e:
-        return render(request, "error.html", {"message": e.message}, status=_status(e))
+        return error_page(request, e)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.errors import NotFound, VaxOpsError
+from vaxops.core.pages import error_page, form_error
 from vaxops.registry.domain import mask_id
 
 from . import selectors, services
@@ -23,10 +24,6 @@ from .models import Dose
 
 def _day(text: str | None) -> dt.date:
     return parse_day(text) or clock.today()
-
-
-def _not_found(request, e: VaxOpsError):
-    return render(request, "error.html", {"message": e.message}, status=404)
 
 
 def _may_void(user, dose: Dose) -> bool:
@@ -84,12 +81,12 @@ def assessment(request, pk: int):
     try:
         resident = selectors.resident_for_clinic(user=request.user, resident_id=pk)
     except NotFound as e:
-        return _not_found(request, e)
+        return error_page(request, e, status=404)
     on = _day(request.GET.get("on"))
     form = ExternalDoseForm(catalogue=catalogue_current())
     if request.method == "POST":
         if not request.user.has_perm("clinic.add_dose"):
-            return render(request, "error.html", {"message": "您的角色无权补录接种记录"}, status=403)
+            return error_page(request, "您的角色无权补录接种记录", status=403)
         form = ExternalDoseForm(request.POST, catalogue=catalogue_current())
         if form.is_valid():
             try:
@@ -97,7 +94,7 @@ def assessment(request, pk: int):
                     actor=request.user, resident_id=resident.pk, **form.cleaned_data
                 )
             except VaxOpsError as e:
-                form.add_error(e.field if e.field in form.fields else None, e.message)
+                form_error(form, e)
             else:
                 return redirect(reverse("clinic:resident", args=[resident.pk]) + "?added=1")
     elif request.method != "GET":
@@ -123,7 +120,7 @@ def dose_void(request, pk: int):
             message = e.message
     if message:
         status = 404 if dose is None else 400
-        return render(request, "error.html", {"message": message, "back": back}, status=status)
+        return error_page(request, message, context={"back": back}, status=status)
     return redirect(back + "?voided=1")
 
 
@@ -140,9 +137,7 @@ def contraindication_lift(request, pk: int):
             actor=request.user, contraindication_id=pk, reason=form.cleaned_data["reason"]
         )
     except VaxOpsError as e:
-        return render(
-            request, "error.html", {"message": e.message, "back": back}, status=404 if c is None else 400
-        )
+        return error_page(request, e, context={"back": back}, status=404 if c is None else 400)
     return redirect(back)
 
 
@@ -153,19 +148,19 @@ def screening(request, pk: int):
     try:
         resident = selectors.resident_for_clinic(user=request.user, resident_id=pk)
     except NotFound as e:
-        return _not_found(request, e)
+        return error_page(request, e, status=404)
     today = clock.today()
     try:
         question_set = question_set_on(today)
     except NotFound as e:
-        return render(request, "error.html", {"message": e.message}, status=404)
+        return error_page(request, e, status=404)
     catalogue = catalogue_current()
     show_en = request.GET.get("en") == "1" or (get_language() or "").startswith("en")
     form = ScreeningForm(question_set=question_set, catalogue=catalogue)
     record = None
     if request.method == "POST":
         if not request.user.has_perm("clinic.add_screeningrecord"):
-            return render(request, "error.html", {"message": "您的角色无权进行预检登记"}, status=403)
+            return error_page(request, "您的角色无权进行预检登记", status=403)
         form = ScreeningForm(request.POST, question_set=question_set, catalogue=catalogue)
         if form.is_valid():
             try:

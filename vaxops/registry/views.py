@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.pages import error_page
 from vaxops.core.xlsx import xlsx_response
 
 from . import domain, selectors, services
@@ -46,7 +47,7 @@ def resident(request, pk: int):
     try:
         r = selectors.resident_get(user=request.user, resident_id=pk)
     except VaxOpsError as e:
-        return render(request, "error.html", {"message": e.message}, status=404)
+        return error_page(request, e, status=404)
     age = domain.age_on(r.birth_date, clock.today()) if r.birth_date else "—"
     return render(
         request,
@@ -69,11 +70,8 @@ def resident_reveal(request, pk: int):
             actor=request.user, resident_id=pk, purpose=request.POST.get("purpose", "")
         )
     except VaxOpsError as e:
-        return render(
-            request,
-            "registry/_revealed.html",
-            {"error": e.message},
-            status=400 if e.code == "invalid" else 403,
+        return error_page(
+            request, e, template="registry/_revealed.html", status=400 if e.code == "invalid" else 403
         )
     return render(request, "registry/_revealed.html", {"revealed": revealed})
 

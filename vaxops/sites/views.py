@@ -23,6 +23,7 @@ from vaxops.campaign.selectors import employers_pickable
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.forms import form_values
+from vaxops.core.pages import error_page, message_error
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.selectors import villages_visible
 
@@ -58,10 +59,6 @@ def site_in_scope(user, site: Site) -> bool:
 
 def _may(user, perm: str, site: Site) -> bool:
     return user.has_perm(perm) and site_in_scope(user, site)
-
-
-def _refuse(request, message: str) -> None:
-    messages.error(request, message)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -132,17 +129,17 @@ def site_detail(request, code: str):
 def site_plan(request, code: str):
     site = get_object_or_404(selectors.sites_with_division(), code=code)
     if not _may(request.user, "sites.add_session", site):
-        _refuse(request, _("您的角色无权为该接种单位安排场次"))
+        message_error(request, _("您的角色无权为该接种单位安排场次"))
         return redirect("sites:site", site.code)
     values = form_values(PlanForm(request.POST))
     day, desks = values["day"], values["desks"]
     if day is None:
-        _refuse(request, _("请填写场次日期"))
+        message_error(request, _("请填写场次日期"))
         return redirect("sites:site", site.code)
     try:
         session = services.session_plan(actor=request.user, site=site, day=day, desks=desks)
     except VaxOpsError as e:
-        _refuse(request, e.message)
+        message_error(request, e)
         return redirect("sites:site", site.code)
     messages.success(
         request,
@@ -159,7 +156,7 @@ def site_reserve(request, code: str):
     site = get_object_or_404(selectors.sites_with_division(), code=code)
     user = request.user
     if not _may(user, "booking.add_slotquota", site):
-        _refuse(request, _("您的角色无权为该接种单位预留名额"))
+        message_error(request, _("您的角色无权为该接种单位预留名额"))
         return redirect("sites:site", site.code)
     values = form_values(ReserveForm(request.POST))
     session = selectors.session_of_site(site=site, session_id=values["session"])
@@ -184,7 +181,7 @@ def site_reserve(request, code: str):
             raise VaxOpsError(_("请填写预留名额"))
         services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
     except VaxOpsError as e:
-        _refuse(request, e.message)
+        message_error(request, e)
         return redirect("sites:site", site.code)
     messages.success(
         request,
@@ -208,9 +205,7 @@ def session_detail(request, pk: int):
     try:
         session = selectors.session_get(user=request.user, session_id=pk)
     except VaxOpsError as e:
-        return render(
-            request, "error.html", {"message": e.message}, status=404 if e.code == "not_found" else 403
-        )
+        return error_page(request, e)
     site = session.site
     user = request.user
     in_scope = site_in_scope(user, site)
@@ -276,14 +271,14 @@ def session_readiness(request, pk: int):
     session = _session(pk)
     item = request.POST.get("item", "")
     if not _may(request.user, "sites.add_readinesscheck", session.site):
-        _refuse(request, _("您的角色无权确认开诊准备"))
+        message_error(request, _("您的角色无权确认开诊准备"))
         return redirect("sites:session", session.pk)
     try:
         services.readiness_confirm(
             actor=request.user, session=session, item=item, note=request.POST.get("note", "").strip()
         )
     except VaxOpsError as e:
-        _refuse(request, e.message)
+        message_error(request, e)
     else:
         messages.success(request, _("已确认：%(item)s") % {"item": ReadinessItem(item).label})
     return redirect("sites:session", session.pk)
@@ -296,7 +291,7 @@ def session_assign(request, pk: int):
     session = _session(pk)
     site = session.site
     if not _may(request.user, "sites.add_assignment", site):
-        _refuse(request, _("您的角色无权安排工作人员"))
+        message_error(request, _("您的角色无权安排工作人员"))
         return redirect("sites:session", session.pk)
     values = form_values(AssignForm(request.POST))
     staff = selectors.staff_member_get(staff_id=values["staff"], site=site)
@@ -307,7 +302,7 @@ def session_assign(request, pk: int):
             raise VaxOpsError(_("请选择工作人员、工作台和岗位"))
         a = services.assignment_add(actor=request.user, session=session, staff=staff, desk=desk, role=role)
     except VaxOpsError as e:
-        _refuse(request, e.message)
+        message_error(request, e)
     else:
         messages.success(
             request, _("已安排%(staff)s到%(desk)s") % {"staff": a.staff.name, "desk": str(a.desk)}
@@ -321,12 +316,12 @@ def session_assign(request, pk: int):
 def session_open(request, pk: int):
     session = _session(pk)
     if not _may(request.user, "sites.change_session", session.site):
-        _refuse(request, _("您的角色无权开诊"))
+        message_error(request, _("您的角色无权开诊"))
         return redirect("sites:session", session.pk)
     try:
         services.session_open(actor=request.user, session=session)
     except VaxOpsError as e:
-        _refuse(request, e.message)
+        message_error(request, e)
     else:
         messages.success(request, _("场次已开诊"))
     return redirect("sites:session", session.pk)
@@ -338,12 +333,12 @@ def session_open(request, pk: int):
 def session_close(request, pk: int):
     session = _session(pk)
     if not _may(request.user, "sites.change_session", session.site):
-        _refuse(request, _("您的角色无权结束场次"))
+        message_error(request, _("您的角色无权结束场次"))
         return redirect("sites:session", session.pk)
     try:
         services.session_close(actor=request.user, session=session)
     except VaxOpsError as e:
-        _refuse(request, e.message)
+        message_error(request, e)
     else:
         messages.success(request, _("场次已结束"))
     return redirect("sites:session", session.pk)
@@ -361,14 +356,14 @@ def session_check_in(request, pk: int):
     if not (
         _may(user, "booking.change_appointment", session.site) and user.has_perm("booking.view_appointment")
     ):
-        _refuse(request, _("您的角色无权签到"))
+        message_error(request, _("您的角色无权签到"))
     elif appointment is None:
-        _refuse(request, _("预约不存在"))
+        message_error(request, _("预约不存在"))
     else:
         try:
             booking_services.appointment_check_in(actor=user, appointment=appointment)
         except VaxOpsError as e:
-            _refuse(request, e.message)
+            message_error(request, e)
         else:
             messages.success(request, _("%(name)s已签到") % {"name": mask_name(appointment.resident.name)})
     return redirect("sites:session", session.pk)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from vaxops.core import clock
 from vaxops.core.bounds import INT32_MAX, parse_int
 from vaxops.core.errors import NotFound, VaxOpsError
+from vaxops.core.pages import error_page, error_status, form_error
 from vaxops.core.xlsx import xlsx_response
 from vaxops.registry.domain import mask_name
 
@@ -70,18 +71,6 @@ def _perm_any(*perms):
         raise DjangoPermissionDenied
 
     return user_passes_test(check)
-
-
-def _status(e: VaxOpsError) -> int:
-    return {"forbidden": 403, "not_found": 404}.get(e.code, 400)
-
-
-def _error_page(request, message: str, status: int):
-    return render(request, "error.html", {"message": message}, status=status)
-
-
-def _form_error(form, e: VaxOpsError) -> None:
-    form.add_error(e.field if e.field in form.fields else None, e.message)
 
 
 def _in_scope(user, place: StockPlace | None) -> bool:
@@ -278,12 +267,12 @@ def lot_reveal(request, pk: int):
             request, lot, offset=offset, reveal_purpose=form.cleaned_data["purpose"], reveal_form=form
         )
     except VaxOpsError as e:
-        _form_error(form, e)
+        form_error(form, e)
         return render(
             request,
             "supply/lot.html",
             _lot_context(request, lot, offset=offset, reveal_form=form),
-            status=_status(e),
+            status=error_status(e),
         )
     return render(request, "supply/lot.html", ctx)
 
@@ -305,7 +294,7 @@ def lot_status(request, pk: int):
         try:
             services.lot_status_change(actor=request.user, lot=lot, **form.cleaned_data)
         except VaxOpsError as e:
-            _form_error(form, e)
+            form_error(form, e)
         else:
             messages.success(
                 request,
@@ -331,9 +320,7 @@ def lot_recall_return(request, pk: int):
             actor=request.user, lot=lot, place=place, reason=request.POST.get("reason", "").strip()[:200]
         )
     except VaxOpsError as e:
-        return render(
-            request, "supply/lot.html", _lot_context(request, lot, error=e.message), status=_status(e)
-        )
+        return error_page(request, e, template="supply/lot.html", context=_lot_context(request, lot))
     messages.success(
         request,
         _("已从%(place)s召回退回批号%(lot)s的追溯码%(n)s个")
@@ -392,7 +379,7 @@ def code(request, code: str):
     try:
         ctx = _code_context(request, code)
     except VaxOpsError as e:
-        return render(request, "supply/codes.html", {"code": code, "error": e.message}, status=404)
+        return error_page(request, e, template="supply/codes.html", context={"code": code}, status=404)
     return render(request, "supply/code.html", ctx)
 
 
@@ -404,7 +391,7 @@ def code_waste(request, code: str):
     try:
         ctx = _code_context(request, code, waste_form=form)
     except VaxOpsError as e:
-        return render(request, "supply/codes.html", {"code": code, "error": e.message}, status=404)
+        return error_page(request, e, template="supply/codes.html", context={"code": code}, status=404)
     tc = ctx["tc"]
     if not form.is_valid():
         return render(request, "supply/code.html", ctx, status=400)
@@ -417,9 +404,9 @@ def code_waste(request, code: str):
         require_place(request.user, tc.place, "supply.add_stockmovement")
         services.code_waste(actor=request.user, code=tc.code, place=tc.place, **form.cleaned_data)
     except VaxOpsError as e:
-        _form_error(form, e)
+        form_error(form, e)
         ctx["may_waste"] = True  # keep the form (and its error) in view
-        return render(request, "supply/code.html", ctx, status=_status(e))
+        return render(request, "supply/code.html", ctx, status=error_status(e))
     messages.success(request, _("追溯码%(code)s已登记损耗") % {"code": tc.code})
     return redirect("supply:code", tc.code)
 
@@ -447,8 +434,8 @@ def import_page(request):
                     actor=request.user, upload=upload, place=form.cleaned_data["place"]
                 )
             except VaxOpsError as e:
-                _form_error(form, e)
-                status = _status(e)
+                form_error(form, e)
+                status = error_status(e)
             else:
                 return redirect("supply:import-job", job.pk)
         else:
@@ -564,8 +551,8 @@ def dispatch_new(request):
                     note=data["note"],
                 )
             except VaxOpsError as e:
-                _form_error(form, e)
-                status = _status(e)
+                form_error(form, e)
+                status = error_status(e)
             else:
                 messages.success(
                     request,
@@ -627,7 +614,7 @@ def dispatch(request, pk: int):
     try:
         d = _dispatch_get(request, pk)
     except NotFound as e:
-        return _error_page(request, e.message, 404)
+        return error_page(request, e)
     return render(request, "supply/dispatch.html", _dispatch_context(request, d))
 
 
@@ -642,14 +629,14 @@ def dispatch_receive(request, pk: int):
         require_place(request.user, d.to_place, "supply.change_dispatch")
     except VaxOpsError as e:
         if not selectors.dispatches_visible(user=request.user).filter(pk=d.pk).exists():
-            return _error_page(request, e.message, _status(e))
+            return error_page(request, e)
         form.is_valid()
-        _form_error(form, e)
+        form_error(form, e)
         return render(
             request,
             "supply/dispatch.html",
             _dispatch_context(request, d, receive_form=form, may_receive=True),
-            status=_status(e),
+            status=error_status(e),
         )
     status = 400
     if form.is_valid():
@@ -660,8 +647,8 @@ def dispatch_receive(request, pk: int):
                 actor=request.user, dispatch=d, scanned=scanned, damaged=data["damaged"], note=data["note"]
             )
         except VaxOpsError as e:
-            _form_error(form, e)
-            status = _status(e)
+            form_error(form, e)
+            status = error_status(e)
         else:
             if got.status == DispatchStatus.RECEIVED:
                 messages.success(request, _("调拨单%(number)s已签收，与调出相符") % {"number": got.number})
@@ -707,8 +694,8 @@ def allocation(request):
                     weights={"risk": data["risk"], "density": data["density"], "mobility": data["mobility"]},
                 )
             except VaxOpsError as e:
-                _form_error(form, e)
-                status = _status(e)
+                form_error(form, e)
+                status = error_status(e)
             else:
                 return redirect("supply:allocation-run", run.pk)
         else:
@@ -765,7 +752,7 @@ def allocation_run(request, pk: int):
     try:
         run = _run_get(request, pk)
     except NotFound as e:
-        return _error_page(request, e.message, 404)
+        return error_page(request, e)
     return render(request, "supply/allocation_run.html", _run_context(request, run))
 
 
@@ -776,17 +763,14 @@ def allocation_approve(request, pk: int):
     try:
         run = _run_get(request, pk)
     except NotFound as e:
-        return _error_page(request, e.message, 404)
+        return error_page(request, e)
     try:
         require_place(request.user, run.source, "supply.change_allocationrun")
         require_place(request.user, run.source, "supply.add_dispatch")
         made = services.allocation_approve(actor=request.user, run=run)
     except VaxOpsError as e:
-        return render(
-            request,
-            "supply/allocation_run.html",
-            _run_context(request, run, error=e.message),
-            status=_status(e),
+        return error_page(
+            request, e, template="supply/allocation_run.html", context=_run_context(request, run)
         )
     messages.success(
         request,
@@ -824,8 +808,8 @@ def count_new(request):
                     reason=data["reason"],
                 )
             except VaxOpsError as e:
-                _form_error(form, e)
-                status = _status(e)
+                form_error(form, e)
+                status = error_status(e)
             else:
                 return redirect("supply:count", count.pk)
         else:
@@ -841,7 +825,7 @@ def count_new(request):
 def count(request, pk: int):
     c = get_object_or_404(selectors.stock_counts_for_pages(), pk=pk)
     if not _in_scope(request.user, c.place):
-        return _error_page(request, _("盘点记录不存在或不在您的管辖范围内"), 404)
+        return error_page(request, _("盘点记录不存在或不在您的管辖范围内"), status=404)
     known = selectors.code_places(codes=c.unexpected[:2000])
     unexpected = [{"code": x, "where": known.get(x)} for x in c.unexpected]
     return render(request, "supply/count.html", {"c": c, "unexpected": unexpected})
@@ -859,11 +843,11 @@ def person_codes(request, pk: int):
     not_found = _("居民不存在或不在您的管辖范围内")
     resident = selectors.resident_by_id(resident_id=pk)
     if resident is None:
-        return _error_page(request, not_found, 404)
+        return error_page(request, not_found, status=404)
     try:
         rows = selectors.person_codes(user=request.user, resident=resident)
     except VaxOpsError as e:
-        return _error_page(request, not_found if e.code == "forbidden" else e.message, 404)
+        return error_page(request, not_found if e.code == "forbidden" else e.message, status=404)
     lot_ids = selectors.lot_ids_by_number(keys={(r["product"], r["lot"]) for r in rows})
     for r in rows:
         r["lot_id"] = lot_ids.get((r["product"], r["lot"]))
