@@ -475,3 +475,38 @@ def test_the_pages_speak_english_on_request(client, cdc, planned, village_a1):
     assert "Upcoming sessions" in site_page and "Plan a session" in site_page and "近期场次" not in site_page
     assert "Community booking" in door and "Choose a slot" in door and "Site and day" in door
     assert "Book your vaccination" in own and "Send me a code" in own and "获取验证码" not in own
+
+
+# --------------------------------------------------------------------------------------------------
+# Input: what is not an id is "none chosen", said in Chinese, never a 500
+# --------------------------------------------------------------------------------------------------
+
+TOO_BIG = str(2**63)
+
+
+def test_ids_past_64_bits_or_not_numbers_are_refused_by_name(client, worker_a, cdc, planned, village_a1):
+    person = _people(village_a1, [(1, "王小明")])[0]
+    client.force_login(worker_a)
+    for slot in (TOO_BIG, "abc", ""):
+        r = client.post(
+            "/booking/", {"village_code": village_a1.code, "slot": slot, "resident": [person.pk]}, follow=True
+        )
+        assert r.status_code == 200 and "请选择预约时段" in _text(r)
+    r = client.post("/booking/", {"slot": _first_slot(planned).pk, "resident": [TOO_BIG, "x"]}, follow=True)
+    assert "请勾选要预约的居民" in _text(r)
+    r = client.post("/booking/waitlist/", {"session": TOO_BIG, "resident": [person.pk]}, follow=True)
+    assert "请选择场次" in _text(r)
+    assert client.get("/booking/", {"village_code": village_a1.code, "session": TOO_BIG}).status_code == 200
+    assert not Appointment.objects.exists()
+
+    client.force_login(cdc)
+    url = f"/sites/sessions/{planned.pk}/"
+    r = client.post(url + "check-in/", {"appointment": TOO_BIG}, follow=True)
+    assert "预约不存在" in _text(r)
+    r = client.post(url + "assignments/", {"staff": TOO_BIG, "desk": "1", "role": "vaccination"}, follow=True)
+    assert "请选择工作人员、工作台和岗位" in _text(r)
+    r = client.post("/sites/S1/reserve/", {"session": TOO_BIG, "target": "", "places": "5"}, follow=True)
+    assert "请选择场次" in _text(r)
+    r = client.post("/sites/S1/plan/", {"day": "2026-13-40"}, follow=True)
+    assert "请填写场次日期" in _text(r)
+    assert client.get(url, {"slot": TOO_BIG}).status_code == 200
