@@ -14,6 +14,8 @@ class ReportsConfig(AppConfig):
 
 def _after_migrate(sender, **kwargs) -> None:
     from vaxops.accounts.services import roles_sync
+    from vaxops.core.schedules import schedule_daily
 
     # The roles were synced before this app's permissions existed; sync again now that they do.
     roles_sync()
+    schedule_daily("日报表17时逾期标记", "vaxops.reports.tasks.daily_reports_mark_late", hour=17)

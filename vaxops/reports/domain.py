@@ -119,6 +119,14 @@ def population_row(values: dict[str, object]) -> tuple[PopulationRow | None, lis
     return PopulationRow(code, year, kind, counts["total"], counts["age_18_plus"], counts["age_60_plus"]), []
 
 
+DAILY_REPORT_DUE = dt.time(17, 0)  # 各乡镇每日下午5时前报县疾控中心
+
+
+def daily_report_due(day: dt.date) -> dt.datetime:
+    """The naive local (Beijing) moment a township's report of ``day`` is due: 17:00 that day."""
+    return dt.datetime.combine(day, DAILY_REPORT_DUE)
+
+
 def coverage(done: int, denominator: int | None) -> Fraction | None:
     """The share of the denominator done (exact); None when there is no denominator to divide by."""
     if not denominator:

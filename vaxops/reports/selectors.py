@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from vaxops.accounts.scope import Scope
+from vaxops.accounts.scope import Scope, scope_for
 from vaxops.catalog.domain import add_years
 from vaxops.core.errors import NotFound, PermissionDenied
 from vaxops.jurisdictions.models import Division, Level
@@ -52,6 +52,13 @@ class DailyRow:
             "population_60_plus": self.population_60_plus,
             "coverage_60_plus_first_dose": domain.percent_text(share_60) if share_60 is not None else None,
         }
+
+
+def actor_scope(actor) -> Scope:
+    """A signed-in user's scope; the system actor (commands, jobs) sees every division."""
+    if getattr(actor, "pk", None) is None:
+        return Scope(unrestricted=True, label="全部")
+    return scope_for(actor)
 
 
 def report_division(*, scope: Scope, code: str | None) -> Division:

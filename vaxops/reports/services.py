@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from vaxops.accounts.scope import require
-from vaxops.audit.services import audit_record_many
+from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.core import clock
-from vaxops.jurisdictions.models import Division
+from vaxops.core.actors import SystemActor
+from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.services import ImportResult, RowError
 from vaxops.registry.tables import Table
 
 from . import domain
-from .models import Population
+from .models import DailyReport, DailyReportLate, Population
+from .selectors import actor_scope, daily_report
 from .tables import LABELS
 
 BATCH = 500
@@ -113,3 +118,111 @@ def _write(batch, result: ImportResult, *, table: Table, actor, filename: str) -
             items=changes,
             purpose=filename[:200],
         )
+
+
+# ------------------------------------------------------------------------------ the daily report (日报表)
+#
+# A township confirms its figures of the day by 17:00 (a stored snapshot); the 17:00 job marks every township
+# that has not; a correction after confirmation is a new version with its reason.
+
+
+def _township_for(actor, code: str) -> Division:
+    scope = actor_scope(actor)
+    township = Division.objects.filter(code=code.strip().ljust(12, "0"), level=Level.TOWNSHIP).first()
+    if township is None:
+        raise NotFound(f"乡镇（街道）不存在：{code}", field="township")
+    if not scope.covers_code(township.code):
+        raise PermissionDenied("该乡镇不在您的管辖范围内", field="township")
+    return township
+
+
+@transaction.atomic
+def daily_report_confirm(
+    *, actor, township_code: str, day: dt.date, note: str = "", reason: str = ""
+) -> DailyReport:
+    """Confirm a township's report of ``day`` with today's figures from the records (version 1), or correct a
+    confirmed one (a new version, ``reason`` required). Two confirmations at once cannot both be version 1:
+    the database's unique version refuses the second, which is told the report is already confirmed."""
+    require(actor, "reports.confirm_dailyreport")
+    township = _township_for(actor, township_code)
+    if day > clock.today():
+        raise ValidationFailed("不能确认未来日期的日报表", code="report_day_future", field="day")
+    note, reason = (note or "").strip(), (reason or "").strip()
+    latest = DailyReport.objects.filter(township=township, day=day).order_by("-version").first()
+    if latest is not None and not reason:
+        raise ValidationFailed(
+            f"{township.name}{day}的日报表已于{clock_text(latest.confirmed_at)}确认（第{latest.version}版）；"
+            "如需更正，请填写更正原因",
+            code="report_already_confirmed",
+            field="reason",
+        )
+    if latest is None and reason:
+        reason = ""  # a first confirmation corrects nothing
+    figures = daily_report(scope=actor_scope(actor), day=day, division_code=township.code)["total"]
+    now = clock.now()
+    due = timezone.make_aware(domain.daily_report_due(day))
+    version = (latest.version + 1) if latest else 1
+    try:
+        with transaction.atomic():
+            report = DailyReport.objects.create(
+                township=township,
+                day=day,
+                version=version,
+                figures=figures,
+                note=note[:500],
+                reason=reason[:200],
+                confirmed_by=actor if getattr(actor, "pk", None) else None,
+                confirmed_at=now,
+                late=now > due,
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            f"{township.name}{day}的日报表刚被他人确认，请刷新后查看", code="report_already_confirmed"
+        ) from None
+    audit_record(
+        actor=actor,
+        action="daily_report.confirm" if version == 1 else "daily_report.correct",
+        obj=report,
+        purpose=reason[:200],
+        old={"version": latest.version, "figures": latest.figures} if latest else None,
+        new={
+            "version": version,
+            "day": day.isoformat(),
+            "township": township.code,
+            "figures": figures,
+            "late": report.late,
+        },
+    )
+    return report
+
+
+def clock_text(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+@transaction.atomic
+def daily_reports_mark_late(*, day: dt.date | None = None) -> list[str]:
+    """The 17:00 job: every township without a confirmed report of ``day`` (today by default) is marked late,
+    once; returns the codes marked now. The county sees them on its progress page; each township sees its
+    own on its home page."""
+    day = day or clock.today()
+    confirmed = DailyReport.objects.filter(day=day).values("township_id")
+    already = DailyReportLate.objects.filter(day=day).values("township_id")
+    townships = list(
+        Division.objects.filter(level=Level.TOWNSHIP)
+        .exclude(pk__in=confirmed)
+        .exclude(pk__in=already)
+        .order_by("code")
+    )
+    now = clock.now()
+    DailyReportLate.objects.bulk_create(
+        [DailyReportLate(township=t, day=day, marked_at=now) for t in townships], ignore_conflicts=True
+    )
+    if townships:
+        audit_record_many(
+            actor=SystemActor("daily-report-late"),
+            action="daily_report.late",
+            object_type="jurisdictions.division",
+            items=[(t.code, None, {"day": day.isoformat(), "township": t.name}) for t in townships],
+        )
+    return [t.code for t in townships]

@@ -2,7 +2,7 @@
 
 ``SNAPSHOT`` is every role's permissions, first taken when the grants were still one table in
 ``accounts/roles.py``: a change to it is a change of who may do what, to be made on purpose (since then: the
-population denominators and the sector departments of the progress reports).
+population denominators, the daily report's confirmation and the sector departments of the progress reports).
 """
 
 import subprocess
@@ -90,6 +90,8 @@ SNAPSHOT = {
             "registry.view_sector",
             "reports.add_population",
             "reports.change_population",
+            "reports.confirm_dailyreport",
+            "reports.view_dailyreport",
             "reports.view_population",
             "sites.add_assignment",
             "sites.add_certificate",
@@ -171,6 +173,8 @@ SNAPSHOT = {
             "registry.reveal_identity",
             "registry.search_by_document",
             "registry.view_resident",
+            "reports.confirm_dailyreport",
+            "reports.view_dailyreport",
             "reports.view_population",
             "sites.add_session",
             "sites.view_session",
@@ -360,6 +364,7 @@ SNAPSHOT = {
         [
             "registry.view_sector",
             "registry.view_statistics",
+            "reports.view_dailyreport",
             "reports.view_population",
             "sites.view_session",
             "sites.view_site",
@@ -384,6 +389,7 @@ SNAPSHOT = {
             "notify.view_notification",
             "registry.view_resident",
             "registry.view_statistics",
+            "reports.view_dailyreport",
             "reports.view_population",
             "sites.view_session",
             "sites.view_site",

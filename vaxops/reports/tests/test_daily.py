@@ -10,45 +10,14 @@ from django.utils import timezone
 
 from vaxops.accounts.scope import Scope, scope_for
 from vaxops.clinic.models import Dose
-from vaxops.clinic.tests.conftest import make_resident
 from vaxops.core.errors import PermissionDenied
 from vaxops.jurisdictions.models import Division
 from vaxops.reports.models import Population
 from vaxops.reports.selectors import daily_report
 
-DAY = date(2021, 6, 10)
-A1, A2, B1 = "330199001001", "330199001002", "330199002001"
+from .conftest import DAY
+
 ALL = Scope(unrestricted=True)
-
-
-def dose(person, on, *, product="BBIBP-CorV", booster=False, external=False, voided=False):
-    return Dose.objects.create(
-        resident=person,
-        product_code=product,
-        given_on=on,
-        is_booster=booster,
-        external=external,
-        voided_at=timezone.now() if voided else None,
-        void_reason="登记错人" if voided else "",
-    )
-
-
-@pytest.fixture
-def history(county):
-    """Five people in two townships, with doses before, on and after the day, voided and external ones."""
-    wang = make_resident(A1, 1, "王芳")  # dose 1 on 20 May, dose 2 today: first dose long ago
-    li = make_resident(A2, 2, "李强", birth=date(1950, 3, 1))  # 60+: first dose today
-    zhao = make_resident(B1, 3, "赵敏")  # first dose elsewhere (external) on 1 June, booster today
-    qian = make_resident(B1, 4, "钱进")  # only dose voided: not vaccinated
-    sun = make_resident(A1, 5, "孙丽")  # first dose tomorrow: not yet
-    dose(wang, date(2021, 5, 20))
-    dose(wang, DAY)
-    dose(li, DAY)
-    dose(zhao, date(2021, 6, 1), external=True)
-    dose(zhao, DAY, booster=True)
-    dose(qian, DAY, voided=True)
-    dose(sun, DAY + timedelta(days=1))
-    return wang, li, zhao, qian, sun
 
 
 def _rows(report):
@@ -117,10 +86,13 @@ def test_coverage_is_against_the_registered_population_of_the_year_or_the_latest
 
 
 def test_a_township_worker_sees_their_township_and_is_refused_the_county(history, village_a1):
-    from vaxops.accounts.models import User
+    from vaxops.accounts.services import user_create
 
-    township = User.objects.create_user(
-        "tw", password="x", role="township_worker", division=Division.objects.get(code="330199001000")
+    township = user_create(
+        username="tw",
+        password="x-Password-1",
+        role="township_worker",
+        division=Division.objects.get(code="330199001000"),
     )
     scope = scope_for(township)
     report = daily_report(scope=scope, day=DAY)
