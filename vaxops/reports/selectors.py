@@ -175,3 +175,40 @@ def _populations(codes: list[str], *, year: int) -> dict[str, tuple[int, int]]:
     for code, total, old in qs:
         found.setdefault(code, (total, old))
     return found
+
+
+@dataclass
+class TownshipStatus:
+    """A township's report of the day: its live figures, and whether and when it was confirmed."""
+
+    code: str
+    name: str
+    figures: dict
+    confirmed: object | None  # the latest DailyReport, if any
+    late: bool
+
+
+def daily_status(
+    *, scope: Scope, day: dt.date, division_code: str | None = None
+) -> tuple[dict, list[TownshipStatus]]:
+    """The day's report (as ``daily_report``) with each township's confirmation and lateness."""
+    from .models import DailyReport, DailyReportLate
+
+    report = daily_report(scope=scope, day=day, division_code=division_code)
+    codes = [r["division"] for r in report["rows"]]
+    latest: dict[str, DailyReport] = {}
+    for r in (
+        DailyReport.objects.filter(day=day, township__code__in=codes)
+        .select_related("township", "confirmed_by")
+        .order_by("township__code", "-version")
+    ):
+        latest.setdefault(r.township.code, r)
+    late = set(
+        DailyReportLate.objects.filter(day=day, township__code__in=codes).values_list(
+            "township__code", flat=True
+        )
+    )
+    return report, [
+        TownshipStatus(r["division"], r["name"], r, latest.get(r["division"]), r["division"] in late)
+        for r in report["rows"]
+    ]
