@@ -20,6 +20,7 @@ urlpatterns = [
     path("clinic/", include("vaxops.clinic.urls")),
     path("", include("vaxops.desk.urls")),  # /desk/…, /r/<token>/…
     path("mobilisation/", include("vaxops.campaign.urls")),
+    path("reports/", include("vaxops.reports.urls")),
     path("supply/", include("vaxops.supply.urls")),
     path("sites/", include("vaxops.sites.urls")),
     path("", include("vaxops.booking.urls")),  # /booking/…, /book/…

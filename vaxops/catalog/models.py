@@ -308,6 +308,14 @@ class PhaseTarget(models.Model):
         "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划")
     )
     target_people = models.PositiveIntegerField(_("目标人数"))
+    target_doses = models.PositiveIntegerField(_("目标剂次"), null=True, blank=True)
+    deadline = models.DateField(_("完成时限"), null=True, blank=True)
+    daily_quota = models.PositiveIntegerField(
+        _("每日任务量（人/天）"),
+        null=True,
+        blank=True,
+        help_text=_("留空则按剩余目标人数与完成时限自动计算"),
+    )
 
     class Meta:
         verbose_name = _("阶段目标")

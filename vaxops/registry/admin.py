@@ -3,7 +3,7 @@ from django.contrib import admin
 from vaxops.core.admin import AuditedModelAdmin, PersonalDataAdmin
 
 from . import domain
-from .models import Employer, ImportJob, PriorityGroup, Resident
+from .models import Employer, ImportJob, PriorityGroup, Resident, Sector
 
 
 @admin.register(PriorityGroup)
@@ -12,9 +12,17 @@ class PriorityGroupAdmin(AuditedModelAdmin):
     list_editable = ("phase", "sort")
 
 
+@admin.register(Sector)
+class SectorAdmin(AuditedModelAdmin):
+    list_display = ("code", "name", "division")
+    search_fields = ("code", "name")
+    raw_id_fields = ("division",)
+
+
 @admin.register(Employer)
 class EmployerAdmin(AuditedModelAdmin):
-    list_display = ("code", "name", "division", "priority_group")
+    list_display = ("code", "name", "division", "priority_group", "sector")
+    list_filter = ("sector",)
     search_fields = ("code", "name")
     raw_id_fields = ("division",)
 

@@ -24,6 +24,25 @@ class PriorityGroup(models.Model):
         return self.name_zh
 
 
+class Sector(models.Model):
+    """A 行业主管部门 (e.g. 县教育局, 县卫健局) answerable for the employers of its trade: progress is read by
+    place (属地责任) and by sector (行业管理责任)."""
+
+    code = models.CharField(_("部门代码"), max_length=32, unique=True)
+    name = models.CharField(_("部门名称"), max_length=100)
+    division = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("所属区划")
+    )
+
+    class Meta:
+        verbose_name = _("行业主管部门")
+        verbose_name_plural = _("行业主管部门")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Employer(models.Model):
     """A 工作单位 whose contact books its staff; scoped users of the employer see only its staff."""
 
@@ -34,6 +53,14 @@ class Employer(models.Model):
     )
     priority_group = models.ForeignKey(
         PriorityGroup, models.PROTECT, null=True, blank=True, verbose_name=_("人群分类")
+    )
+    sector = models.ForeignKey(
+        Sector,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="employers",
+        verbose_name=_("行业主管部门"),
     )
 
     class Meta:

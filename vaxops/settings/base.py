@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "vaxops.notify",
     "vaxops.certs",
     "vaxops.desk",
+    "vaxops.reports",
     "vaxops.demo",
     "vaxops.benchmarks",
 ]

@@ -1,7 +1,8 @@
 """Each app declares its own role permissions (``<app>/roles.py``); accounts assembles them.
 
-``SNAPSHOT`` is every role's permissions as they stood when the grants were still one table in
-``accounts/roles.py``: a change to it is a change of who may do what, to be made on purpose.
+``SNAPSHOT`` is every role's permissions, first taken when the grants were still one table in
+``accounts/roles.py``: a change to it is a change of who may do what, to be made on purpose (since then: the
+population denominators, the daily report's confirmation and the sector departments of the progress reports).
 """
 
 import subprocess
@@ -79,11 +80,19 @@ SNAPSHOT = {
             "clinic.void_dose",
             "notify.view_notification",
             "registry.add_resident",
+            "registry.add_sector",
             "registry.change_resident",
+            "registry.change_sector",
             "registry.import_residents",
             "registry.reveal_identity",
             "registry.search_by_document",
             "registry.view_resident",
+            "registry.view_sector",
+            "reports.add_population",
+            "reports.change_population",
+            "reports.confirm_dailyreport",
+            "reports.view_dailyreport",
+            "reports.view_population",
             "sites.add_assignment",
             "sites.add_certificate",
             "sites.add_desk",
@@ -164,6 +173,9 @@ SNAPSHOT = {
             "registry.reveal_identity",
             "registry.search_by_document",
             "registry.view_resident",
+            "reports.confirm_dailyreport",
+            "reports.view_dailyreport",
+            "reports.view_population",
             "sites.add_session",
             "sites.view_session",
             "sites.view_site",
@@ -350,7 +362,10 @@ SNAPSHOT = {
         "Leadership group",
         "division",
         [
+            "registry.view_sector",
             "registry.view_statistics",
+            "reports.view_dailyreport",
+            "reports.view_population",
             "sites.view_session",
             "sites.view_site",
             "supply.view_allocationrun",
@@ -374,6 +389,8 @@ SNAPSHOT = {
             "notify.view_notification",
             "registry.view_resident",
             "registry.view_statistics",
+            "reports.view_dailyreport",
+            "reports.view_population",
             "sites.view_session",
             "sites.view_site",
             "supply.view_allocationrun",

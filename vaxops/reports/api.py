@@ -1,0 +1,50 @@
+"""/api/v1/reports: the same numbers as the pages and ``vaxops report``, scoped like every read."""
+
+from datetime import date
+from typing import Annotated
+
+from ninja import Router, Schema
+from pydantic import Field
+
+from vaxops.accounts.scope import require, scope_for
+from vaxops.core.schemas import Day, ErrorOut
+
+from .selectors import daily_report
+
+router = Router(tags=["reports"])
+
+
+class DailyRowOut(Schema):
+    division: str = Field(description="区划代码（12位）")
+    name: str
+    doses_today: int = Field(description="当日接种剂次（未作废）")
+    doses_cumulative: int = Field(description="截至当日累计接种剂次")
+    people_first_dose_today: int = Field(description="当日首剂人数（首次接种的人）")
+    people_first_dose_cumulative: int = Field(description="累计首剂人数")
+    people_60_plus_first_dose_cumulative: int = Field(description="60岁及以上累计首剂人数")
+    booster_doses_cumulative: int = Field(description="累计加强剂次")
+    population: int | None = Field(description="户籍人口（当年或之前最近一年）")
+    coverage_first_dose: str | None = Field(description="首剂覆盖率（累计首剂人数 ÷ 户籍人口）")
+    population_60_plus: int | None
+    coverage_60_plus_first_dose: str | None
+
+
+class DailyOut(Schema):
+    date: date
+    division: str
+    name: str
+    rows: list[DailyRowOut]
+    total: DailyRowOut
+
+
+@router.get(
+    "/daily",
+    response={200: DailyOut, 403: ErrorOut, 404: ErrorOut},
+    summary="日报表 / daily report by township",
+)
+def daily(
+    request, date: Day, division: Annotated[str, Field(max_length=12, pattern=r"^\d{6,12}$")] | None = None
+):
+    """Doses and people of the day and to date per township of the county (or of one township)."""
+    require(request.user, "reports.view_population")
+    return daily_report(scope=scope_for(request.user), day=date, division_code=division)

@@ -1,0 +1,103 @@
+"""The denominators progress is measured against."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .domain import KIND_LABELS, PopulationKind
+
+
+class Population(models.Model):
+    """A division's population (户籍 or 常住) in a year: everyone, aged 18+ and aged 60+ (统计口径).
+
+    Loaded from the statistics bureau's table (``vaxops load-population``) and editable by the county; the
+    coverage of a division and year is read against the row of that division, year and kind."""
+
+    division = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划")
+    )
+    year = models.PositiveSmallIntegerField(_("年份"))
+    kind = models.CharField(
+        _("人口口径"), max_length=12, choices=[(k.value, KIND_LABELS[k]) for k in PopulationKind]
+    )
+    total = models.PositiveIntegerField(_("总人口"))
+    age_18_plus = models.PositiveIntegerField(_("18岁及以上"))
+    age_60_plus = models.PositiveIntegerField(_("60岁及以上"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("人口数")
+        verbose_name_plural = _("人口数")
+        ordering = ["division__code", "-year", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division", "year", "kind"], name="population_once_per_year_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(age_18_plus__lte=models.F("total"))
+                & models.Q(age_60_plus__lte=models.F("age_18_plus")),
+                name="population_age_bands_nest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.division_id and self.division.name} {self.year} {self.get_kind_display()}: {self.total}"
+        )
+
+
+class DailyReport(models.Model):
+    """A township's 日报表 for a day as it confirmed it: the figures of that moment, kept as they were.
+
+    Version 1 is the confirmation (due by 17:00 Beijing time); a correction after it is a new version with its
+    reason, never an edit."""
+
+    township = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("乡镇（街道）")
+    )
+    day = models.DateField(_("统计日期"))
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    figures = models.JSONField(_("报表数据"))
+    note = models.CharField(_("备注"), max_length=500, blank=True)
+    reason = models.CharField(_("更正原因"), max_length=200, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+", verbose_name=_("确认人")
+    )
+    confirmed_at = models.DateTimeField(_("确认时间"))
+    late = models.BooleanField(_("逾期确认"), default=False)
+
+    class Meta:
+        verbose_name = _("日报表")
+        verbose_name_plural = _("日报表")
+        ordering = ["-day", "township__code", "-version"]
+        permissions = [("confirm_dailyreport", "确认本乡镇日报表")]
+        constraints = [
+            models.UniqueConstraint(fields=["township", "day", "version"], name="daily_report_version_once"),
+            models.CheckConstraint(
+                condition=models.Q(version=1) | ~models.Q(reason=""),
+                name="daily_report_correction_has_reason",
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="daily_report_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.township_id and self.township.name} {self.day} v{self.version}"
+
+
+class DailyReportLate(models.Model):
+    """A township that had not confirmed its day's report when the 17:00 job ran (逾期未报)."""
+
+    township = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("乡镇（街道）")
+    )
+    day = models.DateField(_("统计日期"))
+    marked_at = models.DateTimeField(_("标记时间"))
+
+    class Meta:
+        verbose_name = _("逾期未报")
+        verbose_name_plural = _("逾期未报")
+        ordering = ["-day", "township__code"]
+        constraints = [models.UniqueConstraint(fields=["township", "day"], name="daily_report_late_once")]
+
+    def __str__(self) -> str:
+        return f"{self.township_id and self.township.name} {self.day}"
