@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day
 from vaxops.core.errors import VaxOpsError
+from vaxops.core.pages import error_page, message_error
 from vaxops.core.xlsx import xlsx_response
 
 from . import domain, services
@@ -82,7 +83,7 @@ def confirm(request):
             reason=data["reason"],
         )
     except VaxOpsError as e:
-        messages.error(request, e.message)
+        message_error(request, e)
     else:
         if report.version == 1:
             messages.success(
@@ -103,7 +104,7 @@ def daily_xlsx(request):
             scope=actor_scope(request.user), day=day, division_code=request.GET.get("division") or None
         )
     except VaxOpsError as e:
-        return render(request, "error.html", {"message": e.message}, status=404)
+        return error_page(request, e)
 
     def status(t) -> str:
         if t.confirmed is None:
