@@ -42,9 +42,7 @@ def daily(request):
             scope=actor_scope(request.user), day=day, division_code=request.GET.get("division") or None
         )
     except VaxOpsError as e:
-        return render(
-            request, "error.html", {"message": e.message}, status=403 if e.code == "forbidden" else 404
-        )
+        return error_page(request, e)
     due = domain.daily_report_due(day)
     return render(
         request,
