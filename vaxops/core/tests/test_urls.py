@@ -18,6 +18,7 @@ APP_NAMESPACES = {
     "sites",
     "booking",
     "certs",
+    "reports",
 }
 
 
