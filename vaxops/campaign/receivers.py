@@ -1,16 +1,27 @@
-"""Recompute statuses when residents change (inline for a few, in the worker for a batch)."""
+"""Recompute statuses when residents change (inline for a few, in the worker for a batch) and, in the same
+transaction, when their vaccination record changes."""
 
 from django.dispatch import receiver
 
+from vaxops.clinic.signals import record_changed
 from vaxops.registry.signals import residents_changed
+
+from .services import status_refresh, status_store
 
 INLINE_LIMIT = 200
 
 
+@receiver(record_changed, dispatch_uid="campaign.record_changed")
+def on_record_changed(sender, resident_ids, resident=None, inputs=None, on=None, **kwargs):
+    """A dose, screening or void: the people's stored status follows in the writer's transaction."""
+    if resident is not None and inputs is not None:
+        status_store(resident=resident, inputs=inputs, on=on)
+    else:
+        status_refresh(resident_ids=resident_ids)
+
+
 @receiver(residents_changed)
 def on_residents_changed(sender, resident_ids, **kwargs):
-    from .services import status_refresh
-
     ids = list(resident_ids)
     if len(ids) <= INLINE_LIMIT:
         status_refresh(resident_ids=ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound, PermissionDenied
 
-from .models import Session
+from .models import Session, StaffMember
 
 
 def session_get(*, user, session_id: int) -> Session:
@@ -19,3 +19,10 @@ def session_get(*, user, session_id: int) -> Session:
     if not scope_for(user).covers_code(found.site.division.code):
         raise PermissionDenied(f"{found.site.name}不在您的管辖范围内")
     return found
+
+
+def staff_site_id(user) -> int | None:
+    """The site where ``user`` works as active staff, or ``None`` (no user row, or not staff anywhere)."""
+    if not getattr(user, "pk", None):
+        return None
+    return StaffMember.objects.filter(user=user, active=True).values_list("site_id", flat=True).first()
