@@ -22,7 +22,7 @@ urlpatterns = [
     path("", include("vaxops.desk.urls")),  # /desk/…, /r/<token>/…
     path("mobilisation/", include("vaxops.campaign.urls")),
     path("supply/", include("vaxops.supply.urls")),
-    path("sites/", include("vaxops.sites.urls")),
+    path("sites/", include("vaxops.booking.site_urls")),
     path("", include("vaxops.booking.urls")),  # /booking/…, /book/…
     path("", include("vaxops.certs.urls")),  # /certs/…, /verify/
     path("admin/", admin.site.urls),

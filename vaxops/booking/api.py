@@ -610,7 +610,7 @@ def session_reserve(request, session_id: Id, payload: ReserveIn):
     data = {"session": session_id, **payload.dict()}
 
     def work():
-        n = site_services.session_reserve(
+        n = services.session_reserve(
             actor=request.user,
             session=s,
             key=payload.key.strip(),

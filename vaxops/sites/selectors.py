@@ -5,7 +5,7 @@ from __future__ import annotations
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound, PermissionDenied
 
-from .models import Session, StaffMember
+from .models import Session, Site, StaffMember
 
 
 def session_get(*, user, session_id: int) -> Session:
@@ -26,3 +26,15 @@ def staff_site_id(user) -> int | None:
     if not getattr(user, "pk", None):
         return None
     return StaffMember.objects.filter(user=user, active=True).values_list("site_id", flat=True).first()
+
+
+def site_in_scope(user, site: Site) -> bool:
+    """May ``user`` act on ``site``: the site lies in the user's division (county, township…); a staff member
+    linked to a site acts on that site only; an employer contact on none."""
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return True
+    staff = StaffMember.objects.filter(user_id=user.pk).first() if getattr(user, "pk", None) else None
+    if staff is not None and staff.site_id != site.pk:
+        return False
+    return scope.code_low is not None and scope.covers_code(site.division.code)

@@ -2,6 +2,8 @@
 reserved for villages or employers, and a session's day sheet ("四有" readiness, staff at the desks,
 opening, slots and the appointments to check in).
 
+They live in booking, above sites, because they show and change a session's slots and appointments (the
+paths stay under ``/sites/`` and the route names in the ``sites`` namespace: ``booking/site_urls.py``).
 Reads go through ``booking.selectors``; writes through ``sites.services`` and ``booking.services``. Sites are
 public information, but acting on one (planning, reserving, confirming, assigning, opening, checking in) needs
 the permission and the site inside the user's jurisdiction. A refusal is shown in the page with its Chinese
@@ -17,17 +19,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vaxops.accounts.scope import scope_for
-from vaxops.booking import selectors as booking_selectors
-from vaxops.booking import services as booking_services
-from vaxops.booking.models import Appointment, AppointmentStatus
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.errors import VaxOpsError
 from vaxops.registry.domain import mask_id, mask_name
-
-from . import selectors, services
-from .models import (
+from vaxops.sites import selectors, services
+from vaxops.sites.models import (
     Desk,
     ReadinessItem,
     Session,
@@ -36,6 +33,11 @@ from .models import (
     StaffMember,
     StaffRole,
 )
+from vaxops.sites.selectors import site_in_scope
+
+from . import selectors as booking_selectors
+from . import services as booking_services
+from .models import Appointment, AppointmentStatus
 
 UPCOMING_DAYS = 28
 
@@ -43,18 +45,6 @@ UPCOMING_DAYS = 28
 # --------------------------------------------------------------------------------------------------
 # Scope
 # --------------------------------------------------------------------------------------------------
-
-
-def site_in_scope(user, site: Site) -> bool:
-    """May ``user`` act on ``site``: the site lies in the user's division (county, township…); a staff member
-    linked to a site acts on that site only; an employer contact on none."""
-    scope = scope_for(user)
-    if scope.unrestricted:
-        return True
-    staff = StaffMember.objects.filter(user_id=user.pk).first() if getattr(user, "pk", None) else None
-    if staff is not None and staff.site_id != site.pk:
-        return False
-    return scope.code_low is not None and scope.covers_code(site.division.code)
 
 
 def _may(user, perm: str, site: Site) -> bool:
@@ -199,7 +189,7 @@ def site_reserve(request, code: str):
             raise VaxOpsError(_("请选择您辖区内的村（社区）或单位"))
         if places is None:
             raise VaxOpsError(_("请填写预留名额"))
-        services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
+        booking_services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
     except VaxOpsError as e:
         _refuse(request, e.message)
         return redirect("sites:site", site.code)
