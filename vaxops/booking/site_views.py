@@ -23,6 +23,7 @@ from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.errors import VaxOpsError
 from vaxops.registry.domain import mask_id, mask_name
+from vaxops.registry.selectors import employers_in_scope, villages_in_scope
 from vaxops.sites import selectors, services
 from vaxops.sites.models import (
     Desk,
@@ -101,10 +102,7 @@ def _session_rows(sessions) -> list[dict]:
 
 def _reserve_targets(user):
     """Villages and employers the user may reserve places for (their jurisdiction's)."""
-    from vaxops.campaign.views import _employers
-    from vaxops.registry.views import _villages
-
-    return list(_villages(user)), list(_employers(user))
+    return list(villages_in_scope(user)), list(employers_in_scope(user))
 
 
 @login_required

@@ -35,6 +35,8 @@ from vaxops.core.errors import RateLimited, VaxOpsError
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name, mask_phone
 from vaxops.registry.models import ImportJob, Resident
+from vaxops.registry.selectors import villages_in_scope
+from vaxops.registry.services import import_job_create
 from vaxops.sites.models import Session, SessionStatus
 
 from . import selectors, services
@@ -108,8 +110,6 @@ def _person_row(r: Resident, on: dt.date) -> dict:
 
 
 def _villages(user):
-    from vaxops.registry.views import _villages as villages_in_scope
-
     return list(villages_in_scope(user))
 
 
@@ -415,7 +415,6 @@ def employer_door(request):
 @require_POST
 @permission_required("booking.add_appointment", raise_exception=True)
 def employer_upload(request):
-    from vaxops.registry.services import import_job_create
 
     employer = _employer_of(request)
     if employer is None:

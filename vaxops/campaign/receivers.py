@@ -3,7 +3,9 @@ transaction, when their vaccination record changes."""
 
 from django.dispatch import receiver
 
+from vaxops.catalog.models import PolicyInterval, Product, SchedulePolicy
 from vaxops.clinic.signals import record_changed
+from vaxops.core import clock
 from vaxops.registry.signals import residents_changed
 
 from .services import status_refresh, status_store
@@ -57,8 +59,6 @@ def _schedule_changed(sender, instance=None, **kwargs):
         from django_q.models import Schedule
         from django_q.tasks import async_task
 
-        from vaxops.core import clock
-
         with transaction.atomic():  # see on_residents_changed: keeps django-q from closing the connection
             now = time.monotonic()
             if now - _last_refresh_all[0] > 2:
@@ -86,8 +86,6 @@ def _schedule_changed(sender, instance=None, **kwargs):
 
 def _connect_schedule_signals() -> None:
     from django.db.models.signals import post_delete, post_save
-
-    from vaxops.catalog.models import PolicyInterval, Product, SchedulePolicy
 
     for model in (Product, SchedulePolicy, PolicyInterval):
         post_save.connect(

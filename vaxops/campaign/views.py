@@ -11,7 +11,7 @@ from vaxops.catalog.domain import MobilisationCategory, age_on
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.xlsx import sheet_append, workbook_response
-from vaxops.registry.views import _villages
+from vaxops.registry.selectors import employers_in_scope, villages_in_scope
 
 from .selectors import LABELS, LIST_CATEGORIES, mobilisation_counts, mobilisation_list
 
@@ -25,22 +25,6 @@ def _params(request):
     on = parse_day(request.GET.get("on")) or clock.today()
     employer_id = parse_int(request.GET.get("employer"), low=1)
     return category, on, request.GET.get("village_code", "").strip(), employer_id
-
-
-def _employers(user):
-    """Employers a division user may pick (their jurisdiction's); none for an employer contact (scoped already)."""
-    from vaxops.registry.models import Employer
-
-    scope = scope_for(user)
-    if scope.employer_id is not None:
-        return Employer.objects.none()
-    qs = Employer.objects.select_related("division").order_by("name")
-    if scope.unrestricted:
-        return qs
-    if scope.code_low is None:
-        return Employer.objects.none()
-    # An employer registered at the county serves the whole county; a user below it sees those too.
-    return [e for e in qs if scope.covers_code(e.division.code) or e.division.contains(scope.code_low)]
 
 
 def _row(r, on):
@@ -77,8 +61,8 @@ def mobilisation(request):
         "on": on,
         "village_code": village_code,
         "tabs": tabs,
-        "villages": _villages(request.user),
-        "employers": _employers(request.user),
+        "villages": villages_in_scope(request.user),
+        "employers": employers_in_scope(request.user),
         "employer_id": employer_id,
         "query": urlencode(
             {

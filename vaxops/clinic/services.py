@@ -1,5 +1,6 @@
 """Writes to a person's vaccination record. Each function is atomic, audited, checks the actor's role
-and scope, and refreshes the person's campaign status in the same transaction."""
+and scope, and tells the apps above (``clinic.signals``: campaign's status, supply's code, booking's
+appointment, certs' certificates) in the same transaction."""
 
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ from django.db.models.functions import Length
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound
+from vaxops.jurisdictions.models import PREFIX_LENGTH, Division, Level
 
 from . import domain
-from .models import Resident
+from .models import Employer, Resident
 
 
 def residents_visible(*, user) -> QuerySet[Resident]:
@@ -96,8 +97,6 @@ def _by_child_area(user, qs) -> list[dict]:
     """Counts rolled up to the children of the user's node (a county user sees townships, …)."""
     from django.db.models.functions import Substr
 
-    from vaxops.jurisdictions.models import PREFIX_LENGTH, Division, Level
-
     division = getattr(user, "division", None)
     level = division.level if division is not None and not user.employer_id else Level.CITY
     if level >= Level.VILLAGE:
@@ -112,3 +111,29 @@ def _by_child_area(user, qs) -> list[dict]:
     return [
         {"code": r["area"], "name": names.get(r["area"].ljust(12, "0"), r["area"]), "n": r["n"]} for r in rows
     ]
+
+
+def villages_in_scope(user) -> QuerySet[Division]:
+    """The villages (村/社区) within ``user``'s jurisdiction, by code (at most 500: the pick lists of the
+    registry, booking and mobilisation pages); none for a user without a division."""
+    scope = scope_for(user)
+    qs = Division.objects.filter(level=Level.VILLAGE)
+    if not scope.unrestricted:
+        if scope.code_low is None:
+            return Division.objects.none()
+        qs = qs.filter(code__gte=scope.code_low, code__lte=scope.code_high)
+    return qs.order_by("code")[:500]
+
+
+def employers_in_scope(user) -> list[Employer] | QuerySet[Employer]:
+    """Employers a division user may pick (their jurisdiction's); none for an employer contact (scoped already)."""
+    scope = scope_for(user)
+    if scope.employer_id is not None:
+        return Employer.objects.none()
+    qs = Employer.objects.select_related("division").order_by("name")
+    if scope.unrestricted:
+        return qs
+    if scope.code_low is None:
+        return Employer.objects.none()
+    # An employer registered at the county serves the whole county; a user below it sees those too.
+    return [e for e in qs if scope.covers_code(e.division.code) or e.division.contains(scope.code_low)]

@@ -9,21 +9,10 @@ from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.xlsx import xlsx_response
-from vaxops.jurisdictions.models import Division, Level
 
 from . import domain, selectors, services
 from .models import ImportJob, Willingness
 from .tables import TEMPLATE_HEADERS
-
-
-def _villages(user):
-    scope = scope_for(user)
-    qs = Division.objects.filter(level=Level.VILLAGE)
-    if not scope.unrestricted:
-        if scope.code_low is None:
-            return Division.objects.none()
-        qs = qs.filter(code__gte=scope.code_low, code__lte=scope.code_high)
-    return qs.order_by("code")[:500]
 
 
 @login_required
@@ -42,7 +31,7 @@ def residents(request):
         "village_code": village_code,
         "willingness": willingness,
         "query": urlencode({"q": q, "village_code": village_code, "willingness": willingness}),
-        "villages": _villages(request.user),
+        "villages": selectors.villages_in_scope(request.user),
         "willingness_choices": Willingness.choices,
         "scope_label": scope_for(request.user).label,
     }

@@ -9,8 +9,8 @@ opens across midnight. Capacities are whole people (``int``); rates and shares m
 ``float``, ``Decimal`` or ``Fraction`` and are computed exactly (a float as the decimal it prints
 as), so no result depends on floating-point rounding. User-facing messages are Chinese.
 
-The enum values match ``vaxops.sites.models`` so the stored choices can be handed back to these
-functions as they are.
+The enums (values and Chinese labels) are defined here once; ``vaxops.sites.models`` builds its choices
+from them, so the stored values can be handed back to these functions as they are.
 """
 
 from __future__ import annotations
