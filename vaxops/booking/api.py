@@ -46,6 +46,8 @@ from vaxops.sites.models import (
 from . import selectors, selfservice, services
 from .models import Appointment, AppointmentStatus, Slot
 
+# ``/api/v1/sites``: sites and their sessions with slots, quotas and bookings. It reads booking's rows, so it
+# lives here, above sites (like the ``/sites/`` pages in ``site_views``), not in ``sites``.
 sites_router = Router(tags=["sites"])
 router = Router(tags=["booking"])
 
