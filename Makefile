@@ -69,6 +69,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	DJANGO_SETTINGS_MODULE=vaxops.settings.test $(VAXOPS) makemigrations --check --dry-run
 
 check-deploy: $(VENV)/.installed

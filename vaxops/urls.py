@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from vaxops import views
 from vaxops.accounts import views as accounts
 from vaxops.api import api
 
 urlpatterns = [
-    path("", accounts.home, name="home"),
+    path("", views.home, name="home"),
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -22,7 +23,7 @@ urlpatterns = [
     path("mobilisation/", include("vaxops.campaign.urls")),
     path("reports/", include("vaxops.reports.urls")),
     path("supply/", include("vaxops.supply.urls")),
-    path("sites/", include("vaxops.sites.urls")),
+    path("sites/", include("vaxops.booking.site_urls")),
     path("", include("vaxops.booking.urls")),  # /booking/…, /book/…
     path("", include("vaxops.certs.urls")),  # /certs/…, /verify/
     path("admin/", admin.site.urls),

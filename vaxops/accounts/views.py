@@ -1,45 +1,6 @@
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.urls import reverse
-
-from vaxops.accounts.scope import scope_for
-from vaxops.registry.models import Willingness
-from vaxops.registry.selectors import resident_statistics
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
-
-
-@login_required
-def home(request):
-    user = request.user
-    stats = groups = willingness = areas = None
-    if user.has_perm("registry.view_resident") or user.has_perm("registry.view_statistics"):
-        stats = resident_statistics(user=user)
-        top = max([g["n"] for g in stats["by_group"]] or [1])
-        groups = [{**g, "pct": round(g["n"] * 100 / top)} for g in stats["by_group"]]
-        top_area = max([a["n"] for a in stats["by_area"]] or [1])
-        areas = [{**a, "pct": round(a["n"] * 100 / top_area)} for a in stats["by_area"]]
-        willingness = [(v, label, stats["by_willingness"].get(v, 0)) for v, label in Willingness.choices]
-    tasks = []
-    if user.has_perm("registry.view_resident"):
-        tasks.append(("查询辖区居民", reverse("registry:residents")))
-    if user.has_perm("registry.import_residents"):
-        tasks.append(("导入摸底名单", reverse("registry:import")))
-    if user.has_perm("audit.view_auditevent"):
-        tasks.append(("查询审计日志", reverse("audit:events")))
-    return render(
-        request,
-        "accounts/home.html",
-        {
-            "stats": stats,
-            "groups": groups,
-            "areas": areas,
-            "willingness": willingness,
-            "tasks": tasks,
-            "scope_label": scope_for(user).label,
-        },
-    )

@@ -1,6 +1,5 @@
+from vaxops.core import context
 from vaxops.core.ratelimit import client_address
-
-from . import context
 
 
 class RequestContextMiddleware:

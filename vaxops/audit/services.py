@@ -5,7 +5,8 @@ from typing import Any
 
 from django.db import models
 
-from . import context
+from vaxops.core import context
+
 from .models import AuditEvent
 
 

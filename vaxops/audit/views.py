@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from vaxops.core.bounds import parse_day
+from vaxops.jurisdictions.models import Level
 
 from .selectors import audit_search
 
@@ -18,7 +19,6 @@ def _date(text: str) -> date | None:
 def county_wide(user) -> bool:
     """Whether ``user``'s scope is a whole county or more. Audit events are not tied to a division (their
     values name people across the county), so the log is shown only to users who may see all of it."""
-    from vaxops.jurisdictions.models import Level
 
     if user.is_superuser:
         return True

@@ -343,13 +343,13 @@ def _trace_residents(n: int, villages: list[tuple[int, str]]) -> list[int]:
 
     have = ids()
     if len(have) < n:
-        from vaxops.registry.services import _INSERT_COLUMNS
+        from vaxops.registry.services import INSERT_COLUMNS
 
         general = PriorityGroup.objects.get(code="general").id
         now = clock.now()
         pg = connection.vendor == "postgresql"
         stamp = now if pg else connection.ops.adapt_datetimefield_value(now)
-        columns = (*_INSERT_COLUMNS, "created_at", "updated_at")
+        columns = (*INSERT_COLUMNS, "created_at", "updated_at")
         rows = []
         for i in range(len(have), n):
             number, name, sex, birth = _trace_person(i)

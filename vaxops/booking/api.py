@@ -40,6 +40,8 @@ from vaxops.sites.models import (
 from . import selectors, selfservice, services
 from .models import Appointment, AppointmentStatus, Slot
 
+# ``/api/v1/sites``: sites and their sessions with slots, quotas and bookings. It reads booking's rows, so it
+# lives here, above sites (like the ``/sites/`` pages in ``site_views``), not in ``sites``.
 sites_router = Router(tags=["sites"])
 router = Router(tags=["booking"])
 
@@ -582,7 +584,7 @@ def session_reserve(request, session_id: Id, payload: ReserveIn):
     data = {"session": session_id, **payload.dict()}
 
     def work():
-        n = site_services.session_reserve(
+        n = services.session_reserve(
             actor=request.user,
             session=s,
             key=payload.key.strip(),

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.core import signing
 
+from vaxops.clinic.selectors import forecast_for
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.errors import PermissionDenied, ValidationFailed
@@ -75,7 +76,6 @@ def self_actor(resident: Resident) -> SystemActor:
 def self_summary(resident: Resident) -> dict:
     """What the resident sees about themselves after verifying: the name masked, the vaccination status
     and the next dose due (``None`` when nothing is due or the birth date is unknown)."""
-    from vaxops.clinic.selectors import forecast_for
 
     try:
         forecast = forecast_for(resident=resident, on=clock.today())

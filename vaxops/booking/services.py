@@ -15,12 +15,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from vaxops.audit.services import audit_record
+from vaxops.campaign.models import ImmunizationStatus
 from vaxops.clinic.selectors import eligibility_for, forecast_for
-from vaxops.core import clock
+from vaxops.core import clock, ratelimit
+from vaxops.core.actors import SystemActor
 from vaxops.core.errors import PermissionDenied, RateLimited, ValidationFailed
-from vaxops.notify.services import notification_queue
+from vaxops.core.rounding import largest_remainder
+from vaxops.notify.models import Notification
+from vaxops.notify.services import notification_queue, otp_issue, otp_subject, otp_verify
+from vaxops.registry import domain as registry_domain
 from vaxops.registry.models import Resident
-from vaxops.sites.models import SessionStatus
+from vaxops.sites.models import Session, SessionStatus
 
 from . import domain
 from .models import (
@@ -118,7 +123,6 @@ def _notify_booked(appointment: Appointment, resident: Resident, slot: Slot) -> 
     """Queue the confirmation now and the reminder for the evening before (18:00; booked later than that,
     at once — unless the slot is only hours away). One INSERT for both: a new appointment's messages
     cannot exist yet."""
-    from vaxops.notify.models import Notification
 
     if not resident.phone:
         return
@@ -343,7 +347,6 @@ def appointments_mark_no_show(*, before: date, actor) -> int:
 def waitlist_join(*, actor, resident: Resident, session, channel: str) -> WaitlistEntry:
     """Put a person on a full session's waiting list (once per session); they are booked automatically
     when a place frees."""
-    from vaxops.sites.models import Session
 
     session = Session.objects.select_related("site").get(pk=session.pk)
     first = session.slots.order_by("start").first()
@@ -425,7 +428,6 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
     then open places, each in time order. Each person is booked in their own savepoint, so one refusal (not eligible, already
     booked) never stops the others. Returns ``{"booked": [...], "refused": [(resident, reason)], "unplaced":
     [...]}`` (unplaced: no place left)."""
-    from vaxops.sites.models import Session
 
     session = Session.objects.select_related("site").get(pk=session.pk)
     people = list(
@@ -493,13 +495,11 @@ SELF_CODE_SENT = "若信息已登记，验证码已发送至该手机号，10分
 
 
 def _self_subject(id_number: str, phone: str) -> str:
-    from vaxops.notify.services import otp_subject
 
     return otp_subject(SELF_PURPOSE, id_number, phone)
 
 
 def _self_document(id_number: str):
-    from vaxops.registry import domain as registry_domain
 
     try:
         return registry_domain.parse_document(
@@ -520,10 +520,6 @@ def self_identify(*, name: str, id_number: str, phone: str) -> None:
     ID number or this phone, whoever asks. A code sent is audited (number masked); a request that matched
     nobody is an anonymous refusal, counted per client (``core.ratelimit.refusal_note``: one audit event
     per client and window, not one per try)."""
-    from vaxops.core import ratelimit
-    from vaxops.core.actors import SystemActor
-    from vaxops.notify.services import otp_issue
-    from vaxops.registry import domain as registry_domain
 
     name, phone = (name or "").strip(), (phone or "").strip()
     doc = _self_document(id_number)
@@ -560,8 +556,6 @@ def self_identify(*, name: str, id_number: str, phone: str) -> None:
 def self_verify(*, id_number: str, phone: str, code: str) -> Resident:
     """The person, once the one-time code sent to their phone is confirmed. Too many tries about one ID
     number are refused (429) whoever makes them; a wrong code is an anonymous refusal, counted per client."""
-    from vaxops.core import ratelimit
-    from vaxops.notify.services import otp_verify
 
     doc = _self_document(id_number)
     phone = (phone or "").strip()
@@ -587,7 +581,6 @@ def dose_reminders_plan(*, on: date) -> dict:
     """Queue "second dose due" for people whose next dose (2 or later) may be given from ``on`` and
     "overdue" for people past its latest date, when they hold no active appointment. Each is queued once
     per person and dose number (the message reference), so the daily run never repeats itself."""
-    from vaxops.campaign.models import ImmunizationStatus
 
     base = (
         ImmunizationStatus.objects.filter(next_number__gte=2, contraindicated=False)
@@ -698,3 +691,44 @@ def appointment_complete(*, appointment_id: int, now=None) -> bool:
             status=AppointmentStatus.COMPLETED, changed_at=now or clock.now()
         )
     )
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+
+@transaction.atomic
+def session_reserve(*, actor, session, key: str, label: str, places: int) -> int:
+    """Reserve ``places`` of the session's open places for one village (``V:<code>``) or employer
+    (``E:<id>``), spread over its future slots in proportion to their free open places (largest
+    remainder). Each slot's share moves by a conditional UPDATE, so places already booked are never
+    taken away. Returns the places reserved."""
+    if places < 1:
+        raise ValidationFailed("预留名额须为正数", field="places")
+    if not (key.startswith(("V:", "E:")) and len(key) > 2):
+        raise ValidationFailed("预留对象须为村（V:区划代码）或单位（E:编号）", field="key")
+    slots = list(
+        Slot.objects.select_for_update().filter(session=session, start__gt=clock.now()).order_by("start")
+    )
+    free = {s.pk: s.open_capacity - s.open_booked for s in slots}
+    total_free = sum(free.values())
+    if places > total_free:
+        raise ValidationFailed(f"该场次剩余可预约{total_free}个，不足{places}个", field="places")
+    ids = sorted(free)  # equal remainders: the smaller slot id first
+    for pk, n in zip(ids, largest_remainder(places, [free[pk] for pk in ids]), strict=True):
+        if not n:
+            continue
+        if not Slot.objects.filter(pk=pk, open_capacity__gte=F("open_booked") + n).update(
+            open_capacity=F("open_capacity") - n
+        ):
+            raise ValidationFailed("预约名额刚被占用，请重试")
+        quota, _ = SlotQuota.objects.get_or_create(
+            slot_id=pk, key=key, defaults={"label": label, "capacity": 0}
+        )
+        SlotQuota.objects.filter(pk=quota.pk).update(capacity=F("capacity") + n)
+    audit_record(
+        actor=actor,
+        action="sites.session_reserve",
+        obj=session,
+        new={"key": key, "label": label, "places": places},
+    )
+    return places

@@ -1,34 +1,31 @@
 """Background jobs of booking and notifications, run by ``vaxops worker`` on the schedules made at migrate."""
 
+from datetime import timedelta
+
+from django_q.models import Schedule
+
+from vaxops.core import clock
+from vaxops.core.actors import SystemActor
+from vaxops.core.ratelimit import counters_prune
+from vaxops.notify.services import notifications_send_due, otp_prune
+
+from .services import appointments_mark_no_show, dose_reminders_plan
+
 
 def notifications_send_task() -> int:
-    from vaxops.notify.services import notifications_send_due
-
     return notifications_send_due()
 
 
 def dose_reminders_task() -> dict:
-    from vaxops.core import clock
-
-    from .services import dose_reminders_plan
-
     return dose_reminders_plan(on=clock.today())
 
 
 def no_shows_task() -> int:
-    from vaxops.core import clock
-    from vaxops.core.actors import SystemActor
-
-    from .services import appointments_mark_no_show
-
     return appointments_mark_no_show(before=clock.today(), actor=SystemActor("worker"))
 
 
 def public_door_prune_task() -> dict:
     """Forget the rate-limit counters of past windows and the one-time codes of past days."""
-    from vaxops.core.ratelimit import counters_prune
-    from vaxops.notify.services import otp_prune
-
     return {"counters": counters_prune(), "codes": otp_prune()}
 
 
@@ -43,12 +40,6 @@ SCHEDULES = (
 
 def schedules_ensure() -> None:
     """Create the periodic jobs once (idempotent; run after migrate)."""
-    from datetime import timedelta
-
-    from django_q.models import Schedule
-
-    from vaxops.core import clock
-
     now = clock.localnow()
     for name, func, kind, minutes, hour in SCHEDULES:
         if Schedule.objects.filter(func=func).exists():

@@ -36,6 +36,7 @@ from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name, mask_phone
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import import_jobs_of, villages_visible
+from vaxops.registry.services import import_job_create
 from vaxops.sites.models import Session
 
 from . import selectors, services
@@ -391,7 +392,6 @@ def employer_door(request):
 @require_POST
 @permission_required("booking.add_appointment", raise_exception=True)
 def employer_upload(request):
-    from vaxops.registry.services import import_job_create
 
     employer = _employer_of(request)
     if employer is None:

@@ -1,16 +1,29 @@
-"""Recompute statuses when residents change (inline for a few, in the worker for a batch)."""
+"""Recompute statuses when residents change (inline for a few, in the worker for a batch) and, in the same
+transaction, when their vaccination record changes."""
 
 from django.dispatch import receiver
 
+from vaxops.catalog.models import PolicyInterval, Product, SchedulePolicy
+from vaxops.clinic.signals import record_changed
+from vaxops.core import clock
 from vaxops.registry.signals import residents_changed
+
+from .services import status_refresh, status_store
 
 INLINE_LIMIT = 200
 
 
+@receiver(record_changed, dispatch_uid="campaign.record_changed")
+def on_record_changed(sender, resident_ids, resident=None, inputs=None, on=None, **kwargs):
+    """A dose, screening or void: the people's stored status follows in the writer's transaction."""
+    if resident is not None and inputs is not None:
+        status_store(resident=resident, inputs=inputs, on=on)
+    else:
+        status_refresh(resident_ids=resident_ids)
+
+
 @receiver(residents_changed)
 def on_residents_changed(sender, resident_ids, **kwargs):
-    from .services import status_refresh
-
     ids = list(resident_ids)
     if len(ids) <= INLINE_LIMIT:
         status_refresh(resident_ids=ids)
@@ -46,8 +59,6 @@ def _schedule_changed(sender, instance=None, **kwargs):
         from django_q.models import Schedule
         from django_q.tasks import async_task
 
-        from vaxops.core import clock
-
         with transaction.atomic():  # see on_residents_changed: keeps django-q from closing the connection
             now = time.monotonic()
             if now - _last_refresh_all[0] > 2:
@@ -75,8 +86,6 @@ def _schedule_changed(sender, instance=None, **kwargs):
 
 def _connect_schedule_signals() -> None:
     from django.db.models.signals import post_delete, post_save
-
-    from vaxops.catalog.models import PolicyInterval, Product, SchedulePolicy
 
     for model in (Product, SchedulePolicy, PolicyInterval):
         post_save.connect(

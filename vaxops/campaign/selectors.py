@@ -104,20 +104,3 @@ def mobilisation_counts(
         **{c.value: Count("id", filter=category_q(c, on)) for c in C},
         unknown=Count("id", filter=Q(status__isnull=True)),
     )
-
-
-def employers_pickable(*, user):
-    """The employers a division user may pick on the lists (their jurisdiction's, by name; an employer
-    registered at the county serves the whole county, so a user below it sees those too); none for an
-    employer contact, whose lists are scoped to their employer already."""
-    from vaxops.registry.models import Employer
-
-    scope = scope_for(user)
-    if scope.employer_id is not None:
-        return Employer.objects.none()
-    qs = Employer.objects.select_related("division").order_by("name")
-    if scope.unrestricted:
-        return qs
-    if scope.code_low is None:
-        return Employer.objects.none()
-    return [e for e in qs if scope.covers_code(e.division.code) or e.division.contains(scope.code_low)]

@@ -6,6 +6,8 @@ from datetime import date
 from django.db import transaction
 
 from vaxops.catalog import domain
+from vaxops.catalog.selectors import catalogue_current
+from vaxops.clinic.selectors import NO_INPUTS, person_inputs
 from vaxops.core import clock
 from vaxops.registry.models import Resident
 
@@ -77,8 +79,6 @@ def _status_write(rows: list[ImmunizationStatus]) -> None:
 
 def status_refresh(*, resident_ids: Iterable[int], on: date | None = None) -> int:
     """Recompute the stored status of these residents (in the caller's transaction); returns how many."""
-    from vaxops.catalog.selectors import catalogue_current
-    from vaxops.clinic.selectors import NO_INPUTS, person_inputs
 
     ids = list(resident_ids)
     if not ids:
@@ -110,7 +110,6 @@ def status_refresh(*, resident_ids: Iterable[int], on: date | None = None) -> in
 def status_store(*, resident: Resident, inputs, on: date | None = None) -> None:
     """Store one person's status from engine inputs the caller has already read (``person_inputs``, plus
     what it has just written in the same transaction): the desk's dose, without reading the history twice."""
-    from vaxops.catalog.selectors import catalogue_current
 
     if resident.birth_date is None:
         return

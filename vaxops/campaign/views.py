@@ -11,9 +11,9 @@ from vaxops.catalog.domain import MobilisationCategory, age_on
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.xlsx import sheet_append, workbook_response
-from vaxops.registry.selectors import villages_visible
+from vaxops.registry.selectors import employers_in_scope, villages_visible
 
-from .selectors import LABELS, LIST_CATEGORIES, employers_pickable, mobilisation_counts, mobilisation_list
+from .selectors import LABELS, LIST_CATEGORIES, mobilisation_counts, mobilisation_list
 
 MAX_EXPORT = 200_000
 
@@ -62,7 +62,7 @@ def mobilisation(request):
         "village_code": village_code,
         "tabs": tabs,
         "villages": villages_visible(user=request.user),
-        "employers": employers_pickable(user=request.user),
+        "employers": employers_in_scope(user=request.user),
         "employer_id": employer_id,
         "query": urlencode(
             {

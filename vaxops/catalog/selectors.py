@@ -21,6 +21,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from vaxops.core.bounds import day_in_range, day_range_zh
 from vaxops.core.errors import NotFound, ValidationFailed
+from vaxops.registry.models import PriorityGroup
 
 from . import domain
 from .models import (
@@ -238,7 +239,6 @@ def catalogue_invalidate(**kwargs: Any) -> None:
 
 def connect_invalidation() -> None:
     """Clear the cache on every save or delete of catalogue data (called from ``CatalogConfig.ready``)."""
-    from vaxops.registry.models import PriorityGroup
 
     for model in (
         Product,

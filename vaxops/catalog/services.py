@@ -9,6 +9,8 @@ from typing import Any
 from django.db import models, transaction
 
 from vaxops.audit.services import audit_record
+from vaxops.registry.defaults import priority_groups_ensure
+from vaxops.registry.models import PriorityGroup
 
 from . import defaults, domain
 from .models import (
@@ -97,8 +99,6 @@ def catalogue_defaults_ensure() -> dict[str, int]:
     schedules come only with the product), a phase or a question set that exists (by code / version) is
     left as the county edited it. Returns how many products, phases and question sets were created.
     """
-    from vaxops.registry.defaults import priority_groups_ensure
-    from vaxops.registry.models import PriorityGroup
 
     created = {"products": 0, "phases": 0, "question_sets": 0}
     existing = set(Product.objects.values_list("code", flat=True))

@@ -16,11 +16,14 @@ from django.utils import timezone
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.catalog.models import Product
-from vaxops.clinic.models import Dose
+from vaxops.clinic.models import Dose, RecordLink
 from vaxops.clinic.selectors import forecast_for
+from vaxops.clinic.services import record_link_issue, record_link_url
 from vaxops.core import clock
+from vaxops.core.actors import SystemActor
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
-from vaxops.registry.domain import ID_TYPE_LABELS, mask_id
+from vaxops.notify.services import notification_queue
+from vaxops.registry.domain import ID_TYPE_LABELS, mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import resident_get, residents_visible
 
@@ -229,8 +232,6 @@ def signing_key_active(*, actor=None) -> SigningKey:
     refusal tells how to make or register one."""
     key = SigningKey.objects.filter(active=True, revoked_at__isnull=True).first()
     if key is None and conf.auto_keygen():
-        from vaxops.core.actors import SystemActor
-
         key = signing_key_generate(actor=actor or SystemActor("certs:auto-keygen"))
     if key is None:
         raise ValidationFailed(
@@ -432,7 +433,6 @@ def certificate_standing(*, resident: Resident) -> VaccinationCertificate | None
 def certificate_for_link(*, resident: Resident) -> VaccinationCertificate:
     """Issue the certificate a resident asks for through their private link (an explicit POST; the link is
     the proof of who they are): the standing one, or a new one when their doses changed."""
-    from vaxops.core.actors import SystemActor
 
     return _issue(actor=SystemActor("resident-link"), resident=resident, via="link", reissue=False)
 
@@ -441,10 +441,6 @@ def certificate_for_link(*, resident: Resident) -> VaccinationCertificate:
 def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
     """Text the resident the private link to their certificate (``/certs/<token>/``); False when they have
     no phone number on file. The number is never shown to the sender."""
-    from vaxops.clinic.models import RecordLink
-    from vaxops.clinic.services import record_link_issue, record_link_url
-    from vaxops.notify.services import notification_queue
-    from vaxops.registry.domain import mask_name
 
     if not may_issue(actor):
         raise PermissionDenied("您的角色无权发送接种凭证链接")

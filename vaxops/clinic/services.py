@@ -1,5 +1,6 @@
 """Writes to a person's vaccination record. Each function is atomic, audited, checks the actor's role
-and scope, and refreshes the person's campaign status in the same transaction."""
+and scope, and tells the apps above (``clinic.signals``: campaign's status, supply's code, booking's
+appointment, certs' certificates) in the same transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.apps import apps
+from django.core.signing import BadSignature, Signer
 from django.db import IntegrityError, transaction
 
 from vaxops.accounts.scope import require
@@ -16,7 +17,10 @@ from vaxops.audit.services import audit_record
 from vaxops.catalog import domain
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
+from vaxops.core.actors import SystemActor
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.notify.services import notification_queue
+from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import resident_get, residents_visible
 
@@ -27,43 +31,21 @@ from .models import (
     RecordLink,
     ScreeningRecord,
 )
-
-_CAMPAIGN_MODULES = {"vaxops.campaign", "vaxops.campaign.services"}
-
-
-def _campaign_services():
-    """The campaign app's services when that app is installed, else None.
-
-    Imported at call time, not at module load: campaign reads this app, and an import cycle must not
-    turn into a silently missing refresh.
-    """
-    if not apps.is_installed("vaxops.campaign"):
-        return None
-    try:
-        from vaxops.campaign import services
-    except ImportError as e:
-        if e.name in _CAMPAIGN_MODULES:  # the campaign app is not there yet
-            return None
-        raise
-    return services
+from .signals import dose_reach, dose_voided, record_changed, resident_reach
 
 
 def _status_refresh(resident_ids: list[int]) -> None:
-    """Bring the people's campaign status (mobilisation lists) up to date, when the campaign app exists."""
-    campaign = _campaign_services()
-    if campaign is not None:
-        campaign.status_refresh(resident_ids=resident_ids)
+    """Tell the apps above (campaign: the mobilisation lists) that these people's records changed."""
+    record_changed.send(sender=Dose, resident_ids=resident_ids)
 
 
-def _status_store(resident: Resident, inputs, *, on: dt.date) -> None:
-    """Store one person's campaign status from engine inputs the caller has just read and extended (the
-    desk's dose: no second read of the person's history)."""
-    campaign = _campaign_services()
-    if campaign is not None:
-        campaign.status_store(resident=resident, inputs=inputs, on=on)
+def status_store(resident: Resident, inputs, *, on: dt.date) -> None:
+    """Tell the apps above that one person's record changed, with the engine inputs the caller has just read
+    and extended (the desk's dose: no second read of the person's history)."""
+    record_changed.send(sender=Dose, resident_ids=[resident.pk], resident=resident, inputs=inputs, on=on)
 
 
-def _given(dose: Dose) -> domain.GivenDose:
+def given_dose(dose: Dose) -> domain.GivenDose:
     """A dose row as the rules engine sees it (as ``person_inputs`` reads it)."""
     return domain.GivenDose(
         product_code=dose.product_code,
@@ -74,7 +56,7 @@ def _given(dose: Dose) -> domain.GivenDose:
     )
 
 
-def _user(actor) -> Any:
+def recorder(actor) -> Any:
     """The user row to store as recorder, or ``None`` for the command line's system actor."""
     return actor if getattr(actor, "pk", None) else None
 
@@ -85,28 +67,14 @@ def _resident(actor, resident_id: int) -> Resident:
     try:
         return resident_get(user=actor, resident_id=resident_id)
     except NotFound:
-        site_id = _staff_site_id(actor)
-        if site_id is not None:
-            from vaxops.booking.models import Appointment, AppointmentStatus
-
-            if Appointment.objects.filter(
-                resident_id=resident_id,
-                status=AppointmentStatus.CHECKED_IN,
-                slot__session__site_id=site_id,
-                slot__session__day=clock.today(),
-            ).exists():
-                return Resident.objects.select_related("priority_group", "employer", "village").get(
-                    pk=resident_id
-                )
+        if getattr(actor, "pk", None) and any(
+            allowed
+            for _, allowed in resident_reach.send(sender=Resident, actor=actor, resident_id=resident_id)
+        ):
+            return Resident.objects.select_related("priority_group", "employer", "village").get(
+                pk=resident_id
+            )
         raise
-
-
-def _staff_site_id(actor) -> int | None:
-    from vaxops.sites.models import StaffMember
-
-    if not getattr(actor, "pk", None):
-        return None
-    return StaffMember.objects.filter(user=actor, active=True).values_list("site_id", flat=True).first()
 
 
 def _as_date(value: Any, *, field: str, label: str) -> dt.date:
@@ -158,7 +126,7 @@ def dose_record_external(
         given_on=day,
         place=place,
         external=True,
-        recorded_by=_user(actor),
+        recorded_by=recorder(actor),
     )
     try:
         with transaction.atomic():
@@ -209,26 +177,13 @@ def dose_void(*, actor, dose_id: int, reason: str, disposition: str | None = Non
     now = clock.now()
     # Conditional update: of two concurrent voids exactly one wins (SQLite ignores select_for_update).
     if not Dose.objects.filter(pk=dose.pk, voided_at__isnull=True).update(
-        voided_at=now, voided_by=_user(actor), void_reason=reason
+        voided_at=now, voided_by=recorder(actor), void_reason=reason
     ):
         raise ValidationFailed("该接种记录已作废", field="dose_id")
     dose.refresh_from_db()
-    if dose.trace_code_id:
-        from vaxops.supply.services import code_after_void
-
-        code_after_void(actor=actor, code=dose.trace_code, returned=disposition == "returned", reason=reason)
-    if apps.is_installed("vaxops.certs"):
-        from vaxops.certs.services import certificates_revoke_for_dose
-
-        certificates_revoke_for_dose(dose, f"接种记录作废：{reason}", actor=actor)
     _links_revoke(RecordLink.objects.filter(dose=dose), actor=actor, reason=f"接种记录作废：{reason}")
-    if dose.appointment_id:
-        from vaxops.booking.models import Appointment, AppointmentStatus
-
-        # The visit no longer counts as done; the dose is due again and may be booked anew.
-        Appointment.objects.filter(pk=dose.appointment_id, status=AppointmentStatus.COMPLETED).update(
-            status=AppointmentStatus.CANCELLED, changed_at=now, reason=f"接种记录作废：{reason}"[:200]
-        )
+    # The code and stock ledger (supply), the appointment (booking) and the certificates (certs) follow.
+    dose_voided.send(sender=Dose, dose=dose, actor=actor, reason=reason, disposition=disposition, at=now)
     audit_record(
         actor=actor,
         action="dose.void",
@@ -337,7 +292,7 @@ def screening_record(
         contraindicated_products="all" if contra is domain.ALL else list(contra),
         reasons=list(result.reasons),
         notes=list(result.notes),
-        screener=_user(actor),
+        screener=recorder(actor),
     )
     superseded = Deferral.objects.filter(
         resident=resident, ended_at__isnull=True, screening__screened_on__lte=on
@@ -422,8 +377,6 @@ def may_share_record_link(user) -> bool:
 
 def record_link_token(link: RecordLink) -> str:
     """The signed token naming ``link`` (the same whether the link works or not)."""
-    from django.core.signing import Signer
-
     return Signer(salt=RECORD_SALT).sign(str(link.pk))
 
 
@@ -433,8 +386,6 @@ def record_link_url(link: RecordLink, *, base_url: str = "/", page: str = "r") -
 
 def record_link_from_token(token: str) -> RecordLink | None:
     """The working link a token names: None for a forged, unknown, expired or revoked one (one answer for all)."""
-    from django.core.signing import BadSignature, Signer
-
     try:
         pk = int(Signer(salt=RECORD_SALT).unsign(token))
     except (BadSignature, ValueError):
@@ -464,7 +415,7 @@ def record_link_issue(*, actor, resident: Resident, channel: str, dose: Dose | N
         dose=dose,
         channel=channel,
         created_at=now,
-        created_by=_user(actor),
+        created_by=recorder(actor),
         expires_at=now + dt.timedelta(days=RECORD_LINK_DAYS),
     )
     audit_record(
@@ -519,7 +470,10 @@ def _dose_for_link(actor, dose_id: int) -> Dose:
     """A dose whose person is in the actor's scope, or given at the actor's own site (a walk-in from elsewhere)."""
     dose = Dose.objects.select_related("resident").filter(pk=dose_id).first()
     if dose is not None and (
-        (dose.site_id is not None and dose.site_id == _staff_site_id(actor))
+        (
+            dose.site_id is not None
+            and any(allowed for _, allowed in dose_reach.send(sender=Dose, actor=actor, dose=dose))
+        )
         or residents_visible(user=actor).filter(pk=dose.resident_id).exists()
     ):
         return dose
@@ -542,8 +496,6 @@ def record_links_revoke(*, actor, dose_id: int, reason: str, link_id: int | None
 @transaction.atomic
 def record_link_revoke_by_holder(*, token: str) -> bool:
     """The person revokes the link they hold (the button on their page); False for a link that does not work."""
-    from vaxops.core.actors import SystemActor
-
     link = record_link_from_token(token)
     if link is None:
         return False
@@ -556,8 +508,6 @@ def record_link_revoke_by_holder(*, token: str) -> bool:
 def record_link_used(*, link: RecordLink, page: str) -> None:
     """Audit one successful use of a link (``page``: record, certificate, certificate_pdf, certificate_issue).
     Refused tokens are not recorded here: they are answered 404 and counted with the anonymous refusals."""
-    from vaxops.core.actors import SystemActor
-
     audit_record(
         actor=SystemActor("resident-link"),
         action="record_link.use",
@@ -571,9 +521,6 @@ def record_link_send(
 ) -> RecordLink | None:
     """Text the person a new private link to their record (after each dose); None when no phone is on file.
     The link is made for the dose, so voiding the dose revokes it."""
-    from vaxops.notify.services import notification_queue
-    from vaxops.registry.domain import mask_name
-
     if not resident.phone:
         return None
     if (

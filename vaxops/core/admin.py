@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import RateCounter
+from .signals import admin_changed
 
 
 class PersonalDataAdmin(admin.ModelAdmin):
@@ -39,7 +40,8 @@ def _plain(value):
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
-    """Every add, change and delete made in the admin writes an audit event with the stored values.
+    """Every add, change and delete made in the admin writes an audit event with the stored values
+    (``core.signals.admin_changed``, recorded by the audit app).
 
     The admin saves inside its own transaction; the event is written in the same one.
     Fields named in ``audit_exclude`` (password hashes…) are left out.
@@ -55,11 +57,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
         }
 
     def _audit(self, request, obj, action: str, *, old=None, new=None) -> None:
-        from vaxops.audit.services import audit_record
-
-        audit_record(
-            actor=request.user, action=f"admin.{obj._meta.label_lower}.{action}", obj=obj, old=old, new=new
-        )
+        admin_changed.send(sender=type(obj), request=request, obj=obj, action=action, old=old, new=new)
 
     def log_addition(self, request, obj, message):
         self._audit(request, obj, "add", new=self._snapshot(obj))

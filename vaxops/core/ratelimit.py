@@ -28,9 +28,10 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from . import clock
+from . import clock, context
 from .errors import RateLimited
 from .models import RateCounter
+from .signals import client_refused
 
 REFUSED = "refused"
 AUDIT_ACTION = "public.refused"
@@ -117,20 +118,10 @@ def limit_hit(scope: str, key: str, *, field: str | None = None) -> None:
 def refusal_note(*, scope: str, reason: str, now: datetime | None = None) -> int:
     """Count one anonymous refusal of the current client (the address bound for the audit log); the first
     one in the client's window writes one audit event, later ones only the count. Returns the count."""
-    from vaxops.audit.context import current
-    from vaxops.audit.services import audit_record
-
-    from .actors import SystemActor
-
     seconds = int(getattr(settings, "VAXOPS_REFUSAL_AUDIT_SECONDS", 3600))
-    count = counter_hit(scope=REFUSED, key=address_key(current().ip), seconds=seconds, now=now)
+    count = counter_hit(scope=REFUSED, key=address_key(context.current().ip), seconds=seconds, now=now)
     if count == 1:
-        audit_record(
-            actor=SystemActor("anonymous"),
-            action=AUDIT_ACTION,
-            object_type="core.ratecounter",
-            new={"scope": scope, "reason": reason, "window_seconds": seconds},
-        )
+        client_refused.send(sender=RateCounter, scope=scope, reason=reason, window_seconds=seconds)
     return count
 
 

@@ -123,12 +123,12 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
     if tomorrow is None:
         return True
     village = Division.objects.filter(parent=town).order_by("code").first()
-    services.session_reserve(
+    booking.session_reserve(
         actor=actor, session=tomorrow, key=f"V:{village.code}", label=village.name, places=20
     )
     employer = Employer.objects.order_by("code").first()
     if employer is not None:
-        services.session_reserve(
+        booking.session_reserve(
             actor=actor, session=tomorrow, key=f"E:{employer.pk}", label=employer.name, places=10
         )
     for role in (StaffRole.REGISTRATION, StaffRole.SCREENING, StaffRole.VACCINATION, StaffRole.OBSERVATION):

@@ -15,7 +15,9 @@ from django.db import IntegrityError, transaction
 from vaxops.accounts.scope import require
 from vaxops.audit.services import audit_record
 from vaxops.clinic.models import Consent, ConsentText, Dose, Observation, ReactionNote, ScreeningRecord
-from vaxops.clinic.services import _given, _status_store, _user
+from vaxops.clinic.services import given_dose as _given
+from vaxops.clinic.services import recorder as _user
+from vaxops.clinic.services import status_store as _status_store
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.registry.models import Resident

@@ -44,7 +44,7 @@ from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
 from vaxops.sites.models import Assignment, Session, Site, StaffMember
-from vaxops.sites.views import site_in_scope
+from vaxops.sites.selectors import site_in_scope
 
 from . import domain as desk
 from . import services as desk_services

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from vaxops.core import clock
+from vaxops.core.afterresponse import after_response
 from vaxops.core.errors import RateLimited, ValidationFailed
 
 from .channels import ChannelError, Message, channel_get
@@ -138,7 +139,6 @@ def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, reside
 
     Only the code's keyed hash is stored; the message row keeps the text with the code masked, and the
     plain text lives only in this process's memory until the channel has it."""
-    from vaxops.core.afterresponse import after_response
 
     now = clock.now()
     with transaction.atomic():

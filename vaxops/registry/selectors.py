@@ -5,10 +5,10 @@ from django.db.models.functions import Length
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound
-from vaxops.jurisdictions.models import Division, Level
+from vaxops.jurisdictions.models import PREFIX_LENGTH, Division, Level
 
 from . import domain
-from .models import ImportJob, Resident
+from .models import Employer, ImportJob, Resident
 
 
 def residents_visible(*, user) -> QuerySet[Resident]:
@@ -97,8 +97,6 @@ def _by_child_area(user, qs) -> list[dict]:
     """Counts rolled up to the children of the user's node (a county user sees townships, …)."""
     from django.db.models.functions import Substr
 
-    from vaxops.jurisdictions.models import PREFIX_LENGTH, Division, Level
-
     division = getattr(user, "division", None)
     level = division.level if division is not None and not user.employer_id else Level.CITY
     if level >= Level.VILLAGE:
@@ -134,3 +132,17 @@ def import_jobs_of(*, user, employer_code: str | None = None) -> QuerySet[Import
     if employer_code is not None:
         qs = qs.filter(employer_code=employer_code)
     return qs
+
+
+def employers_in_scope(*, user) -> list[Employer] | QuerySet[Employer]:
+    """Employers a division user may pick (their jurisdiction's); none for an employer contact (scoped already)."""
+    scope = scope_for(user)
+    if scope.employer_id is not None:
+        return Employer.objects.none()
+    qs = Employer.objects.select_related("division").order_by("name")
+    if scope.unrestricted:
+        return qs
+    if scope.code_low is None:
+        return Employer.objects.none()
+    # An employer registered at the county serves the whole county; a user below it sees those too.
+    return [e for e in qs if scope.covers_code(e.division.code) or e.division.contains(scope.code_low)]

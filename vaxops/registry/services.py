@@ -413,7 +413,7 @@ def _covers(scope: Scope, *, village_code: str, employer_id: int | None) -> bool
     return scope.covers_code(village_code)
 
 
-_INSERT_COLUMNS = (
+INSERT_COLUMNS = (
     "id_type",
     "id_number",
     "name",
@@ -444,7 +444,7 @@ def _insert_residents(rows: list[dict[str, Any]]) -> list[int]:
     iso = connection.vendor == "sqlite"
     now = connection.ops.adapt_datetimefield_value(clock.now()) if iso else clock.now()
     table = Resident._meta.db_table
-    columns = (*_INSERT_COLUMNS, "created_at", "updated_at")
+    columns = (*INSERT_COLUMNS, "created_at", "updated_at")
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
     unknown = Willingness.UNKNOWN.value
     params = [

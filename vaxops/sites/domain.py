@@ -9,8 +9,8 @@ opens across midnight. Capacities are whole people (``int``); rates and shares m
 ``float``, ``Decimal`` or ``Fraction`` and are computed exactly (a float as the decimal it prints
 as), so no result depends on floating-point rounding. User-facing messages are Chinese.
 
-The enum values match ``vaxops.sites.models`` so the stored choices can be handed back to these
-functions as they are.
+The enums (values and Chinese labels) are defined here once; ``vaxops.sites.models`` builds its choices
+from them, so the stored values can be handed back to these functions as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
+
+from vaxops.core.rounding import largest_remainder
 
 __all__ = [
     "DESK_FOR_ROLE",
@@ -361,21 +363,14 @@ def split_capacity(
     if total_share > 1:
         raise ValueError(f"各预留对象的比例之和为{float(total_share):.4g}，不能超过1")
 
-    walk_exact = capacity * walk
-    rest = capacity - walk_exact
-    # Parts in tie-break order: walk-in, quotas by key, open.
-    exact: list[tuple[str | None, Fraction]] = [(None, walk_exact)]
-    exact += [(key, rest * share) for key, share in shares.items()]
-    exact.append(("", rest * (1 - total_share)))
-    floors = [math.floor(value) for _, value in exact]
-    spare = capacity - sum(floors)
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i][1] - floors[i]), i))
-    for i in order[:spare]:
-        floors[i] += 1
+    # Parts (as shares of the capacity) in tie-break order: walk-in, quotas by key, open.
+    keys = list(shares)
+    parts = [walk, *((1 - walk) * shares[key] for key in keys), (1 - walk) * (1 - total_share)]
+    counts = largest_remainder(capacity, parts)
     return Split(
-        walk_in=floors[0],
-        quotas={key: floors[i] for i, (key, _) in enumerate(exact) if key},
-        open=floors[-1],
+        walk_in=counts[0],
+        quotas={key: counts[1 + i] for i, key in enumerate(keys)},
+        open=counts[-1],
     )
 
 

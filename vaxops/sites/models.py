@@ -1,43 +1,27 @@
 """Vaccination sites, their desks and hours, staff with certificates, and the daily sessions whose
 "四有" readiness must be confirmed before they open."""
 
+import enum
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class SiteKind(models.TextChoices):
-    FIXED = "fixed", _("固定接种门诊")
-    TEMPORARY = "temporary", _("大规模临时接种点")
-    MOBILE = "mobile", _("流动接种队")
+from . import domain
 
 
-class DeskKind(models.TextChoices):
-    REGISTRATION = "registration", _("登记台")
-    SCREENING = "screening", _("预检台")
-    VACCINATION = "vaccination", _("接种台")
-    OBSERVATION = "observation", _("留观区")
+def _choices(name: str, kinds: type[enum.StrEnum]) -> type[models.TextChoices]:
+    """Django choices from one of the domain's enums (the values and Chinese labels are defined there once);
+    the labels stay translatable."""
+    return models.TextChoices(name, [(k.name, (k.value, _(k.label_zh))) for k in kinds])
 
 
-class StaffRole(models.TextChoices):
-    SCREENING = "screening", _("预检")
-    REGISTRATION = "registration", _("登记")
-    VACCINATION = "vaccination", _("接种")
-    OBSERVATION = "observation", _("留观")
-    RESCUE = "rescue", _("医疗救治")
-
-
-class CertificateKind(models.TextChoices):
-    TRAINING = "training", _("培训合格证")
-    LICENCE = "licence", _("执业资格证")
-
-
-class ReadinessItem(models.TextChoices):
-    MEDICAL_STAFF = "medical_staff", _("医护人员在岗")
-    EMERGENCY_KIT = "emergency_kit", _("急救药品器械")
-    AMBULANCE = "ambulance", _("120救护车待命")
-    GREEN_CHANNEL = "green_channel", _("转诊路线与绿色通道")
+SiteKind = _choices("SiteKind", domain.SiteKind)
+DeskKind = _choices("DeskKind", domain.DeskKind)
+StaffRole = _choices("StaffRole", domain.StaffRole)
+CertificateKind = _choices("CertificateKind", domain.CertificateKind)
+ReadinessItem = _choices("ReadinessItem", domain.ReadinessItem)
 
 
 class Site(models.Model):

@@ -128,3 +128,22 @@ def assignments_of(*, session: Session) -> list[Assignment]:
         .select_related("staff", "desk")
         .order_by("desk__kind", "desk__number", "id")
     )
+
+
+def staff_site_id(user) -> int | None:
+    """The site where ``user`` works as active staff, or ``None`` (no user row, or not staff anywhere)."""
+    if not getattr(user, "pk", None):
+        return None
+    return StaffMember.objects.filter(user=user, active=True).values_list("site_id", flat=True).first()
+
+
+def site_in_scope(user, site: Site) -> bool:
+    """May ``user`` act on ``site``: the site lies in the user's division (county, township…); a staff member
+    linked to a site acts on that site only; an employer contact on none."""
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return True
+    staff = StaffMember.objects.filter(user_id=user.pk).first() if getattr(user, "pk", None) else None
+    if staff is not None and staff.site_id != site.pk:
+        return False
+    return scope.code_low is not None and scope.covers_code(site.division.code)

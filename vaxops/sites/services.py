@@ -2,13 +2,8 @@
 staff assignments (持证上岗), opening and closing, and places reserved for villages or employers."""
 
 import datetime as dt
-import math
-from decimal import Decimal
-from fractions import Fraction
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
 
 from vaxops.audit.services import audit_record
 from vaxops.core import clock
@@ -27,6 +22,7 @@ from .models import (
     Site,
     StaffMember,
 )
+from .signals import session_planned
 
 
 def _user(actor):
@@ -58,9 +54,8 @@ def site_hours(site: Site) -> tuple[domain.WeeklyHours, list[domain.HoursExcepti
 def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -> Session:
     """Create the session of ``site`` on ``day`` with its slots: the day's open hours cut into slots of
     ``site.slot_minutes``, each holding desks × throughput × minutes / 60 people, of which the site's
-    walk-in share is kept for walk-ins (largest remainder rounding). Refuses a day the site is closed."""
-    from vaxops.booking.models import Slot
-
+    walk-in share is kept for walk-ins (largest remainder rounding). The slot rows are booking's: it makes
+    them on ``signals.session_planned``, in this transaction. Refuses a day the site is closed."""
     if day < clock.today():
         raise ValidationFailed("不能为过去的日期安排场次", field="day")
     desks = desks if desks is not None else site.desks.filter(kind=DeskKind.VACCINATION).count()
@@ -78,21 +73,7 @@ def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -
             session = Session.objects.create(site=site, day=day, desks=desks)
     except IntegrityError:
         raise ValidationFailed(f"{site.name}在{day:%Y-%m-%d}已有场次", field="day") from None
-    tz = timezone.get_current_timezone()
-    rows = []
-    for spec in specs:
-        split = domain.split_capacity(spec.capacity, walk_in_share=Decimal(str(site.walk_in_share)))
-        rows.append(
-            Slot(
-                session=session,
-                start=dt.datetime.combine(day, spec.start, tz),
-                end=dt.datetime.combine(day, spec.end, tz),
-                capacity=spec.capacity,
-                walk_in=split.walk_in,
-                open_capacity=split.open,
-            )
-        )
-    Slot.objects.bulk_create(rows)
+    session_planned.send(sender=Session, session=session, slots=specs)
     audit_record(
         actor=actor,
         action="sites.session_plan",
@@ -101,54 +82,11 @@ def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -
             "site": site.code,
             "day": day.isoformat(),
             "desks": desks,
-            "slots": len(rows),
-            "capacity": sum(r.capacity for r in rows),
+            "slots": len(specs),
+            "capacity": sum(spec.capacity for spec in specs),
         },
     )
     return session
-
-
-@transaction.atomic
-def session_reserve(*, actor, session: Session, key: str, label: str, places: int) -> int:
-    """Reserve ``places`` of the session's open places for one village (``V:<code>``) or employer
-    (``E:<id>``), spread over its future slots in proportion to their free open places (largest
-    remainder). Each slot's share moves by a conditional UPDATE, so places already booked are never
-    taken away. Returns the places reserved."""
-    from vaxops.booking.models import Slot, SlotQuota
-
-    if places < 1:
-        raise ValidationFailed("预留名额须为正数", field="places")
-    if not (key.startswith(("V:", "E:")) and len(key) > 2):
-        raise ValidationFailed("预留对象须为村（V:区划代码）或单位（E:编号）", field="key")
-    slots = list(
-        Slot.objects.select_for_update().filter(session=session, start__gt=clock.now()).order_by("start")
-    )
-    free = {s.pk: s.open_capacity - s.open_booked for s in slots}
-    total_free = sum(free.values())
-    if places > total_free:
-        raise ValidationFailed(f"该场次剩余可预约{total_free}个，不足{places}个", field="places")
-    exact = {pk: Fraction(places * f, total_free) for pk, f in free.items()}
-    give = {pk: math.floor(v) for pk, v in exact.items()}
-    for pk in sorted(exact, key=lambda p: (-(exact[p] - give[p]), p))[: places - sum(give.values())]:
-        give[pk] += 1
-    for pk, n in give.items():
-        if not n:
-            continue
-        if not Slot.objects.filter(pk=pk, open_capacity__gte=F("open_booked") + n).update(
-            open_capacity=F("open_capacity") - n
-        ):
-            raise ValidationFailed("预约名额刚被占用，请重试")
-        quota, _ = SlotQuota.objects.get_or_create(
-            slot_id=pk, key=key, defaults={"label": label, "capacity": 0}
-        )
-        SlotQuota.objects.filter(pk=quota.pk).update(capacity=F("capacity") + n)
-    audit_record(
-        actor=actor,
-        action="sites.session_reserve",
-        obj=session,
-        new={"key": key, "label": label, "places": places},
-    )
-    return places
 
 
 @transaction.atomic

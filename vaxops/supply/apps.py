@@ -9,6 +9,8 @@ class SupplyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import receivers  # noqa: F401
+
         post_migrate.connect(_after_migrate, sender=self)
 
 

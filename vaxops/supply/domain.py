@@ -23,6 +23,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final, Protocol, TypeVar
 
+from vaxops.core.rounding import largest_remainder
+
 __all__ = [
     "TRACE_CODE_LENGTH",
     "Allocation",
@@ -535,10 +537,6 @@ class Allocation:
         return next((line for line in self.lines if line.place == place), None)
 
 
-def _rank_key(remainder: Fraction, need: int, code: str) -> tuple[Fraction, int, str]:
-    return (-remainder, -need, code)
-
-
 def allocate(
     *,
     doses_arriving: int,
@@ -612,13 +610,10 @@ def allocate(
                 left -= cap[c]
             active = [c for c in active if c not in capped_quota]
             continue
-        floors = {c: math.floor(quota[c]) for c in active}
-        for c in active:
-            packs[c] = floors[c]
-        extra = left - sum(floors.values())
-        order = sorted(active, key=lambda c: _rank_key(quota[c] - floors[c], by_code[c].net_need_doses, c))
-        for c in order[:extra]:
-            packs[c] += 1
+        # Ties between equal remainders: larger net need first, then smaller code.
+        ranked = sorted(active, key=lambda c: (-by_code[c].net_need_doses, c))
+        for c, n in zip(ranked, largest_remainder(left, [score[c] for c in ranked]), strict=True):
+            packs[c] = n
         left = 0
 
     lines: list[AllocationLine] = []

@@ -15,7 +15,8 @@ from vaxops.catalog.domain import MobilisationCategory as C
 from vaxops.catalog.models import Phase, PhaseTarget, Product, TracePrefix
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
-from vaxops.registry.domain import mask_name
+from vaxops.registry.domain import mask_id, mask_name
+from vaxops.registry.models import Resident
 
 from . import domain
 from .models import (
@@ -281,8 +282,6 @@ def lot_trace(
     a scoped user's recipients are counted with one join; when all of them are in scope the page is taken
     from the codes alone and only its people are read; only the columns shown are read.
     """
-    from vaxops.registry.domain import mask_id
-    from vaxops.registry.models import Resident
 
     require(user, "supply.view_lot")
     reveal = _reveal_allowed(user, reveal_purpose)
@@ -518,7 +517,6 @@ def code_trace(*, user, code: str, reveal_purpose: str | None = None) -> dict:
 def person_codes(*, user, resident) -> list[dict]:
     """Every code ``resident`` received (the resident must be in the user's scope)."""
     require(user, "supply.view_lot")
-    from vaxops.registry.models import Resident
 
     if not scope_for(user).filter(Resident.objects.filter(pk=resident.pk)).exists():
         raise NotFound("居民不存在或不在您的管辖范围内")

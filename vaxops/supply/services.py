@@ -19,6 +19,7 @@ from vaxops.catalog.models import Product, TracePrefix
 from vaxops.core import clock
 from vaxops.core.dbroles import analyze
 from vaxops.core.errors import ValidationFailed, VaxOpsError
+from vaxops.core.streams import read_ahead_in_process
 from vaxops.registry import domain as registry_domain
 from vaxops.registry.services import ImportResult, RowError, oversized_errors, stopped_part_way
 from vaxops.registry.tables import Table
@@ -408,7 +409,6 @@ def codes_import(
     A large CSV is read and checked in a forked process (``CODES_PROCESS_READ_AHEAD_BYTES``) while this
     one writes the batches.
     """
-    from vaxops.core.streams import read_ahead_in_process
 
     check_required(table)
     products = _Products()

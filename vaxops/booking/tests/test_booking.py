@@ -89,7 +89,7 @@ def test_a_full_slot_refuses_and_the_waiting_list_fills_a_freed_place(village_a1
 def test_a_quota_keeps_places_for_its_village_only(planned, village_a1, village_b1, cdc):
     slot = _first_slot(planned)
     Slot.objects.filter(session=planned).exclude(pk=slot.pk).update(open_capacity=0)
-    site_services.session_reserve(
+    services.session_reserve(
         actor=cdc, session=planned, key=f"V:{village_a1.code}", label="甲镇1村", places=20
     )
     assert Slot.objects.get(pk=slot.pk).open_capacity == 0
@@ -209,7 +209,7 @@ def test_an_employer_books_its_staff_at_once_over_its_reserved_places(planned, v
     slots = list(planned.slots.order_by("start"))
     Slot.objects.filter(session=planned).update(open_capacity=0)
     Slot.objects.filter(pk__in=[s.pk for s in slots[:2]]).update(open_capacity=2)
-    site_services.session_reserve(
+    services.session_reserve(
         actor=cdc, session=planned, key=f"E:{employer.pk}", label=employer.name, places=3
     )
     staff = [resident(village_a1, i, name=f"职工{i}", employer=employer) for i in range(5)]

@@ -50,7 +50,7 @@ def _first_slot(s):
 
 
 def test_the_site_pages_render_with_sessions_and_remaining_places(client, cdc, planned, village_a1):
-    site_services_reserve(cdc, planned, village_a1, 8)
+    reserve(cdc, planned, village_a1, 8)
     services.appointment_book(
         actor=cdc,
         resident=_people(village_a1, [(1, "王小明")])[0],
@@ -74,10 +74,8 @@ def test_the_site_pages_render_with_sessions_and_remaining_places(client, cdc, p
     assert "接种点</a>" in listing and "预约</a>" in listing  # the nav links
 
 
-def site_services_reserve(actor, s, village, places):
-    from vaxops.sites import services as site_services
-
-    return site_services.session_reserve(
+def reserve(actor, s, village, places):
+    return services.session_reserve(
         actor=actor, session=s, key=f"V:{village.code}", label=village.name, places=places
     )
 
@@ -258,7 +256,7 @@ def test_the_door_counts_the_places_the_chosen_village_can_take(
     client, worker_a, cdc, planned, village_a1, village_b1
 ):
     """Another village's reserved places are not offered to this village's residents."""
-    from vaxops.sites.services import session_reserve
+    from vaxops.booking.services import session_reserve
 
     _people(village_a1, [(1, "王小明")])
     slots = list(planned.slots.order_by("start"))
@@ -338,9 +336,8 @@ def test_appointments_in_scope_are_cancelled_and_rescheduled(
 def test_an_employer_contact_uploads_the_staff_list_and_books_everyone(
     client, employer_contact, employer, cdc, planned, village_a1, django_capture_on_commit_callbacks
 ):
-    from vaxops.sites import services as site_services
 
-    site_services.session_reserve(
+    services.session_reserve(
         actor=cdc, session=planned, key=f"E:{employer.pk}", label=employer.name, places=2
     )
     Slot.objects.filter(session=planned).update(open_capacity=0)  # only the employer's two places are left

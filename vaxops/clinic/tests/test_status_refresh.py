@@ -1,34 +1,32 @@
-"""Every write to a person's record refreshes their campaign status in the same transaction."""
+"""Every write to a person's record tells the apps above (``clinic.signals.record_changed``) in the same
+transaction; campaign's receiver refreshes the stored status there."""
 
-import sys
-import types
 from datetime import date
 
 import pytest
 from django.db import connection
 
-from vaxops.clinic import services
+from vaxops.campaign.models import ImmunizationStatus
+from vaxops.campaign.receivers import on_record_changed
 from vaxops.clinic.services import dose_record_external, dose_void
+from vaxops.clinic.signals import record_changed
 
 
 @pytest.fixture
-def refreshed(monkeypatch):
-    """A stand-in for vaxops.campaign.services.status_refresh recording (ids, transaction depth)."""
+def refreshed():
+    """The ``record_changed`` signals sent, as (ids, transaction depth)."""
     calls: list[tuple[list[int], int]] = []
-    package = types.ModuleType("vaxops.campaign")
-    module = types.ModuleType("vaxops.campaign.services")
-    module.status_refresh = lambda *, resident_ids: calls.append(
-        (list(resident_ids), len(connection.atomic_blocks))
-    )
-    package.services = module
-    monkeypatch.setitem(sys.modules, "vaxops.campaign", package)
-    monkeypatch.setitem(sys.modules, "vaxops.campaign.services", module)
-    monkeypatch.setattr(services.apps, "is_installed", lambda name: True)
-    return calls
+
+    def receiver(sender, resident_ids, **kwargs):
+        calls.append((list(resident_ids), len(connection.atomic_blocks)))
+
+    record_changed.connect(receiver, dispatch_uid="test.record_changed")
+    yield calls
+    record_changed.disconnect(dispatch_uid="test.record_changed")
 
 
 class TestStatusRefresh:
-    def test_it_refreshes_after_each_write_inside_its_transaction(self, refreshed, worker_a, resident_a):
+    def test_it_signals_after_each_write_inside_its_transaction(self, refreshed, worker_a, resident_a):
         outside = len(connection.atomic_blocks)
         dose = dose_record_external(
             actor=worker_a,
@@ -42,10 +40,8 @@ class TestStatusRefresh:
         assert [ids for ids, _ in refreshed] == [[resident_a.pk], [resident_a.pk]]
         assert all(depth > outside for _, depth in refreshed)
 
-    def test_it_does_without_the_campaign_app(self, monkeypatch, worker_a, resident_a):
-        monkeypatch.setattr(services.apps, "is_installed", lambda name: True)
-        monkeypatch.setitem(sys.modules, "vaxops.campaign.services", None)  # import fails as if absent
-
+    def test_it_stores_the_campaign_status_with_the_dose(self, worker_a, resident_a):
+        ImmunizationStatus.objects.filter(resident=resident_a).delete()
         dose_record_external(
             actor=worker_a,
             resident_id=resident_a.pk,
@@ -53,3 +49,19 @@ class TestStatusRefresh:
             given_on=date(2021, 4, 1),
             place="外地",
         )
+        status = ImmunizationStatus.objects.get(resident=resident_a)
+        assert status.valid_doses == 1
+
+    def test_it_does_without_a_receiver(self, worker_a, resident_a):
+        assert record_changed.disconnect(dispatch_uid="campaign.record_changed")
+        try:
+            dose = dose_record_external(
+                actor=worker_a,
+                resident_id=resident_a.pk,
+                product="BBIBP-CorV",
+                given_on=date(2021, 4, 1),
+                place="外地",
+            )
+        finally:
+            record_changed.connect(on_record_changed, dispatch_uid="campaign.record_changed")
+        assert dose.pk

@@ -24,7 +24,7 @@ from vaxops.demo.county import COUNTY_CODE, demo_county_build
 from vaxops.demo.population import generate_people
 from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.models import PriorityGroup, Resident
-from vaxops.registry.services import _INSERT_COLUMNS, residents_import
+from vaxops.registry.services import INSERT_COLUMNS, residents_import
 from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 
 
@@ -295,7 +295,7 @@ class Command(BaseCommand):
         now = clock.now()
         now_db = connection.ops.adapt_datetimefield_value(now)
         iso = connection.vendor == "sqlite"
-        columns = (*_INSERT_COLUMNS, "created_at", "updated_at")
+        columns = (*INSERT_COLUMNS, "created_at", "updated_at")
         sql = f"INSERT INTO registry_resident ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
         batch_size = settings.VAXOPS_IMPORT_BATCH
         t0 = time.perf_counter()

@@ -1,8 +1,9 @@
-"""Paths of the vaccination sites and sessions (``sites:…``), included under ``/sites/`` by ``vaxops/urls.py``."""
+"""Paths of the vaccination sites and sessions (``sites:…``), included under ``/sites/`` by ``vaxops/urls.py``.
+The pages show a session's slots and appointments, so they live in booking (``site_views``)."""
 
 from django.urls import path
 
-from . import views
+from . import site_views as views
 
 app_name = "sites"
 

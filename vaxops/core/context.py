@@ -1,4 +1,5 @@
-"""Who is asking and from where, for the audit log, without threading it through every call."""
+"""Who is asking and from where (for the audit log and the per-client refusal count), without threading it
+through every call. Bound per request by ``audit.middleware``."""
 
 import contextvars
 import uuid

@@ -2,6 +2,8 @@
 reserved for villages or employers, and a session's day sheet ("四有" readiness, staff at the desks,
 opening, slots and the appointments to check in).
 
+They live in booking, above sites, because they show and change a session's slots and appointments (the
+paths stay under ``/sites/`` and the route names in the ``sites`` namespace: ``booking/site_urls.py``).
 Reads go through ``booking.selectors``; writes through ``sites.services`` and ``booking.services``. Sites are
 public information, but acting on one (planning, reserving, confirming, assigning, opening, checking in) needs
 the permission and the site inside the user's jurisdiction. A refusal is shown in the page with its Chinese
@@ -16,26 +18,25 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vaxops.accounts.scope import scope_for
-from vaxops.booking import selectors as booking_selectors
-from vaxops.booking import services as booking_services
-from vaxops.campaign.selectors import employers_pickable
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.forms import form_values
 from vaxops.core.pages import error_page, message_error
 from vaxops.registry.domain import mask_id, mask_name
-from vaxops.registry.selectors import villages_visible
-
-from . import selectors, services
-from .forms import AssignForm, CheckInForm, PlanForm, ReserveForm, SlotFilterForm
-from .models import (
+from vaxops.registry.selectors import employers_in_scope, villages_visible
+from vaxops.sites import selectors, services
+from vaxops.sites.forms import AssignForm, CheckInForm, PlanForm, ReserveForm, SlotFilterForm
+from vaxops.sites.models import (
     ReadinessItem,
     Session,
     SessionStatus,
     Site,
     StaffRole,
 )
+from vaxops.sites.selectors import site_in_scope
+
+from . import selectors as booking_selectors
+from . import services as booking_services
 
 UPCOMING_DAYS = 28
 
@@ -43,18 +44,6 @@ UPCOMING_DAYS = 28
 # --------------------------------------------------------------------------------------------------
 # Scope
 # --------------------------------------------------------------------------------------------------
-
-
-def site_in_scope(user, site: Site) -> bool:
-    """May ``user`` act on ``site``: the site lies in the user's division (county, township…); a staff member
-    linked to a site acts on that site only; an employer contact on none."""
-    scope = scope_for(user)
-    if scope.unrestricted:
-        return True
-    staff = selectors.staff_member_of(user=user)
-    if staff is not None and staff.site_id != site.pk:
-        return False
-    return scope.code_low is not None and scope.covers_code(site.division.code)
 
 
 def _may(user, perm: str, site: Site) -> bool:
@@ -93,7 +82,7 @@ def _session_rows(sessions) -> list[dict]:
 
 def _reserve_targets(user):
     """Villages and employers the user may reserve places for (their jurisdiction's)."""
-    return list(villages_visible(user=user)), list(employers_pickable(user=user))
+    return list(villages_visible(user=user)), list(employers_in_scope(user=user))
 
 
 @login_required
@@ -179,7 +168,7 @@ def site_reserve(request, code: str):
             raise VaxOpsError(_("请选择您辖区内的村（社区）或单位"))
         if places is None:
             raise VaxOpsError(_("请填写预留名额"))
-        services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
+        booking_services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
     except VaxOpsError as e:
         message_error(request, e)
         return redirect("sites:site", site.code)
