@@ -38,6 +38,7 @@ from vaxops.registry.models import ImportJob, Resident
 from vaxops.sites.models import Session, SessionStatus
 
 from . import selectors, services
+from .errors import BookingErrorCode
 from .models import ACTIVE, Appointment, AppointmentStatus, Slot
 
 PAGE = 50
@@ -329,7 +330,7 @@ def appointment_reschedule(request, pk: int):
         slot = Slot.objects.filter(pk=_int(request.POST.get("slot"))).first()
         try:
             if slot is None:
-                raise VaxOpsError(_("请选择新的预约时段"))
+                raise VaxOpsError(_("请选择新的预约时段"), code=BookingErrorCode.SLOT_REQUIRED)
             new = services.appointment_reschedule(
                 actor=request.user, appointment=a, slot=slot, reason=request.POST.get("reason", "").strip()
             )
@@ -595,7 +596,7 @@ def self_slots(request):
         slot = Slot.objects.filter(pk=_int(request.POST.get("slot"))).first()
         try:
             if slot is None:
-                raise VaxOpsError(_("请选择预约时段"))
+                raise VaxOpsError(_("请选择预约时段"), code=BookingErrorCode.SLOT_REQUIRED)
             services.appointment_book(actor=_self_actor(), resident=person, slot=slot, channel="self")
         except VaxOpsError as e:
             messages.error(request, e.message)

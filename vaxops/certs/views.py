@@ -11,23 +11,25 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxops.clinic.services import record_link_from_token, record_link_used
 from vaxops.core import clock
-from vaxops.core.errors import VaxOpsError
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, VaxOpsError
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.selectors import resident_get
 
 from . import document, domain, selectors, services
+from .errors import CertsErrorCode
 from .models import VaccinationCertificate
 
 MAX_HC1 = 8000  # characters of a pasted HC1 string (a real one is well under 1,000)
 
 
 def _status(e: VaxOpsError) -> int:
-    return {"forbidden": 403, "not_found": 404}.get(e.code, 400)
+    return 403 if isinstance(e, PermissionDenied) else 404 if isinstance(e, NotFound) else 400
 
 
 def _local(value: dt.datetime) -> str:
@@ -121,8 +123,9 @@ def mine_pdf(request, token: str):
     try:
         cert = services.certificate_standing(resident=link.resident)
         if cert is None:
-            raise VaxOpsError(
-                "请先在凭证页面领取接种凭证 / get your certificate on its page first", code="not_found"
+            raise NotFound(
+                _("请先在凭证页面领取接种凭证 / get your certificate on its page first"),
+                code=CertsErrorCode.CERTIFICATE_NOT_FOUND,
             )
         record_link_used(link=link, page="certificate_pdf")
         return _private(_pdf_response(cert, filename="vaccination-certificate.pdf"))
@@ -140,7 +143,7 @@ def mine_pdf(request, token: str):
 def staff(request, pk: int):
     try:
         if not services.may_issue(request.user):
-            raise services.PermissionDenied("您的角色无权签发接种凭证")
+            raise services.PermissionDenied(_("您的角色无权签发接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
         resident = resident_get(user=request.user, resident_id=pk)
     except VaxOpsError as e:
         return render(request, "error.html", {"message": e.message}, status=_status(e))
@@ -186,10 +189,12 @@ def staff(request, pk: int):
 def staff_pdf(request, pk: int, cid: int):
     try:
         if not services.may_issue(request.user):
-            raise services.PermissionDenied("您的角色无权打印接种凭证")
+            raise services.PermissionDenied(_("您的角色无权打印接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
         cert = selectors.certificate_get(user=request.user, certificate_id=cid)
         if cert.resident_id != pk:
-            raise services.NotFound("接种凭证不存在或不在您的管辖范围内")
+            raise services.NotFound(
+                _("接种凭证不存在或不在您的管辖范围内"), code=CertsErrorCode.CERTIFICATE_NOT_FOUND
+            )
         return _pdf_response(cert, filename=f"certificate-{cert.pk}.pdf")
     except VaxOpsError as e:
         return render(request, "error.html", {"message": e.message}, status=_status(e))

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
-from vaxops.core.errors import VaxOpsError
+from vaxops.core.errors import ValidationFailed, VaxOpsError
 from vaxops.core.xlsx import xlsx_response
 from vaxops.jurisdictions.models import Division, Level
 
@@ -84,7 +84,7 @@ def resident_reveal(request, pk: int):
             request,
             "registry/_revealed.html",
             {"error": e.message},
-            status=400 if e.code == "invalid" else 403,
+            status=400 if isinstance(e, ValidationFailed) else 403,
         )
     return render(request, "registry/_revealed.html", {"revealed": revealed})
 

@@ -23,10 +23,11 @@ from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
-from vaxops.core.errors import VaxOpsError
+from vaxops.core.errors import NotFound, VaxOpsError
 from vaxops.registry.domain import mask_id, mask_name
 
 from . import selectors, services
+from .errors import SitesErrorCode
 from .models import (
     Desk,
     ReadinessItem,
@@ -194,11 +195,11 @@ def site_reserve(request, code: str):
             key, label = f"E:{employer.pk}", employer.name
     try:
         if session is None:
-            raise VaxOpsError(_("请选择场次"))
+            raise VaxOpsError(_("请选择场次"), code=SitesErrorCode.SESSION_REQUIRED)
         if not key:
-            raise VaxOpsError(_("请选择您辖区内的村（社区）或单位"))
+            raise VaxOpsError(_("请选择您辖区内的村（社区）或单位"), code=SitesErrorCode.QUOTA_KEY_INVALID)
         if places is None:
-            raise VaxOpsError(_("请填写预留名额"))
+            raise VaxOpsError(_("请填写预留名额"), code=SitesErrorCode.QUOTA_PLACES_INVALID)
         services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
     except VaxOpsError as e:
         _refuse(request, e.message)
@@ -226,7 +227,7 @@ def session_detail(request, pk: int):
         session = selectors.session_get(user=request.user, session_id=pk)
     except VaxOpsError as e:
         return render(
-            request, "error.html", {"message": e.message}, status=404 if e.code == "not_found" else 403
+            request, "error.html", {"message": e.message}, status=404 if isinstance(e, NotFound) else 403
         )
     site = session.site
     user = request.user
@@ -326,7 +327,7 @@ def session_assign(request, pk: int):
     role = request.POST.get("role", "")
     try:
         if staff is None or desk is None or role not in StaffRole.values:
-            raise VaxOpsError(_("请选择工作人员、工作台和岗位"))
+            raise VaxOpsError(_("请选择工作人员、工作台和岗位"), code=SitesErrorCode.ASSIGNMENT_INCOMPLETE)
         a = services.assignment_add(actor=request.user, session=session, staff=staff, desk=desk, role=role)
     except VaxOpsError as e:
         _refuse(request, e.message)

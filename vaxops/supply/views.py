@@ -23,12 +23,13 @@ from django.views.decorators.http import require_GET, require_POST
 from vaxops.catalog.models import TracePrefix
 from vaxops.core import clock
 from vaxops.core.bounds import INT32_MAX, parse_int
-from vaxops.core.errors import NotFound, VaxOpsError
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, VaxOpsError
 from vaxops.core.xlsx import xlsx_response
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 
 from . import domain, selectors, services, tasks
+from .errors import SupplyErrorCode
 from .forms import (
     AllocationForm,
     DispatchForm,
@@ -79,7 +80,7 @@ def _perm_any(*perms):
 
 
 def _status(e: VaxOpsError) -> int:
-    return {"forbidden": 403, "not_found": 404}.get(e.code, 400)
+    return 403 if isinstance(e, PermissionDenied) else 404 if isinstance(e, NotFound) else 400
 
 
 def _error_page(request, message: str, status: int):
@@ -384,7 +385,7 @@ def lot_recall_return(request, pk: int):
     place = StockPlace.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
     try:
         if place is None:
-            raise NotFound(_("请选择要退回的库存地点"))
+            raise NotFound(_("请选择要退回的库存地点"), code=SupplyErrorCode.PLACE_REQUIRED)
         require_place(request.user, place, "supply.add_stockmovement")
         n = services.recall_return(
             actor=request.user, lot=lot, place=place, reason=request.POST.get("reason", "").strip()[:200]
@@ -471,7 +472,8 @@ def code_waste(request, code: str):
         if tc.place is None or tc.state != CodeState.IN_STOCK:
             raise NotFound(
                 _("追溯码%(code)s不在库存中（%(state)s），不能登记损耗")
-                % {"code": tc.code, "state": tc.get_state_display()}
+                % {"code": tc.code, "state": tc.get_state_display()},
+                code=SupplyErrorCode.CODE_NOT_IN_STOCK,
             )
         require_place(request.user, tc.place, "supply.add_stockmovement")
         services.code_waste(actor=request.user, code=tc.code, place=tc.place, **form.cleaned_data)
@@ -501,7 +503,7 @@ def import_page(request):
             upload = form.cleaned_data["file"]
             try:
                 if not upload.size:
-                    raise VaxOpsError(_("请选择要导入的文件（文件不能为空）"))
+                    raise VaxOpsError(_("请选择要导入的文件（文件不能为空）"), code=CoreErrorCode.FILE_EMPTY)
                 job = tasks.receipt_job_create(
                     actor=request.user, upload=upload, place=form.cleaned_data["place"]
                 )
@@ -683,7 +685,7 @@ def _dispatch_row(pk: int) -> Dispatch:
 def _dispatch_get(request, pk: int) -> Dispatch:
     d = _dispatch_row(pk)
     if not _dispatches_for(request.user).filter(pk=d.pk).exists():
-        raise NotFound(_("调拨单不存在或不在您的管辖范围内"))
+        raise NotFound(_("调拨单不存在或不在您的管辖范围内"), code=SupplyErrorCode.DISPATCH_NOT_FOUND)
     return d
 
 
@@ -821,7 +823,7 @@ def _run_get(request, pk: int) -> AllocationRun:
         AllocationRun.objects.select_related("product", "source", "created_by", "approved_by"), pk=pk
     )
     if not _runs_for(request.user).filter(pk=run.pk).exists():
-        raise NotFound(_("分配方案不存在或不在您的管辖范围内"))
+        raise NotFound(_("分配方案不存在或不在您的管辖范围内"), code=SupplyErrorCode.ALLOCATION_NOT_FOUND)
     return run
 
 
@@ -934,7 +936,7 @@ def person_codes(request, pk: int):
     try:
         rows = selectors.person_codes(user=request.user, resident=resident)
     except VaxOpsError as e:
-        return _error_page(request, not_found if e.code == "forbidden" else e.message, 404)
+        return _error_page(request, not_found if isinstance(e, PermissionDenied) else e.message, 404)
     lot_ids = _lot_ids({(r["product"], r["lot"]) for r in rows})
     for r in rows:
         r["lot_id"] = lot_ids.get((r["product"], r["lot"]))

@@ -246,7 +246,7 @@ def test_a_person_out_of_scope_is_not_found_and_an_unknown_slot_too(
     r = _book(client, token(worker_b), person, planned["slots"][0]["id"])
 
     assert r.status_code == 404
-    assert r.json()["code"] == "not_found" and "管辖范围" in r.json()["message"]
+    assert r.json()["code"] == "resident_not_found" and "管辖范围" in r.json()["message"]
     r = _book(client, token(worker_a), person, 999_999)
     assert r.status_code == 404 and r.json()["field"] == "slot"
     assert not Appointment.objects.exists()

@@ -163,7 +163,7 @@ class TestApi:
 
         assert r.status_code == 400
         assert r.json() == {
-            "code": "invalid",
+            "code": "dose_duplicate",
             "message": "该居民2021-04-01已有BBIBP-CorV的接种记录",
             "field": "given_on",
         }

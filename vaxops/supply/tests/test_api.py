@@ -150,7 +150,7 @@ class TestAuth:
         )
 
         assert r.status_code == 403
-        assert r.json()["code"] == "forbidden"
+        assert r.json()["code"] == "role_forbidden"
         assert not Dispatch.objects.exists()
 
 

@@ -1,0 +1,31 @@
+"""Stable error codes of booking: appointments, the waiting list and the self-service door.
+
+A code names one kind of refusal for programs (the API's ``code``); the message beside it is for
+people and may be reworded or translated. Values never change once clients may have seen them."""
+
+from enum import StrEnum
+
+
+class BookingErrorCode(StrEnum):
+    ALREADY_BOOKED = "already_booked"
+    APPOINTMENT_NOT_CANCELLABLE = "appointment_not_cancellable"
+    APPOINTMENT_NOT_CHECKABLE = "appointment_not_checkable"
+    APPOINTMENT_NOT_FOUND = "appointment_not_found"
+    APPOINTMENT_STATUS_UNKNOWN = "appointment_status_unknown"
+    CHANNEL_UNKNOWN = "channel_unknown"
+    CHECKIN_WRONG_DAY = "checkin_wrong_day"
+    DAYS_INVALID = "days_invalid"
+    GROUP_BOOKING_OTHER_EMPLOYER = "group_booking_other_employer"
+    PHONE_INVALID = "phone_invalid"
+    SELF_MISMATCH = "self_mismatch"
+    SELF_TOKEN_EXPIRED = "self_token_expired"  # noqa: S105 (a code, not a secret)
+    SELF_TOKEN_INVALID = "self_token_invalid"  # noqa: S105 (a code, not a secret)
+    SELF_TOKEN_MISSING = "self_token_missing"  # noqa: S105 (a code, not a secret)
+    SESSION_NO_SLOTS = "session_no_slots"
+    SLOT_FULL = "slot_full"
+    SLOT_NOT_FOUND = "slot_not_found"
+    SLOT_PAST = "slot_past"
+    SLOT_REQUIRED = "slot_required"
+    WAITLIST_DUPLICATE = "waitlist_duplicate"
+    WALK_IN_ENDED = "walk_in_ended"
+    WALK_IN_NOT_TODAY = "walk_in_not_today"
