@@ -188,7 +188,7 @@ class UploadSizeMiddleware:
         except ValidationFailed as e:
             message = e.message
         if request.path.startswith("/api/"):
-            body = {"code": "too_large", "message": message, "field": "file"}
+            body = {"code": CoreErrorCode.TOO_LARGE, "message": message, "field": "file"}
             response = JsonResponse(body, status=413, json_dumps_params={"ensure_ascii": False})
         else:
             response = render(request, "error.html", {"message": message}, status=413)

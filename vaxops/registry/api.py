@@ -12,6 +12,7 @@ from vaxops.core.schemas import BoundedPagination, ErrorOut, Id
 from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 
 from . import selectors, services
+from .errors import RegistryErrorCode
 from .models import Resident
 from .tables import open_table
 
@@ -164,7 +165,14 @@ def find_resident(request, payload: FindIn):
         purpose=payload.purpose,
     )
     if r is None:
-        return Status(404, {"code": "not_found", "message": "辖区内没有该证件号码的居民", "field": None})
+        return Status(
+            404,
+            {
+                "code": RegistryErrorCode.RESIDENT_NOT_FOUND,
+                "message": _("辖区内没有该证件号码的居民"),
+                "field": None,
+            },
+        )
     return _out(r)
 
 
