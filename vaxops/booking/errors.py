@@ -29,3 +29,16 @@ class BookingErrorCode(StrEnum):
     WAITLIST_DUPLICATE = "waitlist_duplicate"
     WALK_IN_ENDED = "walk_in_ended"
     WALK_IN_NOT_TODAY = "walk_in_not_today"
+    # Not eligible on the slot's day: ``not_eligible_`` and the booking rule's verdict (``not_eligible_for``).
+    NOT_ELIGIBLE_NOT_DUE = "not_eligible_not_due"
+    NOT_ELIGIBLE_NO_OPEN_PHASE = "not_eligible_no_open_phase"
+    NOT_ELIGIBLE_NO_PHASE = "not_eligible_no_phase"
+    NOT_ELIGIBLE_DEFERRED = "not_eligible_deferred"
+    NOT_ELIGIBLE_CONTRAINDICATED = "not_eligible_contraindicated"
+    NOT_ELIGIBLE_COMPLETE = "not_eligible_complete"
+
+
+def not_eligible_for(verdict: str) -> BookingErrorCode:
+    """The code of a booking refused for the eligibility ``verdict`` (a ``catalog.domain.EligibilityCode``
+    other than ``allowed``): ``not_eligible_not_due`` …"""
+    return BookingErrorCode(f"not_eligible_{verdict}")

@@ -27,7 +27,7 @@ from vaxops.sites.errors import SitesErrorCode
 from vaxops.sites.models import SessionStatus
 
 from . import domain
-from .errors import BookingErrorCode
+from .errors import BookingErrorCode, not_eligible_for
 from .models import (
     ACTIVE,
     Appointment,
@@ -81,7 +81,7 @@ def booking_check(*, resident: Resident, slot: Slot, now=None):
     forecast = forecast_for(resident=resident, on=day)
     verdict = eligibility_for(resident=resident, on=day, forecast=forecast)
     if not verdict.allowed:
-        raise ValidationFailed(verdict.reason_zh, field="resident", code=f"not_eligible_{verdict.code}")
+        raise ValidationFailed(verdict.reason_zh, field="resident", code=not_eligible_for(verdict.code))
     return forecast.next_dose
 
 
@@ -694,7 +694,7 @@ def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appoint
     forecast = forecast_for(resident=resident, on=session.day)
     verdict = eligibility_for(resident=resident, on=session.day, forecast=forecast)
     if not verdict.allowed:
-        raise ValidationFailed(verdict.reason_zh, field="resident", code=f"not_eligible_{verdict.code}")
+        raise ValidationFailed(verdict.reason_zh, field="resident", code=not_eligible_for(verdict.code))
     for slot in slots:
         if Slot.objects.filter(pk=slot.pk, walk_in_used__lt=F("walk_in")).update(
             walk_in_used=F("walk_in_used") + 1

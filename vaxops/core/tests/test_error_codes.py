@@ -55,8 +55,10 @@ def problems_in(source: str, where: str, enums: dict[str, type[enum.Enum]]) -> l
         code = next((k.value for k in node.keywords if k.arg == "code"), None)
         if code is None:
             found.append(f"{where}:{node.lineno}: {name}(…) without code=")
-        elif isinstance(code, ast.Constant):
-            found.append(f"{where}:{node.lineno}: code={code.value!r} is a bare string, use the app's enum")
+        elif isinstance(code, (ast.Constant, ast.JoinedStr)):
+            found.append(
+                f"{where}:{node.lineno}: code={ast.unparse(code)} is a bare string, use the app's enum"
+            )
         elif isinstance(code, ast.Attribute) and isinstance(code.value, ast.Name):
             owner = enums.get(code.value.id)
             if owner is None and code.value.id.endswith("ErrorCode"):
@@ -87,6 +89,7 @@ class TestRaiseSites:
             ('raise ValidationFailed("x")', "without code="),
             ('raise errors.NotFound(_("x"), field="id")', "without code="),
             ('raise PermissionDenied("x", code="forbidden")', "bare string"),
+            ('raise ValidationFailed("x", code=f"not_{why}")', "bare string"),
             ('raise ValidationFailed("x", code=SupplyErrorCode.NO_SUCH_CODE)', "does not exist"),
             ('raise ValidationFailed("x", code=CoreErrorCode.INVALID)', "class default"),
             ('raise ValidationFailed("x", code=MadeUpErrorCode.X)', "no errors.py enum"),
@@ -149,3 +152,10 @@ class TestEnums:
         assert SupplyErrorCode.CODE_UNKNOWN == "code_unknown" and isinstance(
             SupplyErrorCode.CODE_UNKNOWN, str
         )
+
+    def test_every_eligibility_verdict_has_its_booking_code(self):
+        from vaxops.booking.errors import not_eligible_for
+        from vaxops.catalog.domain import EligibilityCode
+
+        refused = [v for v in EligibilityCode if v != EligibilityCode.ALLOWED]
+        assert [not_eligible_for(v) for v in refused] == [f"not_eligible_{v}" for v in refused]
