@@ -188,4 +188,4 @@ class TestApi:
 
         assert r.status_code == 400
         assert r.json()["field"] == "pregnancy"
-        assert "须回答是或否" in r.json()["message"]
+        assert r.json()["code"] == "screening_invalid"

@@ -148,7 +148,7 @@ class TestCreate:
         r = post(api, payload(village_code=B1))
 
         assert r.status_code == 403
-        assert "管辖范围" in r.json()["message"]
+        assert r.json()["code"] == "out_of_scope"
         assert not Resident.objects.exists()
 
     def test_it_forces_the_employer_of_an_employer_contact(self, employer_contact, employer):
@@ -183,7 +183,7 @@ class TestIdempotency:
         r = post(api, payload(id_number=make_id(date(1990, 1, 1), 4)), HTTP_IDEMPOTENCY_KEY="k-1")
 
         assert r.status_code == 400
-        assert "Idempotency-Key" in r.json()["message"]
+        assert r.json()["code"] == "idempotency_key_reused"
         assert Resident.objects.count() == 1
 
 
@@ -354,4 +354,4 @@ class TestImport:
         r = api.post("/api/v1/residents/import", {"file": SimpleUploadedFile("x.csv", b"foo,bar\n1,2\n")})
 
         assert r.status_code == 400
-        assert "缺少必需的列" in r.json()["message"]
+        assert r.json()["code"] == "file_columns_missing"
