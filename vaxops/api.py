@@ -5,8 +5,19 @@ from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from vaxops.accounts.services import TokenExpired, api_token_authenticate
-from vaxops.core.errors import NotFound, PermissionDenied, RateLimited, VaxOpsError
+from vaxops.core.errors import (
+    CoreErrorCode,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    VaxOpsError,
+    register_codes,
+)
 from vaxops.core.ratelimit import too_many
+from vaxops.desk.domain import CheckCode
+
+# The desk's hard stops answer with their check's code (``code_used`` …): list them with every app's codes.
+register_codes(CheckCode)
 
 
 class TokenAuth(HttpBearer):
@@ -94,7 +105,7 @@ def request_invalid(request, exc: RequestInvalid):
     message = f"请求内容有误：字段“{field}”{problem}" if field else "请求内容有误"
     return api.create_response(
         request,
-        {"code": "invalid_request", "message": message, "field": field, "detail": exc.errors},
+        {"code": CoreErrorCode.INVALID_REQUEST, "message": message, "field": field, "detail": exc.errors},
         status=422,
     )
 

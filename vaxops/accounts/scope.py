@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
-from vaxops.core.errors import PermissionDenied
+from vaxops.core.errors import CoreErrorCode, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -61,4 +62,4 @@ def scope_for(user) -> Scope:
 def require(user, perm: str) -> None:
     """Raise PermissionDenied (with a Chinese message) unless ``user`` holds ``perm``."""
     if not user.has_perm(perm):
-        raise PermissionDenied("您的角色无权执行此操作")
+        raise PermissionDenied(_("您的角色无权执行此操作"), code=CoreErrorCode.ROLE_FORBIDDEN)

@@ -5,11 +5,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vaxops.audit.services import audit_record
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 
+from .errors import AccountsErrorCode
 from .models import ApiToken, User
 from .roles import ROLE_BY_CODE, ROLES
 
@@ -77,7 +79,9 @@ def api_token_create(*, user: User, name: str, actor=None, days: int | None = No
     the raw token, which is not stored and cannot be shown again."""
     days = getattr(settings, "VAXOPS_API_TOKEN_DAYS", 90) if days is None else days
     if not 1 <= days <= 3660:
-        raise VaxOpsError("令牌有效天数须在1至3660天之间", code="invalid", field="days")
+        raise VaxOpsError(
+            _("令牌有效天数须在1至3660天之间"), code=AccountsErrorCode.TOKEN_DAYS_INVALID, field="days"
+        )
     raw = ApiToken.new_raw()
     token = ApiToken.objects.create(
         user=user,
@@ -98,7 +102,7 @@ def api_token_create(*, user: User, name: str, actor=None, days: int | None = No
 class TokenExpired(VaxOpsError):
     """A known, unrevoked token past its expiry: the API answers 401 with this message."""
 
-    code = "token_expired"
+    code = AccountsErrorCode.TOKEN_EXPIRED
 
 
 def _refuse_expired(expires_at) -> None:

@@ -16,20 +16,23 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Header, P, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core import clock
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
 from vaxops.core.ratelimit import throttle
 from vaxops.core.schemas import Day, ErrorOut, Id, Offset, Quantity, SmallCount
 from vaxops.registry.domain import mask_name
+from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
 from vaxops.sites import selectors as site_selectors
 from vaxops.sites import services as site_services
+from vaxops.sites.errors import SitesErrorCode
 from vaxops.sites.models import (
     ReadinessItem,
     Session,
@@ -38,6 +41,7 @@ from vaxops.sites.models import (
 )
 
 from . import selectors, selfservice, services
+from .errors import BookingErrorCode
 from .models import Appointment, AppointmentStatus, Slot
 
 # ``/api/v1/sites``: sites and their sessions with slots, quotas and bookings. It reads booking's rows, so it
@@ -311,16 +315,22 @@ def _error(e: ValidationFailed) -> dict:
 
 def _window(offset: int, limit: int) -> tuple[int, int]:
     if offset < 0:
-        raise ValidationFailed("offset 不能为负数", field="offset")
+        raise ValidationFailed(_("offset 不能为负数"), field="offset", code=CoreErrorCode.OFFSET_INVALID)
     if not 1 <= limit <= PAGE_MAX:
-        raise ValidationFailed(f"limit 须在1到{PAGE_MAX}之间", field="limit")
+        raise ValidationFailed(
+            _("limit 须在1到%(page_max)s之间") % {"page_max": PAGE_MAX},
+            field="limit",
+            code=CoreErrorCode.LIMIT_INVALID,
+        )
     return offset, limit
 
 
 def _site(code: str) -> Site:
     found = site_selectors.site_by_code(code=(code or "").strip())
     if found is None:
-        raise NotFound(f"接种单位“{code}”不存在", field="site")
+        raise NotFound(
+            _("接种单位“%(code)s”不存在") % {"code": code}, field="site", code=SitesErrorCode.SITE_NOT_FOUND
+        )
     return found
 
 
@@ -329,13 +339,15 @@ def _site_in_scope(user, site: Site, perm: str) -> None:
     scoped to their township, the county CDC to the county)."""
     require(user, perm)
     if not scope_for(user).covers_code(site.division.code):
-        raise PermissionDenied(f"{site.name}不在您的管辖范围内")
+        raise PermissionDenied(
+            _("%(site_name)s不在您的管辖范围内") % {"site_name": site.name}, code=CoreErrorCode.OUT_OF_SCOPE
+        )
 
 
 def _session(session_id: int) -> Session:
     found = site_selectors.session_by_id(session_id=session_id)
     if found is None:
-        raise NotFound("场次不存在", field="session")
+        raise NotFound(_("场次不存在"), field="session", code=SitesErrorCode.SESSION_NOT_FOUND)
     return found
 
 
@@ -459,14 +471,18 @@ def _reload(a: Appointment) -> dict:
 def _visible_appointment(user, appointment_id: int) -> Appointment:
     found = selectors.appointments_visible(user=user).filter(pk=appointment_id).first()
     if found is None:
-        raise NotFound("预约不存在或不在您的管辖范围内", field="appointment")
+        raise NotFound(
+            _("预约不存在或不在您的管辖范围内"),
+            field="appointment",
+            code=BookingErrorCode.APPOINTMENT_NOT_FOUND,
+        )
     return found
 
 
 def _slot(slot_id: int) -> Slot:
     found = selectors.slot_by_id(slot_id=slot_id)
     if found is None:
-        raise NotFound("预约时段不存在", field="slot")
+        raise NotFound(_("预约时段不存在"), field="slot", code=BookingErrorCode.SLOT_NOT_FOUND)
     return found
 
 
@@ -477,7 +493,11 @@ def _slot_full(e: services.SlotFull) -> Status:
 def _day_slots(site_code: str, day: date, *, for_resident: Resident | None = None) -> list[dict]:
     site = selectors.sites_open().filter(code=(site_code or "").strip()).first()
     if site is None:
-        raise NotFound(f"接种单位“{site_code}”不存在或已停用", field="site")
+        raise NotFound(
+            _("接种单位“%(site_code)s”不存在或已停用") % {"site_code": site_code},
+            field="site",
+            code=SitesErrorCode.SITE_NOT_FOUND,
+        )
     rows = []
     for s in selectors.sessions_upcoming(site=site, start=day, days=1):
         for row in _slot_rows(s.slots.all(), for_resident=for_resident):
@@ -518,7 +538,11 @@ def get_site(request, code: str):
     """一个启用中的接种单位；停用或不存在时为404。"""
     site = selectors.sites_open().filter(code=code).first()
     if site is None:
-        raise NotFound(f"接种单位“{code}”不存在或已停用", field="site")
+        raise NotFound(
+            _("接种单位“%(code)s”不存在或已停用") % {"code": code},
+            field="site",
+            code=SitesErrorCode.SITE_NOT_FOUND,
+        )
     return _site_out(site, site_selectors.desk_counts(site_ids=[site.pk])[site.pk])
 
 
@@ -532,7 +556,11 @@ def site_sessions(request, code: str, from_: Query[Day | None, P(alias="from")] 
     开放预约剩余、各村/单位预留名额剩余和合计剩余（``remaining``），均为实时数据。"""
     require(request.user, "sites.view_session")
     if not 1 <= days <= DAYS_MAX:
-        raise ValidationFailed(f"days 须在1到{DAYS_MAX}之间", field="days")
+        raise ValidationFailed(
+            _("days 须在1到%(days_max)s之间") % {"days_max": DAYS_MAX},
+            field="days",
+            code=BookingErrorCode.DAYS_INVALID,
+        )
     site = _site(code)
     return [
         _session_out(s, s.slots.all())
@@ -628,10 +656,10 @@ def session_assignment(request, session_id: Id, payload: AssignmentIn):
     _site_in_scope(request.user, s.site, "sites.add_assignment")
     staff = site_selectors.staff_member_get(staff_id=payload.staff_id)
     if staff is None:
-        raise NotFound("工作人员不存在", field="staff_id")
+        raise NotFound(_("工作人员不存在"), field="staff_id", code=SitesErrorCode.STAFF_NOT_FOUND)
     desk = site_selectors.desk_get(desk_id=payload.desk_id)
     if desk is None:
-        raise NotFound("工作台不存在", field="desk_id")
+        raise NotFound(_("工作台不存在"), field="desk_id", code=SitesErrorCode.DESK_NOT_FOUND)
     data = {"session": session_id, **payload.dict()}
 
     def work():
@@ -719,7 +747,7 @@ def book(request, payload: BookIn):
                 actor=request.user, resident=resident, slot=Slot(pk=payload.slot_id), channel=channel
             )
         except Slot.DoesNotExist:
-            raise NotFound("预约时段不存在", field="slot") from None
+            raise NotFound(_("预约时段不存在"), field="slot", code=BookingErrorCode.SLOT_NOT_FOUND) from None
         return 201, _appointment(a)
 
     try:
@@ -751,7 +779,11 @@ def list_appointments(
         qs = qs.filter(slot__session_id=session_id)
     if status:
         if status not in AppointmentStatus.values:
-            raise ValidationFailed(f"未知的预约状态：{status}", field="status")
+            raise ValidationFailed(
+                _("未知的预约状态：%(status)s") % {"status": status},
+                field="status",
+                code=BookingErrorCode.APPOINTMENT_STATUS_UNKNOWN,
+            )
         qs = qs.filter(status=status)
     qs = qs.order_by("slot__start", "id")
     return {"items": [_appointment_detail(a) for a in qs[offset : offset + limit]], "count": qs.count()}
@@ -841,7 +873,11 @@ def _check_in_appointment(user, appointment_id: int) -> Appointment:
     come to a site live anywhere in the county)."""
     found = selectors.appointment_for_check_in(user=user, appointment_id=appointment_id)
     if found is None:
-        raise NotFound("预约不存在或不在您的管辖范围内", field="appointment")
+        raise NotFound(
+            _("预约不存在或不在您的管辖范围内"),
+            field="appointment",
+            code=BookingErrorCode.APPOINTMENT_NOT_FOUND,
+        )
     return found
 
 
@@ -880,7 +916,7 @@ def employer_book(request, payload: EmployerBookIn):
     user = request.user
     require(user, "booking.add_appointment")
     if not getattr(user, "employer_id", None):
-        raise PermissionDenied("只有单位联络员可以为本单位人员集体预约")
+        raise PermissionDenied(_("只有单位联络员可以为本单位人员集体预约"), code=CoreErrorCode.ROLE_FORBIDDEN)
     s = _session(payload.session_id)
     people = None
     if payload.resident_ids is not None:
@@ -894,7 +930,9 @@ def employer_book(request, payload: EmployerBookIn):
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFound(
-                f"居民不存在或不是本单位人员：{'、'.join(map(str, missing))}", field="resident_ids"
+                _("居民不存在或不是本单位人员：%(ids)s") % {"ids": "、".join(map(str, missing))},
+                field="resident_ids",
+                code=RegistryErrorCode.RESIDENT_NOT_FOUND,
             )
         people = [found[i] for i in ids]
 
@@ -990,7 +1028,7 @@ def self_book(request, payload: SelfBookIn, x_self_token: SelfToken = None):
             channel="self",
         )
     except Slot.DoesNotExist:
-        raise NotFound("预约时段不存在", field="slot") from None
+        raise NotFound(_("预约时段不存在"), field="slot", code=BookingErrorCode.SLOT_NOT_FOUND) from None
     except services.SlotFull as e:
         return _slot_full(e)
     return Status(201, _reload(a))
@@ -1017,7 +1055,7 @@ def self_appointments(request, x_self_token: SelfToken = None):
 def _own_appointment(person: Resident, appointment_id: int) -> Appointment:
     found = selectors.appointments_detailed().filter(pk=appointment_id, resident=person).first()
     if found is None:
-        raise NotFound("预约不存在", field="appointment")
+        raise NotFound(_("预约不存在"), field="appointment", code=BookingErrorCode.APPOINTMENT_NOT_FOUND)
     return found
 
 

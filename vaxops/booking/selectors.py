@@ -5,11 +5,13 @@ import operator
 from functools import reduce
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.campaign.selectors import LIST_CATEGORIES, category_q, mobilisation_list
 from vaxops.core import clock
 from vaxops.core.errors import NotFound
+from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.models import Employer, Resident
 from vaxops.registry.selectors import residents_visible
 from vaxops.sites.models import Session, SessionStatus, Site
@@ -32,7 +34,7 @@ def resident_for_booking(*, user, resident_id: int) -> Resident:
         .first()
     )
     if resident is None:
-        raise NotFound("居民不存在或不在您的管辖范围内")
+        raise NotFound(_("居民不存在或不在您的管辖范围内"), code=RegistryErrorCode.RESIDENT_NOT_FOUND)
     return resident
 
 

@@ -17,6 +17,8 @@ from vaxops.core.errors import PermissionDenied, ValidationFailed
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 
+from .errors import BookingErrorCode
+
 SALT = "vaxops.self-booking"
 TOKEN_MAX_AGE = timedelta(minutes=30)
 
@@ -24,17 +26,17 @@ TOKEN_MAX_AGE = timedelta(minutes=30)
 class SelfTokenError(PermissionDenied):
     """The token was altered or names nobody: 403. Subclasses say "sign in again" (401)."""
 
-    code = "self_token_invalid"
+    code = BookingErrorCode.SELF_TOKEN_INVALID
     status = 403
 
 
 class SelfTokenMissing(SelfTokenError):
-    code = "self_token_missing"
+    code = BookingErrorCode.SELF_TOKEN_MISSING
     status = 401
 
 
 class SelfTokenExpired(SelfTokenError):
-    code = "self_token_expired"
+    code = BookingErrorCode.SELF_TOKEN_EXPIRED
     status = 401
 
 

@@ -13,21 +13,26 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from vaxops.audit.services import audit_record
 from vaxops.campaign.models import ImmunizationStatus
 from vaxops.clinic.selectors import eligibility_for, forecast_for
 from vaxops.core import clock, ratelimit
 from vaxops.core.actors import SystemActor
-from vaxops.core.errors import PermissionDenied, RateLimited, ValidationFailed
+from vaxops.core.errors import CoreErrorCode, PermissionDenied, RateLimited, ValidationFailed
 from vaxops.core.rounding import largest_remainder
 from vaxops.notify.models import Notification
 from vaxops.notify.services import notification_queue, otp_issue, otp_subject, otp_verify
 from vaxops.registry import domain as registry_domain
+from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.models import Resident
+from vaxops.sites.errors import SitesErrorCode
 from vaxops.sites.models import Session, SessionStatus
 
 from . import domain
+from .errors import BookingErrorCode, not_eligible_for
 from .models import (
     ACTIVE,
     Appointment,
@@ -43,7 +48,7 @@ from .models import (
 class SlotFull(ValidationFailed):
     """No place left in the slot for this person (open places and their quota are taken)."""
 
-    code = "slot_full"
+    code = BookingErrorCode.SLOT_FULL
 
 
 def quota_keys(resident: Resident) -> list[str]:
@@ -69,17 +74,19 @@ def booking_check(*, resident: Resident, slot: Slot, now=None):
     ValidationFailed with the plain-Chinese reason (not eligible, not yet due, slot past, session closed)."""
     now = now or clock.now()
     if slot.start <= now:
-        raise ValidationFailed("该时段已开始或已过，请选择之后的时段", field="slot")
+        raise ValidationFailed(
+            _("该时段已开始或已过，请选择之后的时段"), field="slot", code=BookingErrorCode.SLOT_PAST
+        )
     session = slot.session
     if session.status == SessionStatus.CLOSED:
-        raise ValidationFailed("该场次已结束", field="slot")
+        raise ValidationFailed(_("该场次已结束"), field="slot", code=SitesErrorCode.SESSION_CLOSED)
     if not session.site.active:
-        raise ValidationFailed("该接种单位已停用", field="slot")
+        raise ValidationFailed(_("该接种单位已停用"), field="slot", code=SitesErrorCode.SITE_INACTIVE)
     day = _local_day(slot.start)
     forecast = forecast_for(resident=resident, on=day)
     verdict = eligibility_for(resident=resident, on=day, forecast=forecast)
     if not verdict.allowed:
-        raise ValidationFailed(verdict.reason_zh, field="resident", code=f"not_eligible_{verdict.code}")
+        raise ValidationFailed(verdict.reason_zh, field="resident", code=not_eligible_for(verdict.code))
     return forecast.next_dose
 
 
@@ -172,7 +179,11 @@ def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now
     existing appointment.
     """
     if channel not in Channel.values:
-        raise ValidationFailed(f"未知的预约渠道：{channel}", field="channel")
+        raise ValidationFailed(
+            _("未知的预约渠道：%(channel)s") % {"channel": channel},
+            field="channel",
+            code=BookingErrorCode.CHANNEL_UNKNOWN,
+        )
     try:
         return _book(actor=actor, resident=resident, slot=slot, channel=channel, now=now)
     except IntegrityError:
@@ -188,7 +199,7 @@ def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now
             f"已预约{timezone.localtime(existing.slot.start):%m月%d日 %H:%M}在{existing.slot.session.site.name}"
             f"接种第{existing.dose_number}剂，如需改约请先取消或改约",
             field="resident",
-            code="already_booked",
+            code=BookingErrorCode.ALREADY_BOOKED,
         ) from None
 
 
@@ -271,7 +282,11 @@ def appointment_cancel(
     )
     if not changed:
         appointment.refresh_from_db()
-        raise ValidationFailed(f"该预约当前为“{appointment.get_status_display()}”，不能取消", field="status")
+        raise ValidationFailed(
+            _("该预约当前为“%(status)s”，不能取消") % {"status": appointment.get_status_display()},
+            field="status",
+            code=BookingErrorCode.APPOINTMENT_NOT_CANCELLABLE,
+        )
     appointment.refresh_from_db()
     _give_place_back(appointment)
     audit_record(
@@ -303,12 +318,20 @@ def appointment_check_in(*, actor, appointment: Appointment, now=None) -> Appoin
     now = now or clock.now()
     a = Appointment.objects.select_related("slot").get(pk=appointment.pk)
     if _local_day(a.slot.start) != timezone.localdate(now):
-        raise ValidationFailed(f"预约日期为{_local_day(a.slot.start):%Y-%m-%d}，只能当天签到", field="status")
+        raise ValidationFailed(
+            _("预约日期为%(day)s，只能当天签到") % {"day": format(_local_day(a.slot.start), "%Y-%m-%d")},
+            field="status",
+            code=BookingErrorCode.CHECKIN_WRONG_DAY,
+        )
     changed = Appointment.objects.filter(pk=a.pk, status=AppointmentStatus.BOOKED).update(
         status=AppointmentStatus.CHECKED_IN, changed_at=now
     )
     if not changed:
-        raise ValidationFailed(f"该预约当前为“{a.get_status_display()}”，不能签到", field="status")
+        raise ValidationFailed(
+            _("该预约当前为“%(status)s”，不能签到") % {"status": a.get_status_display()},
+            field="status",
+            code=BookingErrorCode.APPOINTMENT_NOT_CHECKABLE,
+        )
     a.refresh_from_db()
     audit_record(
         actor=actor,
@@ -351,7 +374,9 @@ def waitlist_join(*, actor, resident: Resident, session, channel: str) -> Waitli
     session = Session.objects.select_related("site").get(pk=session.pk)
     first = session.slots.order_by("start").first()
     if first is None:
-        raise ValidationFailed("该场次没有预约时段", field="session")
+        raise ValidationFailed(
+            _("该场次没有预约时段"), field="session", code=BookingErrorCode.SESSION_NO_SLOTS
+        )
     next_dose = booking_check(resident=resident, slot=first)
     try:
         with transaction.atomic():
@@ -359,7 +384,9 @@ def waitlist_join(*, actor, resident: Resident, session, channel: str) -> Waitli
                 resident=resident, session=session, dose_number=next_dose.number, channel=channel
             )
     except IntegrityError:
-        raise ValidationFailed("该居民已在此场次的候补名单中", field="resident") from None
+        raise ValidationFailed(
+            _("该居民已在此场次的候补名单中"), field="resident", code=BookingErrorCode.WAITLIST_DUPLICATE
+        ) from None
     audit_record(
         actor=actor,
         action="booking.waitlist_join",
@@ -438,7 +465,11 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
         .order_by("name", "id")
     )
     if any(p.employer_id != employer.pk for p in people):
-        raise ValidationFailed("只能为本单位人员集体预约", field="residents")
+        raise ValidationFailed(
+            _("只能为本单位人员集体预约"),
+            field="residents",
+            code=BookingErrorCode.GROUP_BOOKING_OTHER_EMPLOYER,
+        )
     slots = list(Slot.objects.filter(session=session, start__gt=clock.now()).order_by("start"))
     key = f"E:{employer.pk}"
     reserved = {
@@ -489,7 +520,7 @@ def employer_book(*, actor, employer, session, residents=None) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 SELF_PURPOSE = "self_booking"
-_MISMATCH = "姓名、证件号码与手机号不匹配，或尚未登记。请核对后重试，或联系所在村（社区）登记"
+_MISMATCH = gettext_noop("姓名、证件号码与手机号不匹配，或尚未登记。请核对后重试，或联系所在村（社区）登记")
 # The one answer to a request for a code, whether or not the details matched anyone.
 SELF_CODE_SENT = "若信息已登记，验证码已发送至该手机号，10分钟内有效。未收到请核对姓名、证件号码和手机号，或联系所在村（社区）"
 
@@ -506,7 +537,9 @@ def _self_document(id_number: str):
             registry_domain.parse_id_type(""), id_number, today=clock.today()
         )
     except registry_domain.DocumentError as e:
-        raise ValidationFailed(e.message, field="id_number") from None
+        raise ValidationFailed(
+            e.message, field="id_number", code=RegistryErrorCode.ID_NUMBER_INVALID
+        ) from None
 
 
 def self_identify(*, name: str, id_number: str, phone: str) -> None:
@@ -524,7 +557,7 @@ def self_identify(*, name: str, id_number: str, phone: str) -> None:
     name, phone = (name or "").strip(), (phone or "").strip()
     doc = _self_document(id_number)
     if not phone.isdigit() or len(phone) != 11:
-        raise ValidationFailed("请填写11位手机号码", field="phone")
+        raise ValidationFailed(_("请填写11位手机号码"), field="phone", code=BookingErrorCode.PHONE_INVALID)
     ratelimit.limit_hit("self.identify.person", ratelimit.identity_key("id", doc.number), field="id_number")
     ratelimit.limit_hit("self.identify.person", ratelimit.identity_key("phone", phone), field="phone")
     person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
@@ -568,7 +601,7 @@ def self_verify(*, id_number: str, phone: str, code: str) -> Resident:
     person = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number, phone=phone).first()
     if person is None:
         ratelimit.refusal_note(scope="self.verify", reason="no_match")
-        raise ValidationFailed(_MISMATCH, field="id_number")
+        raise ValidationFailed(_(_MISMATCH), field="id_number", code=BookingErrorCode.SELF_MISMATCH)
     return person
 
 
@@ -631,10 +664,12 @@ def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appoint
     """Register a person who came without an appointment into the current (or next) slot of today's
     session, within the walk-in share: one conditional UPDATE of ``walk_in_used``; checked in at once."""
     if not actor.has_perm("booking.add_appointment"):
-        raise PermissionDenied("您的角色无权现场登记")
+        raise PermissionDenied(_("您的角色无权现场登记"), code=CoreErrorCode.ROLE_FORBIDDEN)
     now = now or clock.now()
     if session.day != timezone.localdate(now):
-        raise ValidationFailed("现场登记只能用于当天的场次", field="session")
+        raise ValidationFailed(
+            _("现场登记只能用于当天的场次"), field="session", code=BookingErrorCode.WALK_IN_NOT_TODAY
+        )
     existing = (
         Appointment.objects.filter(resident=resident, status__in=ACTIVE)
         .select_related("slot__session")
@@ -646,11 +681,13 @@ def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appoint
         return existing
     slots = list(Slot.objects.filter(session=session, end__gt=now).order_by("start"))
     if not slots:
-        raise ValidationFailed("今天的接种时段已结束", field="session")
+        raise ValidationFailed(
+            _("今天的接种时段已结束"), field="session", code=BookingErrorCode.WALK_IN_ENDED
+        )
     forecast = forecast_for(resident=resident, on=session.day)
     verdict = eligibility_for(resident=resident, on=session.day, forecast=forecast)
     if not verdict.allowed:
-        raise ValidationFailed(verdict.reason_zh, field="resident", code=f"not_eligible_{verdict.code}")
+        raise ValidationFailed(verdict.reason_zh, field="resident", code=not_eligible_for(verdict.code))
     for slot in slots:
         if Slot.objects.filter(pk=slot.pk, walk_in_used__lt=F("walk_in")).update(
             walk_in_used=F("walk_in_used") + 1
@@ -673,7 +710,7 @@ def walk_in_register(*, actor, resident: Resident, session, now=None) -> Appoint
             )
     except IntegrityError:
         raise ValidationFailed(
-            "该居民已有其他有效预约，请先取消或改约", field="resident", code="already_booked"
+            "该居民已有其他有效预约，请先取消或改约", field="resident", code=BookingErrorCode.ALREADY_BOOKED
         ) from None
     audit_record(
         actor=actor,
@@ -703,16 +740,27 @@ def session_reserve(*, actor, session, key: str, label: str, places: int) -> int
     remainder). Each slot's share moves by a conditional UPDATE, so places already booked are never
     taken away. Returns the places reserved."""
     if places < 1:
-        raise ValidationFailed("预留名额须为正数", field="places")
+        raise ValidationFailed(
+            _("预留名额须为正数"), field="places", code=SitesErrorCode.QUOTA_PLACES_INVALID
+        )
     if not (key.startswith(("V:", "E:")) and len(key) > 2):
-        raise ValidationFailed("预留对象须为村（V:区划代码）或单位（E:编号）", field="key")
+        raise ValidationFailed(
+            _("预留对象须为村（V:区划代码）或单位（E:编号）"),
+            field="key",
+            code=SitesErrorCode.QUOTA_KEY_INVALID,
+        )
     slots = list(
         Slot.objects.select_for_update().filter(session=session, start__gt=clock.now()).order_by("start")
     )
     free = {s.pk: s.open_capacity - s.open_booked for s in slots}
     total_free = sum(free.values())
     if places > total_free:
-        raise ValidationFailed(f"该场次剩余可预约{total_free}个，不足{places}个", field="places")
+        raise ValidationFailed(
+            _("该场次剩余可预约%(total_free)s个，不足%(places)s个")
+            % {"total_free": total_free, "places": places},
+            field="places",
+            code=SitesErrorCode.QUOTA_EXCEEDS_FREE,
+        )
     ids = sorted(free)  # equal remainders: the smaller slot id first
     for pk, n in zip(ids, largest_remainder(places, [free[pk] for pk in ids]), strict=True):
         if not n:
@@ -720,8 +768,8 @@ def session_reserve(*, actor, session, key: str, label: str, places: int) -> int
         if not Slot.objects.filter(pk=pk, open_capacity__gte=F("open_booked") + n).update(
             open_capacity=F("open_capacity") - n
         ):
-            raise ValidationFailed("预约名额刚被占用，请重试")
-        quota, _ = SlotQuota.objects.get_or_create(
+            raise ValidationFailed(_("预约名额刚被占用，请重试"), code=SitesErrorCode.QUOTA_CONFLICT)
+        quota, _created = SlotQuota.objects.get_or_create(
             slot_id=pk, key=key, defaults={"label": label, "capacity": 0}
         )
         SlotQuota.objects.filter(pk=quota.pk).update(capacity=F("capacity") + n)

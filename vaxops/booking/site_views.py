@@ -25,6 +25,7 @@ from vaxops.core.pages import error_page, message_error
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.selectors import employers_in_scope, villages_visible
 from vaxops.sites import selectors, services
+from vaxops.sites.errors import SitesErrorCode
 from vaxops.sites.forms import AssignForm, CheckInForm, PlanForm, ReserveForm, SlotFilterForm
 from vaxops.sites.models import (
     ReadinessItem,
@@ -163,11 +164,11 @@ def site_reserve(request, code: str):
             key, label = f"E:{employer.pk}", employer.name
     try:
         if session is None:
-            raise VaxOpsError(_("请选择场次"))
+            raise VaxOpsError(_("请选择场次"), code=SitesErrorCode.SESSION_REQUIRED)
         if not key:
-            raise VaxOpsError(_("请选择您辖区内的村（社区）或单位"))
+            raise VaxOpsError(_("请选择您辖区内的村（社区）或单位"), code=SitesErrorCode.QUOTA_KEY_INVALID)
         if places is None:
-            raise VaxOpsError(_("请填写预留名额"))
+            raise VaxOpsError(_("请填写预留名额"), code=SitesErrorCode.QUOTA_PLACES_INVALID)
         booking_services.session_reserve(actor=user, session=session, key=key, label=label, places=places)
     except VaxOpsError as e:
         message_error(request, e)
@@ -288,7 +289,7 @@ def session_assign(request, pk: int):
     role = request.POST.get("role", "")
     try:
         if staff is None or desk is None or role not in StaffRole.values:
-            raise VaxOpsError(_("请选择工作人员、工作台和岗位"))
+            raise VaxOpsError(_("请选择工作人员、工作台和岗位"), code=SitesErrorCode.ASSIGNMENT_INCOMPLETE)
         a = services.assignment_add(actor=request.user, session=session, staff=staff, desk=desk, role=role)
     except VaxOpsError as e:
         message_error(request, e)

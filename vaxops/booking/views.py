@@ -40,6 +40,7 @@ from vaxops.registry.services import import_job_create
 from vaxops.sites.models import Session
 
 from . import selectors, services
+from .errors import BookingErrorCode
 from .forms import BookForm, SessionPickForm, SlotPickForm, WaitlistForm
 from .models import ACTIVE, Appointment, AppointmentStatus
 
@@ -305,7 +306,7 @@ def appointment_reschedule(request, pk: int):
         slot = selectors.slot_by_id(slot_id=form_values(SlotPickForm(request.POST))["slot"])
         try:
             if slot is None:
-                raise VaxOpsError(_("请选择新的预约时段"))
+                raise VaxOpsError(_("请选择新的预约时段"), code=BookingErrorCode.SLOT_REQUIRED)
             new = services.appointment_reschedule(
                 actor=request.user, appointment=a, slot=slot, reason=request.POST.get("reason", "").strip()
             )
@@ -572,7 +573,7 @@ def self_slots(request):
         slot = selectors.slot_by_id(slot_id=form_values(SlotPickForm(request.POST))["slot"])
         try:
             if slot is None:
-                raise VaxOpsError(_("请选择预约时段"))
+                raise VaxOpsError(_("请选择预约时段"), code=BookingErrorCode.SLOT_REQUIRED)
             services.appointment_book(actor=_self_actor(), resident=person, slot=slot, channel="self")
         except VaxOpsError as e:
             message_error(request, e)

@@ -15,6 +15,7 @@ from vaxops.core import clock
 from vaxops.core.errors import ValidationFailed
 
 from . import services
+from .errors import CatalogErrorCode
 from .models import (
     Phase,
     PhaseTarget,
@@ -228,7 +229,9 @@ def _check_catalogue() -> None:
     try:
         catalogue_build()
     except ValueError as e:
-        raise ValidationFailed(f"保存后目录无效，已撤销：{e}") from None
+        raise ValidationFailed(
+            _("保存后目录无效，已撤销：%(error)s") % {"error": e}, code=CatalogErrorCode.CATALOGUE_INVALID
+        ) from None
 
 
 class PhaseTargetInline(admin.TabularInline):

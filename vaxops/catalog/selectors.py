@@ -18,12 +18,14 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.translation import gettext as _
 
 from vaxops.core.bounds import day_in_range, day_range_zh
-from vaxops.core.errors import NotFound, ValidationFailed
+from vaxops.core.errors import CoreErrorCode, NotFound, ValidationFailed
 from vaxops.registry.models import PriorityGroup
 
 from . import domain
+from .errors import CatalogErrorCode
 from .models import (
     CatalogueRevision,
     Phase,
@@ -280,7 +282,11 @@ def question_set_on(day: dt.date) -> domain.QuestionSet:
     """The questionnaire in force on ``day``; raises ``NotFound`` if every version starts later."""
     found = domain.question_set_for(question_sets_current(), day)
     if found is None:
-        raise NotFound(f"{day.isoformat()}没有生效的预检问题集", field="on")
+        raise NotFound(
+            _("%(day)s没有生效的预检问题集") % {"day": day.isoformat()},
+            field="on",
+            code=CatalogErrorCode.QUESTION_SET_MISSING,
+        )
     return found
 
 
@@ -303,10 +309,18 @@ def _date(value: str | dt.date, *, field: str, labels: Mapping[str, str]) -> dt.
             day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise ValidationFailed(
-                f"{labels[field]}：日期“{value}”无效，应为 YYYY-MM-DD", field=field
+                _("%(label)s：日期“%(value)s”无效，应为 YYYY-MM-DD")
+                % {"label": labels[field], "value": value},
+                field=field,
+                code=CoreErrorCode.DATE_INVALID,
             ) from None
     if not day_in_range(day):
-        raise ValidationFailed(f"{labels[field]}：日期“{value}”{day_range_zh()}", field=field)
+        raise ValidationFailed(
+            _("%(label)s：日期“%(value)s”%(day_range_zh)s")
+            % {"label": labels[field], "value": value, "day_range_zh": day_range_zh()},
+            field=field,
+            code=CoreErrorCode.DATE_OUT_OF_RANGE,
+        )
     return day
 
 
@@ -336,22 +350,35 @@ def forecast_from_inputs(
     day = _date(on, field="on", labels=labels)
     if day < birth:
         raise ValidationFailed(
-            f"{labels['on']}：评估日期{day.isoformat()}早于出生日期{birth.isoformat()}", field="on"
+            _("%(label)s：评估日期%(day)s早于出生日期%(birth)s")
+            % {"label": labels["on"], "day": day.isoformat(), "birth": birth.isoformat()},
+            field="on",
+            code=CatalogErrorCode.FORECAST_BEFORE_BIRTH,
         )
     given: list[domain.GivenDose] = []
     for text in doses:
         code, sep, when = str(text).strip().rpartition("@")
         if not sep or not code or not when:
             raise ValidationFailed(
-                f"{labels['doses']}：“{text}”格式错误，应为 品种@日期，如 BBIBP-CorV@2021-04-01",
+                _("%(label)s：“%(text)s”格式错误，应为 品种@日期，如 BBIBP-CorV@2021-04-01")
+                % {"label": labels["doses"], "text": text},
                 field="doses",
+                code=CatalogErrorCode.FORECAST_DOSE_MALFORMED,
             )
         if catalogue.find_product(code) is None:
-            raise ValidationFailed(f"{labels['doses']}：{_unknown_product(code, catalogue)}", field="doses")
+            raise ValidationFailed(
+                _("%(label)s：%(problem)s")
+                % {"label": labels["doses"], "problem": _unknown_product(code, catalogue)},
+                field="doses",
+                code=CatalogErrorCode.PRODUCT_UNKNOWN,
+            )
         date = _date(when, field="doses", labels=labels)
         if date < birth:
             raise ValidationFailed(
-                f"{labels['doses']}：“{text}”的接种日期早于出生日期{birth.isoformat()}", field="doses"
+                _("%(label)s：“%(text)s”的接种日期早于出生日期%(birth)s")
+                % {"label": labels["doses"], "text": text, "birth": birth.isoformat()},
+                field="doses",
+                code=CatalogErrorCode.FORECAST_DOSE_BEFORE_BIRTH,
             )
         given.append(domain.GivenDose(product_code=code, date=date))
     contraindications: list[domain.Contraindication] = []
@@ -366,7 +393,10 @@ def forecast_from_inputs(
         product = catalogue.find_product(code)
         if product is None:
             raise ValidationFailed(
-                f"{labels['contraindicated']}：{_unknown_product(code, catalogue)}", field="contraindicated"
+                _("%(label)s：%(problem)s")
+                % {"label": labels["contraindicated"], "problem": _unknown_product(code, catalogue)},
+                field="contraindicated",
+                code=CatalogErrorCode.PRODUCT_UNKNOWN,
             )
         codes.append(product.code)
     if codes:

@@ -18,6 +18,7 @@ import segno
 from vaxops.core.errors import VaxOpsError
 
 from . import conf
+from .errors import CertsErrorCode
 
 FONT_CANDIDATES = (
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
@@ -35,7 +36,7 @@ FONT_MISSING = (
 
 
 class FontMissing(VaxOpsError):
-    code = "font_missing"
+    code = CertsErrorCode.FONT_MISSING
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import base64
 import hashlib
 
 from cryptography.hazmat.primitives import serialization
+from django.utils.translation import gettext as _
 
 from vaxops.core import clock
 from vaxops.core.errors import NotFound
@@ -13,6 +14,7 @@ from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
 
 from . import conf, domain, hcert
+from .errors import CertsErrorCode
 from .models import SigningKey, VaccinationCertificate
 
 _trust_cache: dict[tuple, hcert.TrustStore] = {}
@@ -113,7 +115,7 @@ def certificate_get(*, user, certificate_id: int) -> VaccinationCertificate:
         .first()
     )
     if cert is None:
-        raise NotFound("接种凭证不存在或不在您的管辖范围内")
+        raise NotFound(_("接种凭证不存在或不在您的管辖范围内"), code=CertsErrorCode.CERTIFICATE_NOT_FOUND)
     return cert
 
 

@@ -13,21 +13,25 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vaxops.audit.services import audit_record, audit_record_many
+from vaxops.catalog.errors import CatalogErrorCode
 from vaxops.catalog.models import Product
 from vaxops.clinic.models import Dose, RecordLink
 from vaxops.clinic.selectors import forecast_for
 from vaxops.clinic.services import record_link_issue, record_link_url
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.registry.domain import ID_TYPE_LABELS, mask_id, mask_name
+from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import resident_get, residents_visible
 
 from . import conf, domain, hcert, selectors
+from .errors import CertsErrorCode
 from .models import SigningKey, VaccinationCertificate
 
 # Until the roles table grants the certs permissions: those who record or give doses may issue; the county
@@ -61,20 +65,30 @@ def private_key_load(ref: str):
     if ref.startswith("file:"):
         path = Path(ref[5:])
         if not path.is_file():
-            raise ValidationFailed(f"签名私钥文件不存在：{path}（请运行 vaxops cert keygen 或检查配置）")
+            raise ValidationFailed(
+                _("签名私钥文件不存在：%(path)s（请运行 vaxops cert keygen 或检查配置）") % {"path": path},
+                code=CertsErrorCode.SIGNING_KEY_FILE_MISSING,
+            )
         data = path.read_bytes()
     elif ref.startswith("env:"):
         value = os.environ.get(ref[4:], "")
         if not value:
-            raise ValidationFailed(f"环境变量 {ref[4:]} 未设置，无法读取签名私钥")
+            raise ValidationFailed(
+                _("环境变量 %(ref)s 未设置，无法读取签名私钥") % {"ref": ref[4:]},
+                code=CertsErrorCode.SIGNING_KEY_ENV_MISSING,
+            )
         data = value.replace("\\n", "\n").encode("ascii")
     else:
-        raise ValidationFailed("私钥位置须为 file:/路径 或 env:变量名")
+        raise ValidationFailed(
+            _("私钥位置须为 file:/路径 或 env:变量名"), code=CertsErrorCode.SIGNING_KEY_REF_INVALID
+        )
     password = os.environ.get("VAXOPS_CERT_KEY_PASSWORD", "").encode() or None
     try:
         return serialization.load_pem_private_key(data, password=password)
     except (ValueError, TypeError) as e:
-        raise ValidationFailed(f"签名私钥无法读取：{e}") from None
+        raise ValidationFailed(
+            _("签名私钥无法读取：%(error)s") % {"error": e}, code=CertsErrorCode.SIGNING_KEY_UNREADABLE
+        ) from None
 
 
 def signer_for(key: SigningKey) -> hcert.Signer:
@@ -82,14 +96,17 @@ def signer_for(key: SigningKey) -> hcert.Signer:
     signer = _signers.get(key.kid)
     if signer is None:
         if not key.private_key_ref:
-            raise ValidationFailed(f"签名密钥 {key.kid} 没有登记私钥位置，只能用于验证")
+            raise ValidationFailed(
+                _("签名密钥 %(key_kid)s 没有登记私钥位置，只能用于验证") % {"key_kid": key.kid},
+                code=CertsErrorCode.SIGNING_KEY_NO_PRIVATE,
+            )
         certificate = hcert.certificates_parse(key.certificate_pem)[0]
         try:
             signer = hcert.Signer(
                 private_key_load(key.private_key_ref), certificate, issuer_country=conf.country()
             )
         except ValueError as e:
-            raise ValidationFailed(str(e)) from None
+            raise ValidationFailed(str(e), code=CertsErrorCode.SIGNING_KEY_INVALID) from None
         _signers[key.kid] = signer
     return signer
 
@@ -103,17 +120,27 @@ def signing_key_register(
     try:
         certificate = hcert.certificates_parse(certificate_pem)[0]
     except ValueError as e:
-        raise ValidationFailed(str(e), field="certificate") from None
+        raise ValidationFailed(
+            str(e), field="certificate", code=CertsErrorCode.SIGNING_CERTIFICATE_INVALID
+        ) from None
     kid = hcert.kid_text(hcert.kid_of(certificate))
     if SigningKey.objects.filter(kid=kid).exists():
-        raise ValidationFailed(f"该签名证书已登记（kid {kid}）", field="certificate")
+        raise ValidationFailed(
+            _("该签名证书已登记（kid %(kid)s）") % {"kid": kid},
+            field="certificate",
+            code=CertsErrorCode.SIGNING_CERTIFICATE_DUPLICATE,
+        )
     if activate and not private_key_ref:
-        raise ValidationFailed("启用签名须登记私钥位置", field="private_key_ref")
+        raise ValidationFailed(
+            _("启用签名须登记私钥位置"), field="private_key_ref", code=CertsErrorCode.SIGNING_KEY_REF_REQUIRED
+        )
     if private_key_ref:
         try:
             hcert.Signer(private_key_load(private_key_ref), certificate)
         except ValueError as e:
-            raise ValidationFailed(str(e), field="private_key_ref") from None
+            raise ValidationFailed(
+                str(e), field="private_key_ref", code=CertsErrorCode.SIGNING_KEY_INVALID
+            ) from None
     now = clock.now()
     retired = []
     if activate:
@@ -151,13 +178,23 @@ def signing_key_revoke(*, actor, kid: str, reason: str) -> tuple[SigningKey, int
     ones with the signing key then in use. Returns the key and how many certificates were revoked."""
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValidationFailed("请填写吊销原因", field="reason")
+        raise ValidationFailed(_("请填写吊销原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
     key = SigningKey.objects.select_for_update().filter(kid=(kid or "").strip()).first()
     if key is None:
-        raise NotFound(f"签名密钥 {kid} 不存在", field="kid")
+        raise NotFound(
+            _("签名密钥 %(kid)s 不存在") % {"kid": kid},
+            field="kid",
+            code=CertsErrorCode.SIGNING_KEY_NOT_FOUND,
+        )
     if key.revoked_at is not None:
         raise ValidationFailed(
-            f"签名密钥 {key.kid} 已于{timezone.localtime(key.revoked_at):%Y-%m-%d %H:%M}吊销", field="kid"
+            _("签名密钥 %(key_kid)s 已于%(revoked_at)s吊销")
+            % {
+                "key_kid": key.kid,
+                "revoked_at": format(timezone.localtime(key.revoked_at), "%Y-%m-%d %H:%M"),
+            },
+            field="kid",
+            code=CertsErrorCode.SIGNING_KEY_REVOKED,
         )
     now = clock.now()
     was_active = key.active
@@ -202,7 +239,7 @@ def signing_key_generate(
     """Make a P-256 key and a self-signed certificate (the demo's DSC), write them under ``directory``
     (default ``var/keys/``; the key 0600) and make it the signing key; earlier keys stay trusted."""
     if days < 1:
-        raise ValidationFailed("有效天数须为正整数", field="days")
+        raise ValidationFailed(_("有效天数须为正整数"), field="days", code=CertsErrorCode.CERT_DAYS_INVALID)
     directory = Path(directory or conf.key_dir())
     organisation = conf.issuer_zh()
     key, certificate = hcert.keypair_generate(
@@ -235,12 +272,18 @@ def signing_key_active(*, actor=None) -> SigningKey:
         key = signing_key_generate(actor=actor or SystemActor("certs:auto-keygen"))
     if key is None:
         raise ValidationFailed(
-            "尚未配置凭证签名密钥：请运行 vaxops cert keygen（演示）或 vaxops cert register（生产）"
+            _("尚未配置凭证签名密钥：请运行 vaxops cert keygen（演示）或 vaxops cert register（生产）"),
+            code=CertsErrorCode.SIGNING_NOT_CONFIGURED,
         )
     now = clock.now()
     if not key.not_before <= now <= key.not_after:
         raise ValidationFailed(
-            f"当前签名证书不在有效期内（{key.not_before:%Y-%m-%d} – {key.not_after:%Y-%m-%d}），请轮换密钥"
+            _("当前签名证书不在有效期内（%(not_before)s – %(not_after)s），请轮换密钥")
+            % {
+                "not_before": format(key.not_before, "%Y-%m-%d"),
+                "not_after": format(key.not_after, "%Y-%m-%d"),
+            },
+            code=CertsErrorCode.SIGNING_CERTIFICATE_EXPIRED,
         )
     return key
 
@@ -280,12 +323,18 @@ def _document(*, resident: Resident, name: domain.Name, rows: list[dict], uvci: 
 def _build(resident: Resident, *, now: dt.datetime):
     """(standing dose ids, latest valid dose id, payload parts, document rows) from the rules engine."""
     if resident.birth_date is None:
-        raise ValidationFailed("该居民未登记出生日期，无法出具接种凭证", field="birth_date")
+        raise ValidationFailed(
+            _("该居民未登记出生日期，无法出具接种凭证"),
+            field="birth_date",
+            code=RegistryErrorCode.BIRTH_DATE_MISSING,
+        )
     forecast = forecast_for(resident=resident, on=clock.today())
     judged = [j for j in forecast.doses if j.dose.ref]
     valid = [j for j in judged if j.valid and j.product]
     if not valid:
-        raise ValidationFailed("该居民没有有效的新冠疫苗接种记录，无法出具接种凭证")
+        raise ValidationFailed(
+            _("该居民没有有效的新冠疫苗接种记录，无法出具接种凭证"), code=CertsErrorCode.CERT_NO_DOSES
+        )
     doses = {
         d.pk: d
         for d in Dose.objects.filter(
@@ -329,13 +378,16 @@ def _build(resident: Resident, *, now: dt.datetime):
     latest = valid[-1]
     product = products.get(latest.product)
     if product is None:
-        raise ValidationFailed(f"疫苗品种 {latest.product} 不在目录中，无法出具接种凭证")
+        raise ValidationFailed(
+            _("疫苗品种 %(product)s 不在目录中，无法出具接种凭证") % {"product": latest.product},
+            code=CatalogErrorCode.PRODUCT_UNKNOWN,
+        )
     try:
         mp, ma, vp = domain.dcc_codes(
             product_code=product.code, mp=product.dcc_mp, ma=product.dcc_ma, vp=product.dcc_vp
         )
     except ValueError as e:
-        raise ValidationFailed(str(e)) from None
+        raise ValidationFailed(str(e), code=CertsErrorCode.CERT_PRODUCT_NO_DCC) from None
     row = next(r for r in rows if r["dose_id"] == int(latest.dose.ref))
     vaccination = domain.Vaccination(
         mp=mp, ma=ma, vp=vp, dn=row["dn"], sd=row["sd"], date=latest.dose.date, country=conf.country()
@@ -375,10 +427,13 @@ def _issue(*, actor, resident: Resident, via: str, reissue: bool) -> Vaccination
             uvci=uvci,
         )
     except ValueError as e:
-        raise ValidationFailed(str(e)) from None
+        raise ValidationFailed(str(e), code=CertsErrorCode.CERT_PAYLOAD_INVALID) from None
     problems = domain.schema_check(payload)
     if problems:
-        raise ValidationFailed("凭证数据不符合 DCC 规范：" + "；".join(problems))
+        raise ValidationFailed(
+            _("凭证数据不符合 DCC 规范：%(problems)s") % {"problems": "；".join(problems)},
+            code=CertsErrorCode.CERT_PAYLOAD_INVALID,
+        )
     expires = now + dt.timedelta(days=conf.valid_days())
     hc1 = signer.sign(payload, issued_at=now, expires_at=expires)
     cert = VaccinationCertificate.objects.create(
@@ -418,7 +473,7 @@ def certificate_issue(*, actor, resident_id: int, reissue: bool = False) -> Vacc
     in the office. The standing one is returned when it still covers exactly the person's doses, unless
     ``reissue``."""
     if not may_issue(actor):
-        raise PermissionDenied("您的角色无权签发接种凭证")
+        raise PermissionDenied(_("您的角色无权签发接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
     resident = resident_get(user=actor, resident_id=resident_id)
     return _issue(actor=actor, resident=resident, via="staff", reissue=reissue)
 
@@ -443,7 +498,7 @@ def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
     no phone number on file. The number is never shown to the sender."""
 
     if not may_issue(actor):
-        raise PermissionDenied("您的角色无权发送接种凭证链接")
+        raise PermissionDenied(_("您的角色无权发送接种凭证链接"), code=CoreErrorCode.ROLE_FORBIDDEN)
     resident = resident_get(user=actor, resident_id=resident_id)
     if not resident.phone:
         return False
@@ -471,12 +526,12 @@ def certificate_revoke(
 ) -> VaccinationCertificate:
     """Revoke one certificate (it then appears in the published revocation list)."""
     if not may_revoke(actor):
-        raise PermissionDenied("您的角色无权撤销接种凭证")
+        raise PermissionDenied(_("您的角色无权撤销接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValidationFailed("请填写撤销原因", field="reason")
+        raise ValidationFailed(_("请填写撤销原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
     if len(reason) > 200:
-        raise ValidationFailed("撤销原因超过200个字符", field="reason")
+        raise ValidationFailed(_("撤销原因超过200个字符"), field="reason", code=CoreErrorCode.REASON_TOO_LONG)
     qs = VaccinationCertificate.objects.filter(resident__in=residents_visible(user=actor))
     cert = (
         qs.filter(pk=certificate_id).first()
@@ -484,12 +539,12 @@ def certificate_revoke(
         else qs.filter(uvci=(uvci or "").strip()).first()
     )
     if cert is None:
-        raise NotFound("接种凭证不存在或不在您的管辖范围内")
+        raise NotFound(_("接种凭证不存在或不在您的管辖范围内"), code=CertsErrorCode.CERTIFICATE_NOT_FOUND)
     now = clock.now()
     if not VaccinationCertificate.objects.filter(pk=cert.pk, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason=reason
     ):
-        raise ValidationFailed("该凭证已撤销")
+        raise ValidationFailed(_("该凭证已撤销"), code=CertsErrorCode.CERTIFICATE_REVOKED)
     cert.refresh_from_db()
     audit_record(
         actor=actor,

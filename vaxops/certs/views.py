@@ -11,17 +11,19 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxops.clinic.services import record_link_from_token, record_link_used
 from vaxops.core import clock
-from vaxops.core.errors import VaxOpsError
+from vaxops.core.errors import CoreErrorCode, NotFound, VaxOpsError
 from vaxops.core.pages import error_page
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.selectors import resident_get
 
 from . import document, domain, selectors, services
+from .errors import CertsErrorCode
 from .models import VaccinationCertificate
 
 MAX_HC1 = 8000  # characters of a pasted HC1 string (a real one is well under 1,000)
@@ -114,8 +116,9 @@ def mine_pdf(request, token: str):
     try:
         cert = services.certificate_standing(resident=link.resident)
         if cert is None:
-            raise VaxOpsError(
-                "请先在凭证页面领取接种凭证 / get your certificate on its page first", code="not_found"
+            raise NotFound(
+                _("请先在凭证页面领取接种凭证 / get your certificate on its page first"),
+                code=CertsErrorCode.CERTIFICATE_NOT_FOUND,
             )
         record_link_used(link=link, page="certificate_pdf")
         return _private(_pdf_response(cert, filename="vaccination-certificate.pdf"))
@@ -133,7 +136,7 @@ def mine_pdf(request, token: str):
 def staff(request, pk: int):
     try:
         if not services.may_issue(request.user):
-            raise services.PermissionDenied("您的角色无权签发接种凭证")
+            raise services.PermissionDenied(_("您的角色无权签发接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
         resident = resident_get(user=request.user, resident_id=pk)
     except VaxOpsError as e:
         return error_page(request, e)
@@ -179,10 +182,12 @@ def staff(request, pk: int):
 def staff_pdf(request, pk: int, cid: int):
     try:
         if not services.may_issue(request.user):
-            raise services.PermissionDenied("您的角色无权打印接种凭证")
+            raise services.PermissionDenied(_("您的角色无权打印接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
         cert = selectors.certificate_get(user=request.user, certificate_id=cid)
         if cert.resident_id != pk:
-            raise services.NotFound("接种凭证不存在或不在您的管辖范围内")
+            raise services.NotFound(
+                _("接种凭证不存在或不在您的管辖范围内"), code=CertsErrorCode.CERTIFICATE_NOT_FOUND
+            )
         return _pdf_response(cert, filename=f"certificate-{cert.pk}.pdf")
     except VaxOpsError as e:
         return error_page(request, e)

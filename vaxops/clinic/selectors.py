@@ -7,10 +7,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from vaxops.catalog import domain
 from vaxops.catalog.selectors import catalogue_current, phases_current
 from vaxops.core.errors import ValidationFailed
+from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import resident_get
 
@@ -108,7 +110,11 @@ def person_inputs(*, resident_ids: Iterable[int] | QuerySet) -> dict[int, Person
 
 def _birth_date(resident: Resident) -> dt.date:
     if resident.birth_date is None:
-        raise ValidationFailed("该居民未登记出生日期，无法评估接种", field="birth_date")
+        raise ValidationFailed(
+            _("该居民未登记出生日期，无法评估接种"),
+            field="birth_date",
+            code=RegistryErrorCode.BIRTH_DATE_MISSING,
+        )
     return resident.birth_date
 
 

@@ -11,19 +11,22 @@ from typing import Any
 
 from django.core.signing import BadSignature, Signer
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import require
 from vaxops.audit.services import audit_record
 from vaxops.catalog import domain
+from vaxops.catalog.errors import CatalogErrorCode
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import resident_get, residents_visible
 
+from .errors import ClinicErrorCode
 from .models import (
     Contraindication,
     Deferral,
@@ -79,13 +82,19 @@ def _resident(actor, resident_id: int) -> Resident:
 
 def _as_date(value: Any, *, field: str, label: str) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise ValidationFailed(f"{label}须为日期", field=field)
+        raise ValidationFailed(
+            _("%(label)s须为日期") % {"label": label}, field=field, code=CoreErrorCode.DATE_INVALID
+        )
     if isinstance(value, dt.date):
         return value
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationFailed(f"{label}“{value}”无效，应为 YYYY-MM-DD", field=field) from None
+        raise ValidationFailed(
+            _("%(label)s“%(value)s”无效，应为 YYYY-MM-DD") % {"label": label, "value": value},
+            field=field,
+            code=CoreErrorCode.DATE_INVALID,
+        ) from None
 
 
 # ------------------------------------------------------------------------------------------ doses
@@ -104,22 +113,38 @@ def dose_record_external(
     resident = _resident(actor, resident_id)
     found = catalogue_current().find_product((product or "").strip())
     if found is None:
-        raise ValidationFailed(f"疫苗品种“{product}”不在目录中", field="product")
+        raise ValidationFailed(
+            _("疫苗品种“%(product)s”不在目录中") % {"product": product},
+            field="product",
+            code=CatalogErrorCode.PRODUCT_UNKNOWN,
+        )
     day = _as_date(given_on, field="given_on", label="接种日期")
     if day > clock.today():
-        raise ValidationFailed(f"接种日期{day.isoformat()}晚于今天", field="given_on")
+        raise ValidationFailed(
+            _("接种日期%(day)s晚于今天") % {"day": day.isoformat()},
+            field="given_on",
+            code=ClinicErrorCode.DOSE_IN_FUTURE,
+        )
     if resident.birth_date and day < resident.birth_date:
-        raise ValidationFailed(f"接种日期{day.isoformat()}早于出生日期", field="given_on")
+        raise ValidationFailed(
+            _("接种日期%(day)s早于出生日期") % {"day": day.isoformat()},
+            field="given_on",
+            code=ClinicErrorCode.DOSE_BEFORE_BIRTH,
+        )
     place = (place or "").strip()
     if not place:
-        raise ValidationFailed("请填写接种地点（接种单位或地区）", field="place")
+        raise ValidationFailed(
+            _("请填写接种地点（接种单位或地区）"), field="place", code=ClinicErrorCode.DOSE_PLACE_REQUIRED
+        )
     if len(place) > 200:
-        raise ValidationFailed("接种地点超过200个字符", field="place")
-    duplicate = f"该居民{day.isoformat()}已有{found.code}的接种记录"
+        raise ValidationFailed(
+            _("接种地点超过200个字符"), field="place", code=ClinicErrorCode.DOSE_PLACE_TOO_LONG
+        )
+    duplicate = _("该居民%(day)s已有%(product)s的接种记录") % {"day": day.isoformat(), "product": found.code}
     if Dose.objects.filter(
         resident=resident, given_on=day, product_code=found.code, voided_at__isnull=True
     ).exists():
-        raise ValidationFailed(duplicate, field="given_on")
+        raise ValidationFailed(duplicate, field="given_on", code=ClinicErrorCode.DOSE_DUPLICATE)
     dose = Dose(
         resident=resident,
         product_code=found.code,
@@ -133,7 +158,7 @@ def dose_record_external(
             dose.save()
     except IntegrityError:
         # A concurrent request recorded the same dose between the check and the insert.
-        raise ValidationFailed(duplicate, field="given_on") from None
+        raise ValidationFailed(duplicate, field="given_on", code=ClinicErrorCode.DOSE_DUPLICATE) from None
     audit_record(
         actor=actor,
         action="dose.record_external",
@@ -161,25 +186,33 @@ def dose_void(*, actor, dose_id: int, reason: str, disposition: str | None = Non
     """
     may_void_any = actor.has_perm("clinic.void_dose")
     if not (may_void_any or actor.has_perm("clinic.add_dose")):
-        raise PermissionDenied("您的角色无权作废接种记录")
+        raise PermissionDenied(_("您的角色无权作废接种记录"), code=CoreErrorCode.ROLE_FORBIDDEN)
     dose = Dose.objects.filter(pk=dose_id).first()
     if dose is None or not residents_visible(user=actor).filter(pk=dose.resident_id).exists():
-        raise NotFound("接种记录不存在或不在您的管辖范围内")
+        raise NotFound(_("接种记录不存在或不在您的管辖范围内"), code=ClinicErrorCode.DOSE_NOT_FOUND)
     if not (may_void_any or dose.external):
-        raise PermissionDenied("本地接种记录只能由县疾控中心作废")
+        raise PermissionDenied(
+            _("本地接种记录只能由县疾控中心作废"), code=ClinicErrorCode.DOSE_VOID_COUNTY_ONLY
+        )
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValidationFailed("请填写作废原因", field="reason")
+        raise ValidationFailed(_("请填写作废原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
     if len(reason) > 200:
-        raise ValidationFailed("作废原因超过200个字符", field="reason")
+        raise ValidationFailed(_("作废原因超过200个字符"), field="reason", code=CoreErrorCode.REASON_TOO_LONG)
     if dose.trace_code_id and disposition not in ("returned", "wasted"):
-        raise ValidationFailed("请选择疫苗去向：未开启退回库存，或已开启报损", field="disposition")
+        raise ValidationFailed(
+            _("请选择疫苗去向：未开启退回库存，或已开启报损"),
+            field="disposition",
+            code=ClinicErrorCode.DOSE_DISPOSITION_REQUIRED,
+        )
     now = clock.now()
     # Conditional update: of two concurrent voids exactly one wins (SQLite ignores select_for_update).
     if not Dose.objects.filter(pk=dose.pk, voided_at__isnull=True).update(
         voided_at=now, voided_by=recorder(actor), void_reason=reason
     ):
-        raise ValidationFailed("该接种记录已作废", field="dose_id")
+        raise ValidationFailed(
+            _("该接种记录已作废"), field="dose_id", code=ClinicErrorCode.DOSE_ALREADY_VOIDED
+        )
     dose.refresh_from_db()
     _links_revoke(RecordLink.objects.filter(dose=dose), actor=actor, reason=f"接种记录作废：{reason}")
     # The code and stock ledger (supply), the appointment (booking) and the certificates (certs) follow.
@@ -229,7 +262,11 @@ def _temperature(value: Any) -> float | None:
     try:
         return float(Decimal(str(value)))
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"体温“{value}”不是数字", field="temperature_c") from None
+        raise ValidationFailed(
+            _("体温“%(value)s”不是数字") % {"value": value},
+            field="temperature_c",
+            code=ClinicErrorCode.TEMPERATURE_INVALID,
+        ) from None
 
 
 @transaction.atomic
@@ -254,11 +291,15 @@ def screening_record(
     today = clock.today()
     on = on or today
     if on > today:
-        raise ValidationFailed(f"预检日期{on.isoformat()}晚于今天", field="on")
+        raise ValidationFailed(
+            _("预检日期%(on)s晚于今天") % {"on": on.isoformat()},
+            field="on",
+            code=ClinicErrorCode.SCREENING_IN_FUTURE,
+        )
     try:
         question_set = question_set_on(on)
     except NotFound as e:
-        raise ValidationFailed(e.message, field="on") from None
+        raise ValidationFailed(e.message, field="on", code=CatalogErrorCode.QUESTION_SET_MISSING) from None
     parsed = _answers_for(question_set, answers)
     temperature = _temperature(temperature_c)
     try:
@@ -273,7 +314,9 @@ def screening_record(
         )
     except ValueError as e:
         field, sep, message = str(e).partition(": ")
-        raise ValidationFailed(message if sep else str(e), field=field if sep else None) from None
+        raise ValidationFailed(
+            message if sep else str(e), field=field if sep else None, code=ClinicErrorCode.SCREENING_INVALID
+        ) from None
 
     now = clock.now()
     contra = result.contraindicated_products
@@ -336,15 +379,21 @@ def contraindication_lift(*, actor, contraindication_id: int, reason: str) -> Co
     require(actor, "clinic.change_contraindication")
     c = Contraindication.objects.filter(pk=contraindication_id).first()
     if c is None or not residents_visible(user=actor).filter(pk=c.resident_id).exists():
-        raise NotFound("接种禁忌记录不存在或不在您的管辖范围内")
+        raise NotFound(
+            _("接种禁忌记录不存在或不在您的管辖范围内"), code=ClinicErrorCode.CONTRAINDICATION_NOT_FOUND
+        )
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValidationFailed("请填写解除原因", field="reason")
+        raise ValidationFailed(_("请填写解除原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
     now = clock.now()
     if not Contraindication.objects.filter(pk=c.pk, lifted_at__isnull=True).update(
         lifted_at=now, lift_reason=reason[:200]
     ):
-        raise ValidationFailed("该接种禁忌已解除", field="contraindication_id")
+        raise ValidationFailed(
+            _("该接种禁忌已解除"),
+            field="contraindication_id",
+            code=ClinicErrorCode.CONTRAINDICATION_ALREADY_LIFTED,
+        )
     c.refresh_from_db()
     audit_record(
         actor=actor,
@@ -437,7 +486,9 @@ def record_link_create(*, actor, dose_id: int) -> RecordLink:
     """A new link for the person of a dose, to be handed to them by the staff member (who sees it once on the
     page). Needs ``clinic.share_record_link`` and the dose's person in the actor's scope."""
     if not may_share_record_link(actor):
-        raise PermissionDenied("您的角色无权向受种者提供电子接种记录链接")
+        raise PermissionDenied(
+            _("您的角色无权向受种者提供电子接种记录链接"), code=CoreErrorCode.ROLE_FORBIDDEN
+        )
     dose = _dose_for_link(actor, dose_id)
     return record_link_issue(actor=actor, resident=dose.resident, channel=RecordLink.Channel.STAFF, dose=dose)
 
@@ -445,7 +496,7 @@ def record_link_create(*, actor, dose_id: int) -> RecordLink:
 def _links_revoke(qs, *, actor, reason: str) -> int:
     reason = (reason or "").strip()[:200]
     if len(reason) < 2:
-        raise ValidationFailed("请填写撤销原因", field="reason")
+        raise ValidationFailed(_("请填写撤销原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
     now = clock.now()
     ids = list(qs.filter(revoked_at__isnull=True).values_list("pk", flat=True))
     if not ids:
@@ -477,7 +528,7 @@ def _dose_for_link(actor, dose_id: int) -> Dose:
         or residents_visible(user=actor).filter(pk=dose.resident_id).exists()
     ):
         return dose
-    raise NotFound("接种记录不存在或不在您的管辖范围内", field="dose")
+    raise NotFound(_("接种记录不存在或不在您的管辖范围内"), field="dose", code=ClinicErrorCode.DOSE_NOT_FOUND)
 
 
 @transaction.atomic
@@ -485,7 +536,7 @@ def record_links_revoke(*, actor, dose_id: int, reason: str, link_id: int | None
     """Staff revoke the links of a dose's person at their request (one, or all when ``link_id`` is None);
     returns how many stopped working. Needs ``clinic.share_record_link`` and the dose visible to the actor."""
     if not may_share_record_link(actor):
-        raise PermissionDenied("您的角色无权撤销电子接种记录链接")
+        raise PermissionDenied(_("您的角色无权撤销电子接种记录链接"), code=CoreErrorCode.ROLE_FORBIDDEN)
     dose = _dose_for_link(actor, dose_id)
     qs = RecordLink.objects.filter(resident_id=dose.resident_id)
     if link_id is not None:

@@ -7,13 +7,14 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from vaxops.catalog import domain
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
-from vaxops.core.errors import NotFound, VaxOpsError
+from vaxops.core.errors import CoreErrorCode, NotFound, VaxOpsError
 from vaxops.core.pages import error_page, form_error
 from vaxops.registry.domain import mask_id
 
@@ -132,7 +133,7 @@ def contraindication_lift(request, pk: int):
     back = reverse("clinic:resident", args=[c.resident_id]) if c else reverse("home")
     try:
         if not form.is_valid():
-            raise VaxOpsError("请填写解除原因（至少2个字）")
+            raise VaxOpsError(_("请填写解除原因（至少2个字）"), code=CoreErrorCode.REASON_REQUIRED)
         services.contraindication_lift(
             actor=request.user, contraindication_id=pk, reason=form.cleaned_data["reason"]
         )

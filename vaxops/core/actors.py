@@ -2,6 +2,10 @@
 
 import getpass
 
+from django.utils.translation import gettext as _
+
+from .errors import CoreErrorCode
+
 
 class SystemActor:
     """Acts with full scope; audited as ``cli:<os user>`` with no user row."""
@@ -39,4 +43,6 @@ def cli_actor(username: str | None):
     try:
         return get_user_model().objects.get(username=username)
     except get_user_model().DoesNotExist:
-        raise NotFound(f"用户不存在：{username}") from None
+        raise NotFound(
+            _("用户不存在：%(username)s") % {"username": username}, code=CoreErrorCode.USER_NOT_FOUND
+        ) from None

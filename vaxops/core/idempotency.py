@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
-from .errors import ValidationFailed
+from .errors import CoreErrorCode, ValidationFailed
 from .models import IdempotencyRecord
 
 
@@ -31,7 +32,9 @@ def idempotent(
             refuse_early()
         return work()
     if len(key) > 100:
-        raise ValidationFailed("Idempotency-Key 过长（最多100个字符）")
+        raise ValidationFailed(
+            _("Idempotency-Key 过长（最多100个字符）"), code=CoreErrorCode.IDEMPOTENCY_KEY_TOO_LONG
+        )
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
     endpoint = f"{request.method} {request.path}"
     user = (
@@ -42,7 +45,9 @@ def idempotent(
 
     def replay(record: IdempotencyRecord) -> tuple[int, Any]:
         if record.endpoint != endpoint or record.request_hash != digest:
-            raise ValidationFailed("该 Idempotency-Key 已用于另一个请求")
+            raise ValidationFailed(
+                _("该 Idempotency-Key 已用于另一个请求"), code=CoreErrorCode.IDEMPOTENCY_KEY_REUSED
+            )
         return record.status, record.body
 
     found = IdempotencyRecord.objects.filter(user=user, key=key).first()

@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from .errors import CoreErrorCode
+
 
 class ChineseFirstLocaleMiddleware:
     """Chinese unless the user chose English (the language cookie set by /i18n/setlang/).
@@ -121,7 +123,7 @@ class ControlCharacterMiddleware:
         message = f"请求内容有误：{where}含有不允许的控制字符（如 NUL 空字符）"
         if request.path_info.startswith("/api/"):
             return JsonResponse(
-                {"code": "invalid_characters", "message": message, "field": field},
+                {"code": CoreErrorCode.INVALID_CHARACTERS, "message": message, "field": field},
                 status=400,
                 json_dumps_params={"ensure_ascii": False},
             )
@@ -174,7 +176,7 @@ def database_unavailable(request) -> HttpResponse:
         )
     if request.path.startswith("/api/"):
         response = JsonResponse(
-            {"code": "db_unavailable", "message": str(message), "field": None}, status=503
+            {"code": CoreErrorCode.DB_UNAVAILABLE, "message": str(message), "field": None}, status=503
         )
     else:
         response = HttpResponse(

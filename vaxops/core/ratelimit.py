@@ -27,9 +27,10 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from . import clock, context
-from .errors import RateLimited
+from .errors import CoreErrorCode, RateLimited
 from .models import RateCounter
 from .signals import client_refused
 
@@ -99,8 +100,8 @@ def limit_of(scope: str) -> tuple[int, int]:
 
 def _wait_message(seconds: int) -> str:
     if seconds < 60:
-        return f"请求过于频繁，请{max(seconds, 1)}秒后再试"
-    return f"请求过于频繁，请{-(-seconds // 60)}分钟后再试"
+        return _("请求过于频繁，请%(n)s秒后再试") % {"n": max(seconds, 1)}
+    return _("请求过于频繁，请%(n)s分钟后再试") % {"n": -(-seconds // 60)}
 
 
 def limit_hit(scope: str, key: str, *, field: str | None = None) -> None:
@@ -112,7 +113,9 @@ def limit_hit(scope: str, key: str, *, field: str | None = None) -> None:
         return
     refusal_note(scope=scope, reason="rate_limited", now=now)
     retry_after = seconds - int(now.timestamp()) % seconds
-    raise RateLimited(_wait_message(retry_after), retry_after=retry_after, field=field)
+    raise RateLimited(
+        _wait_message(retry_after), retry_after=retry_after, field=field, code=CoreErrorCode.RATE_LIMITED
+    )
 
 
 def refusal_note(*, scope: str, reason: str, now: datetime | None = None) -> int:

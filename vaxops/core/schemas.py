@@ -48,12 +48,27 @@ Moment = Annotated[
 ]
 
 
+def _error_codes_schema(schema: dict) -> None:
+    """List every code a refusal can carry (each app's ``errors.py``, see ``core.errors.error_codes``)."""
+    from django.apps import apps
+
+    from .errors import CoreErrorCode, error_codes
+
+    schema["enum"] = error_codes() if apps.ready else [str(c) for c in CoreErrorCode]
+
+
 class ErrorOut(Schema):
     """Every refusal: a stable ``code`` for programs, a Chinese ``message`` for people, the ``field``."""
 
-    code: str
-    message: str
-    field: str | None = None
+    code: str = Field(
+        description=(
+            "拒绝原因的固定代码，供程序判断（如 slot_full、code_used、role_forbidden）；提示语可能调整或翻译，"
+            "代码不变。A stable machine code naming the refusal: match on it, never on the message."
+        ),
+        json_schema_extra=_error_codes_schema,
+    )
+    message: str = Field(description="给人看的提示语（中文；用户选择英文界面时为英文）")
+    field: str | None = Field(default=None, description="出错的字段（如有）")
 
 
 class PageIn(Schema):

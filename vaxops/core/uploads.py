@@ -20,9 +20,10 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from . import clock
-from .errors import ValidationFailed
+from .errors import CoreErrorCode, ValidationFailed
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -63,8 +64,10 @@ def check_upload_size(size: int, limits: ImportLimits | None = None) -> None:
     limits = limits or ImportLimits.from_settings()
     if limits.max_upload_bytes is not None and size > limits.max_upload_bytes:
         raise ValidationFailed(
-            f"文件过大（{_mb(size)}），上传的文件不能超过 {_mb(limits.max_upload_bytes)}；请拆分成几个文件分批导入",
+            _("文件过大（%(size)s），上传的文件不能超过 %(max_upload_bytes)s；请拆分成几个文件分批导入")
+            % {"size": _mb(size), "max_upload_bytes": _mb(limits.max_upload_bytes)},
             field="file",
+            code=CoreErrorCode.TOO_LARGE,
         )
 
 
@@ -94,7 +97,9 @@ def check_xlsx_archive(stream: BinaryIO, limits: ImportLimits) -> None:
         with zipfile.ZipFile(stream) as zf:
             members = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise ValidationFailed(f"XLSX 文件已损坏或无法读取：{e}") from None
+        raise ValidationFailed(
+            _("XLSX 文件已损坏或无法读取：%(error)s") % {"error": e}, code=CoreErrorCode.XLSX_UNREADABLE
+        ) from None
     finally:
         stream.seek(0)
     total = 0
@@ -102,8 +107,11 @@ def check_xlsx_archive(stream: BinaryIO, limits: ImportLimits) -> None:
         total += info.file_size
         if limits.max_inflated_bytes is not None and total > limits.max_inflated_bytes:
             raise ValidationFailed(
-                f"XLSX 文件解压后超过 {_mb(limits.max_inflated_bytes)}（可能是压缩炸弹或内容过多），"
-                "请拆分成几个文件，或另存为 CSV 后导入"
+                _(
+                    "XLSX 文件解压后超过 %(max_inflated_bytes)s（可能是压缩炸弹或内容过多），请拆分成几个文件，或另存为 CSV 后导入"
+                )
+                % {"max_inflated_bytes": _mb(limits.max_inflated_bytes)},
+                code=CoreErrorCode.XLSX_INFLATED_TOO_LARGE,
             )
         ratio = limits.max_compression_ratio
         if (
@@ -112,7 +120,9 @@ def check_xlsx_archive(stream: BinaryIO, limits: ImportLimits) -> None:
             and info.file_size > ratio * max(info.compress_size, 1)
         ):
             raise ValidationFailed(
-                f"XLSX 文件中的“{info.filename[:60]}”压缩比异常（超过 {ratio} 倍），疑似压缩炸弹，拒绝读取"
+                _("XLSX 文件中的“%(filename)s”压缩比异常（超过 %(ratio)s 倍），疑似压缩炸弹，拒绝读取")
+                % {"filename": info.filename[:60], "ratio": ratio},
+                code=CoreErrorCode.XLSX_COMPRESSION_SUSPICIOUS,
             )
 
 
@@ -178,7 +188,7 @@ class UploadSizeMiddleware:
         except ValidationFailed as e:
             message = e.message
         if request.path.startswith("/api/"):
-            body = {"code": "too_large", "message": message, "field": "file"}
+            body = {"code": CoreErrorCode.TOO_LARGE, "message": message, "field": "file"}
             response = JsonResponse(body, status=413, json_dumps_params={"ensure_ascii": False})
         else:
             response = render(request, "error.html", {"message": message}, status=413)

@@ -9,12 +9,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from vaxops.core import clock
 from vaxops.core.afterresponse import after_response
 from vaxops.core.errors import RateLimited, ValidationFailed
 
 from .channels import ChannelError, Message, channel_get
+from .errors import NotifyErrorCode
 from .models import Notification, NotificationStatus, OneTimeCode
 
 MAX_ATTEMPTS = 5
@@ -146,9 +148,19 @@ def otp_issue(*, purpose: str, subject: str, phone: str | None, text_for, reside
             purpose=purpose, subject=subject, issued_at__gte=now - timedelta(hours=1)
         )
         if recent.filter(issued_at__gte=now - RESEND_AFTER).exists():
-            raise RateLimited("1分钟内只能获取一次验证码，请稍后再试", retry_after=60, field="phone")
+            raise RateLimited(
+                _("1分钟内只能获取一次验证码，请稍后再试"),
+                retry_after=60,
+                field="phone",
+                code=NotifyErrorCode.OTP_TOO_SOON,
+            )
         if recent.count() >= MAX_PER_HOUR:
-            raise RateLimited("验证码发送过于频繁，请1小时后再试", retry_after=3600, field="phone")
+            raise RateLimited(
+                _("验证码发送过于频繁，请1小时后再试"),
+                retry_after=3600,
+                field="phone",
+                code=NotifyErrorCode.OTP_TOO_MANY_SENT,
+            )
         code = f"{secrets.randbelow(1_000_000):06d}"
         row = OneTimeCode.objects.create(
             purpose=purpose, subject=subject, code_hash=_digest(purpose, subject, code), issued_at=now
@@ -177,21 +189,23 @@ def otp_verify(*, purpose: str, subject: str, code: str) -> None:
         .first()
     )
     if row is None:
-        raise ValidationFailed("请先获取验证码", field="code")
+        raise ValidationFailed(_("请先获取验证码"), field="code", code=NotifyErrorCode.OTP_NOT_REQUESTED)
     if now - row.issued_at > CODE_TTL:
-        raise ValidationFailed("验证码已过期，请重新获取", field="code")
+        raise ValidationFailed(_("验证码已过期，请重新获取"), field="code", code=NotifyErrorCode.OTP_EXPIRED)
     tried = OneTimeCode.objects.filter(pk=row.pk, used_at__isnull=True, attempts__lt=MAX_ATTEMPTS).update(
         attempts=F("attempts") + 1
     )
     if not tried:
         if OneTimeCode.objects.filter(pk=row.pk, used_at__isnull=False).exists():
-            raise ValidationFailed("验证码已使用，请重新获取", field="code")
-        raise ValidationFailed("验证码错误次数过多，请重新获取", field="code")
+            raise ValidationFailed(_("验证码已使用，请重新获取"), field="code", code=NotifyErrorCode.OTP_USED)
+        raise ValidationFailed(
+            _("验证码错误次数过多，请重新获取"), field="code", code=NotifyErrorCode.OTP_TOO_MANY_ATTEMPTS
+        )
     if not hmac.compare_digest(row.code_hash, _digest(purpose, subject, (code or "").strip())):
-        raise ValidationFailed("验证码不正确", field="code")
+        raise ValidationFailed(_("验证码不正确"), field="code", code=NotifyErrorCode.OTP_WRONG)
     used = OneTimeCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
     if not used:
-        raise ValidationFailed("验证码已使用，请重新获取", field="code")
+        raise ValidationFailed(_("验证码已使用，请重新获取"), field="code", code=NotifyErrorCode.OTP_USED)
 
 
 def otp_prune(*, older_than: timedelta = timedelta(days=1)) -> int:

@@ -1,16 +1,18 @@
 from datetime import date
 
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import Field
 
-from vaxops.core.errors import ValidationFailed
+from vaxops.core.errors import CoreErrorCode, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
 from vaxops.core.schemas import BoundedPagination, ErrorOut, Id
 from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 
 from . import selectors, services
+from .errors import RegistryErrorCode
 from .models import Resident
 from .tables import open_table
 
@@ -163,7 +165,14 @@ def find_resident(request, payload: FindIn):
         purpose=payload.purpose,
     )
     if r is None:
-        return Status(404, {"code": "not_found", "message": "辖区内没有该证件号码的居民", "field": None})
+        return Status(
+            404,
+            {
+                "code": RegistryErrorCode.RESIDENT_NOT_FOUND,
+                "message": _("辖区内没有该证件号码的居民"),
+                "field": None,
+            },
+        )
     return _out(r)
 
 
@@ -179,7 +188,7 @@ def import_residents(
 
     def work():
         if file.size == 0:
-            raise ValidationFailed("文件为空")
+            raise ValidationFailed(_("文件为空"), code=CoreErrorCode.FILE_EMPTY)
         table = open_table(file.file, size=file.size, filename=file.name or "")
         result = services.residents_import(
             table=table,

@@ -2,12 +2,14 @@
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Length
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.core.errors import NotFound
 from vaxops.jurisdictions.models import PREFIX_LENGTH, Division, Level
 
 from . import domain
+from .errors import RegistryErrorCode
 from .models import Employer, ImportJob, Resident
 
 
@@ -72,7 +74,7 @@ def resident_get(*, user, resident_id: int) -> Resident:
         .first()
     )
     if resident is None:
-        raise NotFound("居民不存在或不在您的管辖范围内")
+        raise NotFound(_("居民不存在或不在您的管辖范围内"), code=RegistryErrorCode.RESIDENT_NOT_FOUND)
     return resident
 
 

@@ -9,17 +9,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from vaxops.accounts.scope import Scope, require, scope_for
 from vaxops.audit.services import audit_record, audit_record_many, diff
 from vaxops.core import clock
 from vaxops.core.dbroles import analyze
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.streams import read_ahead, read_ahead_in_process
 from vaxops.core.uploads import check_upload_size
 from vaxops.jurisdictions.models import Division, Level
 
 from . import domain
+from .errors import RegistryErrorCode
 from .models import Employer, ImportJob, PriorityGroup, Resident, Willingness
 from .signals import residents_changed
 from .tables import LABELS, Table, check_required
@@ -734,15 +737,21 @@ def residents_import(
     if village_code:
         village_override = lookups.village(village_code)
         if village_override is None:
-            raise ValidationFailed(f"村(社区)代码“{village_code}”不存在")
+            raise ValidationFailed(
+                _("村(社区)代码“%(village_code)s”不存在") % {"village_code": village_code},
+                code=RegistryErrorCode.VILLAGE_UNKNOWN,
+            )
     employer_override = None
     if employer_code:
         employer_override = lookups.employer(employer_code)
         if employer_override is None:
-            raise ValidationFailed(f"单位代码“{employer_code}”不存在")
+            raise ValidationFailed(
+                _("单位代码“%(employer_code)s”不存在") % {"employer_code": employer_code},
+                code=RegistryErrorCode.EMPLOYER_UNKNOWN,
+            )
     if scope.employer_id is not None:
         if employer_override is not None and employer_override.id != scope.employer_id:
-            raise PermissionDenied("只能导入本单位的人员")
+            raise PermissionDenied(_("只能导入本单位的人员"), code=RegistryErrorCode.IMPORT_OTHER_EMPLOYER)
         employer_override = Employer.objects.get(pk=scope.employer_id)
     check_required(table, have={"village_code"} if village_override else set())
 
@@ -787,7 +796,7 @@ def residents_import(
 def _get_in_scope(*, actor, resident_id: int) -> Resident:
     resident = scope_for(actor).filter(Resident.objects.filter(pk=resident_id)).first()
     if resident is None:
-        raise NotFound("居民不存在或不在您的管辖范围内")
+        raise NotFound(_("居民不存在或不在您的管辖范围内"), code=RegistryErrorCode.RESIDENT_NOT_FOUND)
     return resident
 
 
@@ -807,13 +816,17 @@ def _values_from_input(
                 values[keys.index(k)] = data.get(f"_current_{k}")
     out, errors = RowCleaner(table=table, lookups=lookups, today=today)(values, 0)
     if errors:
-        raise ValidationFailed("；".join(f"{e.column}：{e.message}" for e in errors), field=errors[0].column)
+        raise ValidationFailed(
+            "；".join(f"{e.column}：{e.message}" for e in errors),
+            field=errors[0].column,
+            code=RegistryErrorCode.RESIDENT_INVALID,
+        )
     return out
 
 
 # A document registered outside the user's scope: the answer names neither the place nor the person (anyone who
 # may add residents could otherwise map ID numbers to villages county-wide); the county CDC sees it and moves it.
-REGISTERED_ELSEWHERE = "该证件号码已登记，不在您的管辖范围内，请联系县疾控中心核实或办理迁入"
+REGISTERED_ELSEWHERE = gettext_noop("该证件号码已登记，不在您的管辖范围内，请联系县疾控中心核实或办理迁入")
 
 
 def _duplicate_refusal(scope: Scope, *, id_type: str, id_number: str) -> ValidationFailed:
@@ -828,16 +841,17 @@ def _duplicate_refusal(scope: Scope, *, id_type: str, id_number: str) -> Validat
         scope, village_code=existing["village_code"], employer_id=existing["employer_id"]
     ):
         return ValidationFailed(
-            f"该证件号码已建档（您辖区内的居民编号{existing['id']}），一人只能有一条记录，请查看或修改该记录",
-            code="duplicate",
+            _("该证件号码已建档（您辖区内的居民编号%(id)s），一人只能有一条记录，请查看或修改该记录")
+            % {"id": existing["id"]},
+            code=RegistryErrorCode.DUPLICATE,
             field="id_number",
         )
-    return ValidationFailed(REGISTERED_ELSEWHERE, code="duplicate", field="id_number")
+    return ValidationFailed(_(REGISTERED_ELSEWHERE), code=RegistryErrorCode.DUPLICATE, field="id_number")
 
 
 @transaction.atomic
 def resident_create(*, actor, data: dict[str, Any]) -> Resident:
-    """Register one person. Raises ValidationFailed (bad field or already registered — ``code="duplicate"``,
+    """Register one person. Raises ValidationFailed (bad field or already registered — ``code=RegistryErrorCode.DUPLICATE``,
     naming the record only when it lies in the actor's scope) or PermissionDenied."""
     require(actor, "registry.add_resident")
     scope = scope_for(actor)
@@ -847,7 +861,7 @@ def resident_create(*, actor, data: dict[str, Any]) -> Resident:
     derived = values.pop("_derived_group", None)
     values.setdefault("priority_group_id", derived)
     if not _covers(scope, village_code=values["village_code"], employer_id=values.get("employer_id")):
-        raise PermissionDenied("村(社区)不在您的管辖范围内")
+        raise PermissionDenied(_("村(社区)不在您的管辖范围内"), code=CoreErrorCode.OUT_OF_SCOPE)
     if Resident.objects.filter(id_type=values["id_type"], id_number=values["id_number"]).exists():
         raise _duplicate_refusal(scope, id_type=values["id_type"], id_number=values["id_number"])
     try:
@@ -871,7 +885,11 @@ def resident_update(*, actor, resident_id: int, data: dict[str, Any]) -> Residen
     require(actor, "registry.change_resident")
     resident = _get_in_scope(actor=actor, resident_id=resident_id)
     if data.get("id_number") and data["id_number"] != resident.id_number:
-        raise ValidationFailed("证件号码不能修改；证件有误请作废后重新建档", field="id_number")
+        raise ValidationFailed(
+            _("证件号码不能修改；证件有误请作废后重新建档"),
+            field="id_number",
+            code=RegistryErrorCode.ID_NUMBER_IMMUTABLE,
+        )
     merged = {
         "_current_name": resident.name,
         "_current_id_number": resident.id_number,
@@ -889,7 +907,7 @@ def resident_update(*, actor, resident_id: int, data: dict[str, Any]) -> Residen
         village_code=values.get("village_code", resident.village_code),
         employer_id=values.get("employer_id", resident.employer_id),
     ):
-        raise PermissionDenied("村(社区)不在您的管辖范围内")
+        raise PermissionDenied(_("村(社区)不在您的管辖范围内"), code=CoreErrorCode.OUT_OF_SCOPE)
     current = {k: getattr(resident, k) for k in values}
     old, new = diff(current, values)
     if not new:
@@ -910,7 +928,9 @@ def resident_reveal(*, actor, resident_id: int, purpose: str) -> dict[str, str]:
     require(actor, "registry.reveal_identity")
     purpose = (purpose or "").strip()
     if len(purpose) < 2:
-        raise ValidationFailed("请说明查看完整信息的目的", field="purpose")
+        raise ValidationFailed(
+            _("请说明查看完整信息的目的"), field="purpose", code=CoreErrorCode.PURPOSE_REQUIRED
+        )
     resident = _get_in_scope(actor=actor, resident_id=resident_id)
     audit_record(
         actor=actor,
@@ -928,11 +948,15 @@ def resident_find_by_document(*, actor, id_number: str, purpose: str, id_type: s
     require(actor, "registry.search_by_document")
     purpose = (purpose or "").strip()
     if len(purpose) < 2:
-        raise ValidationFailed("按证件号码查找须说明目的", field="purpose")
+        raise ValidationFailed(
+            _("按证件号码查找须说明目的"), field="purpose", code=CoreErrorCode.PURPOSE_REQUIRED
+        )
     try:
         doc = domain.parse_document(domain.parse_id_type(id_type), id_number, today=clock.today())
     except domain.DocumentError as e:
-        raise ValidationFailed(e.message, field="id_number") from None
+        raise ValidationFailed(
+            e.message, field="id_number", code=RegistryErrorCode.ID_NUMBER_INVALID
+        ) from None
     resident = (
         scope_for(actor)
         .filter(Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number))

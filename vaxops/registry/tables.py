@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from vaxops.core.errors import ValidationFailed
+from django.utils.translation import gettext as _
+
+from vaxops.core.errors import CoreErrorCode, ValidationFailed
 from vaxops.core.uploads import ImportLimits, check_xlsx_archive, rows_refusal
+
+from .errors import RegistryErrorCode
 
 # A cell longer than this is a file error (the csv module's own guard); below it, a cell longer than
 # VAXOPS_IMPORT_MAX_CELL_CHARS is a row error naming the column.
@@ -153,9 +157,15 @@ def open_table(
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(stream, size=size, aliases=aliases, limits=limits)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ValidationFailed("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再导入")
+        raise ValidationFailed(
+            _("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再导入"),
+            code=RegistryErrorCode.FILE_XLS_UNSUPPORTED,
+        )
     if filename.lower().endswith((".xlsx", ".xls", ".pdf", ".doc", ".docx")):
-        raise ValidationFailed(f"文件“{filename}”不是有效的 XLSX 文件")
+        raise ValidationFailed(
+            _("文件“%(filename)s”不是有效的 XLSX 文件") % {"filename": filename},
+            code=RegistryErrorCode.FILE_NOT_XLSX,
+        )
     return _open_csv(stream, size=size, aliases=aliases, limits=limits)
 
 
@@ -190,7 +200,9 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, li
     sample = stream.read(1 << 16)
     stream.seek(0)
     if b"\x00" in sample:
-        raise ValidationFailed("文件不是文本格式的 CSV，也不是 XLSX，无法读取")
+        raise ValidationFailed(
+            _("文件不是文本格式的 CSV，也不是 XLSX，无法读取"), code=RegistryErrorCode.FILE_UNREADABLE
+        )
     encoding = _detect_encoding(sample)
     try:
         lines = _scan_text(stream, encoding)
@@ -203,12 +215,15 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, li
             lines, encoding = _scan_text(stream, "gb18030"), "gb18030"
     if lines is None:
         raise ValidationFailed(
-            f"第{bad_line}行含有无法识别的字符（文件编码应为 UTF-8 或 GBK）；整个文件未导入，"
-            "请修正该行或另存为 UTF-8 编码的 CSV 后重新导入"
+            _(
+                "第%(bad_line)s行含有无法识别的字符（文件编码应为 UTF-8 或 GBK）；整个文件未导入，请修正该行或另存为 UTF-8 编码的 CSV 后重新导入"
+            )
+            % {"bad_line": bad_line},
+            code=RegistryErrorCode.FILE_ENCODING_INVALID,
         )
     refusal = rows_refusal(lines - 1, limits)
     if refusal:
-        raise ValidationFailed(refusal)
+        raise ValidationFailed(refusal, code=RegistryErrorCode.FILE_TOO_MANY_ROWS)
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
     first_line = sample.split(b"\n", 1)[0]
@@ -217,9 +232,12 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, li
     try:
         headers = next(reader)
     except StopIteration:
-        raise ValidationFailed("文件为空，没有表头") from None
+        raise ValidationFailed(_("文件为空，没有表头"), code=RegistryErrorCode.FILE_NO_HEADER) from None
     except UnicodeDecodeError:
-        raise ValidationFailed("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV") from None
+        raise ValidationFailed(
+            _("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV"),
+            code=RegistryErrorCode.FILE_ENCODING_INVALID,
+        ) from None
     columns, labels, names = _map_headers(headers, aliases)
 
     def rows() -> Iterator[tuple[int, list]]:
@@ -230,10 +248,14 @@ def _open_csv(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, li
                 yield line, values
         except UnicodeDecodeError:  # checked over the whole file when it was opened; kept as a guard
             raise ValidationFailed(
-                f"第{line + 1}行附近含有无法识别的字符（文件编码应为 UTF-8 或 GBK）"
+                _("第%(line)s行附近含有无法识别的字符（文件编码应为 UTF-8 或 GBK）") % {"line": line + 1},
+                code=RegistryErrorCode.FILE_ENCODING_INVALID,
             ) from None
         except csv.Error as e:
-            raise ValidationFailed(f"第{reader.line_num}行无法按 CSV 读取（{e}）") from None
+            raise ValidationFailed(
+                _("第%(line_num)s行无法按 CSV 读取（%(error)s）") % {"line_num": reader.line_num, "error": e},
+                code=RegistryErrorCode.FILE_CSV_INVALID,
+            ) from None
 
     def position() -> int:
         return size if stream.closed else stream.tell()
@@ -258,21 +280,23 @@ def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, l
     try:
         wb = load_workbook(stream, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for a broken file
-        raise ValidationFailed(f"XLSX 文件已损坏或无法读取：{e}") from None
+        raise ValidationFailed(
+            _("XLSX 文件已损坏或无法读取：%(error)s") % {"error": e}, code=CoreErrorCode.XLSX_UNREADABLE
+        ) from None
     if not wb.worksheets:
-        raise ValidationFailed("XLSX 文件中没有工作表")
+        raise ValidationFailed(_("XLSX 文件中没有工作表"), code=RegistryErrorCode.FILE_NO_SHEET)
     ws = wb.worksheets[0]
     total = ws.max_row or 0
     refusal = rows_refusal(total - 1, limits)
     if refusal:
         wb.close()
-        raise ValidationFailed(refusal)
+        raise ValidationFailed(refusal, code=RegistryErrorCode.FILE_TOO_MANY_ROWS)
     wide = (ws.max_column or 0) > XLSX_MAX_COLUMNS
     it = ws.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS if wide else None)
     try:
         headers = list(next(it))
     except StopIteration:
-        raise ValidationFailed("工作表为空，没有表头") from None
+        raise ValidationFailed(_("工作表为空，没有表头"), code=RegistryErrorCode.FILE_NO_HEADER) from None
     columns, labels, names = _map_headers(headers, aliases)
     state = {"row": 1}
     max_rows = limits.max_rows
@@ -285,12 +309,16 @@ def _open_xlsx(stream: BinaryIO, *, size: int, aliases: dict[str, str] | None, l
                 break
             except Exception as e:  # a sheet cut short, a bad checksum: openpyxl raises many types
                 raise ValidationFailed(
-                    f"XLSX 文件第{state['row']}行之后已损坏，无法继续读取（{type(e).__name__}）"
+                    _("XLSX 文件第%(row)s行之后已损坏，无法继续读取（%(error)s）")
+                    % {"row": state["row"], "error": type(e).__name__},
+                    code=CoreErrorCode.XLSX_UNREADABLE,
                 ) from None
             state["row"] += 1
             if max_rows is not None and state["row"] - 1 > max_rows:
                 # The sheet's declared size was wrong (it is only a hint in the file).
-                raise ValidationFailed(rows_refusal(state["row"] - 1, limits))
+                raise ValidationFailed(
+                    rows_refusal(state["row"] - 1, limits), code=RegistryErrorCode.FILE_TOO_MANY_ROWS
+                )
             yield state["row"], list(values)
         wb.close()
 
@@ -309,7 +337,9 @@ def check_required(table: Table, *, have: set[str]) -> None:
     missing = [LABELS[k] for k in REQUIRED if k not in table.columns and k not in have]
     if missing:
         raise ValidationFailed(
-            "缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文名称，见导入模板）"
+            _("缺少必需的列：%(missing)s（表头可用中文或英文名称，见导入模板）")
+            % {"missing": "、".join(missing)},
+            code=RegistryErrorCode.FILE_COLUMNS_MISSING,
         )
 
 

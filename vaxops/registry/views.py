@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
-from vaxops.core.errors import VaxOpsError
+from vaxops.core.errors import ValidationFailed, VaxOpsError
 from vaxops.core.pages import error_page
 from vaxops.core.xlsx import xlsx_response
 
@@ -71,7 +71,10 @@ def resident_reveal(request, pk: int):
         )
     except VaxOpsError as e:
         return error_page(
-            request, e, template="registry/_revealed.html", status=400 if e.code == "invalid" else 403
+            request,
+            e,
+            template="registry/_revealed.html",
+            status=400 if isinstance(e, ValidationFailed) else 403,
         )
     return render(request, "registry/_revealed.html", {"revealed": revealed})
 

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import Scope, scope_for
 from vaxops.catalog.domain import add_years
@@ -17,6 +18,7 @@ from vaxops.core.errors import NotFound, PermissionDenied
 from vaxops.jurisdictions.models import Division, Level
 
 from . import domain
+from .errors import ReportsErrorCode
 from .models import Population
 
 COUNTS = (
@@ -75,16 +77,26 @@ def report_division(*, scope: Scope, code: str | None) -> Division:
         else:
             division = None
         if division is None:
-            raise NotFound("没有可统计的行政区划")
+            raise NotFound(_("没有可统计的行政区划"), code=ReportsErrorCode.NO_DIVISION)
         return division
     padded = code.strip().ljust(12, "0")
     division = Division.objects.filter(code=padded).first()
     if division is None:
-        raise NotFound(f"行政区划不存在：{code}", field="division")
+        raise NotFound(
+            _("行政区划不存在：%(code)s") % {"code": code},
+            field="division",
+            code=ReportsErrorCode.DIVISION_NOT_FOUND,
+        )
     if not scope.covers_code(division.code):
-        raise PermissionDenied("该行政区划不在您的管辖范围内", field="division")
+        raise PermissionDenied(
+            _("该行政区划不在您的管辖范围内"), field="division", code=ReportsErrorCode.DIVISION_OUT_OF_SCOPE
+        )
     if division.level > Level.TOWNSHIP:
-        raise NotFound("日报表按乡镇（街道）填报，请选择县或乡镇", field="division")
+        raise NotFound(
+            _("日报表按乡镇（街道）填报，请选择县或乡镇"),
+            field="division",
+            code=ReportsErrorCode.DIVISION_LEVEL,
+        )
     return division
 
 

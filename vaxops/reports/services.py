@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import require
 from vaxops.audit.services import audit_record, audit_record_many
@@ -18,6 +19,7 @@ from vaxops.registry.services import ImportResult, RowError
 from vaxops.registry.tables import Table
 
 from . import domain
+from .errors import ReportsErrorCode
 from .models import DailyReport, DailyReportLate, Population
 from .selectors import actor_scope, daily_report
 from .tables import LABELS
@@ -130,9 +132,15 @@ def _township_for(actor, code: str) -> Division:
     scope = actor_scope(actor)
     township = Division.objects.filter(code=code.strip().ljust(12, "0"), level=Level.TOWNSHIP).first()
     if township is None:
-        raise NotFound(f"乡镇（街道）不存在：{code}", field="township")
+        raise NotFound(
+            _("乡镇（街道）不存在：%(code)s") % {"code": code},
+            field="township",
+            code=ReportsErrorCode.TOWNSHIP_NOT_FOUND,
+        )
     if not scope.covers_code(township.code):
-        raise PermissionDenied("该乡镇不在您的管辖范围内", field="township")
+        raise PermissionDenied(
+            _("该乡镇不在您的管辖范围内"), field="township", code=ReportsErrorCode.TOWNSHIP_OUT_OF_SCOPE
+        )
     return township
 
 
@@ -146,14 +154,19 @@ def daily_report_confirm(
     require(actor, "reports.confirm_dailyreport")
     township = _township_for(actor, township_code)
     if day > clock.today():
-        raise ValidationFailed("不能确认未来日期的日报表", code="report_day_future", field="day")
+        raise ValidationFailed(_("不能确认未来日期的日报表"), code=ReportsErrorCode.DAY_FUTURE, field="day")
     note, reason = (note or "").strip(), (reason or "").strip()
     latest = DailyReport.objects.filter(township=township, day=day).order_by("-version").first()
     if latest is not None and not reason:
         raise ValidationFailed(
-            f"{township.name}{day}的日报表已于{clock_text(latest.confirmed_at)}确认（第{latest.version}版）；"
-            "如需更正，请填写更正原因",
-            code="report_already_confirmed",
+            _("%(township)s%(day)s的日报表已于%(at)s确认（第%(version)s版）；如需更正，请填写更正原因")
+            % {
+                "township": township.name,
+                "day": day,
+                "at": clock_text(latest.confirmed_at),
+                "version": latest.version,
+            },
+            code=ReportsErrorCode.ALREADY_CONFIRMED,
             field="reason",
         )
     if latest is None and reason:
@@ -177,7 +190,9 @@ def daily_report_confirm(
             )
     except IntegrityError:
         raise ValidationFailed(
-            f"{township.name}{day}的日报表刚被他人确认，请刷新后查看", code="report_already_confirmed"
+            _("%(township)s%(day)s的日报表刚被他人确认，请刷新后查看")
+            % {"township": township.name, "day": day},
+            code=ReportsErrorCode.ALREADY_CONFIRMED,
         ) from None
     audit_record(
         actor=actor,

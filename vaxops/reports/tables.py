@@ -6,6 +6,8 @@ from vaxops.core.errors import ValidationFailed
 from vaxops.core.uploads import ImportLimits
 from vaxops.registry.tables import Table, aliases_for, open_table
 
+from .errors import ReportsErrorCode
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "division": ("区划代码", "行政区划代码", "统计用区划代码", "division", "code"),
     "name": ("区划名称", "名称", "name"),
@@ -35,5 +37,6 @@ def population_table_open(
             + "、".join(missing)
             + "（表头：区划代码、年份、人口口径、总人口、18岁及以上、60岁及以上）",
             field="file",
+            code=ReportsErrorCode.POPULATION_COLUMNS_MISSING,
         )
     return table

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import require, scope_for
-from vaxops.core.errors import NotFound, PermissionDenied
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied
 
+from .errors import SitesErrorCode
 from .models import Assignment, Desk, DeskKind, ReadinessCheck, Session, SessionStatus, Site, StaffMember
 
 
@@ -17,9 +19,12 @@ def session_get(*, user, session_id: int) -> Session:
     require(user, "sites.view_session")
     found = Session.objects.select_related("site__division", "opened_by").filter(pk=session_id).first()
     if found is None:
-        raise NotFound("场次不存在", field="session")
+        raise NotFound(_("场次不存在"), field="session", code=SitesErrorCode.SESSION_NOT_FOUND)
     if not scope_for(user).covers_code(found.site.division.code):
-        raise PermissionDenied(f"{found.site.name}不在您的管辖范围内")
+        raise PermissionDenied(
+            _("%(site_name)s不在您的管辖范围内") % {"site_name": found.site.name},
+            code=CoreErrorCode.OUT_OF_SCOPE,
+        )
     return found
 
 

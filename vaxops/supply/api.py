@@ -10,19 +10,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from vaxops.accounts.scope import require
+from vaxops.catalog.errors import CatalogErrorCode
 from vaxops.catalog.models import Product
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.idempotency import idempotent_status
 from vaxops.core.schemas import ErrorOut, Id, Offset, Quantity
 from vaxops.core.uploads import check_upload_size, errors_listed, upload_digest
 from vaxops.registry.api import ImportOut
+from vaxops.registry.errors import RegistryErrorCode
 
 from . import domain, selectors, services
+from .errors import SupplyErrorCode
 from .models import (
     AllocationRun,
     Dispatch,
@@ -441,10 +445,12 @@ class LedgerCheckOut(Schema):
 def _place(code: str, field: str = "place") -> StockPlace:
     text = (code or "").strip()
     if not text:
-        raise ValidationFailed("请填写库存地点编码", field=field)
+        raise ValidationFailed(_("请填写库存地点编码"), field=field, code=SupplyErrorCode.PLACE_REQUIRED)
     found = selectors.place_by_code(code=text)
     if found is None:
-        raise NotFound(f"库存地点“{text}”不存在", field=field)
+        raise NotFound(
+            _("库存地点“%(text)s”不存在") % {"text": text}, field=field, code=SupplyErrorCode.PLACE_NOT_FOUND
+        )
     return found
 
 
@@ -455,27 +461,35 @@ def _default_store(code: str, field: str = "place") -> StockPlace:
     stores = selectors.county_stores(limit=2)
     if not stores:
         raise ValidationFailed(
-            "尚未登记县疾控中心冷库（类型为“县级疾控冷库”的库存地点），请指定库存地点", field=field
+            _("尚未登记县疾控中心冷库（类型为“县级疾控冷库”的库存地点），请指定库存地点"),
+            field=field,
+            code=SupplyErrorCode.COUNTY_STORE_MISSING,
         )
     if len(stores) > 1:
-        raise ValidationFailed("有多个县级疾控冷库，请指定库存地点编码", field=field)
+        raise ValidationFailed(
+            _("有多个县级疾控冷库，请指定库存地点编码"),
+            field=field,
+            code=SupplyErrorCode.COUNTY_STORE_AMBIGUOUS,
+        )
     return stores[0]
 
 
 def _product(code: str, field: str = "product") -> Product:
     text = (code or "").strip()
     if not text:
-        raise ValidationFailed("请填写疫苗品种编码", field=field)
+        raise ValidationFailed(_("请填写疫苗品种编码"), field=field, code=SupplyErrorCode.PRODUCT_REQUIRED)
     found = selectors.product_by_code(code=text)
     if found is None:
-        raise NotFound(f"疫苗品种“{text}”不存在", field=field)
+        raise NotFound(
+            _("疫苗品种“%(text)s”不存在") % {"text": text}, field=field, code=CatalogErrorCode.PRODUCT_UNKNOWN
+        )
     return found
 
 
 def _lot(lot_id: int) -> Lot:
     found = selectors.lot_by_id(lot_id=lot_id)
     if found is None:
-        raise NotFound("批号不存在", field="id")
+        raise NotFound(_("批号不存在"), field="id", code=SupplyErrorCode.LOT_NOT_FOUND)
     return found
 
 
@@ -483,15 +497,21 @@ def _trace_code(text: str) -> TraceCode:
     """A registered code: 400 when ``text`` is not a traceability code, 404 when it was never received."""
     code, found = services.code_lookup(text)
     if found is None:
-        raise NotFound(f"追溯码{code}未登记", field="code")
+        raise NotFound(
+            _("追溯码%(code)s未登记") % {"code": code}, field="code", code=SupplyErrorCode.CODE_UNKNOWN
+        )
     return found
 
 
 def _window(offset: int, limit: int, maximum: int) -> tuple[int, int]:
     if offset < 0:
-        raise ValidationFailed("offset 不能为负数", field="offset")
+        raise ValidationFailed(_("offset 不能为负数"), field="offset", code=CoreErrorCode.OFFSET_INVALID)
     if not 1 <= limit <= maximum:
-        raise ValidationFailed(f"limit 须在1到{maximum}之间", field="limit")
+        raise ValidationFailed(
+            _("limit 须在1到%(maximum)s之间") % {"maximum": maximum},
+            field="limit",
+            code=CoreErrorCode.LIMIT_INVALID,
+        )
     return offset, limit
 
 
@@ -628,16 +648,19 @@ def _visible_dispatch(user, dispatch_id: int) -> Dispatch:
     require(user, "supply.view_dispatch")
     d = selectors.dispatch_by_id(dispatch_id=dispatch_id, related=DISPATCH_RELATED)
     if d is None:
-        raise NotFound("调拨单不存在", field="id")
+        raise NotFound(_("调拨单不存在"), field="id", code=SupplyErrorCode.DISPATCH_NOT_FOUND)
     if not selectors.places_for(user).filter(pk__in=[d.from_place_id, d.to_place_id]).exists():
-        raise PermissionDenied(f"调拨单{d.number}的调出和调入地点都不在您的管辖范围内")
+        raise PermissionDenied(
+            _("调拨单%(number)s的调出和调入地点都不在您的管辖范围内") % {"number": d.number},
+            code=CoreErrorCode.OUT_OF_SCOPE,
+        )
     return d
 
 
 def _allocation_run(allocation_id: int) -> AllocationRun:
     run = selectors.allocation_run_by_id(run_id=allocation_id)
     if run is None:
-        raise NotFound("分配方案不存在", field="id")
+        raise NotFound(_("分配方案不存在"), field="id", code=SupplyErrorCode.ALLOCATION_NOT_FOUND)
     return run
 
 
@@ -693,7 +716,11 @@ def list_lots(request, product: str = "", status: str = "", limit: int = PAGE_DE
     require(request.user, "supply.view_lot")
     offset, limit = _window(offset, limit, PAGE_MAX)
     if status and status not in {s.value for s in domain.LotStatus}:
-        raise ValidationFailed(f"未知的批号状态：{status}", field="status")
+        raise ValidationFailed(
+            _("未知的批号状态：%(status)s") % {"status": status},
+            field="status",
+            code=SupplyErrorCode.LOT_STATUS_UNKNOWN,
+        )
     qs = selectors.lots_listed(product=_product(product) if product else None, status=status)
     return {"items": [_lot_out(lot) for lot in qs[offset : offset + limit]], "count": qs.count()}
 
@@ -722,12 +749,14 @@ def lot_trace_reveal(request, lot_id: Id, payload: TraceRevealIn):
     每次查看记一条审计（谁、看了哪些人、为什么）。结果不按 Idempotency-Key 缓存：身份信息不另存，每次查看都留痕。"""
     require(request.user, "supply.view_lot")
     if not request.user.has_perm("registry.reveal_identity"):
-        raise PermissionDenied("您的角色无权查看完整身份信息")
+        raise PermissionDenied(_("您的角色无权查看完整身份信息"), code=CoreErrorCode.ROLE_FORBIDDEN)
     offset, limit = _window(payload.offset, payload.limit, selectors.RECIPIENTS_SHOWN)
     lot = _lot(lot_id)
     purpose = payload.purpose.strip()
     if len(purpose) < 2:
-        raise ValidationFailed("查看完整身份须填写用途", field="purpose")
+        raise ValidationFailed(
+            _("查看完整身份须填写用途"), field="purpose", code=CoreErrorCode.PURPOSE_REQUIRED
+        )
     return {
         "lot_id": lot.pk,
         **selectors.lot_trace(user=request.user, lot=lot, offset=offset, limit=limit, reveal_purpose=purpose),
@@ -845,7 +874,7 @@ def resident_codes(request, resident_id: Id):
     require(request.user, "supply.view_lot")
     resident = selectors.resident_by_id(resident_id=resident_id)
     if resident is None:
-        raise NotFound("居民不存在", field="id")
+        raise NotFound(_("居民不存在"), field="id", code=RegistryErrorCode.RESIDENT_NOT_FOUND)
     return selectors.person_codes(user=request.user, resident=resident)
 
 
@@ -871,7 +900,7 @@ def receipt_upload(request, file: File[UploadedFile], place: Form[str] = ""):
 
     def work():
         if file.size == 0:
-            raise ValidationFailed("文件为空", field="file")
+            raise ValidationFailed(_("文件为空"), field="file", code=CoreErrorCode.FILE_EMPTY)
         table = codes_table_open(file.file, size=file.size, filename=file.name or "")
         result = services.codes_import(
             table=table, actor=request.user, place=target, filename=file.name or ""
@@ -923,7 +952,11 @@ def list_dispatches(request, status: str = "", limit: int = PAGE_DEFAULT, offset
     qs = selectors.dispatches_visible(user=request.user).select_related(*DISPATCH_RELATED)
     if status:
         if status not in DispatchStatus.values:
-            raise ValidationFailed(f"未知的调拨单状态：{status}", field="status")
+            raise ValidationFailed(
+                _("未知的调拨单状态：%(status)s") % {"status": status},
+                field="status",
+                code=SupplyErrorCode.DISPATCH_STATUS_UNKNOWN,
+            )
         qs = qs.filter(status=status)
     qs = qs.order_by("-dispatched_at", "-id")
     return {"items": [_dispatch_summary(d) for d in qs[offset : offset + limit]], "count": qs.count()}
@@ -950,7 +983,7 @@ def dispatch_receive(request, dispatch_id: Id, payload: ReceiveIn):
     require(request.user, "supply.change_dispatch")
     d = selectors.dispatch_by_id(dispatch_id=dispatch_id)
     if d is None:
-        raise NotFound("调拨单不存在", field="id")
+        raise NotFound(_("调拨单不存在"), field="id", code=SupplyErrorCode.DISPATCH_NOT_FOUND)
     selectors.require_place(request.user, d.to_place, "supply.change_dispatch")
     data = {"dispatch": dispatch_id, **payload.dict()}
     return idempotent_status(

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import require, scope_for
 from vaxops.audit.services import audit_record
@@ -14,11 +15,13 @@ from vaxops.campaign.selectors import category_q
 from vaxops.catalog.domain import MobilisationCategory as C
 from vaxops.catalog.models import Phase, PhaseTarget, Product, TracePrefix
 from vaxops.core import clock
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed
 from vaxops.registry.domain import mask_id, mask_name
+from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.models import Resident
 
 from . import domain
+from .errors import SupplyErrorCode
 from .models import (
     AllocationRun,
     CodeState,
@@ -60,7 +63,10 @@ def require_place(user, place: StockPlace, perm: str) -> None:
     """PermissionDenied unless ``user`` holds ``perm`` and ``place`` is in the user's scope."""
     require(user, perm)
     if not places_for(user).filter(pk=place.pk).exists():
-        raise PermissionDenied(f"{place.name}不在您的管辖范围内")
+        raise PermissionDenied(
+            _("%(place_name)s不在您的管辖范围内") % {"place_name": place.name},
+            code=CoreErrorCode.OUT_OF_SCOPE,
+        )
 
 
 def stock_lines(*, place: StockPlace, product: Product) -> list[domain.StockLine]:
@@ -262,9 +268,11 @@ def _reveal_allowed(user, purpose: str | None) -> bool:
     if not purpose:
         return False
     if not user.has_perm("registry.reveal_identity"):
-        raise PermissionDenied("您的角色无权查看完整身份信息")
+        raise PermissionDenied(_("您的角色无权查看完整身份信息"), code=CoreErrorCode.ROLE_FORBIDDEN)
     if len(purpose.strip()) < 2:
-        raise ValidationFailed("查看完整身份须填写用途", field="purpose")
+        raise ValidationFailed(
+            _("查看完整身份须填写用途"), field="purpose", code=CoreErrorCode.PURPOSE_REQUIRED
+        )
     return True
 
 
@@ -433,14 +441,16 @@ def code_trace(*, user, code: str, reveal_purpose: str | None = None) -> dict:
     try:
         text = domain.parse_trace_code(code).code
     except domain.TraceCodeError as e:
-        raise ValidationFailed(e.message, field="code") from None
+        raise ValidationFailed(e.message, field="code", code=SupplyErrorCode.CODE_MALFORMED) from None
     tc = (
         TraceCode.objects.select_related("lot__product", "place", "origin", "administered_to")
         .filter(code=text)
         .first()
     )
     if tc is None:
-        raise ValidationFailed(f"追溯码{text}未登记", field="code")
+        raise ValidationFailed(
+            _("追溯码%(text)s未登记") % {"text": text}, field="code", code=SupplyErrorCode.CODE_UNKNOWN
+        )
     reveal = _reveal_allowed(user, reveal_purpose)
     hops = [
         {
@@ -519,7 +529,7 @@ def person_codes(*, user, resident) -> list[dict]:
     require(user, "supply.view_lot")
 
     if not scope_for(user).filter(Resident.objects.filter(pk=resident.pk)).exists():
-        raise NotFound("居民不存在或不在您的管辖范围内")
+        raise NotFound(_("居民不存在或不在您的管辖范围内"), code=RegistryErrorCode.RESIDENT_NOT_FOUND)
     return [
         {
             "code": c.code,

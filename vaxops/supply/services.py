@@ -13,18 +13,20 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.catalog.models import Product, TracePrefix
 from vaxops.core import clock
 from vaxops.core.dbroles import analyze
-from vaxops.core.errors import ValidationFailed, VaxOpsError
+from vaxops.core.errors import CoreErrorCode, ValidationFailed, VaxOpsError
 from vaxops.core.streams import read_ahead_in_process
 from vaxops.registry import domain as registry_domain
 from vaxops.registry.services import ImportResult, RowError, oversized_errors, stopped_part_way
 from vaxops.registry.tables import Table
 
 from . import domain
+from .errors import SupplyErrorCode
 from .models import (
     AllocationRun,
     AllocationStatus,
@@ -106,7 +108,7 @@ def _movement_record(
             reason_zh=reason,
         )
     except ValueError as e:
-        raise ValidationFailed(str(e)) from None
+        raise ValidationFailed(str(e), code=SupplyErrorCode.MOVEMENT_INVALID) from None
     if movement.kind in _USE_KINDS and not lot_checked:
         # Read the lot's status now, under a row lock where the database has one, so a hold or recall
         # committed a moment ago applies to this movement too.
@@ -115,7 +117,10 @@ def _movement_record(
         )
         usable, why = domain.lot_usable(status=status, expiry=expiry, on=clock.today())
         if not usable:
-            raise ValidationFailed(f"批号{lot.lot_number}：{why}")
+            raise ValidationFailed(
+                _("批号%(lot_number)s：%(why)s") % {"lot_number": lot.lot_number, "why": why},
+                code=SupplyErrorCode.LOT_NOT_USABLE,
+            )
     delta = movement.delta
     if delta > 0:
         StockBalance.objects.get_or_create(place=place, lot=lot)
@@ -125,7 +130,15 @@ def _movement_record(
     if not changed:
         have = StockBalance.objects.filter(place=place, lot=lot).values_list("doses", flat=True).first() or 0
         raise ValidationFailed(
-            f"库存不足：{place.name}批号{lot.lot_number}结存{have:,}剂，{movement.kind.label_zh}需{-delta:,}剂"
+            _("库存不足：%(place_name)s批号%(lot_number)s结存%(have)s剂，%(kind)s需%(delta)s剂")
+            % {
+                "place_name": place.name,
+                "lot_number": lot.lot_number,
+                "have": format(have, ","),
+                "kind": movement.kind.label_zh,
+                "delta": format(-delta, ","),
+            },
+            code=SupplyErrorCode.STOCK_INSUFFICIENT,
         )
     row = StockMovement.objects.create(
         kind=movement.kind.value,
@@ -161,13 +174,24 @@ def lot_status_change(*, actor, lot: Lot, status: str, reason: str) -> Lot:
     try:
         new = domain.LotStatus(status)
     except ValueError:
-        raise ValidationFailed(f"未知的批号状态：{status}", field="status") from None
+        raise ValidationFailed(
+            _("未知的批号状态：%(status)s") % {"status": status},
+            field="status",
+            code=SupplyErrorCode.LOT_STATUS_UNKNOWN,
+        ) from None
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("变更批号状态须填写原因", field="reason")
+        raise ValidationFailed(
+            _("变更批号状态须填写原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED
+        )
     old = Lot.objects.select_for_update().filter(pk=lot.pk).values_list("status", flat=True).get()
     if old == new.value:
-        raise ValidationFailed(f"批号{lot.lot_number}已是“{new.label_zh}”状态", field="status")
+        raise ValidationFailed(
+            _("批号%(lot_number)s已是“%(label_zh)s”状态")
+            % {"lot_number": lot.lot_number, "label_zh": new.label_zh},
+            field="status",
+            code=SupplyErrorCode.LOT_STATUS_UNCHANGED,
+        )
     now = clock.now()
     changed_by = actor if getattr(actor, "pk", None) else None
     Lot.objects.filter(pk=lot.pk).update(
@@ -581,7 +605,9 @@ def _apply_codes_once(
     errors: list[RowError] = []
     wanted = {(pid, number) for _, _, pid, number, _, _ in batch}
     lots: dict[tuple[int, str], Lot] = {}
-    for lot in Lot.objects.filter(lot_number__in={number for _, number in wanted}).select_related("product"):
+    for lot in Lot.objects.filter(lot_number__in={number for _product, number in wanted}).select_related(
+        "product"
+    ):
         if (lot.product_id, lot.lot_number) in wanted:
             lots[(lot.product_id, lot.lot_number)] = lot
     existing = _codes_registered([item[1] for item in batch])
@@ -680,7 +706,7 @@ def code_lookup(text) -> tuple[str, TraceCode | None]:
     try:
         parsed = domain.parse_trace_code(text)
     except domain.TraceCodeError as e:
-        raise ValidationFailed(e.message, field="code") from None
+        raise ValidationFailed(e.message, field="code", code=SupplyErrorCode.CODE_MALFORMED) from None
     return parsed.code, TraceCode.objects.select_related("lot__product", "place").filter(
         code=parsed.code
     ).first()
@@ -689,30 +715,62 @@ def code_lookup(text) -> tuple[str, TraceCode | None]:
 def _code_get(text) -> TraceCode:
     code, found = code_lookup(text)
     if found is None:
-        raise ValidationFailed(f"追溯码{code}未登记入库（请核对是否为本县收货的疫苗）", field="code")
+        raise ValidationFailed(
+            _("追溯码%(code)s未登记入库（请核对是否为本县收货的疫苗）") % {"code": code},
+            field="code",
+            code=SupplyErrorCode.CODE_UNKNOWN,
+        )
     return found
 
 
-def _why_not_in_stock(tc: TraceCode, place: StockPlace) -> str:
-    """Why ``tc`` (re-read) cannot leave stock at ``place`` now, in plain Chinese."""
+def _not_in_stock(tc: TraceCode, place: StockPlace) -> ValidationFailed:
+    """The refusal saying why ``tc`` (re-read) cannot leave stock at ``place`` now, in plain Chinese."""
     tc.refresh_from_db()
+    code = {"code": tc.code}
     if tc.state == CodeState.ADMINISTERED:
         when = timezone.localtime(tc.administered_at).strftime("%Y-%m-%d %H:%M") if tc.administered_at else ""
-        return f"追溯码{tc.code}已于{when}使用，一个追溯码只能使用一次（一人一苗一扫码）"
+        return ValidationFailed(
+            _("追溯码%(code)s已于%(when)s使用，一个追溯码只能使用一次（一人一苗一扫码）")
+            % {**code, "when": when},
+            field="code",
+            code=SupplyErrorCode.CODE_USED,
+        )
     if tc.state == CodeState.IN_TRANSIT:
-        return f"追溯码{tc.code}尚在调拨途中，须先签收入库"
+        return ValidationFailed(
+            _("追溯码%(code)s尚在调拨途中，须先签收入库") % code,
+            field="code",
+            code=SupplyErrorCode.CODE_IN_TRANSIT,
+        )
     if tc.state == CodeState.WASTED:
-        return f"追溯码{tc.code}已登记损耗（{domain.WastageReason(tc.wasted_reason).label_zh if tc.wasted_reason else '其他'}），不得使用"
+        reason = domain.WastageReason(tc.wasted_reason).label_zh if tc.wasted_reason else "其他"
+        return ValidationFailed(
+            _("追溯码%(code)s已登记损耗（%(reason)s），不得使用") % {**code, "reason": reason},
+            field="code",
+            code=SupplyErrorCode.CODE_WASTED,
+        )
     if tc.state == CodeState.RECALLED:
-        return f"追溯码{tc.code}已召回，不得使用"
+        return ValidationFailed(
+            _("追溯码%(code)s已召回，不得使用") % code, field="code", code=SupplyErrorCode.CODE_RECALLED
+        )
     if tc.place_id != place.pk:
         where = tc.place.name if tc.place_id else "未知地点"
-        return f"追溯码{tc.code}不在{place.name}的库存中（登记在{where}）"
+        return ValidationFailed(
+            _("追溯码%(code)s不在%(place)s的库存中（登记在%(where)s）")
+            % {**code, "place": place.name, "where": where},
+            field="code",
+            code=SupplyErrorCode.CODE_ELSEWHERE,
+        )
     lot = Lot.objects.get(pk=tc.lot_id)
     usable, why = domain.lot_usable(status=lot.status, expiry=lot.expiry, on=clock.today())
     if not usable:
-        return f"批号{lot.lot_number}：{why}"
-    return f"追溯码{tc.code}此刻无法使用，请重试"
+        return ValidationFailed(
+            _("批号%(lot_number)s：%(why)s") % {"lot_number": lot.lot_number, "why": why},
+            field="code",
+            code=SupplyErrorCode.LOT_NOT_USABLE,
+        )
+    return ValidationFailed(
+        _("追溯码%(code)s此刻无法使用，请重试") % code, field="code", code=SupplyErrorCode.STOCK_CHANGED
+    )
 
 
 def code_administer(
@@ -758,7 +816,7 @@ def _code_administer(*, actor, code, resident, place, at, reference, refresh) ->
         lot__in=Lot.objects.filter(status=domain.LotStatus.RELEASED.value, expiry__gte=today),
     ).update(state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at)
     if not changed:
-        raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
+        raise _not_in_stock(tc, place)
     _movement_record(
         actor=actor,
         kind=domain.MovementKind.ADMINISTRATION,
@@ -783,15 +841,21 @@ def code_waste(*, actor, code: str, place: StockPlace, reason: str, note: str = 
     try:
         why = domain.WastageReason(reason)
     except ValueError:
-        raise ValidationFailed(f"未知的损耗原因：{reason}", field="reason") from None
+        raise ValidationFailed(
+            _("未知的损耗原因：%(reason)s") % {"reason": reason},
+            field="reason",
+            code=SupplyErrorCode.WASTAGE_REASON_UNKNOWN,
+        ) from None
     if why is domain.WastageReason.OTHER and not note.strip():
-        raise ValidationFailed("损耗原因为“其他”时须说明", field="note")
+        raise ValidationFailed(
+            _("损耗原因为“其他”时须说明"), field="note", code=SupplyErrorCode.WASTAGE_NOTE_REQUIRED
+        )
     tc = _code_get(code)
     changed = TraceCode.objects.filter(pk=tc.pk, state=CodeState.IN_STOCK, place=place).update(
         state=CodeState.WASTED, wasted_reason=why.value
     )
     if not changed:
-        raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
+        raise _not_in_stock(tc, place)
     movement_record(
         actor=actor,
         kind=domain.MovementKind.WASTAGE,
@@ -811,19 +875,29 @@ def recall_return(*, actor, lot: Lot, place: StockPlace, reason: str = "") -> in
     """Send back every code of a recalled ``lot`` still in stock at ``place``; returns how many codes."""
     status = Lot.objects.filter(pk=lot.pk).values_list("status", flat=True).get()
     if status != domain.LotStatus.RECALLED.value:
-        raise ValidationFailed(f"批号{lot.lot_number}未被召回，不能召回退回", field="lot")
+        raise ValidationFailed(
+            _("批号%(lot_number)s未被召回，不能召回退回") % {"lot_number": lot.lot_number},
+            field="lot",
+            code=SupplyErrorCode.LOT_NOT_RECALLED,
+        )
     ids = list(
         TraceCode.objects.filter(lot=lot, place=place, state=CodeState.IN_STOCK).values_list("id", flat=True)
     )
     if not ids:
-        raise ValidationFailed(f"{place.name}没有批号{lot.lot_number}的库存可退回")
+        raise ValidationFailed(
+            _("%(place_name)s没有批号%(lot_number)s的库存可退回")
+            % {"place_name": place.name, "lot_number": lot.lot_number},
+            code=SupplyErrorCode.RECALL_NO_STOCK,
+        )
     changed = 0
     for part in _chunks(ids):
         changed += TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK, place=place).update(
             state=CodeState.RECALLED
         )
     if changed != len(ids):
-        raise ValidationFailed("库存在退回过程中被其他操作改变，请重试")
+        raise ValidationFailed(
+            _("库存在退回过程中被其他操作改变，请重试"), code=SupplyErrorCode.STOCK_CHANGED
+        )
     movement_record(
         actor=actor,
         kind=domain.MovementKind.RECALL_RETURN,
@@ -857,7 +931,16 @@ def _take_codes(*, lot: Lot, place: StockPlace, n: int) -> list[int]:
         qs = qs.select_for_update(skip_locked=True)
     ids = list(qs.values_list("id", flat=True)[:n])
     if len(ids) < n:
-        raise ValidationFailed(f"{place.name}批号{lot.lot_number}在库追溯码只有{len(ids):,}个，不足{n:,}个")
+        raise ValidationFailed(
+            _("%(place_name)s批号%(lot_number)s在库追溯码只有%(have)s个，不足%(n)s个")
+            % {
+                "place_name": place.name,
+                "lot_number": lot.lot_number,
+                "have": format(len(ids), ","),
+                "n": format(n, ","),
+            },
+            code=SupplyErrorCode.CODES_INSUFFICIENT,
+        )
     return ids
 
 
@@ -881,9 +964,13 @@ def dispatch_create(
     from . import selectors
 
     if from_place.pk == to_place.pk:
-        raise ValidationFailed("调出和调入地点不能相同", field="to_place")
+        raise ValidationFailed(
+            _("调出和调入地点不能相同"), field="to_place", code=SupplyErrorCode.DISPATCH_SAME_PLACE
+        )
     if doses <= 0:
-        raise ValidationFailed("调拨剂数须为正数", field="doses")
+        raise ValidationFailed(
+            _("调拨剂数须为正数"), field="doses", code=SupplyErrorCode.DISPATCH_DOSES_INVALID
+        )
     today = clock.today()
     stock = selectors.stock_lines(place=from_place, product=product)
     free = selectors.free_volume_cm3(to_place)
@@ -892,7 +979,9 @@ def dispatch_create(
     )
     if not proposal.lines:
         raise ValidationFailed(
-            "无法调拨：" + "；".join(proposal.reasons_zh or ("没有可用库存",)), field="doses"
+            _("无法调拨：%(reasons)s") % {"reasons": "；".join(proposal.reasons_zh or ("没有可用库存",))},
+            field="doses",
+            code=SupplyErrorCode.DISPATCH_NOT_POSSIBLE,
         )
     now = clock.now()
     dispatch = Dispatch.objects.create(
@@ -920,7 +1009,9 @@ def dispatch_create(
                 id__in=part, state=CodeState.IN_STOCK, place=from_place
             ).update(state=CodeState.IN_TRANSIT, place=None, dispatch=dispatch)
         if changed != len(ids):
-            raise ValidationFailed("库存在调拨过程中被其他操作改变，请重试")
+            raise ValidationFailed(
+                _("库存在调拨过程中被其他操作改变，请重试"), code=SupplyErrorCode.STOCK_CHANGED
+            )
         DispatchCode.objects.bulk_create(
             [DispatchCode(dispatch=dispatch, code_id=i) for i in ids], batch_size=1000
         )
@@ -984,7 +1075,7 @@ def expand_scans(scans, *, within: dict[str, int] | None = None) -> list[str]:
             try:
                 out.extend(domain.expand_package(t, children))
             except domain.TraceCodeError as e:
-                raise ValidationFailed(e.message) from None
+                raise ValidationFailed(e.message, code=SupplyErrorCode.PACKAGE_INVALID) from None
         else:
             out.append(t)
     return out
@@ -1002,7 +1093,10 @@ def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), not
     d = Dispatch.objects.select_for_update().select_related("to_place", "from_place").get(pk=dispatch.pk)
     if d.status != DispatchStatus.IN_TRANSIT:
         when = timezone.localtime(d.received_at).strftime("%Y-%m-%d %H:%M") if d.received_at else ""
-        raise ValidationFailed(f"调拨单{d.number}已于{when}签收，不能重复签收")
+        raise ValidationFailed(
+            _("调拨单%(number)s已于%(when)s签收，不能重复签收") % {"number": d.number, "when": when},
+            code=SupplyErrorCode.DISPATCH_ALREADY_RECEIVED,
+        )
     rows = list(
         DispatchCode.objects.filter(dispatch=d).values_list("id", "code_id", "code__code", "code__lot_id")
     )
@@ -1160,7 +1254,7 @@ def stock_count_record(
     result = domain.stock_count_differences(scanned_codes=codes, ledger_codes=held)
     reason = (reason or "").strip()
     if adjust and result.missing and not reason:
-        raise ValidationFailed("调整台账须填写原因", field="reason")
+        raise ValidationFailed(_("调整台账须填写原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
     count = StockCount.objects.create(
         place=place,
         counted_at=clock.now(),
@@ -1185,7 +1279,9 @@ def stock_count_record(
                     code__in=part, place=place, state=CodeState.IN_STOCK
                 ).update(state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
             if changed != len(missing):
-                raise ValidationFailed("盘点期间库存被其他操作改变，请重新盘点")
+                raise ValidationFailed(
+                    _("盘点期间库存被其他操作改变，请重新盘点"), code=SupplyErrorCode.STOCK_CHANGED
+                )
             movement_record(
                 actor=actor,
                 kind=domain.MovementKind.ADJUSTMENT,
@@ -1221,9 +1317,15 @@ def _decimal(value, label: str) -> Decimal:
     try:
         d = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"{label}须为数字", field=label) from None
+        raise ValidationFailed(
+            _("%(label)s须为数字") % {"label": label}, field=label, code=SupplyErrorCode.COUNT_NOT_NUMBER
+        ) from None
     if not d.is_finite() or d < 0:
-        raise ValidationFailed(f"{label}须为不小于0的数字", field=label)
+        raise ValidationFailed(
+            _("%(label)s须为不小于0的数字") % {"label": label},
+            field=label,
+            code=SupplyErrorCode.COUNT_NEGATIVE,
+        )
     return d
 
 
@@ -1244,7 +1346,9 @@ def allocation_propose(
     from . import selectors
 
     if doses_arriving <= 0:
-        raise ValidationFailed("到货剂数须为正数", field="doses_arriving")
+        raise ValidationFailed(
+            _("到货剂数须为正数"), field="doses_arriving", code=SupplyErrorCode.ALLOCATION_DOSES_INVALID
+        )
     w = domain.AllocationWeights(
         risk=_decimal(weights.get("risk", 1), "风险权重"),
         density=_decimal(weights.get("density", 1), "密度权重"),
@@ -1252,7 +1356,11 @@ def allocation_propose(
     )
     places = list(places if places is not None else StockPlace.objects.filter(parent=source).order_by("code"))
     if not places:
-        raise ValidationFailed(f"{source.name}没有下级库存地点可分配（请先登记乡镇冷库或接种单位）")
+        raise ValidationFailed(
+            _("%(source_name)s没有下级库存地点可分配（请先登记乡镇冷库或接种单位）")
+            % {"source_name": source.name},
+            code=SupplyErrorCode.ALLOCATION_NO_CHILDREN,
+        )
     needs = selectors.place_needs(places=places, product=product, on=on or clock.today())
     result = domain.allocate(
         doses_arriving=doses_arriving,
@@ -1305,7 +1413,9 @@ def allocation_approve(*, actor, run: AllocationRun) -> list[Dispatch]:
     """Approve a proposal: one FEFO dispatch from its source to each place that gets doses, all or none."""
     r = AllocationRun.objects.select_for_update().select_related("product", "source").get(pk=run.pk)
     if r.status != AllocationStatus.PROPOSED:
-        raise ValidationFailed("该分配方案已审批，不能重复审批")
+        raise ValidationFailed(
+            _("该分配方案已审批，不能重复审批"), code=SupplyErrorCode.ALLOCATION_ALREADY_APPROVED
+        )
     places = {p.code: p for p in StockPlace.objects.filter(code__in=[x["place"] for x in r.lines])}
     dispatches = []
     for line in r.lines:
@@ -1324,7 +1434,10 @@ def allocation_approve(*, actor, run: AllocationRun) -> list[Dispatch]:
                 )
             )
         except ValidationFailed as e:
-            raise ValidationFailed(f"{line['place_name']}：{e.message}") from None
+            raise ValidationFailed(
+                _("%(place_name)s：%(message)s") % {"place_name": line["place_name"], "message": e.message},
+                code=SupplyErrorCode.ALLOCATION_LINE_REFUSED,
+            ) from None
     AllocationRun.objects.filter(pk=r.pk).update(
         status=AllocationStatus.APPROVED,
         approved_at=clock.now(),
@@ -1353,7 +1466,11 @@ def code_after_void(*, actor, code: TraceCode, returned: bool, reason: str) -> T
     is written off as wasted ("other"; the stock had already left with the administration)."""
     tc = TraceCode.objects.select_related("lot__product", "place").get(pk=code.pk)
     if tc.state != CodeState.ADMINISTERED or tc.place_id is None:
-        raise ValidationFailed(f"追溯码{tc.code}不是已接种状态，无法随作废调整", field="code")
+        raise ValidationFailed(
+            _("追溯码%(tc_code)s不是已接种状态，无法随作废调整") % {"tc_code": tc.code},
+            field="code",
+            code=SupplyErrorCode.CODE_NOT_ADMINISTERED,
+        )
     if returned:
         changed = TraceCode.objects.filter(pk=tc.pk, state=CodeState.ADMINISTERED).update(
             state=CodeState.IN_STOCK, administered_to=None, administered_at=None
@@ -1380,6 +1497,10 @@ def code_after_void(*, actor, code: TraceCode, returned: bool, reason: str) -> T
                 new={"code": tc.code, "state": CodeState.WASTED.value, "reason": reason},
             )
     if not changed:
-        raise ValidationFailed(f"追溯码{tc.code}状态刚被改变，请重试", field="code")
+        raise ValidationFailed(
+            _("追溯码%(tc_code)s状态刚被改变，请重试") % {"tc_code": tc.code},
+            field="code",
+            code=SupplyErrorCode.STOCK_CHANGED,
+        )
     tc.refresh_from_db()
     return tc

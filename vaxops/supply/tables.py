@@ -6,8 +6,11 @@ read-only mode, row numbering, progress); this module gives it the columns of a 
 
 from typing import BinaryIO
 
+from django.utils.translation import gettext as _
+
 from vaxops.core.errors import ValidationFailed
 from vaxops.core.uploads import ImportLimits
+from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.tables import Table, aliases_for, open_table
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -26,8 +29,11 @@ def check_required(table: Table) -> None:
     missing = [LABELS[k] for k in REQUIRED if k not in table.columns]
     if missing:
         raise ValidationFailed(
-            "缺少必需的列：" + "、".join(missing) + "（表头可用中文或英文：追溯码/code、批号/lot、"
-            "疫苗品种/product、有效期至/expiry）"
+            _(
+                "缺少必需的列：%(missing)s（表头可用中文或英文：追溯码/code、批号/lot、疫苗品种/product、有效期至/expiry）"
+            )
+            % {"missing": "、".join(missing)},
+            code=RegistryErrorCode.FILE_COLUMNS_MISSING,
         )
 
 

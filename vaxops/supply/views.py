@@ -22,12 +22,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vaxops.core import clock
 from vaxops.core.bounds import INT32_MAX, parse_int
-from vaxops.core.errors import NotFound, VaxOpsError
+from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, VaxOpsError
 from vaxops.core.pages import error_page, error_status, form_error
 from vaxops.core.xlsx import xlsx_response
 from vaxops.registry.domain import mask_name
 
 from . import domain, selectors, services, tasks
+from .errors import SupplyErrorCode
 from .forms import (
     AllocationForm,
     DispatchForm,
@@ -314,7 +315,7 @@ def lot_recall_return(request, pk: int):
     place = selectors.place_by_id(place_id=place_id) if place_id else None
     try:
         if place is None:
-            raise NotFound(_("请选择要退回的库存地点"))
+            raise NotFound(_("请选择要退回的库存地点"), code=SupplyErrorCode.PLACE_REQUIRED)
         require_place(request.user, place, "supply.add_stockmovement")
         n = services.recall_return(
             actor=request.user, lot=lot, place=place, reason=request.POST.get("reason", "").strip()[:200]
@@ -399,7 +400,8 @@ def code_waste(request, code: str):
         if tc.place is None or tc.state != CodeState.IN_STOCK:
             raise NotFound(
                 _("追溯码%(code)s不在库存中（%(state)s），不能登记损耗")
-                % {"code": tc.code, "state": tc.get_state_display()}
+                % {"code": tc.code, "state": tc.get_state_display()},
+                code=SupplyErrorCode.CODE_NOT_IN_STOCK,
             )
         require_place(request.user, tc.place, "supply.add_stockmovement")
         services.code_waste(actor=request.user, code=tc.code, place=tc.place, **form.cleaned_data)
@@ -429,7 +431,7 @@ def import_page(request):
             upload = form.cleaned_data["file"]
             try:
                 if not upload.size:
-                    raise VaxOpsError(_("请选择要导入的文件（文件不能为空）"))
+                    raise VaxOpsError(_("请选择要导入的文件（文件不能为空）"), code=CoreErrorCode.FILE_EMPTY)
                 job = tasks.receipt_job_create(
                     actor=request.user, upload=upload, place=form.cleaned_data["place"]
                 )
@@ -603,7 +605,7 @@ def _dispatch_row(pk: int) -> Dispatch:
 def _dispatch_get(request, pk: int) -> Dispatch:
     d = _dispatch_row(pk)
     if not selectors.dispatches_visible(user=request.user).filter(pk=d.pk).exists():
-        raise NotFound(_("调拨单不存在或不在您的管辖范围内"))
+        raise NotFound(_("调拨单不存在或不在您的管辖范围内"), code=SupplyErrorCode.DISPATCH_NOT_FOUND)
     return d
 
 
@@ -741,7 +743,7 @@ def _run_get(request, pk: int) -> AllocationRun:
     if run is None:
         raise Http404
     if not selectors.allocation_runs_visible(user=request.user).filter(pk=run.pk).exists():
-        raise NotFound(_("分配方案不存在或不在您的管辖范围内"))
+        raise NotFound(_("分配方案不存在或不在您的管辖范围内"), code=SupplyErrorCode.ALLOCATION_NOT_FOUND)
     return run
 
 
@@ -847,7 +849,7 @@ def person_codes(request, pk: int):
     try:
         rows = selectors.person_codes(user=request.user, resident=resident)
     except VaxOpsError as e:
-        return error_page(request, not_found if e.code == "forbidden" else e.message, status=404)
+        return error_page(request, not_found if isinstance(e, PermissionDenied) else e.message, status=404)
     lot_ids = selectors.lot_ids_by_number(keys={(r["product"], r["lot"]) for r in rows})
     for r in rows:
         r["lot_id"] = lot_ids.get((r["product"], r["lot"]))

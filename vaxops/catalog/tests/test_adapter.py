@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from vaxops.catalog import defaults, domain
+from vaxops.catalog.errors import CatalogErrorCode
 from vaxops.catalog.models import (
     CatalogueRevision,
     Phase,
@@ -18,7 +19,7 @@ from vaxops.catalog.models import (
 )
 from vaxops.catalog.selectors import catalogue_current, phases_current, question_set_on, question_sets_current
 from vaxops.catalog.services import catalogue_defaults_ensure
-from vaxops.core.errors import NotFound
+from vaxops.testing.refusals import refused
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ class TestDefaults:
         assert question_set_on(dt.date(2021, 6, 1)).bp_systolic_max == 160
 
     def test_it_says_when_no_question_set_is_in_force(self):
-        with pytest.raises(NotFound, match="2020-12-31没有生效的预检问题集"):
+        with refused(CatalogErrorCode.QUESTION_SET_MISSING):
             question_set_on(dt.date(2020, 12, 31))
 
     def test_it_loads_defaults_idempotently(self):

@@ -83,7 +83,7 @@ class TestQuestionSet:
         r = client.get("/api/v1/catalog/question-set?on=2020-01-01")
 
         assert r.status_code == 404
-        assert r.json()["message"] == "2020-01-01没有生效的预检问题集"
+        assert r.json()["code"] == "question_set_missing"
 
 
 class TestPage:

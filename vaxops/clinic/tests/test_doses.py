@@ -2,14 +2,16 @@
 
 from datetime import date
 
-import pytest
-
 from vaxops.audit.models import AuditEvent
 from vaxops.catalog import domain
+from vaxops.catalog.errors import CatalogErrorCode
+from vaxops.clinic.errors import ClinicErrorCode
 from vaxops.clinic.models import Dose
 from vaxops.clinic.selectors import forecast_for
 from vaxops.clinic.services import dose_record_external, dose_void
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import CoreErrorCode
+from vaxops.registry.errors import RegistryErrorCode
+from vaxops.testing.refusals import refused
 
 D1 = date(2021, 4, 1)
 ON = date(2021, 5, 10)
@@ -49,33 +51,33 @@ class TestRecordExternal:
         }
 
     def test_it_refuses_an_unknown_product(self, worker_a, resident_a):
-        with pytest.raises(ValidationFailed, match="疫苗品种“Comirnaty”不在目录中") as e:
+        with refused(CatalogErrorCode.PRODUCT_UNKNOWN) as e:
             record(worker_a, resident_a, product="Comirnaty")
 
         assert e.value.field == "product"
 
     def test_it_refuses_a_future_date_and_a_missing_place(self, worker_a, resident_a):
-        with pytest.raises(ValidationFailed, match="晚于今天"):
+        with refused(ClinicErrorCode.DOSE_IN_FUTURE):
             record(worker_a, resident_a, given_on=date(2099, 1, 1))
-        with pytest.raises(ValidationFailed, match="请填写接种地点"):
+        with refused(ClinicErrorCode.DOSE_PLACE_REQUIRED):
             record(worker_a, resident_a, place="  ")
 
     def test_it_refuses_the_same_product_twice_on_one_day(self, worker_a, resident_a):
         record(worker_a, resident_a)
 
-        with pytest.raises(ValidationFailed, match="该居民2021-04-01已有BBIBP-CorV的接种记录"):
+        with refused(ClinicErrorCode.DOSE_DUPLICATE):
             record(worker_a, resident_a)
 
         assert Dose.objects.count() == 1
 
     def test_it_hides_a_resident_outside_the_scope(self, worker_b, resident_a):
-        with pytest.raises(NotFound):
+        with refused(RegistryErrorCode.RESIDENT_NOT_FOUND):
             record(worker_b, resident_a)
 
         assert not Dose.objects.exists()
 
     def test_it_needs_the_permission(self, vaccinator, resident_a):
-        with pytest.raises(PermissionDenied):
+        with refused(CoreErrorCode.ROLE_FORBIDDEN):
             record(vaccinator, resident_a)
 
 
@@ -106,11 +108,11 @@ class TestVoid:
 
     def test_it_refuses_twice_and_without_a_reason(self, worker_a, resident_a):
         dose = record(worker_a, resident_a)
-        with pytest.raises(ValidationFailed, match="请填写作废原因"):
+        with refused(CoreErrorCode.REASON_REQUIRED):
             dose_void(actor=worker_a, dose_id=dose.pk, reason=" ")
         dose_void(actor=worker_a, dose_id=dose.pk, reason="录入错误")
 
-        with pytest.raises(ValidationFailed, match="已作废"):
+        with refused(ClinicErrorCode.DOSE_ALREADY_VOIDED):
             dose_void(actor=worker_a, dose_id=dose.pk, reason="录入错误")
 
     def test_it_keeps_local_doses_for_the_county(self, cdc, worker_a, resident_a):
@@ -118,7 +120,7 @@ class TestVoid:
             resident=resident_a, product_code="BBIBP-CorV", given_on=D1, place="甲镇接种点"
         )
 
-        with pytest.raises(PermissionDenied, match="县疾控中心"):
+        with refused(ClinicErrorCode.DOSE_VOID_COUNTY_ONLY):
             dose_void(actor=worker_a, dose_id=local.pk, reason="录入错误")
 
         dose_void(actor=cdc, dose_id=local.pk, reason="录入错误")
@@ -126,7 +128,7 @@ class TestVoid:
     def test_it_hides_a_dose_outside_the_scope(self, worker_a, worker_b, resident_a):
         dose = record(worker_a, resident_a)
 
-        with pytest.raises(NotFound):
+        with refused(ClinicErrorCode.DOSE_NOT_FOUND):
             dose_void(actor=worker_b, dose_id=dose.pk, reason="录入错误")
 
 
@@ -163,7 +165,7 @@ class TestApi:
 
         assert r.status_code == 400
         assert r.json() == {
-            "code": "invalid",
+            "code": "dose_duplicate",
             "message": "该居民2021-04-01已有BBIBP-CorV的接种记录",
             "field": "given_on",
         }

@@ -39,7 +39,7 @@ class TestForecast:
         r = get(client, resident_a, "forecast", "2021-04-10")
 
         assert r.status_code == 404
-        assert r.json()["message"] == "居民不存在或不在您的管辖范围内"
+        assert r.json()["code"] == "resident_not_found"
         assert get(client, resident_a, "eligibility", "2021-04-10").status_code == 404
 
     def test_it_answers_403_without_the_clinic_permission(self, client, employer_contact, resident_a):

@@ -3,15 +3,17 @@
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-
 from vaxops.audit.models import AuditEvent
 from vaxops.catalog import domain
+from vaxops.catalog.errors import CatalogErrorCode
+from vaxops.clinic.errors import ClinicErrorCode
 from vaxops.clinic.models import Contraindication, Deferral, ScreeningRecord
 from vaxops.clinic.selectors import eligibility_for, forecast_for
 from vaxops.clinic.services import contraindication_lift, screening_record
 from vaxops.core import clock
-from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.errors import CoreErrorCode
+from vaxops.registry.errors import RegistryErrorCode
+from vaxops.testing.refusals import refused
 
 ALL_NO: dict[str, Any] = {
     "allergy_vaccine_severe": False,
@@ -134,7 +136,7 @@ class TestScreeningRecord:
         answers = dict(ALL_NO)
         del answers["pregnancy"]
 
-        with pytest.raises(ValidationFailed, match="未回答预检问题“目前是否怀孕？”") as e:
+        with refused(ClinicErrorCode.SCREENING_INVALID) as e:
             screening_record(
                 actor=screener,
                 resident_id=resident_a.pk,
@@ -148,13 +150,13 @@ class TestScreeningRecord:
         assert not ScreeningRecord.objects.exists()
 
     def test_it_refuses_a_day_before_any_question_set(self, screener, resident_a):
-        with pytest.raises(ValidationFailed, match="没有生效的预检问题集"):
+        with refused(CatalogErrorCode.QUESTION_SET_MISSING):
             screen(screener, resident_a, on=date(2020, 12, 1))
 
     def test_it_needs_the_role_and_the_scope(self, worker_a, worker_b, screener, resident_a, resident_b):
-        with pytest.raises(PermissionDenied):
+        with refused(CoreErrorCode.ROLE_FORBIDDEN):
             screen(worker_a, resident_a)
-        with pytest.raises(NotFound):
+        with refused(RegistryErrorCode.RESIDENT_NOT_FOUND):
             screen(screener, resident_b)
 
 
@@ -186,4 +188,4 @@ class TestApi:
 
         assert r.status_code == 400
         assert r.json()["field"] == "pregnancy"
-        assert "须回答是或否" in r.json()["message"]
+        assert r.json()["code"] == "screening_invalid"

@@ -122,3 +122,22 @@ class TestDocumentedBodies:
             "observation",
             "rescue",
         }
+
+
+class TestErrorCodes:
+    def test_the_error_answer_lists_every_code(self, spec):
+        from vaxops.core.errors import error_codes
+
+        code = spec["components"]["schemas"]["ErrorOut"]["properties"]["code"]
+        assert code["type"] == "string" and "code" in code["description"]
+        assert code["enum"] == error_codes()
+        # a code of each kind: core's, an app's, one kept from before, the desk's hard stops
+        assert {"role_forbidden", "lot_not_found", "slot_full", "duplicate", "code_used"} <= set(code["enum"])
+
+    def test_every_refusal_answers_with_the_error_answer(self, spec):
+        for path, methods in spec["paths"].items():
+            for method, operation in methods.items():
+                for status, answer in operation["responses"].items():
+                    if str(status).startswith("4") and "content" in answer:
+                        ref = answer["content"]["application/json"]["schema"].get("$ref", "")
+                        assert ref.endswith("/ErrorOut"), (method, path, status, ref)

@@ -4,10 +4,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from vaxops.core.errors import RateLimited, ValidationFailed
+from vaxops.core.errors import ValidationFailed
 from vaxops.notify import services
 from vaxops.notify.channels import ChannelError
+from vaxops.notify.errors import NotifyErrorCode
 from vaxops.notify.models import Notification, NotificationStatus, OneTimeCode
+from vaxops.testing.refusals import refused
 
 
 @pytest.fixture
@@ -75,15 +77,15 @@ def test_a_one_time_code_works_once_and_wrong_tries_count(sms_outbox):
     assert code.isdigit() and len(code) == 6 and sent.phone == "13800000003"
     assert OneTimeCode.objects.get().code_hash != code
 
-    with pytest.raises(ValidationFailed, match="不正确"):
+    with refused(NotifyErrorCode.OTP_WRONG):
         services.otp_verify(
             purpose="self_booking", subject=subject, code="000000" if code != "000000" else "111111"
         )
     assert OneTimeCode.objects.get().attempts == 1
-    with pytest.raises(RateLimited, match="1分钟"):
+    with refused(NotifyErrorCode.OTP_TOO_SOON):
         services.otp_issue(purpose="self_booking", subject=subject, phone="13800000003", text_for=str)
     services.otp_verify(purpose="self_booking", subject=subject, code=code)
-    with pytest.raises(ValidationFailed, match="请先获取"):
+    with refused(NotifyErrorCode.OTP_NOT_REQUESTED):
         services.otp_verify(purpose="self_booking", subject=subject, code=code)
 
 
@@ -98,10 +100,10 @@ def test_a_code_expires_and_five_wrong_tries_end_it():
     subject = services.otp_subject("x")
     row = services.otp_issue(purpose="p", subject=subject, phone="13800000004", text_for=lambda c: c)
     OneTimeCode.objects.filter(pk=row.pk).update(attempts=5)
-    with pytest.raises(ValidationFailed, match="次数过多"):
+    with refused(NotifyErrorCode.OTP_TOO_MANY_ATTEMPTS):
         services.otp_verify(purpose="p", subject=subject, code="123456")
     OneTimeCode.objects.filter(pk=row.pk).update(attempts=0, issued_at=timezone.now() - timedelta(minutes=11))
-    with pytest.raises(ValidationFailed, match="过期"):
+    with refused(NotifyErrorCode.OTP_EXPIRED):
         services.otp_verify(purpose="p", subject=subject, code="123456")
 
 

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from vaxops.conftest import make_id
+from vaxops.registry.errors import RegistryErrorCode
 
 pytestmark = [
     pytest.mark.postgres,
@@ -91,8 +92,8 @@ def test_eight_concurrent_creates_of_one_document_make_one_resident(cdc):
     assert len(created) == 1, (results, errors)
     refused = [e for e in errors if isinstance(e, ValidationFailed)]
     assert len(refused) == 7
-    assert all(e.field == "id_number" and "已建档" in e.message for e in refused), [
-        e.message for e in refused
+    assert all(e.code == RegistryErrorCode.DUPLICATE and e.field == "id_number" for e in refused), [
+        (e.code, e.message) for e in refused
     ]
     assert list(Resident.objects.filter(id_number=id_number).values_list("pk", flat=True)) == created
     events = AuditEvent.objects.filter(action="resident.create")

@@ -165,7 +165,7 @@ class TestUploadSize:
         client.force_login(cdc)
         data = csv_bytes(line()) + b"#" * (1024 * 1024)
         r = client.post("/api/v1/residents/import", {"file": SimpleUploadedFile("big.csv", data)})
-        assert r.status_code == 400 and "文件过大" in r.json()["message"]
+        assert r.status_code == 400 and r.json()["code"] == "too_large"
         assert not Resident.objects.exists()
 
 
@@ -190,7 +190,7 @@ class TestUploadTooLargeToRead:
     def test_the_api_answers_413_with_the_reason(self, client, cdc, settings):
         client.force_login(cdc)
         r = self._post(client, "/api/v1/residents/import", settings)
-        assert r.status_code == 413 and r.json()["code"] == "too_large" and "文件过大" in r.json()["message"]
+        assert r.status_code == 413 and r.json()["code"] == "too_large"
 
 
 class TestZipBomb:

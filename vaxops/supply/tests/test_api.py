@@ -150,7 +150,7 @@ class TestAuth:
         )
 
         assert r.status_code == 403
-        assert r.json()["code"] == "forbidden"
+        assert r.json()["code"] == "role_forbidden"
         assert not Dispatch.objects.exists()
 
 
@@ -246,14 +246,14 @@ class TestStory:
             d["number"] for d in dispatches.values()
         )
         again = post(client, as_cdc, f"/allocations/{proposal['id']}/approve")
-        assert again.status_code == 400 and "重复审批" in again.json()["message"]
+        assert again.status_code == 400 and again.json()["code"] == "allocation_already_approved"
         assert Dispatch.objects.count() == 2
 
         # 3. A worker of township B cannot receive township A's dispatch.
         sent = _dispatch_codes(to_a["id"])
         r = post(client, as_b, f"/dispatches/{to_a['id']}/receive", {"scanned": sent})
         assert r.status_code == 403
-        assert "管辖范围" in r.json()["message"]
+        assert r.json()["code"] == "out_of_scope"
         assert Dispatch.objects.get(pk=to_a["id"]).status == DispatchStatus.IN_TRANSIT
         assert get(client, as_b, f"/dispatches/{to_a['id']}").status_code == 403
 
@@ -314,7 +314,7 @@ class TestStory:
         for bad in ({}, {"purpose": ""}, {"purpose": "  "}):
             r = post(client, as_cdc, f"/lots/{lot.pk}/trace/reveal", bad)
             assert r.status_code == 400, bad
-            assert r.json()["field"] == "purpose" and "用途" in r.json()["message"]
+            assert r.json()["field"] == "purpose" and r.json()["code"] == "purpose_required"
         assert not AuditEvent.objects.filter(action="supply.trace_reveal").exists()
 
         r = post(client, as_cdc, f"/lots/{lot.pk}/trace/reveal", {"purpose": "疑似异常反应调查"})
@@ -371,7 +371,7 @@ class TestIdempotency:
 
         r = post(client, auth, "/dispatches", {**data, "doses": 2}, HTTP_IDEMPOTENCY_KEY="k")
 
-        assert r.status_code == 400 and "Idempotency-Key" in r.json()["message"]
+        assert r.status_code == 400 and r.json()["code"] == "idempotency_key_reused"
         assert Dispatch.objects.count() == 1
 
     def test_a_retried_receipt_upload_answers_the_first_counts(self, client, places, cdc):
@@ -405,7 +405,9 @@ class TestScope:
             "/dispatches",
             {"from_place": "T002", "to_place": "T001", "product": "BBIBP-CorV", "doses": 1},
         )
-        assert r.status_code == 403 and "乙镇冷库不在您的管辖范围内" in r.json()["message"]
+        assert r.status_code == 403 and (
+            r.json()["code"] == "out_of_scope" and "乙镇冷库不在您的管辖范围内" in r.json()["message"]
+        )
         r = post(client, auth, f"/codes/{code(50)}/waste", {"place": "T002", "reason": "broken"})
         assert r.status_code == 403
         assert TraceCode.objects.get(code=code(50)).state == CodeState.IN_STOCK
@@ -434,7 +436,7 @@ class TestErrors:
         assert get(client, auth, "/allocations/999").status_code == 404
         assert get(client, auth, "/residents/999/codes").status_code == 404
         r = get(client, auth, f"/codes/{code(5)}/trace")
-        assert r.status_code == 404 and r.json()["field"] == "code" and "未登记" in r.json()["message"]
+        assert r.status_code == 404 and r.json()["field"] == "code" and r.json()["code"] == "code_unknown"
         r = post(client, auth, "/counts", {"place": "NOWHERE", "scanned": []})
         assert r.status_code == 404 and r.json()["field"] == "place"
 
@@ -448,7 +450,11 @@ class TestErrors:
         r = get(client, auth, f"/lots/{a_lot.pk}/trace", limit=1001)
         assert r.status_code == 400 and r.json()["field"] == "limit"
         r = post(client, auth, f"/codes/{code(1)}/waste", {"place": "CDC", "reason": "other"})
-        assert r.status_code == 400 and r.json()["field"] == "note" and "须说明" in r.json()["message"]
+        assert (
+            r.status_code == 400
+            and r.json()["field"] == "note"
+            and r.json()["code"] == "wastage_note_required"
+        )
         r = post(client, auth, f"/lots/{a_lot.pk}/status", {"status": "on_hold"})
         assert r.status_code == 400 and r.json()["field"] == "reason"
         r = post(
@@ -489,7 +495,7 @@ class TestLotWrites:
             "破损",
         )
         r = post(client, auth, f"/lots/{a_lot.pk}/recall-return", {"place": "CDC"})
-        assert r.status_code == 400 and "未被召回" in r.json()["message"]
+        assert r.status_code == 400 and r.json()["code"] == "lot_not_recalled"
 
         r = post(
             client,

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from vaxops.audit.models import AuditEvent
 from vaxops.conftest import make_id
-from vaxops.core.errors import ValidationFailed
+from vaxops.core.errors import CoreErrorCode
 from vaxops.registry.models import Resident
 from vaxops.supply import selectors, services
+from vaxops.supply.errors import SupplyErrorCode
 from vaxops.supply.models import (
     CodeState,
     Discrepancy,
@@ -21,6 +22,7 @@ from vaxops.supply.models import (
     StockMovement,
     TraceCode,
 )
+from vaxops.testing.refusals import refused
 
 from .factories import code, network, receive
 
@@ -80,7 +82,7 @@ def test_a_dispatch_never_exceeds_the_destinations_cold_chain_volume(places, cdc
     )
     assert d.doses == 6
     assert any("容积" in r for r in d.reasons)
-    with pytest.raises(ValidationFailed, match="容积"):
+    with refused(SupplyErrorCode.DISPATCH_NOT_POSSIBLE):
         services.dispatch_create(actor=cdc, from_place=store, to_place=town_a, product=a_lot.product, doses=1)
 
 
@@ -104,7 +106,7 @@ def test_receipt_at_destination_records_short_damaged_and_foreign_codes(places, 
     assert StockBalance.objects.get(place=store, lot=other).doses == 1
     item = d.items.get()
     assert (item.codes_sent, item.codes_received) == (6, 4)
-    with pytest.raises(ValidationFailed, match="不能重复签收"):
+    with refused(SupplyErrorCode.DISPATCH_ALREADY_RECEIVED):
         services.dispatch_receive(actor=cdc, dispatch=d)
     _balanced()
 
@@ -127,15 +129,15 @@ def test_a_code_is_administered_once_and_a_held_lot_not_at_all(places, cdc, vill
     tc = services.code_administer(actor=cdc, code=code(1), resident=first, place=store)
     assert tc.state == CodeState.ADMINISTERED and tc.administered_to == first
 
-    with pytest.raises(ValidationFailed, match="只能使用一次"):
+    with refused(SupplyErrorCode.CODE_USED):
         services.code_administer(actor=cdc, code=code(1), resident=second, place=store)
-    with pytest.raises(ValidationFailed, match="不在甲镇冷库"):
+    with refused(SupplyErrorCode.CODE_ELSEWHERE):
         services.code_administer(actor=cdc, code=code(2), resident=second, place=town_a)
-    with pytest.raises(ValidationFailed, match="未登记入库"):
+    with refused(SupplyErrorCode.CODE_UNKNOWN):
         services.code_administer(actor=cdc, code=code(77), resident=second, place=store)
 
     services.lot_status_change(actor=cdc, lot=a_lot, status="on_hold", reason="冷链温度异常待评估")
-    with pytest.raises(ValidationFailed, match="暂停使用"):
+    with refused(SupplyErrorCode.LOT_NOT_USABLE):
         services.code_administer(actor=cdc, code=code(2), resident=second, place=store)
     assert TraceCode.objects.get(code=code(2)).state == CodeState.IN_STOCK
     assert StockBalance.objects.get(place=store, lot=a_lot).doses == 2
@@ -146,7 +148,7 @@ def test_a_code_is_administered_once_and_a_held_lot_not_at_all(places, cdc, vill
 def test_an_expired_lot_cannot_be_given_even_if_still_marked_released(places, cdc, village_a1):
     store, _, _ = places
     receive(store, n=1, expiry=(timezone.localdate() - timedelta(days=1)).isoformat())
-    with pytest.raises(ValidationFailed, match="已过有效期"):
+    with refused(SupplyErrorCode.LOT_NOT_USABLE):
         services.code_administer(actor=cdc, code=code(1), resident=_resident(village_a1, 1), place=store)
 
 
@@ -154,9 +156,9 @@ def test_wastage_and_recall_return_leave_the_books_balanced(places, cdc):
     store, _, _ = places
     a_lot = receive(store, n=5)
     services.code_waste(actor=cdc, code=code(1), place=store, reason="broken")
-    with pytest.raises(ValidationFailed, match="须说明"):
+    with refused(SupplyErrorCode.WASTAGE_NOTE_REQUIRED):
         services.code_waste(actor=cdc, code=code(2), place=store, reason="other")
-    with pytest.raises(ValidationFailed, match="未被召回"):
+    with refused(SupplyErrorCode.LOT_NOT_RECALLED):
         services.recall_return(actor=cdc, lot=a_lot, place=store)
     services.lot_status_change(actor=cdc, lot=a_lot, status="recalled", reason="国家药监局召回")
 
@@ -184,7 +186,7 @@ def test_a_stock_count_lists_differences_and_adjusts_only_with_a_reason(places, 
         [code(2)],
     )
     assert not plain.adjusted
-    with pytest.raises(ValidationFailed, match="原因"):
+    with refused(CoreErrorCode.REASON_REQUIRED):
         services.stock_count_record(actor=cdc, place=store, scanned=scans, adjust=True)
 
     services.stock_count_record(actor=cdc, place=store, scanned=scans, adjust=True, reason="冷库盘点未找到")
@@ -221,7 +223,7 @@ def test_allocation_shares_by_need_and_approval_creates_fefo_dispatches(places, 
     dispatches = services.allocation_approve(actor=cdc, run=run)
     assert sorted(d.to_place.code for d in dispatches) == ["T001", "T002"]
     assert sum(d.doses for d in dispatches) == 8
-    with pytest.raises(ValidationFailed, match="重复审批"):
+    with refused(SupplyErrorCode.ALLOCATION_ALREADY_APPROVED):
         services.allocation_approve(actor=cdc, run=run)
     for d in dispatches:
         services.dispatch_receive(actor=cdc, dispatch=d)
