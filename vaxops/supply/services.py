@@ -758,7 +758,9 @@ def _code_administer(*, actor, code, resident, place, at, reference, refresh) ->
         lot__in=Lot.objects.filter(status=domain.LotStatus.RELEASED.value, expiry__gte=today),
     ).update(state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at)
     if not changed:
-        raise ValidationFailed(_why_not_in_stock(tc, place), field="code")
+        why = _why_not_in_stock(tc, place)  # re-reads the code
+        used = tc.state == CodeState.ADMINISTERED
+        raise ValidationFailed(why, field="code", code="code_used" if used else None)
     _movement_record(
         actor=actor,
         kind=domain.MovementKind.ADMINISTRATION,
