@@ -18,7 +18,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from vaxops.accounts.scope import require, scope_for
+from vaxops.accounts.scope import require
 from vaxops.clinic import services as clinic_services
 from vaxops.clinic.models import ConsentText, Dose, Observation
 from vaxops.core import clock
@@ -28,9 +28,12 @@ from vaxops.core.schemas import ErrorOut, Id
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
+from vaxops.sites.selectors import site_workable, staff_member
 
 from . import domain as desk
 from . import services as desk_services
+from .errors import DeskError
+from .selectors import found_at_desk_today
 
 router = Router(tags=["desk"])
 
@@ -271,16 +274,15 @@ def _appointment(a) -> dict | None:
 
 
 def _staff_site_id(user) -> int | None:
-    from vaxops.sites.models import StaffMember
-
-    return StaffMember.objects.filter(user=user, active=True).values_list("site_id", flat=True).first()
+    member = staff_member(user)
+    return member.site_id if member is not None and member.active else None
 
 
 def _site_allowed(user, site) -> None:
-    """Desk work at ``site``: its own staff, or a user whose jurisdiction covers it (the county CDC)."""
-    if _staff_site_id(user) == site.pk or scope_for(user).covers_code(site.division.code):
-        return
-    raise PermissionDenied(f"{site.name}不在您的管辖范围内")
+    """Desk work at ``site`` (``sites.selectors.site_workable``): its own active staff, or a user whose
+    jurisdiction covers it (the county CDC)."""
+    if not site_workable(user, site):
+        raise PermissionDenied(f"{site.name}不在您的管辖范围内", code=DeskError.SITE_OUT_OF_SCOPE)
 
 
 def _session(session_id: int):
@@ -288,7 +290,7 @@ def _session(session_id: int):
 
     found = Session.objects.select_related("site__division").filter(pk=session_id).first()
     if found is None:
-        raise NotFound("场次不存在", field="session")
+        raise NotFound("场次不存在", field="session", code=DeskError.SESSION_NOT_FOUND)
     return found
 
 
@@ -331,7 +333,7 @@ def _dose_visible(user, dose_id: int) -> Dose:
             pk=d.resident_id
         ).exists():
             return d
-    raise NotFound("接种记录不存在或不在您的管辖范围内", field="dose")
+    raise NotFound("接种记录不存在或不在您的管辖范围内", field="dose", code=DeskError.DOSE_NOT_FOUND)
 
 
 def _observation(o: Observation) -> dict:
@@ -347,7 +349,7 @@ def _observation(o: Observation) -> dict:
 def _observation_at_my_site(user, observation_id: int) -> Observation:
     o = Observation.objects.select_related("site__division").filter(pk=observation_id).first()
     if o is None:
-        raise NotFound("留观记录不存在", field="observation")
+        raise NotFound("留观记录不存在", field="observation", code=DeskError.OBSERVATION_NOT_FOUND)
     _site_allowed(user, o.site)
     return o
 
@@ -383,20 +385,17 @@ def check_in(request, session_id: Id, payload: ScanIn):
 def _walk_in_resident(user, resident_id: int) -> Resident:
     """A person in the user's jurisdiction, or one this user found by scanning their ID card at the desk
     today (people come to a site from anywhere in the county; a bare id does not open anyone's record)."""
-    from vaxops.audit.models import AuditEvent
-
     found = Resident.objects.select_related("priority_group").filter(pk=resident_id).first()
     if found is not None and (
         residents_visible(user=user).filter(pk=found.pk).exists()
-        or AuditEvent.objects.filter(
-            action="resident.search_by_document",
-            actor=user,
-            object_id=str(found.pk),
-            at__gte=clock.localnow().replace(hour=0, minute=0, second=0, microsecond=0),
-        ).exists()
+        or found_at_desk_today(user=user, resident_id=found.pk)
     ):
         return found
-    raise NotFound("居民不存在或不在您的管辖范围内，请先在登记台扫描其身份证", field="resident_id")
+    raise NotFound(
+        "居民不存在或不在您的管辖范围内，请先在登记台扫描其身份证",
+        field="resident_id",
+        code=DeskError.RESIDENT_NOT_FOUND,
+    )
 
 
 @router.post(
@@ -439,14 +438,18 @@ def walk_in(request, session_id: Id, payload: WalkInIn):
 def consent_text(request, product_code: str):
     """今天生效的知情同意书版本（签署时记录所签版本）。"""
     if not (request.user.has_perm("clinic.view_consenttext") or request.user.has_perm("clinic.add_consent")):
-        raise PermissionDenied("您的角色无权执行此操作")
+        raise PermissionDenied("您的角色无权执行此操作", code=DeskError.ROLE_FORBIDDEN)
     text = (
         ConsentText.objects.filter(product_code=product_code, effective_from__lte=clock.today())
         .order_by("-effective_from")
         .first()
     )
     if text is None:
-        raise NotFound(f"疫苗品种“{product_code}”没有知情同意书", field="product_code")
+        raise NotFound(
+            f"疫苗品种“{product_code}”没有知情同意书",
+            field="product_code",
+            code=DeskError.CONSENT_TEXT_MISSING,
+        )
     return {
         "product_code": text.product_code,
         "version": text.version,
@@ -665,7 +668,7 @@ def observation_list(request, site_code: str):
     require(request.user, "clinic.view_observation")
     site = Site.objects.select_related("division").filter(code=site_code.strip()).first()
     if site is None:
-        raise NotFound(f"接种单位“{site_code}”不存在", field="site")
+        raise NotFound(f"接种单位“{site_code}”不存在", field="site", code=DeskError.SITE_NOT_FOUND)
     _site_allowed(request.user, site)
     now = clock.now()
     rows = []

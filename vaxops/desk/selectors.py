@@ -285,3 +285,12 @@ def _dose_inputs_orm(*, user, resident_id: int, code: str, desk_id: int | None, 
         ),
         history=person_inputs(resident_ids=[resident_id])[resident_id],
     )
+
+
+def found_at_desk_today(*, user, resident_id: int) -> bool:
+    """Whether ``user`` found this person by document at a desk today (a ``DeskFind`` of today)."""
+    from vaxops.core import clock
+
+    from .models import DeskFind
+
+    return DeskFind.objects.filter(user_id=user.pk, resident_id=resident_id, on=clock.today()).exists()

@@ -694,7 +694,6 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
     from vaxops.booking.models import Appointment, AppointmentStatus
     from vaxops.booking.selfservice import appointment_from_qr
     from vaxops.booking.services import appointment_check_in
-    from vaxops.registry import domain as registry_domain
 
     require(actor, "booking.change_appointment")
     now = now or clock.now()
@@ -709,23 +708,7 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
             raise ValidationFailed("预约二维码无效或已过期", field="scan", code=DeskError.QR_INVALID)
         resident = appointment.resident
     else:
-        try:
-            doc = registry_domain.parse_document(registry_domain.parse_id_type(""), scan, today=clock.today())
-        except registry_domain.DocumentError as e:
-            raise ValidationFailed(e.message, field="scan", code=DeskError.DOCUMENT_INVALID) from None
-        resident = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
-        audit_record(
-            actor=actor,
-            action="resident.search_by_document",
-            object_type="registry.resident",
-            object_id=resident.pk if resident else "",
-            purpose="现场登记",
-            new={
-                "query": registry_domain.mask_id(doc.number),
-                "found": resident is not None,
-                "site": session.site.code,
-            },
-        )
+        resident = desk_find(actor=actor, session=session, scan=scan, purpose="现场登记", now=now)
         if resident is None:
             return {
                 "appointment": None,
@@ -756,3 +739,26 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
     if appointment.status == AppointmentStatus.BOOKED:
         appointment = appointment_check_in(actor=actor, appointment=appointment, now=now)
     return {"appointment": appointment, "resident": resident, "message": "已签到"}
+
+
+def desk_find(*, actor, session, scan: str, purpose: str, now: dt.datetime | None = None) -> Resident | None:
+    """The person whose ID card was scanned at ``session``'s desks, from anywhere in the county (through
+    ``registry.services.resident_find_by_document``, which audits it for ``purpose``), or ``None``. A find
+    is kept as a ``DeskFind`` (this user, this person, this session, today) so that the same user may
+    register them as a walk-in today. ``ValidationFailed`` (``document_invalid``) for a malformed number."""
+    from vaxops.registry.services import resident_find_by_document
+
+    from .models import DeskFind
+
+    resident = resident_find_by_document(
+        actor=actor,
+        id_number=scan,
+        purpose=purpose,
+        county_wide=True,
+        field="scan",
+        note={"site": session.site.code},
+    )
+    if resident is not None and getattr(actor, "pk", None):
+        now = now or clock.now()
+        DeskFind.objects.create(user=actor, resident=resident, session=session, at=now, on=clock.today())
+    return resident

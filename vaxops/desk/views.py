@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from vaxops.audit.services import audit_record
 from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
 from vaxops.booking.selfservice import appointment_from_qr
@@ -39,15 +38,15 @@ from vaxops.core import clock
 from vaxops.core.bounds import parse_int
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.ratelimit import throttle
-from vaxops.registry import domain as registry_domain
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
 from vaxops.sites.models import Assignment, Session, Site, StaffMember
-from vaxops.sites.views import site_in_scope
+from vaxops.sites.selectors import site_workable, staff_member
 
 from . import domain as desk
 from . import services as desk_services
+from .errors import DeskError
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +77,7 @@ SCREEN_PERMS = {
 
 
 def _staff(user) -> StaffMember | None:
-    if not getattr(user, "pk", None):
-        return None
-    return StaffMember.objects.filter(user=user).select_related("site").first()
+    return staff_member(user)
 
 
 def _county(user) -> bool:
@@ -91,9 +88,7 @@ def _county(user) -> bool:
 def may_use_site(user, site: Site) -> bool:
     """Site staff use their own site's desks only; the county CDC uses any site in its jurisdiction."""
     staff = _staff(user)
-    if staff is not None:
-        return staff.active and staff.site_id == site.pk
-    return _county(user) and site_in_scope(user, site)
+    return (staff is not None or _county(user)) and site_workable(user, site, staff=staff)
 
 
 def _may_screen(user, key: str) -> bool:
@@ -214,32 +209,24 @@ def _find_checked_in(request, session: Session, scan: str) -> Appointment:
     vaccination desks: only people already checked in here are found)."""
     scan = (scan or "").strip()
     if not scan:
-        raise ValidationFailed(_("请扫描身份证或预约二维码"), field="scan")
+        raise ValidationFailed(_("请扫描身份证或预约二维码"), field="scan", code=DeskError.SCAN_EMPTY)
     if scan.upper().startswith("VXA:"):
         appointment = appointment_from_qr(scan)
         if appointment is None:
-            raise ValidationFailed(_("预约二维码无效或已过期"), field="scan")
+            raise ValidationFailed(_("预约二维码无效或已过期"), field="scan", code=DeskError.QR_INVALID)
         resident_id = appointment.resident_id
     else:
-        try:
-            doc = registry_domain.parse_document(registry_domain.parse_id_type(""), scan, today=clock.today())
-        except registry_domain.DocumentError as e:
-            raise ValidationFailed(e.message, field="scan") from None
-        found = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).values_list(
-            "pk", flat=True
+        found = desk_services.desk_find(
+            actor=request.user, session=session, scan=scan, purpose="接种台核对身份"
         )
-        resident_id = found.first()
-        audit_record(
-            actor=request.user,
-            action="resident.search_by_document",
-            object_type="registry.resident",
-            object_id=resident_id or "",
-            purpose="接种台核对身份",
-            new={"query": mask_id(doc.number), "found": resident_id is not None, "site": session.site.code},
-        )
+        resident_id = found.pk if found is not None else None
     appointment = _checked_in_here(session, resident_id)
     if appointment is None:
-        raise ValidationFailed(_("该受种者今天尚未在本接种单位登记签到，请先到登记台"), field="scan")
+        raise ValidationFailed(
+            _("该受种者今天尚未在本接种单位登记签到，请先到登记台"),
+            field="scan",
+            code=DeskError.NOT_CHECKED_IN,
+        )
     return appointment
 
 
@@ -328,7 +315,7 @@ def home(request):
         sessions = [
             s
             for s in Session.objects.filter(day=today).select_related("site__division").order_by("site__code")
-            if site_in_scope(user, s.site)
+            if site_workable(user, s.site, staff=None)
         ]
     else:
         return _forbidden(request, _("您的账号未登记为接种单位工作人员"))
@@ -589,7 +576,9 @@ def consent(request, session: Session, resident_id: int):
             values["signer_relation"] = "本人"
         try:
             if not product:
-                raise ValidationFailed(_("没有可签署的知情同意书"), field="product_code")
+                raise ValidationFailed(
+                    _("没有可签署的知情同意书"), field="product_code", code=DeskError.CONSENT_TEXT_MISSING
+                )
             record = desk_services.consent_record(
                 actor=request.user,
                 resident_id=resident.pk,
@@ -861,7 +850,7 @@ def _observation_at(session: Session, observation_id: int) -> Observation:
         .first()
     )
     if o is None:
-        raise NotFound(_("留观记录不存在"))
+        raise NotFound(_("留观记录不存在"), code=DeskError.OBSERVATION_NOT_FOUND)
     return o
 
 
@@ -975,14 +964,14 @@ def _dose_for_staff(request, pk: int) -> Dose:
         .first()
     )
     if dose is None:
-        raise NotFound(_("接种记录不存在"))
+        raise NotFound(_("接种记录不存在"), code=DeskError.DOSE_NOT_FOUND)
     if not request.user.has_perm("clinic.view_dose"):
-        raise PermissionDenied(_("您的角色无权查看接种记录"))
+        raise PermissionDenied(_("您的角色无权查看接种记录"), code=DeskError.ROLE_FORBIDDEN)
     if dose.site_id is not None:
         if not may_use_site(request.user, dose.site):
-            raise PermissionDenied(_("您无权查看该接种单位的接种记录"))
+            raise PermissionDenied(_("您无权查看该接种单位的接种记录"), code=DeskError.SITE_OUT_OF_SCOPE)
     elif not residents_visible(user=request.user).filter(pk=dose.resident_id).exists():
-        raise NotFound(_("接种记录不存在"))
+        raise NotFound(_("接种记录不存在"), code=DeskError.DOSE_NOT_FOUND)
     return dose
 
 

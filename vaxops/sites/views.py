@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vaxops.accounts.scope import scope_for
 from vaxops.booking import selectors as booking_selectors
 from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
@@ -48,13 +47,9 @@ UPCOMING_DAYS = 28
 def site_in_scope(user, site: Site) -> bool:
     """May ``user`` act on ``site``: the site lies in the user's division (county, township…); a staff member
     linked to a site acts on that site only; an employer contact on none."""
-    scope = scope_for(user)
-    if scope.unrestricted:
-        return True
-    staff = StaffMember.objects.filter(user_id=user.pk).first() if getattr(user, "pk", None) else None
-    if staff is not None and staff.site_id != site.pk:
-        return False
-    return scope.code_low is not None and scope.covers_code(site.division.code)
+    from .selectors import site_workable
+
+    return site_workable(user, site)
 
 
 def _may(user, perm: str, site: Site) -> bool:
