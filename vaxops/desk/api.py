@@ -20,7 +20,7 @@ from pydantic import Field
 
 from vaxops.accounts.scope import require
 from vaxops.clinic import services as clinic_services
-from vaxops.clinic.models import ConsentText, Dose, Observation
+from vaxops.clinic.models import Dose, Observation
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied
 from vaxops.core.idempotency import idempotent_status
@@ -31,6 +31,7 @@ from vaxops.registry.selectors import residents_visible
 from vaxops.sites.selectors import site_workable, staff_member
 
 from . import domain as desk
+from . import selectors
 from . import services as desk_services
 from .errors import DeskError
 from .selectors import found_at_desk_today
@@ -286,9 +287,7 @@ def _site_allowed(user, site) -> None:
 
 
 def _session(session_id: int):
-    from vaxops.sites.models import Session
-
-    found = Session.objects.select_related("site__division").filter(pk=session_id).first()
+    found = selectors.session_get(session_id)
     if found is None:
         raise NotFound("场次不存在", field="session", code=DeskError.SESSION_NOT_FOUND)
     return found
@@ -320,13 +319,9 @@ def _dose(d: Dose) -> dict:
     }
 
 
-def _dose_qs():
-    return Dose.objects.select_related("lot", "trace_code", "site", "desk", "vaccinator", "observation")
-
-
 def _dose_visible(user, dose_id: int) -> Dose:
     """A dose of a person in the user's scope, or one given at the user's own site."""
-    d = _dose_qs().filter(pk=dose_id).first()
+    d = selectors.dose_with_details(dose_id)
     if d is not None:
         site_id = _staff_site_id(user)
         if (site_id is not None and d.site_id == site_id) or residents_visible(user=user).filter(
@@ -347,7 +342,7 @@ def _observation(o: Observation) -> dict:
 
 
 def _observation_at_my_site(user, observation_id: int) -> Observation:
-    o = Observation.objects.select_related("site__division").filter(pk=observation_id).first()
+    o = selectors.observation_with_site(observation_id)
     if o is None:
         raise NotFound("留观记录不存在", field="observation", code=DeskError.OBSERVATION_NOT_FOUND)
     _site_allowed(user, o.site)
@@ -374,7 +369,7 @@ def check_in(request, session_id: Id, payload: ScanIn):
     found = desk_services.desk_check_in(actor=request.user, session=session, scan=payload.scan)
     a = found["appointment"]
     if a is not None:
-        a = type(a).objects.select_related("slot").get(pk=a.pk)
+        a = selectors.appointment_with_slot(a.pk)
     return {
         "appointment": _appointment(a),
         "resident": _brief(found["resident"]),
@@ -385,7 +380,7 @@ def check_in(request, session_id: Id, payload: ScanIn):
 def _walk_in_resident(user, resident_id: int) -> Resident:
     """A person in the user's jurisdiction, or one this user found by scanning their ID card at the desk
     today (people come to a site from anywhere in the county; a bare id does not open anyone's record)."""
-    found = Resident.objects.select_related("priority_group").filter(pk=resident_id).first()
+    found = selectors.resident_by_id(resident_id)
     if found is not None and (
         residents_visible(user=user).filter(pk=found.pk).exists()
         or found_at_desk_today(user=user, resident_id=found.pk)
@@ -415,7 +410,7 @@ def walk_in(request, session_id: Id, payload: WalkInIn):
 
     def work():
         a = walk_in_register(actor=request.user, resident=resident, session=session)
-        a = type(a).objects.select_related("slot").get(pk=a.pk)
+        a = selectors.appointment_with_slot(a.pk)
         return 201, {
             "appointment": _appointment(a),
             "resident": _brief(resident),
@@ -439,11 +434,7 @@ def consent_text(request, product_code: str):
     """今天生效的知情同意书版本（签署时记录所签版本）。"""
     if not (request.user.has_perm("clinic.view_consenttext") or request.user.has_perm("clinic.add_consent")):
         raise PermissionDenied("您的角色无权执行此操作", code=DeskError.ROLE_FORBIDDEN)
-    text = (
-        ConsentText.objects.filter(product_code=product_code, effective_from__lte=clock.today())
-        .order_by("-effective_from")
-        .first()
-    )
+    text = selectors.consent_text_current(product_code, clock.today())
     if text is None:
         raise NotFound(
             f"疫苗品种“{product_code}”没有知情同意书",
@@ -564,7 +555,7 @@ def dose_void(request, dose_id: Id, payload: DeskVoidIn):
         d = clinic_services.dose_void(
             actor=request.user, dose_id=dose_id, reason=payload.reason, disposition=payload.disposition
         )
-        d = _dose_qs().get(pk=d.pk)
+        d = selectors.dose_with_details(d.pk)
         return 200, {
             **_dose(d),
             "voided_at": _iso(d.voided_at),
@@ -586,7 +577,7 @@ def dose_record_get(request, dose_id: Id):
     生成请用 ``POST …/record-link``）。"""
     require(request.user, "clinic.view_dose")
     d = _dose_visible(request.user, dose_id)
-    resident = Resident.objects.get(pk=d.resident_id)
+    resident = selectors.resident_by_id(d.resident_id)
     history = [
         {
             "id": h.pk,
@@ -600,7 +591,7 @@ def dose_record_get(request, dose_id: Id):
             "voided": h.voided_at is not None,
             "void_reason": h.void_reason,
         }
-        for h in Dose.objects.filter(resident=resident).select_related("lot").order_by("given_on", "id")
+        for h in selectors.dose_history(resident.pk)
     ]
     return {
         "dose": _dose(d),
@@ -661,23 +652,14 @@ def record_link_revoke(request, dose_id: int, payload: RecordLinkRevokeIn):
 def observation_list(request, site_code: str):
     """本接种单位尚未离开留观区的受种者（姓名脱敏），按开始时间排列：剩余分钟数（``minutes_left``，期满为0）、
     状态（observing 留观中 / due 留观期满可离开）和已记录的异常反应数。"""
-    from django.db.models import Count
-
-    from vaxops.sites.models import Site
-
     require(request.user, "clinic.view_observation")
-    site = Site.objects.select_related("division").filter(code=site_code.strip()).first()
+    site = selectors.site_by_code(site_code)
     if site is None:
         raise NotFound(f"接种单位“{site_code}”不存在", field="site", code=DeskError.SITE_NOT_FOUND)
     _site_allowed(request.user, site)
     now = clock.now()
     rows = []
-    for o in (
-        Observation.objects.filter(site=site, released_at__isnull=True)
-        .select_related("dose__resident")
-        .annotate(n_reactions=Count("reactions"))
-        .order_by("started_at", "id")
-    ):
+    for o in selectors.observations_open(site):
         left = desk.observation_left(o.started_at, now)
         status = desk.observation_status(o.started_at, None, now)
         rows.append(

@@ -294,3 +294,83 @@ def found_at_desk_today(*, user, resident_id: int) -> bool:
     from .models import DeskFind
 
     return DeskFind.objects.filter(user_id=user.pk, resident_id=resident_id, on=clock.today()).exists()
+
+
+# ------------------------------------------------------------------------------------- reads of the desk's API
+
+
+def session_get(session_id: int):
+    """The session with its site and division, or ``None``."""
+    from vaxops.sites.models import Session
+
+    return Session.objects.select_related("site__division").filter(pk=session_id).first()
+
+
+def site_by_code(code: str):
+    """The site with this code (and its division), or ``None``."""
+    from vaxops.sites.models import Site
+
+    return Site.objects.select_related("division").filter(code=code.strip()).first()
+
+
+def appointment_with_slot(appointment_id: int):
+    from vaxops.booking.models import Appointment
+
+    return Appointment.objects.select_related("slot").get(pk=appointment_id)
+
+
+def resident_by_id(resident_id: int):
+    """The resident (with the priority group), or ``None``. Not scoped: the caller decides access."""
+    from vaxops.registry.models import Resident
+
+    return Resident.objects.select_related("priority_group").filter(pk=resident_id).first()
+
+
+def dose_with_details(dose_id: int):
+    """A dose with everything its answer shows (lot, code, site, desk, vaccinator, observation), or ``None``."""
+    from vaxops.clinic.models import Dose
+
+    return (
+        Dose.objects.select_related("lot", "trace_code", "site", "desk", "vaccinator", "observation")
+        .filter(pk=dose_id)
+        .first()
+    )
+
+
+def dose_history(resident_id: int) -> list:
+    """Every dose of the person (external and voided ones too), oldest first, with its lot."""
+    from vaxops.clinic.models import Dose
+
+    return list(Dose.objects.filter(resident_id=resident_id).select_related("lot").order_by("given_on", "id"))
+
+
+def consent_text_current(product_code: str, on: dt.date):
+    """The product's consent text in force on ``on``, or ``None``."""
+    from vaxops.clinic.models import ConsentText
+
+    return (
+        ConsentText.objects.filter(product_code=product_code, effective_from__lte=on)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def observation_with_site(observation_id: int):
+    from vaxops.clinic.models import Observation
+
+    return Observation.objects.select_related("site__division").filter(pk=observation_id).first()
+
+
+def observations_open(site) -> list:
+    """The site's people still in observation, oldest first, each with its dose, person and reaction count
+    (``n_reactions``)."""
+    from django.db.models import Count
+
+    from vaxops.clinic.models import Observation
+
+    return list(
+        Observation.objects.filter(site=site, released_at__isnull=True)
+        .select_related("dose__resident")
+        .annotate(n_reactions=Count("reactions"))
+        .order_by("started_at", "id")
+    )

@@ -35,7 +35,6 @@ from vaxops.clinic import services as clinic_services
 from vaxops.clinic.forms import ScreeningForm
 from vaxops.clinic.models import Consent, ConsentText, Dose, Observation, ReactionNote, ScreeningRecord
 from vaxops.core import clock
-from vaxops.core.bounds import parse_int
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name
@@ -47,6 +46,7 @@ from vaxops.sites.selectors import site_workable, staff_member
 from . import domain as desk
 from . import services as desk_services
 from .errors import DeskError
+from .forms import shown
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,6 @@ def _may_screen(user, key: str) -> bool:
 
 def _forbidden(request, message: str):
     return render(request, "error.html", {"message": message}, status=403)
-
-
-def _int(value) -> int | None:
-    return parse_int(value)
 
 
 def _desk_page(screen: str | None = None):
@@ -201,7 +197,7 @@ def _find_and_show(request, session: Session, base: str):
 
 def _resident_param(request) -> int | None:
     """The person a desk screen is showing (posted back with a form, or in the address)."""
-    return _int(request.POST.get("resident") if request.method == "POST" else request.GET.get("resident"))
+    return shown(request.POST if request.method == "POST" else request.GET, "resident")
 
 
 def _find_checked_in(request, session: Session, scan: str) -> Appointment:
@@ -401,7 +397,7 @@ def walk_in(request, session: Session):
         data = None
     resident = None
     if isinstance(data, dict) and data.get("s") == session.pk:
-        resident = Resident.objects.filter(pk=_int(data.get("r"))).select_related("priority_group").first()
+        resident = Resident.objects.filter(pk=shown(data, "r")).select_related("priority_group").first()
     if resident is None:
         request.session[CHECKIN_KEY] = {
             "session": session.pk,
@@ -477,10 +473,12 @@ def screening(request, session: Session):
             if status == 200:
                 status = 400
         record = None
-        shown = _int(request.GET.get("record"))
-        if shown is not None:
+        record_id = shown(request.GET, "record")
+        if record_id is not None:
             record = (
-                ScreeningRecord.objects.filter(pk=shown, resident=resident).select_related("screener").first()
+                ScreeningRecord.objects.filter(pk=record_id, resident=resident)
+                .select_related("screener")
+                .first()
             )
         if record is None:
             record = (
@@ -595,12 +593,8 @@ def consent(request, session: Session, resident_id: int):
             url = reverse("desk:consent", args=[session.pk, resident.pk])
             return redirect(f"{url}?product={product}&done={record.pk}")
     done = None
-    if _int(request.GET.get("done")) is not None:
-        done = (
-            Consent.objects.filter(pk=_int(request.GET.get("done")), resident=resident)
-            .select_related("text")
-            .first()
-        )
+    if (done_id := shown(request.GET, "done")) is not None:
+        done = Consent.objects.filter(pk=done_id, resident=resident).select_related("text").first()
     ctx = _context(
         request,
         session,
@@ -818,7 +812,7 @@ def _observation_page(request, session: Session, *, status: int = 200, **extra):
         )
     selected = extra.pop("selected", None)
     if selected is None:
-        obs_id = _int(request.GET.get("obs"))
+        obs_id = shown(request.GET, "obs")
         selected = next((r for r in rows if r["o"].pk == obs_id), None)
     ctx = _context(
         request,
