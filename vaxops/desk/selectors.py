@@ -374,3 +374,74 @@ def observations_open(site) -> list:
         .annotate(n_reactions=Count("reactions"))
         .order_by("started_at", "id")
     )
+
+
+# ----------------------------------------------------------------------------------- reads of the desk's pages
+
+
+def session_for_page(session_id: int):
+    """The session with its site, division and stock place, or ``None``."""
+    from vaxops.sites.models import Session
+
+    return Session.objects.select_related("site__division", "site__stock_place").filter(pk=session_id).first()
+
+
+def sessions_on(day: dt.date, *, site=None) -> list:
+    """The sessions of ``day`` (at ``site``, or everywhere by site code), with their site and division."""
+    from vaxops.sites.models import Session
+
+    qs = Session.objects.filter(day=day).select_related("site__division").order_by("site__code")
+    return list(qs.filter(site=site) if site is not None else qs)
+
+
+def assignment_of(staff, session):
+    """The staff member's assignment in the session (with its desk), or ``None``."""
+    from vaxops.sites.models import Assignment
+
+    if staff is None:
+        return None
+    return Assignment.objects.filter(staff=staff, session=session).select_related("desk").first()
+
+
+def checked_in_here(session, resident_id: int | None):
+    """The person's appointment in this session when they are checked in (waiting for their dose)."""
+    from vaxops.booking.models import Appointment, AppointmentStatus
+
+    if resident_id is None:
+        return None
+    return (
+        Appointment.objects.filter(
+            slot__session=session, resident_id=resident_id, status=AppointmentStatus.CHECKED_IN
+        )
+        .select_related("resident", "slot")
+        .first()
+    )
+
+
+def progress_on(resident_ids: list[int], day: dt.date) -> dict[int, dict]:
+    """Each person's steps on ``day``: the latest screening, the latest consent and the dose given, if any."""
+    from vaxops.clinic.models import Consent, Dose, ScreeningRecord
+
+    out: dict[int, dict] = {rid: {"screening": None, "consent": None, "dose": None} for rid in resident_ids}
+    for s in ScreeningRecord.objects.filter(resident_id__in=resident_ids, screened_on=day).order_by(
+        "at", "id"
+    ):
+        out[s.resident_id]["screening"] = s
+    for c in Consent.objects.filter(resident_id__in=resident_ids, signed_on=day).order_by("at", "id"):
+        out[c.resident_id]["consent"] = c
+    for d in Dose.objects.filter(
+        resident_id__in=resident_ids, given_on=day, voided_at__isnull=True, external=False
+    ):
+        out[d.resident_id]["dose"] = d
+    return out
+
+
+def appointments_in(session, statuses, *, limit: int = 300) -> list:
+    """The session's appointments in ``statuses``, latest change first, with person and slot."""
+    from vaxops.booking.models import Appointment
+
+    return list(
+        Appointment.objects.filter(slot__session=session, status__in=statuses)
+        .select_related("resident", "slot")
+        .order_by("-changed_at", "-id")[:limit]
+    )

@@ -44,6 +44,7 @@ from vaxops.sites.models import Assignment, Session, Site, StaffMember
 from vaxops.sites.selectors import site_workable, staff_member
 
 from . import domain as desk
+from . import selectors as desk_selectors
 from . import services as desk_services
 from .errors import DeskError
 from .forms import shown
@@ -106,9 +107,9 @@ def _desk_page(screen: str | None = None):
     def decorate(view):
         @wraps(view)
         def wrapper(request, session_id: int, *args, **kwargs):
-            session = get_object_or_404(
-                Session.objects.select_related("site__division", "site__stock_place"), pk=session_id
-            )
+            session = desk_selectors.session_for_page(session_id)
+            if session is None:
+                raise Http404("no such session")
             if not may_use_site(request.user, session.site):
                 return _forbidden(request, _("您无权使用该接种单位的接种台"))
             if screen is not None and not _may_screen(request.user, screen):
@@ -143,10 +144,7 @@ def _screens(user, session: Session, *, mine: str | None = None) -> list[dict]:
 
 
 def _assignment(user, session: Session) -> Assignment | None:
-    staff = _staff(user)
-    if staff is None:
-        return None
-    return Assignment.objects.filter(staff=staff, session=session).select_related("desk").first()
+    return desk_selectors.assignment_of(_staff(user), session)
 
 
 def _context(request, session: Session, tab: str, **extra) -> dict:
@@ -174,15 +172,7 @@ def _context(request, session: Session, tab: str, **extra) -> dict:
 
 def _checked_in_here(session: Session, resident_id: int | None) -> Appointment | None:
     """The person's appointment in this session, when they are checked in (waiting for their dose)."""
-    if resident_id is None:
-        return None
-    return (
-        Appointment.objects.filter(
-            slot__session=session, resident_id=resident_id, status=AppointmentStatus.CHECKED_IN
-        )
-        .select_related("resident", "slot")
-        .first()
-    )
+    return desk_selectors.checked_in_here(session, resident_id)
 
 
 def _find_and_show(request, session: Session, base: str):
@@ -228,26 +218,11 @@ def _find_checked_in(request, session: Session, scan: str) -> Appointment:
 
 def _progress(resident_ids: list[int], today: dt.date) -> dict[int, dict]:
     """Each person's steps today: the latest screening, the latest consent and whether a dose was given."""
-    out: dict[int, dict] = {rid: {"screening": None, "consent": None, "dose": None} for rid in resident_ids}
-    for s in ScreeningRecord.objects.filter(resident_id__in=resident_ids, screened_on=today).order_by(
-        "at", "id"
-    ):
-        out[s.resident_id]["screening"] = s
-    for c in Consent.objects.filter(resident_id__in=resident_ids, signed_on=today).order_by("at", "id"):
-        out[c.resident_id]["consent"] = c
-    for d in Dose.objects.filter(
-        resident_id__in=resident_ids, given_on=today, voided_at__isnull=True, external=False
-    ):
-        out[d.resident_id]["dose"] = d
-    return out
+    return desk_selectors.progress_on(resident_ids, today)
 
 
 def _people(session: Session, statuses) -> list[dict]:
-    appointments = list(
-        Appointment.objects.filter(slot__session=session, status__in=statuses)
-        .select_related("resident", "slot")
-        .order_by("-changed_at", "-id")[:300]
-    )
+    appointments = desk_selectors.appointments_in(session, statuses)
     steps = _progress([a.resident_id for a in appointments], clock.today())
     return [
         {
@@ -306,13 +281,9 @@ def home(request):
     if staff is not None:
         if not staff.active:
             return _forbidden(request, _("您已不在岗，不能使用接种台"))
-        sessions = list(Session.objects.filter(site=staff.site, day=today).select_related("site"))
+        sessions = desk_selectors.sessions_on(today, site=staff.site)
     elif _county(user):
-        sessions = [
-            s
-            for s in Session.objects.filter(day=today).select_related("site__division").order_by("site__code")
-            if site_workable(user, s.site, staff=None)
-        ]
+        sessions = [s for s in desk_selectors.sessions_on(today) if site_workable(user, s.site, staff=None)]
     else:
         return _forbidden(request, _("您的账号未登记为接种单位工作人员"))
     rows = []
