@@ -506,6 +506,40 @@ def _raw_rate(*, doses: int, connections: int) -> dict:
     }
 
 
+def _statements_per_dose(*, run: str, person: tuple[int, str], code: str) -> dict:
+    """Record one dose in-process, inside a transaction rolled back afterwards, counting the statements sent
+    (the dose's own BEGIN/COMMIT become a savepoint and its release here, which are not counted) and the time
+    in-process."""
+    from django.db.transaction import get_connection
+
+    from vaxops.accounts.models import User
+    from vaxops.catalog.selectors import catalogue_current
+    from vaxops.desk.services import dose_administer
+
+    user = User.objects.get(username=f"bench-vx-{run}-1")
+    catalogue_current()  # cached by every server process
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with transaction.atomic():
+        t0 = time.perf_counter()
+        with connection.execute_wrapper(count):
+            dose_administer(
+                actor=user,
+                resident_id=person[0],
+                code=code,
+                client_id=uuid.uuid4().hex,
+                phone_last4=person[1],
+            )
+        seconds = time.perf_counter() - t0
+        get_connection().set_rollback(True)
+    return {"statements_per_dose": len(statements), "in_process_dose_ms": round(seconds * 1000, 1)}
+
+
 # --------------------------------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------------------------------
@@ -548,6 +582,9 @@ def doses_bench(
         setup = _setup(run=run, doses=doses, desks=desks, spare_codes=doses // 10 + desks, log=log)
     people = setup["people"]
     tokens = setup["tokens"]
+    # Counted before the run, on a person and code the run then uses: the transaction is rolled back.
+    statements = _statements_per_dose(run=run, person=people[0], code=setup["codes"][-1])
+    log(f"one dose in-process: {statements['statements_per_dose']} statements")
     desk_people = [people[k::desks] for k in range(desks)]
 
     with gunicorn_running(
@@ -621,6 +658,7 @@ def doses_bench(
         "server_errors": sum(n for by in statuses.values() for s, n in by.items() if s >= 500),
         "statuses": {kind: {str(k): v for k, v in sorted(by.items())} for kind, by in statuses.items()},
         **check,
+        **statements,
     }
     report.update(_raw_rate(doses=len(people), connections=desks))
     report["api_vs_raw"] = (

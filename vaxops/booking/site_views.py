@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from vaxops.booking import selectors as booking_selectors
+from vaxops.booking import services as booking_services
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.forms import form_values
@@ -35,9 +37,6 @@ from vaxops.sites.models import (
     StaffRole,
 )
 from vaxops.sites.selectors import site_in_scope
-
-from . import selectors as booking_selectors
-from . import services as booking_services
 
 UPCOMING_DAYS = 28
 

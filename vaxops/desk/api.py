@@ -18,9 +18,9 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from vaxops.accounts.scope import require, scope_for
+from vaxops.accounts.scope import require
 from vaxops.clinic import services as clinic_services
-from vaxops.clinic.models import ConsentText, Dose, Observation
+from vaxops.clinic.models import Dose, Observation
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied
 from vaxops.core.idempotency import idempotent_status
@@ -28,9 +28,13 @@ from vaxops.core.schemas import ErrorOut, Id
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
+from vaxops.sites.selectors import site_workable, staff_member
 
 from . import domain as desk
+from . import selectors
 from . import services as desk_services
+from .errors import DeskError
+from .selectors import found_at_desk_today
 
 router = Router(tags=["desk"])
 
@@ -271,24 +275,21 @@ def _appointment(a) -> dict | None:
 
 
 def _staff_site_id(user) -> int | None:
-    from vaxops.sites.models import StaffMember
-
-    return StaffMember.objects.filter(user=user, active=True).values_list("site_id", flat=True).first()
+    member = staff_member(user)
+    return member.site_id if member is not None and member.active else None
 
 
 def _site_allowed(user, site) -> None:
-    """Desk work at ``site``: its own staff, or a user whose jurisdiction covers it (the county CDC)."""
-    if _staff_site_id(user) == site.pk or scope_for(user).covers_code(site.division.code):
-        return
-    raise PermissionDenied(f"{site.name}不在您的管辖范围内")
+    """Desk work at ``site`` (``sites.selectors.site_workable``): its own active staff, or a user whose
+    jurisdiction covers it (the county CDC)."""
+    if not site_workable(user, site):
+        raise PermissionDenied(f"{site.name}不在您的管辖范围内", code=DeskError.SITE_OUT_OF_SCOPE)
 
 
 def _session(session_id: int):
-    from vaxops.sites.models import Session
-
-    found = Session.objects.select_related("site__division").filter(pk=session_id).first()
+    found = selectors.session_get(session_id)
     if found is None:
-        raise NotFound("场次不存在", field="session")
+        raise NotFound("场次不存在", field="session", code=DeskError.SESSION_NOT_FOUND)
     return found
 
 
@@ -318,20 +319,16 @@ def _dose(d: Dose) -> dict:
     }
 
 
-def _dose_qs():
-    return Dose.objects.select_related("lot", "trace_code", "site", "desk", "vaccinator", "observation")
-
-
 def _dose_visible(user, dose_id: int) -> Dose:
     """A dose of a person in the user's scope, or one given at the user's own site."""
-    d = _dose_qs().filter(pk=dose_id).first()
+    d = selectors.dose_with_details(dose_id)
     if d is not None:
         site_id = _staff_site_id(user)
         if (site_id is not None and d.site_id == site_id) or residents_visible(user=user).filter(
             pk=d.resident_id
         ).exists():
             return d
-    raise NotFound("接种记录不存在或不在您的管辖范围内", field="dose")
+    raise NotFound("接种记录不存在或不在您的管辖范围内", field="dose", code=DeskError.DOSE_NOT_FOUND)
 
 
 def _observation(o: Observation) -> dict:
@@ -345,9 +342,9 @@ def _observation(o: Observation) -> dict:
 
 
 def _observation_at_my_site(user, observation_id: int) -> Observation:
-    o = Observation.objects.select_related("site__division").filter(pk=observation_id).first()
+    o = selectors.observation_with_site(observation_id)
     if o is None:
-        raise NotFound("留观记录不存在", field="observation")
+        raise NotFound("留观记录不存在", field="observation", code=DeskError.OBSERVATION_NOT_FOUND)
     _site_allowed(user, o.site)
     return o
 
@@ -372,7 +369,7 @@ def check_in(request, session_id: Id, payload: ScanIn):
     found = desk_services.desk_check_in(actor=request.user, session=session, scan=payload.scan)
     a = found["appointment"]
     if a is not None:
-        a = type(a).objects.select_related("slot").get(pk=a.pk)
+        a = selectors.appointment_with_slot(a.pk)
     return {
         "appointment": _appointment(a),
         "resident": _brief(found["resident"]),
@@ -383,20 +380,17 @@ def check_in(request, session_id: Id, payload: ScanIn):
 def _walk_in_resident(user, resident_id: int) -> Resident:
     """A person in the user's jurisdiction, or one this user found by scanning their ID card at the desk
     today (people come to a site from anywhere in the county; a bare id does not open anyone's record)."""
-    from vaxops.audit.models import AuditEvent
-
-    found = Resident.objects.select_related("priority_group").filter(pk=resident_id).first()
+    found = selectors.resident_by_id(resident_id)
     if found is not None and (
         residents_visible(user=user).filter(pk=found.pk).exists()
-        or AuditEvent.objects.filter(
-            action="resident.search_by_document",
-            actor=user,
-            object_id=str(found.pk),
-            at__gte=clock.localnow().replace(hour=0, minute=0, second=0, microsecond=0),
-        ).exists()
+        or found_at_desk_today(user=user, resident_id=found.pk)
     ):
         return found
-    raise NotFound("居民不存在或不在您的管辖范围内，请先在登记台扫描其身份证", field="resident_id")
+    raise NotFound(
+        "居民不存在或不在您的管辖范围内，请先在登记台扫描其身份证",
+        field="resident_id",
+        code=DeskError.RESIDENT_NOT_FOUND,
+    )
 
 
 @router.post(
@@ -416,7 +410,7 @@ def walk_in(request, session_id: Id, payload: WalkInIn):
 
     def work():
         a = walk_in_register(actor=request.user, resident=resident, session=session)
-        a = type(a).objects.select_related("slot").get(pk=a.pk)
+        a = selectors.appointment_with_slot(a.pk)
         return 201, {
             "appointment": _appointment(a),
             "resident": _brief(resident),
@@ -439,14 +433,14 @@ def walk_in(request, session_id: Id, payload: WalkInIn):
 def consent_text(request, product_code: str):
     """今天生效的知情同意书版本（签署时记录所签版本）。"""
     if not (request.user.has_perm("clinic.view_consenttext") or request.user.has_perm("clinic.add_consent")):
-        raise PermissionDenied("您的角色无权执行此操作")
-    text = (
-        ConsentText.objects.filter(product_code=product_code, effective_from__lte=clock.today())
-        .order_by("-effective_from")
-        .first()
-    )
+        raise PermissionDenied("您的角色无权执行此操作", code=DeskError.ROLE_FORBIDDEN)
+    text = selectors.consent_text_current(product_code, clock.today())
     if text is None:
-        raise NotFound(f"疫苗品种“{product_code}”没有知情同意书", field="product_code")
+        raise NotFound(
+            f"疫苗品种“{product_code}”没有知情同意书",
+            field="product_code",
+            code=DeskError.CONSENT_TEXT_MISSING,
+        )
     return {
         "product_code": text.product_code,
         "version": text.version,
@@ -561,7 +555,7 @@ def dose_void(request, dose_id: Id, payload: DeskVoidIn):
         d = clinic_services.dose_void(
             actor=request.user, dose_id=dose_id, reason=payload.reason, disposition=payload.disposition
         )
-        d = _dose_qs().get(pk=d.pk)
+        d = selectors.dose_with_details(d.pk)
         return 200, {
             **_dose(d),
             "voided_at": _iso(d.voided_at),
@@ -583,7 +577,7 @@ def dose_record_get(request, dose_id: Id):
     生成请用 ``POST …/record-link``）。"""
     require(request.user, "clinic.view_dose")
     d = _dose_visible(request.user, dose_id)
-    resident = Resident.objects.get(pk=d.resident_id)
+    resident = selectors.resident_by_id(d.resident_id)
     history = [
         {
             "id": h.pk,
@@ -597,7 +591,7 @@ def dose_record_get(request, dose_id: Id):
             "voided": h.voided_at is not None,
             "void_reason": h.void_reason,
         }
-        for h in Dose.objects.filter(resident=resident).select_related("lot").order_by("given_on", "id")
+        for h in selectors.dose_history(resident.pk)
     ]
     return {
         "dose": _dose(d),
@@ -658,23 +652,14 @@ def record_link_revoke(request, dose_id: int, payload: RecordLinkRevokeIn):
 def observation_list(request, site_code: str):
     """本接种单位尚未离开留观区的受种者（姓名脱敏），按开始时间排列：剩余分钟数（``minutes_left``，期满为0）、
     状态（observing 留观中 / due 留观期满可离开）和已记录的异常反应数。"""
-    from django.db.models import Count
-
-    from vaxops.sites.models import Site
-
     require(request.user, "clinic.view_observation")
-    site = Site.objects.select_related("division").filter(code=site_code.strip()).first()
+    site = selectors.site_by_code(site_code)
     if site is None:
-        raise NotFound(f"接种单位“{site_code}”不存在", field="site")
+        raise NotFound(f"接种单位“{site_code}”不存在", field="site", code=DeskError.SITE_NOT_FOUND)
     _site_allowed(request.user, site)
     now = clock.now()
     rows = []
-    for o in (
-        Observation.objects.filter(site=site, released_at__isnull=True)
-        .select_related("dose__resident")
-        .annotate(n_reactions=Count("reactions"))
-        .order_by("started_at", "id")
-    ):
+    for o in selectors.observations_open(site):
         left = desk.observation_left(o.started_at, now)
         status = desk.observation_status(o.started_at, None, now)
         rows.append(

@@ -10,19 +10,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from vaxops.accounts.scope import require
 from vaxops.audit.services import audit_record
-from vaxops.clinic.models import Consent, ConsentText, Dose, Observation, ReactionNote, ScreeningRecord
-from vaxops.clinic.services import given_dose as _given
+from vaxops.catalog.domain import GivenDose
+from vaxops.clinic.models import Consent, ConsentText, Dose, Observation, ReactionNote
 from vaxops.clinic.services import recorder as _user
 from vaxops.clinic.services import status_store as _status_store
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.registry.models import Resident
+from vaxops.sites.models import SessionStatus
+from vaxops.supply.domain import lot_usable
 
 from . import domain as desk
+from .errors import DeskError
+from .selectors import DoseInputs, dose_inputs_read
 
 # ------------------------------------------------------------------------------------ the vaccination desk
 #
@@ -35,7 +39,7 @@ from . import domain as desk
 def desk_assignment(*, actor, desk_id: int | None = None, on: dt.date | None = None):
     """The vaccination-desk assignment of the signed-in staff member in today's open session at their
     site (the desk they may record doses at). Raises ValidationFailed with the reason when there is none."""
-    from vaxops.sites.models import Assignment, DeskKind, SessionStatus, StaffMember
+    from vaxops.sites.models import Assignment, DeskKind, StaffMember
 
     on = on or clock.today()
     user = _user(actor)
@@ -50,118 +54,11 @@ def desk_assignment(*, actor, desk_id: int | None = None, on: dt.date | None = N
     if assignment is None:
         staff = StaffMember.objects.filter(user=user, active=True).first()
         if staff is None:
-            raise PermissionDenied("您的账号未登记为接种单位工作人员")
-        raise ValidationFailed(f"接种人员{staff.name}今天未排班在接种台，请先排班", field="desk")
-    if assignment.session.status != SessionStatus.OPEN:
-        raise ValidationFailed("本场次尚未开诊（“四有”确认后开诊），不能接种", field="desk")
-    if assignment.session.site.stock_place_id is None:
+            raise PermissionDenied("您的账号未登记为接种单位工作人员", code=DeskError.NOT_STAFF)
         raise ValidationFailed(
-            f"{assignment.session.site.name}未关联冷链库存地点，无法扫码出库", field="desk"
+            f"接种人员{staff.name}今天未排班在接种台，请先排班", field="desk", code=DeskError.NOT_ASSIGNED
         )
-    return assignment
-
-
-def _checked_in(*, resident_id: int, site, on: dt.date):
-    from vaxops.booking.models import Appointment, AppointmentStatus
-
-    return (
-        Appointment.objects.filter(
-            resident_id=resident_id,
-            status=AppointmentStatus.CHECKED_IN,
-            slot__session__site=site,
-            slot__session__day=on,
-        )
-        .select_related("resident")
-        .first()
-    )
-
-
-def scan_inputs(*, assignment, resident: Resident, code: str, now: dt.datetime):
-    """What is known at the moment the code is scanned, read in a few queries: ``desk.ScanInputs``, the
-    code, the screening and consent rows, and the person's history (the rules engine's inputs)."""
-    from vaxops.catalog.selectors import catalogue_current
-    from vaxops.clinic.selectors import forecast_for, person_inputs
-    from vaxops.sites.domain import Certificate as CertificateFacts
-    from vaxops.sites.models import Certificate
-    from vaxops.supply.domain import normalise_trace_code
-    from vaxops.supply.models import TraceCode
-
-    s = ScreeningRecord.objects.filter(resident=resident).order_by("-at").first()
-    screening = (
-        None
-        if s is None
-        else desk.ScreeningFacts(
-            outcome=s.outcome,
-            at=s.at,
-            defer_until=s.defer_until,
-            defer_condition=s.defer_condition or None,
-            contraindicated_products=s.contraindicated_products or (),
-            reasons=tuple(s.reasons or ()),
-        )
-    )
-    c = Consent.objects.filter(resident=resident).select_related("text").order_by("-at").first()
-    consent = (
-        None
-        if c is None
-        else desk.ConsentFacts(
-            at=c.at, refused=c.refused, refusal_reason=c.refusal_reason, product_code=c.text.product_code
-        )
-    )
-    try:
-        text = normalise_trace_code(code)
-    except Exception:  # noqa: BLE001 - a float from a spreadsheet: the check reports it as malformed
-        text = str(code)
-    tc = TraceCode.objects.select_related("lot__product", "place").filter(code=text).first()
-    code_facts = lot = product = None
-    if tc is not None:
-        code_facts = desk.CodeFacts(
-            state=tc.state,
-            place_code=tc.place.code if tc.place_id else None,
-            administered_at=tc.administered_at,
-        )
-        lot = desk.LotFacts(
-            number=tc.lot.lot_number,
-            status=tc.lot.status,
-            expiry=tc.lot.expiry,
-            product_code=tc.lot.product.code,
-        )
-        product = desk.ProductFacts.from_product(tc.lot.product)
-    history = person_inputs(resident_ids=[resident.pk])[resident.pk]
-    try:
-        forecast = forecast_for(
-            resident=resident, on=clock.today(), inputs=history, catalogue=catalogue_current()
-        )
-        next_dose, no_dose_reason = desk.due_dose_of(forecast)
-    except ValidationFailed as e:
-        next_dose, no_dose_reason = None, e.message
-    certs = tuple(
-        CertificateFacts(kind=x.kind, number=x.number, valid_from=x.valid_from, valid_to=x.valid_to)
-        for x in Certificate.objects.filter(staff=assignment.staff)
-    )
-    return (
-        desk.ScanInputs(
-            recipient=desk.Recipient(
-                name=resident.name, birth_date=resident.birth_date, id_masked=resident.id_number_masked
-            ),
-            screening=screening,
-            consent=consent,
-            scanned_code=text,
-            code=code_facts,
-            site_place_code=assignment.session.site.stock_place.code,
-            lot=lot,
-            product=product,
-            next_dose=next_dose,
-            vaccinator=desk.VaccinatorFacts(
-                name=assignment.staff.name, certificates=certs, assigned_to_desk=True
-            ),
-            now=now,
-            no_dose_reason=no_dose_reason,
-        ),
-        tc,
-        s,
-        c,
-        history,
-    )
+    return _assignment_usable(assignment)
 
 
 def dose_check(
@@ -177,11 +74,21 @@ def dose_check(
     Writes nothing. Returns ``{"ok", "failures": [{code, message}], "confirmation": {...} | None}``."""
 
     now = now or clock.now()
-    assignment = desk_assignment(actor=actor, desk_id=desk_id, on=clock.today())
-    appointment = _checked_in(resident_id=resident_id, site=assignment.session.site, on=clock.today())
-    if appointment is None:
-        raise ValidationFailed("受种者今天尚未在本接种单位登记签到，请先到登记台", field="resident")
-    inputs, *_ = scan_inputs(assignment=assignment, resident=appointment.resident, code=code, now=now)
+    today = clock.today()
+    scanned = _normalised(code)
+    found = dose_inputs_read(
+        user=_user(actor), resident_id=resident_id, code=scanned, desk_id=desk_id, on=today
+    )
+    if found.assignment is None:
+        desk_assignment(actor=actor, desk_id=desk_id, on=today)  # raises the reason there is none
+    _assignment_usable(found.assignment)
+    if found.appointment is None:
+        raise ValidationFailed(
+            "受种者今天尚未在本接种单位登记签到，请先到登记台",
+            field="resident",
+            code=DeskError.NOT_CHECKED_IN,
+        )
+    inputs = _scan_facts(found, scanned=scanned, now=now)
     failures = desk.scan_checks(inputs)
     card = None
     if not failures:
@@ -199,7 +106,7 @@ def dose_check(
             "injection_site": c.injection_site,
             "lot_number": c.lot_number,
             "expiry": c.expiry.isoformat(),
-            "confirm_by_code": desk.one_time_code_required(appointment.resident.phone),
+            "confirm_by_code": desk.one_time_code_required(found.appointment.resident.phone),
         }
     return {
         "ok": not failures,
@@ -221,11 +128,14 @@ def dose_administer(
     now: dt.datetime | None = None,
 ) -> Dose:
     """Record one dose from a scanned code (see the section comment). A retry with the same ``client_id``
-    returns the first dose; the same id for another person or code is refused."""
+    returns the first dose; the same id for another person or code is refused (``client_id_reused``); a
+    code another desk has just used is refused with ``code_used``."""
 
     client_id = (client_id or "").strip()
     if not 8 <= len(client_id) <= 64:
-        raise ValidationFailed("缺少客户端请求标识（client_id，8–64个字符）", field="client_id")
+        raise ValidationFailed(
+            "缺少客户端请求标识（client_id，8–64个字符）", field="client_id", code=DeskError.CLIENT_ID_MISSING
+        )
     # No look-up of the client id first: a retry of a recorded dose fails its checks (the code is used) or
     # the unique client id, and is then answered below with the first dose.
     try:
@@ -239,7 +149,6 @@ def dose_administer(
             injection_note=injection_note,
             desk_id=desk_id,
             now=now or clock.now(),
-            desk=desk,
         )
     except (IntegrityError, ValidationFailed) as e:
         # A retry (sequential, or one that raced its own first attempt): answer with the dose the first one
@@ -248,55 +157,134 @@ def dose_administer(
         if existing is not None:
             return _same_request(existing, resident_id, code)
         if isinstance(e, IntegrityError):
-            raise ValidationFailed("该追溯码刚被登记，一人一苗一扫码，不得重复使用", field="code") from None
+            raise _lost_race(resident_id=resident_id, code=code) from None
         raise
 
 
-def _same_request(dose: Dose, resident_id: int, code: str) -> Dose:
+def _lost_race(*, resident_id: int, code: str) -> ValidationFailed:
+    """The refusal for a dose whose insert another transaction beat: the code was used a moment ago (by any
+    desk, for anyone), or this person was given this product today."""
+    text = _normalised(code)
+    if Dose.objects.filter(trace_code__code=text, voided_at__isnull=True).exists():
+        return ValidationFailed(
+            f"追溯码{text}刚被登记，一人一苗一扫码，不得重复使用", field="code", code=desk.CheckCode.CODE_USED
+        )
+    return ValidationFailed(
+        "该受种者今天已接种该疫苗，不能重复登记", field="resident", code=DeskError.DOSE_ALREADY_TODAY
+    )
+
+
+def _normalised(code: str) -> str:
     from vaxops.supply.domain import normalise_trace_code
 
-    if dose.resident_id != resident_id or (
-        dose.trace_code and dose.trace_code.code != normalise_trace_code(code)
-    ):
-        raise ValidationFailed("该请求标识已用于另一条接种记录", field="client_id")
+    try:
+        return normalise_trace_code(code)
+    except Exception:  # noqa: BLE001 - a float from a spreadsheet: the check reports it as malformed
+        return str(code)
+
+
+def _same_request(dose: Dose, resident_id: int, code: str) -> Dose:
+    if dose.resident_id != resident_id or (dose.trace_code and dose.trace_code.code != _normalised(code)):
+        raise ValidationFailed(
+            "该请求标识已用于另一条接种记录", field="client_id", code=DeskError.CLIENT_ID_REUSED
+        )
     return dose
+
+
+def _scan_facts(found: DoseInputs, *, scanned: str, now: dt.datetime) -> desk.ScanInputs:
+    """``desk.ScanInputs`` from the rows read for a dose (pure: no query)."""
+    from vaxops.catalog.selectors import catalogue_current
+    from vaxops.clinic.selectors import forecast_for
+
+    assignment, resident = found.assignment, found.appointment.resident
+    s, c, tc = found.screening, found.consent, found.code
+    try:
+        forecast = forecast_for(
+            resident=resident, on=clock.today(), inputs=found.history, catalogue=catalogue_current()
+        )
+        next_dose, no_dose_reason = desk.due_dose_of(forecast)
+    except ValidationFailed as e:
+        next_dose, no_dose_reason = None, e.message
+    return desk.ScanInputs(
+        recipient=desk.Recipient(
+            name=resident.name, birth_date=resident.birth_date, id_masked=resident.id_number_masked
+        ),
+        screening=None
+        if s is None
+        else desk.ScreeningFacts(
+            outcome=s.outcome,
+            at=s.at,
+            defer_until=s.defer_until,
+            defer_condition=s.defer_condition or None,
+            contraindicated_products=s.contraindicated_products or (),
+            reasons=tuple(s.reasons or ()),
+        ),
+        consent=None
+        if c is None
+        else desk.ConsentFacts(
+            at=c.at, refused=c.refused, refusal_reason=c.refusal_reason, product_code=c.text.product_code
+        ),
+        scanned_code=scanned,
+        code=None
+        if tc is None
+        else desk.CodeFacts(
+            state=tc.state, place_code=found.code_place_code, administered_at=tc.administered_at
+        ),
+        site_place_code=assignment.session.site.stock_place.code,
+        lot=None
+        if tc is None
+        else desk.LotFacts(
+            number=tc.lot.lot_number,
+            status=tc.lot.status,
+            expiry=tc.lot.expiry,
+            product_code=tc.lot.product.code,
+        ),
+        product=None if tc is None else desk.ProductFacts.from_product(tc.lot.product),
+        next_dose=next_dose,
+        vaccinator=desk.VaccinatorFacts(
+            name=assignment.staff.name, certificates=found.certificates, assigned_to_desk=True
+        ),
+        now=now,
+        no_dose_reason=no_dose_reason,
+    )
 
 
 @transaction.atomic
 def _dose_administer(
-    *, actor, resident_id, code, client_id, phone_last4, injection_site, injection_note, desk_id, now, desk
+    *, actor, resident_id, code, client_id, phone_last4, injection_site, injection_note, desk_id, now
 ) -> Dose:
-    from vaxops.booking.services import appointment_complete
-    from vaxops.supply import services as supply
-
+    # Read everything once, decide in the pure rules, write everything once.
     today = clock.today()
-    assignment = desk_assignment(actor=actor, desk_id=desk_id, on=today)
-    site = assignment.session.site
-    appointment = _checked_in(resident_id=resident_id, site=site, on=today)
-    if appointment is None:
-        raise ValidationFailed("受种者今天尚未在本接种单位登记签到，请先到登记台", field="resident")
-    resident = appointment.resident
-    inputs, tc, screening, consent, history = scan_inputs(
-        assignment=assignment, resident=resident, code=code, now=now
-    )
+    user = _user(actor)
+    scanned = _normalised(code)
+    found = dose_inputs_read(user=user, resident_id=resident_id, code=scanned, desk_id=desk_id, on=today)
+    if found.assignment is None:
+        desk_assignment(actor=actor, desk_id=desk_id, on=today)  # raises the reason there is none
+    assignment = _assignment_usable(found.assignment)
+    if found.appointment is None:
+        raise ValidationFailed(
+            "受种者今天尚未在本接种单位登记签到，请先到登记台",
+            field="resident",
+            code=DeskError.NOT_CHECKED_IN,
+        )
+    inputs = _scan_facts(found, scanned=scanned, now=now)
     failures = desk.scan_checks(inputs)
     if failures:
         raise ValidationFailed(
             "；".join(f.message_zh for f in failures), field="code", code=failures[0].code.value
         )
+    resident = found.appointment.resident
     ok, why = desk.recipient_confirms(phone_last4_given=phone_last4, phone=resident.phone)
     if not ok:
-        raise ValidationFailed(why, field="phone_last4")
+        raise ValidationFailed(why, field="phone_last4", code=DeskError.RECIPIENT_NOT_CONFIRMED)
     site_text = injection_site or inputs.product.site
     if injection_site:
         ok, why = desk.injection_site_valid(injection_site, note=injection_note)
         if not ok:
-            raise ValidationFailed(why, field="injection_site")
+            raise ValidationFailed(why, field="injection_site", code=DeskError.INJECTION_SITE_INVALID)
         site_text = desk.injection_site_text(injection_site, note=injection_note)
-    # The dose first: its unique indexes decide a race for the same code, person and day, or client id. The
-    # code and the stock come last, since the site's stock balance is one row that every desk updates: its
-    # lock is then held only from that update to the commit, not across the rest of the writes.
-    dose = Dose.objects.create(
+    site, tc = assignment.session.site, found.code
+    dose = Dose(
         resident=resident,
         product_code=tc.lot.product.code,
         given_on=today,
@@ -310,44 +298,253 @@ def _dose_administer(
         desk=assignment.desk,
         vaccinator=assignment.staff,
         injection_site=site_text[:40],
-        appointment=appointment,
-        screening=screening,
-        consent=consent,
+        appointment=found.appointment,
+        screening=found.screening,
+        consent=found.consent,
         client_id=client_id,
-        recorded_by=_user(actor),
+        recorded_by=user,
     )
-    appointment_complete(appointment_id=appointment.pk, now=now)
-    Observation.objects.create(dose=dose, site=site, started_at=now)
-    audit_record(
+    # The person's stored status from the history just read plus this dose (no second read of it). First, so
+    # that the site's shared balance row, updated by the dose's writes, stays locked only until the commit.
+    given = GivenDose(product_code=dose.product_code, date=today, place=site.name, external=False, ref=None)
+    _status_store(resident, dataclasses.replace(found.history, doses=(*found.history.doses, given)), on=today)
+    dose_write(actor=actor, dose=dose, now=now)
+    return dose
+
+
+def _assignment_usable(assignment):
+    if assignment.session.status != SessionStatus.OPEN:
+        raise ValidationFailed(
+            "本场次尚未开诊（“四有”确认后开诊），不能接种", field="desk", code=DeskError.SESSION_NOT_OPEN
+        )
+    if assignment.session.site.stock_place_id is None:
+        raise ValidationFailed(
+            f"{assignment.session.site.name}未关联冷链库存地点，无法扫码出库",
+            field="desk",
+            code=DeskError.SITE_WITHOUT_STOCK_PLACE,
+        )
+    return assignment
+
+
+def _insert(instance, *, source: str = "", refs: dict[str, str] | None = None) -> tuple[str, list]:
+    """``INSERT INTO <table> (<columns>) SELECT <values> [FROM source] RETURNING id`` for an unsaved model
+    instance, its values prepared by its fields as ``save()`` would; ``refs`` gives SQL expressions for
+    columns that come from another part of the statement (the dose's id)."""
+    refs = refs or {}
+    columns, values, params = [], [], []
+    for f in instance._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(f'"{f.column}"')
+        if f.column in refs:
+            values.append(refs[f.column])
+        else:
+            values.append("%s")
+            params.append(f.get_db_prep_save(f.pre_save(instance, True), connection))
+    sql = f"INSERT INTO {instance._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)}"
+    return (sql + (f" FROM {source}" if source else "") + " RETURNING id"), params
+
+
+def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
+    """Write one checked dose: the code's new state (a conditional update: still in stock here, its lot
+    usable), the stock balance (a conditional update under its CHECK), the dose (its unique indexes: one per
+    code, one per person, day and product, one per client id), the ledger row, the appointment's completion,
+    the observation and the two audit events. One statement on PostgreSQL (a data-modifying CTE); a plain
+    sequence elsewhere. Raises ``ValidationFailed`` (``code_used`` …) when the code is no longer usable and
+    ``IntegrityError`` when a unique index refuses the dose; the caller's transaction then rolls back."""
+    if connection.vendor != "postgresql":
+        return _dose_write_orm(actor=actor, dose=dose, now=now)
+    from vaxops.audit.services import audit_event
+    from vaxops.booking.models import ACTIVE, Appointment, AppointmentStatus
+    from vaxops.supply.domain import LotStatus
+    from vaxops.supply.models import CodeState, StockBalance, StockMovement, TraceCode
+
+    tc, lot, site = dose.trace_code, dose.lot, dose.site
+    place = site.stock_place
+    doses = lot.product.doses_per_vial
+    reference = dose.client_id[:60]
+    movement = StockMovement(
+        kind="administration",
+        place=place,
+        lot=lot,
+        doses=-doses,
+        code=tc,
+        reference=reference,
+        reason="",
+        actor=_user(actor),
+        actor_label=getattr(actor, "username", str(actor)),
+        at=now,
+    )
+    dose_audit = audit_event(
         actor=actor,
         action="dose.administer",
-        obj=dose,
+        object_type=Dose._meta.label_lower,
+        object_repr=str(dose),
+        new=_dose_audit(dose),
+    )
+    movement_audit = audit_event(
+        actor=actor,
+        action="supply.movement_record",
+        object_type=StockMovement._meta.label_lower,
+        object_repr=str(movement),
         new={
-            "resident_id": resident.pk,
-            "product_code": dose.product_code,
-            "lot": tc.lot.lot_number,
+            "kind": movement.kind,
+            "place": place.code,
+            "lot": lot.lot_number,
+            "doses": -doses,
             "code": tc.code,
-            "dose_number": dose.dose_number,
-            "site": site.code,
-            "desk": str(assignment.desk),
-            "vaccinator": assignment.staff.name,
-            "injection_site": dose.injection_site,
+            "reason": "",
+            "reference": reference,
+            "resident": dose.resident_id,
         },
     )
-    # The person's stored status from the history just read plus this dose (no second read of it).
-    _status_store(resident, dataclasses.replace(history, doses=(*history.doses, _given(dose))), on=today)
-    # Last, so the site's shared balance row stays locked only until the commit.
+    observation = Observation(dose=dose, site=site, started_at=now)
+    dose_sql, dose_params = _insert(dose, source="code")
+    obs_sql, obs_params = _insert(observation, source="dose", refs={"dose_id": "dose.id"})
+    mov_sql, mov_params = _insert(movement, source="code, balance")
+    audit_dose_sql, audit_dose_params = _insert(
+        dose_audit, source="dose", refs={"object_id": "dose.id::text"}
+    )
+    audit_mov_sql, audit_mov_params = _insert(
+        movement_audit, source="movement", refs={"object_id": "movement.id::text"}
+    )
+    t = TraceCode._meta.db_table
+    # Only table and column names from the models are formatted in; every value is a parameter.
+    sql = f"""
+WITH code AS (
+  UPDATE {t} SET state = %s, administered_to_id = %s, administered_at = %s
+  WHERE id = %s AND state = %s AND place_id = %s
+    AND lot_id IN (SELECT id FROM {lot._meta.db_table} WHERE id = %s AND status = %s AND expiry >= %s)
+  RETURNING id
+), balance AS (
+  UPDATE {StockBalance._meta.db_table} SET doses = doses - %s
+  WHERE place_id = %s AND lot_id = %s AND doses >= %s AND EXISTS (SELECT 1 FROM code)
+  RETURNING id
+), dose AS ({dose_sql}
+), observation AS ({obs_sql}
+), movement AS ({mov_sql}
+), appointment AS (
+  UPDATE {Appointment._meta.db_table} SET status = %s, changed_at = %s
+  WHERE id = %s AND status = ANY(%s) AND EXISTS (SELECT 1 FROM dose)
+  RETURNING id
+), audit_dose AS ({audit_dose_sql}
+), audit_movement AS ({audit_mov_sql}
+)
+SELECT (SELECT id FROM code), (SELECT id FROM balance), (SELECT id FROM dose), (SELECT id FROM observation),
+  (SELECT count(*) FROM audit_dose) + (SELECT count(*) FROM audit_movement), (SELECT count(*) FROM appointment)
+"""  # noqa: S608
+    params = [
+        CodeState.ADMINISTERED,
+        dose.resident_id,
+        now,
+        tc.pk,
+        CodeState.IN_STOCK,
+        place.pk,
+        lot.pk,
+        LotStatus.RELEASED.value,
+        clock.today(),
+        doses,
+        place.pk,
+        lot.pk,
+        doses,
+        *dose_params,
+        *obs_params,
+        *mov_params,
+        AppointmentStatus.COMPLETED,
+        now,
+        dose.appointment_id,
+        [str(x) for x in ACTIVE],
+        *audit_dose_params,
+        *audit_mov_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        code_id, balance_id, dose_id, observation_id, _, _ = cursor.fetchone()
+    if code_id is None:
+        raise _code_not_usable(tc, dose)
+    if balance_id is None:
+        raise ValidationFailed(
+            f"库存不足：{place.name}批号{lot.lot_number}结存不足{doses}剂",
+            field="code",
+            code=DeskError.STOCK_SHORT,
+        )
+    dose.pk = dose_id
+    dose._state.adding = False
+    observation.pk = observation_id
+    observation._state.adding = False
+    return None
+
+
+def _code_not_usable(tc, dose: Dose) -> ValidationFailed:
+    """Why the code's conditional update changed nothing: read its state now (another desk used it a
+    moment ago: ``code_used``; or it was wasted, recalled or its lot stopped since the scan)."""
+    from vaxops.supply.models import CodeState, TraceCode
+
+    state, place_id, lot_status, lot_expiry = (
+        TraceCode.objects.filter(pk=tc.pk)
+        .values_list("state", "place_id", "lot__status", "lot__expiry")
+        .get()
+    )
+    if state == CodeState.ADMINISTERED:
+        return ValidationFailed(
+            f"追溯码{tc.code}刚被登记，一人一苗一扫码，不得重复使用",
+            field="code",
+            code=desk.CheckCode.CODE_USED,
+        )
+    if state == CodeState.WASTED:
+        return ValidationFailed(
+            f"追溯码{tc.code}已损耗，不得使用", field="code", code=desk.CheckCode.CODE_WASTED
+        )
+    if state == CodeState.RECALLED:
+        return ValidationFailed(
+            f"追溯码{tc.code}已召回，不得使用", field="code", code=desk.CheckCode.CODE_RECALLED
+        )
+    if state != CodeState.IN_STOCK or place_id != dose.site.stock_place_id:
+        return ValidationFailed(
+            f"追溯码{tc.code}不在本接种单位", field="code", code=desk.CheckCode.CODE_ELSEWHERE
+        )
+    usable, why = lot_usable(status=lot_status, expiry=lot_expiry, on=clock.today())
+    return ValidationFailed(
+        f"批号{tc.lot.lot_number}：{why}",
+        field="code",
+        code=desk.CheckCode.LOT_EXPIRED if lot_status == "released" else desk.CheckCode.LOT_ON_HOLD,
+    )
+
+
+def _dose_audit(dose: Dose) -> dict:
+    return {
+        "resident_id": dose.resident_id,
+        "product_code": dose.product_code,
+        "lot": dose.lot.lot_number,
+        "code": dose.trace_code.code,
+        "dose_number": dose.dose_number,
+        "site": dose.site.code,
+        "desk": str(dose.desk),
+        "vaccinator": dose.vaccinator.name,
+        "injection_site": dose.injection_site,
+    }
+
+
+def _dose_write_orm(*, actor, dose: Dose, now: dt.datetime) -> None:
+    from vaxops.booking.services import appointment_complete
+    from vaxops.supply import services as supply
+
+    # The dose first: its unique indexes decide a race for the same code, person and day, or client id. The
+    # code and the stock come last, since the site's stock balance is one row that every desk updates.
+    dose.save(force_insert=True)
+    appointment_complete(appointment_id=dose.appointment_id, now=now)
+    Observation.objects.create(dose=dose, site=dose.site, started_at=now)
+    audit_record(actor=actor, action="dose.administer", obj=dose, new=_dose_audit(dose))
     supply.code_administer(
         actor=actor,
-        code=tc,
-        resident=resident,
-        place=site.stock_place,
+        code=dose.trace_code,
+        resident=dose.resident,
+        place=dose.site.stock_place,
         at=now,
-        reference=client_id[:60],
+        reference=dose.client_id[:60],
         refresh=False,
         savepoint=False,
     )
-    return dose
 
 
 @transaction.atomic
@@ -375,26 +572,32 @@ def consent_record(
             resident_id=resident_id, status=AppointmentStatus.CHECKED_IN, slot__session__day=today
         ).exists()
     ):
-        raise ValidationFailed("受种者今天尚未登记签到", field="resident")
+        raise ValidationFailed("受种者今天尚未登记签到", field="resident", code=DeskError.NOT_CHECKED_IN)
     text = (
         ConsentText.objects.filter(product_code=product_code, effective_from__lte=today)
         .order_by("-effective_from")
         .first()
     )
     if text is None:
-        raise ValidationFailed(f"疫苗品种“{product_code}”没有知情同意书", field="product_code")
+        raise ValidationFailed(
+            f"疫苗品种“{product_code}”没有知情同意书",
+            field="product_code",
+            code=DeskError.CONSENT_TEXT_MISSING,
+        )
     signer_name = (signer_name or "").strip()
     if not signer_name:
-        raise ValidationFailed("请填写签署人姓名", field="signer_name")
+        raise ValidationFailed("请填写签署人姓名", field="signer_name", code=DeskError.SIGNER_NAME_MISSING)
     if refused:
         if len((refusal_reason or "").strip()) < 2:
-            raise ValidationFailed("拒绝签署须记录原因", field="refusal_reason")
+            raise ValidationFailed(
+                "拒绝签署须记录原因", field="refusal_reason", code=DeskError.REFUSAL_REASON_MISSING
+            )
         signature = ""
     else:
         if not signature.startswith("data:image/png;base64,") or len(signature) < 200:
-            raise ValidationFailed("请在平板上签名", field="signature")
+            raise ValidationFailed("请在平板上签名", field="signature", code=DeskError.SIGNATURE_MISSING)
         if len(signature) > 400_000:
-            raise ValidationFailed("签名图像过大", field="signature")
+            raise ValidationFailed("签名图像过大", field="signature", code=DeskError.SIGNATURE_TOO_LARGE)
     now = clock.now()
     consent = Consent.objects.create(
         resident=resident,
@@ -428,16 +631,18 @@ def observation_release(*, actor, observation_id: int, reason: str = "") -> Obse
     """Let a person go after their 30 minutes (earlier only with a stated reason)."""
 
     if not (actor.has_perm("clinic.change_observation") or actor.has_perm("clinic.administer_dose")):
-        raise PermissionDenied("您的角色无权放行留观人员")
+        raise PermissionDenied("您的角色无权放行留观人员", code=DeskError.ROLE_FORBIDDEN)
     o = Observation.objects.select_for_update().filter(pk=observation_id).first()
     if o is None:
-        raise NotFound("留观记录不存在")
+        raise NotFound("留观记录不存在", code=DeskError.OBSERVATION_NOT_FOUND)
     if o.released_at is not None:
-        raise ValidationFailed("该受种者已离开留观区", field="observation")
+        raise ValidationFailed(
+            "该受种者已离开留观区", field="observation", code=DeskError.OBSERVATION_RELEASED
+        )
     now = clock.now()
     ok, note = desk.may_release(o.started_at, now, reason=reason)
     if not ok:
-        raise ValidationFailed(note, field="reason")
+        raise ValidationFailed(note, field="reason", code=DeskError.OBSERVATION_NOT_OVER)
     Observation.objects.filter(pk=o.pk).update(
         released_at=now, released_by=_user(actor), release_note=note[:200]
     )
@@ -452,14 +657,16 @@ def reaction_note_add(
 ) -> ReactionNote:
     """Open an adverse-reaction note during observation (the safety work builds on it)."""
     if not (actor.has_perm("clinic.add_reactionnote") or actor.has_perm("clinic.administer_dose")):
-        raise PermissionDenied("您的角色无权记录异常反应")
+        raise PermissionDenied("您的角色无权记录异常反应", code=DeskError.ROLE_FORBIDDEN)
     o = Observation.objects.filter(pk=observation_id).first()
     if o is None:
-        raise NotFound("留观记录不存在")
+        raise NotFound("留观记录不存在", code=DeskError.OBSERVATION_NOT_FOUND)
     if severity not in ReactionNote.Severity.values:
-        raise ValidationFailed("请选择反应程度", field="severity")
+        raise ValidationFailed("请选择反应程度", field="severity", code=DeskError.SEVERITY_INVALID)
     if len((description or "").strip()) < 2:
-        raise ValidationFailed("请描述反应表现与处置", field="description")
+        raise ValidationFailed(
+            "请描述反应表现与处置", field="description", code=DeskError.DESCRIPTION_MISSING
+        )
     note = ReactionNote.objects.create(
         observation=o,
         at=clock.now(),
@@ -488,38 +695,21 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
     from vaxops.booking.models import Appointment, AppointmentStatus
     from vaxops.booking.selfservice import appointment_from_qr
     from vaxops.booking.services import appointment_check_in
-    from vaxops.registry import domain as registry_domain
 
     require(actor, "booking.change_appointment")
     now = now or clock.now()
     scan = (scan or "").strip()
     if not scan:
-        raise ValidationFailed("请扫描身份证或预约二维码", field="scan")
+        raise ValidationFailed("请扫描身份证或预约二维码", field="scan", code=DeskError.SCAN_EMPTY)
     if session.day != clock.today():
-        raise ValidationFailed("只能为今天的场次登记", field="session")
+        raise ValidationFailed("只能为今天的场次登记", field="session", code=DeskError.SESSION_NOT_TODAY)
     if scan.upper().startswith("VXA:"):
         appointment = appointment_from_qr(scan)
         if appointment is None:
-            raise ValidationFailed("预约二维码无效或已过期", field="scan")
+            raise ValidationFailed("预约二维码无效或已过期", field="scan", code=DeskError.QR_INVALID)
         resident = appointment.resident
     else:
-        try:
-            doc = registry_domain.parse_document(registry_domain.parse_id_type(""), scan, today=clock.today())
-        except registry_domain.DocumentError as e:
-            raise ValidationFailed(e.message, field="scan") from None
-        resident = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).first()
-        audit_record(
-            actor=actor,
-            action="resident.search_by_document",
-            object_type="registry.resident",
-            object_id=resident.pk if resident else "",
-            purpose="现场登记",
-            new={
-                "query": registry_domain.mask_id(doc.number),
-                "found": resident is not None,
-                "site": session.site.code,
-            },
-        )
+        resident = desk_find(actor=actor, session=session, scan=scan, purpose="现场登记", now=now)
         if resident is None:
             return {
                 "appointment": None,
@@ -550,3 +740,26 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
     if appointment.status == AppointmentStatus.BOOKED:
         appointment = appointment_check_in(actor=actor, appointment=appointment, now=now)
     return {"appointment": appointment, "resident": resident, "message": "已签到"}
+
+
+def desk_find(*, actor, session, scan: str, purpose: str, now: dt.datetime | None = None) -> Resident | None:
+    """The person whose ID card was scanned at ``session``'s desks, from anywhere in the county (through
+    ``registry.services.resident_find_by_document``, which audits it for ``purpose``), or ``None``. A find
+    is kept as a ``DeskFind`` (this user, this person, this session, today) so that the same user may
+    register them as a walk-in today. ``ValidationFailed`` (``document_invalid``) for a malformed number."""
+    from vaxops.registry.services import resident_find_by_document
+
+    from .models import DeskFind
+
+    resident = resident_find_by_document(
+        actor=actor,
+        id_number=scan,
+        purpose=purpose,
+        county_wide=True,
+        field="scan",
+        note={"site": session.site.code},
+    )
+    if resident is not None and getattr(actor, "pk", None):
+        now = now or clock.now()
+        DeskFind.objects.create(user=actor, resident=resident, session=session, at=now, on=clock.today())
+    return resident

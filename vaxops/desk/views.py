@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from vaxops.audit.services import audit_record
 from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
 from vaxops.booking.selfservice import appointment_from_qr
@@ -36,18 +35,19 @@ from vaxops.clinic import services as clinic_services
 from vaxops.clinic.forms import ScreeningForm
 from vaxops.clinic.models import Consent, ConsentText, Dose, Observation, ReactionNote, ScreeningRecord
 from vaxops.core import clock
-from vaxops.core.bounds import parse_int
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.ratelimit import throttle
-from vaxops.registry import domain as registry_domain
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
 from vaxops.sites.models import Assignment, Session, Site, StaffMember
-from vaxops.sites.selectors import site_in_scope
+from vaxops.sites.selectors import site_workable, staff_member
 
 from . import domain as desk
+from . import selectors as desk_selectors
 from . import services as desk_services
+from .errors import DeskError
+from .forms import shown
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,7 @@ SCREEN_PERMS = {
 
 
 def _staff(user) -> StaffMember | None:
-    if not getattr(user, "pk", None):
-        return None
-    return StaffMember.objects.filter(user=user).select_related("site").first()
+    return staff_member(user)
 
 
 def _county(user) -> bool:
@@ -91,9 +89,7 @@ def _county(user) -> bool:
 def may_use_site(user, site: Site) -> bool:
     """Site staff use their own site's desks only; the county CDC uses any site in its jurisdiction."""
     staff = _staff(user)
-    if staff is not None:
-        return staff.active and staff.site_id == site.pk
-    return _county(user) and site_in_scope(user, site)
+    return (staff is not None or _county(user)) and site_workable(user, site, staff=staff)
 
 
 def _may_screen(user, key: str) -> bool:
@@ -104,10 +100,6 @@ def _forbidden(request, message: str):
     return render(request, "error.html", {"message": message}, status=403)
 
 
-def _int(value) -> int | None:
-    return parse_int(value)
-
-
 def _desk_page(screen: str | None = None):
     """Load the session named in the URL, check the user may use its site (and the screen), and turn a
     service's refusal that escaped the view into a page instead of a 500."""
@@ -115,9 +107,9 @@ def _desk_page(screen: str | None = None):
     def decorate(view):
         @wraps(view)
         def wrapper(request, session_id: int, *args, **kwargs):
-            session = get_object_or_404(
-                Session.objects.select_related("site__division", "site__stock_place"), pk=session_id
-            )
+            session = desk_selectors.session_for_page(session_id)
+            if session is None:
+                raise Http404("no such session")
             if not may_use_site(request.user, session.site):
                 return _forbidden(request, _("您无权使用该接种单位的接种台"))
             if screen is not None and not _may_screen(request.user, screen):
@@ -152,10 +144,7 @@ def _screens(user, session: Session, *, mine: str | None = None) -> list[dict]:
 
 
 def _assignment(user, session: Session) -> Assignment | None:
-    staff = _staff(user)
-    if staff is None:
-        return None
-    return Assignment.objects.filter(staff=staff, session=session).select_related("desk").first()
+    return desk_selectors.assignment_of(_staff(user), session)
 
 
 def _context(request, session: Session, tab: str, **extra) -> dict:
@@ -183,15 +172,7 @@ def _context(request, session: Session, tab: str, **extra) -> dict:
 
 def _checked_in_here(session: Session, resident_id: int | None) -> Appointment | None:
     """The person's appointment in this session, when they are checked in (waiting for their dose)."""
-    if resident_id is None:
-        return None
-    return (
-        Appointment.objects.filter(
-            slot__session=session, resident_id=resident_id, status=AppointmentStatus.CHECKED_IN
-        )
-        .select_related("resident", "slot")
-        .first()
-    )
+    return desk_selectors.checked_in_here(session, resident_id)
 
 
 def _find_and_show(request, session: Session, base: str):
@@ -206,7 +187,7 @@ def _find_and_show(request, session: Session, base: str):
 
 def _resident_param(request) -> int | None:
     """The person a desk screen is showing (posted back with a form, or in the address)."""
-    return _int(request.POST.get("resident") if request.method == "POST" else request.GET.get("resident"))
+    return shown(request.POST if request.method == "POST" else request.GET, "resident")
 
 
 def _find_checked_in(request, session: Session, scan: str) -> Appointment:
@@ -214,57 +195,34 @@ def _find_checked_in(request, session: Session, scan: str) -> Appointment:
     vaccination desks: only people already checked in here are found)."""
     scan = (scan or "").strip()
     if not scan:
-        raise ValidationFailed(_("请扫描身份证或预约二维码"), field="scan")
+        raise ValidationFailed(_("请扫描身份证或预约二维码"), field="scan", code=DeskError.SCAN_EMPTY)
     if scan.upper().startswith("VXA:"):
         appointment = appointment_from_qr(scan)
         if appointment is None:
-            raise ValidationFailed(_("预约二维码无效或已过期"), field="scan")
+            raise ValidationFailed(_("预约二维码无效或已过期"), field="scan", code=DeskError.QR_INVALID)
         resident_id = appointment.resident_id
     else:
-        try:
-            doc = registry_domain.parse_document(registry_domain.parse_id_type(""), scan, today=clock.today())
-        except registry_domain.DocumentError as e:
-            raise ValidationFailed(e.message, field="scan") from None
-        found = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number).values_list(
-            "pk", flat=True
+        found = desk_services.desk_find(
+            actor=request.user, session=session, scan=scan, purpose="接种台核对身份"
         )
-        resident_id = found.first()
-        audit_record(
-            actor=request.user,
-            action="resident.search_by_document",
-            object_type="registry.resident",
-            object_id=resident_id or "",
-            purpose="接种台核对身份",
-            new={"query": mask_id(doc.number), "found": resident_id is not None, "site": session.site.code},
-        )
+        resident_id = found.pk if found is not None else None
     appointment = _checked_in_here(session, resident_id)
     if appointment is None:
-        raise ValidationFailed(_("该受种者今天尚未在本接种单位登记签到，请先到登记台"), field="scan")
+        raise ValidationFailed(
+            _("该受种者今天尚未在本接种单位登记签到，请先到登记台"),
+            field="scan",
+            code=DeskError.NOT_CHECKED_IN,
+        )
     return appointment
 
 
 def _progress(resident_ids: list[int], today: dt.date) -> dict[int, dict]:
     """Each person's steps today: the latest screening, the latest consent and whether a dose was given."""
-    out: dict[int, dict] = {rid: {"screening": None, "consent": None, "dose": None} for rid in resident_ids}
-    for s in ScreeningRecord.objects.filter(resident_id__in=resident_ids, screened_on=today).order_by(
-        "at", "id"
-    ):
-        out[s.resident_id]["screening"] = s
-    for c in Consent.objects.filter(resident_id__in=resident_ids, signed_on=today).order_by("at", "id"):
-        out[c.resident_id]["consent"] = c
-    for d in Dose.objects.filter(
-        resident_id__in=resident_ids, given_on=today, voided_at__isnull=True, external=False
-    ):
-        out[d.resident_id]["dose"] = d
-    return out
+    return desk_selectors.progress_on(resident_ids, today)
 
 
 def _people(session: Session, statuses) -> list[dict]:
-    appointments = list(
-        Appointment.objects.filter(slot__session=session, status__in=statuses)
-        .select_related("resident", "slot")
-        .order_by("-changed_at", "-id")[:300]
-    )
+    appointments = desk_selectors.appointments_in(session, statuses)
     steps = _progress([a.resident_id for a in appointments], clock.today())
     return [
         {
@@ -323,13 +281,9 @@ def home(request):
     if staff is not None:
         if not staff.active:
             return _forbidden(request, _("您已不在岗，不能使用接种台"))
-        sessions = list(Session.objects.filter(site=staff.site, day=today).select_related("site"))
+        sessions = desk_selectors.sessions_on(today, site=staff.site)
     elif _county(user):
-        sessions = [
-            s
-            for s in Session.objects.filter(day=today).select_related("site__division").order_by("site__code")
-            if site_in_scope(user, s.site)
-        ]
+        sessions = [s for s in desk_selectors.sessions_on(today) if site_workable(user, s.site, staff=None)]
     else:
         return _forbidden(request, _("您的账号未登记为接种单位工作人员"))
     rows = []
@@ -414,7 +368,7 @@ def walk_in(request, session: Session):
         data = None
     resident = None
     if isinstance(data, dict) and data.get("s") == session.pk:
-        resident = Resident.objects.filter(pk=_int(data.get("r"))).select_related("priority_group").first()
+        resident = Resident.objects.filter(pk=shown(data, "r")).select_related("priority_group").first()
     if resident is None:
         request.session[CHECKIN_KEY] = {
             "session": session.pk,
@@ -490,10 +444,12 @@ def screening(request, session: Session):
             if status == 200:
                 status = 400
         record = None
-        shown = _int(request.GET.get("record"))
-        if shown is not None:
+        record_id = shown(request.GET, "record")
+        if record_id is not None:
             record = (
-                ScreeningRecord.objects.filter(pk=shown, resident=resident).select_related("screener").first()
+                ScreeningRecord.objects.filter(pk=record_id, resident=resident)
+                .select_related("screener")
+                .first()
             )
         if record is None:
             record = (
@@ -589,7 +545,9 @@ def consent(request, session: Session, resident_id: int):
             values["signer_relation"] = "本人"
         try:
             if not product:
-                raise ValidationFailed(_("没有可签署的知情同意书"), field="product_code")
+                raise ValidationFailed(
+                    _("没有可签署的知情同意书"), field="product_code", code=DeskError.CONSENT_TEXT_MISSING
+                )
             record = desk_services.consent_record(
                 actor=request.user,
                 resident_id=resident.pk,
@@ -606,12 +564,8 @@ def consent(request, session: Session, resident_id: int):
             url = reverse("desk:consent", args=[session.pk, resident.pk])
             return redirect(f"{url}?product={product}&done={record.pk}")
     done = None
-    if _int(request.GET.get("done")) is not None:
-        done = (
-            Consent.objects.filter(pk=_int(request.GET.get("done")), resident=resident)
-            .select_related("text")
-            .first()
-        )
+    if (done_id := shown(request.GET, "done")) is not None:
+        done = Consent.objects.filter(pk=done_id, resident=resident).select_related("text").first()
     ctx = _context(
         request,
         session,
@@ -829,7 +783,7 @@ def _observation_page(request, session: Session, *, status: int = 200, **extra):
         )
     selected = extra.pop("selected", None)
     if selected is None:
-        obs_id = _int(request.GET.get("obs"))
+        obs_id = shown(request.GET, "obs")
         selected = next((r for r in rows if r["o"].pk == obs_id), None)
     ctx = _context(
         request,
@@ -861,7 +815,7 @@ def _observation_at(session: Session, observation_id: int) -> Observation:
         .first()
     )
     if o is None:
-        raise NotFound(_("留观记录不存在"))
+        raise NotFound(_("留观记录不存在"), code=DeskError.OBSERVATION_NOT_FOUND)
     return o
 
 
@@ -975,14 +929,14 @@ def _dose_for_staff(request, pk: int) -> Dose:
         .first()
     )
     if dose is None:
-        raise NotFound(_("接种记录不存在"))
+        raise NotFound(_("接种记录不存在"), code=DeskError.DOSE_NOT_FOUND)
     if not request.user.has_perm("clinic.view_dose"):
-        raise PermissionDenied(_("您的角色无权查看接种记录"))
+        raise PermissionDenied(_("您的角色无权查看接种记录"), code=DeskError.ROLE_FORBIDDEN)
     if dose.site_id is not None:
         if not may_use_site(request.user, dose.site):
-            raise PermissionDenied(_("您无权查看该接种单位的接种记录"))
+            raise PermissionDenied(_("您无权查看该接种单位的接种记录"), code=DeskError.SITE_OUT_OF_SCOPE)
     elif not residents_visible(user=request.user).filter(pk=dose.resident_id).exists():
-        raise NotFound(_("接种记录不存在"))
+        raise NotFound(_("接种记录不存在"), code=DeskError.DOSE_NOT_FOUND)
     return dose
 
 

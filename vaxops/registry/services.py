@@ -943,9 +943,23 @@ def resident_reveal(*, actor, resident_id: int, purpose: str) -> dict[str, str]:
 
 
 @transaction.atomic
-def resident_find_by_document(*, actor, id_number: str, purpose: str, id_type: str = "") -> Resident | None:
-    """Look a person up by full document number (within scope), for a stated purpose; always audited."""
-    require(actor, "registry.search_by_document")
+def resident_find_by_document(
+    *,
+    actor,
+    id_number: str,
+    purpose: str,
+    id_type: str = "",
+    county_wide: bool = False,
+    field: str = "id_number",
+    note: dict | None = None,
+) -> Resident | None:
+    """Look a person up by full document number, for a stated purpose; always audited (the one place that
+    finds a person by document and the one that audits it). Within the actor's scope and with the
+    ``registry.search_by_document`` permission; ``county_wide`` is for a site's desks, which serve people
+    from anywhere (the caller has checked the desk's own permission and site). ``field`` names the input
+    in a refusal; ``note`` is added to the audit event (e.g. the site)."""
+    if not county_wide:
+        require(actor, "registry.search_by_document")
     purpose = (purpose or "").strip()
     if len(purpose) < 2:
         raise ValidationFailed(
@@ -954,21 +968,16 @@ def resident_find_by_document(*, actor, id_number: str, purpose: str, id_type: s
     try:
         doc = domain.parse_document(domain.parse_id_type(id_type), id_number, today=clock.today())
     except domain.DocumentError as e:
-        raise ValidationFailed(
-            e.message, field="id_number", code=RegistryErrorCode.ID_NUMBER_INVALID
-        ) from None
-    resident = (
-        scope_for(actor)
-        .filter(Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number))
-        .first()
-    )
+        raise ValidationFailed(e.message, field=field, code=RegistryErrorCode.ID_NUMBER_INVALID) from None
+    found = Resident.objects.filter(id_type=doc.id_type.value, id_number=doc.number)
+    resident = (found if county_wide else scope_for(actor).filter(found)).first()
     audit_record(
         actor=actor,
         action="resident.search_by_document",
         object_type="registry.resident",
         object_id=resident.pk if resident else "",
         purpose=purpose[:200],
-        new={"query": domain.mask_id(doc.number), "found": resident is not None},
+        new={"query": domain.mask_id(doc.number), "found": resident is not None, **(note or {})},
     )
     return resident
 

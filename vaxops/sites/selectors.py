@@ -142,13 +142,30 @@ def staff_site_id(user) -> int | None:
     return StaffMember.objects.filter(user=user, active=True).values_list("site_id", flat=True).first()
 
 
-def site_in_scope(user, site: Site) -> bool:
-    """May ``user`` act on ``site``: the site lies in the user's division (county, township…); a staff member
-    linked to a site acts on that site only; an employer contact on none."""
+def staff_member(user) -> StaffMember | None:
+    """The user's staff membership at a site (active or not), with its site; ``None`` for a user who is not
+    site staff (the county CDC, an anonymous user)."""
+    if not getattr(user, "pk", None):
+        return None
+    return StaffMember.objects.filter(user_id=user.pk).select_related("site").first()
+
+
+def site_workable(user, site: Site, *, staff: StaffMember | None | bool = False) -> bool:
+    """Whether ``user`` may work at ``site``: an unrestricted user anywhere; a site's staff member only at
+    their own site and only while active (not in post: nowhere); anyone else at a site in their
+    jurisdiction. The one rule of the sites pages, the desk pages and the desk API. ``staff`` is the user's
+    membership when the caller has read it already (``None``: not staff)."""
+    if not getattr(user, "pk", None):
+        return False
     scope = scope_for(user)
     if scope.unrestricted:
         return True
-    staff = StaffMember.objects.filter(user_id=user.pk).first() if getattr(user, "pk", None) else None
-    if staff is not None and staff.site_id != site.pk:
-        return False
+    member = staff_member(user) if staff is False else staff
+    if member is not None:
+        return member.active and member.site_id == site.pk
     return scope.code_low is not None and scope.covers_code(site.division.code)
+
+
+def site_in_scope(user, site: Site) -> bool:
+    """May ``user`` act on ``site`` (the sites pages' name for ``site_workable``)."""
+    return site_workable(user, site)

@@ -105,13 +105,29 @@ def test_the_registration_desk_checks_in_by_id_card_and_registers_a_walk_in(
         birth_date=born,
     )
     r = post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/walk-in", {"resident_id": visitor.pk})
-    assert r.status_code == 404 and "请先在登记台扫描其身份证" in r.json()["message"]
+    assert r.status_code == 404 and r.json()["code"] == "resident_not_found"
+    # A find of yesterday does not count: a find expires with its day.
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from vaxops.desk.models import DeskFind
+
+    DeskFind.objects.create(
+        user=get_user_model().objects.get(username="registrar"),
+        resident=visitor,
+        session=desk1.session,
+        at=timezone.now() - dt.timedelta(days=1),
+        on=timezone.localdate() - dt.timedelta(days=1),
+    )
+    r = post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/walk-in", {"resident_id": visitor.pk})
+    assert r.status_code == 404 and r.json()["code"] == "resident_not_found"
     post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/check-in", {"scan": visitor.id_number})
+    assert DeskFind.objects.filter(resident=visitor, on=timezone.localdate()).count() == 1
     r = post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/walk-in", {"resident_id": visitor.pk})
     assert r.status_code == 201 and r.json()["resident"]["name"] == "外*人"
 
     r = post(client, auth, f"{DESK}/sessions/{desk1.session.pk}/check-in", {"scan": ""})
-    assert r.status_code == 400 and r.json()["message"] == "请扫描身份证或预约二维码"
+    assert r.status_code == 400 and r.json()["code"] == "scan_empty"
     # A vaccinator does not run the registration desk.
     r = post(
         client,
