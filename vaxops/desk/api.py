@@ -28,7 +28,7 @@ from vaxops.core.schemas import ErrorOut, Id
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
-from vaxops.sites.selectors import site_workable, staff_member
+from vaxops.sites.selectors import site_workable, staff_site_id
 
 from . import domain as desk
 from . import selectors
@@ -274,11 +274,6 @@ def _appointment(a) -> dict | None:
     }
 
 
-def _staff_site_id(user) -> int | None:
-    member = staff_member(user)
-    return member.site_id if member is not None and member.active else None
-
-
 def _site_allowed(user, site) -> None:
     """Desk work at ``site`` (``sites.selectors.site_workable``): its own active staff, or a user whose
     jurisdiction covers it (the county CDC)."""
@@ -323,7 +318,7 @@ def _dose_visible(user, dose_id: int) -> Dose:
     """A dose of a person in the user's scope, or one given at the user's own site."""
     d = selectors.dose_with_details(dose_id)
     if d is not None:
-        site_id = _staff_site_id(user)
+        site_id = staff_site_id(user)
         if (site_id is not None and d.site_id == site_id) or residents_visible(user=user).filter(
             pk=d.resident_id
         ).exists():

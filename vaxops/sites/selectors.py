@@ -29,14 +29,7 @@ def session_get(*, user, session_id: int) -> Session:
 
 
 # Sites, their desks and staff are public reference data (where to go, who works there); what a user may
-# act on is decided by ``views.site_in_scope`` and the services.
-
-
-def staff_member_of(*, user) -> StaffMember | None:
-    """The staff record linked to ``user`` (a site's staff act on that site only), or ``None``."""
-    if not getattr(user, "pk", None):
-        return None
-    return StaffMember.objects.filter(user_id=user.pk).first()
+# act on is decided by ``site_workable`` and the services.
 
 
 def sites_listed(*, on, include_inactive: bool):

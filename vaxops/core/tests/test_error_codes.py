@@ -80,7 +80,17 @@ class TestRaiseSites:
 
     def test_it_scans_the_apps(self):
         scanned = {p.relative_to(ROOT).parts[0] for p in _product_files()}
-        assert {"supply", "booking", "registry", "clinic", "core", "certs", "sites", "notify", "desk"} <= scanned
+        assert {
+            "supply",
+            "booking",
+            "registry",
+            "clinic",
+            "core",
+            "certs",
+            "sites",
+            "notify",
+            "desk",
+        } <= scanned
 
     @pytest.mark.parametrize(
         ("source", "problem"),
