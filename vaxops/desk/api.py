@@ -375,7 +375,7 @@ def check_in(request, session_id: Id, payload: ScanIn):
 def _walk_in_resident(user, resident_id: int) -> Resident:
     """A person in the user's jurisdiction, or one this user found by scanning their ID card at the desk
     today (people come to a site from anywhere in the county; a bare id does not open anyone's record)."""
-    found = selectors.resident_by_id(resident_id)
+    found = selectors.resident_by_id(resident_id=resident_id)
     if found is not None and (
         residents_visible(user=user).filter(pk=found.pk).exists()
         or found_at_desk_today(user=user, resident_id=found.pk)
@@ -429,7 +429,7 @@ def consent_text(request, product_code: str):
     """今天生效的知情同意书版本（签署时记录所签版本）。"""
     if not (request.user.has_perm("clinic.view_consenttext") or request.user.has_perm("clinic.add_consent")):
         raise PermissionDenied("您的角色无权执行此操作", code=DeskError.ROLE_FORBIDDEN)
-    text = selectors.consent_text_current(product_code, clock.today())
+    text = selectors.consent_text_current(product_code=product_code, on=clock.today())
     if text is None:
         raise NotFound(
             f"疫苗品种“{product_code}”没有知情同意书",
@@ -572,7 +572,7 @@ def dose_record_get(request, dose_id: Id):
     生成请用 ``POST …/record-link``）。"""
     require(request.user, "clinic.view_dose")
     d = _dose_visible(request.user, dose_id)
-    resident = selectors.resident_by_id(d.resident_id)
+    resident = selectors.resident_by_id(resident_id=d.resident_id)
     history = [
         {
             "id": h.pk,

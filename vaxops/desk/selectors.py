@@ -319,7 +319,7 @@ def appointment_with_slot(appointment_id: int):
     return Appointment.objects.select_related("slot").get(pk=appointment_id)
 
 
-def resident_by_id(resident_id: int):
+def resident_by_id(*, resident_id: int | None):
     """The resident (with the priority group), or ``None``. Not scoped: the caller decides access."""
     from vaxops.registry.models import Resident
 
@@ -344,7 +344,7 @@ def dose_history(resident_id: int) -> list:
     return list(Dose.objects.filter(resident_id=resident_id).select_related("lot").order_by("given_on", "id"))
 
 
-def consent_text_current(product_code: str, on: dt.date):
+def consent_text_current(*, product_code: str, on: dt.date):
     """The product's consent text in force on ``on``, or ``None``."""
     from vaxops.clinic.models import ConsentText
 
@@ -445,3 +445,131 @@ def appointments_in(session, statuses, *, limit: int = 300) -> list:
         .select_related("resident", "slot")
         .order_by("-changed_at", "-id")[:limit]
     )
+
+
+def appointment_shown(*, appointment_id: int | None):
+    """The appointment (with its slot) the check-in page shows after a scan, or ``None``."""
+    from vaxops.booking.models import Appointment
+
+    return Appointment.objects.filter(pk=appointment_id).select_related("slot").first()
+
+
+def screening_shown(*, resident, record_id: int | None, day: dt.date):
+    """The screening the screening page shows (with its screener): the person's record ``record_id`` when
+    given and theirs, else their latest of ``day``, else ``None``."""
+    from vaxops.clinic.models import ScreeningRecord
+
+    record = None
+    if record_id is not None:
+        record = (
+            ScreeningRecord.objects.filter(pk=record_id, resident=resident).select_related("screener").first()
+        )
+    if record is None:
+        record = (
+            ScreeningRecord.objects.filter(resident=resident, screened_on=day)
+            .select_related("screener")
+            .order_by("-at")
+            .first()
+        )
+    return record
+
+
+def consent_latest_on(*, resident, day: dt.date):
+    """The person's latest consent (or refusal) signed on ``day``, or ``None``."""
+    from vaxops.clinic.models import Consent
+
+    return Consent.objects.filter(resident=resident, signed_on=day).order_by("-at").first()
+
+
+def consent_shown(*, resident, consent_id: int):
+    """The person's consent ``consent_id`` with its text (the consent page after signing), or ``None``."""
+    from vaxops.clinic.models import Consent
+
+    return Consent.objects.filter(pk=consent_id, resident=resident).select_related("text").first()
+
+
+def consent_text_products(*, on: dt.date) -> set[str]:
+    """The product codes that have a consent text in force on ``on``."""
+    from vaxops.clinic.models import ConsentText
+
+    return set(ConsentText.objects.filter(effective_from__lte=on).values_list("product_code", flat=True))
+
+
+def dose_given_in(*, session, resident_id: int):
+    """The person's standing dose given on an appointment of this session, or ``None``."""
+    from vaxops.clinic.models import Dose
+
+    return Dose.objects.filter(
+        resident_id=resident_id, appointment__slot__session=session, voided_at__isnull=True
+    ).first()
+
+
+def dose_at_site(*, dose_id: int, site):
+    """A dose given at ``site`` with what the success screen shows (person, lot, product, code, vaccinator),
+    or ``None``."""
+    from vaxops.clinic.models import Dose
+
+    return (
+        Dose.objects.select_related("resident", "lot__product", "trace_code", "vaccinator")
+        .filter(pk=dose_id, site=site)
+        .first()
+    )
+
+
+def observation_of_dose(*, dose):
+    """The dose's observation, or ``None``."""
+    from vaxops.clinic.models import Observation
+
+    return Observation.objects.filter(dose=dose).first()
+
+
+def observations_waiting(*, site, since: dt.datetime) -> list:
+    """The site's people in observation who started at or after ``since`` and are not yet released, oldest
+    first, each with its dose, person, lot and reactions (prefetched)."""
+    from vaxops.clinic.models import Observation
+
+    return list(
+        Observation.objects.filter(site=site, released_at__isnull=True, started_at__gte=since)
+        .select_related("dose__resident", "dose__lot")
+        .prefetch_related("reactions")
+        .order_by("started_at")
+    )
+
+
+def observation_at_site(*, observation_id: int, site):
+    """The site's observation ``observation_id`` with its dose and person, or ``None``."""
+    from vaxops.clinic.models import Observation
+
+    return Observation.objects.filter(pk=observation_id, site=site).select_related("dose__resident").first()
+
+
+def doses_for_record(*, resident, include_voided: bool) -> list:
+    """The person's doses for the printable record, oldest first, with lot and site (voided ones only when
+    ``include_voided``)."""
+    from vaxops.clinic.models import Dose
+
+    doses = Dose.objects.filter(resident=resident).select_related("lot", "site").order_by("given_on", "id")
+    if not include_voided:
+        doses = doses.filter(voided_at__isnull=True)
+    return list(doses)
+
+
+def dose_for_record(*, dose_id: int):
+    """A dose with what the record page shows (person, site and division, lot, product, code, vaccinator,
+    who voided it), or ``None``. Not scoped: the caller checks the user may see it."""
+    from vaxops.clinic.models import Dose
+
+    return (
+        Dose.objects.select_related(
+            "resident", "site__division", "lot__product", "trace_code", "vaccinator", "voided_by"
+        )
+        .filter(pk=dose_id)
+        .first()
+    )
+
+
+def session_at(*, site, day: dt.date):
+    """The site's session on ``day``, or ``None``."""
+    from vaxops.sites.models import Session
+
+    return Session.objects.filter(site=site, day=day).first()

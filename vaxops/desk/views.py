@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -33,7 +33,7 @@ from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.clinic import selectors
 from vaxops.clinic import services as clinic_services
 from vaxops.clinic.forms import ScreeningForm
-from vaxops.clinic.models import Consent, ConsentText, Dose, Observation, ReactionNote, ScreeningRecord
+from vaxops.clinic.models import Dose, Observation, ReactionNote
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
 from vaxops.core.ratelimit import throttle
@@ -42,6 +42,7 @@ from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
 from vaxops.sites.models import Assignment, Session, Site, StaffMember
 from vaxops.sites.selectors import site_workable, staff_member
+from vaxops.supply import selectors as supply_selectors
 
 from . import domain as desk
 from . import selectors as desk_selectors
@@ -334,12 +335,10 @@ def checkin(request, session: Session):
         last = None
     shown = None
     if last and last.get("resident"):
-        resident = Resident.objects.filter(pk=last["resident"]).select_related("priority_group").first()
+        resident = desk_selectors.resident_by_id(resident_id=last["resident"])
         if resident is not None:
             shown = _person(resident)
-            appointment = (
-                Appointment.objects.filter(pk=last.get("appointment")).select_related("slot").first()
-            )
+            appointment = desk_selectors.appointment_shown(appointment_id=last.get("appointment"))
             shown["appointment"] = appointment
             if appointment is None and request.user.has_perm("booking.add_appointment"):
                 shown["ticket"] = signing.dumps({"r": resident.pk, "s": session.pk}, salt=WALK_IN_SALT)
@@ -368,7 +367,7 @@ def walk_in(request, session: Session):
         data = None
     resident = None
     if isinstance(data, dict) and data.get("s") == session.pk:
-        resident = Resident.objects.filter(pk=shown(data, "r")).select_related("priority_group").first()
+        resident = desk_selectors.resident_by_id(resident_id=shown(data, "r"))
     if resident is None:
         request.session[CHECKIN_KEY] = {
             "session": session.pk,
@@ -443,21 +442,9 @@ def screening(request, session: Session):
                     return redirect(f"{base}?resident={resident.pk}&record={record.pk}")
             if status == 200:
                 status = 400
-        record = None
-        record_id = shown(request.GET, "record")
-        if record_id is not None:
-            record = (
-                ScreeningRecord.objects.filter(pk=record_id, resident=resident)
-                .select_related("screener")
-                .first()
-            )
-        if record is None:
-            record = (
-                ScreeningRecord.objects.filter(resident=resident, screened_on=today)
-                .select_related("screener")
-                .order_by("-at")
-                .first()
-            )
+        record = desk_selectors.screening_shown(
+            resident=resident, record_id=shown(request.GET, "record"), day=today
+        )
         contra = None
         if record is not None and record.contraindicated_products:
             contra = (
@@ -474,7 +461,7 @@ def screening(request, session: Session):
             record_contra=contra,
             may_record=request.user.has_perm("clinic.add_screeningrecord"),
             may_consent=request.user.has_perm("clinic.add_consent"),
-            consent=Consent.objects.filter(resident=resident, signed_on=today).order_by("-at").first(),
+            consent=desk_selectors.consent_latest_on(resident=resident, day=today),
         )
     return render(request, "desk/screening.html", ctx, status=status)
 
@@ -487,22 +474,12 @@ def screening(request, session: Session):
 def _consent_products(session: Session, resident: Resident) -> list[str]:
     """The products the person may be given today that this site has in stock (those with a consent
     text); without stock, every product the schedule allows, so the text can still be read."""
-    from vaxops.supply.models import StockBalance
-
     forecast = _forecast_summary(resident)
     allowed = forecast.get("allowed") or []
-    with_text = set(
-        ConsentText.objects.filter(effective_from__lte=clock.today()).values_list("product_code", flat=True)
-    )
+    with_text = desk_selectors.consent_text_products(on=clock.today())
     stocked: list[str] = []
     if session.site.stock_place_id:
-        for code in (
-            StockBalance.objects.filter(place_id=session.site.stock_place_id, doses__gt=0)
-            .order_by("lot__expiry")
-            .values_list("lot__product__code", flat=True)
-        ):
-            if code not in stocked:
-                stocked.append(code)
+        stocked = supply_selectors.products_in_stock(place_id=session.site.stock_place_id)
     chosen = [c for c in stocked if c in with_text and (not allowed or c in allowed)]
     if not chosen:
         chosen = [c for c in allowed if c in with_text] or [c for c in stocked if c in with_text]
@@ -526,11 +503,7 @@ def consent(request, session: Session, resident_id: int):
     today = clock.today()
     text = None
     if product:
-        text = (
-            ConsentText.objects.filter(product_code=product, effective_from__lte=today)
-            .order_by("-effective_from")
-            .first()
-        )
+        text = desk_selectors.consent_text_current(product_code=product, on=today)
     error = None
     status = 200
     values = {"signer_name": resident.name, "signer_relation": "本人", "refusal_reason": ""}
@@ -565,7 +538,7 @@ def consent(request, session: Session, resident_id: int):
             return redirect(f"{url}?product={product}&done={record.pk}")
     done = None
     if (done_id := shown(request.GET, "done")) is not None:
-        done = Consent.objects.filter(pk=done_id, resident=resident).select_related("text").first()
+        done = desk_selectors.consent_shown(resident=resident, consent_id=done_id)
     ctx = _context(
         request,
         session,
@@ -651,9 +624,7 @@ def vaccinate(request, session: Session):
             return redirect(base)
         return redirect("desk:vaccinated", session.pk, dose.pk)
     if resident_id is not None and appointment is None:
-        done = Dose.objects.filter(
-            resident_id=resident_id, appointment__slot__session=session, voided_at__isnull=True
-        ).first()
+        done = desk_selectors.dose_given_in(session=session, resident_id=resident_id)
         if done is not None:
             return redirect("desk:vaccinated", session.pk, done.pk)
         messages.error(request, _("该受种者今天尚未在本接种单位登记签到，请先到登记台"))
@@ -715,12 +686,10 @@ def _record_link_send(request, dose: Dose) -> None:
 
 @_desk_page("vaccinate")
 def vaccinated(request, session: Session, dose_id: int):
-    dose = get_object_or_404(
-        Dose.objects.select_related("resident", "lot__product", "trace_code", "vaccinator"),
-        pk=dose_id,
-        site=session.site,
-    )
-    observation = Observation.objects.filter(dose=dose).first()
+    dose = desk_selectors.dose_at_site(dose_id=dose_id, site=session.site)
+    if dose is None:
+        raise Http404("no such dose at this site")
+    observation = desk_selectors.observation_of_dose(dose=dose)
     ctx = _context(
         request,
         session,
@@ -745,12 +714,7 @@ def _observations(site: Site) -> list[dict]:
     now = clock.now()
     start = dt.datetime.combine(clock.today(), dt.time.min, tzinfo=desk.LOCAL_TZ)
     rows = []
-    for o in (
-        Observation.objects.filter(site=site, released_at__isnull=True, started_at__gte=start)
-        .select_related("dose__resident", "dose__lot")
-        .prefetch_related("reactions")
-        .order_by("started_at")
-    ):
+    for o in desk_selectors.observations_waiting(site=site, since=start):
         left = desk.observation_left(o.started_at, now)
         seconds = int(left.total_seconds())
         rows.append(
@@ -809,11 +773,7 @@ def observation(request, session: Session):
 
 
 def _observation_at(session: Session, observation_id: int) -> Observation:
-    o = (
-        Observation.objects.filter(pk=observation_id, site=session.site)
-        .select_related("dose__resident")
-        .first()
-    )
+    o = desk_selectors.observation_at_site(observation_id=observation_id, site=session.site)
     if o is None:
         raise NotFound(_("留观记录不存在"), code=DeskError.OBSERVATION_NOT_FOUND)
     return o
@@ -878,9 +838,7 @@ def _record(resident: Resident, *, include_voided: bool) -> dict:
     """The person's history for the record: every dose with product, manufacturer, lot, date, place and
     dose number (the number from the schedule engine when the row has none, e.g. a paper record)."""
     catalogue = catalogue_current()
-    doses = Dose.objects.filter(resident=resident).select_related("lot", "site").order_by("given_on", "id")
-    if not include_voided:
-        doses = doses.filter(voided_at__isnull=True)
+    doses = desk_selectors.doses_for_record(resident=resident, include_voided=include_voided)
     forecast, verdicts = None, {}
     try:
         forecast = selectors.forecast_for(resident=resident, on=clock.today(), catalogue=catalogue)
@@ -921,13 +879,7 @@ def _record(resident: Resident, *, include_voided: bool) -> dict:
 
 
 def _dose_for_staff(request, pk: int) -> Dose:
-    dose = (
-        Dose.objects.select_related(
-            "resident", "site__division", "lot__product", "trace_code", "vaccinator", "voided_by"
-        )
-        .filter(pk=pk)
-        .first()
-    )
+    dose = desk_selectors.dose_for_record(dose_id=pk)
     if dose is None:
         raise NotFound(_("接种记录不存在"), code=DeskError.DOSE_NOT_FOUND)
     if not request.user.has_perm("clinic.view_dose"):
@@ -952,7 +904,7 @@ def _record_page(request, dose: Dose, *, status: int = 200, **extra):
         dose=dose,
         may_void=dose.voided_at is None and request.user.has_perm("clinic.void_dose"),
         dispositions=[(d.value, d.label_zh) for d in desk.VoidDisposition],
-        session=(Session.objects.filter(site=dose.site, day=dose.given_on).first() if dose.site_id else None),
+        session=desk_selectors.session_at(site=dose.site, day=dose.given_on) if dose.site_id else None,
         **extra,
     )
     return render(request, "desk/record.html", ctx, status=status)

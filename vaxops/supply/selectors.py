@@ -143,6 +143,19 @@ def balances(*, place: StockPlace | None = None, product: Product | None = None)
     return rows
 
 
+def products_in_stock(*, place_id: int) -> list[str]:
+    """The codes of the products the place holds doses of, each once, the earliest-expiring lot's first."""
+    codes: list[str] = []
+    for code in (
+        StockBalance.objects.filter(place_id=place_id, doses__gt=0)
+        .order_by("lot__expiry")
+        .values_list("lot__product__code", flat=True)
+    ):
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
 def places_overview() -> list[dict]:
     """Every place with its stock, stock in transit to it and cold-chain use."""
     stock = dict(
