@@ -10,6 +10,7 @@ from vaxops.accounts.models import User
 from vaxops.accounts.services import api_token_create
 from vaxops.audit.models import AuditEvent
 from vaxops.booking.models import Slot
+from vaxops.core import clock
 from vaxops.registry.models import Resident
 
 with connection.cursor() as c:
@@ -27,7 +28,12 @@ for path in ("/", "/booking/", "/sites/", "/supply/"):
 _, raw = api_token_create(user=cdc, name="ci roles")
 api = Client(HTTP_HOST="127.0.0.1", secure=True, HTTP_AUTHORIZATION=f"Bearer {raw}")
 assert api.get("/api/v1/sites").status_code == 200
-slots = list(Slot.objects.filter(open_booked__lt=1).values_list("id", flat=True)[:20])
+# Slots still to come (the demo plans from today: after its last slot of the day, today's have all begun).
+slots = list(
+    Slot.objects.filter(open_booked__lt=1, start__gt=clock.now())
+    .order_by("start")
+    .values_list("id", flat=True)[:20]
+)
 booked = 0
 for person in Resident.objects.filter(birth_date__year__lt=2000).order_by("id")[:40]:
     for slot in slots[:3]:
