@@ -84,3 +84,10 @@ def test_the_county_roll_up_downloads_as_xlsx(history, client, cdc):
     assert rows[1][:4] == ("330199001000", "甲镇", 2, 3)
     assert rows[-1][1] == "合计" and rows[-1][2] == 3
     assert rows[1][-1] == "未确认"
+
+
+def test_a_leader_home_page_leads_to_the_daily_report_not_a_placeholder(client, leader):
+    client.force_login(leader)
+    page = client.get("/").content.decode()
+    assert 'href="/reports/daily/"' in page and "接种日报表" in page
+    assert "后续功能中提供" not in page
