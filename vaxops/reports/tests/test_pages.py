@@ -89,5 +89,5 @@ def test_the_county_roll_up_downloads_as_xlsx(history, client, cdc):
 def test_a_leader_home_page_leads_to_the_daily_report_not_a_placeholder(client, leader):
     client.force_login(leader)
     page = client.get("/").content.decode()
-    assert 'href="/reports/daily/"' in page and "接种日报表" in page
+    assert '<a href="/reports/daily/">各乡镇接种进度（每日17时前确认）</a>' in page
     assert "后续功能中提供" not in page
