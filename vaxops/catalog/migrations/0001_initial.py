@@ -6,621 +6,223 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("jurisdictions", "0001_initial"),
-        ("registry", "0001_initial"),
+        ('jurisdictions', '0001_initial'),
+        ('registry', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="CatalogueRevision",
+            name='CatalogueRevision',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("token", models.CharField(max_length=32)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('token', models.CharField(max_length=32)),
             ],
             options={
-                "verbose_name": "目录版本",
-                "verbose_name_plural": "目录版本",
+                'verbose_name': '目录版本',
+                'verbose_name_plural': '目录版本',
             },
         ),
         migrations.CreateModel(
-            name="QuestionSet",
+            name='QuestionSet',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("version", models.CharField(max_length=20, unique=True, verbose_name="版本")),
-                ("effective_from", models.DateField(verbose_name="生效日期")),
-                (
-                    "temp_max_c",
-                    models.DecimalField(
-                        decimal_places=1,
-                        default=37.3,
-                        help_text="达到或超过该体温暂缓接种",
-                        max_digits=3,
-                        verbose_name="体温上限（℃）",
-                    ),
-                ),
-                (
-                    "bp_systolic_max",
-                    models.PositiveSmallIntegerField(default=140, verbose_name="收缩压上限（mmHg）"),
-                ),
-                (
-                    "bp_diastolic_max",
-                    models.PositiveSmallIntegerField(default=90, verbose_name="舒张压上限（mmHg）"),
-                ),
-                (
-                    "vitals_defer_days",
-                    models.PositiveSmallIntegerField(default=7, verbose_name="体征异常暂缓天数"),
-                ),
-                ("note", models.CharField(blank=True, max_length=200, verbose_name="依据")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('version', models.CharField(max_length=20, unique=True, verbose_name='版本')),
+                ('effective_from', models.DateField(verbose_name='生效日期')),
+                ('temp_max_c', models.DecimalField(decimal_places=1, default=37.3, help_text='达到或超过该体温暂缓接种', max_digits=3, verbose_name='体温上限（℃）')),
+                ('bp_systolic_max', models.PositiveSmallIntegerField(default=140, verbose_name='收缩压上限（mmHg）')),
+                ('bp_diastolic_max', models.PositiveSmallIntegerField(default=90, verbose_name='舒张压上限（mmHg）')),
+                ('vitals_defer_days', models.PositiveSmallIntegerField(default=7, verbose_name='体征异常暂缓天数')),
+                ('note', models.CharField(blank=True, max_length=200, verbose_name='依据')),
             ],
             options={
-                "verbose_name": "预检问题集",
-                "verbose_name_plural": "预检问题集",
-                "ordering": ["effective_from", "version"],
+                'verbose_name': '预检问题集',
+                'verbose_name_plural': '预检问题集',
+                'ordering': ['effective_from', 'version'],
             },
         ),
         migrations.CreateModel(
-            name="Phase",
+            name='Phase',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "code",
-                    models.CharField(
-                        max_length=40,
-                        unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^[A-Za-z0-9][A-Za-z0-9._-]*$", "编码只能包含字母、数字、点、横线和下划线"
-                            )
-                        ],
-                        verbose_name="代码",
-                    ),
-                ),
-                ("name_zh", models.CharField(max_length=100, verbose_name="名称")),
-                ("name_en", models.CharField(blank=True, max_length=120, verbose_name="英文名称")),
-                (
-                    "min_age",
-                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="最小年龄（周岁）"),
-                ),
-                (
-                    "max_age",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        help_text="含该年龄，如 59 表示至年满60周岁前一天",
-                        null=True,
-                        verbose_name="最大年龄（周岁）",
-                    ),
-                ),
-                ("starts_on", models.DateField(verbose_name="开始日期")),
-                (
-                    "ends_on",
-                    models.DateField(
-                        blank=True, help_text="留空表示长期", null=True, verbose_name="结束日期"
-                    ),
-                ),
-                ("sort", models.PositiveSmallIntegerField(default=100, verbose_name="排序")),
-                (
-                    "priority_groups",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="不选表示所有人群",
-                        related_name="+",
-                        to="registry.prioritygroup",
-                        verbose_name="目标人群",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]*$', '编码只能包含字母、数字、点、横线和下划线')], verbose_name='代码')),
+                ('name_zh', models.CharField(max_length=100, verbose_name='名称')),
+                ('name_en', models.CharField(blank=True, max_length=120, verbose_name='英文名称')),
+                ('min_age', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='最小年龄（周岁）')),
+                ('max_age', models.PositiveSmallIntegerField(blank=True, help_text='含该年龄，如 59 表示至年满60周岁前一天', null=True, verbose_name='最大年龄（周岁）')),
+                ('starts_on', models.DateField(verbose_name='开始日期')),
+                ('ends_on', models.DateField(blank=True, help_text='留空表示长期', null=True, verbose_name='结束日期')),
+                ('sort', models.PositiveSmallIntegerField(default=100, verbose_name='排序')),
+                ('priority_groups', models.ManyToManyField(blank=True, help_text='不选表示所有人群', related_name='+', to='registry.prioritygroup', verbose_name='目标人群')),
             ],
             options={
-                "verbose_name": "接种阶段",
-                "verbose_name_plural": "接种阶段",
-                "ordering": ["sort", "starts_on", "code"],
+                'verbose_name': '接种阶段',
+                'verbose_name_plural': '接种阶段',
+                'ordering': ['sort', 'starts_on', 'code'],
             },
         ),
         migrations.CreateModel(
-            name="PhaseTarget",
+            name='PhaseTarget',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("target_people", models.PositiveIntegerField(verbose_name="目标人数")),
-                (
-                    "division",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="jurisdictions.division",
-                        verbose_name="行政区划",
-                    ),
-                ),
-                (
-                    "phase",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="targets",
-                        to="catalog.phase",
-                        verbose_name="接种阶段",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('target_people', models.PositiveIntegerField(verbose_name='目标人数')),
+                ('division', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='jurisdictions.division', verbose_name='行政区划')),
+                ('phase', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='catalog.phase', verbose_name='接种阶段')),
             ],
             options={
-                "verbose_name": "阶段目标",
-                "verbose_name_plural": "阶段目标",
-                "ordering": ["phase", "division__code"],
+                'verbose_name': '阶段目标',
+                'verbose_name_plural': '阶段目标',
+                'ordering': ['phase', 'division__code'],
             },
         ),
         migrations.CreateModel(
-            name="Product",
+            name='Product',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "code",
-                    models.CharField(
-                        help_text="例如 BBIBP-CorV；建立后不可修改",
-                        max_length=40,
-                        unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^[A-Za-z0-9][A-Za-z0-9._-]*$", "编码只能包含字母、数字、点、横线和下划线"
-                            )
-                        ],
-                        verbose_name="产品编码",
-                    ),
-                ),
-                ("name_zh", models.CharField(max_length=100, verbose_name="通用名称")),
-                ("name_en", models.CharField(max_length=120, verbose_name="英文名称")),
-                ("manufacturer_zh", models.CharField(max_length=100, verbose_name="生产企业")),
-                ("manufacturer_en", models.CharField(max_length=120, verbose_name="生产企业（英文）")),
-                ("mah", models.CharField(max_length=100, verbose_name="上市许可持有人")),
-                (
-                    "platform",
-                    models.CharField(
-                        choices=[
-                            ("inactivated", "灭活疫苗"),
-                            ("adenovirus", "腺病毒载体疫苗"),
-                            ("protein", "重组蛋白疫苗"),
-                            ("mrna", "mRNA疫苗"),
-                        ],
-                        max_length=20,
-                        verbose_name="技术路线",
-                    ),
-                ),
-                ("dcc_mp", models.CharField(blank=True, max_length=60, verbose_name="DCC 药品编码（mp）")),
-                ("dcc_ma", models.CharField(blank=True, max_length=60, verbose_name="DCC 持有人编码（ma）")),
-                (
-                    "dcc_vp",
-                    models.CharField(blank=True, max_length=60, verbose_name="DCC 疫苗类型编码（vp）"),
-                ),
-                ("presentation", models.CharField(max_length=100, verbose_name="剂型规格")),
-                (
-                    "doses_per_vial",
-                    models.PositiveSmallIntegerField(
-                        default=1,
-                        validators=[django.core.validators.MinValueValidator(1)],
-                        verbose_name="每瓶剂数",
-                    ),
-                ),
-                (
-                    "open_vial_discard_hours",
-                    models.PositiveSmallIntegerField(
-                        blank=True, help_text="单剂包装留空", null=True, verbose_name="开启后废弃时限（小时）"
-                    ),
-                ),
-                (
-                    "dose_volume_ml",
-                    models.DecimalField(decimal_places=2, max_digits=4, verbose_name="每剂次体积（mL）"),
-                ),
-                ("route", models.CharField(max_length=20, verbose_name="接种途径")),
-                ("site", models.CharField(max_length=40, verbose_name="接种部位")),
-                (
-                    "storage_min_c",
-                    models.DecimalField(decimal_places=1, max_digits=4, verbose_name="储存温度下限（℃）"),
-                ),
-                (
-                    "storage_max_c",
-                    models.DecimalField(decimal_places=1, max_digits=4, verbose_name="储存温度上限（℃）"),
-                ),
-                (
-                    "min_age_years",
-                    models.PositiveSmallIntegerField(default=18, verbose_name="最小适用年龄（周岁）"),
-                ),
-                (
-                    "max_age_years",
-                    models.PositiveSmallIntegerField(
-                        blank=True, help_text="留空表示无上限", null=True, verbose_name="最大适用年龄（周岁）"
-                    ),
-                ),
-                ("sort", models.PositiveSmallIntegerField(default=100, verbose_name="排序")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(help_text='例如 BBIBP-CorV；建立后不可修改', max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]*$', '编码只能包含字母、数字、点、横线和下划线')], verbose_name='产品编码')),
+                ('name_zh', models.CharField(max_length=100, verbose_name='通用名称')),
+                ('name_en', models.CharField(max_length=120, verbose_name='英文名称')),
+                ('manufacturer_zh', models.CharField(max_length=100, verbose_name='生产企业')),
+                ('manufacturer_en', models.CharField(max_length=120, verbose_name='生产企业（英文）')),
+                ('mah', models.CharField(max_length=100, verbose_name='上市许可持有人')),
+                ('platform', models.CharField(choices=[('inactivated', '灭活疫苗'), ('adenovirus', '腺病毒载体疫苗'), ('protein', '重组蛋白疫苗'), ('mrna', 'mRNA疫苗')], max_length=20, verbose_name='技术路线')),
+                ('dcc_mp', models.CharField(blank=True, max_length=60, verbose_name='DCC 药品编码（mp）')),
+                ('dcc_ma', models.CharField(blank=True, max_length=60, verbose_name='DCC 持有人编码（ma）')),
+                ('dcc_vp', models.CharField(blank=True, max_length=60, verbose_name='DCC 疫苗类型编码（vp）')),
+                ('presentation', models.CharField(max_length=100, verbose_name='剂型规格')),
+                ('doses_per_vial', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)], verbose_name='每瓶剂数')),
+                ('open_vial_discard_hours', models.PositiveSmallIntegerField(blank=True, help_text='单剂包装留空', null=True, verbose_name='开启后废弃时限（小时）')),
+                ('dose_volume_ml', models.DecimalField(decimal_places=2, max_digits=4, verbose_name='每剂次体积（mL）')),
+                ('route', models.CharField(max_length=20, verbose_name='接种途径')),
+                ('site', models.CharField(max_length=40, verbose_name='接种部位')),
+                ('storage_min_c', models.DecimalField(decimal_places=1, max_digits=4, verbose_name='储存温度下限（℃）')),
+                ('storage_max_c', models.DecimalField(decimal_places=1, max_digits=4, verbose_name='储存温度上限（℃）')),
+                ('min_age_years', models.PositiveSmallIntegerField(default=18, verbose_name='最小适用年龄（周岁）')),
+                ('max_age_years', models.PositiveSmallIntegerField(blank=True, help_text='留空表示无上限', null=True, verbose_name='最大适用年龄（周岁）')),
+                ('sort', models.PositiveSmallIntegerField(default=100, verbose_name='排序')),
             ],
             options={
-                "verbose_name": "疫苗品种",
-                "verbose_name_plural": "疫苗品种",
-                "ordering": ["sort", "code"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("doses_per_vial__gte", 1)), name="product_doses_per_vial_positive"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("storage_min_c__lte", models.F("storage_max_c"))),
-                        name="product_storage_range_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("max_age_years__isnull", True),
-                            ("max_age_years__gte", models.F("min_age_years")),
-                            _connector="OR",
-                        ),
-                        name="product_age_range_valid",
-                    ),
-                ],
+                'verbose_name': '疫苗品种',
+                'verbose_name_plural': '疫苗品种',
+                'ordering': ['sort', 'code'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('doses_per_vial__gte', 1)), name='product_doses_per_vial_positive'), models.CheckConstraint(condition=models.Q(('storage_min_c__lte', models.F('storage_max_c'))), name='product_storage_range_valid'), models.CheckConstraint(condition=models.Q(('max_age_years__isnull', True), ('max_age_years__gte', models.F('min_age_years')), _connector='OR'), name='product_age_range_valid')],
             },
         ),
         migrations.CreateModel(
-            name="Question",
+            name='Question',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="顺序")),
-                (
-                    "code",
-                    models.CharField(
-                        max_length=40,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^[A-Za-z0-9][A-Za-z0-9._-]*$", "编码只能包含字母、数字、点、横线和下划线"
-                            )
-                        ],
-                        verbose_name="问题编码",
-                    ),
-                ),
-                ("text_zh", models.TextField(verbose_name="问题")),
-                ("text_en", models.TextField(blank=True, verbose_name="问题（英文）")),
-                (
-                    "answer_type",
-                    models.CharField(
-                        choices=[("bool", "是/否"), ("choice", "单选"), ("text", "文字"), ("date", "日期")],
-                        max_length=10,
-                        verbose_name="回答类型",
-                    ),
-                ),
-                ("required", models.BooleanField(default=True, verbose_name="必答")),
-                (
-                    "choices",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text='单选题的可选值，如 ["no", "yes"]；"no" 表示否定回答',
-                        verbose_name="可选回答",
-                    ),
-                ),
-                (
-                    "rule_action",
-                    models.CharField(
-                        choices=[
-                            ("note", "记录（不影响接种）"),
-                            ("defer", "暂缓接种"),
-                            ("contraindicate", "禁止接种"),
-                        ],
-                        max_length=20,
-                        verbose_name="肯定回答的处理",
-                    ),
-                ),
-                ("rule_reason_zh", models.CharField(max_length=200, verbose_name="原因说明")),
-                (
-                    "rule_scope",
-                    models.CharField(
-                        choices=[
-                            ("all_products", "全部品种"),
-                            ("answered_platform", "回答中所选品种的同类（同技术路线）疫苗"),
-                        ],
-                        default="all_products",
-                        max_length=20,
-                        verbose_name="禁忌范围",
-                    ),
-                ),
-                (
-                    "defer_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True, null=True, verbose_name="暂缓天数（自预检日）"
-                    ),
-                ),
-                (
-                    "defer_days_after_answer",
-                    models.PositiveSmallIntegerField(
-                        blank=True, null=True, verbose_name="暂缓天数（自回答的日期）"
-                    ),
-                ),
-                (
-                    "defer_condition",
-                    models.CharField(
-                        blank=True,
-                        help_text="如“痊愈后”“妊娠结束后”",
-                        max_length=100,
-                        verbose_name="暂缓至条件",
-                    ),
-                ),
-                (
-                    "question_set",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="questions",
-                        to="catalog.questionset",
-                        verbose_name="预检问题集",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='顺序')),
+                ('code', models.CharField(max_length=40, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]*$', '编码只能包含字母、数字、点、横线和下划线')], verbose_name='问题编码')),
+                ('text_zh', models.TextField(verbose_name='问题')),
+                ('text_en', models.TextField(blank=True, verbose_name='问题（英文）')),
+                ('answer_type', models.CharField(choices=[('bool', '是/否'), ('choice', '单选'), ('text', '文字'), ('date', '日期')], max_length=10, verbose_name='回答类型')),
+                ('required', models.BooleanField(default=True, verbose_name='必答')),
+                ('choices', models.JSONField(blank=True, default=list, help_text='单选题的可选值，如 ["no", "yes"]；"no" 表示否定回答', verbose_name='可选回答')),
+                ('rule_action', models.CharField(choices=[('note', '记录（不影响接种）'), ('defer', '暂缓接种'), ('contraindicate', '禁止接种')], max_length=20, verbose_name='肯定回答的处理')),
+                ('rule_reason_zh', models.CharField(max_length=200, verbose_name='原因说明')),
+                ('rule_scope', models.CharField(choices=[('all_products', '全部品种'), ('answered_platform', '回答中所选品种的同类（同技术路线）疫苗')], default='all_products', max_length=20, verbose_name='禁忌范围')),
+                ('defer_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='暂缓天数（自预检日）')),
+                ('defer_days_after_answer', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='暂缓天数（自回答的日期）')),
+                ('defer_condition', models.CharField(blank=True, help_text='如“痊愈后”“妊娠结束后”', max_length=100, verbose_name='暂缓至条件')),
+                ('question_set', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='catalog.questionset', verbose_name='预检问题集')),
             ],
             options={
-                "verbose_name": "预检问题",
-                "verbose_name_plural": "预检问题",
-                "ordering": ["question_set", "position", "id"],
+                'verbose_name': '预检问题',
+                'verbose_name_plural': '预检问题',
+                'ordering': ['question_set', 'position', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="SchedulePolicy",
+            name='SchedulePolicy',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("effective_from", models.DateField(verbose_name="生效日期")),
-                (
-                    "effective_to",
-                    models.DateField(
-                        blank=True, help_text="留空表示长期有效", null=True, verbose_name="失效日期"
-                    ),
-                ),
-                (
-                    "primary_doses",
-                    models.PositiveSmallIntegerField(
-                        validators=[django.core.validators.MinValueValidator(1)], verbose_name="基础免疫剂次"
-                    ),
-                ),
-                (
-                    "completion_products",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="同一技术路线、可替换完成全程接种的品种",
-                        verbose_name="可续种品种",
-                    ),
-                ),
-                (
-                    "booster_min_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        help_text="距完成全程接种；留空表示无加强免疫",
-                        null=True,
-                        verbose_name="加强免疫最短间隔（天）",
-                    ),
-                ),
-                (
-                    "booster_recommended_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True, null=True, verbose_name="加强免疫推荐间隔（天）"
-                    ),
-                ),
-                (
-                    "booster_products",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="同源及序贯加强可用品种，按优先顺序",
-                        verbose_name="加强免疫可用品种",
-                    ),
-                ),
-                (
-                    "booster_min_age_years",
-                    models.PositiveSmallIntegerField(default=18, verbose_name="加强免疫最小年龄（周岁）"),
-                ),
-                (
-                    "grace_days",
-                    models.PositiveSmallIntegerField(
-                        default=4,
-                        help_text="早于最短间隔不超过该天数的剂次仍计为有效",
-                        verbose_name="宽限期（天）",
-                    ),
-                ),
-                (
-                    "min_gap_other_vaccines_days",
-                    models.PositiveSmallIntegerField(default=14, verbose_name="与其他疫苗最短间隔（天）"),
-                ),
-                ("note", models.CharField(blank=True, max_length=200, verbose_name="依据")),
-                (
-                    "product",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="policies",
-                        to="catalog.product",
-                        verbose_name="首剂品种",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('effective_from', models.DateField(verbose_name='生效日期')),
+                ('effective_to', models.DateField(blank=True, help_text='留空表示长期有效', null=True, verbose_name='失效日期')),
+                ('primary_doses', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1)], verbose_name='基础免疫剂次')),
+                ('completion_products', models.JSONField(blank=True, default=list, help_text='同一技术路线、可替换完成全程接种的品种', verbose_name='可续种品种')),
+                ('booster_min_days', models.PositiveSmallIntegerField(blank=True, help_text='距完成全程接种；留空表示无加强免疫', null=True, verbose_name='加强免疫最短间隔（天）')),
+                ('booster_recommended_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='加强免疫推荐间隔（天）')),
+                ('booster_products', models.JSONField(blank=True, default=list, help_text='同源及序贯加强可用品种，按优先顺序', verbose_name='加强免疫可用品种')),
+                ('booster_min_age_years', models.PositiveSmallIntegerField(default=18, verbose_name='加强免疫最小年龄（周岁）')),
+                ('grace_days', models.PositiveSmallIntegerField(default=4, help_text='早于最短间隔不超过该天数的剂次仍计为有效', verbose_name='宽限期（天）')),
+                ('min_gap_other_vaccines_days', models.PositiveSmallIntegerField(default=14, verbose_name='与其他疫苗最短间隔（天）')),
+                ('note', models.CharField(blank=True, max_length=200, verbose_name='依据')),
+                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policies', to='catalog.product', verbose_name='首剂品种')),
             ],
             options={
-                "verbose_name": "免疫程序",
-                "verbose_name_plural": "免疫程序",
-                "ordering": ["product__sort", "product__code", "effective_from"],
+                'verbose_name': '免疫程序',
+                'verbose_name_plural': '免疫程序',
+                'ordering': ['product__sort', 'product__code', 'effective_from'],
             },
         ),
         migrations.CreateModel(
-            name="PolicyInterval",
+            name='PolicyInterval',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "dose_number",
-                    models.PositiveSmallIntegerField(
-                        help_text="本间隔之后的剂次，如 2 表示第1剂到第2剂",
-                        validators=[django.core.validators.MinValueValidator(2)],
-                        verbose_name="剂次",
-                    ),
-                ),
-                ("min_days", models.PositiveSmallIntegerField(verbose_name="最短间隔（天）")),
-                ("recommended_days", models.PositiveSmallIntegerField(verbose_name="推荐间隔（天）")),
-                (
-                    "latest_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True, null=True, verbose_name="最晚（距上一剂，天）"
-                    ),
-                ),
-                (
-                    "latest_from_dose1_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True, null=True, verbose_name="最晚（距第1剂，天）"
-                    ),
-                ),
-                (
-                    "policy",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="intervals",
-                        to="catalog.schedulepolicy",
-                        verbose_name="免疫程序",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('dose_number', models.PositiveSmallIntegerField(help_text='本间隔之后的剂次，如 2 表示第1剂到第2剂', validators=[django.core.validators.MinValueValidator(2)], verbose_name='剂次')),
+                ('min_days', models.PositiveSmallIntegerField(verbose_name='最短间隔（天）')),
+                ('recommended_days', models.PositiveSmallIntegerField(verbose_name='推荐间隔（天）')),
+                ('latest_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='最晚（距上一剂，天）')),
+                ('latest_from_dose1_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='最晚（距第1剂，天）')),
+                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='intervals', to='catalog.schedulepolicy', verbose_name='免疫程序')),
             ],
             options={
-                "verbose_name": "剂次间隔",
-                "verbose_name_plural": "剂次间隔",
-                "ordering": ["policy", "dose_number"],
+                'verbose_name': '剂次间隔',
+                'verbose_name_plural': '剂次间隔',
+                'ordering': ['policy', 'dose_number'],
             },
         ),
         migrations.CreateModel(
-            name="TracePrefix",
+            name='TracePrefix',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "prefix",
-                    models.CharField(
-                        max_length=7,
-                        unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator("^\\d{7}$", "追溯码前缀必须是7位数字")
-                        ],
-                        verbose_name="追溯码前缀",
-                    ),
-                ),
-                (
-                    "product",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="trace_prefixes",
-                        to="catalog.product",
-                        verbose_name="疫苗品种",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('prefix', models.CharField(max_length=7, unique=True, validators=[django.core.validators.RegexValidator('^\\d{7}$', '追溯码前缀必须是7位数字')], verbose_name='追溯码前缀')),
+                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trace_prefixes', to='catalog.product', verbose_name='疫苗品种')),
             ],
             options={
-                "verbose_name": "追溯码前缀",
-                "verbose_name_plural": "追溯码前缀",
-                "ordering": ["product", "id"],
+                'verbose_name': '追溯码前缀',
+                'verbose_name_plural': '追溯码前缀',
+                'ordering': ['product', 'id'],
             },
         ),
         migrations.AddConstraint(
-            model_name="phase",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("ends_on__isnull", True), ("ends_on__gte", models.F("starts_on")), _connector="OR"
-                ),
-                name="phase_dates_in_order",
-            ),
+            model_name='phase',
+            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='phase_dates_in_order'),
         ),
         migrations.AddConstraint(
-            model_name="phase",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("min_age__isnull", True),
-                    ("max_age__isnull", True),
-                    ("max_age__gte", models.F("min_age")),
-                    _connector="OR",
-                ),
-                name="phase_ages_in_order",
-            ),
+            model_name='phase',
+            constraint=models.CheckConstraint(condition=models.Q(('min_age__isnull', True), ('max_age__isnull', True), ('max_age__gte', models.F('min_age')), _connector='OR'), name='phase_ages_in_order'),
         ),
         migrations.AddConstraint(
-            model_name="phasetarget",
-            constraint=models.UniqueConstraint(
-                fields=("phase", "division"), name="phase_target_once_per_division"
-            ),
+            model_name='phasetarget',
+            constraint=models.UniqueConstraint(fields=('phase', 'division'), name='phase_target_once_per_division'),
         ),
         migrations.AddConstraint(
-            model_name="question",
-            constraint=models.UniqueConstraint(
-                fields=("question_set", "code"), name="question_code_once_per_set"
-            ),
+            model_name='question',
+            constraint=models.UniqueConstraint(fields=('question_set', 'code'), name='question_code_once_per_set'),
         ),
         migrations.AddConstraint(
-            model_name="schedulepolicy",
-            constraint=models.UniqueConstraint(
-                fields=("product", "effective_from"), name="policy_one_version_per_start"
-            ),
+            model_name='schedulepolicy',
+            constraint=models.UniqueConstraint(fields=('product', 'effective_from'), name='policy_one_version_per_start'),
         ),
         migrations.AddConstraint(
-            model_name="schedulepolicy",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("effective_to__isnull", True),
-                    ("effective_to__gte", models.F("effective_from")),
-                    _connector="OR",
-                ),
-                name="policy_dates_in_order",
-            ),
+            model_name='schedulepolicy',
+            constraint=models.CheckConstraint(condition=models.Q(('effective_to__isnull', True), ('effective_to__gte', models.F('effective_from')), _connector='OR'), name='policy_dates_in_order'),
         ),
         migrations.AddConstraint(
-            model_name="schedulepolicy",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("primary_doses__gte", 1)), name="policy_primary_doses_positive"
-            ),
+            model_name='schedulepolicy',
+            constraint=models.CheckConstraint(condition=models.Q(('primary_doses__gte', 1)), name='policy_primary_doses_positive'),
         ),
         migrations.AddConstraint(
-            model_name="policyinterval",
-            constraint=models.UniqueConstraint(
-                fields=("policy", "dose_number"), name="interval_once_per_dose"
-            ),
+            model_name='policyinterval',
+            constraint=models.UniqueConstraint(fields=('policy', 'dose_number'), name='interval_once_per_dose'),
         ),
         migrations.AddConstraint(
-            model_name="policyinterval",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("min_days__lte", models.F("recommended_days"))),
-                name="interval_min_not_after_recommended",
-            ),
+            model_name='policyinterval',
+            constraint=models.CheckConstraint(condition=models.Q(('min_days__lte', models.F('recommended_days'))), name='interval_min_not_after_recommended'),
         ),
     ]

@@ -5,21 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("catalog", "0001_initial"),
+        ('catalog', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="product",
-            name="pack_volume_cm3",
-            field=models.DecimalField(
-                decimal_places=1,
-                default=20,
-                help_text="一个最小包装（一个追溯码）占用的冷链容积，用于调拨和分配",
-                max_digits=8,
-                validators=[django.core.validators.MinValueValidator(1)],
-                verbose_name="最小包装体积（cm³）",
-            ),
+            model_name='product',
+            name='pack_volume_cm3',
+            field=models.DecimalField(decimal_places=1, default=20, help_text='一个最小包装（一个追溯码）占用的冷链容积，用于调拨和分配', max_digits=8, validators=[django.core.validators.MinValueValidator(1)], verbose_name='最小包装体积（cm³）'),
         ),
     ]

@@ -6,243 +6,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("jurisdictions", "0001_initial"),
+        ('jurisdictions', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="PriorityGroup",
+            name='PriorityGroup',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.CharField(max_length=32, unique=True, verbose_name="代码")),
-                ("name_zh", models.CharField(max_length=64, verbose_name="名称")),
-                ("name_en", models.CharField(blank=True, max_length=64, verbose_name="英文名称")),
-                ("phase", models.PositiveSmallIntegerField(default=3, verbose_name="阶段")),
-                ("sort", models.PositiveSmallIntegerField(default=100)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=32, unique=True, verbose_name='代码')),
+                ('name_zh', models.CharField(max_length=64, verbose_name='名称')),
+                ('name_en', models.CharField(blank=True, max_length=64, verbose_name='英文名称')),
+                ('phase', models.PositiveSmallIntegerField(default=3, verbose_name='阶段')),
+                ('sort', models.PositiveSmallIntegerField(default=100)),
             ],
             options={
-                "verbose_name": "人群分类",
-                "verbose_name_plural": "人群分类",
-                "ordering": ["phase", "sort", "code"],
+                'verbose_name': '人群分类',
+                'verbose_name_plural': '人群分类',
+                'ordering': ['phase', 'sort', 'code'],
             },
         ),
         migrations.CreateModel(
-            name="ImportJob",
+            name='ImportJob',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("filename", models.CharField(max_length=200)),
-                ("file", models.FileField(upload_to="imports/%Y/%m/")),
-                ("village_code", models.CharField(blank=True, max_length=12)),
-                ("employer_code", models.CharField(blank=True, max_length=32)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("queued", "排队中"),
-                            ("running", "导入中"),
-                            ("done", "已完成"),
-                            ("failed", "失败"),
-                        ],
-                        default="queued",
-                        max_length=10,
-                    ),
-                ),
-                ("bytes_total", models.BigIntegerField(default=0)),
-                ("bytes_done", models.BigIntegerField(default=0)),
-                ("read", models.IntegerField(default=0)),
-                ("created", models.IntegerField(default=0)),
-                ("updated", models.IntegerField(default=0)),
-                ("unchanged", models.IntegerField(default=0)),
-                ("rejected", models.IntegerField(default=0)),
-                ("errors", models.JSONField(blank=True, default=list)),
-                ("message", models.TextField(blank=True)),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('filename', models.CharField(max_length=200)),
+                ('file', models.FileField(upload_to='imports/%Y/%m/')),
+                ('village_code', models.CharField(blank=True, max_length=12)),
+                ('employer_code', models.CharField(blank=True, max_length=32)),
+                ('status', models.CharField(choices=[('queued', '排队中'), ('running', '导入中'), ('done', '已完成'), ('failed', '失败')], default='queued', max_length=10)),
+                ('bytes_total', models.BigIntegerField(default=0)),
+                ('bytes_done', models.BigIntegerField(default=0)),
+                ('read', models.IntegerField(default=0)),
+                ('created', models.IntegerField(default=0)),
+                ('updated', models.IntegerField(default=0)),
+                ('unchanged', models.IntegerField(default=0)),
+                ('rejected', models.IntegerField(default=0)),
+                ('errors', models.JSONField(blank=True, default=list)),
+                ('message', models.TextField(blank=True)),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "导入任务",
-                "verbose_name_plural": "导入任务",
-                "ordering": ["-created_at"],
+                'verbose_name': '导入任务',
+                'verbose_name_plural': '导入任务',
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Employer",
+            name='Employer',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.CharField(max_length=32, unique=True, verbose_name="单位代码")),
-                ("name", models.CharField(db_index=True, max_length=100, verbose_name="单位名称")),
-                (
-                    "division",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="jurisdictions.division",
-                        verbose_name="所在区划",
-                    ),
-                ),
-                (
-                    "priority_group",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to="registry.prioritygroup",
-                        verbose_name="人群分类",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=32, unique=True, verbose_name='单位代码')),
+                ('name', models.CharField(db_index=True, max_length=100, verbose_name='单位名称')),
+                ('division', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='jurisdictions.division', verbose_name='所在区划')),
+                ('priority_group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.prioritygroup', verbose_name='人群分类')),
             ],
             options={
-                "verbose_name": "工作单位",
-                "verbose_name_plural": "工作单位",
-                "ordering": ["code"],
+                'verbose_name': '工作单位',
+                'verbose_name_plural': '工作单位',
+                'ordering': ['code'],
             },
         ),
         migrations.CreateModel(
-            name="Resident",
+            name='Resident',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "id_type",
-                    models.CharField(
-                        choices=[
-                            ("resident_id", "resident_id"),
-                            ("hk_mo_permit", "hk_mo_permit"),
-                            ("tw_permit", "tw_permit"),
-                            ("hmt_residence", "hmt_residence"),
-                            ("foreign_permanent", "foreign_permanent"),
-                            ("passport", "passport"),
-                        ],
-                        max_length=20,
-                        verbose_name="证件类型",
-                    ),
-                ),
-                ("id_number", models.CharField(max_length=32, verbose_name="证件号码")),
-                ("name", models.CharField(max_length=50, verbose_name="姓名")),
-                (
-                    "sex",
-                    models.CharField(
-                        blank=True, choices=[("M", "男"), ("F", "女")], max_length=1, verbose_name="性别"
-                    ),
-                ),
-                ("birth_date", models.DateField(blank=True, null=True, verbose_name="出生日期")),
-                ("phone", models.CharField(blank=True, max_length=11, verbose_name="手机号码")),
-                ("address", models.CharField(blank=True, max_length=200, verbose_name="现住址")),
-                ("village_code", models.CharField(max_length=12, verbose_name="村（社区）代码")),
-                ("employer_name", models.CharField(blank=True, max_length=100, verbose_name="工作单位名称")),
-                ("occupation", models.CharField(blank=True, max_length=50, verbose_name="职业")),
-                ("chronic_conditions", models.CharField(blank=True, max_length=200, verbose_name="慢性病")),
-                ("pregnant", models.BooleanField(default=False, verbose_name="妊娠")),
-                (
-                    "willingness",
-                    models.CharField(
-                        choices=[
-                            ("unknown", "未登记"),
-                            ("willing", "愿意"),
-                            ("hesitant", "犹豫"),
-                            ("refused", "拒绝"),
-                        ],
-                        default="unknown",
-                        max_length=10,
-                        verbose_name="接种意愿",
-                    ),
-                ),
-                ("willingness_reason", models.CharField(blank=True, max_length=200, verbose_name="意愿原因")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="建档时间")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
-                (
-                    "employer",
-                    models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="staff",
-                        to="registry.employer",
-                        verbose_name="工作单位",
-                    ),
-                ),
-                (
-                    "priority_group",
-                    models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to="registry.prioritygroup",
-                        verbose_name="人群分类",
-                    ),
-                ),
-                (
-                    "village",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="jurisdictions.division",
-                        verbose_name="村（社区）",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id_type', models.CharField(choices=[('resident_id', 'resident_id'), ('hk_mo_permit', 'hk_mo_permit'), ('tw_permit', 'tw_permit'), ('hmt_residence', 'hmt_residence'), ('foreign_permanent', 'foreign_permanent'), ('passport', 'passport')], max_length=20, verbose_name='证件类型')),
+                ('id_number', models.CharField(max_length=32, verbose_name='证件号码')),
+                ('name', models.CharField(max_length=50, verbose_name='姓名')),
+                ('sex', models.CharField(blank=True, choices=[('M', '男'), ('F', '女')], max_length=1, verbose_name='性别')),
+                ('birth_date', models.DateField(blank=True, null=True, verbose_name='出生日期')),
+                ('phone', models.CharField(blank=True, max_length=11, verbose_name='手机号码')),
+                ('address', models.CharField(blank=True, max_length=200, verbose_name='现住址')),
+                ('village_code', models.CharField(max_length=12, verbose_name='村（社区）代码')),
+                ('employer_name', models.CharField(blank=True, max_length=100, verbose_name='工作单位名称')),
+                ('occupation', models.CharField(blank=True, max_length=50, verbose_name='职业')),
+                ('chronic_conditions', models.CharField(blank=True, max_length=200, verbose_name='慢性病')),
+                ('pregnant', models.BooleanField(default=False, verbose_name='妊娠')),
+                ('willingness', models.CharField(choices=[('unknown', '未登记'), ('willing', '愿意'), ('hesitant', '犹豫'), ('refused', '拒绝')], default='unknown', max_length=10, verbose_name='接种意愿')),
+                ('willingness_reason', models.CharField(blank=True, max_length=200, verbose_name='意愿原因')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='建档时间')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                ('employer', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='registry.employer', verbose_name='工作单位')),
+                ('priority_group', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.prioritygroup', verbose_name='人群分类')),
+                ('village', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='jurisdictions.division', verbose_name='村（社区）')),
             ],
             options={
-                "verbose_name": "居民",
-                "verbose_name_plural": "居民",
-                "ordering": ["village_code", "name", "id"],
-                "permissions": [
-                    ("reveal_identity", "查看完整证件号码和手机号码"),
-                    ("search_by_document", "按完整证件号码查找居民"),
-                    ("import_residents", "导入摸底名单"),
-                    ("view_statistics", "查看统计数据"),
-                ],
-                "indexes": [
-                    models.Index(fields=["village_code", "name"], name="resident_village_name"),
-                    models.Index(fields=["employer", "name"], name="resident_employer_name"),
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("id_number", "id_type"), name="resident_one_record_per_document"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("sex__in", ["", "M", "F"])), name="resident_sex_valid"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("willingness__in", ["unknown", "willing", "hesitant", "refused"])
-                        ),
-                        name="resident_willingness_valid",
-                    ),
-                ],
+                'verbose_name': '居民',
+                'verbose_name_plural': '居民',
+                'ordering': ['village_code', 'name', 'id'],
+                'permissions': [('reveal_identity', '查看完整证件号码和手机号码'), ('search_by_document', '按完整证件号码查找居民'), ('import_residents', '导入摸底名单'), ('view_statistics', '查看统计数据')],
+                'indexes': [models.Index(fields=['village_code', 'name'], name='resident_village_name'), models.Index(fields=['employer', 'name'], name='resident_employer_name')],
+                'constraints': [models.UniqueConstraint(fields=('id_number', 'id_type'), name='resident_one_record_per_document'), models.CheckConstraint(condition=models.Q(('sex__in', ['', 'M', 'F'])), name='resident_sex_valid'), models.CheckConstraint(condition=models.Q(('willingness__in', ['unknown', 'willing', 'hesitant', 'refused'])), name='resident_willingness_valid')],
             },
         ),
     ]
