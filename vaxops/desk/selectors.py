@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import connection
 
+from vaxops.core.prepared import numbered, prepared_cursor
+
 
 @dataclasses.dataclass
 class DoseInputs:
@@ -134,7 +136,7 @@ ORDER BY a.id LIMIT 1
     return sql, [m for m, _ in order]
 
 
-_SQL: tuple[str, list] | None = None
+_SQL: tuple[str, list, tuple[str, ...]] | None = None
 
 
 def _person_inputs(doses, contras, defers):
@@ -178,10 +180,13 @@ def dose_inputs_read(*, user, resident_id: int, code: str, desk_id: int | None, 
         return _dose_inputs_orm(user=user, resident_id=resident_id, code=code, desk_id=desk_id, on=on)
     global _SQL
     if _SQL is None:
-        _SQL = _sql()
-    sql, models = _SQL
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"uid": user.pk, "rid": resident_id, "code": code, "desk": desk_id, "today": on})
+        text, models = _sql()
+        sql, names = numbered(text)
+        _SQL = (sql, models, names)
+    sql, models, names = _SQL
+    values = {"uid": user.pk, "rid": resident_id, "code": code, "desk": desk_id, "today": on}
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [values[name] for name in names])
         row = cursor.fetchone()
     if row is None:
         return DoseInputs(None, None, None, None, None, None, (), None)

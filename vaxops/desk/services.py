@@ -20,6 +20,7 @@ from vaxops.clinic.services import recorder as _user
 from vaxops.clinic.services import status_store as _status_store
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.prepared import numbered, prepared_cursor
 from vaxops.registry.models import Resident
 from vaxops.sites.models import SessionStatus
 from vaxops.supply.domain import lot_usable
@@ -326,23 +327,74 @@ def _assignment_usable(assignment):
     return assignment
 
 
-def _insert(instance, *, source: str = "", refs: dict[str, str] | None = None) -> tuple[str, list]:
-    """``INSERT INTO <table> (<columns>) SELECT <values> [FROM source] RETURNING id`` for an unsaved model
-    instance, its values prepared by its fields as ``save()`` would; ``refs`` gives SQL expressions for
-    columns that come from another part of the statement (the dose's id)."""
-    refs = refs or {}
-    columns, values, params = [], [], []
-    for f in instance._meta.concrete_fields:
+def _insert(model, *, source: str = "", refs: tuple[tuple[str, str], ...] = ()) -> str:
+    """``INSERT INTO <table> (<columns>) SELECT <values> [FROM source] RETURNING id`` for ``model``;
+    ``refs`` gives SQL expressions for columns that come from another part of the statement (the dose's
+    id); every other column is a placeholder, filled by ``_insert_params``."""
+    given = dict(refs)
+    columns, values = [], []
+    for f in model._meta.concrete_fields:
         if f.primary_key:
             continue
         columns.append(f'"{f.column}"')
-        if f.column in refs:
-            values.append(refs[f.column])
-        else:
-            values.append("%s")
-            params.append(f.get_db_prep_save(f.pre_save(instance, True), connection))
-    sql = f"INSERT INTO {instance._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)}"
-    return (sql + (f" FROM {source}" if source else "") + " RETURNING id"), params
+        values.append(given.get(f.column, "%s"))
+    sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)}"
+    return sql + (f" FROM {source}" if source else "") + " RETURNING id"
+
+
+def _insert_params(instance, *, refs: tuple[tuple[str, str], ...] = ()) -> list:
+    """The values of ``_insert``'s placeholders for an unsaved ``instance``, prepared by its fields as
+    ``save()`` would."""
+    given = dict(refs)
+    return [
+        f.get_db_prep_save(f.pre_save(instance, True), connection)
+        for f in instance._meta.concrete_fields
+        if not f.primary_key and f.column not in given
+    ]
+
+
+_OBSERVATION_REFS = (("dose_id", "dose.id"),)
+_AUDIT_DOSE_REFS = (("object_id", "dose.id::text"),)
+_AUDIT_MOVEMENT_REFS = (("object_id", "movement.id::text"),)
+_WRITE_SQL: str | None = None
+
+
+def _write_sql() -> str:
+    """The dose's one data-modifying statement, with ``$n`` placeholders (built once per process)."""
+    global _WRITE_SQL
+    if _WRITE_SQL is not None:
+        return _WRITE_SQL
+    from vaxops.audit.models import AuditEvent
+    from vaxops.booking.models import Appointment
+    from vaxops.supply.models import Lot, StockBalance, StockMovement, TraceCode
+
+    t = TraceCode._meta.db_table
+    # Only table and column names from the models are formatted in; every value is a parameter.
+    sql = f"""
+WITH code AS (
+  UPDATE {t} SET state = %s, administered_to_id = %s, administered_at = %s
+  WHERE id = %s AND state = %s AND place_id = %s
+    AND lot_id IN (SELECT id FROM {Lot._meta.db_table} WHERE id = %s AND status = %s AND expiry >= %s)
+  RETURNING id
+), balance AS (
+  UPDATE {StockBalance._meta.db_table} SET doses = doses - %s
+  WHERE place_id = %s AND lot_id = %s AND doses >= %s AND EXISTS (SELECT 1 FROM code)
+  RETURNING id
+), dose AS ({_insert(Dose, source="code")}
+), observation AS ({_insert(Observation, source="dose", refs=_OBSERVATION_REFS)}
+), movement AS ({_insert(StockMovement, source="code, balance")}
+), appointment AS (
+  UPDATE {Appointment._meta.db_table} SET status = %s, changed_at = %s
+  WHERE id = %s AND status = ANY(%s) AND EXISTS (SELECT 1 FROM dose)
+  RETURNING id
+), audit_dose AS ({_insert(AuditEvent, source="dose", refs=_AUDIT_DOSE_REFS)}
+), audit_movement AS ({_insert(AuditEvent, source="movement", refs=_AUDIT_MOVEMENT_REFS)}
+)
+SELECT (SELECT id FROM code), (SELECT id FROM balance), (SELECT id FROM dose), (SELECT id FROM observation),
+  (SELECT count(*) FROM audit_dose) + (SELECT count(*) FROM audit_movement), (SELECT count(*) FROM appointment)
+"""  # noqa: S608
+    _WRITE_SQL, _ = numbered(sql)
+    return _WRITE_SQL
 
 
 def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
@@ -355,9 +407,9 @@ def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
     if connection.vendor != "postgresql":
         return _dose_write_orm(actor=actor, dose=dose, now=now)
     from vaxops.audit.services import audit_event
-    from vaxops.booking.models import ACTIVE, Appointment, AppointmentStatus
+    from vaxops.booking.models import ACTIVE, AppointmentStatus
     from vaxops.supply.domain import LotStatus
-    from vaxops.supply.models import CodeState, StockBalance, StockMovement, TraceCode
+    from vaxops.supply.models import CodeState, StockMovement
 
     tc, lot, site = dose.trace_code, dose.lot, dose.site
     place = site.stock_place
@@ -399,40 +451,6 @@ def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
         },
     )
     observation = Observation(dose=dose, site=site, started_at=now)
-    dose_sql, dose_params = _insert(dose, source="code")
-    obs_sql, obs_params = _insert(observation, source="dose", refs={"dose_id": "dose.id"})
-    mov_sql, mov_params = _insert(movement, source="code, balance")
-    audit_dose_sql, audit_dose_params = _insert(
-        dose_audit, source="dose", refs={"object_id": "dose.id::text"}
-    )
-    audit_mov_sql, audit_mov_params = _insert(
-        movement_audit, source="movement", refs={"object_id": "movement.id::text"}
-    )
-    t = TraceCode._meta.db_table
-    # Only table and column names from the models are formatted in; every value is a parameter.
-    sql = f"""
-WITH code AS (
-  UPDATE {t} SET state = %s, administered_to_id = %s, administered_at = %s
-  WHERE id = %s AND state = %s AND place_id = %s
-    AND lot_id IN (SELECT id FROM {lot._meta.db_table} WHERE id = %s AND status = %s AND expiry >= %s)
-  RETURNING id
-), balance AS (
-  UPDATE {StockBalance._meta.db_table} SET doses = doses - %s
-  WHERE place_id = %s AND lot_id = %s AND doses >= %s AND EXISTS (SELECT 1 FROM code)
-  RETURNING id
-), dose AS ({dose_sql}
-), observation AS ({obs_sql}
-), movement AS ({mov_sql}
-), appointment AS (
-  UPDATE {Appointment._meta.db_table} SET status = %s, changed_at = %s
-  WHERE id = %s AND status = ANY(%s) AND EXISTS (SELECT 1 FROM dose)
-  RETURNING id
-), audit_dose AS ({audit_dose_sql}
-), audit_movement AS ({audit_mov_sql}
-)
-SELECT (SELECT id FROM code), (SELECT id FROM balance), (SELECT id FROM dose), (SELECT id FROM observation),
-  (SELECT count(*) FROM audit_dose) + (SELECT count(*) FROM audit_movement), (SELECT count(*) FROM appointment)
-"""  # noqa: S608
     params = [
         CodeState.ADMINISTERED,
         dose.resident_id,
@@ -447,18 +465,18 @@ SELECT (SELECT id FROM code), (SELECT id FROM balance), (SELECT id FROM dose), (
         place.pk,
         lot.pk,
         doses,
-        *dose_params,
-        *obs_params,
-        *mov_params,
+        *_insert_params(dose),
+        *_insert_params(observation, refs=_OBSERVATION_REFS),
+        *_insert_params(movement),
         AppointmentStatus.COMPLETED,
         now,
         dose.appointment_id,
         [str(x) for x in ACTIVE],
-        *audit_dose_params,
-        *audit_mov_params,
+        *_insert_params(dose_audit, refs=_AUDIT_DOSE_REFS),
+        *_insert_params(movement_audit, refs=_AUDIT_MOVEMENT_REFS),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with prepared_cursor() as cursor:
+        cursor.execute(_write_sql(), params)
         code_id, balance_id, dose_id, observation_id, _, _ = cursor.fetchone()
     if code_id is None:
         raise _code_not_usable(tc, dose)

@@ -106,6 +106,11 @@ VAXOPS_OWNER_DATABASE = (
 )
 # Seconds a client is told to wait (Retry-After) when the database connection was lost mid-request.
 VAXOPS_DB_RETRY_AFTER = int(os.environ.get("VAXOPS_DB_RETRY_AFTER", "5"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Statements run through ``core.prepared.prepared_cursor`` (the desk's read and write of a dose) are
+    # prepared on the server the first time and their plan reused on the connection; Django's own cursors bind
+    # on the client and are never prepared.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers carry on while the importer writes; IMMEDIATE avoids
     # the "database is locked" upgrade deadlock between two writers.
