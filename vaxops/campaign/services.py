@@ -3,12 +3,13 @@
 from collections.abc import Callable, Iterable
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from vaxops.catalog import domain
 from vaxops.catalog.selectors import catalogue_current
 from vaxops.clinic.selectors import NO_INPUTS, person_inputs
 from vaxops.core import clock
+from vaxops.core.prepared import numbered, prepared_cursor, row_values
 from vaxops.registry.models import Resident
 
 from .models import ImmunizationStatus
@@ -69,7 +70,32 @@ def _status_row(
     )
 
 
+_UPSERT_SQL: str | None = None
+
+
+def _upsert_sql() -> str:
+    """One person's status, inserted or updated, with ``$n`` placeholders (PostgreSQL; built once)."""
+    global _UPSERT_SQL
+    if _UPSERT_SQL is None:
+        meta = ImmunizationStatus._meta
+        columns = [f.column for f in meta.concrete_fields]  # the key is the resident
+        updates = [meta.get_field(name).column for name in _FIELDS]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        values = ", ".join("%s" for _ in columns)
+        key = meta.get_field("resident").column
+        sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
+        # Only table and column names from the model are formatted in; every value is a parameter.
+        sql = f'INSERT INTO {meta.db_table} ({quoted}) VALUES ({values}) ON CONFLICT ("{key}") DO UPDATE SET {sets}'  # noqa: S608
+        _UPSERT_SQL, _ = numbered(sql)
+    return _UPSERT_SQL
+
+
 def _status_write(rows: list[ImmunizationStatus]) -> None:
+    if len(rows) == 1 and connection.vendor == "postgresql":
+        # The desk's dose: one prepared statement (planned once per connection) instead of the ORM's.
+        with prepared_cursor() as cursor:
+            cursor.execute(_upsert_sql(), row_values(rows[0], with_key=True))
+        return
     # No savepoint inside a caller's transaction (nothing here is caught and retried); its own otherwise.
     with transaction.atomic(savepoint=False):
         ImmunizationStatus.objects.bulk_create(

@@ -50,6 +50,16 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...] | int]:
     return out, (tuple(names) if names else positional)
 
 
+def row_values(instance, *, skip: tuple[str, ...] = (), with_key: bool = False) -> list:
+    """The values of an unsaved model ``instance``'s concrete columns but the columns in ``skip`` (and its
+    primary key unless ``with_key``), in field order, prepared by their fields as ``save()`` would."""
+    return [
+        f.get_db_prep_save(f.pre_save(instance, True), connection)
+        for f in instance._meta.concrete_fields
+        if (with_key or not f.primary_key) and f.column not in skip
+    ]
+
+
 def prepared_cursor() -> CursorWrapper:
     """A cursor on the default (PostgreSQL) connection that takes ``$n`` placeholders and a list of values,
     binds them on the server, and prepares each statement once per connection."""

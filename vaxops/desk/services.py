@@ -20,7 +20,7 @@ from vaxops.clinic.services import recorder as _user
 from vaxops.clinic.services import status_store as _status_store
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
-from vaxops.core.prepared import numbered, prepared_cursor
+from vaxops.core.prepared import numbered, prepared_cursor, row_values
 from vaxops.registry.models import Resident
 from vaxops.sites.models import SessionStatus
 from vaxops.supply.domain import lot_usable
@@ -343,14 +343,8 @@ def _insert(model, *, source: str = "", refs: tuple[tuple[str, str], ...] = ()) 
 
 
 def _insert_params(instance, *, refs: tuple[tuple[str, str], ...] = ()) -> list:
-    """The values of ``_insert``'s placeholders for an unsaved ``instance``, prepared by its fields as
-    ``save()`` would."""
-    given = dict(refs)
-    return [
-        f.get_db_prep_save(f.pre_save(instance, True), connection)
-        for f in instance._meta.concrete_fields
-        if not f.primary_key and f.column not in given
-    ]
+    """The values of ``_insert``'s placeholders for an unsaved ``instance``."""
+    return row_values(instance, skip=tuple(column for column, _ in refs))
 
 
 _OBSERVATION_REFS = (("dose_id", "dose.id"),)
