@@ -7,8 +7,10 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from vaxops.accounts.scope import require, scope_for
+from vaxops.core import clock
 from vaxops.core.schemas import Day, ErrorOut
 
+from .dashboard import dashboard_data
 from .selectors import daily_report
 
 router = Router(tags=["reports"])
@@ -48,3 +50,39 @@ def daily(
     """Doses and people of the day and to date per township of the county (or of one township)."""
     require(request.user, "reports.view_population")
     return daily_report(scope=scope_for(request.user), day=date, division_code=division)
+
+
+class DashboardOut(Schema):
+    date: date
+    division: str = Field(description="区划代码（县或乡镇）")
+    name: str
+    level: int = Field(description="区划级别：3 县，4 乡镇")
+    series: dict = Field(
+        description="每日（或每周）接种剂次：points 各点日期，dose1/dose2/dose3/booster 各剂次，quota 计划任务量"
+    )
+    by_division: list[dict] = Field(description="各乡镇（或各村）覆盖率")
+    by_band: list[dict] = Field(description="分年龄段覆盖率")
+    by_group: list[dict] = Field(description="分人群覆盖率")
+    funnel: list[dict] = Field(description="第1剂 → 全程 → 加强")
+    stock: list[dict] = Field(description="各库存地点可用天数")
+    late: list[dict] = Field(description="今日逾期未报的乡镇")
+    alerts: dict = Field(description="未处理的预警")
+    totals: dict = Field(description="累计情况（接种点、人员、人数、剂次、严重不良反应）")
+
+
+@router.get(
+    "/dashboard",
+    response={200: DashboardOut, 403: ErrorOut, 404: ErrorOut},
+    summary="接种进度看板 / the leaders' dashboard",
+)
+def dashboard(
+    request,
+    date: Day | None = None,
+    division: Annotated[str, Field(max_length=12, pattern=r"^\d{6,12}$")] | None = None,
+    start: Day | None = None,
+):
+    """The dashboard's figures for the county (or one township) as of a day (today by default)."""
+    require(request.user, "reports.view_dashboard")
+    return dashboard_data(
+        scope=scope_for(request.user), day=date or clock.today(), division_code=division, start=start
+    )

@@ -154,3 +154,116 @@ def daily_quota(*, target: int, done: int, today: dt.date, deadline: dt.date) ->
     if days <= 0:
         return left
     return -(-left // days)
+
+
+# ------------------------------------------------------------------ the dashboard and the weekly bulletin
+
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("3-11", 3, 11),
+    ("12-17", 12, 17),
+    ("18-59", 18, 59),
+    ("60-69", 60, 69),
+    ("70-79", 70, 79),
+    ("80+", 80, None),
+)
+
+
+def age_band(age: int) -> str | None:
+    """The dashboard's age band of an age in whole years ("60-69", "80+"); None below 3."""
+    for label, low, high in AGE_BANDS:
+        if age >= low and (high is None or age <= high):
+            return label
+    return None
+
+
+class Band(enum.StrEnum):
+    """A bulletin's colour for a unit (乡镇 or 单位): 绿 on track, 黄 behind, 红 far behind."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+    @property
+    def label(self) -> str:
+        return {"green": "绿", "yellow": "黄", "red": "红"}[self.value]
+
+
+# A unit is 绿 when its coverage reaches COVERAGE_GREEN or it did at least PROGRESS_GREEN of its week's quota;
+# 红 when its coverage is below COVERAGE_RED and it did less than PROGRESS_RED of its quota; 黄 otherwise.
+COVERAGE_GREEN = Fraction(90, 100)
+COVERAGE_RED = Fraction(60, 100)
+PROGRESS_GREEN = Fraction(100, 100)
+PROGRESS_RED = Fraction(60, 100)
+
+
+def band(coverage: Fraction | None, progress: Fraction | None) -> Band:
+    """The colour of a unit from its coverage (people with a first dose ÷ population) and its week's progress
+    (people vaccinated in the week ÷ the week's quota). A missing figure counts as not reached."""
+    cov = coverage if coverage is not None else Fraction(0)
+    if cov >= COVERAGE_GREEN or (progress is not None and progress >= PROGRESS_GREEN):
+        return Band.GREEN
+    if cov < COVERAGE_RED and (progress is None or progress < PROGRESS_RED):
+        return Band.RED
+    return Band.YELLOW
+
+
+@dataclass(frozen=True)
+class Ranked:
+    key: str
+    rank: int
+    value: Fraction | None
+
+
+def rank(values: dict[str, Fraction | None]) -> list[Ranked]:
+    """Units ranked by a share, highest first; ties share a rank (1, 2, 2, 4); units without a figure come
+    last, unranked (rank 0), in key order."""
+    known = sorted(((k, v) for k, v in values.items() if v is not None), key=lambda kv: (-kv[1], kv[0]))
+    out: list[Ranked] = []
+    previous: Fraction | None = None
+    current = 0
+    for position, (key, value) in enumerate(known, start=1):
+        if value != previous:
+            current = position
+            previous = value
+        out.append(Ranked(key, current, value))
+    out += [Ranked(k, 0, None) for k in sorted(k for k, v in values.items() if v is None)]
+    return out
+
+
+def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The Monday-to-Sunday week holding ``day``."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday, monday + dt.timedelta(days=6)
+
+
+def week_label(monday: dt.date) -> str:
+    """ "2021年第23周（6月7日—6月13日）" for the ISO week starting on ``monday``."""
+    year, number, _ = monday.isocalendar()
+    sunday = monday + dt.timedelta(days=6)
+    return f"{year}年第{number}周（{monday.month}月{monday.day}日—{sunday.month}月{sunday.day}日）"
+
+
+def change(current: int, previous: int) -> tuple[int, Fraction | None]:
+    """The change of a weekly count against the week before: the difference and its share of the earlier
+    figure (None when the earlier week had none)."""
+    return current - previous, (Fraction(current - previous, previous) if previous else None)
+
+
+def quota_for_day(
+    *, day: dt.date, starts_on: dt.date, deadline: dt.date | None, target: int, quota: int | None
+) -> int:
+    """A target's daily quota (人/天) on ``day``: the quota set by hand, else the target spread evenly over the
+    days from the phase's start to the deadline (rounded up); 0 outside that window or without a deadline."""
+    if day < starts_on or (deadline is not None and day > deadline):
+        return 0
+    if quota is not None:
+        return quota
+    if deadline is None:
+        return 0
+    days = (deadline - starts_on).days + 1
+    return -(-target // days)
+
+
+def bucket_start(day: dt.date, *, weekly: bool) -> dt.date:
+    """The first day of the series point ``day`` falls in: itself, or the Monday of its week."""
+    return week_of(day)[0] if weekly else day

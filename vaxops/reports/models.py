@@ -101,3 +101,54 @@ class DailyReportLate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.township_id and self.township.name} {self.day}"
+
+
+class WeeklyBulletin(models.Model):
+    """A county's 周通报 for a Monday-to-Sunday week: townships and sector departments / employers ranked by
+    coverage and by the week's progress against their quota, with their bands (红/黄/绿), the week's totals and
+    the change from the week before. ``figures`` is the snapshot the PDF and XLSX are made from; a draft is
+    regenerated until the county publishes it, and a published bulletin is frozen."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        PUBLISHED = "published", _("已发布")
+
+    division = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划")
+    )
+    week_start = models.DateField(_("周起始日（周一）"))
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    figures = models.JSONField(_("通报数据"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+", verbose_name=_("生成人")
+    )
+    created_at = models.DateTimeField(_("生成时间"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("发布人"),
+    )
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("周通报")
+        verbose_name_plural = _("周通报")
+        ordering = ["-week_start", "division__code"]
+        permissions = [
+            ("publish_weeklybulletin", "审核发布周通报"),
+            ("view_dashboard", "查看接种进度看板"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "week_start"], name="weekly_bulletin_once_per_week"),
+            models.CheckConstraint(
+                condition=models.Q(status="draft", published_at__isnull=True)
+                | models.Q(status="published", published_at__isnull=False),
+                name="weekly_bulletin_published_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.division_id and self.division.name} {self.week_start}"
