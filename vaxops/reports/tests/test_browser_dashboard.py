@@ -59,6 +59,7 @@ def test_the_leader_sees_the_charts_drawn_with_the_apis_numbers(page, history, l
     expect(root).to_have_class("dashboard")
 
     # click-through: a township's row leads to its villages
+    page.wait_for_function("document.fullscreenElement === null")
     page.locator('table[data-table="by_division"] a', has_text="330199001000").click()
     expect(page.locator("h1")).to_contain_text("甲镇")
     expect(page.locator("#back-to-county")).to_be_visible()

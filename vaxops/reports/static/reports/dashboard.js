@@ -34,7 +34,8 @@
       var s = data.series, opt = base(root);
       opt.xAxis = { type: "category", data: s.points };
       opt.yAxis = { type: "value" };
-      opt.dataZoom = [{ type: "inside" }];
+      opt.dataZoom = [{ type: "inside" }, { type: "slider", height: 18, bottom: 0 }];
+      opt.grid = Object.assign({}, opt.grid, { bottom: 28 });
       opt.series = s.kinds.map(function (k) {
         return { type: "bar", stack: "doses", name: k.label, data: s[k.key] };
       });
@@ -99,7 +100,7 @@
     function setBig(on) {
       root.classList.toggle("big", on);
       toggle.textContent = on ? "退出大屏" : "大屏模式";
-      if (window.echarts) { draw(root, data); }
+      if (window.echarts) { window.requestAnimationFrame(function () { draw(root, data); }); }
     }
     if (root.classList.contains("big")) { toggle.textContent = "退出大屏"; }
     toggle.addEventListener("click", function () {
@@ -113,6 +114,7 @@
     });
     document.addEventListener("fullscreenchange", function () {
       if (!document.fullscreenElement && root.classList.contains("big")) { setBig(false); }
+      window.requestAnimationFrame(resize);
     });
   });
 })();
