@@ -572,3 +572,240 @@ def targets(*, codes: list[str], day: dt.date) -> dict[str, tuple[int, int | Non
         p, d = out.get(code, (0, None))
         out[code] = (p + people, (d or 0) + doses if doses is not None else d)
     return out
+
+
+# ------------------------------------------------------------------------------- the dashboard's reads
+#
+# Public names the dashboard and the weekly bulletin use; each reads only the facts (and the small tables of
+# denominators, targets and sites), scoped: a township's user sees its township, the county's the county.
+
+_STEPS = {1: "people_first_dose", 2: "people_completed", 3: "people_booster"}
+
+
+def _scope_division(scope: Scope, division_code: str | None = None) -> Division:
+    return report_division(scope=scope, code=division_code)
+
+
+def _people_row(counts: dict[int, int], population: int | None) -> dict:
+    row: dict = {name: counts.get(event, 0) for event, name in _STEPS.items()}
+    row["population"] = population
+    row["coverage_first_dose"] = _share(row["people_first_dose"], population)
+    row["coverage_completed"] = _share(row["people_completed"], population)
+    row["coverage_booster"] = _share(row["people_booster"], population)
+    return row
+
+
+def dose_series(*, scope: Scope, start: dt.date, end: dt.date, division_code: str | None = None) -> dict:
+    """Standing doses given each day from ``start`` to ``end`` (both included) to the people of the scope's
+    division, by dose kind: ``{"division", "name", "days": [{"date", "dose1", "dose2", "dose3", "booster",
+    "total"}]}`` with every day present (zeros included)."""
+    division = _scope_division(scope, division_code)
+    low, high = division.code_range
+    by_day: dict[dt.date, dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT day, kind, SUM(n) FROM reports_dosefact WHERE day >= %s AND day <= %s "
+            "AND village_code >= %s AND village_code <= %s GROUP BY day, kind",
+            [start, end, low, high],
+        )
+        for day, kind, n in cursor.fetchall():
+            key = {1: "dose1", 2: "dose2", 3: "dose3", 4: "booster"}[int(kind)]
+            by_day.setdefault(_as_date(day), {})[key] = int(n or 0)
+    days = []
+    day = start
+    while day <= end:
+        counts = by_day.get(day, {})
+        row = {
+            "date": day.isoformat(),
+            **{k: counts.get(k, 0) for k in ("dose1", "dose2", "dose3", "booster")},
+        }
+        row["total"] = row["dose1"] + row["dose2"] + row["dose3"] + row["booster"]
+        days.append(row)
+        day += dt.timedelta(days=1)
+    return {"division": division.code, "name": division.name, "days": days}
+
+
+def coverage_by_division(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:
+    """The children of a division (a county's townships, a township's villages) as of ``day``: people with a
+    first dose, a completed primary course and a booster, the 户籍 population and the coverage of each:
+    ``{"division", "name", "rows": [{"division", "name", "people_first_dose", …, "coverage_first_dose", …}],
+    "total": {…}}``."""
+    division = _scope_division(scope, division_code)
+    low, high = division.code_range
+    child_level = Level.VILLAGE if division.level >= Level.TOWNSHIP else Level.TOWNSHIP
+    length = 12 if child_level == Level.VILLAGE else 9
+    children = list(
+        Division.objects.filter(level=child_level, code__gte=low, code__lte=high).order_by("code")
+    )
+    keys = f"substr(village_code, 1, {length}), event"
+    counts: dict[str, dict[int, int]] = {}
+    for (prefix, event), n in _sums(kind="people", keys=keys, low=low, high=high, day=day).items():
+        counts.setdefault(prefix, {})[int(event)] = n
+    populations = _populations([c.code for c in children] + [division.code], year=day.year)
+    rows = []
+    totals: dict[int, int] = {}
+    for child in children:
+        mine = counts.get(child.code[:length], {})
+        for event, n in mine.items():
+            totals[event] = totals.get(event, 0) + n
+        rows.append(
+            {"division": child.code, "name": child.name}
+            | _people_row(mine, populations.get(child.code, (None, None))[0])
+        )
+    total = {"division": division.code, "name": division.name} | _people_row(
+        totals, populations.get(division.code, (None, None))[0]
+    )
+    return {
+        "date": day.isoformat(),
+        "division": division.code,
+        "name": division.name,
+        "rows": rows,
+        "total": total,
+    }
+
+
+def coverage_by_band(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:
+    """People with a first dose, a completed course and a booster by age band (age on the day of the step) as
+    of ``day``; ``rows`` per band, and ``summary`` for the bands the population table has (under 18, 18–59,
+    60+) with their coverage."""
+    division = _scope_division(scope, division_code)
+    low, high = division.code_range
+    counts: dict[int, dict[int, int]] = {}
+    for (band, event), n in _sums(kind="people", keys="band, event", low=low, high=high, day=day).items():
+        counts.setdefault(int(band), {})[int(event)] = n
+    rows = [
+        {"band": band, "label": domain.BAND_LABELS[band]} | _people_row(counts.get(band, {}), None)
+        for band in domain.BANDS
+    ]
+    pop = (
+        Population.objects.filter(
+            division__code=division.code, year__lte=day.year, kind=domain.PopulationKind.REGISTERED.value
+        )
+        .order_by("-year")
+        .values_list("total", "age_18_plus", "age_60_plus")
+        .first()
+    )
+
+    def merged(bands) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for band in bands:
+            for event, n in counts.get(band, {}).items():
+                out[event] = out.get(event, 0) + n
+        return out
+
+    summary = [
+        {"label": "18岁以下"} | _people_row(merged((0, 3, 12)), pop[0] - pop[1] if pop else None),
+        {"label": "18-59岁"} | _people_row(merged((18,)), pop[1] - pop[2] if pop else None),
+        {"label": "60岁及以上"} | _people_row(merged((60, 70, 80)), pop[2] if pop else None),
+    ]
+    return {
+        "date": day.isoformat(),
+        "division": division.code,
+        "name": division.name,
+        "rows": rows,
+        "summary": summary,
+    }
+
+
+def coverage_by_group(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:
+    """People with a first dose, a completed course and a booster by priority group (重点人群) as of ``day``
+    (``group`` None: people in no group)."""
+    from vaxops.registry.models import PriorityGroup
+
+    division = _scope_division(scope, division_code)
+    low, high = division.code_range
+    counts: dict[int, dict[int, int]] = {}
+    for (group, event), n in _sums(
+        kind="people", keys="group_id, event", low=low, high=high, day=day
+    ).items():
+        counts.setdefault(int(group), {})[int(event)] = n
+    rows = []
+    for group in PriorityGroup.objects.order_by("pk"):
+        rows.append({"group": group.code, "name": str(group)} | _people_row(counts.get(group.pk, {}), None))
+    rows.append({"group": None, "name": "其他人群"} | _people_row(counts.get(0, {}), None))
+    return {"date": day.isoformat(), "division": division.code, "name": division.name, "rows": rows}
+
+
+def funnel(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:
+    """First dose → completed primary course → booster as of ``day``, each with its share of the population
+    and of the step before."""
+    division = _scope_division(scope, division_code)
+    low, high = division.code_range
+    counts = {
+        int(e): n for (e,), n in _sums(kind="people", keys="event", low=low, high=high, day=day).items()
+    }
+    population = _populations([division.code], year=day.year).get(division.code, (None, None))[0]
+    row = _people_row(counts, population)
+    steps = []
+    before = None
+    for event, name in _STEPS.items():
+        n = counts.get(event, 0)
+        steps.append(
+            {
+                "step": name,
+                "label": {1: "首剂", 2: "全程接种", 3: "加强免疫"}[event],
+                "people": n,
+                "share_of_population": _share(n, population),
+                "share_of_previous": _share(n, before) if before is not None else None,
+            }
+        )
+        before = n
+    return {
+        "date": day.isoformat(),
+        "division": division.code,
+        "name": division.name,
+        "population": population,
+        "steps": steps,
+    } | {k: row[k] for k in ("coverage_first_dose", "coverage_completed", "coverage_booster")}
+
+
+def severe_adverse_events(*, low: str, high: str, day: dt.date) -> int:
+    """Severe adverse events following immunization up to ``day`` in the range; zero until the safety
+    records exist (they fill this in)."""
+    return 0
+
+
+def running_totals(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:
+    """The running totals in the words of a progress notice (设置接种点…个，累计接种…人，共计…剂次…): sites by
+    kind, vaccinators with a valid training certificate, people with a first dose / completed / booster,
+    doses in all and today, severe adverse events."""
+    from django.db.models import Count, Q
+
+    from vaxops.sites.domain import CertificateKind, SiteKind
+    from vaxops.sites.models import Site, StaffMember
+
+    division = _scope_division(scope, division_code)
+    low, high = division.code_range
+    people = {
+        int(e): n for (e,), n in _sums(kind="people", keys="event", low=low, high=high, day=day).items()
+    }
+    doses = _sums(kind="dose", keys="kind", low=low, high=high, day=day)
+    today = _sums(kind="dose", keys="kind", low=low, high=high, day=day, op="=")
+    sites = dict(
+        Site.objects.filter(division__code__gte=low, division__code__lte=high)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+    )
+    staff = StaffMember.objects.filter(
+        active=True, site__division__code__gte=low, site__division__code__lte=high
+    )
+    valid = Q(certificates__kind=CertificateKind.TRAINING, certificates__valid_from__lte=day) & (
+        Q(certificates__valid_to__isnull=True) | Q(certificates__valid_to__gte=day)
+    )
+    certified = staff.filter(valid).distinct().count()
+    return {
+        "date": day.isoformat(),
+        "division": division.code,
+        "name": division.name,
+        "sites": sum(sites.values()),
+        "sites_by_kind": {k.value: sites.get(k.value, 0) for k in SiteKind},
+        "staff_active": staff.count(),
+        "staff_certified": certified,
+        "people_first_dose": people.get(1, 0),
+        "people_completed": people.get(2, 0),
+        "people_booster": people.get(3, 0),
+        "doses": sum(doses.values()),
+        "doses_today": sum(today.values()),
+        "booster_doses": doses.get((4,), 0),
+        "severe_adverse_events": severe_adverse_events(low=low, high=high, day=day),
+    }
