@@ -10,4 +10,5 @@ urlpatterns = [
     path("daily/", views.daily, name="daily"),
     path("daily/confirm/", views.confirm, name="daily-confirm"),
     path("daily/report.xlsx", views.daily_xlsx, name="daily-xlsx"),
+    path("daily/report.pdf", views.daily_pdf, name="daily-pdf"),
 ]
