@@ -173,6 +173,9 @@ def demo_doses_build(*, seed: int, refresh: bool = True) -> int:
         elif x < 0.75:
             doses.append(Dose(resident_id=pk, product_code="Convidecia", given_on=d1, place="清溪县"))
     Dose.objects.bulk_create(doses, batch_size=5000)
+    from vaxops.reports.services import facts_rebuild
+
+    facts_rebuild()  # the progress facts of the doses just written in bulk
     if refresh:
         from vaxops.campaign.services import status_refresh_all
 

@@ -461,28 +461,26 @@ def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = 
 
 def facts_refresh_people(*, resident_ids, chunk: int = 1000) -> int:
     """Re-apply the people whose place in the facts changed (village, birth date, sex, group or employer);
-    returns how many. Runs after the registry's commit, in transactions of its own."""
-    ids = sorted({int(i) for i in resident_ids})
-    changed = 0
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        marks = ", ".join(["%s"] * len(part))
+    returns how many. Runs after the registry's commit, in transactions of its own. One range query finds
+    them (new residents have no progress yet and cost nothing)."""
+    wanted = {int(i) for i in resident_ids}
+    if not wanted:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.resident_id FROM reports_personprogress p "
+            "JOIN registry_resident r ON r.id = p.resident_id "
+            "WHERE p.resident_id >= %s AND p.resident_id <= %s AND (p.village_code <> r.village_code "
+            "OR p.sex <> r.sex OR p.group_id <> COALESCE(r.priority_group_id, 0) "
+            "OR p.employer_id <> COALESCE(r.employer_id, 0) "
+            "OR COALESCE(p.birth_date, '1000-01-01') <> COALESCE(r.birth_date, '1000-01-01'))",
+            [min(wanted), max(wanted)],
+        )
+        stale = sorted(row[0] for row in cursor.fetchall() if row[0] in wanted)
+    for start in range(0, len(stale), chunk):
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT p.resident_id FROM reports_personprogress p "  # noqa: S608
-                    "JOIN registry_resident r ON r.id = p.resident_id "
-                    f"WHERE p.resident_id IN ({marks}) AND (p.village_code <> r.village_code "
-                    "OR p.sex <> r.sex OR p.group_id <> COALESCE(r.priority_group_id, 0) "
-                    "OR p.employer_id <> COALESCE(r.employer_id, 0) "
-                    "OR COALESCE(p.birth_date, '1000-01-01') <> COALESCE(r.birth_date, '1000-01-01'))",
-                    part,
-                )
-                stale = [row[0] for row in cursor.fetchall()]
-            if stale:
-                facts_apply(resident_ids=stale)
-                changed += len(stale)
-    return changed
+            facts_apply(resident_ids=stale[start : start + chunk])
+    return len(stale)
 
 
 @transaction.atomic
