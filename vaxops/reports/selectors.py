@@ -139,11 +139,11 @@ def _daily_counts_recount(*, day: dt.date, low: str, high: str) -> dict[str, dic
     classified, params = classified_doses_sql(primary)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT substr(r.village_code, 1, 9), k.kind,
+            f"""SELECT substr(k.village_code, 1, 9), k.kind,
                        SUM(CASE WHEN k.given_on = %s THEN 1 ELSE 0 END), COUNT(*)
-                FROM ({classified}) k JOIN registry_resident r ON r.id = k.resident_id
-                WHERE k.given_on <= %s AND r.village_code >= %s AND r.village_code <= %s
-                GROUP BY substr(r.village_code, 1, 9), k.kind""",  # noqa: S608
+                FROM ({classified}) k
+                WHERE k.given_on <= %s AND k.village_code >= %s AND k.village_code <= %s
+                GROUP BY substr(k.village_code, 1, 9), k.kind""",  # noqa: S608
             [day, *params, day, low, high],
         )
         for township, kind, today, cumulative in cursor.fetchall():
@@ -326,89 +326,116 @@ def _primary_case(primary: dict[str, int], *, column: str = "product_code") -> t
 
 
 def classified_doses_sql(primary: dict[str, int]) -> tuple[str, list]:
-    """Every standing dose with its kind (``domain.classify`` in SQL, with window functions) and whether it
-    completes its person's primary course: columns resident_id, given_on, product_code, site_id, kind,
-    completes."""
+    """Every standing dose with its kind (``domain.classify`` in SQL, one pass of window functions), whether it
+    completes its person's primary course, and where its person counts: columns resident_id, given_on,
+    product_code, site_id, kind, completes, village_code, birth_date, sex, group_id, employer_id."""
     need, params = _primary_case(primary)
     sql = f"""
-SELECT sd.resident_id, sd.given_on, sd.product_code, sd.site_id,
-       CASE WHEN sd.is_booster OR (c.c IS NOT NULL AND nb.r > c.c) THEN 4
-            WHEN nb.r >= 3 THEN 3 ELSE nb.r END AS kind,
-       CASE WHEN nb.r = c.c THEN 1 ELSE 0 END AS completes
-FROM (SELECT id, resident_id, given_on, product_code, COALESCE(site_id, 0) AS site_id, is_booster
-      FROM clinic_dose WHERE voided_at IS NULL) sd
-LEFT JOIN (SELECT id, resident_id, {need} AS need,
-                  ROW_NUMBER() OVER (PARTITION BY resident_id ORDER BY given_on, id) AS r
-           FROM clinic_dose WHERE voided_at IS NULL AND NOT is_booster) nb ON nb.id = sd.id
-LEFT JOIN (SELECT resident_id, MIN(r) AS c FROM (
-               SELECT resident_id, {need} AS need,
-                      ROW_NUMBER() OVER (PARTITION BY resident_id ORDER BY given_on, id) AS r
-               FROM clinic_dose WHERE voided_at IS NULL AND NOT is_booster) x
-           WHERE r >= need GROUP BY resident_id) c ON c.resident_id = sd.resident_id
+SELECT k.resident_id, k.given_on, k.product_code, k.site_id,
+       CASE WHEN k.is_booster OR (k.c IS NOT NULL AND k.r > k.c) THEN 4 WHEN k.r >= 3 THEN 3 ELSE k.r END AS kind,
+       CASE WHEN NOT k.is_booster AND k.r = k.c THEN 1 ELSE 0 END AS completes,
+       r.village_code, r.birth_date, r.sex, COALESCE(r.priority_group_id, 0) AS group_id,
+       COALESCE(r.employer_id, 0) AS employer_id
+FROM (
+    SELECT n.*, MIN(CASE WHEN NOT n.is_booster AND n.r >= n.need THEN n.r END)
+                OVER (PARTITION BY n.resident_id) AS c
+    FROM (
+        SELECT resident_id, given_on, product_code, COALESCE(site_id, 0) AS site_id, is_booster,
+               {need} AS need,
+               ROW_NUMBER() OVER (PARTITION BY resident_id, is_booster ORDER BY given_on, id) AS r
+        FROM clinic_dose WHERE voided_at IS NULL
+    ) n
+) k JOIN registry_resident r ON r.id = k.resident_id
 """  # noqa: S608
-    return sql, [*params, *params]
+    return sql, params
+
+
+def age_sql(birth: str, day: str) -> str:
+    """``domain.age_years`` as an SQL expression: (yyyymmdd of the day − yyyymmdd of birth) ÷ 10000, whole."""
+    if connection.vendor == "postgresql":
+        return (
+            f"((CAST(to_char({day}, 'YYYYMMDD') AS integer) - CAST(to_char({birth}, 'YYYYMMDD') AS integer))"
+            " / 10000)"
+        )
+    return (
+        f"((CAST(replace({day}, '-', '') AS INTEGER) - CAST(replace({birth}, '-', '') AS INTEGER)) / 10000)"
+    )
+
+
+def band_of_age_sql(age: str) -> str:
+    """``domain.age_band`` of an age column (NULL: birth date unknown → 0)."""
+    whens = " ".join(f"WHEN {age} >= {low} THEN {low}" for low in sorted(domain.BANDS, reverse=True) if low)
+    return f"CASE WHEN {age} IS NULL THEN 0 {whens} ELSE 0 END"
 
 
 def band_sql(birth: str, day: str) -> str:
     """``domain.age_band`` of ``birth`` on ``day`` as an SQL expression (SQLite or PostgreSQL)."""
-    if connection.vendor == "postgresql":
-        age = (
-            f"(EXTRACT(YEAR FROM {day})::int - EXTRACT(YEAR FROM {birth})::int"
-            f" - CASE WHEN to_char({day}, 'MM-DD') < to_char({birth}, 'MM-DD') THEN 1 ELSE 0 END)"
-        )
-    else:
-        age = (
-            f"(CAST(strftime('%%Y', {day}) AS INTEGER) - CAST(strftime('%%Y', {birth}) AS INTEGER)"
-            f" - (strftime('%%m-%%d', {day}) < strftime('%%m-%%d', {birth})))"
-        )
-    whens = " ".join(f"WHEN {age} >= {low} THEN {low}" for low in sorted(domain.BANDS, reverse=True) if low)
-    return f"CASE WHEN {birth} IS NULL THEN 0 {whens} ELSE 0 END"
+    return band_of_age_sql(age_sql(birth, day))
 
 
-def progress_sql(primary: dict[str, int]) -> tuple[str, list]:
+def progress_sql(primary: dict[str, int], *, source: str | None = None) -> tuple[str, list]:
     """Each person with a standing dose: where they count, the days of their steps and their doses' text
-    (columns as ``PersonProgress``)."""
-    classified, params = classified_doses_sql(primary)
+    (columns as ``PersonProgress``), from the classified doses (or ``source``, a table of them)."""
+    if source is None:
+        classified, params = classified_doses_sql(primary)
+        source = f"({classified})"
+    else:
+        params = []
     part = (
         "CAST(k.given_on AS TEXT) || '|' || CAST(k.site_id AS TEXT) || '|' || k.product_code || '|' "
         "|| CAST(k.kind AS TEXT)"
     )
     agg = f"string_agg({part}, ';')" if connection.vendor == "postgresql" else f"group_concat({part}, ';')"
     sql = f"""
-SELECT r.id AS resident_id, r.village_code AS village_code, r.birth_date AS birth_date, r.sex AS sex,
-       COALESCE(r.priority_group_id, 0) AS group_id, COALESCE(r.employer_id, 0) AS employer_id,
+SELECT k.resident_id AS resident_id, k.village_code AS village_code, k.birth_date AS birth_date, k.sex AS sex,
+       k.group_id AS group_id, k.employer_id AS employer_id,
        MIN(k.given_on) AS first_on, MIN(CASE WHEN k.completes = 1 THEN k.given_on END) AS completed_on,
        MIN(CASE WHEN k.kind = 4 THEN k.given_on END) AS booster_on, {agg} AS doses
-FROM ({classified}) k JOIN registry_resident r ON r.id = k.resident_id
-GROUP BY r.id, r.village_code, r.birth_date, r.sex, r.priority_group_id, r.employer_id
+FROM {source} k
+GROUP BY k.resident_id, k.village_code, k.birth_date, k.sex, k.group_id, k.employer_id
 """  # noqa: S608
     return sql, params
 
 
-def dose_facts_sql(primary: dict[str, int]) -> tuple[str, list]:
-    classified, params = classified_doses_sql(primary)
+def dose_facts_sql(primary: dict[str, int], *, source: str | None = None) -> tuple[str, list]:
+    if source is None:
+        classified, params = classified_doses_sql(primary)
+        source = f"({classified})"
+    else:
+        params = []
     sql = f"""
-SELECT k.given_on, r.village_code, k.site_id, k.product_code, k.kind, COUNT(*)
-FROM ({classified}) k JOIN registry_resident r ON r.id = k.resident_id
-GROUP BY k.given_on, r.village_code, k.site_id, k.product_code, k.kind
+SELECT k.given_on, k.village_code, k.site_id, k.product_code, k.kind, COUNT(*)
+FROM {source} k
+GROUP BY k.given_on, k.village_code, k.site_id, k.product_code, k.kind
 """  # noqa: S608
     return sql, params
+
+
+CLASSIFIED_TEMP = "reports_classified_tmp"
+
+
+def classified_temp_create(cursor, primary: dict[str, int]) -> str:
+    """The classified doses once, in a temporary table (the rebuild and the check read it twice)."""
+    cursor.execute(f"DROP TABLE IF EXISTS {CLASSIFIED_TEMP}")
+    sql, params = classified_doses_sql(primary)
+    cursor.execute(f"CREATE TEMPORARY TABLE {CLASSIFIED_TEMP} AS {sql}", params)  # noqa: S608
+    return CLASSIFIED_TEMP
 
 
 def people_facts_sql(source: str, params: list) -> tuple[str, list]:
     """People facts from a progress source (the table, or ``progress_sql`` as a subquery with the columns
-    resident_id … booster_on)."""
+    resident_id … booster_on); the age is worked out once per step, then its band."""
     parts = []
     for event, column in ((1, "first_on"), (2, "completed_on"), (3, "booster_on")):
         parts.append(
             f"SELECT p.{column} AS day, p.village_code, {event} AS event, "  # noqa: S608
-            f"{band_sql('p.birth_date', 'p.' + column)} AS band, p.sex, p.group_id, p.employer_id "
+            f"{age_sql('p.birth_date', 'p.' + column)} AS age, p.sex, p.group_id, p.employer_id "
             f"FROM {source} p WHERE p.{column} IS NOT NULL"
         )
     sql = (
-        "SELECT day, village_code, event, band, sex, group_id, employer_id, COUNT(*) FROM ("  # noqa: S608
-        + " UNION ALL ".join(parts)
-        + ") e GROUP BY day, village_code, event, band, sex, group_id, employer_id"
+        f"SELECT day, village_code, event, {band_of_age_sql('age')} AS band, sex, group_id, employer_id, "  # noqa: S608
+        "COUNT(*) FROM (" + " UNION ALL ".join(parts) + ") e "
+        f"GROUP BY day, village_code, event, {band_of_age_sql('age')}, sex, group_id, employer_id"
     )
     return sql, params * 3
 
@@ -417,13 +444,17 @@ def facts_recount(*, primary: dict[str, int]) -> dict[str, dict[tuple, int]]:
     """The four fact tables as a recount of the records would fill them (no row with n = 0)."""
     out: dict[str, dict[tuple, int]] = {}
     with connection.cursor() as cursor:
-        sql, params = progress_sql(primary)
-        dsql, dparams = dose_facts_sql(primary)
-        cursor.execute(dsql, dparams)
-        out["dose"] = {_key(row[:-1]): int(row[-1]) for row in cursor.fetchall()}
-        psql, pparams = people_facts_sql(f"({sql})", params)
-        cursor.execute(psql, pparams)
-        out["people"] = {_key(row[:-1]): int(row[-1]) for row in cursor.fetchall()}
+        source = classified_temp_create(cursor, primary)
+        try:
+            dsql, dparams = dose_facts_sql(primary, source=source)
+            cursor.execute(dsql, dparams)
+            out["dose"] = {_key(row[:-1]): int(row[-1]) for row in cursor.fetchall()}
+            sql, params = progress_sql(primary, source=source)
+            psql, pparams = people_facts_sql(f"({sql})", params)
+            cursor.execute(psql, pparams)
+            out["people"] = {_key(row[:-1]): int(row[-1]) for row in cursor.fetchall()}
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {source}")
     out["dose_total"] = _without_day(out["dose"])
     out["people_total"] = _without_day(out["people"])
     return out

@@ -262,14 +262,21 @@ _PROGRESS_COLS = (
 _LAST = 2**62  # a dose not yet written sorts after every written one of its day
 
 
+_primary_cache: list = [None, {}]  # [the catalogue it was read from, product → primary doses]
+
+
 def primary_doses() -> dict[str, int]:
-    """Product → doses of its primary course, from the schedule version that started last."""
+    """Product → doses of its primary course, from the schedule version that started last (worked out once per
+    catalogue: the catalogue is cached per process and replaced when the county edits it)."""
     from vaxops.catalog.selectors import catalogue_current
 
-    out: dict[str, int] = {}
-    for pol in sorted(catalogue_current().policies, key=lambda p: p.effective_from):
-        out[pol.product_code] = pol.primary_doses
-    return out
+    catalogue = catalogue_current()
+    if _primary_cache[0] is not catalogue:
+        out: dict[str, int] = {}
+        for pol in sorted(catalogue.policies, key=lambda p: p.effective_from):
+            out[pol.product_code] = pol.primary_doses
+        _primary_cache[:] = [catalogue, out]
+    return dict(_primary_cache[1])
 
 
 def _date(value) -> dt.date | None:
@@ -489,7 +496,7 @@ def facts_rebuild(*, actor=None) -> dict:
     from the classified doses, then the totals). Returns the rows written and the seconds taken."""
     import time
 
-    from .selectors import dose_facts_sql, people_facts_sql, progress_sql
+    from .selectors import classified_temp_create, dose_facts_sql, people_facts_sql, progress_sql
 
     t0 = time.perf_counter()
     primary = primary_doses()
@@ -502,14 +509,16 @@ def facts_rebuild(*, actor=None) -> dict:
             "reports_personprogress",
         ):
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608
-        sql, params = progress_sql(primary)
+        source = classified_temp_create(cursor, primary)
+        sql, params = progress_sql(primary, source=source)
         cursor.execute(
             f"INSERT INTO reports_personprogress ({', '.join(_PROGRESS_COLS)}) {sql}",  # noqa: S608
             params,
         )
         progress = cursor.rowcount
-        sql, params = dose_facts_sql(primary)
+        sql, params = dose_facts_sql(primary, source=source)
         cursor.execute(f"INSERT INTO reports_dosefact ({', '.join(_DOSE_DIMS)}, n) {sql}", params)  # noqa: S608
+        cursor.execute(f"DROP TABLE {source}")
         dims = ", ".join(_DOSE_DIMS[1:])
         cursor.execute(
             f"INSERT INTO reports_dosetotal ({dims}, n) "  # noqa: S608
