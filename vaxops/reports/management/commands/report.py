@@ -18,9 +18,13 @@ LABELS = (
     ("doses_cumulative", "累计接种剂次"),
     ("people_first_dose_today", "当日首剂人数"),
     ("people_first_dose_cumulative", "累计首剂人数"),
+    ("people_completed_cumulative", "累计全程人数"),
+    ("people_booster_cumulative", "累计加强人数"),
     ("people_60_plus_first_dose_cumulative", "60岁以上累计首剂人数"),
     ("booster_doses_cumulative", "累计加强剂次"),
     ("coverage_first_dose", "首剂覆盖率"),
+    ("coverage_completed", "全程接种率"),
+    ("stock_on_hand", "库存（剂）"),
 )
 
 
