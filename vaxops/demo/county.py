@@ -140,6 +140,9 @@ def demo_doses_build(*, seed: int, refresh: bool = True) -> int:
     from vaxops.demo.history import demo_history_doses
 
     added = demo_history_doses(seed=seed)
+    from vaxops.reports.services import facts_rebuild
+
+    facts_rebuild()  # the progress facts of the doses just written in bulk
     if refresh:
         from vaxops.campaign.services import status_refresh_all
 

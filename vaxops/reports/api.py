@@ -29,6 +29,27 @@ class DailyRowOut(Schema):
     coverage_first_dose: str | None = Field(description="首剂覆盖率（累计首剂人数 ÷ 户籍人口）")
     population_60_plus: int | None
     coverage_60_plus_first_dose: str | None
+    dose1_today: int = Field(description="当日第1剂剂次")
+    dose2_today: int = Field(description="当日第2剂剂次")
+    dose3_today: int = Field(description="当日第3剂剂次")
+    booster_doses_today: int = Field(description="当日加强免疫剂次")
+    dose1_cumulative: int = Field(description="累计第1剂剂次")
+    dose2_cumulative: int = Field(description="累计第2剂剂次")
+    dose3_cumulative: int = Field(description="累计第3剂剂次")
+    people_completed_today: int = Field(description="当日完成全程接种人数")
+    people_completed_cumulative: int = Field(description="累计完成全程接种人数")
+    people_booster_today: int = Field(description="当日首次加强免疫人数")
+    people_booster_cumulative: int = Field(description="累计加强免疫人数")
+    people_60_plus_completed_cumulative: int = Field(description="60岁及以上累计全程接种人数")
+    stock_on_hand: int = Field(description="本乡镇各库存地点现有库存（剂）")
+    adverse_events_today: int = Field(description="当日报告疑似预防接种异常反应（例）")
+    coverage_completed: str | None = Field(description="全程接种率（累计全程人数 ÷ 户籍人口）")
+    coverage_booster: str | None = Field(description="加强免疫率（累计加强人数 ÷ 户籍人口）")
+    coverage_60_plus_completed: str | None
+    target_people: int | None = Field(description="已开始阶段的目标人数之和")
+    target_doses: int | None = Field(description="已开始阶段的目标剂次之和")
+    coverage_target_people: str | None = Field(description="目标人数完成率（累计首剂人数 ÷ 目标人数）")
+    coverage_target_doses: str | None = Field(description="目标剂次完成率（累计剂次 ÷ 目标剂次）")
 
 
 class DailyOut(Schema):

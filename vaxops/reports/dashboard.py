@@ -11,20 +11,17 @@ import datetime as dt
 from fractions import Fraction
 
 from django.db import connection
-from django.db.models import Count, Sum
-from django.utils.translation import gettext as _
+from django.db.models import Sum
 
 from vaxops.accounts.scope import Scope
-from vaxops.catalog.domain import add_years
 from vaxops.catalog.models import PhaseTarget
-from vaxops.jurisdictions.models import Division, Level
-from vaxops.registry.models import PriorityGroup
-from vaxops.sites.models import Certificate, Site, SiteKind, StaffMember
+from vaxops.jurisdictions.models import Division
+from vaxops.sites.models import SiteKind
 from vaxops.supply import domain as supply_domain
 from vaxops.supply import selectors as supply_selectors
 from vaxops.supply.models import StockBalance, StockMovement, StockPlace
 
-from . import domain
+from . import domain, selectors
 from .models import DailyReportLate, Population
 from .selectors import report_division
 
@@ -44,34 +41,6 @@ def _pct(share: Fraction | None) -> float | None:
 
 
 # ----------------------------------------------------------------------------------------- counts
-
-
-_SERIES_SQL = """
-WITH ranked AS (
-    SELECT d.given_on AS given_on, d.is_booster AS is_booster,
-           ROW_NUMBER() OVER (PARTITION BY d.resident_id, d.is_booster ORDER BY d.given_on, d.id) AS n
-    FROM clinic_dose d JOIN registry_resident r ON r.id = d.resident_id
-    WHERE d.voided_at IS NULL AND d.given_on <= %(end)s
-      AND r.village_code >= %(low)s AND r.village_code <= %(high)s
-)
-SELECT given_on,
-       CASE WHEN is_booster THEN 'booster' WHEN n >= 3 THEN 'dose3' WHEN n = 2 THEN 'dose2' ELSE 'dose1' END,
-       COUNT(*)
-FROM ranked WHERE given_on >= %(start)s
-GROUP BY 1, 2
-"""
-
-
-def dose_counts(*, low: str, high: str, start: dt.date, end: dt.date) -> dict[dt.date, dict[str, int]]:
-    """Standing doses given from ``start`` to ``end`` by day and kind (a person's 1st/2nd/3rd primary dose,
-    or a booster), people counted where they live."""
-    out: dict[dt.date, dict[str, int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(_SERIES_SQL, {"low": low, "high": high, "start": start, "end": end})
-        for day, kind, n in cursor.fetchall():
-            out.setdefault(_date(day), dict.fromkeys(k for k, _ in DOSE_KINDS))
-            out[_date(day)][kind] = (out[_date(day)][kind] or 0) + int(n)
-    return {d: {k: v or 0 for k, v in kinds.items()} for d, kinds in out.items()}
 
 
 _PEOPLE_SQL = """
@@ -109,18 +78,6 @@ def people_counts(*, low: str, high: str, day: dt.date, key: str, where: str = "
     return out
 
 
-def _band_key(day: dt.date) -> tuple[str, dict]:
-    parts, params = [], {}
-    for i, (label, low, high) in enumerate(domain.AGE_BANDS):
-        cond = [f"r.birth_date <= %(b{i}_hi)s"]
-        params[f"b{i}_hi"] = add_years(day, -low)
-        if high is not None:
-            cond.append(f"r.birth_date > %(b{i}_lo)s")
-            params[f"b{i}_lo"] = add_years(day, -(high + 1))
-        parts.append(f"WHEN {' AND '.join(cond)} THEN '{label}'")
-    return "CASE " + " ".join(parts) + " ELSE '' END", params
-
-
 # ---------------------------------------------------------------------------------------- sections
 
 
@@ -137,83 +94,62 @@ def _populations(codes: list[str], year: int) -> dict[str, int]:
     return found
 
 
-def _coverage_row(code: str, name: str, counts: dict, population: int | None) -> dict:
-    denominator = population or counts.get("registered") or None
-    return {
-        "division": code,
-        "name": name,
-        "population": population,
-        "registered": counts.get("registered", 0),
-        "people_first_dose": counts.get("first", 0),
-        "people_completed": counts.get("complete", 0),
-        "people_booster": counts.get("booster", 0),
-        "coverage": _pct(domain.coverage(counts.get("first", 0), denominator)),
-    }
+def _coverage(people: int, population: int | None) -> float | None:
+    return _pct(domain.coverage(people, population))
 
 
-def coverage_by_division(*, division: Division, day: dt.date) -> list[dict]:
-    """The county's townships (or a township's villages) with their people vaccinated and coverage: first
-    dose ÷ 户籍 population of the year (else the registered residents where no population is loaded)."""
-    low, high = division.code_range
-    child_level = Level.TOWNSHIP if division.level <= Level.COUNTY else Level.VILLAGE
-    children = list(
-        Division.objects.filter(level=child_level, code__gte=low, code__lte=high).order_by("code")
-    )
-    width = 9 if child_level == Level.TOWNSHIP else 12
-    counts = people_counts(low=low, high=high, day=day, key=f"substr(r.village_code, 1, {width})")
-    pops = _populations([c.code for c in children], day.year)
-    return [_coverage_row(c.code, c.name, counts.get(c.code[:width], {}), pops.get(c.code)) for c in children]
-
-
-def coverage_by_band(*, division: Division, day: dt.date) -> list[dict]:
-    low, high = division.code_range
-    key, params = _band_key(day)
-    counts = people_counts(low=low, high=high, day=day, key=key, params=params)
-    rows = []
-    for label, _low, _high in domain.AGE_BANDS:
-        c = counts.get(label, {})
-        rows.append(
-            {
-                "band": label,
-                "registered": c.get("registered", 0),
-                "people_first_dose": c.get("first", 0),
-                "people_completed": c.get("complete", 0),
-                "coverage": _pct(domain.coverage(c.get("first", 0), c.get("registered") or None)),
-            }
-        )
-    return rows
-
-
-def coverage_by_group(*, division: Division, day: dt.date) -> list[dict]:
-    low, high = division.code_range
-    counts = people_counts(low=low, high=high, day=day, key="r.priority_group_id")
-    names = {g.pk: g.name_zh for g in PriorityGroup.objects.all()}
-    order = {g.pk: i for i, g in enumerate(PriorityGroup.objects.all())}
-    rows = []
-    for pk in sorted(counts, key=lambda k: (k is None, order.get(k, 999))):
-        c = counts[pk]
-        rows.append(
-            {
-                "group": names.get(pk, _("未分类")) if pk is not None else _("未分类"),
-                "registered": c["registered"],
-                "people_first_dose": c["first"],
-                "people_completed": c["complete"],
-                "coverage": _pct(domain.coverage(c["first"], c["registered"] or None)),
-            }
-        )
-    return rows
-
-
-def funnel(*, division: Division, day: dt.date) -> list[dict]:
-    low, high = division.code_range
-    total = {"registered": 0, "first": 0, "complete": 0, "booster": 0}
-    for c in people_counts(low=low, high=high, day=day, key="1").values():
-        for k in total:
-            total[k] += c[k]
+def coverage_by_division(*, scope: Scope, division: Division, day: dt.date) -> list[dict]:
+    """The county's townships (or a township's villages): people vaccinated and coverage (first dose ÷ 户籍
+    population), from the progress facts (``selectors.coverage_by_division``)."""
+    found = selectors.coverage_by_division(scope=scope, day=day, division_code=division.code)
     return [
-        {"stage": label, "people": total[key]}
-        for key, label in (("first", "第1剂"), ("complete", "全程接种"), ("booster", "加强免疫"))
+        {
+            "division": r["division"],
+            "name": r["name"],
+            "population": r["population"],
+            "people_first_dose": r["people_first_dose"],
+            "people_completed": r["people_completed"],
+            "people_booster": r["people_booster"],
+            "coverage": _coverage(r["people_first_dose"], r["population"]),
+        }
+        for r in found["rows"]
     ]
+
+
+def coverage_by_band(*, scope: Scope, division: Division, day: dt.date) -> list[dict]:
+    """Coverage by the population table's age bands (under 18, 18–59, 60+), from the facts."""
+    found = selectors.coverage_by_band(scope=scope, day=day, division_code=division.code)
+    return [
+        {
+            "band": r["label"],
+            "population": r["population"],
+            "people_first_dose": r["people_first_dose"],
+            "people_completed": r["people_completed"],
+            "people_booster": r["people_booster"],
+            "coverage": _coverage(r["people_first_dose"], r["population"]),
+        }
+        for r in found["summary"]
+    ]
+
+
+def coverage_by_group(*, scope: Scope, division: Division, day: dt.date) -> list[dict]:
+    """People vaccinated per priority group (重点人群), from the facts; groups with nobody vaccinated are left out."""
+    found = selectors.coverage_by_group(scope=scope, day=day, division_code=division.code)
+    return [
+        {
+            "group": r["name"],
+            "people_first_dose": r["people_first_dose"],
+            "people_completed": r["people_completed"],
+            "people_booster": r["people_booster"],
+        }
+        for r in found["rows"]
+        if r["people_first_dose"] or r["people_completed"] or r["people_booster"]
+    ]
+
+
+def funnel(*, scope: Scope, division: Division, day: dt.date) -> list[dict]:
+    found = selectors.funnel(scope=scope, day=day, division_code=division.code)
+    return [{"stage": s["label"], "people": s["people"]} for s in found["steps"]]
 
 
 def quota_line(*, division: Division, days: list[dt.date]) -> list[int]:
@@ -234,11 +170,22 @@ def quota_line(*, division: Division, days: list[dt.date]) -> list[int]:
     ]
 
 
-def dose_series(*, division: Division, start: dt.date, end: dt.date) -> dict:
+def dose_counts(
+    *, scope: Scope, division: Division, start: dt.date, end: dt.date
+) -> dict[dt.date, dict[str, int]]:
+    """Standing doses per day and kind, from the facts (``selectors.dose_series``); days without doses left out."""
+    found = selectors.dose_series(scope=scope, start=start, end=end, division_code=division.code)
+    return {
+        dt.date.fromisoformat(d["date"]): {k: d[k] for k, _ in DOSE_KINDS}
+        for d in found["days"]
+        if d["total"]
+    }
+
+
+def dose_series(*, scope: Scope, division: Division, start: dt.date, end: dt.date) -> dict:
     """Doses per day (or per week for a long range) by kind, with the plan's quota line over the same points."""
-    low, high = division.code_range
     weekly = (end - start).days + 1 > WEEKLY_AFTER_DAYS
-    counts = dose_counts(low=low, high=high, start=start, end=end)
+    counts = dose_counts(scope=scope, division=division, start=start, end=end)
     points: list[dt.date] = []
     d = domain.bucket_start(start, weekly=weekly)
     while d <= end:
@@ -251,12 +198,10 @@ def dose_series(*, division: Division, start: dt.date, end: dt.date) -> dict:
         if i is not None:
             for k, n in kinds.items():
                 series[k][i] += n
-    daily_quota = quota_line(
-        division=division, days=[start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    )
+    span = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     quota = [0] * len(points)
-    for i, q in enumerate(daily_quota):
-        j = index.get(domain.bucket_start(start + dt.timedelta(days=i), weekly=weekly))
+    for day, q in zip(span, quota_line(division=division, days=span), strict=True):
+        j = index.get(domain.bucket_start(day, weekly=weekly))
         if j is not None:
             quota[j] += q
     return {
@@ -338,43 +283,23 @@ def open_alerts(*, division: Division) -> dict:
     }
 
 
-def running_totals(*, division: Division, day: dt.date) -> dict:
-    """The seed's running totals: 设置接种点N个…累计接种X人,共计Y剂次…无严重不良反应."""
-    low, high = division.code_range
-    sites = dict(
-        Site.objects.filter(active=True, division__code__gte=low, division__code__lte=high)
-        .values("kind")
-        .annotate(n=Count("pk"))
-        .values_list("kind", "n")
-    )
-    staff = StaffMember.objects.filter(
-        active=True, site__division__code__gte=low, site__division__code__lte=high
-    )
-    certified = (
-        Certificate.objects.filter(staff__in=staff, valid_from__lte=day)
-        .exclude(valid_to__lt=day)
-        .values("staff_id")
-        .distinct()
-        .count()
-    )
-    total = {"first": 0, "complete": 0, "booster": 0}
-    for c in people_counts(low=low, high=high, day=day, key="1").values():
-        for k in total:
-            total[k] += c[k]
-    doses = sum(
-        sum(k.values()) for k in dose_counts(low=low, high=high, start=dt.date(1900, 1, 1), end=day).values()
-    )
+def running_totals(*, scope: Scope, division: Division, day: dt.date) -> dict:
+    """The seed's running totals: 设置接种点N个…累计接种X人,共计Y剂次…无严重不良反应 (``selectors.running_totals``)."""
+    t = selectors.running_totals(scope=scope, day=day, division_code=division.code)
     return {
-        "sites": sum(sites.values()),
+        "sites": t["sites"],
         "sites_by_kind": [
-            {"kind": k, "label": str(label), "n": sites.get(k, 0)} for k, label in SiteKind.choices
+            {"kind": k, "label": str(label), "n": t["sites_by_kind"].get(k, 0)}
+            for k, label in SiteKind.choices
         ],
-        "staff": staff.count(),
-        "staff_certified": certified,
-        "people_first_dose": total["first"],
-        "people_completed": total["complete"],
-        "doses": doses,
-        "severe_adverse_events": 0,  # from the safety work once it lands
+        "staff": t["staff_active"],
+        "staff_certified": t["staff_certified"],
+        "people_first_dose": t["people_first_dose"],
+        "people_completed": t["people_completed"],
+        "people_booster": t["people_booster"],
+        "doses": t["doses"],
+        "doses_today": t["doses_today"],
+        "severe_adverse_events": t["severe_adverse_events"],
     }
 
 
@@ -384,8 +309,7 @@ def dashboard_data(
     """Every figure of the dashboard for the scope's county (or a township of it) as of ``day``."""
     division = report_division(scope=scope, code=division_code)
     if start is None:  # the whole campaign: from the first dose given in the division
-        low, high = division.code_range
-        given = dose_counts(low=low, high=high, start=CAMPAIGN_START, end=day)
+        given = dose_counts(scope=scope, division=division, start=CAMPAIGN_START, end=day)
         start = min(given, default=day)
     start = min(max(start, CAMPAIGN_START), day)
     return {
@@ -393,15 +317,15 @@ def dashboard_data(
         "division": division.code,
         "name": division.name,
         "level": division.level,
-        "series": dose_series(division=division, start=start, end=day),
-        "by_division": coverage_by_division(division=division, day=day),
-        "by_band": coverage_by_band(division=division, day=day),
-        "by_group": coverage_by_group(division=division, day=day),
-        "funnel": funnel(division=division, day=day),
+        "series": dose_series(scope=scope, division=division, start=start, end=day),
+        "by_division": coverage_by_division(scope=scope, division=division, day=day),
+        "by_band": coverage_by_band(scope=scope, division=division, day=day),
+        "by_group": coverage_by_group(scope=scope, division=division, day=day),
+        "funnel": funnel(scope=scope, division=division, day=day),
         "stock": stock_days(division=division, today=day),
         "late": late_reports(division=division, day=day),
         "alerts": open_alerts(division=division),
-        "totals": running_totals(division=division, day=day),
+        "totals": running_totals(scope=scope, division=division, day=day),
     }
 
 
@@ -436,13 +360,12 @@ def chart_table(data: dict, name: str) -> tuple[list[str], list[list]]:
         return headers, rows
     if name == "by_division":
         return (
-            ["区划代码", "名称", "户籍人口", "建档人数", "第1剂人数", "全程人数", "加强人数", "覆盖率（%）"],
+            ["区划代码", "名称", "户籍人口", "第1剂人数", "全程人数", "加强人数", "覆盖率（%）"],
             [
                 [
                     r["division"],
                     r["name"],
                     r["population"],
-                    r["registered"],
                     r["people_first_dose"],
                     r["people_completed"],
                     r["people_booster"],
@@ -451,13 +374,27 @@ def chart_table(data: dict, name: str) -> tuple[list[str], list[list]]:
                 for r in data["by_division"]
             ],
         )
-    if name in ("by_band", "by_group"):
-        key = "band" if name == "by_band" else "group"
+    if name == "by_band":
         return (
-            ["年龄段" if name == "by_band" else "人群", "建档人数", "第1剂人数", "全程人数", "覆盖率（%）"],
+            ["年龄段", "户籍人口", "第1剂人数", "全程人数", "加强人数", "覆盖率（%）"],
             [
-                [r[key], r["registered"], r["people_first_dose"], r["people_completed"], r["coverage"]]
-                for r in data[name]
+                [
+                    r["band"],
+                    r["population"],
+                    r["people_first_dose"],
+                    r["people_completed"],
+                    r["people_booster"],
+                    r["coverage"],
+                ]
+                for r in data["by_band"]
+            ],
+        )
+    if name == "by_group":
+        return (
+            ["人群", "第1剂人数", "全程人数", "加强人数"],
+            [
+                [r["group"], r["people_first_dose"], r["people_completed"], r["people_booster"]]
+                for r in data["by_group"]
             ],
         )
     if name == "funnel":

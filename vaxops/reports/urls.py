@@ -10,6 +10,7 @@ urlpatterns = [
     path("daily/", views.daily, name="daily"),
     path("daily/confirm/", views.confirm, name="daily-confirm"),
     path("daily/report.xlsx", views.daily_xlsx, name="daily-xlsx"),
+    path("daily/report.pdf", views.daily_pdf, name="daily-pdf"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/<slug:chart>.xlsx", dashboard_views.dashboard_xlsx, name="dashboard-xlsx"),
     path("bulletins/", bulletin_views.bulletins, name="bulletins"),

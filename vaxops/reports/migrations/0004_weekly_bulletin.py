@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("jurisdictions", "0001_initial"),
-        ("reports", "0002_daily_report"),
+        ("reports", "0003_facts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

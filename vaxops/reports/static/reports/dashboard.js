@@ -44,7 +44,16 @@
     },
     by_division: function (root, data) { return bars(root, data.by_division, "name", "coverage"); },
     by_band: function (root, data) { return bars(root, data.by_band, "band", "coverage"); },
-    by_group: function (root, data) { return bars(root, data.by_group, "group", "coverage"); },
+    by_group: function (root, data) {
+      var opt = base(root), rows = data.by_group;
+      opt.xAxis = { type: "value" };
+      opt.yAxis = { type: "category", inverse: true, data: rows.map(function (r) { return r.group; }) };
+      opt.series = [["people_first_dose", "第1剂"], ["people_completed", "全程接种"], ["people_booster", "加强免疫"]]
+        .map(function (k) {
+          return { type: "bar", name: k[1], data: rows.map(function (r) { return r[k[0]]; }) };
+        });
+      return opt;
+    },
     funnel: function (root, data) {
       var opt = base(root);
       opt.tooltip = { trigger: "item", renderMode: "richText" };
