@@ -77,3 +77,18 @@ def test_the_dashboard_is_refused_without_its_permission(history, client, audito
     client.force_login(auditor)
     assert client.get("/reports/dashboard/").status_code == 403
     assert client.get("/api/v1/reports/dashboard").json()["code"] == "role_forbidden"
+
+
+def test_the_api_answers_far_dates_and_refuses_a_village_or_unknown_division(history, client, leader):
+    client.force_login(leader)
+    far = client.get("/api/v1/reports/dashboard", {"date": "2100-12-31", "start": "1900-01-01"})
+    assert far.status_code == 200 and far.json()["series"]["step"] == "week"
+    assert client.get("/api/v1/reports/dashboard", {"date": "1900-01-01"}).status_code == 200
+    assert (
+        client.get("/api/v1/reports/dashboard", {"division": "330199001001"}).json()["code"]
+        == "report_division_level"
+    )
+    assert (
+        client.get("/api/v1/reports/dashboard", {"division": "999999"}).json()["code"]
+        == "report_division_not_found"
+    )
