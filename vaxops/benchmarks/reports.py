@@ -76,8 +76,8 @@ def _generate(*, people: int, log: Log) -> dict:
         nv = len(villages)
         if pg:
             seq = f"SELECT g AS s FROM generate_series(1, {int(people)}) g"
-            birth = "DATE '1940-01-01' + ((s * 7919) %% 23000)::int"
-            day = "DATE '2021-03-01' + ((s * 104729) %% 300)::int"
+            birth = "DATE '1940-01-01' + ((s::bigint * 7919) %% 23000)::int"
+            day = "DATE '2021-03-01' + ((s::bigint * 104729) %% 300)::int"
             now = "now()"
         else:
             seq = (
