@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from vaxops.core import clock
@@ -33,8 +34,8 @@ VIEW = "reports.view_weeklybulletin"
 
 def _status_text(b) -> str:
     if b.status == b.Status.PUBLISHED:
-        return f"已发布（{timezone.localtime(b.published_at):%Y-%m-%d %H:%M}）"
-    return "草稿（未发布）"
+        return _("已发布（%(at)s）") % {"at": f"{timezone.localtime(b.published_at):%Y-%m-%d %H:%M}"}
+    return _("草稿（未发布）")
 
 
 @login_required
@@ -57,14 +58,14 @@ def bulletins(request):
 def bulletin_draft(request):
     day = parse_day(request.POST.get("week"))
     if day is None:
-        messages.error(request, "请选择要通报的周（该周任意一天）")
+        messages.error(request, _("请选择要通报的周（该周任意一天）"))
         return redirect("reports:bulletins")
     try:
         b = bulletin_services.weekly_bulletin_draft(actor=request.user, week_start=day)
     except VaxOpsError as e:
         message_error(request, e)
         return redirect("reports:bulletins")
-    messages.success(request, f"{b.figures['week_label']}通报草稿已生成，请审核后发布")
+    messages.success(request, _("%(week)s通报草稿已生成，请审核后发布") % {"week": b.figures["week_label"]})
     return redirect("reports:bulletin", bulletin_id=b.pk)
 
 
@@ -100,7 +101,7 @@ def bulletin_publish(request, bulletin_id: int):
     except VaxOpsError as e:
         message_error(request, e)
     else:
-        messages.success(request, f"{b.figures['week_label']}通报已发布")
+        messages.success(request, _("%(week)s通报已发布") % {"week": b.figures["week_label"]})
     return redirect("reports:bulletin", bulletin_id=bulletin_id)
 
 
