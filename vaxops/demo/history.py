@@ -308,6 +308,9 @@ def demo_bulletin(*, week_start: dt.date = BULLETIN_WEEK) -> WeeklyBulletin:
 
 def demo_progress_build(*, seed: int, today: dt.date) -> None:
     """Sectors, population, targets, the last week's daily reports and the published bulletin (after the doses)."""
+    from vaxops.reports.services import facts_rebuild
+
+    facts_rebuild()  # once more: the demo's stock and sites added today's doses after the bulk history
     demo_sectors()
     demo_population_and_targets()
     demo_daily_reports(today=today, seed=seed)
