@@ -92,3 +92,15 @@ def test_the_api_answers_far_dates_and_refuses_a_village_or_unknown_division(his
         client.get("/api/v1/reports/dashboard", {"division": "999999"}).json()["code"]
         == "report_division_not_found"
     )
+
+
+def test_without_the_chart_library_the_page_says_so_and_keeps_its_tables(
+    history, client, leader, settings, tmp_path
+):
+    settings.VAXOPS_NODE_MODULES = tmp_path / "node_modules"
+    settings.STATIC_ROOT = tmp_path / "static"
+    client.force_login(leader)
+    page = client.get("/reports/dashboard/", {"date": DAY.isoformat()}).content.decode()
+    assert 'id="charts-missing"' in page and "npm" in page
+    assert "echarts.min.js" not in page
+    assert 'data-table="by_division"' in page
