@@ -286,7 +286,7 @@ def reports_bench(*, people: int = 1_000_000, doses: int = 300, seed: int = 1, l
     t0 = time.perf_counter()
     facts_rebuild()
     report["rebuild_s"] = round(time.perf_counter() - t0, 2)
-    report |= _per_dose(doses=min(doses, people // 2), log=log)
+    report |= _per_dose(doses=min(doses, max((people - 20) // 2, 6)), log=log)
     t0 = time.perf_counter()
     checked = facts_check()
     report["check_s"] = round(time.perf_counter() - t0, 2)

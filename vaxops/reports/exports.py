@@ -201,7 +201,8 @@ def daily_rollup_pdf(report: dict, townships) -> bytes:
         column += span
     body, total = table_rows(report, townships)
     data = [row1, row2, *([str(v) for v in r] for r in body), [str(v) for v in total]]
-    widths = [8 * mm, 20 * mm] + [(277 * mm - 28 * mm) / (len(KEYS) - 1)] * (len(KEYS) - 1)
+    numbers = len(KEYS) - 2  # every column but the township's name and its confirmation
+    widths = [8 * mm, 18 * mm] + [(277 * mm - 52 * mm) / numbers] * numbers + [26 * mm]
     table = Table(data, colWidths=widths, repeatRows=2)
     table.setStyle(
         TableStyle(
