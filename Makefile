@@ -7,7 +7,7 @@ VAXOPS := $(BIN)/vaxops
 RESIDENTS ?= 100000
 PORT ?= 8000
 
-.PHONY: demo test test-pg fuzz install install-test browser fonts lint check-deploy bench clean
+.PHONY: demo test test-pg fuzz install install-test browser fonts npm lint check-deploy bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "VaxOps needs Python 3.11, found %s" % sys.version.split()[0]' \
@@ -23,8 +23,19 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed npm
+install-test: $(VENV)/.installed-test npm
+
+# The charting library (ECharts) from the npm registry, at the version and integrity package-lock.json pins;
+# never committed. Served from node_modules as a static file (vaxops/core/vendor.py). Without npm the pages
+# keep their tables and say the charts are missing.
+node_modules/.vaxops-installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@ \
+	    || echo "!! npm ci 失败（无法访问 npm 源？）：图表不显示，页面仅显示数据表 / npm ci failed: charts are left out, pages show their tables only"; \
+	else echo "!! 未找到 npm（sudo apt-get install npm）：图表不显示，页面仅显示数据表 / npm not found: charts are left out, pages show their tables only"; fi
+
+npm: node_modules/.vaxops-installed
 
 # Headless Chromium for the browser tests, from Debian's packages (never a downloaded browser).
 browser:
@@ -44,7 +55,7 @@ fonts:
 	    || echo "!! 无法安装 fonts-wqy-microhei：凭证 PDF 不可用，其测试将被跳过 / could not install fonts-wqy-microhei: certificate PDF tests will be SKIPPED"; \
 	else echo "!! 未找到中文字体（sudo apt-get install fonts-wqy-microhei）：凭证 PDF 不可用 / no Chinese font: certificate PDFs unavailable"; fi
 
-demo: $(VENV)/.installed fonts
+demo: $(VENV)/.installed fonts npm
 	@mkdir -p var
 	$(VAXOPS) migrate --verbosity 0
 	$(VAXOPS) seed-demo --residents $(RESIDENTS)
@@ -54,11 +65,11 @@ demo: $(VENV)/.installed fonts
 	  trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT; \
 	  $(VAXOPS) runserver 127.0.0.1:$(PORT)
 
-test: $(VENV)/.installed-test browser fonts
+test: $(VENV)/.installed-test browser fonts npm
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # The same suite on PostgreSQL (DATABASE_URL defaults to the local server).
-test-pg: $(VENV)/.installed-test browser fonts
+test-pg: $(VENV)/.installed-test browser fonts npm
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q -n 2 --dist loadfile
 
 # Only the schema-driven API fuzzer (schemathesis; also part of `make test` and `make test-pg`).

@@ -29,6 +29,10 @@ def home(request):
     if user.has_perm("reports.view_dailyreport"):
         # Named unlike the header's links (the page's other way there), so each link's name says where it goes.
         tasks.append(("各乡镇接种进度（每日17时前确认）", reverse("reports:daily")))
+    if user.has_perm("reports.view_dashboard"):
+        tasks.insert(0, ("接种进度看板（图表、大屏）", reverse("reports:dashboard")))
+    if user.has_perm("reports.view_weeklybulletin"):
+        tasks.append(("疫苗接种周通报（往期通报）", reverse("reports:bulletins")))
     if user.has_perm("audit.view_auditevent"):
         tasks.append(("查询审计日志", reverse("audit:events")))
     return render(

@@ -42,10 +42,13 @@ def _status_refresh(resident_ids: list[int]) -> None:
     record_changed.send(sender=Dose, resident_ids=resident_ids)
 
 
-def status_store(resident: Resident, inputs, *, on: dt.date) -> None:
+def status_store(resident: Resident, inputs, *, on: dt.date, dose: Dose | None = None) -> None:
     """Tell the apps above that one person's record changed, with the engine inputs the caller has just read
-    and extended (the desk's dose: no second read of the person's history)."""
-    record_changed.send(sender=Dose, resident_ids=[resident.pk], resident=resident, inputs=inputs, on=on)
+    and extended (the desk's dose: no second read of the person's history) and, before it is written, the
+    dose itself."""
+    record_changed.send(
+        sender=Dose, resident_ids=[resident.pk], resident=resident, inputs=inputs, on=on, dose=dose
+    )
 
 
 def given_dose(dose: Dose) -> domain.GivenDose:

@@ -11,7 +11,7 @@ from vaxops.core.actors import SystemActor
 from vaxops.demo.population import DEMO_EMPLOYERS, generate_people, township_names, village_names
 from vaxops.jurisdictions.models import Division
 from vaxops.jurisdictions.services import division_create, divisions_load_national
-from vaxops.registry.models import Employer, PriorityGroup, Resident
+from vaxops.registry.models import Employer, PriorityGroup
 from vaxops.registry.services import ImportResult, residents_import
 from vaxops.registry.tables import TEMPLATE_HEADERS, table_from_dicts
 
@@ -129,52 +129,22 @@ def demo_seed(
 
     if not SigningKey.objects.filter(active=True, revoked_at__isnull=True).exists():
         signing_key_generate(actor=SystemActor("seed-demo"), common_name="VaxOps demo DSC 清溪县")
+    from vaxops.demo.history import demo_progress_build
+
+    demo_progress_build(seed=seed, today=today)
     return result, users
 
 
 def demo_doses_build(*, seed: int, refresh: bool = True) -> int:
-    """A plausible 2021–2022 dose history for the demo's adults (only for people who have none yet).
+    """The 2021–2022 dose history of the demo's adults (``vaxops.demo.history``); returns how many were added."""
+    from vaxops.demo.history import demo_history_doses
 
-    60 % two inactivated doses (40 % of them a booster in 2022), 10 % stopped after dose one, 5 % one
-    Convidecia dose; the rest none. Deterministic for a seed. Returns how many doses were added.
-    """
-    import random
-    from datetime import timedelta
+    added = demo_history_doses(seed=seed)
+    from vaxops.reports.services import facts_rebuild
 
-    from vaxops.clinic.models import Dose
-
-    rng = random.Random(seed * 7919)
-    have = set(Dose.objects.values_list("resident_id", flat=True).distinct())
-    adults = Resident.objects.filter(birth_date__lte=date(2003, 1, 1)).exclude(willingness="refused")
-    doses = []
-    for pk in adults.order_by("id").values_list("id", flat=True).iterator(chunk_size=5000):
-        if pk in have:
-            continue
-        x = rng.random()
-        d1 = date(2021, 3, 1) + timedelta(days=rng.randrange(0, 180))
-        product = rng.choice(("BBIBP-CorV", "CoronaVac", "WIBP-CorV"))
-        if x < 0.60:
-            d2 = d1 + timedelta(days=rng.randrange(21, 40))
-            doses += [
-                Dose(resident_id=pk, product_code=product, given_on=d1, place="清溪县"),
-                Dose(resident_id=pk, product_code=product, given_on=d2, place="清溪县"),
-            ]
-            if rng.random() < 0.4:
-                doses.append(
-                    Dose(
-                        resident_id=pk,
-                        product_code=product,
-                        place="清溪县",
-                        given_on=max(d2 + timedelta(days=rng.randrange(180, 300)), date(2022, 3, 1)),
-                    )
-                )
-        elif x < 0.70:
-            doses.append(Dose(resident_id=pk, product_code=product, given_on=d1, place="清溪县"))
-        elif x < 0.75:
-            doses.append(Dose(resident_id=pk, product_code="Convidecia", given_on=d1, place="清溪县"))
-    Dose.objects.bulk_create(doses, batch_size=5000)
+    facts_rebuild()  # the progress facts of the doses just written in bulk
     if refresh:
         from vaxops.campaign.services import status_refresh_all
 
         status_refresh_all()
-    return len(doses)
+    return added

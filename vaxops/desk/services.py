@@ -308,7 +308,9 @@ def _dose_administer(
     # The person's stored status from the history just read plus this dose (no second read of it). First, so
     # that the site's shared balance row, updated by the dose's writes, stays locked only until the commit.
     given = GivenDose(product_code=dose.product_code, date=today, place=site.name, external=False, ref=None)
-    _status_store(resident, dataclasses.replace(found.history, doses=(*found.history.doses, given)), on=today)
+    _status_store(
+        resident, dataclasses.replace(found.history, doses=(*found.history.doses, given)), on=today, dose=dose
+    )
     dose_write(actor=actor, dose=dose, now=now)
     return dose
 

@@ -9,6 +9,8 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the facts to the record's changes
+
         post_migrate.connect(_after_migrate, sender=self)
 
 

@@ -16,3 +16,8 @@ class ReportsErrorCode(StrEnum):
     DAY_FUTURE = "report_day_future"
     ALREADY_CONFIRMED = "report_already_confirmed"
     POPULATION_COLUMNS_MISSING = "population_columns_missing"
+    BULLETIN_NOT_FOUND = "bulletin_not_found"
+    BULLETIN_WEEK_NOT_OVER = "bulletin_week_not_over"
+    BULLETIN_PUBLISHED = "bulletin_published"
+    BULLETIN_COUNTY_ONLY = "bulletin_county_only"
+    BULLETIN_FONT_MISSING = "bulletin_font_missing"

@@ -11,7 +11,7 @@ from vaxops.core import clock
 from vaxops.core.bounds import parse_day
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.pages import error_page, message_error
-from vaxops.core.xlsx import xlsx_response
+from vaxops.core.xlsx import workbook_response
 
 from . import domain, services
 from .forms import ConfirmForm
@@ -22,10 +22,15 @@ COLUMNS = (
     ("doses_cumulative", "累计接种剂次"),
     ("people_first_dose_today", "当日首剂人数"),
     ("people_first_dose_cumulative", "累计首剂人数"),
+    ("people_completed_cumulative", "累计全程接种人数"),
+    ("people_booster_cumulative", "累计加强免疫人数"),
     ("people_60_plus_first_dose_cumulative", "60岁及以上累计首剂人数"),
     ("booster_doses_cumulative", "累计加强剂次"),
     ("population", "户籍人口"),
     ("coverage_first_dose", "首剂覆盖率"),
+    ("coverage_target_people", "目标完成率"),
+    ("stock_on_hand", "库存（剂）"),
+    ("adverse_events_today", "当日疑似异常反应"),
 )
 
 
@@ -104,19 +109,29 @@ def daily_xlsx(request):
     except VaxOpsError as e:
         return error_page(request, e)
 
-    def status(t) -> str:
-        if t.confirmed is None:
-            return "逾期未报" if t.late else "未确认"
-        return f"已确认（第{t.confirmed.version}版）" + ("·逾期" if t.confirmed.late else "")
+    from .exports import daily_rollup_xlsx
 
-    rows = [[t.code, t.name, *(t.figures[k] for k, _ in COLUMNS), status(t)] for t in townships]
-    total = report["total"]
-    rows.append([report["division"], "合计", *(total[k] for k, _ in COLUMNS), ""])
-    headers = ["区划代码", "乡镇（街道）", *(label for _, label in COLUMNS), "确认状态"]
-    return xlsx_response(
-        rows,
-        headers,
-        "日报表",
-        f"新冠疫苗接种日报表-{report['name']}-{day.isoformat()}.xlsx",
-        text_columns=(0,),
+    return workbook_response(
+        daily_rollup_xlsx(report, townships), f"新冠疫苗接种日报表-{report['name']}-{day.isoformat()}.xlsx"
     )
+
+
+@login_required
+@permission_required("reports.view_dailyreport", raise_exception=True)
+def daily_pdf(request):
+    from django.http import HttpResponse
+
+    from .exports import daily_rollup_pdf
+
+    day = _day(request)
+    try:
+        report, townships = daily_status(
+            scope=actor_scope(request.user), day=day, division_code=request.GET.get("division") or None
+        )
+        content = daily_rollup_pdf(report, townships)
+    except VaxOpsError as e:
+        return error_page(request, e)
+    response = HttpResponse(content, content_type="application/pdf")
+    name = f"新冠疫苗接种日报表-{report['name']}-{day.isoformat()}.pdf"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
+    return response

@@ -194,6 +194,14 @@ CSRF_FAILURE_VIEW = "vaxops.core.views.csrf_failure"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Browser libraries from npm (package-lock.json; `make install` runs `npm ci`): only the files named in
+# vaxops/core/vendor.py are served, from node_modules, never committed.
+VAXOPS_NODE_MODULES = Path(os.environ.get("VAXOPS_NODE_MODULES", PROJECT_DIR / "node_modules"))
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "vaxops.core.vendor.NodeModulesFinder",
+]
 MEDIA_ROOT = VAR_DIR / "media"
 
 # Notifications: "file" (var/notifications.log, the default), "console", "sms" (an HTTP gateway) or "memory"

@@ -14,3 +14,19 @@ def pct_class(value) -> str:
     except (TypeError, ValueError):
         n = 0
     return f"pct-{min(max(n, 0), 100)}"
+
+
+@register.simple_tag
+def echarts_url() -> str:
+    """The URL of the ECharts library installed from npm, or "" when it is not installed (the page then shows
+    its tables only, with ``vendor.MISSING_MESSAGE``)."""
+    from vaxops.core.vendor import ECHARTS, vendor_url
+
+    return vendor_url(ECHARTS) or ""
+
+
+@register.simple_tag
+def echarts_missing_message() -> str:
+    from vaxops.core.vendor import MISSING_MESSAGE
+
+    return MISSING_MESSAGE

@@ -56,7 +56,8 @@ def test_a_dose_takes_a_fixed_number_of_statements(
     settings.VAXOPS_CATALOGUE_TOKEN_TTL = 3600  # a server reads the catalogue's token once a second
     catalogue_current()
     # Inside the test's transaction the dose's own is a savepoint: two statements more than BEGIN/COMMIT.
-    with django_assert_max_num_queries(5 if connection.vendor == "postgresql" else 22):
+    # The progress facts (reports) add three: the person's lock, their record read, the facts' writes.
+    with django_assert_max_num_queries(8 if connection.vendor == "postgresql" else 29):
         _give(vaccinator, person)
 
 

@@ -13,7 +13,10 @@ A1, A2, B1 = "330199001001", "330199001002", "330199002001"
 
 
 def dose(person, on, *, product="BBIBP-CorV", booster=False, external=False, voided=False):
-    return Dose.objects.create(
+    """A dose row written directly, the facts brought up to date after it (as every writing path does)."""
+    from vaxops.reports.services import facts_apply
+
+    made = Dose.objects.create(
         resident=person,
         product_code=product,
         given_on=on,
@@ -22,6 +25,8 @@ def dose(person, on, *, product="BBIBP-CorV", booster=False, external=False, voi
         voided_at=timezone.now() if voided else None,
         void_reason="登记错人" if voided else "",
     )
+    facts_apply(resident_ids=[person.pk])
+    return made
 
 
 @pytest.fixture

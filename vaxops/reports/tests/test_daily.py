@@ -14,6 +14,7 @@ from vaxops.core.errors import PermissionDenied
 from vaxops.jurisdictions.models import Division
 from vaxops.reports.models import Population
 from vaxops.reports.selectors import daily_report
+from vaxops.reports.services import facts_apply
 
 from .conftest import DAY
 
@@ -53,6 +54,7 @@ def test_voiding_a_first_dose_moves_the_person_first_dose_to_the_next(history):
     first = Dose.objects.get(resident=wang, given_on=date(2021, 5, 20))
     first.voided_at, first.void_reason = timezone.now(), "录入错误"
     first.save()
+    facts_apply(resident_ids=[wang.pk])
     a = _rows(daily_report(scope=ALL, day=DAY, division_code="330199"))["330199001000"]
     assert (a["people_first_dose_today"], a["people_first_dose_cumulative"], a["doses_cumulative"]) == (
         2,
@@ -131,3 +133,41 @@ def test_the_api_answers_the_county_planner_and_refuses_outside_the_scope(histor
     assert bad.status_code == 404
     client.force_login(worker_a)  # a village worker does not read the progress reports
     assert client.get("/api/v1/reports/daily", {"date": "2021-06-10"}).status_code == 403
+
+
+def test_the_facts_give_the_same_report_as_a_recount_of_the_records(history):
+    for day in (DAY - timedelta(days=30), DAY - timedelta(days=1), DAY, DAY + timedelta(days=1)):
+        from_facts = daily_report(scope=ALL, day=day, division_code="330199")
+        recounted = daily_report(scope=ALL, day=day, division_code="330199", recount=True)
+        assert from_facts == recounted
+    a = _rows(daily_report(scope=ALL, day=DAY, division_code="330199"))["330199001000"]
+    # 王芳: dose 1 on 20 May, dose 2 today (completes); 李强 (60+): dose 1 today
+    assert (a["dose1_today"], a["dose2_today"], a["dose1_cumulative"], a["dose2_cumulative"]) == (1, 1, 2, 1)
+    assert (a["people_completed_today"], a["people_completed_cumulative"]) == (1, 1)
+    b = _rows(daily_report(scope=ALL, day=DAY, division_code="330199"))["330199002000"]
+    assert (b["booster_doses_today"], b["people_booster_cumulative"], b["adverse_events_today"]) == (1, 1, 0)
+
+
+def test_a_third_dose_of_a_two_dose_product_counts_as_a_booster(history):
+    from .conftest import dose
+
+    wang = history[0]
+    dose(wang, DAY + timedelta(days=200))
+    later = DAY + timedelta(days=200)
+    a = _rows(daily_report(scope=ALL, day=later, division_code="330199"))["330199001000"]
+    assert (a["booster_doses_today"], a["dose3_cumulative"], a["people_booster_cumulative"]) == (1, 0, 1)
+    assert (
+        a == _rows(daily_report(scope=ALL, day=later, division_code="330199", recount=True))["330199001000"]
+    )
+
+
+def test_coverage_against_the_target_of_the_phases_begun(history):
+    from vaxops.catalog.models import Phase, PhaseTarget
+
+    phase = Phase.objects.filter(starts_on__lte=DAY).order_by("starts_on").first()
+    PhaseTarget.objects.create(
+        phase=phase, division=Division.objects.get(code="330199001000"), target_people=4, target_doses=6
+    )
+    a = _rows(daily_report(scope=ALL, day=DAY, division_code="330199"))["330199001000"]
+    assert (a["target_people"], a["coverage_target_people"]) == (4, "50.0%")
+    assert (a["target_doses"], a["coverage_target_doses"]) == (6, "50.0%")

@@ -80,10 +80,27 @@ def test_the_county_roll_up_downloads_as_xlsx(history, client, cdc):
         io.BytesIO(b"".join(answer.streaming_content) if answer.streaming else answer.content)
     ).active
     rows = list(ws.values)
-    assert rows[0][:3] == ("区划代码", "乡镇（街道）", "当日接种剂次")
-    assert rows[1][:4] == ("330199001000", "甲镇", 2, 3)
-    assert rows[-1][1] == "合计" and rows[-1][2] == 3
-    assert rows[1][-1] == "未确认"
+    assert rows[0][0] == "新冠疫苗接种相关信息日报表"
+    assert rows[1][0] == "填报单位：清溪县（盖章）" and "2021年06月10日" in [v for v in rows[1] if v][-1]
+    assert rows[2][:4] == ("序号", "乡镇（街道）", "当日接种剂次", None)  # a group's cells are merged
+    assert rows[3][2:7] == ("第1剂", "第2剂", "第3剂", "加强免疫", "小计")
+    assert rows[4][:2] == (1, "甲镇") and rows[4][2:7] == (1, 1, 0, 0, 2)
+    total = rows[6]
+    assert total[1] == "合计" and total[6] == 3 and total[11] == 5 and total[-1] == "已确认0/2"
+    assert rows[4][-1] == "未确认"
+    assert "A1:" in str(ws.merged_cells) and any(str(r) == "C3:G3" for r in ws.merged_cells.ranges)
+    assert any(str(v[0]).startswith("填报人：") for v in rows[7:] if v[0])
+
+
+def test_the_county_roll_up_downloads_as_pdf(history, client, cdc):
+    from vaxops.certs.document import font_available
+
+    if not font_available():
+        pytest.skip("no Chinese TrueType font installed")
+    client.force_login(cdc)
+    answer = client.get("/reports/daily/report.pdf", {"date": "2021-06-10"})
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF") and len(answer.content) > 5000
 
 
 def test_a_leader_home_page_leads_to_the_daily_report_not_a_placeholder(client, leader):

@@ -1,8 +1,9 @@
-"""``vaxops bench import|forecast|codes|trace|booking|doses|certs``: speed against the raw database, same rows,
+"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|reports``: speed against the raw database, same rows,
 same run.
 
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
-``doses`` in ``vaxops.benchmarks.doses`` and ``certs`` in ``vaxops.benchmarks.certs``.
+``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs`` and ``reports`` in
+``vaxops.benchmarks.reports``.
 """
 
 import csv
@@ -31,12 +32,12 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 class Command(BaseCommand):
     help = (
         "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
-        "doses (接种台压测), certs (凭证签发与验证)"
+        "doses (接种台压测), certs (凭证签发与验证), reports (进度汇总表)"
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs"]
+            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs", "reports"]
         )
         parser.add_argument(
             "--rows",
@@ -61,6 +62,9 @@ class Command(BaseCommand):
             help="booking, doses: threads per worker (default: booking 1, doses 2 — the best measured "
             "on 2 cores: more threads contend for the GIL)",
         )
+        parser.add_argument(
+            "--people", type=int, default=1_000_000, help="reports: people generated (each with two doses)"
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
@@ -69,7 +73,14 @@ class Command(BaseCommand):
     ):
         if settings.DEBUG:
             raise CommandError("请以 VAXOPS_DEBUG=0 运行基准（DEBUG 会记录每条 SQL）")
-        if what in ("booking", "doses", "certs"):
+        if what == "reports":
+            from vaxops.benchmarks.reports import reports_bench
+
+            try:
+                report = reports_bench(people=options["people"], seed=seed, log=self.log)
+            except RuntimeError as e:
+                raise CommandError(str(e)) from None
+        elif what in ("booking", "doses", "certs"):
             try:
                 if what == "booking":
                     from vaxops.benchmarks.booking import booking_bench
