@@ -3,13 +3,14 @@
 import datetime as dt
 
 from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from vaxops.accounts.scope import require
 from vaxops.core import clock
 from vaxops.supply.selectors import places_for
 
 from . import domain
-from .models import Equipment, Excursion, Reading, SensorKind, StaffAlert
+from .models import Equipment, Excursion, QuarantinedCode, Reading, SensorKind, StaffAlert
 
 
 def equipment_visible(*, user):
@@ -66,12 +67,28 @@ def overview(*, user) -> list[dict]:
     rows = equipment_visible(user=user).annotate(
         last_at=Subquery(last.values("at")[:1]),
         last_c=Subquery(last.values("celsius")[:1]),
-        open_excursions=Count(
-            "excursions",
-            filter=~Q(excursions__status=domain.ExcursionStatus.CLOSED.value)
-            & ~Q(excursions__kind=domain.ExcursionKind.SILENT.value),
+        open_excursions=Coalesce(
+            Subquery(
+                Excursion.objects.filter(equipment=OuterRef("pk"))
+                .exclude(status=domain.ExcursionStatus.CLOSED.value)
+                .exclude(kind=domain.ExcursionKind.SILENT.value)
+                .order_by()
+                .values("equipment")
+                .annotate(n=Count("id"))
+                .values("n")[:1]
+            ),
+            0,
         ),
-        quarantined=Count("excursions__codes", filter=Q(excursions__codes__outcome="held")),
+        quarantined=Coalesce(
+            Subquery(
+                QuarantinedCode.objects.filter(excursion__equipment=OuterRef("pk"), outcome="held")
+                .order_by()
+                .values("excursion__equipment")
+                .annotate(n=Count("id"))
+                .values("n")[:1]
+            ),
+            0,
+        ),
     )
     out = []
     for eq in rows:
