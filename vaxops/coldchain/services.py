@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,7 +44,6 @@ from .models import (
     StaffAlert,
 )
 
-INSERT_BATCH = 5000
 COUNTY_ROLE = "county_admin"
 
 
@@ -164,12 +163,8 @@ def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, res
     if not new:
         return
     user = actor if getattr(actor, "pk", None) else None
-    rows = [
-        Reading(sensor=sensor, at=at, celsius=c, source=source, recorded_by=user)
-        for at, c in sorted(new.items())
-    ]
-    for i in range(0, len(rows), INSERT_BATCH):
-        Reading.objects.bulk_create(rows[i : i + INSERT_BATCH])
+    rows = sorted(new.items())
+    readings_insert(sensor_id=sensor.pk, rows=rows, source=source, user_id=user.pk if user else None)
     result.stored += len(rows)
     opened, updated, quarantined = _evaluate(actor=actor, sensor=sensor, low=min(new), high=max(new))
     result.excursions_opened += opened
@@ -188,6 +183,45 @@ def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, res
             "excursions_opened": opened,
         },
     )
+
+
+_COLUMNS = ("sensor_id", "at", "celsius", "source", "recorded_by_id")
+
+
+def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], source: str, user_id) -> None:
+    """Insert new readings of one sensor (the caller holds the sensor's lock and has left out the moments
+    already stored): COPY on PostgreSQL, multi-row INSERTs elsewhere; the unique (sensor, at) still holds."""
+    table = Reading._meta.db_table
+    columns = ", ".join(_COLUMNS)
+    who = "\\N" if user_id is None else str(user_id)
+    with connection.cursor() as c:
+        if connection.vendor == "postgresql":
+            text = "".join(
+                f"{sensor_id}\t{at.isoformat()}\t{celsius}\t{source}\t{who}\n" for at, celsius in rows
+            )
+            with (
+                connection.wrap_database_errors,
+                c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                copy.write(text)
+            return
+        ops = connection.ops
+        per = 150  # 5 columns: well under SQLite's parameter limit
+        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        for i in range(0, len(rows), per):
+            part = rows[i : i + per]
+            params: list = []
+            for at, celsius in part:
+                params.extend(
+                    (
+                        sensor_id,
+                        ops.adapt_datetimefield_value(at),
+                        ops.adapt_decimalfield_value(celsius, 5, 2),
+                        source,
+                        user_id,
+                    )
+                )
+            c.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(part))}", params)  # noqa: S608
 
 
 def _window(sensor: Sensor, rules: domain.Rules, low: dt.datetime, high: dt.datetime) -> list[domain.Reading]:

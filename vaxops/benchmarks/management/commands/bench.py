@@ -2,7 +2,8 @@
 same run.
 
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
-``doses`` in ``vaxops.benchmarks.doses`` and ``certs`` in ``vaxops.benchmarks.certs``.
+``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs`` and ``coldchain`` (temperature
+readings) in ``vaxops.benchmarks.coldchain``.
 """
 
 import csv
@@ -31,12 +32,12 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 class Command(BaseCommand):
     help = (
         "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
-        "doses (接种台压测), certs (凭证签发与验证)"
+        "doses (接种台压测), certs (凭证签发与验证), coldchain (冷链温度读数)"
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs"]
+            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs", "coldchain"]
         )
         parser.add_argument(
             "--rows",
@@ -109,6 +110,10 @@ class Command(BaseCommand):
                     report = supply_bench.trace(doses=doses, seed=seed, log=self.log)
             except RuntimeError as e:
                 raise CommandError(str(e)) from None
+        elif what == "coldchain":
+            from vaxops.benchmarks.coldchain import coldchain_bench
+
+            report = coldchain_bench(readings=rows or 1_000_000, seed=seed, log=self.log)
         elif what == "import":
             report = self.bench_import(rows=rows or 100_000, seed=seed)
         else:
