@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from vaxops.coldchain import services
-from vaxops.coldchain.models import Equipment, Excursion, Reading, Sensor
+from vaxops.coldchain.models import Equipment, Excursion, Reading, Sensor, StaffAlert
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.supply.models import ColdChainUnit, PlaceKind, StockPlace
@@ -47,6 +47,7 @@ def _units(n: int) -> list[Sensor]:
 
 def _clear(sensors: list[Sensor]) -> None:
     with transaction.atomic():
+        StaffAlert.objects.filter(excursion__sensor__in=sensors).delete()
         Excursion.objects.filter(sensor__in=sensors).delete()
         Reading.objects.filter(sensor__in=sensors).delete()
     if connection.vendor == "postgresql":

@@ -236,9 +236,7 @@ def _window(sensor: Sensor, rules: domain.Rules, low: dt.datetime, high: dt.date
         window = window.filter(at__gte=before)
     if after is not None:
         window = window.filter(at__lte=after)
-    return [
-        domain.Reading(at, c) for at, c in window.order_by("at").values_list("at", "celsius").iterator(5000)
-    ]
+    return [domain.Reading(at, c) for at, c in window.order_by("at").values_list("at", "celsius")]
 
 
 def _evaluate(*, actor, sensor: Sensor, low: dt.datetime, high: dt.datetime) -> tuple[int, int, int]:
