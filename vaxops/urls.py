@@ -23,6 +23,7 @@ urlpatterns = [
     path("mobilisation/", include("vaxops.campaign.urls")),
     path("reports/", include("vaxops.reports.urls")),
     path("supply/", include("vaxops.supply.urls")),
+    path("coldchain/", include("vaxops.coldchain.urls")),
     path("sites/", include("vaxops.booking.site_urls")),
     path("", include("vaxops.booking.urls")),  # /booking/…, /book/…
     path("", include("vaxops.certs.urls")),  # /certs/…, /verify/

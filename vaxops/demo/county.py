@@ -124,6 +124,9 @@ def demo_seed(
     from vaxops.demo.sites import demo_sites_build
 
     demo_sites_build(county_code=COUNTY_CODE, today=today)
+    from vaxops.demo.coldchain import demo_coldchain_build
+
+    demo_coldchain_build(seed=seed)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

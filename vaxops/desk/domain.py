@@ -123,6 +123,7 @@ class CodeState(enum.StrEnum):
     ADMINISTERED = "administered"
     WASTED = "wasted"
     RECALLED = "recalled"
+    QUARANTINED = "quarantined"
 
     @property
     def label_zh(self) -> str:
@@ -135,6 +136,7 @@ _CODE_STATE_ZH: Final[dict[CodeState, str]] = {
     CodeState.ADMINISTERED: "已接种",
     CodeState.WASTED: "已损耗",
     CodeState.RECALLED: "已召回",
+    CodeState.QUARANTINED: "温度异常隔离",
 }
 
 
@@ -365,6 +367,7 @@ class CheckCode(enum.StrEnum):
     CODE_USED = "code_used"
     CODE_WASTED = "code_wasted"
     CODE_RECALLED = "code_recalled"
+    CODE_QUARANTINED = "code_quarantined"
     CODE_IN_TRANSIT = "code_in_transit"
     CODE_ELSEWHERE = "code_elsewhere"
     LOT_RECALLED = "lot_recalled"
@@ -390,6 +393,7 @@ _CHECK_ZH: Final[dict[CheckCode, str]] = {
     CheckCode.CODE_USED: "追溯码已使用",
     CheckCode.CODE_WASTED: "追溯码已损耗",
     CheckCode.CODE_RECALLED: "追溯码已召回",
+    CheckCode.CODE_QUARANTINED: "冷链温度异常隔离",
     CheckCode.CODE_IN_TRANSIT: "追溯码在途",
     CheckCode.CODE_ELSEWHERE: "追溯码不在本单位",
     CheckCode.LOT_RECALLED: "批号已召回",
@@ -473,6 +477,10 @@ def _code(inputs: ScanInputs) -> CheckFailure | None:
         return CheckFailure(CheckCode.CODE_WASTED, f"追溯码{code}已报损，不得使用")
     if facts.state is CodeState.RECALLED:
         return CheckFailure(CheckCode.CODE_RECALLED, f"追溯码{code}已召回，不得使用")
+    if facts.state is CodeState.QUARANTINED:
+        return CheckFailure(
+            CheckCode.CODE_QUARANTINED, f"追溯码{code}所在冷链设备温度异常，已隔离待县疾控评估，不得使用"
+        )
     if facts.state is CodeState.IN_TRANSIT:
         return CheckFailure(CheckCode.CODE_IN_TRANSIT, f"追溯码{code}在途（尚未签收入库），请先签收")
     if facts.place_code != inputs.site_place_code:

@@ -513,6 +513,12 @@ def _code_not_usable(tc, dose: Dose) -> ValidationFailed:
         return ValidationFailed(
             f"追溯码{tc.code}已召回，不得使用", field="code", code=desk.CheckCode.CODE_RECALLED
         )
+    if state == CodeState.QUARANTINED:
+        return ValidationFailed(
+            f"追溯码{tc.code}所在冷链设备温度异常，已隔离，不得使用",
+            field="code",
+            code=desk.CheckCode.CODE_QUARANTINED,
+        )
     if state != CodeState.IN_STOCK or place_id != dose.site.stock_place_id:
         return ValidationFailed(
             f"追溯码{tc.code}不在本接种单位", field="code", code=desk.CheckCode.CODE_ELSEWHERE

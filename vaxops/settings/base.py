@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "vaxops.booking",
     "vaxops.notify",
     "vaxops.certs",
+    "vaxops.coldchain",
     "vaxops.desk",
     "vaxops.reports",
     "vaxops.demo",

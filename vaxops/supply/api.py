@@ -78,6 +78,7 @@ class BalanceOut(Schema):
     usable: bool
     why: str | None
     doses: int
+    quarantined_doses: int = 0
 
 
 class LotOut(Schema):
@@ -228,6 +229,11 @@ class CodeStateOut(Schema):
     wasted_reason: str
     wasted_reason_label: str
     place: str | None
+
+
+class CodeNowOut(CodeStateOut):
+    unit: int | None
+    unit_name: str | None
 
 
 class PersonCodeOut(Schema):
@@ -816,6 +822,26 @@ def lot_recall_return(request, lot_id: Id, payload: RecallReturnIn):
 # --------------------------------------------------------------------------------------------------
 # Traceability codes and residents
 # --------------------------------------------------------------------------------------------------
+
+
+@router.get("/codes/{code}", response={200: CodeNowOut, **ERRORS}, summary="追溯码当前状态（含温度异常隔离）")
+def code_now(request, code: str):
+    """一个追溯码现在的状态（在库、在途、已接种、已损耗、已召回、温度异常隔离）、所在地点和冷链设备。"""
+    require(request.user, "supply.view_lot")
+    t = _trace_code(code)
+    unit = selectors.unit_of(code=t)
+    return {
+        "code": t.code,
+        "lot": t.lot.lot_number,
+        "product": t.lot.product.code,
+        "state": t.state,
+        "state_label": t.get_state_display(),
+        "wasted_reason": t.wasted_reason,
+        "wasted_reason_label": t.get_wasted_reason_display() if t.wasted_reason else "",
+        "place": t.place.code if t.place_id else None,
+        "unit": unit.pk if unit else None,
+        "unit_name": str(unit) if unit else None,
+    }
 
 
 @router.get(

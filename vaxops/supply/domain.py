@@ -702,6 +702,9 @@ class MovementKind(enum.StrEnum):
     WASTAGE = "wastage"
     ADJUSTMENT = "adjustment"
     RECALL_RETURN = "recall_return"
+    # Codes moved between cold-chain units of one place: a pair of rows (out −, in +) of the same lot, so
+    # the place's balance is unchanged and the move is on the ledger, never a receipt.
+    UNIT_MOVE = "unit_move"
 
     @property
     def sign(self) -> int:
@@ -720,6 +723,7 @@ _MOVEMENT_SIGN: Final[dict[MovementKind, int]] = {
     MovementKind.WASTAGE: -1,
     MovementKind.ADJUSTMENT: 0,
     MovementKind.RECALL_RETURN: -1,
+    MovementKind.UNIT_MOVE: 0,
 }
 _MOVEMENT_ZH: Final[dict[MovementKind, str]] = {
     MovementKind.RECEIPT: "入库",
@@ -729,6 +733,7 @@ _MOVEMENT_ZH: Final[dict[MovementKind, str]] = {
     MovementKind.WASTAGE: "损耗",
     MovementKind.ADJUSTMENT: "盘点调整",
     MovementKind.RECALL_RETURN: "召回退回",
+    MovementKind.UNIT_MOVE: "移库（设备间）",
 }
 
 
@@ -776,11 +781,11 @@ class Movement:
         object.__setattr__(self, "kind", kind)
         if self.wastage_reason is not None:
             object.__setattr__(self, "wastage_reason", WastageReason(self.wastage_reason))
-        if kind is MovementKind.ADJUSTMENT:
+        if kind is MovementKind.ADJUSTMENT or kind is MovementKind.UNIT_MOVE:
             if self.doses == 0:
-                raise ValueError("盘点调整数量不能为0")
+                raise ValueError(f"{kind.label_zh}数量不能为0")
             if not self.reason_zh.strip():
-                raise ValueError("盘点调整须填写原因")
+                raise ValueError(f"{kind.label_zh}须填写原因")
         elif self.doses <= 0:
             raise ValueError(f"{kind.label_zh}数量须为正数")
         if kind is MovementKind.WASTAGE:
@@ -794,7 +799,9 @@ class Movement:
     @property
     def delta(self) -> int:
         """The signed change to the (place, lot) balance."""
-        return self.doses if self.kind is MovementKind.ADJUSTMENT else self.kind.sign * self.doses
+        if self.kind is MovementKind.ADJUSTMENT or self.kind is MovementKind.UNIT_MOVE:
+            return self.doses
+        return self.kind.sign * self.doses
 
     @property
     def key(self) -> tuple[str, str]:

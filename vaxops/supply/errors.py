@@ -47,3 +47,6 @@ class SupplyErrorCode(StrEnum):
     CODE_WASTED = "code_wasted"
     CODE_RECALLED = "code_recalled"
     CODE_ELSEWHERE = "code_elsewhere"
+    # the same meaning as the desk's check code: held after a cold-chain temperature excursion
+    CODE_QUARANTINED = "code_quarantined"
+    UNIT_ELSEWHERE = "unit_elsewhere"

@@ -36,6 +36,9 @@ class CodeState(models.TextChoices):
     ADMINISTERED = "administered", _("已接种")
     WASTED = "wasted", _("已损耗")
     RECALLED = "recalled", _("已召回")
+    # Held after a freeze or heat excursion of its cold-chain unit until the county releases or destroys it;
+    # still on the place's books (the balance counts it, shown apart), never usable.
+    QUARANTINED = "quarantined", _("温度异常隔离")
 
 
 class StockPlace(models.Model):
@@ -194,6 +197,15 @@ class TraceCode(models.Model):
         verbose_name=_("最近调拨单"),
         db_index=False,
     )
+    unit = models.ForeignKey(
+        ColdChainUnit,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="codes",
+        verbose_name=_("所在冷链设备"),
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("追溯码")
@@ -210,6 +222,9 @@ class TraceCode(models.Model):
             models.Index(
                 fields=["dispatch"], name="tracecode_dispatch", condition=models.Q(dispatch__isnull=False)
             ),
+            models.Index(
+                fields=["unit", "state"], name="tracecode_unit_state", condition=models.Q(unit__isnull=False)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -224,6 +239,35 @@ class TraceCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class UnitMove(models.Model):
+    """One code moved from one cold-chain unit of a place to another (the ledger holds the pair of
+    ``unit_move`` rows per lot); kept per code so a unit's stock at a past moment can be told."""
+
+    code = models.ForeignKey(TraceCode, models.PROTECT, related_name="unit_moves", verbose_name=_("追溯码"))
+    from_unit = models.ForeignKey(
+        ColdChainUnit, models.PROTECT, null=True, related_name="+", verbose_name=_("移出设备")
+    )
+    to_unit = models.ForeignKey(ColdChainUnit, models.PROTECT, related_name="+", verbose_name=_("移入设备"))
+    at = models.DateTimeField(_("时间"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
+
+    class Meta:
+        verbose_name = _("设备间移库")
+        verbose_name_plural = _("设备间移库")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["from_unit", "at"], name="unitmove_from_at")]
+
+    def __str__(self) -> str:
+        return f"{self.code_id}: {self.from_unit_id}→{self.to_unit_id}"
 
 
 class StockMovement(models.Model):

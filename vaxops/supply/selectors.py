@@ -25,6 +25,7 @@ from .errors import SupplyErrorCode
 from .models import (
     AllocationRun,
     CodeState,
+    ColdChainUnit,
     Dispatch,
     DispatchCode,
     DispatchItem,
@@ -91,7 +92,7 @@ def volume_used_cm3(place: StockPlace) -> Decimal:
     """Cold-chain space taken at ``place`` by codes in stock there and codes on their way to it."""
     used = Decimal(0)
     held = (
-        TraceCode.objects.filter(place=place, state=CodeState.IN_STOCK)
+        TraceCode.objects.filter(place=place, state__in=(CodeState.IN_STOCK, CodeState.QUARANTINED))
         .values("lot__product__pack_volume_cm3")
         .annotate(n=Count("id"))
     )
@@ -123,6 +124,13 @@ def balances(*, place: StockPlace | None = None, product: Product | None = None)
     if product is not None:
         qs = qs.filter(lot__product=product)
     today = clock.today()
+    quarantined = {
+        (r["place_id"], r["lot_id"]): r["n"] * r["lot__product__doses_per_vial"]
+        for r in TraceCode.objects.filter(state=CodeState.QUARANTINED)
+        .values("place_id", "lot_id", "lot__product__doses_per_vial")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
     rows = []
     for b in qs.order_by("place__code", "lot__expiry", "lot__lot_number"):
         usable, why = domain.lot_usable(status=b.lot.status, expiry=b.lot.expiry, on=today)
@@ -138,9 +146,15 @@ def balances(*, place: StockPlace | None = None, product: Product | None = None)
                 "usable": usable,
                 "why": why,
                 "doses": b.doses,
+                "quarantined_doses": quarantined.get((b.place_id, b.lot_id), 0),
             }
         )
     return rows
+
+
+def unit_of(*, code: TraceCode):
+    """The cold-chain unit ``code`` is in, or ``None``."""
+    return ColdChainUnit.objects.filter(pk=code.unit_id).first() if code.unit_id else None
 
 
 def products_in_stock(*, place_id: int) -> list[str]:
@@ -645,7 +659,8 @@ def ledger_check() -> dict:
     }
     held = {
         (r["place_id"], r["lot_id"]): r["n"] * r["lot__product__doses_per_vial"]
-        for r in TraceCode.objects.filter(state=CodeState.IN_STOCK)
+        # A quarantined code is still on the place's books (held apart until released or destroyed).
+        for r in TraceCode.objects.filter(state__in=(CodeState.IN_STOCK, CodeState.QUARANTINED))
         .values("place_id", "lot_id", "lot__product__doses_per_vial")
         .annotate(n=Count("id"))
     }

@@ -31,6 +31,7 @@ from .models import (
     AllocationRun,
     AllocationStatus,
     CodeState,
+    ColdChainUnit,
     Discrepancy,
     Dispatch,
     DispatchCode,
@@ -42,6 +43,7 @@ from .models import (
     StockMovement,
     StockPlace,
     TraceCode,
+    UnitMove,
 )
 from .tables import LABELS, check_required
 
@@ -244,7 +246,7 @@ CODES_BATCH = 10_000  # codes per transaction
 CODES_PROCESS_READ_AHEAD_BYTES = 4 * 1024 * 1024
 # PostgreSQL: refresh the code table's statistics as an import grows it (see residents_import_rows).
 CODES_ANALYZE_AFTER_BATCHES = frozenset({2, 10, 50})
-_CODE_COLUMNS = ("code", "lot_id", "state", "place_id", "origin_id", "package", "wasted_reason")
+_CODE_COLUMNS = ("code", "lot_id", "state", "place_id", "origin_id", "package", "wasted_reason", "unit_id")
 _CACHED_TEXTS = 4096  # distinct product and expiry cells remembered while reading a file
 
 
@@ -421,8 +423,10 @@ def codes_import(
     filename: str = "",
     batch_size: int = CODES_BATCH,
     on_batch: Callable[[ImportResult], None] | None = None,
+    unit: ColdChainUnit | None = None,
 ) -> ImportResult:
-    """Receive the codes of a receipt file into ``place``.
+    """Receive the codes of a receipt file into ``place`` (into ``unit``, one of its cold-chain units; by
+    default its first, so a place with one unit needs no choice).
 
     Counting contract of the census import: read = created + updated + unchanged + rejected; each
     rejected row has errors naming row, column and reason; a bad row never stops the good ones. A code
@@ -435,6 +439,7 @@ def codes_import(
     """
 
     check_required(table)
+    unit = unit_for(place=place, unit=unit)
     products = _Products()
     rows = _checked_rows(table, products)
     if table.size >= CODES_PROCESS_READ_AHEAD_BYTES and table.position_is_bytes:
@@ -449,7 +454,9 @@ def codes_import(
 
     def flush() -> None:
         nonlocal batches
-        _apply_codes(batch, actor=actor, place=place, result=result, filename=filename, products=products)
+        _apply_codes(
+            batch, actor=actor, place=place, result=result, filename=filename, products=products, unit=unit
+        )
         batch.clear()
         batches += 1
         if connection.vendor == "postgresql" and batches in CODES_ANALYZE_AFTER_BATCHES:
@@ -487,7 +494,14 @@ def codes_import(
 
 
 def _apply_codes(
-    batch, *, actor, place: StockPlace, result: ImportResult, filename: str, products: _Products | None = None
+    batch,
+    *,
+    actor,
+    place: StockPlace,
+    result: ImportResult,
+    filename: str,
+    products: _Products | None = None,
+    unit: ColdChainUnit | None = None,
 ) -> None:
     """Apply one batch; a concurrent import of the same codes (unique index) makes it re-read and retry once."""
     products = products or _Products()
@@ -495,7 +509,7 @@ def _apply_codes(
         try:
             with transaction.atomic():
                 counts, errors = _apply_codes_once(
-                    batch, actor=actor, place=place, filename=filename, products=products
+                    batch, actor=actor, place=place, filename=filename, products=products, unit=unit
                 )
             break
         except IntegrityError:
@@ -538,7 +552,9 @@ def _codes_registered(codes: list[str]) -> dict[str, tuple[int, str]]:
         return {code: (lot_id, number) for code, lot_id, number in c.fetchall()}
 
 
-def _codes_insert(groups: list[tuple[int, list[tuple[str, str]]]], place_id: int) -> None:
+def _codes_insert(
+    groups: list[tuple[int, list[tuple[str, str]]]], place_id: int, unit_id: int | None = None
+) -> None:
     """Insert new codes, given as (lot id, [(code, package code), …]), in stock at ``place_id``, in code order
     (so that two imports of overlapping files take their index locks in the same order).
 
@@ -553,10 +569,11 @@ def _codes_insert(groups: list[tuple[int, list[tuple[str, str]]]], place_id: int
     table = TraceCode._meta.db_table
     columns = ", ".join(_CODE_COLUMNS)
     in_stock = CodeState.IN_STOCK.value
+    unit = "\\N" if unit_id is None else unit_id
     with connection.cursor() as c:
         if connection.vendor == "postgresql":
             lines = [
-                f"{code}\t{lot_id}\t{in_stock}\t{place_id}\t{place_id}\t{package}\t\n"
+                f"{code}\t{lot_id}\t{in_stock}\t{place_id}\t{place_id}\t{package}\t\t{unit}\n"
                 for lot_id, new in groups
                 for code, package in new
             ]
@@ -568,7 +585,7 @@ def _codes_insert(groups: list[tuple[int, list[tuple[str, str]]]], place_id: int
                 copy.write("".join(lines))
             return
         rows = [
-            (code, lot_id, in_stock, place_id, place_id, package, "")
+            (code, lot_id, in_stock, place_id, place_id, package, "", unit_id)
             for lot_id, new in groups
             for code, package in new
         ]
@@ -599,7 +616,7 @@ def _codes_insert(groups: list[tuple[int, list[tuple[str, str]]]], place_id: int
 
 
 def _apply_codes_once(
-    batch, *, actor, place: StockPlace, filename: str, products: _Products
+    batch, *, actor, place: StockPlace, filename: str, products: _Products, unit: ColdChainUnit | None = None
 ) -> tuple[dict[str, int], list[RowError]]:
     counts = {"created": 0, "unchanged": 0, "rejected": 0}
     errors: list[RowError] = []
@@ -657,7 +674,12 @@ def _apply_codes_once(
     if not new_by_lot:
         return counts, errors
 
-    _codes_insert([(lots[key].pk, new_codes) for key, new_codes in new_by_lot.items()], place.pk)
+    unit = unit_for(place=place, unit=unit)
+    _codes_insert(
+        [(lots[key].pk, new_codes) for key, new_codes in new_by_lot.items()],
+        place.pk,
+        unit.pk if unit else None,
+    )
     for key, new_codes in new_by_lot.items():
         lot = lots[key]
         doses = len(new_codes) * lot.product.doses_per_vial
@@ -751,6 +773,12 @@ def _not_in_stock(tc: TraceCode, place: StockPlace) -> ValidationFailed:
     if tc.state == CodeState.RECALLED:
         return ValidationFailed(
             _("追溯码%(code)s已召回，不得使用") % code, field="code", code=SupplyErrorCode.CODE_RECALLED
+        )
+    if tc.state == CodeState.QUARANTINED:
+        return ValidationFailed(
+            _("追溯码%(code)s因冷链温度异常已隔离，待县疾控评估处置，不得使用") % code,
+            field="code",
+            code=SupplyErrorCode.CODE_QUARANTINED,
         )
     if tc.place_id != place.pk:
         where = tc.place.name if tc.place_id else "未知地点"
@@ -1007,7 +1035,7 @@ def dispatch_create(
         for part in _chunks(ids):
             changed += TraceCode.objects.filter(
                 id__in=part, state=CodeState.IN_STOCK, place=from_place
-            ).update(state=CodeState.IN_TRANSIT, place=None, dispatch=dispatch)
+            ).update(state=CodeState.IN_TRANSIT, place=None, unit=None, dispatch=dispatch)
         if changed != len(ids):
             raise ValidationFailed(
                 _("库存在调拨过程中被其他操作改变，请重试"), code=SupplyErrorCode.STOCK_CHANGED
@@ -1082,15 +1110,19 @@ def expand_scans(scans, *, within: dict[str, int] | None = None) -> list[str]:
 
 
 @transaction.atomic
-def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), note: str = "") -> Dispatch:
+def dispatch_receive(
+    *, actor, dispatch: Dispatch, scanned=None, damaged=(), note: str = "", unit: ColdChainUnit | None = None
+) -> Dispatch:
     """Confirm at the destination what arrived.
 
     ``scanned`` ``None`` confirms every code of the dispatch; otherwise the codes (or box codes) scanned
     on arrival: codes of the dispatch not scanned are SHORT, ``damaged`` codes arrived broken (received,
     then wasted as broken), scanned codes that are not in this dispatch are listed as WRONG_LOT and not
     taken into stock. The destination's ledger records RECEIPT_AT_DESTINATION (and WASTAGE) per lot.
+    Received codes go into ``unit`` (one of the destination's cold-chain units; by default its first).
     """
     d = Dispatch.objects.select_for_update().select_related("to_place", "from_place").get(pk=dispatch.pk)
+    into = unit_for(place=d.to_place, unit=unit)
     if d.status != DispatchStatus.IN_TRANSIT:
         when = timezone.localtime(d.received_at).strftime("%Y-%m-%d %H:%M") if d.received_at else ""
         raise ValidationFailed(
@@ -1142,7 +1174,7 @@ def dispatch_receive(*, actor, dispatch: Dispatch, scanned=None, damaged=(), not
         )
         for part in _chunks(good):
             TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
-                state=CodeState.IN_STOCK, place=d.to_place
+                state=CodeState.IN_STOCK, place=d.to_place, unit=into
             )
         for part in _chunks(bad):
             TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
@@ -1504,3 +1536,203 @@ def code_after_void(*, actor, code: TraceCode, returned: bool, reason: str) -> T
         )
     tc.refresh_from_db()
     return tc
+
+
+# --------------------------------------------------------------------------------------------------
+# Cold-chain units: where a code is, moves between the units of a place, quarantine after an excursion
+# --------------------------------------------------------------------------------------------------
+
+
+def unit_for(*, place: StockPlace, unit: ColdChainUnit | None) -> ColdChainUnit | None:
+    """``unit`` when it belongs to ``place`` (else a refusal); without one, the place's first unit (a place
+    with one unit needs no choice), or ``None`` for a place without registered units."""
+    if unit is not None:
+        if unit.place_id != place.pk:
+            raise ValidationFailed(
+                _("冷链设备%(unit)s不属于%(place)s") % {"unit": str(unit), "place": place.name},
+                field="unit",
+                code=SupplyErrorCode.UNIT_ELSEWHERE,
+            )
+        return unit
+    return ColdChainUnit.objects.filter(place=place).order_by("id").first()
+
+
+_ON_HAND = (CodeState.IN_STOCK, CodeState.QUARANTINED)
+
+
+@transaction.atomic
+def codes_move(*, actor, codes, to_unit: ColdChainUnit, reason: str = "") -> int:
+    """Move codes on hand at ``to_unit``'s place into ``to_unit``; returns how many moved.
+
+    Each code is moved by a conditional UPDATE (still on hand at that place); the ledger gets a pair of
+    ``unit_move`` rows per lot and source unit (out −, in +: the place's balance does not change) and each
+    code a ``UnitMove`` row. A code not on hand at the place refuses the whole move."""
+    place = StockPlace.objects.get(pk=to_unit.place_id)
+    texts = expand_scans(codes)
+    if not texts:
+        raise ValidationFailed(
+            _("请扫描要移库的追溯码"), field="codes", code=SupplyErrorCode.CODE_NOT_IN_STOCK
+        )
+    found = {
+        tc.code: tc
+        for tc in TraceCode.objects.select_related("lot__product", "unit").filter(
+            code__in=texts, place=place, state__in=_ON_HAND
+        )
+    }
+    missing = [t for t in texts if t not in found]
+    if missing:
+        raise ValidationFailed(
+            _("追溯码%(code)s不在%(place)s的库存中，不能移库") % {"code": missing[0], "place": place.name},
+            field="codes",
+            code=SupplyErrorCode.CODE_NOT_IN_STOCK,
+        )
+    now = clock.now()
+    groups: dict[tuple[int | None, int], list[TraceCode]] = {}
+    moved: list[TraceCode] = []
+    for tc in found.values():
+        if tc.unit_id == to_unit.pk:
+            continue
+        changed = TraceCode.objects.filter(
+            pk=tc.pk, place=place, state__in=_ON_HAND, unit_id=tc.unit_id
+        ).update(unit=to_unit)
+        if not changed:
+            raise ValidationFailed(
+                _("库存在移库过程中被其他操作改变，请重试"), code=SupplyErrorCode.STOCK_CHANGED
+            )
+        groups.setdefault((tc.unit_id, tc.lot_id), []).append(tc)
+        moved.append(tc)
+    UnitMove.objects.bulk_create(
+        [
+            UnitMove(
+                code=tc, from_unit_id=tc.unit_id, to_unit=to_unit, at=now, actor=_actor_fields(actor)["actor"]
+            )
+            for tc in moved
+        ]
+    )
+    units = {u.pk: u for u in ColdChainUnit.objects.filter(pk__in={k[0] for k in groups if k[0]})}
+    for (from_id, _lot_id), items in sorted(groups.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        lot = items[0].lot
+        doses = len(items) * lot.product.doses_per_vial
+        source = str(units[from_id]) if from_id else "未指定设备"
+        why = f"{source}→{to_unit}（{len(items)}个追溯码）" + (
+            f"：{reason.strip()}" if reason.strip() else ""
+        )
+        for delta in (-doses, doses):
+            _movement_record(
+                actor=actor,
+                kind=domain.MovementKind.UNIT_MOVE,
+                place=place,
+                lot=lot,
+                doses=delta,
+                code=items[0] if len(items) == 1 else None,
+                reason=why[:200],
+                reference=f"unit:{to_unit.pk}",
+                wastage_reason=None,
+                lot_checked=True,
+                extra={"codes": [tc.code for tc in items][:50], "from_unit": from_id, "to_unit": to_unit.pk},
+            )
+    return len(moved)
+
+
+def codes_in_unit_since(*, unit: ColdChainUnit, since) -> list[int]:
+    """Ids of the codes on hand (in stock or already quarantined) that were in ``unit`` at any time from
+    ``since``: those in it now, and those moved out of it since then that are still on hand."""
+    here = set(TraceCode.objects.filter(unit=unit, state__in=_ON_HAND).values_list("id", flat=True))
+    moved_out = set(
+        TraceCode.objects.filter(
+            state__in=_ON_HAND, unit_moves__from_unit=unit, unit_moves__at__gte=since
+        ).values_list("id", flat=True)
+    )
+    return sorted(here | moved_out)
+
+
+@transaction.atomic
+def codes_quarantine(*, actor, unit: ColdChainUnit, since, reason: str, reference: str = "") -> list[int]:
+    """Quarantine every code in stock that was in ``unit`` at any time from ``since``: in stock →
+    quarantined by a conditional UPDATE, so the next scan refuses it. The balance is unchanged (the doses
+    are still on the place's books, shown apart). Returns the ids quarantined now (already quarantined
+    codes are not counted again)."""
+    ids = codes_in_unit_since(unit=unit, since=since)
+    changed: list[int] = []
+    for part in _chunks(ids):
+        got = list(
+            TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK).values_list("id", flat=True)
+        )
+        TraceCode.objects.filter(id__in=got, state=CodeState.IN_STOCK).update(state=CodeState.QUARANTINED)
+        changed.extend(got)
+    if changed:
+        audit_record(
+            actor=actor,
+            action="supply.codes_quarantine",
+            obj=unit,
+            new={
+                "unit": unit.pk,
+                "codes": len(changed),
+                "since": since.isoformat(),
+                "reason": reason,
+                "reference": reference,
+            },
+        )
+    return changed
+
+
+@transaction.atomic
+def codes_release(*, actor, code_ids, reason: str, reference: str = "") -> int:
+    """Release quarantined codes back into stock (the county's assessment found them fit for use)."""
+    if not reason.strip():
+        raise ValidationFailed(_("解除隔离须说明理由"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
+    n = 0
+    for part in _chunks(list(code_ids)):
+        n += TraceCode.objects.filter(id__in=part, state=CodeState.QUARANTINED).update(
+            state=CodeState.IN_STOCK
+        )
+    audit_record_many(
+        actor=actor,
+        action="supply.codes_release",
+        object_type="supply.tracecode",
+        items=[
+            (i, {"state": "quarantined"}, {"state": "in_stock", "reason": reason, "reference": reference})
+            for i in code_ids
+        ][:1000],
+    )
+    return n
+
+
+@transaction.atomic
+def codes_destroy(*, actor, code_ids, note: str, reference: str = "") -> int:
+    """Write quarantined codes off as wasted with reason 温度异常: one WASTAGE row per place × lot on the
+    ledger, each code by a conditional UPDATE (still quarantined). Returns how many codes."""
+    rows = list(
+        TraceCode.objects.filter(id__in=list(code_ids), state=CodeState.QUARANTINED).select_related(
+            "lot__product", "place"
+        )
+    )
+    groups: dict[tuple[int, int], list[TraceCode]] = {}
+    for tc in rows:
+        groups.setdefault((tc.place_id, tc.lot_id), []).append(tc)
+    n = 0
+    for (_place_id, _lot_id), items in sorted(groups.items()):
+        ids = [tc.pk for tc in items]
+        changed = TraceCode.objects.filter(id__in=ids, state=CodeState.QUARANTINED).update(
+            state=CodeState.WASTED, wasted_reason=domain.WastageReason.TEMPERATURE.value
+        )
+        if changed != len(ids):
+            raise ValidationFailed(
+                _("库存在处置过程中被其他操作改变，请重试"), code=SupplyErrorCode.STOCK_CHANGED
+            )
+        lot = items[0].lot
+        _movement_record(
+            actor=actor,
+            kind=domain.MovementKind.WASTAGE,
+            place=items[0].place,
+            lot=lot,
+            doses=len(items) * lot.product.doses_per_vial,
+            code=items[0] if len(items) == 1 else None,
+            reason=(note.strip() or domain.WastageReason.TEMPERATURE.label_zh)[:200],
+            reference=reference[:60],
+            wastage_reason=domain.WastageReason.TEMPERATURE.value,
+            lot_checked=True,
+            extra={"codes": [tc.code for tc in items][:50]},
+        )
+        n += changed
+    return n

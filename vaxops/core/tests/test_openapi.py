@@ -90,8 +90,11 @@ class TestDocumentedBodies:
             if model is None:
                 continue
             content = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
-            ref = content["schema"].get("$ref") or next(
-                s["$ref"] for s in content["schema"]["anyOf"] if "$ref" in s
+            # a model, an optional model (anyOf) or a list of models (a batch: items)
+            ref = (
+                content["schema"].get("$ref")
+                or content["schema"].get("items", {}).get("$ref")
+                or next(s["$ref"] for s in content["schema"]["anyOf"] if "$ref" in s)
             )
             name = ref.rsplit("/", 1)[1]
             assert name == model.__name__, (method, path)

@@ -19,6 +19,7 @@ APP_NAMESPACES = {
     "booking",
     "certs",
     "reports",
+    "coldchain",
 }
 
 
@@ -80,6 +81,8 @@ class TestNamespaces:
         ("supply:lot", [1], "/supply/lots/1/"),
         ("supply:code", ["8300000000000000000001"], "/supply/codes/8300000000000000000001/"),
         ("supply:person-codes", [5], "/supply/residents/5/codes/"),
+        ("coldchain:unit", ["S1-F1"], "/coldchain/units/S1-F1/"),
+        ("coldchain:manual-log", ["S1-F1"], "/coldchain/units/S1-F1/log/"),
         ("sites:list", [], "/sites/"),
         ("sites:session", [3], "/sites/sessions/3/"),
         ("sites:site", ["QX-S001"], "/sites/QX-S001/"),

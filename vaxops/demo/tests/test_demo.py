@@ -104,3 +104,21 @@ class TestSeedDemo:
             client.force_login(user)
             r = client.get("/")
             assert r.status_code == 200, user.username
+
+
+class TestDemoColdChain:
+    def test_a_week_of_readings_and_one_freeze_quarantining_the_box(self, demo):
+        from vaxops.coldchain.models import Equipment, Excursion, Reading
+        from vaxops.supply import selectors as supply_selectors
+        from vaxops.supply.models import CodeState, TraceCode
+
+        assert Equipment.objects.count() >= 3
+        assert Reading.objects.filter(sensor__equipment__code="QX-CDC-1").count() >= 7 * 96
+        [freeze] = Excursion.objects.filter(kind="freeze")
+        assert freeze.equipment.unit.kind == "cold_box" and 90 * 60 <= freeze.duration_seconds <= 105 * 60
+        quarantined = TraceCode.objects.filter(state=CodeState.QUARANTINED)
+        assert quarantined.count() == freeze.codes_quarantined > 0
+        assert set(quarantined.values_list("unit", flat=True)) == {freeze.equipment.unit_id}
+        assert supply_selectors.ledger_check()["balanced"]
+        seed()
+        assert Excursion.objects.filter(kind="freeze").count() == 1

@@ -140,6 +140,7 @@ def test_the_codes_are_stable_english_identifiers_with_chinese_labels():
         "code_used",
         "code_wasted",
         "code_recalled",
+        "code_quarantined",
         "code_in_transit",
         "code_elsewhere",
         "lot_recalled",
@@ -327,6 +328,11 @@ class TestCode:
     def test_a_recalled_code_stops(self):
         assert only(scan(code=CodeFacts("recalled", SITE)), CheckCode.CODE_RECALLED) == (
             f"追溯码{CODE}已召回，不得使用"
+        )
+
+    def test_a_quarantined_code_stops(self):
+        assert only(scan(code=CodeFacts("quarantined", SITE)), CheckCode.CODE_QUARANTINED) == (
+            f"追溯码{CODE}所在冷链设备温度异常，已隔离待县疾控评估，不得使用"
         )
 
     def test_a_code_in_transit_stops(self):
@@ -817,6 +823,7 @@ def _invalidations(draw, s: ScanInputs) -> list[tuple[ScanInputs, CheckCode]]:
         (replace(s, code=CodeFacts("administered", SITE, s.now)), CheckCode.CODE_USED),
         (replace(s, code=CodeFacts("wasted", SITE)), CheckCode.CODE_WASTED),
         (replace(s, code=CodeFacts("recalled", SITE)), CheckCode.CODE_RECALLED),
+        (replace(s, code=CodeFacts("quarantined", SITE)), CheckCode.CODE_QUARANTINED),
         (replace(s, code=CodeFacts("in_transit", None)), CheckCode.CODE_IN_TRANSIT),
         (replace(s, code=CodeFacts("in_stock", "TOWNSHIP-STORE")), CheckCode.CODE_ELSEWHERE),
         (replace(s, code=CodeFacts("in_stock", None)), CheckCode.CODE_ELSEWHERE),

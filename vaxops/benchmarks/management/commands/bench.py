@@ -2,8 +2,8 @@
 same run.
 
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
-``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs`` and ``reports`` in
-``vaxops.benchmarks.reports``.
+``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs``, ``reports`` in
+``vaxops.benchmarks.reports`` and ``coldchain`` (temperature readings) in ``vaxops.benchmarks.coldchain``.
 """
 
 import csv
@@ -32,12 +32,23 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 class Command(BaseCommand):
     help = (
         "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
-        "doses (接种台压测), certs (凭证签发与验证), reports (进度汇总表)"
+        "doses (接种台压测), certs (凭证签发与验证), reports (进度汇总表), coldchain (冷链温度读数)"
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs", "reports"]
+            "what",
+            choices=[
+                "import",
+                "forecast",
+                "codes",
+                "trace",
+                "booking",
+                "doses",
+                "certs",
+                "reports",
+                "coldchain",
+            ],
         )
         parser.add_argument(
             "--rows",
@@ -120,6 +131,10 @@ class Command(BaseCommand):
                     report = supply_bench.trace(doses=doses, seed=seed, log=self.log)
             except RuntimeError as e:
                 raise CommandError(str(e)) from None
+        elif what == "coldchain":
+            from vaxops.benchmarks.coldchain import coldchain_bench
+
+            report = coldchain_bench(readings=rows or 1_000_000, seed=seed, log=self.log)
         elif what == "import":
             report = self.bench_import(rows=rows or 100_000, seed=seed)
         else:
