@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "vaxops.booking",
     "vaxops.notify",
     "vaxops.certs",
+    "vaxops.safety",
     "vaxops.desk",
     "vaxops.reports",
     "vaxops.demo",
