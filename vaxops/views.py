@@ -2,7 +2,7 @@
 and the tasks the user's role may start). It sits with ``urls`` above every app."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from vaxops.accounts.scope import scope_for
@@ -13,6 +13,9 @@ from vaxops.registry.selectors import resident_statistics
 @login_required
 def home(request):
     user = request.user
+    if user.role == "hospital":
+        # The designated hospital's home is its inbox of referred and transferred people.
+        return redirect("safety:hospital")
     stats = groups = willingness = areas = None
     if user.has_perm("registry.view_resident") or user.has_perm("registry.view_statistics"):
         stats = resident_statistics(user=user)
@@ -29,6 +32,8 @@ def home(request):
     if user.has_perm("reports.view_dailyreport"):
         # Named unlike the header's links (the page's other way there), so each link's name says where it goes.
         tasks.append(("各乡镇接种进度（每日17时前确认）", reverse("reports:daily")))
+    if user.has_perm("safety.view_adverseeventreport") or user.has_perm("safety.view_safety_counts"):
+        tasks.append(("疑似预防接种异常反应（个案、时限、批号叫停）", reverse("safety:cases")))
     if user.has_perm("audit.view_auditevent"):
         tasks.append(("查询审计日志", reverse("audit:events")))
     return render(

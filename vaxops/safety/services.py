@@ -933,3 +933,35 @@ def claim_decide(*, actor, claim_id: int, state: str, amount_paid=None, note: st
         },
     )
     return claim
+
+
+def report_from_person(
+    *,
+    resident,
+    dose_id: int | None,
+    onset_at,
+    signs,
+    description: str = "",
+    hospitalised: bool = False,
+    phone: str,
+) -> AdverseEventReport:
+    """The person's own report from their private record page (the link decided who they are): one of their
+    standing doses, when it started, what they feel. The county CDC follows it up."""
+    dose = Dose.objects.filter(pk=dose_id or 0, resident=resident, voided_at__isnull=True).first()
+    if dose is None:
+        raise ValidationFailed(_("请选择是哪一次接种后出现的不适"), field="dose", code=E.DOSE_NOT_FOUND)
+    if onset_at is None:
+        raise ValidationFailed(_("请填写开始不舒服的时间"), field="onset_at", code=E.ONSET_INVALID)
+    if timezone.is_naive(onset_at):
+        onset_at = timezone.make_aware(onset_at)
+    return report_create(
+        actor=None,
+        dose=dose,
+        source=AdverseEventReport.Source.PERSON,
+        onset_at=onset_at,
+        signs=signs,
+        description=description,
+        criteria=["hospitalisation"] if hospitalised else [],
+        reporter_name=_("受种者本人或监护人"),
+        reporter_phone=phone,
+    )

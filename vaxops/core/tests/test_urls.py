@@ -19,6 +19,7 @@ APP_NAMESPACES = {
     "booking",
     "certs",
     "reports",
+    "safety",
 }
 
 

@@ -22,8 +22,12 @@ def desk1(county, village_a1, vaccinator, monkeypatch):
 
 
 @pytest.fixture
-def nurse(county):
-    return _user("nurse", "site_observation", division=Division.objects.get(code="330199001000"))
+def nurse(desk1):
+    from vaxops.sites.models import StaffMember
+
+    user = _user("nurse", "site_observation", division=Division.objects.get(code="330199001000"))
+    StaffMember.objects.filter(site=desk1.site, name="observation员").update(user=user)
+    return user
 
 
 @pytest.fixture
