@@ -61,6 +61,7 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
         "site_vaccinator": ("vaccinator", township, None),
         "site_observation": ("observation", township, None),
         "hospital": ("hospital", county, None),
+        "safety_panel": ("panel", county, None),
         "leader": ("leader", county, None),
         "auditor": ("auditor", county, None),
     }
@@ -124,6 +125,9 @@ def demo_seed(
     from vaxops.demo.sites import demo_sites_build
 
     demo_sites_build(county_code=COUNTY_CODE, today=today)
+    from vaxops.demo.safety import demo_safety_build
+
+    demo_safety_build(county_code=COUNTY_CODE)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

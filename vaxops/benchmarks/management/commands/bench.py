@@ -1,8 +1,9 @@
-"""``vaxops bench import|forecast|codes|trace|booking|doses|certs``: speed against the raw database, same rows,
+"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|safety``: speed against the raw database, same rows,
 same run.
 
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
-``doses`` in ``vaxops.benchmarks.doses`` and ``certs`` in ``vaxops.benchmarks.certs``.
+``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs`` and ``safety`` in
+``vaxops.benchmarks.safety``.
 """
 
 import csv
@@ -31,12 +32,12 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 class Command(BaseCommand):
     help = (
         "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
-        "doses (接种台压测), certs (凭证签发与验证)"
+        "doses (接种台压测), certs (凭证签发与验证), safety (疫苗安全性信号与个案)"
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs"]
+            "what", choices=["import", "forecast", "codes", "trace", "booking", "doses", "certs", "safety"]
         )
         parser.add_argument(
             "--rows",
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             help="booking, doses: threads per worker (default: booking 1, doses 2 — the best measured "
             "on 2 cores: more threads contend for the GIL)",
         )
+        parser.add_argument("--reports", type=int, default=20_000, help="safety: AEFI reports")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
@@ -107,6 +109,15 @@ class Command(BaseCommand):
                     report = supply_bench.codes(rows=rows or 1_000_000, seed=seed, log=self.log)
                 else:
                     report = supply_bench.trace(doses=doses, seed=seed, log=self.log)
+            except RuntimeError as e:
+                raise CommandError(str(e)) from None
+        elif what == "safety":
+            from vaxops.benchmarks.safety import safety_bench
+
+            try:
+                report = safety_bench(
+                    doses=rows or 2_000_000, reports=options.get("reports") or 20_000, seed=seed, log=self.log
+                )
             except RuntimeError as e:
                 raise CommandError(str(e)) from None
         elif what == "import":
