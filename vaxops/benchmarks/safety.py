@@ -220,7 +220,7 @@ def safety_bench(
         .order_by("id")
         .values_list("id", flat=True)[:20]
     )
-    client.get(f"/safety/cases/{ids[0]}/")  # warm the templates
+    client.get(f"/safety/cases/{ids[0]}/", HTTP_HOST="localhost")  # warm the templates
     open_times = []
     for i in ids:
         t = time.perf_counter()

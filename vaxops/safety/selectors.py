@@ -57,7 +57,27 @@ def reports_visible(*, user):
 
 
 def report_get(*, user, report_id: int) -> AdverseEventReport | None:
-    return reports_visible(user=user).filter(pk=report_id).first()
+    """One case if the user may see it: read by id (no DISTINCT over the join of ``reports_visible``), then the
+    same rule — in the user's jurisdiction, or referred to the user's hospital."""
+    r = (
+        AdverseEventReport.objects.select_related(
+            "resident", "site", "site__division", "lot", "lot__product", "hospital"
+        )
+        .filter(pk=report_id)
+        .first()
+    )
+    if r is None:
+        return None
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return r
+    if scope.code_low is not None:
+        codes = [r.village_code, r.site.division.code if r.site_id else ""]
+        if any(c and scope.code_low <= c <= scope.code_high for c in codes):
+            return r
+    if getattr(user, "pk", None) and HospitalCase.objects.filter(report=r, hospital__staff=user).exists():
+        return r
+    return None
 
 
 def report_detail(*, report: AdverseEventReport) -> dict:

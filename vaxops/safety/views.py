@@ -123,7 +123,9 @@ def case(request, report_id: int):
             "r": r,
             "card": _card_rows(r, detail),
             **detail,
-            "experts": list(selectors.experts_active()),
+            "experts": list(selectors.experts_active())
+            if request.user.has_perm("safety.classify_adverseeventreport")
+            else [],
             "classify_form": ClassifyForm(),
             "claim_form": ClaimForm(),
             "may_investigate": request.user.has_perm("safety.investigate_adverseeventreport"),
