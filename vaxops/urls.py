@@ -27,6 +27,7 @@ urlpatterns = [
     path("sites/", include("vaxops.booking.site_urls")),
     path("", include("vaxops.booking.urls")),  # /booking/…, /book/…
     path("", include("vaxops.certs.urls")),  # /certs/…, /verify/
+    path("safety/", include("vaxops.safety.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -2,7 +2,7 @@
 and the tasks the user's role may start). It sits with ``urls`` above every app."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from vaxops.accounts.scope import scope_for
@@ -13,6 +13,9 @@ from vaxops.registry.selectors import resident_statistics
 @login_required
 def home(request):
     user = request.user
+    if user.role == "hospital":
+        # The designated hospital's home is its inbox of referred and transferred people.
+        return redirect("safety:hospital")
     stats = groups = willingness = areas = None
     if user.has_perm("registry.view_resident") or user.has_perm("registry.view_statistics"):
         stats = resident_statistics(user=user)
@@ -33,6 +36,8 @@ def home(request):
         tasks.insert(0, ("接种进度看板（图表、大屏）", reverse("reports:dashboard")))
     if user.has_perm("reports.view_weeklybulletin"):
         tasks.append(("疫苗接种周通报（往期通报）", reverse("reports:bulletins")))
+    if user.has_perm("safety.view_adverseeventreport") or user.has_perm("safety.view_safety_counts"):
+        tasks.append(("疑似预防接种异常反应（个案、时限、批号叫停）", reverse("safety:cases")))
     if user.has_perm("audit.view_auditevent"):
         tasks.append(("查询审计日志", reverse("audit:events")))
     return render(

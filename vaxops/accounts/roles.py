@@ -46,6 +46,7 @@ ROLES: tuple[Role, ...] = (
     Role("site_vaccinator", "接种单位·接种", "Site: vaccinator", "site"),
     Role("site_observation", "接种单位·留观", "Site: observation nurse", "site"),
     Role("hospital", "定点救治医院", "Designated treatment hospital", "division"),
+    Role("safety_panel", "预防接种异常反应调查诊断专家组", "AEFI expert panel", "division"),
     Role("leader", "领导小组", "Leadership group", "division"),
     Role("auditor", "市场监管局 / 审计", "Regulator / auditor", "division"),
 )

@@ -61,6 +61,7 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
         "site_vaccinator": ("vaccinator", township, None),
         "site_observation": ("observation", township, None),
         "hospital": ("hospital", county, None),
+        "safety_panel": ("panel", county, None),
         "leader": ("leader", county, None),
         "auditor": ("auditor", county, None),
     }
@@ -127,6 +128,9 @@ def demo_seed(
     from vaxops.demo.coldchain import demo_coldchain_build
 
     demo_coldchain_build(seed=seed)
+    from vaxops.demo.safety import demo_safety_build
+
+    demo_safety_build(county_code=COUNTY_CODE)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

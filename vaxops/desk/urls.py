@@ -29,6 +29,11 @@ urlpatterns = [
         views.observation_reaction,
         name="observation-reaction",
     ),
+    path(
+        "desk/<int:session_id>/observation/<int:observation_id>/reaction/<int:note_id>/report/",
+        views.observation_report,
+        name="observation-report",
+    ),
     path("r/<str:token>/", views.record_private, name="record-private"),
     path("r/<str:token>/revoke/", views.record_private_revoke, name="record-private-revoke"),
 ]

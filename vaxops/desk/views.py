@@ -36,10 +36,13 @@ from vaxops.clinic.forms import ScreeningForm
 from vaxops.clinic.models import Dose, Observation, ReactionNote
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed, VaxOpsError
+from vaxops.core.pages import message_error
 from vaxops.core.ratelimit import throttle
 from vaxops.registry.domain import mask_id, mask_name
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import residents_visible
+from vaxops.safety import selectors as safety_selectors
+from vaxops.safety import services as safety_services
 from vaxops.sites.models import Assignment, Session, Site, StaffMember
 from vaxops.sites.selectors import site_workable, staff_member
 from vaxops.supply import selectors as supply_selectors
@@ -759,6 +762,7 @@ def _observation_page(request, session: Session, *, status: int = 200, **extra):
         severities=ReactionNote.Severity.choices,
         perms_release=request.user.has_perm("clinic.change_observation"),
         perms_reaction=request.user.has_perm("clinic.add_reactionnote"),
+        perms_aefi=request.user.has_perm("safety.add_adverseeventreport"),
         **extra,
     )
     return render(request, "desk/observation.html", ctx, status=status)
@@ -818,6 +822,31 @@ def observation_reaction(request, session: Session, observation_id: int):
             request, session, status=400, selected=selected, do="reaction", error=e.message, reaction=form
         )
     messages.success(request, _("已记录%(name)s的异常反应") % {"name": mask_name(o.dose.resident.name)})
+    return redirect(reverse("desk:observation", args=[session.pk]) + f"?obs={o.pk}&do=reaction")
+
+
+@_desk_page("observation")
+def observation_report(request, session: Session, observation_id: int, note_id: int):
+    """One step from a reaction note to a report of a suspected AEFI (and, with ``refer``, the referral to the
+    site's paired hospital — a severe case to the designated one)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not request.user.has_perm("safety.add_adverseeventreport"):
+        return _forbidden(request, _("您的岗位无权报告疑似异常反应"))
+    o = _observation_at(session, observation_id)
+    note = safety_selectors.note_for_report(note_id=note_id, site=session.site)
+    if note is None or note.observation_id != o.pk:
+        raise NotFound(_("异常反应记录不存在"), code=DeskError.OBSERVATION_NOT_FOUND)
+    refer = request.POST.get("refer") == "1"
+    try:
+        report = safety_services.report_from_note(actor=request.user, note=note, refer=refer)
+    except VaxOpsError as e:
+        message_error(request, e)
+    else:
+        text = _("已报告疑似异常反应，编号 %(n)s") % {"n": report.number}
+        if refer and report.hospital_id:
+            text += _("；已转诊%(h)s（电话 %(p)s）") % {"h": report.hospital.name, "p": report.hospital.phone}
+        messages.success(request, text)
     return redirect(reverse("desk:observation", args=[session.pk]) + f"?obs={o.pk}&do=reaction")
 
 

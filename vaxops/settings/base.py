@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "vaxops.notify",
     "vaxops.certs",
     "vaxops.coldchain",
+    "vaxops.safety",
     "vaxops.desk",
     "vaxops.reports",
     "vaxops.demo",

@@ -20,6 +20,7 @@ APP_NAMESPACES = {
     "certs",
     "reports",
     "coldchain",
+    "safety",
 }
 
 

@@ -1,9 +1,10 @@
-"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|reports``: speed against the raw database, same rows,
-same run.
+"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|reports|coldchain|safety``: speed against the raw
+database, same rows, same run.
 
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
 ``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs``, ``reports`` in
-``vaxops.benchmarks.reports`` and ``coldchain`` (temperature readings) in ``vaxops.benchmarks.coldchain``.
+``vaxops.benchmarks.reports``, ``coldchain`` (temperature readings) in ``vaxops.benchmarks.coldchain`` and
+``safety`` in ``vaxops.benchmarks.safety``.
 """
 
 import csv
@@ -32,7 +33,8 @@ from vaxops.registry.tables import TEMPLATE_HEADERS, open_table
 class Command(BaseCommand):
     help = (
         "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
-        "doses (接种台压测), certs (凭证签发与验证), reports (进度汇总表), coldchain (冷链温度读数)"
+        "doses (接种台压测), certs (凭证签发与验证), reports (进度汇总表), coldchain (冷链温度读数), "
+        "safety (疫苗安全性信号与个案)"
     )
 
     def add_arguments(self, parser):
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                 "certs",
                 "reports",
                 "coldchain",
+                "safety",
             ],
         )
         parser.add_argument(
@@ -76,6 +79,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--people", type=int, default=1_000_000, help="reports: people generated (each with two doses)"
         )
+        parser.add_argument("--reports", type=int, default=20_000, help="safety: AEFI reports")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
@@ -135,6 +139,15 @@ class Command(BaseCommand):
             from vaxops.benchmarks.coldchain import coldchain_bench
 
             report = coldchain_bench(readings=rows or 1_000_000, seed=seed, log=self.log)
+        elif what == "safety":
+            from vaxops.benchmarks.safety import safety_bench
+
+            try:
+                report = safety_bench(
+                    doses=rows or 2_000_000, reports=options.get("reports") or 20_000, seed=seed, log=self.log
+                )
+            except RuntimeError as e:
+                raise CommandError(str(e)) from None
         elif what == "import":
             report = self.bench_import(rows=rows or 100_000, seed=seed)
         else:
