@@ -98,6 +98,11 @@ def _coverage(people: int, population: int | None) -> float | None:
     return _pct(domain.coverage(people, population))
 
 
+def _people(row: dict) -> dict:
+    """The three people counts of a row of the facts: first dose, completed primary course, booster."""
+    return {k: row[k] for k in ("people_first_dose", "people_completed", "people_booster")}
+
+
 def coverage_by_division(*, scope: Scope, division: Division, day: dt.date) -> list[dict]:
     """The county's townships (or a township's villages): people vaccinated and coverage (first dose ÷ 户籍
     population), from the progress facts (``selectors.coverage_by_division``)."""
@@ -107,9 +112,7 @@ def coverage_by_division(*, scope: Scope, division: Division, day: dt.date) -> l
             "division": r["division"],
             "name": r["name"],
             "population": r["population"],
-            "people_first_dose": r["people_first_dose"],
-            "people_completed": r["people_completed"],
-            "people_booster": r["people_booster"],
+            **_people(r),
             "coverage": _coverage(r["people_first_dose"], r["population"]),
         }
         for r in found["rows"]
@@ -123,9 +126,7 @@ def coverage_by_band(*, scope: Scope, division: Division, day: dt.date) -> list[
         {
             "band": r["label"],
             "population": r["population"],
-            "people_first_dose": r["people_first_dose"],
-            "people_completed": r["people_completed"],
-            "people_booster": r["people_booster"],
+            **_people(r),
             "coverage": _coverage(r["people_first_dose"], r["population"]),
         }
         for r in found["summary"]
@@ -138,9 +139,7 @@ def coverage_by_group(*, scope: Scope, division: Division, day: dt.date) -> list
     return [
         {
             "group": r["name"],
-            "people_first_dose": r["people_first_dose"],
-            "people_completed": r["people_completed"],
-            "people_booster": r["people_booster"],
+            **_people(r),
         }
         for r in found["rows"]
         if r["people_first_dose"] or r["people_completed"] or r["people_booster"]
