@@ -9,7 +9,8 @@ from vaxops.catalog import domain
 from vaxops.catalog.selectors import catalogue_current
 from vaxops.clinic.selectors import NO_INPUTS, person_inputs
 from vaxops.core import clock
-from vaxops.core.prepared import numbered, prepared_cursor, row_values
+from vaxops.core.joined import write
+from vaxops.core.prepared import row_values
 from vaxops.registry.models import Resident
 
 from .models import ImmunizationStatus
@@ -74,7 +75,7 @@ _UPSERT_SQL: str | None = None
 
 
 def _upsert_sql() -> str:
-    """One person's status, inserted or updated, with ``$n`` placeholders (PostgreSQL; built once)."""
+    """One person's status, inserted or updated (PostgreSQL; built once)."""
     global _UPSERT_SQL
     if _UPSERT_SQL is None:
         meta = ImmunizationStatus._meta
@@ -86,15 +87,15 @@ def _upsert_sql() -> str:
         sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
         # Only table and column names from the model are formatted in; every value is a parameter.
         sql = f'INSERT INTO {meta.db_table} ({quoted}) VALUES ({values}) ON CONFLICT ("{key}") DO UPDATE SET {sets}'  # noqa: S608
-        _UPSERT_SQL, _ = numbered(sql)
+        _UPSERT_SQL = sql
     return _UPSERT_SQL
 
 
 def _status_write(rows: list[ImmunizationStatus]) -> None:
     if len(rows) == 1 and connection.vendor == "postgresql":
-        # The desk's dose: one prepared statement (planned once per connection) instead of the ORM's.
-        with prepared_cursor() as cursor:
-            cursor.execute(_upsert_sql(), row_values(rows[0], with_key=True))
+        # The desk's dose: one prepared statement instead of the ORM's, sent with the other apps' writes
+        # when the record's sender joins them (``core.joined``).
+        write(_upsert_sql(), row_values(rows[0], with_key=True))
         return
     # No savepoint inside a caller's transaction (nothing here is caught and retried); its own otherwise.
     with transaction.atomic(savepoint=False):

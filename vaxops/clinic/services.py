@@ -21,6 +21,7 @@ from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.joined import joined
 from vaxops.notify.services import notification_queue
 from vaxops.registry.domain import mask_name
 from vaxops.registry.models import Resident
@@ -39,16 +40,18 @@ from .signals import dose_reach, dose_voided, record_changed, resident_reach
 
 def _status_refresh(resident_ids: list[int]) -> None:
     """Tell the apps above (campaign: the mobilisation lists) that these people's records changed."""
-    record_changed.send(sender=Dose, resident_ids=resident_ids)
+    with joined():
+        record_changed.send(sender=Dose, resident_ids=resident_ids)
 
 
 def status_store(resident: Resident, inputs, *, on: dt.date, dose: Dose | None = None) -> None:
     """Tell the apps above that one person's record changed, with the engine inputs the caller has just read
     and extended (the desk's dose: no second read of the person's history) and, before it is written, the
     dose itself."""
-    record_changed.send(
-        sender=Dose, resident_ids=[resident.pk], resident=resident, inputs=inputs, on=on, dose=dose
-    )
+    with joined():  # the receivers' writes go to the database as one statement
+        record_changed.send(
+            sender=Dose, resident_ids=[resident.pk], resident=resident, inputs=inputs, on=on, dose=dose
+        )
 
 
 def given_dose(dose: Dose) -> domain.GivenDose:

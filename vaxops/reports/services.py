@@ -14,6 +14,8 @@ from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.joined import write
+from vaxops.core.prepared import prepared_cursor
 from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.services import ImportResult, RowError
 from vaxops.registry.tables import Table
@@ -304,17 +306,12 @@ def _upsert(table: str, dims: tuple[str, ...], rows: dict[tuple, int]) -> tuple[
     )
 
 
-def _execute_all(cursor, statements: list[tuple[str, list] | None]) -> None:
-    """The writes in one statement on PostgreSQL (data-modifying CTEs), one after the other elsewhere."""
-    parts = [st for st in statements if st is not None]
-    if not parts:
-        return
-    if connection.vendor == "postgresql" and len(parts) > 1:
-        ctes = ", ".join(f"w{i} AS ({sql} RETURNING 1)" for i, (sql, _) in enumerate(parts))
-        cursor.execute(f"WITH {ctes} SELECT 1", [p for _, params in parts for p in params])  # noqa: S608
-        return
-    for sql, params in parts:
-        cursor.execute(sql, params)
+def _execute_all(statements: list[tuple[str, list] | None]) -> None:
+    """The writes, with the other apps' writes when the record's sender joins them (``core.joined``: one
+    statement on PostgreSQL)."""
+    for part in statements:
+        if part is not None:
+            write(*part)
 
 
 def _totals(rows: dict[tuple, int]) -> dict[tuple, int]:
@@ -325,6 +322,23 @@ def _totals(rows: dict[tuple, int]) -> dict[tuple, int]:
     return {k: n for k, n in out.items() if n}
 
 
+_PEOPLE_READ = (
+    "SELECT r.id, r.village_code, r.birth_date, r.sex, COALESCE(r.priority_group_id, 0), "
+    "COALESCE(r.employer_id, 0), p.resident_id, p.village_code, p.birth_date, p.sex, p.group_id, "
+    "p.employer_id, p.first_on, p.completed_on, p.booster_on, p.doses{doses} "
+    "FROM registry_resident r LEFT JOIN reports_personprogress p ON p.resident_id = r.id "
+    "WHERE {where}"
+)
+# PostgreSQL: the person's standing doses come with the person (one statement less on the dose's path), and the
+# people are locked by the same statement.
+_PEOPLE_READ_PG = _PEOPLE_READ.format(
+    doses=", (SELECT json_agg(json_build_array(d.given_on, d.id, d.product_code, COALESCE(d.site_id, 0), "
+    "d.is_booster)) FROM clinic_dose d WHERE d.resident_id = r.id AND d.voided_at IS NULL)",
+    where="r.id = ANY($1) ORDER BY r.id FOR UPDATE OF r",
+)
+_PEOPLE_READ = _PEOPLE_READ.format(doses="", where="{where}")
+
+
 def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = None) -> None:
     """Bring the facts up to date with these people's records: each person's contribution is recomputed from
     their standing doses (plus ``pending``, a dose about to be written in this transaction) and the
@@ -333,34 +347,22 @@ def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = 
     if not ids:
         return
     primary = primary if primary is not None else primary_doses()
-    marks = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One writer per person at a time: the second reads the first's doses once it has committed.
-            # (SQLite writers are serialised by the database already.)
-            cursor.execute(
-                f"SELECT id FROM registry_resident WHERE id IN ({marks}) ORDER BY id FOR UPDATE",  # noqa: S608
-                ids,
-            )
-        pg = connection.vendor == "postgresql"
-        doses_json = (
-            ", (SELECT json_agg(json_build_array(d.given_on, d.id, d.product_code, COALESCE(d.site_id, 0), "
-            "d.is_booster)) FROM clinic_dose d WHERE d.resident_id = r.id AND d.voided_at IS NULL)"
-            if pg
-            else ""
-        )
-        cursor.execute(
-            "SELECT r.id, r.village_code, r.birth_date, r.sex, COALESCE(r.priority_group_id, 0), "  # noqa: S608
-            "COALESCE(r.employer_id, 0), p.resident_id, p.village_code, p.birth_date, p.sex, p.group_id, "
-            f"p.employer_id, p.first_on, p.completed_on, p.booster_on, p.doses{doses_json} "
-            "FROM registry_resident r LEFT JOIN reports_personprogress p ON p.resident_id = r.id "
-            f"WHERE r.id IN ({marks})",  # noqa: S608
-            ids,
-        )
-        people = cursor.fetchall()
-        if pg:  # the doses came with the person (one statement less on the dose's path)
+    pg = connection.vendor == "postgresql"
+    with prepared_cursor() if pg else connection.cursor() as cursor:
+        if pg:
+            # One statement locks the people (one writer per person at a time: the second reads the first's doses
+            # once it has committed) and reads them with their progress and standing doses; planned once per
+            # connection. (SQLite writers are serialised by the database already.)
+            cursor.execute(_PEOPLE_READ_PG, [ids])
+            people = cursor.fetchall()
             rows = [(row[0], *d) for row in people for d in (row[16] or [])]
         else:
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                _PEOPLE_READ.format(where=f"r.id IN ({marks})"),  # noqa: S608
+                ids,
+            )
+            people = cursor.fetchall()
             cursor.execute(
                 "SELECT resident_id, given_on, id, product_code, COALESCE(site_id, 0), is_booster "  # noqa: S608
                 f"FROM clinic_dose WHERE voided_at IS NULL AND resident_id IN ({marks})",  # noqa: S608
@@ -463,7 +465,7 @@ def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = 
                     drop,
                 )
             )
-        _execute_all(cursor, statements)
+        _execute_all(statements)
 
 
 def facts_refresh_people(*, resident_ids, chunk: int = 1000) -> int:
