@@ -26,3 +26,15 @@ def test_reports_bench_reports_every_figure_and_the_facts_check():
         assert report[key] >= 0, key
     assert PersonProgress.objects.count() == 400
     assert facts_check()["ok"]
+
+
+def test_per_dose_only_needs_an_earlier_run_then_measures_on_its_people():
+    from vaxops.benchmarks.reports import reports_bench
+
+    with pytest.raises(RuntimeError, match="earlier run"):
+        reports_bench(people=400, doses=30, log=lambda _: None, per_dose_only=True)
+    reports_bench(people=400, doses=30, log=lambda _: None)
+    report = reports_bench(people=400, doses=30, log=lambda _: None, per_dose_only=True)
+    assert report["people"] == 400 and report["check_ok"] is True
+    assert report["per_dose_sample"] == 30
+    assert report["dose_with_facts_ms"] > 0 and report["facts_apply_ms"] > 0

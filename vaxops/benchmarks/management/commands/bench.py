@@ -79,6 +79,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--people", type=int, default=1_000_000, help="reports: people generated (each with two doses)"
         )
+        parser.add_argument(
+            "--per-dose-only",
+            action="store_true",
+            help="reports: only the facts' cost per dose, on the people a previous run generated",
+        )
         parser.add_argument("--reports", type=int, default=20_000, help="safety: AEFI reports")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
@@ -92,7 +97,9 @@ class Command(BaseCommand):
             from vaxops.benchmarks.reports import reports_bench
 
             try:
-                report = reports_bench(people=options["people"], seed=seed, log=self.log)
+                report = reports_bench(
+                    people=options["people"], seed=seed, log=self.log, per_dose_only=options["per_dose_only"]
+                )
             except RuntimeError as e:
                 raise CommandError(str(e)) from None
         elif what in ("booking", "doses", "certs"):
