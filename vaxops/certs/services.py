@@ -478,6 +478,15 @@ def certificate_issue(*, actor, resident_id: int, reissue: bool = False) -> Vacc
     return _issue(actor=actor, resident=resident, via="staff", reissue=reissue)
 
 
+def certificate_for_record(*, actor, resident: Resident) -> VaccinationCertificate:
+    """The certificate printed on a person's record at the desk ("打印接种凭证"): the standing one, or a new one
+    when their doses changed. The caller has already found the person through a dose the actor may see (the
+    desk's staff see the people of their session, not a jurisdiction); the actor must be one who issues."""
+    if not may_issue(actor):
+        raise PermissionDenied(_("您的角色无权签发接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
+    return _issue(actor=actor, resident=resident, via="record", reissue=False)
+
+
 def certificate_standing(*, resident: Resident) -> VaccinationCertificate | None:
     """A read: the resident's certificate that still covers exactly their valid doses (not revoked, not
     expired), or None when one must be issued. ``ValidationFailed`` when no certificate can be issued at all."""
