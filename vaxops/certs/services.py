@@ -519,6 +519,7 @@ def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
         resident=resident,
         text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您的新冠疫苗接种凭证（中英文，含可验证二维码）：{url} "
         f"请妥善保管，勿转发他人。",
+        send_now=True,
     )
     audit_record(actor=actor, action="certificate.link_send", obj=resident, new={"queued": sent is not None})
     return True
