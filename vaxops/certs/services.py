@@ -265,7 +265,7 @@ def signing_key_generate(
 
 
 def signing_key_active(*, actor=None) -> SigningKey:
-    """The key that signs now. With DEBUG on (the demo) and none yet, one is made; otherwise a clear
+    """The key that signs now. With DEBUG on (development) and none yet, one is made; otherwise a clear
     refusal tells how to make or register one."""
     key = SigningKey.objects.filter(active=True, revoked_at__isnull=True).first()
     if key is None and conf.auto_keygen():
