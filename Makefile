@@ -69,7 +69,7 @@ demo: $(VENV)/.installed fonts npm
 	@$(DEMO_ENV) $(VAXOPS) worker >var/worker.log 2>&1 & echo $$! >var/worker.pid; \
 	  trap 'kill -TERM $$(cat var/worker.pid) 2>/dev/null; wait $$(cat var/worker.pid) 2>/dev/null; rm -f var/worker.pid' EXIT; \
 	  $(DEMO_ENV) $(BIN)/gunicorn vaxops.wsgi:application --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
-	    --timeout 300 --graceful-timeout 5 --no-control-socket --access-logfile -
+	    --timeout 300 --graceful-timeout 15 --no-control-socket --access-logfile -
 
 test: $(VENV)/.installed-test browser fonts npm
 	$(BIN)/pytest -q -n 2 --dist loadfile
