@@ -55,15 +55,21 @@ fonts:
 	    || echo "!! 无法安装 fonts-wqy-microhei：凭证 PDF 不可用，其测试将被跳过 / could not install fonts-wqy-microhei: certificate PDF tests will be SKIPPED"; \
 	else echo "!! 未找到中文字体（sudo apt-get install fonts-wqy-microhei）：凭证 PDF 不可用 / no Chinese font: certificate PDFs unavailable"; fi
 
+# The demo runs as a county runs VaxOps (vaxops/settings/demo.py): gunicorn, static files from WhiteNoise, DEBUG
+# off, over plain HTTP on 127.0.0.1:$(PORT). The worker stops with the server (Ctrl-C), whatever it was running.
+DEMO_ENV := DJANGO_SETTINGS_MODULE=vaxops.settings.demo
 demo: $(VENV)/.installed fonts npm
 	@mkdir -p var
-	$(VAXOPS) migrate --verbosity 0
-	$(VAXOPS) seed-demo --residents $(RESIDENTS)
+	$(DEMO_ENV) $(VAXOPS) migrate --verbosity 0
+	$(DEMO_ENV) $(VAXOPS) collectstatic --noinput --verbosity 0
+	$(DEMO_ENV) $(VAXOPS) seed-demo --residents $(RESIDENTS)
 	@echo ""
-	@echo "== VaxOps 演示 / demo: http://127.0.0.1:$(PORT)  (Ctrl-C 停止 / to stop) =="
-	@$(VAXOPS) worker >var/worker.log 2>&1 & echo $$! >var/worker.pid; \
-	  trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT; \
-	  $(VAXOPS) runserver 127.0.0.1:$(PORT)
+	@echo "== VaxOps 演示 / demo: http://127.0.0.1:$(PORT)  (Ctrl-C 停止 / to stop; 换端口 / another port: PORT=8080 make demo) =="
+	@echo "== 演示短信（一次性验证码）显示在本终端，记入 var/notifications.log / demo text messages: this terminal, var/notifications.log =="
+	@$(DEMO_ENV) $(VAXOPS) worker >var/worker.log 2>&1 & echo $$! >var/worker.pid; \
+	  trap 'kill -TERM $$(cat var/worker.pid) 2>/dev/null; wait $$(cat var/worker.pid) 2>/dev/null; rm -f var/worker.pid' EXIT; \
+	  $(DEMO_ENV) $(BIN)/gunicorn vaxops.wsgi:application --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
+	    --timeout 300 --graceful-timeout 15 --no-control-socket --access-logfile -
 
 test: $(VENV)/.installed-test browser fonts npm
 	$(BIN)/pytest -q -n 2 --dist loadfile

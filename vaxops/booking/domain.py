@@ -246,7 +246,9 @@ class Template(enum.StrEnum):
 
     - BOOKING_CONFIRMED: ``name?``, ``site``, ``start`` (aware datetime), ``end?`` (datetime),
       ``dose_number``, ``is_booster?``, ``address?``
-    - REMINDER: the same
+    - REMINDER: the same, and ``sent_on?`` (date): the local day it goes out, so that it says 今天 or 明天
+      only when that is true (booked the same day, it is sent at once and says 今天; without ``sent_on``
+      it names the day alone)
     - SECOND_DOSE_DUE: ``name?``, ``dose_number``, ``is_booster?``, ``earliest`` (date), ``latest?``
       (date), ``site?`` — any next dose that has become due, the second dose above all
     - OVERDUE: ``name?``, ``dose_number``, ``is_booster?``, ``latest`` (date), ``site?``
@@ -276,7 +278,7 @@ _TEMPLATE_ZH: Final[dict[Template, str]] = {
 _APPOINTMENT_KEYS: Final = ({"site", "start", "dose_number"}, {"name", "end", "is_booster", "address"})
 _KEYS: Final[dict[Template, tuple[set[str], set[str]]]] = {
     Template.BOOKING_CONFIRMED: _APPOINTMENT_KEYS,
-    Template.REMINDER: _APPOINTMENT_KEYS,
+    Template.REMINDER: (_APPOINTMENT_KEYS[0], _APPOINTMENT_KEYS[1] | {"sent_on"}),
     Template.SECOND_DOSE_DUE: ({"dose_number", "earliest"}, {"name", "latest", "site", "is_booster"}),
     Template.OVERDUE: ({"dose_number", "latest"}, {"name", "site", "is_booster"}),
     Template.OTP: ({"code"}, {"minutes"}),
@@ -308,6 +310,22 @@ def _dose(context: Mapping[str, Any]) -> str:
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise ValueError("短信参数dose_number须为正整数")
     return _dose_label(number, bool(context.get("is_booster", False)))
+
+
+def _relative_day(context: Mapping[str, Any], tz: dt.tzinfo) -> str:
+    """今天 or 明天 for a reminder sent on ``sent_on`` about a slot starting at ``start``; "" otherwise (the
+    text names the day anyway)."""
+    sent_on = context.get("sent_on")
+    if sent_on is None:
+        return ""
+    if isinstance(sent_on, dt.datetime) or not isinstance(sent_on, dt.date):
+        raise ValueError("短信参数sent_on须为日期")
+    day = context["start"].astimezone(tz).date()
+    if day == sent_on:
+        return "今天"
+    if day == sent_on + dt.timedelta(days=1):
+        return "明天"
+    return ""
 
 
 def _appointment_when(context: Mapping[str, Any], tz: dt.tzinfo) -> str:
@@ -378,7 +396,7 @@ def render(template: Template | str, **context: Any) -> str:
                 "请带身份证件按时前往；如不能前往，请提前取消。"
             )
         return (
-            f"{prefix}{who}提醒您明天接种新冠病毒疫苗{dose}：{when}，{where}。"
+            f"{prefix}{who}提醒您{_relative_day(context, tz)}接种新冠病毒疫苗{dose}：{when}，{where}。"
             "请带身份证件；如有发热等不适，请告知预检医生。"
         )
 

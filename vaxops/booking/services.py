@@ -24,7 +24,13 @@ from vaxops.core.actors import SystemActor
 from vaxops.core.errors import CoreErrorCode, PermissionDenied, RateLimited, ValidationFailed
 from vaxops.core.rounding import largest_remainder
 from vaxops.notify.models import Notification
-from vaxops.notify.services import notification_queue, otp_issue, otp_subject, otp_verify
+from vaxops.notify.services import (
+    notification_queue,
+    notification_send_soon,
+    otp_issue,
+    otp_subject,
+    otp_verify,
+)
 from vaxops.registry import domain as registry_domain
 from vaxops.registry.errors import RegistryErrorCode
 from vaxops.registry.models import Resident
@@ -161,11 +167,21 @@ def _notify_booked(appointment: Appointment, resident: Resident, slot: Slot) -> 
                 phone=resident.phone,
                 resident=resident,
                 reference=ref,
-                text=_sms(domain.Template.REMINDER, **context),
+                text=_sms(
+                    domain.Template.REMINDER,
+                    sent_on=due.astimezone(timezone.get_current_timezone()).date(),
+                    **context,
+                ),
                 due_at=due,
             )
         )
     Notification.objects.bulk_create(rows)
+    # The confirmation goes out at once (after the commit and the answer), not on the worker's next round: the
+    # page the person sees next says it is on its way.
+    confirmation = (
+        rows[0] if rows[0].pk else Notification.objects.get(template=rows[0].template, reference=ref)
+    )
+    notification_send_soon(confirmation)
 
 
 def appointment_book(*, actor, resident: Resident, slot: Slot, channel: str, now=None) -> Appointment:

@@ -33,6 +33,7 @@ from vaxops.core.errors import RateLimited, VaxOpsError
 from vaxops.core.forms import form_values
 from vaxops.core.pages import error_page, message_error
 from vaxops.core.ratelimit import throttle
+from vaxops.notify.selectors import notification_status
 from vaxops.registry.domain import mask_id, mask_name, mask_phone
 from vaxops.registry.models import Resident
 from vaxops.registry.selectors import import_jobs_of, villages_visible
@@ -618,10 +619,17 @@ def self_me(request):
     if person is None:
         return redirect("booking:book")
     a = selectors.active_appointment(resident=person)
+    # What is true of the confirmation message now: sent, on its way, or failed (None: no phone on file).
+    sms = notification_status(template="booking_confirmed", reference=f"A:{a.pk}") if a else None
     return render(
         request,
         "booking/self_me.html",
-        {"person": mask_name(person.name), "a": a, "dose": _dose(a.dose_number, a.is_booster) if a else ""},
+        {
+            "person": mask_name(person.name),
+            "a": a,
+            "dose": _dose(a.dose_number, a.is_booster) if a else "",
+            "sms": sms,
+        },
     )
 
 

@@ -49,7 +49,7 @@ def key_dir() -> Path:
 
 
 def auto_keygen() -> bool:
-    """Make a demo key on first use when none exists: only with DEBUG on (the demo), never in production."""
+    """Make a demo key on first use when none exists: only with DEBUG on (development; the demo seeds its key), never in production."""
     return bool(settings.DEBUG) and _get("VAXOPS_CERT_AUTO_KEYGEN", "1") == "1"
 
 

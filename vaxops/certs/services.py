@@ -265,7 +265,7 @@ def signing_key_generate(
 
 
 def signing_key_active(*, actor=None) -> SigningKey:
-    """The key that signs now. With DEBUG on (the demo) and none yet, one is made; otherwise a clear
+    """The key that signs now. With DEBUG on (development) and none yet, one is made; otherwise a clear
     refusal tells how to make or register one."""
     key = SigningKey.objects.filter(active=True, revoked_at__isnull=True).first()
     if key is None and conf.auto_keygen():
@@ -478,6 +478,15 @@ def certificate_issue(*, actor, resident_id: int, reissue: bool = False) -> Vacc
     return _issue(actor=actor, resident=resident, via="staff", reissue=reissue)
 
 
+def certificate_for_record(*, actor, resident: Resident) -> VaccinationCertificate:
+    """The certificate printed on a person's record at the desk ("打印接种凭证"): the standing one, or a new one
+    when their doses changed. The caller has already found the person through a dose the actor may see (the
+    desk's staff see the people of their session, not a jurisdiction); the actor must be one who issues."""
+    if not may_issue(actor):
+        raise PermissionDenied(_("您的角色无权签发接种凭证"), code=CoreErrorCode.ROLE_FORBIDDEN)
+    return _issue(actor=actor, resident=resident, via="record", reissue=False)
+
+
 def certificate_standing(*, resident: Resident) -> VaccinationCertificate | None:
     """A read: the resident's certificate that still covers exactly their valid doses (not revoked, not
     expired), or None when one must be issued. ``ValidationFailed`` when no certificate can be issued at all."""
@@ -510,6 +519,7 @@ def certificate_link_send(*, actor, resident_id: int, base_url: str) -> bool:
         resident=resident,
         text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您的新冠疫苗接种凭证（中英文，含可验证二维码）：{url} "
         f"请妥善保管，勿转发他人。",
+        send_now=True,
     )
     audit_record(actor=actor, action="certificate.link_send", obj=resident, new={"queued": sent is not None})
     return True

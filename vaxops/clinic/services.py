@@ -604,5 +604,6 @@ def record_link_send(
             reference=f"R:{dose.pk}" if dose else "",
             text=f"【清溪县疫苗接种】{mask_name(resident.name)}，您已完成新冠疫苗{what}接种，"
             f"电子接种记录：{url} 请妥善保管，勿转发他人。",
+            send_now=True,
         )
     return link

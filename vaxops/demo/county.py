@@ -93,9 +93,12 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
 
 
 def demo_seed(
-    *, residents: int, seed: int, today: date, on_batch=None
+    *, residents: int, seed: int, today: date, on_batch=None, on_step=None
 ) -> tuple[ImportResult, list[tuple[str, str, str]]]:
-    """Load the whole demo; running it again with the same arguments changes nothing."""
+    """Load the whole demo; running it again with the same arguments changes nothing. ``on_batch`` follows
+    the residents' import; ``on_step(label)`` is told as each later stage begins (they take as long again,
+    and a console that stopped at 100 % looked hung)."""
+    step = on_step or (lambda label: None)
     with transaction.atomic():
         county = demo_county_build(seed=seed)
         employers = demo_employers_build(county=county)
@@ -118,40 +121,54 @@ def demo_seed(
     result = residents_import(
         table=table, actor=SystemActor("seed-demo"), filename="seed-demo", on_batch=on_batch
     )
-    demo_doses_build(seed=seed)
+    demo_doses_build(seed=seed, on_step=step)
     from vaxops.demo.supply import demo_supply_build
+
+    step("疫苗批号、库存与追溯码 / vaccine lots, stock and trace codes")
 
     demo_supply_build(county_code=COUNTY_CODE, today=today)
     from vaxops.demo.sites import demo_sites_build
 
+    step("接种点、场次与预约 / sites, sessions and bookings")
+
     demo_sites_build(county_code=COUNTY_CODE, today=today)
     from vaxops.demo.coldchain import demo_coldchain_build
 
+    step("冷链设备与一周温度记录 / cold-chain equipment and a week of readings")
+
     demo_coldchain_build(seed=seed)
     from vaxops.demo.safety import demo_safety_build
+
+    step("疫苗安全个案 / vaccine safety cases")
 
     demo_safety_build(county_code=COUNTY_CODE)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 
+    step("凭证签名密钥 / the certificate signing key")
     if not SigningKey.objects.filter(active=True, revoked_at__isnull=True).exists():
         signing_key_generate(actor=SystemActor("seed-demo"), common_name="VaxOps demo DSC 清溪县")
     from vaxops.demo.history import demo_progress_build
 
+    step("历年接种进度记录 / the campaign's progress records")
     demo_progress_build(seed=seed, today=today)
     return result, users
 
 
-def demo_doses_build(*, seed: int, refresh: bool = True) -> int:
+def demo_doses_build(*, seed: int, refresh: bool = True, on_step=None) -> int:
     """The 2021–2022 dose history of the demo's adults (``vaxops.demo.history``); returns how many were added."""
     from vaxops.demo.history import demo_history_doses
 
+    step = on_step or (lambda label: None)
+    step("2021–2022 年接种史 / the 2021–2022 dose history")
     added = demo_history_doses(seed=seed)
     from vaxops.reports.services import facts_rebuild
 
+    step("接种进度统计 / the progress figures")
     facts_rebuild()  # the progress facts of the doses just written in bulk
     if refresh:
         from vaxops.campaign.services import status_refresh_all
 
+        step("每人接种状态 / each person's vaccination status")
         status_refresh_all()
     return added

@@ -30,6 +30,8 @@ from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
 from vaxops.booking.selfservice import appointment_from_qr
 from vaxops.catalog.selectors import catalogue_current, question_set_on
+from vaxops.certs import document as certs_document
+from vaxops.certs import services as certs_services
 from vaxops.clinic import selectors
 from vaxops.clinic import services as clinic_services
 from vaxops.clinic.forms import ScreeningForm
@@ -704,6 +706,9 @@ def vaccinated(request, session: Session, dose_id: int):
         observation_ends=desk.observation_ends(observation.started_at) if observation else None,
         phone=dose.resident.phone_masked,
     )
+    # The certificate is signed now, so the record the desk prints and the link texted to the person both
+    # carry its QR.
+    ctx.update(_certificate(dose.resident, actor=request.user))
     return render(request, "desk/vaccinated.html", ctx)
 
 
@@ -921,8 +926,26 @@ def _dose_for_staff(request, pk: int) -> Dose:
     return dose
 
 
+def _certificate(resident: Resident, *, actor=None) -> dict:
+    """The signed QR printed on the record: for staff who issue certificates, the standing certificate or a new
+    one (the doses changed); otherwise (the person's own link) only the standing one — a GET from a link never
+    signs, the certificate page's button does."""
+    try:
+        if actor is not None and certs_services.may_issue(actor):
+            cert = certs_services.certificate_for_record(actor=actor, resident=resident)
+        else:
+            cert = certs_services.certificate_standing(resident=resident)
+    except VaxOpsError as e:
+        return {"cert_error": e.message}
+    if cert is None:
+        return {}
+    return {"cert": cert, "cert_qr": certs_document.qr_svg(cert.hc1, scale=3)}
+
+
 def _record_page(request, dose: Dose, *, status: int = 200, **extra):
     ctx = _record(dose.resident, include_voided=True)
+    ctx.update(_certificate(dose.resident, actor=request.user))
+    ctx["may_issue_certificate"] = certs_services.may_issue(request.user)
     if clinic_services.may_share_record_link(request.user):
         ctx["links"] = [
             {"link": link, "url": request.build_absolute_uri(clinic_services.record_link_url(link))}
@@ -1022,6 +1045,7 @@ def record_private(request, token: str):
         raise Http404("bad record token")
     clinic_services.record_link_used(link=link, page="record")
     ctx = _record(link.resident, include_voided=False)
+    ctx.update(_certificate(link.resident))
     ctx.update(token=token, link_expires=link.expires_at)
     response = render(request, "desk/record_private.html", ctx)
     # same-origin: the token is never sent to another site, and the revoke button's POST keeps its Origin

@@ -6,7 +6,7 @@ production).
 A message may carry a secret (a one-time code): ``text`` is what the person receives, ``kept_text`` the same
 with the secret masked — all that may be written anywhere that lasts. The file channel writes only
 ``kept_text``, to a file only its owner may read (0600); when its process has a terminal (``make demo``'s
-``runserver``) it shows a secret-bearing message there, the demo's stand-in for the resident's phone.
+gunicorn) it shows a secret-bearing message there, the demo's stand-in for the resident's phone.
 """
 
 import json

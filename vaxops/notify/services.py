@@ -28,16 +28,25 @@ CODE_MASK = "******"
 
 
 def notification_queue(
-    *, template: str, phone: str, text: str, resident=None, reference: str = "", due_at=None
+    *,
+    template: str,
+    phone: str,
+    text: str,
+    resident=None,
+    reference: str = "",
+    due_at=None,
+    send_now: bool = False,
 ) -> Notification | None:
     """Queue a message for ``due_at`` (now by default). A message with a ``reference`` is queued once per
     template (a planner that runs twice sends nothing twice); returns ``None`` when it was already queued
-    or the person has no phone number."""
+    or the person has no phone number. ``send_now``: hand it to the channel as soon as the transaction has
+    committed and the answer has been sent (``notification_send_soon``) instead of waiting for the worker's
+    next round — for a message the page the person sees next speaks of (a booking's confirmation)."""
     if not phone:
         return None
     try:
         with transaction.atomic():
-            return Notification.objects.create(
+            n = Notification.objects.create(
                 template=template,
                 phone=phone,
                 text=text[:300],
@@ -47,6 +56,16 @@ def notification_queue(
             )
     except IntegrityError:
         return None
+    if send_now:
+        notification_send_soon(n)
+    return n
+
+
+def notification_send_soon(notification: Notification) -> None:
+    """Send a queued message once the current transaction has committed, after the answer has left (like a
+    one-time code): the person has it by the time they read the next page. A channel failure leaves it
+    queued, and the worker tries again."""
+    transaction.on_commit(lambda: after_response(lambda: notification_send(notification)))
 
 
 def notification_send(notification: Notification, *, channel=None, text: str | None = None) -> bool:

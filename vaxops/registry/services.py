@@ -154,9 +154,34 @@ class RowError:
     row: int
     column: str
     message: str
+    # Whom the row is about, so that the person fixing the file finds it: the name as written and the ID
+    # number masked (census rows only; empty when the row gave neither).
+    name: str = ""
+    masked_id: str = ""
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "message": self.message}
+        out: dict[str, Any] = {"row": self.row, "column": self.column, "message": self.message}
+        if self.name or self.masked_id:
+            out |= {"name": self.name, "masked_id": self.masked_id}
+        return out
+
+
+def _who(errors: list[RowError], *, name: Any, id_number: Any) -> list[RowError]:
+    """``errors`` with the row's name and masked ID number filled in."""
+    shown_name = str(name or "").strip()[:50]
+    masked = domain.mask_id(str(_text(id_number) or "")[:40])
+    for e in errors:
+        e.name, e.masked_id = shown_name, masked
+    return errors
+
+
+# The example row of the downloadable template (``views.import_template``): a file that still holds it
+# gets a warning for that row, never a person.
+EXAMPLE_ID_NUMBER = "11010519491231002X"
+EXAMPLE_NAME = "张三"
+EXAMPLE_ROW_MESSAGE = gettext_noop(
+    "这是导入模板中的示例行（张三 11010519491231002X），已跳过、未导入；请从文件中删除这一行"
+)
 
 
 def _errors_kept() -> int:
@@ -302,6 +327,10 @@ class RowCleaner:
                 doc = domain.parse_document(id_type, raw_number, today=self.today)
         except domain.DocumentError as e:
             err("id_type" if "证件类型" in e.message else "id_number", e.message)
+        if doc is not None and doc.number == EXAMPLE_ID_NUMBER:
+            return None, _who(
+                [RowError(row, labels["id_number"], EXAMPLE_ROW_MESSAGE)], name=name, id_number=doc.number
+            )
 
         sex = birth = None
         text = cell("sex")
@@ -368,10 +397,10 @@ class RowCleaner:
         if group_text:
             group = self.lookups.group(group_text)
             if group is None:
-                err(
-                    "priority_group",
-                    f"人群分类“{group_text}”不存在，应为 {'、'.join(sorted(self.lookups.groups))} 之一或其中文名称",
+                names = "、".join(
+                    g.name_zh for g in sorted(self.lookups.groups.values(), key=lambda g: (g.sort, g.code))
                 )
+                err("priority_group", f"人群分类“{group_text}”不存在，应为以下之一：{names}")
             else:
                 out["priority_group_id"] = group.id
         else:
@@ -392,7 +421,9 @@ class RowCleaner:
             else:
                 out["willingness"] = WILLINGNESS[str(text).lower()].value
         if errors:
-            return None, errors
+            return None, _who(
+                errors, name=name, id_number=values[idx["id_number"]] if 0 <= idx["id_number"] < n else ""
+            )
         return out, []
 
 
@@ -598,6 +629,10 @@ def _apply_batch(
         else:
             outcome.append("unchanged")
 
+    who = dict(batch)
+    for e in errors:
+        _who([e], name=who[e.row].get("name"), id_number=who[e.row]["id_number"])
+
     with transaction.atomic():
         created_ids: list[int] = []
         if to_create:
@@ -639,6 +674,10 @@ def oversized_errors(row: int, too_long: list[tuple[str, int]], limit: int | Non
     return [RowError(row, column, f"内容过长（{n} 个字符，最多 {limit} 个）") for column, n in too_long]
 
 
+def _duplicate_in_file(row: int, first: int) -> str:
+    return f"与第{first}行的证件号码相同（同一文件中重复）：第{row}行未导入，请核对后删除或更正其中一行"
+
+
 def residents_import_rows(
     *,
     rows: Iterable[tuple[int, dict[str, Any] | None, list[RowError]]],
@@ -654,6 +693,7 @@ def residents_import_rows(
     result = ImportResult()
     batch: list[tuple[int, dict[str, Any]]] = []
     batches = [0]
+    seen: dict[int, int] = {}  # hash of (ID type, ID number) → the first row that gave it
 
     def flush() -> None:
         if not batch:
@@ -707,6 +747,22 @@ def residents_import_rows(
             result.rejected += 1
             result.add_errors(errors)
             continue
+        # The same person twice in one file is an error of the file (which row is right?), not an update: the
+        # first row stands, the later one is refused naming both rows. Keys are kept as 64-bit hashes, so a
+        # file of a million rows costs tens of megabytes, not hundreds.
+        key = hash((values["id_type"], values["id_number"]))
+        first = seen.get(key)
+        if first is not None:
+            result.rejected += 1
+            result.add_errors(
+                _who(
+                    [RowError(row, LABELS["id_number"], _duplicate_in_file(row, first))],
+                    name=values.get("name"),
+                    id_number=values["id_number"],
+                )
+            )
+            continue
+        seen[key] = row
         batch.append((row, values))
         if len(batch) >= batch_size:
             flush()

@@ -4,12 +4,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from openpyxl import Workbook
 
 from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
 from vaxops.core.errors import ValidationFailed, VaxOpsError
 from vaxops.core.pages import error_page
-from vaxops.core.xlsx import xlsx_response
+from vaxops.core.xlsx import sheet_append, workbook_response, xlsx_response
 
 from . import domain, selectors, services
 from .models import ImportJob, Willingness
@@ -107,7 +108,11 @@ def resident_find(request):
 @login_required
 @permission_required("registry.import_residents", raise_exception=True)
 def import_page(request):
-    ctx = {"jobs": selectors.import_jobs_of(user=request.user)[:20]}
+    ctx = {
+        "jobs": selectors.import_jobs_of(user=request.user)[:20],
+        "villages": selectors.villages_visible(user=request.user),
+        "village_code": request.POST.get("village_code", ""),
+    }
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None or upload.size == 0:
@@ -144,28 +149,57 @@ def import_job(request, pk: int):
 @permission_required("registry.import_residents", raise_exception=True)
 def import_errors(request, pk: int):
     job = _job_for(request, pk)
-    rows = ([e["row"], e["column"], e["message"]] for e in job.errors)
-    return xlsx_response(rows, ["行号", "列", "错误原因"], "错误报告", f"import-{job.pk}-errors.xlsx")
+    rows = (
+        [e["row"], e.get("name", ""), e.get("masked_id", ""), e["column"], e["message"]] for e in job.errors
+    )
+    return xlsx_response(
+        rows, ["行号", "姓名", "证件号码", "列", "错误原因"], "错误报告", f"import-{job.pk}-errors.xlsx"
+    )
 
 
 @login_required
 @permission_required("registry.import_residents", raise_exception=True)
 def import_template(request):
-    example = [
-        "张三",
-        "居民身份证",
-        "11010519491231002X",
-        "女",
-        "1949-12-31",
-        "13812345678",
-        "某某村1组8号",
-        "330199001001",
-        "",
-        "",
-        "",
-        "高血压",
-        "否",
-        "愿意",
-        "",
-    ]
-    return xlsx_response([example], TEMPLATE_HEADERS, "摸底名单", "census-template.xlsx")
+    """The census template: the first sheet (the only one an import reads) holds the headers alone; the
+    example row and how to fill each column are on a second sheet, 填写说明, so an example left in can never
+    become a person (and a file that still holds the example ID gets a warning for that row)."""
+    wb = Workbook(write_only=True)
+    data = wb.create_sheet("摸底名单")
+    text_columns = tuple(TEMPLATE_HEADERS.index(h) for h in ("证件号码", "手机号码", "村(社区)代码"))
+    sheet_append(data, TEMPLATE_HEADERS)
+    notes = wb.create_sheet("填写说明")
+    for line in TEMPLATE_NOTES:
+        sheet_append(notes, [line])
+    sheet_append(notes, [])
+    sheet_append(notes, ["示例（仅供参考，请勿复制到“摸底名单”表）"])
+    sheet_append(notes, TEMPLATE_HEADERS)
+    sheet_append(notes, TEMPLATE_EXAMPLE, text_columns=text_columns)
+    return workbook_response(wb, "census-template.xlsx")
+
+
+TEMPLATE_NOTES = (
+    "摸底名单填写说明",
+    "1. 只在第一个工作表“摸底名单”中填写，每人一行；导入只读取第一个工作表。",
+    "2. 必填：姓名、证件号码，以及村(社区)代码（导入页面选择了村(社区)时可不填）。证件类型为空时按居民身份证处理。",
+    "3. 证件号码、手机号码、村(社区)代码请设为文本格式，避免表格软件改写长数字。",
+    "4. 人群分类填中文名称（如“60岁及以上老年人”），为空时按单位、年龄和慢性病自动判断。",
+    "5. 是否妊娠填“是”或“否”；接种意愿填“愿意”“犹豫”或“拒绝”。",
+    "6. 同一证件号码在一个文件中只能出现一次；重复导入同一文件不会产生变化。",
+)
+TEMPLATE_EXAMPLE = [
+    services.EXAMPLE_NAME,
+    "居民身份证",
+    services.EXAMPLE_ID_NUMBER,
+    "女",
+    "1949-12-31",
+    "13812345678",
+    "某某村1组8号",
+    "330199001001",
+    "",
+    "",
+    "",
+    "高血压",
+    "否",
+    "愿意",
+    "",
+]

@@ -358,12 +358,34 @@ class TestRender:
 
     def test_the_reminder_says_tomorrow_and_works_without_a_name_or_end(self):
         text = render(
-            Template.REMINDER, site="城关镇卫生院", dose_number=3, is_booster=True, start=SLOT["start"]
+            Template.REMINDER,
+            site="城关镇卫生院",
+            dose_number=3,
+            is_booster=True,
+            start=SLOT["start"],
+            sent_on=dt.date(2021, 6, 14),
         )
         assert text == (
             "提醒您明天接种新冠病毒疫苗加强针：6月15日（周二）09:00，城关镇卫生院。"
             "请带身份证件；如有发热等不适，请告知预检医生。"
         )
+
+    def test_a_reminder_sent_on_the_day_says_today_and_one_without_its_day_says_neither(self):
+        today = render(
+            Template.REMINDER, site="城关镇卫生院", dose_number=1, **SLOT, sent_on=dt.date(2021, 6, 15)
+        )
+        assert (
+            today.startswith("提醒您今天接种新冠病毒疫苗第1剂：6月15日（周二）09:00—09:30")
+            and "明天" not in today
+        )
+        plain = render(Template.REMINDER, site="城关镇卫生院", dose_number=1, **SLOT)
+        assert "明天" not in plain and "今天" not in plain and "6月15日（周二）09:00—09:30" in plain
+        earlier = render(
+            Template.REMINDER, site="城关镇卫生院", dose_number=1, **SLOT, sent_on=dt.date(2021, 6, 1)
+        )
+        assert "明天" not in earlier and "今天" not in earlier
+        with pytest.raises(ValueError, match="sent_on"):
+            render(Template.REMINDER, site="城关镇卫生院", dose_number=1, **SLOT, sent_on="2021-06-15")
 
     def test_times_are_shown_in_local_time_whatever_zone_they_come_in(self):
         # The database returns UTC: 14 June 16:30 UTC is 15 June 00:30 in Shanghai.

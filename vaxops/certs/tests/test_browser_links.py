@@ -39,9 +39,10 @@ def test_the_person_opens_their_record_gets_the_certificate_and_revokes_the_link
     assert page.locator(".cert").evaluate("e => getComputedStyle(e).maxWidth") != "none"
 
     page.goto("/verify/")
-    expect(page.locator("#hc1")).to_be_visible()
+    expect(page.locator("#scan")).to_be_visible()
     page.locator("#scan").click()  # verify.js answers (headless Chromium has no camera or BarcodeDetector)
     expect(page.locator("#scan-message")).not_to_be_empty()
+    expect(page.locator("#hc1")).to_be_visible()  # and opens the paste box
 
     page.goto(f"/r/{token}/")
     page.locator("#revoke button").click()

@@ -181,3 +181,22 @@ def test_the_api_is_in_the_openapi_document(client, db):
         "/api/v1/certs/revocations",
     ):
         assert path in paths
+
+
+def test_garbage_is_refused_plainly_and_never_called_unexpired(client, db):
+    page = client.post("/verify/", {"hc1": "hello, this is not a certificate"}).content.decode()
+    assert "无法识别" in page and 'id="reasons"' in page
+    assert "未过期" not in page and "not expired" not in page
+    assert 'id="checks"' not in page  # no signature, expiry or schema lines for what was never read
+
+
+def test_the_verifier_puts_the_verdict_first_and_the_holder_under_the_vaccine(
+    client, vaccinated, signing_key, cdc
+):
+    person, _ = vaccinated
+    cert = services.certificate_issue(actor=cdc, resident_id=person.pk)
+    page = client.post("/verify/", {"hc1": cert.hc1}).content.decode()
+    assert page.index('id="verdict"') < page.index('id="scan"') < page.index('id="hc1"')
+    vaccination = page[page.index('id="vaccination"') :]
+    assert "上市许可持有人" in vaccination.split("</dl>")[0]
+    assert "持有人" not in page[page.index('id="person"') :].split("</dl>")[0]

@@ -30,3 +30,12 @@ def echarts_missing_message() -> str:
     from vaxops.core.vendor import MISSING_MESSAGE
 
     return MISSING_MESSAGE
+
+
+@register.simple_tag(takes_context=True)
+def ways_back(context) -> list[tuple[str, str]]:
+    """What to do next on an error page: ``[(label, url), …]`` fitting the path that failed."""
+    from vaxops.core.errorpages import ways_back as _ways_back
+
+    request = context.get("request")
+    return _ways_back(getattr(request, "path", "") or "")

@@ -22,4 +22,4 @@ def test_the_error_report_writes_formula_like_text_as_text(client, cdc):
     row = list(ws.iter_rows(min_row=2, max_row=2))[0]
 
     assert (row[0].value, row[0].data_type) == (3, "n")
-    assert [(c.value, c.data_type) for c in row[1:]] == [("-姓名", "s"), (DDE, "s")]
+    assert [(c.value, c.data_type) for c in row[3:]] == [("-姓名", "s"), (DDE, "s")]

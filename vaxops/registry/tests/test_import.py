@@ -274,17 +274,19 @@ class TestReimport:
         assert r.willingness == "hesitant"
         assert r.employer_name == "清溪人民医院"
 
-    def test_it_handles_the_same_person_twice_in_one_file(self, cdc):
+    def test_the_same_person_twice_in_one_file_is_a_duplicate_error_naming_both_rows(self, cdc):
         data = csv_bytes(line(phone="13811112222"), line("孙七", ID_3), line(phone="13833334444"))
 
         result = run(data, cdc)
 
         assert result.read == 3
-        assert result.rejected == 0
+        assert (result.created, result.updated, result.rejected) == (2, 0, 1)
         assert result.read == result.created + result.updated + result.unchanged + result.rejected
-        assert result.created == 2
         assert Resident.objects.filter(id_number=ID_1).count() == 1
-        assert Resident.objects.get(id_number=ID_1).phone == "13833334444"  # the later row wins
+        assert Resident.objects.get(id_number=ID_1).phone == "13811112222"  # the first row stands
+        (e,) = result.errors
+        assert e.row == 4 and e.column == "证件号码" and "第2行" in e.message and "第4行" in e.message
+        assert "重复" in e.message and e.name == "王芳"
 
     def test_it_ignores_blank_lines(self, cdc):
         data = (HEADER + "\n" + line() + "\n\n,,,,,,,,,,\n" + line("李强", ID_2, phone="1") + "\n\n").encode()

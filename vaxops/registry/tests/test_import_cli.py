@@ -63,7 +63,7 @@ class TestJsonOutput:
         assert out["read"] == out["created"] + out["updated"] + out["unchanged"] + out["rejected"]
         assert len(out["errors"]) == 1
         err = out["errors"][0]
-        assert set(err) == {"row", "column", "message"}
+        assert set(err) == {"row", "column", "message", "name", "masked_id"}
         assert err["row"] == 3
         assert err["column"] == "手机号码"
         assert "手机号码格式错误" in err["message"]

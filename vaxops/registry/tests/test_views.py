@@ -335,8 +335,11 @@ class TestImportPage:
         assert r.status_code == 200
         assert r["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         rows = sheet_rows(r.content)
-        assert rows[0] == ("行号", "列", "错误原因")
-        assert {(row, col) for row, col, _ in rows[1:]} == {(3, "手机号码"), (3, "接种意愿")}
+        assert rows[0] == ("行号", "姓名", "证件号码", "列", "错误原因")
+        assert {(row, name, col) for row, name, _masked, col, _ in rows[1:]} == {
+            (3, "李强", "手机号码"),
+            (3, "李强", "接种意愿"),
+        }
 
     def test_it_hides_another_users_job(self, client, worker_a, worker_b, django_capture_on_commit_callbacks):
         client.force_login(worker_a)
@@ -385,9 +388,13 @@ class TestTemplate:
             "接种意愿",
         ):
             assert h in rows[0]
-        assert len(rows) == 2  # one example row
+        assert len(rows) == 1  # the headers alone: the example is on the instructions sheet
+        wb = load_workbook(io.BytesIO(r.content), read_only=True)
+        assert wb.sheetnames == ["摸底名单", "填写说明"]
+        notes = [tuple(x) for x in wb["填写说明"].iter_rows(values_only=True)]
+        assert ("张三", "居民身份证", "11010519491231002X") in [x[:3] for x in notes]
 
-    def test_its_example_row_imports_cleanly(self, client, cdc):
+    def test_the_downloaded_template_imports_nobody(self, client, cdc):
         from vaxops.registry.services import residents_import
         from vaxops.registry.tables import open_table
 
@@ -396,4 +403,30 @@ class TestTemplate:
 
         result = residents_import(table=open_table(io.BytesIO(content)), actor=cdc)
 
-        assert (result.created, result.rejected) == (1, 0), result.errors
+        assert (result.read, result.created, result.rejected) == (0, 0, 0), result.errors
+        assert not Resident.objects.exists()
+
+    def test_its_example_row_is_valid_but_copied_in_it_is_skipped_with_a_warning(self, client, cdc):
+        from vaxops.registry.services import EXAMPLE_ID_NUMBER, residents_import
+        from vaxops.registry.tables import open_table
+
+        client.force_login(cdc)
+        notes = load_workbook(io.BytesIO(client.get("/residents/import/template.xlsx").content))["填写说明"]
+        example = next(list(r) for r in notes.iter_rows(values_only=True) if r[2] == EXAMPLE_ID_NUMBER)
+        real = [*example]
+        real[0], real[2], real[4] = "李四", make_id(date(1949, 12, 31), 7), None
+        wb = Workbook()
+        wb.active.append(TEMPLATE_HEADERS)
+        wb.active.append(example)
+        wb.active.append(real)
+        buf = io.BytesIO()
+        wb.save(buf)
+        buf.seek(0)
+
+        result = residents_import(table=open_table(buf), actor=cdc)
+
+        assert (result.read, result.created, result.rejected) == (2, 1, 1), result.errors
+        assert list(Resident.objects.values_list("name", flat=True)) == ["李四"]
+        (warning,) = result.errors
+        assert warning.row == 2 and "示例行" in warning.message and warning.name == "张三"
+        assert warning.masked_id == "110105********002X"

@@ -4,8 +4,9 @@
   var box = document.getElementById("camera"), video = document.getElementById("video");
   button.addEventListener("click", async function () {
     if (!("BarcodeDetector" in window) || !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) {
-      message.textContent = "此浏览器不支持摄像头扫码：请用手机相机或扫码应用读取二维码，再把文字粘贴到上面。 " +
-        "This browser cannot scan codes: read the QR with your phone's camera or a scanner app and paste the text above.";
+      message.textContent = "此浏览器不支持摄像头扫码：请用手机相机或扫码应用读取二维码，再把文字粘贴到下面。 " +
+        "This browser cannot scan codes: read the QR with your phone's camera or a scanner app and paste the text below.";
+      document.getElementById("paste").open = true;
       return;
     }
     var detector;
@@ -13,7 +14,11 @@
     catch (e) { message.textContent = "无法启动扫码 / cannot start the scanner: " + e; return; }
     var stream;
     try { stream = await navigator.mediaDevices.getUserMedia({video: {facingMode: "environment"}}); }
-    catch (e) { message.textContent = "无法使用摄像头（请允许访问）/ camera not available (allow access): " + e; return; }
+    catch (e) {
+      message.textContent = "无法使用摄像头（请允许访问）/ camera not available (allow access): " + e;
+      document.getElementById("paste").open = true;
+      return;
+    }
     video.srcObject = stream; box.hidden = false; await video.play();
     message.textContent = "请将二维码对准摄像头… / point the camera at the QR code…";
     var done = false;

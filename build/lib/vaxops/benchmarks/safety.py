@@ -1,0 +1,246 @@
+"""Vaccine safety benchmark (for ``vaxops bench safety``): the daily MaxSPRT run over every product × outcome
+together with cluster detection, and opening a case page in-process.
+
+``safety_bench(doses=2_000_000, reports=20_000)`` builds (untimed, once per size) ``doses`` standing doses of
+the catalogue's products given to ``doses / 4`` people of the demo county over 120 days at 40 sites and 40
+lots, and ``reports`` suspected AEFI reports on them with signs drawn from the sign groups (a few serious),
+three watched outcomes with background rates per 100,000 doses by age band; then times:
+
+* ``daily_s`` — ``services.signals_run`` (doses per product × age band in one grouped query, events per
+  product × sign group, MaxSPRT for every pair, the critical value cached per (T, M, α)) plus cluster
+  detection over every case since the campaign began (``selectors.cases_for_clusters`` +
+  ``domain.detect_clusters``); median
+  of ``runs``;
+* ``open_report_ms`` — a county user's GET of a case page (``/safety/cases/<id>/``) through Django's test
+  client in this process: scope, the case, its clocks, dose, hospital cases, decisions and holds, rendered;
+  median of 20 different cases.
+
+Targets (issue 14): ``daily_s`` < 2 s and ``open_report_ms`` < 50 ms at 2,000,000 doses and 20,000 reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+import statistics
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from vaxops.benchmarks.supply import _bulk_insert, _county, _environment, _trace_residents
+from vaxops.catalog.models import Product
+from vaxops.clinic.models import Dose
+from vaxops.core import clock
+from vaxops.jurisdictions.models import Division, Level
+from vaxops.safety import domain, selectors, services
+from vaxops.safety.models import AdverseEventReport, BackgroundRate, Outcome, SafetySignal
+from vaxops.sites.models import Site
+from vaxops.supply.models import Lot
+
+Log = Callable[[str], None]
+SIGNS = ("发热", "皮疹", "局部红肿", "头痛", "晕厥", "过敏性休克", "抽搐", "恶心", "肢体无力", "呼吸困难")
+OUTCOMES = (
+    ("anaphylaxis", "严重过敏反应", "anaphylaxis", {"0-17": "0.5", "18-59": "1.0", "60+": "1.5"}),
+    ("febrile_convulsion", "热性惊厥", "convulsion", {"0-17": "30", "18-59": "2", "60+": "2"}),
+    ("gbs", "吉兰-巴雷综合征", "gbs", {"0-17": "0.5", "18-59": "1.5", "60+": "3"}),
+)
+START = dt.date(2026, 6, 1)
+DAYS = 120
+
+
+def _dose_columns() -> tuple[list[str], dict]:
+    fields = [f for f in Dose._meta.concrete_fields if f.column != "id"]
+    defaults = {}
+    for f in fields:
+        d = f.get_default()
+        defaults[f.column] = d if d is not None or f.null else ""
+    return [f.column for f in fields], defaults
+
+
+def _build(doses: int, reports: int, seed: int, log: Log) -> None:
+    rng = random.Random(seed)
+    county = _county()
+    products = list(Product.objects.order_by("code").values_list("id", "code"))
+    if not products:
+        raise RuntimeError("no products: run migrate (the catalogue) first")
+    sites = list(Site.objects.filter(code__startswith="BS").order_by("code"))
+    if len(sites) < 40:
+        township = Division.objects.filter(code__startswith=county.code[:6], level=Level.TOWNSHIP).first()
+        sites = [
+            Site.objects.get_or_create(
+                code=f"BS{i:03d}", defaults={"name": f"基准接种点{i}", "division": township}
+            )[0]
+            for i in range(40)
+        ]
+    lots = list(Lot.objects.filter(lot_number__startswith="BSL").order_by("lot_number"))
+    if len(lots) < 40:
+        lots = [
+            Lot.objects.get_or_create(
+                lot_number=f"BSL{i:03d}",
+                product_id=products[i % len(products)][0],
+                defaults={"expiry": dt.date(2030, 1, 1)},
+            )[0]
+            for i in range(40)
+        ]
+    for code, name, group, rates in OUTCOMES:
+        o, _ = Outcome.objects.get_or_create(code=code, defaults={"name": name, "sign_group": group})
+        for band, v in rates.items():
+            BackgroundRate.objects.update_or_create(outcome=o, band=band, defaults={"per_100k": Decimal(v)})
+    have = Dose.objects.filter(place="基准").count()
+    if have < doses:
+        villages = list(
+            Division.objects.filter(code__startswith=county.code[:6], level=Level.VILLAGE)
+            .order_by("code")
+            .values_list("id", "code")
+        )
+        t0 = time.perf_counter()
+        people = _trace_residents(max(1, doses // 4 + 1), villages)
+        log(f"  {len(people):,} people in {time.perf_counter() - t0:.1f} s")
+        columns, defaults = _dose_columns()
+        lot_codes = dict(Lot.objects.filter(pk__in=[x.pk for x in lots]).values_list("pk", "product__code"))
+        pg = connection.vendor == "postgresql"
+        now = clock.now()
+        rows = []
+        for i in range(have, doses):
+            person = people[i // 4]
+            day = START + dt.timedelta(days=(i % 4) * 28 + (i // 4) % 30)
+            lot = lots[i % len(lots)]
+            values = dict(defaults)
+            values.update(
+                resident_id=person,
+                product_code=lot_codes[lot.pk],
+                given_on=day if pg else day.isoformat(),
+                place="基准",
+                external=False,
+                recorded_at=now if pg else connection.ops.adapt_datetimefield_value(now),
+                lot_id=lot.pk,
+                site_id=sites[i % len(sites)].pk,
+                dose_number=(i % 4) + 1,
+                client_id=None,
+            )
+            rows.append(tuple(values[c] for c in columns))
+            if len(rows) == 200_000:
+                _bulk_insert("clinic_dose", tuple(columns), rows)
+                rows = []
+        if rows:
+            _bulk_insert("clinic_dose", tuple(columns), rows)
+        log(f"  {doses - have:,} doses in {time.perf_counter() - t0:.1f} s")
+    have_r = AdverseEventReport.objects.filter(number__startswith="BENCH").count()
+    if have_r < reports:
+        t0 = time.perf_counter()
+        ids = list(
+            Dose.objects.filter(place="基准")
+            .order_by("id")
+            .values_list(
+                "id", "resident_id", "resident__village_code", "product_code", "lot_id", "site_id", "given_on"
+            )[: max(reports * 20, 1)]
+        )
+        batch = []
+        for k in range(have_r, reports):
+            d = ids[rng.randrange(len(ids))]
+            onset = timezone.make_aware(dt.datetime.combine(d[6], dt.time(10))) + dt.timedelta(
+                hours=rng.randrange(72)
+            )
+            serious = rng.random() < 0.03
+            signs = rng.sample(SIGNS, rng.choice((1, 2)))
+            batch.append(
+                AdverseEventReport(
+                    number=f"BENCH{k:08d}",
+                    dose_id=d[0],
+                    resident_id=d[1],
+                    village_code=d[2],
+                    product_code=d[3],
+                    lot_id=d[4],
+                    site_id=d[5],
+                    source="site",
+                    onset_at=onset,
+                    discovered_at=onset,
+                    reported_at=onset + dt.timedelta(hours=1),
+                    card_completed_at=onset + dt.timedelta(hours=1),
+                    county_notified_at=onset + dt.timedelta(hours=1),
+                    signs=signs,
+                    criteria=["hospitalisation"] if serious else [],
+                    serious=serious,
+                    reporter_name="基准",
+                )
+            )
+            if len(batch) == 5000:
+                AdverseEventReport.objects.bulk_create(batch)
+                batch = []
+        if batch:
+            AdverseEventReport.objects.bulk_create(batch)
+        log(f"  {reports - have_r:,} reports in {time.perf_counter() - t0:.1f} s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as c:
+            c.execute("ANALYZE clinic_dose")
+            c.execute("ANALYZE safety_adverseeventreport")
+
+
+def _daily(day: dt.date) -> tuple[int, int]:
+    SafetySignal.objects.filter(open=True).update(open=False)  # each run opens its signals afresh
+    opened = services.signals_run(day=day)
+    pol = services.cluster_policy()
+    # every case of the surveillance period (the worst case: a county's whole campaign so far)
+    cases = selectors.cases_for_clusters(since=timezone.make_aware(dt.datetime.combine(START, dt.time.min)))
+    return len(opened), len(domain.detect_clusters(cases, pol))
+
+
+def safety_bench(
+    *, doses: int = 2_000_000, reports: int = 20_000, runs: int = 3, seed: int = 1, log: Log = lambda s: None
+) -> dict:
+    from vaxops.accounts.services import user_create
+
+    t0 = time.perf_counter()
+    _build(doses, reports, seed, log)
+    build_s = time.perf_counter() - t0
+    day = START + dt.timedelta(days=DAYS)
+    domain.critical_value.cache_clear()
+    times = []
+    opened = clusters = 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        opened, clusters = _daily(day)
+        times.append(time.perf_counter() - t)
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    county = _county()
+    cdc = User.objects.filter(username="bench-safety").first() or user_create(
+        username="bench-safety", password=secrets.token_urlsafe(16), role="county_admin", division=county
+    )
+    client = Client()
+    client.force_login(cdc)
+    ids = list(
+        AdverseEventReport.objects.filter(number__startswith="BENCH")
+        .order_by("id")
+        .values_list("id", flat=True)[:20]
+    )
+    client.get(f"/safety/cases/{ids[0]}/", HTTP_HOST="localhost")  # warm the templates
+    open_times = []
+    for i in ids:
+        t = time.perf_counter()
+        r = client.get(f"/safety/cases/{i}/", HTTP_HOST="localhost")
+        open_times.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise RuntimeError(f"case page answered {r.status_code}")
+    daily = statistics.median(times)
+    opening = statistics.median(open_times) * 1000
+    return {
+        "doses": Dose.objects.filter(place="基准").count(),
+        "reports": AdverseEventReport.objects.filter(number__startswith="BENCH").count(),
+        "build_s": round(build_s, 1),
+        "daily_s": round(daily, 3),
+        "daily_runs_s": [round(x, 3) for x in times],
+        "signals_opened": opened,
+        "clusters_found": clusters,
+        "open_report_ms": round(opening, 1),
+        "open_report_max_ms": round(max(open_times) * 1000, 1),
+        "targets": {"daily_s": 2.0, "open_report_ms": 50.0},
+        "meets_targets": daily < 2.0 and opening < 50.0,
+        **_environment(),
+    }

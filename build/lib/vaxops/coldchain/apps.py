@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class ColdchainConfig(AppConfig):
+    name = "vaxops.coldchain"
+    label = "coldchain"
+    verbose_name = "冷链温度监测"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        post_migrate.connect(_after_migrate, sender=self)
+
+
+def _after_migrate(sender, **kwargs) -> None:
+    from vaxops.accounts.services import roles_sync
+    from vaxops.core.schedules import schedule_daily
+
+    roles_sync()
+    schedule_daily("冷链人工温度记录缺项提醒", "vaxops.coldchain.tasks.manual_log_check", hour=19)

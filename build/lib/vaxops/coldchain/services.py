@@ -1,0 +1,614 @@
+"""Writes of the cold chain: readings in, excursions kept up to date, quarantine and the county's decision.
+
+``readings_ingest`` is the one door every source goes through (API, logger file, MQTT, the manual log,
+the demo and the benchmark): per sensor, in one transaction holding the sensor's row lock (so two
+batches of one sensor are evaluated one after the other), it stores the new readings (a moment already
+stored with the same temperature is *unchanged*, with another temperature *rejected*), reads back the
+affected window — from the last in-range reading before the new ones to the first in-range reading after
+them, where every run of the engine is cut — asks the pure engine for its excursions and reconciles them
+with the stored rows: a new one is opened (a freeze or heat excursion quarantines the unit's stock in the
+same transaction and notifies the keeper and the county), a known one is extended or closed. An excursion
+once opened is never removed by later readings; the county closes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vaxops.audit.services import audit_record
+from vaxops.core import clock
+from vaxops.core.errors import CoreErrorCode, PermissionDenied, ValidationFailed
+from vaxops.supply import services as supply_services
+from vaxops.supply.models import TraceCode
+
+from . import domain
+from .errors import ColdchainErrorCode
+from .models import (
+    AlertKind,
+    Decision,
+    Destruction,
+    Equipment,
+    Excursion,
+    QuarantinedCode,
+    Reading,
+    ReadingSource,
+    Sensor,
+    SensorKind,
+    StaffAlert,
+)
+
+COUNTY_ROLE = "county_admin"
+
+
+@dataclass
+class IngestResult:
+    """Counts with the census import's rule: read = stored + unchanged + rejected."""
+
+    read: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[dict] = field(default_factory=list)
+    excursions_opened: int = 0
+    excursions_updated: int = 0
+    codes_quarantined: int = 0
+
+    def reject(self, row: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < 100:
+            self.errors.append({"row": row, "reason": reason})
+
+    def merge(self, other: IngestResult) -> None:
+        for name in (
+            "read",
+            "stored",
+            "unchanged",
+            "rejected",
+            "excursions_opened",
+            "excursions_updated",
+            "codes_quarantined",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors[: max(0, 100 - len(self.errors))])
+
+    def as_dict(self) -> dict:
+        return {
+            "read": self.read,
+            "stored": self.stored,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": self.errors,
+            "excursions_opened": self.excursions_opened,
+        }
+
+
+@dataclass(frozen=True)
+class Item:
+    """One reading to ingest: its row (for errors), the sensor, the moment (aware) and the temperature."""
+
+    row: int
+    sensor: Sensor
+    at: dt.datetime
+    celsius: Decimal
+
+
+def sensor_default(*, equipment: Equipment) -> Sensor:
+    """The unit's logger sensor that readings by unit code go to (created when the unit has none)."""
+    sensor = equipment.sensors.filter(kind=SensorKind.LOGGER, active=True).order_by("id").first()
+    if sensor is None:
+        sensor, _created = Sensor.objects.get_or_create(
+            equipment=equipment, kind=SensorKind.LOGGER, serial="", defaults={"active": True}
+        )
+    return sensor
+
+
+def sensor_manual(*, equipment: Equipment) -> Sensor:
+    """The unit's manual log (twice a day: silent only after 18 hours)."""
+    sensor, _created = Sensor.objects.get_or_create(
+        equipment=equipment, kind=SensorKind.MANUAL, defaults={"silent_minutes": 18 * 60}
+    )
+    return sensor
+
+
+def readings_ingest(
+    *, actor, items: Iterable[Item], source: str, result: IngestResult | None = None
+) -> IngestResult:
+    """Store readings (any order, any sensors) and bring the excursions up to date; see the module."""
+    result = result or IngestResult()
+    by_sensor: dict[int, list[Item]] = {}
+    sensors: dict[int, Sensor] = {}
+    for item in items:
+        result.read += 1
+        by_sensor.setdefault(item.sensor.pk, []).append(item)
+        sensors[item.sensor.pk] = item.sensor
+    for sensor_id in sorted(by_sensor):
+        _ingest_sensor(
+            actor=actor, sensor=sensors[sensor_id], items=by_sensor[sensor_id], source=source, result=result
+        )
+    return result
+
+
+@transaction.atomic
+def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, result: IngestResult) -> None:
+    sensor = Sensor.objects.select_for_update().select_related("equipment__unit").get(pk=sensor.pk)
+    low = min(i.at for i in items)
+    high = max(i.at for i in items)
+    stored = dict(
+        Reading.objects.filter(sensor=sensor, at__gte=low, at__lte=high).values_list("at", "celsius")
+    )
+    new: dict[dt.datetime, Decimal] = {}
+    for item in sorted(items, key=lambda i: i.row):
+        seen = stored.get(item.at)
+        if seen is None:
+            seen = new.get(item.at)
+            if seen is None:
+                new[item.at] = item.celsius
+                continue
+        if seen == item.celsius:
+            result.unchanged += 1
+        else:
+            local = timezone.localtime(item.at).strftime("%Y-%m-%d %H:%M:%S")
+            result.reject(
+                item.row,
+                _("%(at)s已有读数%(seen)s℃，与%(celsius)s℃不符（同一时刻只记一次）")
+                % {"at": local, "seen": seen, "celsius": item.celsius},
+            )
+    if not new:
+        return
+    user = actor if getattr(actor, "pk", None) else None
+    rows = sorted(new.items())
+    readings_insert(sensor_id=sensor.pk, rows=rows, source=source, user_id=user.pk if user else None)
+    result.stored += len(rows)
+    opened, updated, quarantined = _evaluate(actor=actor, sensor=sensor, low=min(new), high=max(new))
+    result.excursions_opened += opened
+    result.excursions_updated += updated
+    result.codes_quarantined += quarantined
+    audit_record(
+        actor=actor,
+        action="coldchain.readings_ingest",
+        obj=sensor,
+        new={
+            "equipment": sensor.equipment.code,
+            "source": source,
+            "stored": len(rows),
+            "first": min(new).isoformat(),
+            "last": max(new).isoformat(),
+            "excursions_opened": opened,
+        },
+    )
+
+
+_COLUMNS = ("sensor_id", "at", "celsius", "source", "recorded_by_id")
+
+
+def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], source: str, user_id) -> None:
+    """Insert new readings of one sensor (the caller holds the sensor's lock and has left out the moments
+    already stored): COPY on PostgreSQL, multi-row INSERTs elsewhere; the unique (sensor, at) still holds."""
+    table = Reading._meta.db_table
+    columns = ", ".join(_COLUMNS)
+    who = "\\N" if user_id is None else str(user_id)
+    with connection.cursor() as c:
+        if connection.vendor == "postgresql":
+            text = "".join(
+                f"{sensor_id}\t{at.isoformat()}\t{celsius}\t{source}\t{who}\n" for at, celsius in rows
+            )
+            with (
+                connection.wrap_database_errors,
+                c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                copy.write(text)
+            return
+        ops = connection.ops
+        per = 150  # 5 columns: well under SQLite's parameter limit
+        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        for i in range(0, len(rows), per):
+            part = rows[i : i + per]
+            params: list = []
+            for at, celsius in part:
+                params.extend(
+                    (
+                        sensor_id,
+                        ops.adapt_datetimefield_value(at),
+                        ops.adapt_decimalfield_value(celsius, 5, 2),
+                        source,
+                        user_id,
+                    )
+                )
+            c.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(part))}", params)  # noqa: S608
+
+
+def _window(sensor: Sensor, rules: domain.Rules, low: dt.datetime, high: dt.datetime) -> list[domain.Reading]:
+    """The stored readings the engine needs to judge the moments ``low``…``high`` again: every run meeting
+    them is cut by an in-range reading on each side (or by the ends of the record)."""
+    qs = Reading.objects.filter(sensor=sensor)
+    in_range = qs.filter(celsius__gte=rules.low_c, celsius__lte=rules.high_c)
+    before = in_range.filter(at__lt=low).order_by("-at").values_list("at", flat=True).first()
+    after = in_range.filter(at__gt=high).order_by("at").values_list("at", flat=True).first()
+    window = qs
+    if before is not None:
+        window = window.filter(at__gte=before)
+    if after is not None:
+        window = window.filter(at__lte=after)
+    return [domain.Reading(at, c) for at, c in window.order_by("at").values_list("at", "celsius")]
+
+
+def _evaluate(*, actor, sensor: Sensor, low: dt.datetime, high: dt.datetime) -> tuple[int, int, int]:
+    rules = sensor.rules()
+    readings = _window(sensor, rules, low, high)
+    found = domain.excursions(readings, rules)
+    if not found:
+        return 0, 0, 0
+    first, last = readings[0].at, readings[-1].at
+    known = list(
+        Excursion.objects.select_for_update().filter(sensor=sensor, start__lte=last).exclude(end__lt=first)
+    )
+    opened = updated = quarantined = 0
+    for f in found:
+        match = next(
+            (e for e in known if e.kind == f.kind.value and f.overlaps(e.start, e.end)),
+            None,
+        )
+        if match is None:
+            e, n = _open(actor=actor, sensor=sensor, found=f)
+            known.append(e)
+            opened += 1
+            quarantined += n
+            continue
+        changed = _extend(match, f)
+        if changed:
+            updated += 1
+            if match.holds_stock and match.status in (
+                domain.ExcursionStatus.OPEN.value,
+                domain.ExcursionStatus.ACKNOWLEDGED.value,
+            ):
+                quarantined += _quarantine(actor=actor, excursion=match)
+    return opened, updated, quarantined
+
+
+def _fields(f: domain.Excursion) -> dict:
+    return {
+        "start": f.start,
+        "last_seen": f.last_seen,
+        "end": f.end,
+        "extreme": f.extreme,
+        "duration_seconds": int(f.duration.total_seconds()),
+    }
+
+
+def _extend(e: Excursion, f: domain.Excursion) -> bool:
+    """Bring a stored excursion up to what the readings now say (an earlier start from a late reading, a
+    longer span, its end); the extreme only ever grows more extreme."""
+    values = _fields(f)
+    values["start"] = min(e.start, f.start)
+    values["last_seen"] = max(e.last_seen, f.last_seen)
+    if e.extreme is not None and f.extreme is not None:
+        kind = domain.ExcursionKind(e.kind)
+        if kind is domain.ExcursionKind.FREEZE:
+            values["extreme"] = min(e.extreme, f.extreme)
+        elif kind is domain.ExcursionKind.HEAT:
+            values["extreme"] = max(e.extreme, f.extreme)
+    if e.kind == domain.ExcursionKind.SILENT.value:
+        values["duration_seconds"] = int(
+            ((values["end"] or values["last_seen"]) - values["start"]).total_seconds()
+        )
+    else:
+        values["duration_seconds"] = int((values["last_seen"] - values["start"]).total_seconds())
+    if all(getattr(e, k) == v for k, v in values.items()):
+        return False
+    Excursion.objects.filter(pk=e.pk).update(**values)
+    for k, v in values.items():
+        setattr(e, k, v)
+    return True
+
+
+def _open(*, actor, sensor: Sensor, found: domain.Excursion) -> tuple[Excursion, int]:
+    eq = sensor.equipment
+    e = Excursion.objects.create(
+        equipment=eq, sensor=sensor, kind=found.kind.value, opened_at=clock.now(), **_fields(found)
+    )
+    n = _quarantine(actor=actor, excursion=e) if e.holds_stock else 0
+    audit_record(
+        actor=actor,
+        action="coldchain.excursion_open",
+        obj=e,
+        new={
+            "equipment": eq.code,
+            "kind": e.kind,
+            "start": e.start.isoformat(),
+            "extreme": str(e.extreme) if e.extreme is not None else None,
+            "codes_quarantined": n,
+        },
+    )
+    _alert_excursion(e, quarantined=n)
+    return e, n
+
+
+def _quarantine(*, actor, excursion: Excursion) -> int:
+    """Quarantine the unit's stock from the excursion's start (in the caller's transaction)."""
+    eq = excursion.equipment
+    ids = supply_services.codes_quarantine(
+        actor=actor,
+        unit=eq.unit,
+        since=excursion.start,
+        reason=f"{excursion.get_kind_display()}超标",
+        reference=f"excursion:{excursion.pk}",
+    )
+    if not ids:
+        return 0
+    QuarantinedCode.objects.bulk_create(
+        [QuarantinedCode(excursion=excursion, code_id=i) for i in ids], ignore_conflicts=True
+    )
+    total = QuarantinedCode.objects.filter(excursion=excursion).count()
+    Excursion.objects.filter(pk=excursion.pk).update(codes_quarantined=total)
+    excursion.codes_quarantined = total
+    return len(ids)
+
+
+def _alert(*, eq: Equipment, kind: str, text: str, excursion=None, key: str = "") -> None:
+    now = clock.now()
+    rows = []
+    if eq.keeper_id:
+        rows.append(
+            StaffAlert(
+                kind=kind,
+                equipment=eq,
+                user_id=eq.keeper_id,
+                text=text,
+                excursion=excursion,
+                created_at=now,
+                key=f"{key}:keeper" if key else "",
+            )
+        )
+    rows.append(
+        StaffAlert(
+            kind=kind,
+            equipment=eq,
+            role=COUNTY_ROLE,
+            text=text,
+            excursion=excursion,
+            created_at=now,
+            key=f"{key}:county" if key else "",
+        )
+    )
+    StaffAlert.objects.bulk_create(rows, ignore_conflicts=bool(key))
+
+
+def _alert_excursion(e: Excursion, *, quarantined: int) -> None:
+    eq = e.equipment
+    when = timezone.localtime(e.start).strftime("%m-%d %H:%M")
+    text = _("%(unit)s（%(place)s）%(kind)s：自%(when)s起") % {
+        "unit": eq.code,
+        "place": eq.unit.place.name,
+        "kind": e.get_kind_display(),
+        "when": when,
+    }
+    if e.extreme is not None:
+        text += _("，极值%(extreme)s℃") % {"extreme": e.extreme}
+    if quarantined:
+        text += _("；已隔离%(n)s个追溯码，待县疾控评估") % {"n": quarantined}
+    _alert(
+        eq=eq,
+        kind=AlertKind.EXCURSION if not quarantined else AlertKind.QUARANTINE,
+        text=text[:300],
+        excursion=e,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The excursion's steps: acknowledged by the keeper, assessed and decided by the county, closed
+# --------------------------------------------------------------------------------------------------
+
+
+def _step(e: Excursion, to: domain.ExcursionStatus, **values) -> None:
+    current = domain.ExcursionStatus(e.status)
+    if not current.can_become(to):
+        raise ValidationFailed(
+            _("超标事件当前为“%(now)s”，不能改为“%(to)s”") % {"now": current.label_zh, "to": to.label_zh},
+            field="status",
+            code=ColdchainErrorCode.EXCURSION_STATUS_STEP,
+        )
+    changed = Excursion.objects.filter(pk=e.pk, status=current.value).update(status=to.value, **values)
+    if not changed:
+        raise ValidationFailed(
+            _("超标事件刚被他人处理，请刷新后重试"),
+            field="status",
+            code=ColdchainErrorCode.EXCURSION_STATUS_STEP,
+        )
+    e.status = to.value
+    for k, v in values.items():
+        setattr(e, k, v)
+
+
+@transaction.atomic
+def excursion_acknowledge(*, actor, excursion: Excursion, note: str = "") -> Excursion:
+    e = Excursion.objects.select_for_update().get(pk=excursion.pk)
+    _step(e, domain.ExcursionStatus.ACKNOWLEDGED, acknowledged_by=actor, acknowledged_at=clock.now())
+    audit_record(actor=actor, action="coldchain.excursion_acknowledge", obj=e, new={"note": note[:200]})
+    return e
+
+
+@transaction.atomic
+def excursion_assess(
+    *,
+    actor,
+    excursion: Excursion,
+    decision: str,
+    reason: str,
+    witness: str = "",
+    destroyed_at: dt.datetime | None = None,
+    method: str = "",
+) -> Excursion:
+    """The county's decision on an acknowledged excursion: release the quarantined codes (with the reason,
+    e.g. the manufacturer's stability data), destroy them (wastage 温度异常 on the ledger and the
+    supervised-destruction record: who, when, witness), or — for an excursion that held nothing — none."""
+    if not actor.has_perm("coldchain.assess_excursion"):
+        raise PermissionDenied(_("只有县疾控可以评估处置温度超标事件"), code=CoreErrorCode.ROLE_FORBIDDEN)
+    e = Excursion.objects.select_for_update().select_related("equipment__unit").get(pk=excursion.pk)
+    try:
+        choice = Decision(decision)
+    except ValueError:
+        raise ValidationFailed(
+            _("未知的处置决定：%(d)s") % {"d": decision},
+            field="decision",
+            code=ColdchainErrorCode.DECISION_INVALID,
+        ) from None
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写评估理由"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
+    held = list(
+        QuarantinedCode.objects.filter(excursion=e, outcome=QuarantinedCode.Outcome.HELD).values_list(
+            "code_id", flat=True
+        )
+    )
+    if choice is Decision.NONE and held:
+        raise ValidationFailed(
+            _("本事件隔离了%(n)s个追溯码，须决定解除隔离或销毁") % {"n": len(held)},
+            field="decision",
+            code=ColdchainErrorCode.DECISION_INVALID,
+        )
+    now = clock.now()
+    _step(
+        e,
+        domain.ExcursionStatus.ASSESSED,
+        assessed_by=actor,
+        assessed_at=now,
+        decision=choice.value,
+        decision_reason=reason[:300],
+    )
+    extra: dict = {"codes": len(held)}
+    if choice is Decision.RELEASE and held:
+        n = supply_services.codes_release(
+            actor=actor, code_ids=held, reason=reason, reference=f"excursion:{e.pk}"
+        )
+        QuarantinedCode.objects.filter(excursion=e, code_id__in=held).update(
+            outcome=QuarantinedCode.Outcome.RELEASED
+        )
+        extra["released"] = n
+    elif choice is Decision.DESTROY:
+        witness = (witness or "").strip()
+        if not witness:
+            raise ValidationFailed(
+                _("销毁须填写监督人"), field="witness", code=ColdchainErrorCode.WITNESS_REQUIRED
+            )
+        doses = sum(
+            TraceCode.objects.filter(id__in=held).values_list("lot__product__doses_per_vial", flat=True)
+        )
+        n = supply_services.codes_destroy(
+            actor=actor, code_ids=held, note=f"温度异常：{reason}", reference=f"excursion:{e.pk}"
+        )
+        QuarantinedCode.objects.filter(excursion=e, code_id__in=held).update(
+            outcome=QuarantinedCode.Outcome.DESTROYED
+        )
+        Destruction.objects.create(
+            excursion=e,
+            destroyed_by=actor,
+            destroyed_at=destroyed_at or now,
+            witness=witness[:100],
+            method=method[:100],
+            codes=n,
+            doses=doses,
+        )
+        extra.update({"destroyed": n, "doses": doses, "witness": witness[:100]})
+    audit_record(
+        actor=actor,
+        action="coldchain.excursion_assess",
+        obj=e,
+        old={"status": "acknowledged"},
+        new={"decision": choice.value, "reason": reason[:300], **extra},
+    )
+    return e
+
+
+@transaction.atomic
+def excursion_close(*, actor, excursion: Excursion) -> Excursion:
+    e = Excursion.objects.select_for_update().get(pk=excursion.pk)
+    if e.end is None:
+        raise ValidationFailed(
+            _("超标仍在持续（尚无恢复正常的读数），不能关闭"),
+            field="status",
+            code=ColdchainErrorCode.EXCURSION_STATUS_STEP,
+        )
+    _step(e, domain.ExcursionStatus.CLOSED, closed_by=actor, closed_at=clock.now())
+    audit_record(actor=actor, action="coldchain.excursion_close", obj=e, new={"status": "closed"})
+    return e
+
+
+# --------------------------------------------------------------------------------------------------
+# The manual log (上午/下午) and its missing entries
+# --------------------------------------------------------------------------------------------------
+
+
+def manual_reading_record(
+    *, actor, equipment: Equipment, celsius, at: dt.datetime | None = None
+) -> IngestResult:
+    """One hand-written reading; the afternoon's must come at least six hours after the morning's."""
+    try:
+        value = domain.parse_celsius(celsius)
+    except ValueError as e:
+        raise ValidationFailed(str(e), field="celsius", code=ColdchainErrorCode.READING_INVALID) from None
+    at = (at or clock.now()).replace(microsecond=0)
+    sensor = sensor_manual(equipment=equipment)
+    local = timezone.localtime(at)
+    if domain.manual_slot(local) is domain.ManualSlot.AFTERNOON:
+        day_start = local.replace(hour=0, minute=0, second=0)
+        noon = local.replace(hour=12, minute=0, second=0)
+        morning = (
+            Reading.objects.filter(sensor=sensor, at__gte=day_start, at__lt=noon)
+            .order_by("at")
+            .values_list("at", flat=True)
+            .first()
+        )
+        if morning is not None and at - morning < domain.MANUAL_MIN_APART:
+            raise ValidationFailed(
+                _("下午记录须与上午记录（%(am)s）相隔至少6小时")
+                % {"am": timezone.localtime(morning).strftime("%H:%M")},
+                field="at",
+                code=ColdchainErrorCode.MANUAL_TOO_SOON,
+            )
+    return readings_ingest(actor=actor, items=[Item(1, sensor, at, value)], source=ReadingSource.MANUAL)
+
+
+def manual_log_check(*, day: dt.date | None = None) -> int:
+    """Alert the keeper and the county for each manual-log entry of ``day`` (today by default) that is due
+    and missing; once per unit, day and slot however often it runs. Returns how many were missing."""
+    now = clock.localnow()
+    day = day or now.date()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=now.tzinfo)
+    missing_total = 0
+    for eq in Equipment.objects.filter(manual_log=True, status="in_use").select_related("unit__place"):
+        entries = [
+            timezone.localtime(a)
+            for a in Reading.objects.filter(
+                sensor__equipment=eq,
+                sensor__kind=SensorKind.MANUAL,
+                at__gte=start,
+                at__lt=start + dt.timedelta(days=1),
+            ).values_list("at", flat=True)
+        ]
+        for slot in domain.manual_log_missing(entries, day=day, local_now=now):
+            missing_total += 1
+            _alert(
+                eq=eq,
+                kind=AlertKind.MANUAL_MISSING,
+                text=_("%(unit)s（%(place)s）%(day)s%(slot)s未做人工温度记录")
+                % {
+                    "unit": eq.code,
+                    "place": eq.unit.place.name,
+                    "day": day.isoformat(),
+                    "slot": slot.label_zh,
+                },
+                key=f"manual:{eq.pk}:{day.isoformat()}:{slot.value}",
+            )
+    return missing_total
+
+
+@transaction.atomic
+def alert_read(*, actor, alert: StaffAlert) -> None:
+    StaffAlert.objects.filter(pk=alert.pk, read_at__isnull=True).update(read_at=clock.now())

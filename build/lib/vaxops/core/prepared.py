@@ -1,0 +1,74 @@
+"""Statements that PostgreSQL plans once per connection.
+
+Django's PostgreSQL cursors bind parameters on the client, so the server parses and plans every statement
+afresh. For the few large statements on a hot path (the desk's one read and one write per dose) planning
+costs several times the execution: measured on the dose read, 3.3 ms of planning for 0.6 ms of execution.
+``prepared_cursor()`` gives a cursor that binds on the server; the connection (``prepare_threshold`` in the
+settings) prepares each statement the first time it runs and reuses the plan on that connection afterwards.
+It goes through Django's cursor wrapper, so ``execute_wrapper`` hooks, query logging under DEBUG and the
+mapping of database errors to ``django.db`` exceptions are unchanged. Only for PostgreSQL.
+
+The statements are written with PostgreSQL's own placeholders (``$1``, ``$2`` …: ``numbered`` turns a
+statement written with ``%s`` or ``%(name)s`` into that form once), so the driver does not parse a long
+statement again on every execution. Placeholders go only where a value goes (never an identifier), and lists
+are bound as arrays (``= ANY($n)``), never as tuples for ``IN``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
+
+
+def numbered(sql: str) -> tuple[str, tuple[str, ...] | int]:
+    """``sql`` with its ``%s`` or ``%(name)s`` placeholders as ``$1``, ``$2`` … Returns the statement and either
+    the names in the order of their numbers (a name used twice keeps one number) or the count of positional
+    placeholders. A statement may not mix the two styles."""
+    names: list[str] = []
+    positional = 0
+
+    def number(match: re.Match) -> str:
+        nonlocal positional
+        text = match.group(0)
+        if text == "%%":
+            return "%"
+        name = match.group(1)
+        if name is None:
+            positional += 1
+            return f"${positional}"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    out = _PLACEHOLDER.sub(number, sql)
+    if names and positional:
+        raise ValueError("a statement mixes %s and %(name)s placeholders")
+    return out, (tuple(names) if names else positional)
+
+
+def row_values(instance, *, skip: tuple[str, ...] = (), with_key: bool = False) -> list:
+    """The values of an unsaved model ``instance``'s concrete columns but the columns in ``skip`` (and its
+    primary key unless ``with_key``), in field order, prepared by their fields as ``save()`` would."""
+    return [
+        f.get_db_prep_save(f.pre_save(instance, True), connection)
+        for f in instance._meta.concrete_fields
+        if (with_key or not f.primary_key) and f.column not in skip
+    ]
+
+
+def prepared_cursor() -> CursorWrapper:
+    """A cursor on the default (PostgreSQL) connection that takes ``$n`` placeholders and a list of values,
+    binds them on the server, and prepares each statement once per connection."""
+    if connection.vendor != "postgresql":
+        raise RuntimeError("prepared_cursor() is for PostgreSQL")
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.RawCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)

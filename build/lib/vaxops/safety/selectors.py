@@ -1,0 +1,289 @@
+"""Reads of vaccine safety, scoped to the user's jurisdiction (a case by the person's village or the site's
+division), and the counts other apps may read (``aefi_counts``, ``adverse_events_today``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from vaxops.accounts.scope import Scope, scope_for
+from vaxops.clinic.models import Dose, ReactionNote
+from vaxops.core import clock
+
+from . import domain
+from .models import (
+    AdverseEventReport,
+    BackgroundRate,
+    Claim,
+    ClockAlert,
+    Expert,
+    Hospital,
+    HospitalCase,
+    LotHold,
+    Outcome,
+    SafetySignal,
+)
+
+
+def _scope_q(scope: Scope) -> Q:
+    if scope.unrestricted:
+        return Q()
+    if scope.code_low is None:
+        return Q(pk__in=[])
+    return Q(village_code__range=(scope.code_low, scope.code_high)) | Q(
+        site__division__code__range=(scope.code_low, scope.code_high)
+    )
+
+
+def may_see_health(user) -> bool:
+    """Health details of a case: only the roles that handle it (site, hospital, county CDC, panel)."""
+    return bool(user and user.has_perm("safety.view_health_details"))
+
+
+def reports_visible(*, user):
+    """Cases in the user's jurisdiction, and for a hospital user the cases referred to their hospital."""
+    q = _scope_q(scope_for(user))
+    if getattr(user, "pk", None):
+        q |= Q(hospital_cases__hospital__staff=user)
+    return (
+        AdverseEventReport.objects.filter(q)
+        .distinct()
+        .select_related("resident", "site", "lot", "lot__product", "hospital")
+        .order_by("-reported_at", "-id")
+    )
+
+
+def report_get(*, user, report_id: int) -> AdverseEventReport | None:
+    """One case if the user may see it: read by id (no DISTINCT over the join of ``reports_visible``), then the
+    same rule — in the user's jurisdiction, or referred to the user's hospital."""
+    r = (
+        AdverseEventReport.objects.select_related(
+            "resident", "site", "site__division", "lot", "lot__product", "hospital"
+        )
+        .filter(pk=report_id)
+        .first()
+    )
+    if r is None:
+        return None
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return r
+    if scope.code_low is not None:
+        codes = [r.village_code, r.site.division.code if r.site_id else ""]
+        if any(c and scope.code_low <= c <= scope.code_high for c in codes):
+            return r
+    if getattr(user, "pk", None) and HospitalCase.objects.filter(report=r, hospital__staff=user).exists():
+        return r
+    return None
+
+
+def report_detail(*, report: AdverseEventReport) -> dict:
+    """What the case page shows beyond the row: the clocks, the dose, the hospital cases with their treatment,
+    the panel's decisions, the lot holds, claims and clock alerts."""
+    dose = (
+        Dose.objects.select_related("lot", "lot__product", "site", "vaccinator", "trace_code")
+        .filter(pk=report.dose_id)
+        .first()
+    )
+    return {
+        "clocks": domain.clocks(report.case_times(), clock.now()),
+        "dose": dose,
+        "cases": list(
+            HospitalCase.objects.filter(report=report).select_related("hospital").prefetch_related("entries")
+        ),
+        "decisions": list(report.decisions.prefetch_related("members")),
+        "holds": list(report.lot_holds.select_related("lot")),
+        "claims": list(Claim.objects.filter(report=report)),
+        "alerts": list(ClockAlert.objects.filter(report=report).order_by("at")),
+    }
+
+
+def dose_reportable(*, user, dose_id: int) -> Dose | None:
+    """A standing dose the user may report against (in their jurisdiction, or given at their site)."""
+    scope = scope_for(user)
+    q = Q()
+    if not scope.unrestricted:
+        if scope.code_low is None:
+            return None
+        q = Q(resident__village_code__range=(scope.code_low, scope.code_high)) | Q(
+            site__division__code__range=(scope.code_low, scope.code_high)
+        )
+    return (
+        Dose.objects.filter(q, pk=dose_id, voided_at__isnull=True)
+        .select_related("resident", "lot", "site")
+        .first()
+    )
+
+
+def doses_of_person(*, resident_id: int) -> list[Dose]:
+    """A person's standing doses (for their own plain-language form; the record link decided who they are)."""
+    return list(
+        Dose.objects.filter(resident_id=resident_id, voided_at__isnull=True).order_by("-given_on", "-id")[:20]
+    )
+
+
+def note_for_report(*, note_id: int, site) -> ReactionNote | None:
+    return (
+        ReactionNote.objects.select_related("observation", "observation__dose", "observation__dose__site")
+        .filter(pk=note_id, observation__site=site)
+        .first()
+    )
+
+
+def notes_reported(*, note_ids: list[int]) -> dict[int, AdverseEventReport]:
+    return {
+        r.reaction_note_id: r
+        for r in AdverseEventReport.objects.filter(reaction_note_id__in=note_ids).select_related("hospital")
+    }
+
+
+def hospitals_of(*, user) -> list[Hospital]:
+    return list(Hospital.objects.filter(staff=user, active=True)) if getattr(user, "pk", None) else []
+
+
+def hospital_inbox(*, user, include_discharged: bool = False):
+    """The hospital's people: referred, in treatment (and recently discharged when asked)."""
+    qs = HospitalCase.objects.filter(hospital__staff=user).select_related(
+        "report", "report__resident", "report__site", "report__lot", "hospital"
+    )
+    if not include_discharged:
+        qs = qs.exclude(state=HospitalCase.State.DISCHARGED)
+    return qs.order_by("state", "-referred_at")
+
+
+def hospital_case_get(*, user, case_id: int) -> HospitalCase | None:
+    return hospital_inbox(user=user, include_discharged=True).filter(pk=case_id).first()
+
+
+def hospitals_all():
+    """Reference data: every hospital, unscoped."""
+    return Hospital.objects.filter(active=True).order_by("-designated_severe", "name")
+
+
+def experts_active():
+    return Expert.objects.filter(active=True).order_by("name")
+
+
+def lot_holds_open():
+    return (
+        LotHold.objects.filter(state__in=["proposed", "held"])
+        .select_related("lot", "lot__product")
+        .order_by("state", "-proposed_at")
+    )
+
+
+def lot_hold_get(*, hold_id: int) -> LotHold | None:
+    return LotHold.objects.filter(pk=hold_id).select_related("lot").first()
+
+
+def signals_open():
+    return SafetySignal.objects.filter(open=True).select_related("outcome").order_by("-day")
+
+
+def background_rates():
+    return BackgroundRate.objects.select_related("outcome").order_by("outcome__code", "band")
+
+
+# ------------------------------------------------------------------------------------ counts for others
+
+
+def aefi_counts(scope: Scope, day: dt.date) -> dict:
+    """Counts a leader, the daily report and the dashboard may read (no health details): reports made on the
+    day and in all, serious, clusters, open cases, and the clocks that ran late (overdue now, or done late)."""
+    base = AdverseEventReport.objects.filter(_scope_q(scope))
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    end = start + dt.timedelta(days=1)
+    today = base.filter(reported_at__gte=start, reported_at__lt=end)
+    agg = base.filter(reported_at__lt=end).aggregate(
+        total=Count("id"),
+        serious=Count("id", filter=Q(serious=True)),
+        cluster=Count("id", filter=Q(cluster=True)),
+        open=Count("id", filter=~Q(status="closed")),
+    )
+    now = min(clock.now(), end)
+    late: dict[str, int] = defaultdict(int)
+    for r in (
+        base.filter(reported_at__lt=end)
+        .exclude(status="closed")
+        .only(
+            "discovered_at",
+            "reported_at",
+            "criteria",
+            "cluster",
+            "major_concern",
+            "county_notified_at",
+            "card_completed_at",
+            "investigation_started_at",
+            "preliminary_report_at",
+        )
+    ):
+        for c in domain.clocks(r.case_times(), now):
+            if c.late:
+                late[c.kind.value] += 1
+    return {
+        "day": day.isoformat(),
+        "reported_today": today.count(),
+        "serious_today": today.filter(serious=True).count(),
+        "total": agg["total"],
+        "serious": agg["serious"],
+        "cluster": agg["cluster"],
+        "open": agg["open"],
+        "late": dict(late),
+        "late_total": sum(late.values()),
+    }
+
+
+def adverse_events_today(scope: Scope, day: dt.date) -> list[dict]:
+    """The day's reports as rows without personal or health details: number, product, lot, site, serious."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    end = start + dt.timedelta(days=1)
+    return list(
+        AdverseEventReport.objects.filter(_scope_q(scope), reported_at__gte=start, reported_at__lt=end)
+        .order_by("reported_at")
+        .values("number", "product_code", "lot__lot_number", "site__name", "serious", "status")
+    )
+
+
+# ------------------------------------------------------------------------------------ signal inputs
+
+
+def doses_by_product_band(*, until: dt.date) -> dict[str, dict[str, int]]:
+    """Standing doses given up to ``until``, per product and age band at the dose (one grouped query per band)."""
+    from .services import age_band
+
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = (
+        Dose.objects.filter(voided_at__isnull=True, given_on__lte=until)
+        .values("product_code", "given_on__year", "resident__birth_date__year")
+        .annotate(n=Count("id"))
+    )
+    for r in rows:
+        by = r["resident__birth_date__year"]
+        age = (r["given_on__year"] - by) if by else 30
+        out[r["product_code"]][age_band(age)] += r["n"]
+    return {k: dict(v) for k, v in out.items()}
+
+
+def events_by_product_outcome(*, until: dt.date) -> dict[tuple[str, str], int]:
+    """Reports per product × sign group with onset up to the end of ``until``."""
+    end = timezone.make_aware(dt.datetime.combine(until, dt.time.min)) + dt.timedelta(days=1)
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    groups = set(Outcome.objects.values_list("sign_group", flat=True))
+    for product, signs in AdverseEventReport.objects.filter(onset_at__lt=end).values_list(
+        "product_code", "signs"
+    ):
+        for g in {domain.sign_group(s) for s in signs or ()} & groups:
+            out[(product, g)] += 1
+    return dict(out)
+
+
+def cases_for_clusters(*, since: dt.datetime) -> list[domain.CaseLite]:
+    return [
+        domain.CaseLite(i, s or 0, lot or 0, onset, frozenset(signs or ()), serious)
+        for i, s, lot, onset, signs, serious in AdverseEventReport.objects.filter(
+            onset_at__gte=since
+        ).values_list("id", "site_id", "lot_id", "onset_at", "signs", "serious")
+    ]

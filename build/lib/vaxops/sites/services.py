@@ -1,0 +1,227 @@
+"""Writes of sites: planning a session's slots from the site's hours, the "四有" readiness checklist,
+staff assignments (持证上岗), opening and closing, and places reserved for villages or employers."""
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from vaxops.audit.services import audit_record
+from vaxops.core import clock
+from vaxops.core.errors import ValidationFailed
+
+from . import domain
+from .errors import SitesErrorCode
+from .models import (
+    Assignment,
+    Certificate,
+    Desk,
+    DeskKind,
+    ReadinessCheck,
+    ReadinessItem,
+    Session,
+    SessionStatus,
+    Site,
+    StaffMember,
+)
+from .signals import session_planned
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def site_hours(site: Site) -> tuple[domain.WeeklyHours, list[domain.HoursException]]:
+    by_day: dict[int, list] = {}
+    for h in site.hours.all():
+        by_day.setdefault(h.weekday, []).append((h.start, h.end))
+    exceptions: dict[dt.date, list] = {}
+    notes: dict[dt.date, str] = {}
+    for e in site.exceptions.all():
+        exceptions.setdefault(e.day, [])
+        notes[e.day] = e.note
+        if not e.closed and e.start and e.end:
+            exceptions[e.day].append((e.start, e.end))
+    try:
+        hours = domain.WeeklyHours(by_weekday=by_day)
+        excs = [
+            domain.HoursException(day=d, intervals=tuple(v), note=notes[d]) for d, v in exceptions.items()
+        ]
+    except ValueError as e:
+        raise ValidationFailed(
+            _("%(site_name)s的开放时间有误：%(error)s") % {"site_name": site.name, "error": e},
+            code=SitesErrorCode.SITE_HOURS_INVALID,
+        ) from None
+    return hours, excs
+
+
+@transaction.atomic
+def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -> Session:
+    """Create the session of ``site`` on ``day`` with its slots: the day's open hours cut into slots of
+    ``site.slot_minutes``, each holding desks × throughput × minutes / 60 people, of which the site's
+    walk-in share is kept for walk-ins (largest remainder rounding). The slot rows are booking's: it makes
+    them on ``signals.session_planned``, in this transaction. Refuses a day the site is closed."""
+    if day < clock.today():
+        raise ValidationFailed(
+            _("不能为过去的日期安排场次"), field="day", code=SitesErrorCode.SESSION_IN_PAST
+        )
+    desks = desks if desks is not None else site.desks.filter(kind=DeskKind.VACCINATION).count()
+    if desks < 1:
+        raise ValidationFailed(
+            _("%(site_name)s没有接种台，请先登记接种台") % {"site_name": site.name},
+            field="desks",
+            code=SitesErrorCode.SITE_NO_DESKS,
+        )
+    hours, exceptions = site_hours(site)
+    intervals = domain.open_intervals(hours, exceptions, day)
+    if not intervals:
+        raise ValidationFailed(
+            _("%(site_name)s在%(day)s不开放") % {"site_name": site.name, "day": format(day, "%Y-%m-%d")},
+            field="day",
+            code=SitesErrorCode.SITE_CLOSED_ON_DAY,
+        )
+    specs = domain.slots_for_day(
+        intervals, slot_minutes=site.slot_minutes, desks=desks, per_desk_per_hour=site.per_desk_per_hour
+    )
+    try:
+        with transaction.atomic():
+            session = Session.objects.create(site=site, day=day, desks=desks)
+    except IntegrityError:
+        raise ValidationFailed(
+            _("%(site_name)s在%(day)s已有场次") % {"site_name": site.name, "day": format(day, "%Y-%m-%d")},
+            field="day",
+            code=SitesErrorCode.SESSION_EXISTS,
+        ) from None
+    session_planned.send(sender=Session, session=session, slots=specs)
+    audit_record(
+        actor=actor,
+        action="sites.session_plan",
+        obj=session,
+        new={
+            "site": site.code,
+            "day": day.isoformat(),
+            "desks": desks,
+            "slots": len(specs),
+            "capacity": sum(spec.capacity for spec in specs),
+        },
+    )
+    return session
+
+
+@transaction.atomic
+def readiness_confirm(*, actor, session: Session, item: str, note: str = "") -> ReadinessCheck:
+    """Record who confirmed one "四有" item for the session (once per item)."""
+    if item not in ReadinessItem.values:
+        raise ValidationFailed(
+            _("未知的准备项目：%(item)s") % {"item": item},
+            field="item",
+            code=SitesErrorCode.READINESS_ITEM_UNKNOWN,
+        )
+    if _user(actor) is None:
+        raise ValidationFailed(
+            _("须由登录的工作人员确认"), field="item", code=SitesErrorCode.READINESS_ACTOR_REQUIRED
+        )
+    try:
+        with transaction.atomic():
+            check = ReadinessCheck.objects.create(
+                session=session, item=item, confirmed_by=actor, confirmed_at=clock.now(), note=note[:200]
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            _("“%(label)s”已确认") % {"label": ReadinessItem(item).label},
+            field="item",
+            code=SitesErrorCode.READINESS_ALREADY_CONFIRMED,
+        ) from None
+    audit_record(actor=actor, action="sites.readiness_confirm", obj=session, new={"item": item, "note": note})
+    return check
+
+
+def _certificates(staff: StaffMember) -> list[domain.Certificate]:
+    return [
+        domain.Certificate(kind=c.kind, number=c.number, valid_from=c.valid_from, valid_to=c.valid_to)
+        for c in Certificate.objects.filter(staff=staff)
+    ]
+
+
+@transaction.atomic
+def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, role: str) -> Assignment:
+    """Put a staff member at a desk for the session: the role must be one of theirs and match the desk,
+    and they must hold the certificates the role needs that day (a vaccinator without a valid training
+    certificate cannot be put at a vaccination desk)."""
+    if desk.site_id != session.site_id:
+        raise ValidationFailed(_("工作台不属于该接种单位"), field="desk", code=SitesErrorCode.DESK_OTHER_SITE)
+    if role not in (staff.roles or []):
+        raise ValidationFailed(
+            _("%(staff_name)s未登记为%(role)s岗位")
+            % {"staff_name": staff.name, "role": domain.StaffRole(role).label_zh},
+            field="role",
+            code=SitesErrorCode.STAFF_ROLE_MISSING,
+        )
+    ok, why = domain.may_assign(role, desk.kind, _certificates(staff), session.day)
+    if not ok:
+        raise ValidationFailed(
+            _("%(staff_name)s：%(why)s") % {"staff_name": staff.name, "why": why},
+            field="staff",
+            code=SitesErrorCode.STAFF_UNQUALIFIED,
+        )
+    try:
+        with transaction.atomic():
+            a = Assignment.objects.create(session=session, staff=staff, desk=desk, role=role)
+    except IntegrityError:
+        raise ValidationFailed(
+            _("%(staff_name)s本场次已有排班") % {"staff_name": staff.name},
+            field="staff",
+            code=SitesErrorCode.STAFF_ALREADY_ASSIGNED,
+        ) from None
+    audit_record(
+        actor=actor,
+        action="sites.assignment_add",
+        obj=a,
+        new={"session": session.pk, "staff": staff.pk, "desk": str(desk), "role": role},
+    )
+    return a
+
+
+def session_open_check(session: Session) -> tuple[bool, str]:
+    readiness = {c.item: c.confirmed_by.username for c in session.readiness.select_related("confirmed_by")}
+    staffed = [a.desk.kind for a in session.assignments.select_related("desk")]
+    return domain.session_may_open(
+        readiness=readiness, designated_hospital=session.site.hospital_name, staffed_desks=staffed
+    )
+
+
+@transaction.atomic
+def session_open(*, actor, session: Session) -> Session:
+    """Open the session: only with the "四有" confirmed, a designated hospital and every desk staffed."""
+    s = Session.objects.select_for_update().select_related("site").get(pk=session.pk)
+    if s.status != SessionStatus.PLANNED:
+        raise ValidationFailed(
+            _("场次当前为“%(status)s”，不能开诊") % {"status": s.get_status_display()},
+            field="status",
+            code=SitesErrorCode.SESSION_NOT_PLANNED,
+        )
+    ok, why = session_open_check(s)
+    if not ok:
+        raise ValidationFailed(why, field="status", code=SitesErrorCode.SESSION_NOT_READY)
+    Session.objects.filter(pk=s.pk).update(
+        status=SessionStatus.OPEN, opened_at=clock.now(), opened_by=_user(actor)
+    )
+    s.refresh_from_db()
+    audit_record(
+        actor=actor, action="sites.session_open", obj=s, old={"status": "planned"}, new={"status": "open"}
+    )
+    return s
+
+
+@transaction.atomic
+def session_close(*, actor, session: Session) -> Session:
+    changed = (
+        Session.objects.filter(pk=session.pk)
+        .exclude(status=SessionStatus.CLOSED)
+        .update(status=SessionStatus.CLOSED)
+    )
+    if not changed:
+        raise ValidationFailed(_("场次已结束"), field="status", code=SitesErrorCode.SESSION_CLOSED)
+    session.refresh_from_db()
+    audit_record(actor=actor, action="sites.session_close", obj=session, new={"status": "closed"})
+    return session

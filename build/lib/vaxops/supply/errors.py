@@ -1,0 +1,52 @@
+"""Stable error codes of supply: lots, trace codes, the stock ledger, dispatches, counts and allocations.
+
+A code names one kind of refusal for programs (the API's ``code``); the message beside it is for
+people and may be reworded or translated. Values never change once clients may have seen them."""
+
+from enum import StrEnum
+
+
+class SupplyErrorCode(StrEnum):
+    ALLOCATION_ALREADY_APPROVED = "allocation_already_approved"
+    ALLOCATION_DOSES_INVALID = "allocation_doses_invalid"
+    ALLOCATION_LINE_REFUSED = "allocation_line_refused"
+    ALLOCATION_NOT_FOUND = "allocation_not_found"
+    ALLOCATION_NO_CHILDREN = "allocation_no_children"
+    CODES_INSUFFICIENT = "codes_insufficient"
+    CODE_MALFORMED = "code_malformed"
+    CODE_NOT_ADMINISTERED = "code_not_administered"
+    CODE_NOT_IN_STOCK = "code_not_in_stock"
+    CODE_UNKNOWN = "code_unknown"
+    COUNTY_STORE_AMBIGUOUS = "county_store_ambiguous"
+    COUNTY_STORE_MISSING = "county_store_missing"
+    COUNT_NEGATIVE = "count_negative"
+    COUNT_NOT_NUMBER = "count_not_number"
+    DISPATCH_ALREADY_RECEIVED = "dispatch_already_received"
+    DISPATCH_DOSES_INVALID = "dispatch_doses_invalid"
+    DISPATCH_NOT_FOUND = "dispatch_not_found"
+    DISPATCH_NOT_POSSIBLE = "dispatch_not_possible"
+    DISPATCH_SAME_PLACE = "dispatch_same_place"
+    DISPATCH_STATUS_UNKNOWN = "dispatch_status_unknown"
+    LOT_NOT_FOUND = "lot_not_found"
+    LOT_NOT_RECALLED = "lot_not_recalled"
+    LOT_NOT_USABLE = "lot_not_usable"
+    LOT_STATUS_UNCHANGED = "lot_status_unchanged"
+    LOT_STATUS_UNKNOWN = "lot_status_unknown"
+    MOVEMENT_INVALID = "movement_invalid"
+    PACKAGE_INVALID = "package_invalid"
+    PLACE_NOT_FOUND = "place_not_found"
+    PLACE_REQUIRED = "place_required"
+    PRODUCT_REQUIRED = "product_required"
+    RECALL_NO_STOCK = "recall_no_stock"
+    STOCK_CHANGED = "stock_changed"
+    STOCK_INSUFFICIENT = "stock_insufficient"
+    WASTAGE_NOTE_REQUIRED = "wastage_note_required"
+    WASTAGE_REASON_UNKNOWN = "wastage_reason_unknown"
+    CODE_USED = "code_used"
+    CODE_IN_TRANSIT = "code_in_transit"
+    CODE_WASTED = "code_wasted"
+    CODE_RECALLED = "code_recalled"
+    CODE_ELSEWHERE = "code_elsewhere"
+    # the same meaning as the desk's check code: held after a cold-chain temperature excursion
+    CODE_QUARANTINED = "code_quarantined"
+    UNIT_ELSEWHERE = "unit_elsewhere"

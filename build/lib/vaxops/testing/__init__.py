@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (not used at run time)."""
