@@ -8,3 +8,5 @@ class ExchangeErrorCode(StrEnum):
     RESOURCE_INVALID = "exchange_resource_invalid"
     FILE_UNREADABLE = "exchange_file_unreadable"
     SINCE_INVALID = "exchange_since_invalid"
+    REVIEW_UNMATCHED = "exchange_review_unmatched"
+    REVIEW_NOT_FOUND = "exchange_review_not_found"
