@@ -145,3 +145,18 @@ def test_an_invalid_resource_is_refused_with_the_path():
 def test_an_operation_outcome_reads_in_chinese():
     text = r.outcome_zh(r.operation_outcome("business-rule", "site not registered"))
     assert text == "错误：违反业务规则（business-rule）：site not registered"
+
+
+def test_the_forecast_recommendation_is_built_on_the_r4_models():
+    import inspect
+
+    from fhir.resources.R4B.immunizationrecommendation import ImmunizationRecommendation
+
+    from vaxops.catalog.domain import formats
+    from vaxops.catalog.tests.test_domain_schedule import D0, run
+
+    assert "ImmunizationRecommendation(" in inspect.getsource(formats.to_fhir_recommendation)
+    resource = formats.to_fhir_recommendation(run([], D0), patient_ref="Patient/1")
+    ImmunizationRecommendation.model_validate(resource)
+    assert resource["recommendation"][0]["doseNumberPositiveInt"] == 1
+    assert resource["date"] == D0.isoformat()

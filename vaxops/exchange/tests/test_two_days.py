@@ -93,3 +93,16 @@ def test_the_county_page_lists_the_sites_and_the_site_page_the_doses(
 def test_roles_without_the_exchange_are_refused(who, request, client, county):
     client.force_login(request.getfixturevalue(who))
     assert client.get("/exchange/").status_code == 403
+
+
+def test_the_daily_report_and_the_dashboard_count_the_backlog(
+    desk1, village_a1, vaccinator, endpoint, monkeypatch, cdc, client
+):
+    give(desk1, village_a1, vaccinator, 2)
+    _days_later(monkeypatch, 3)
+    client.force_login(cdc)
+    for path in ("/reports/daily/", "/reports/dashboard/"):
+        html = client.get(path).content.decode()
+        block = html[html.index('id="exchange-backlog"') :][:300]
+        assert "超过2天未上传省级/国家平台的剂次：2" in block, path
+        assert 'href="/exchange/"' in block
