@@ -61,6 +61,7 @@ demo: $(VENV)/.installed fonts npm
 	$(VAXOPS) seed-demo --residents $(RESIDENTS)
 	@echo ""
 	@echo "== VaxOps 演示 / demo: http://127.0.0.1:$(PORT)  (Ctrl-C 停止 / to stop) =="
+	@$(VAXOPS) exchange receiver --port 8090 --while-port $(PORT) >var/receiver.log 2>&1 &
 	@$(VAXOPS) worker >var/worker.log 2>&1 & echo $$! >var/worker.pid; \
 	  trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT; \
 	  $(VAXOPS) runserver 127.0.0.1:$(PORT)

@@ -131,6 +131,9 @@ def demo_seed(
     from vaxops.demo.safety import demo_safety_build
 
     demo_safety_build(county_code=COUNTY_CODE)
+    from vaxops.demo.exchange import demo_exchange_build
+
+    demo_exchange_build()
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import signal
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +25,21 @@ from django.core.management.base import BaseCommand, CommandError
 
 from vaxops.core.actors import cli_actor
 from vaxops.core.errors import VaxOpsError
+
+
+def _stop_when_gone(receiver, port: int) -> None:
+    """Shut the receiver down once the server on ``port`` was seen up and has gone (the demo stopped)."""
+    seen = False
+    while True:
+        time.sleep(3)
+        with socket.socket() as s:
+            s.settimeout(1)
+            up = s.connect_ex(("127.0.0.1", port)) == 0
+        if up:
+            seen = True
+        elif seen:
+            receiver.server.shutdown()
+            return
 
 
 class Command(BaseCommand):
@@ -40,6 +57,7 @@ class Command(BaseCommand):
         r.add_argument("--host", default="127.0.0.1")
         r.add_argument("--port", type=int, default=8090)
         r.add_argument("--no-validate", action="store_true")
+        r.add_argument("--while-port", type=int, help="该本地端口（演示服务器）停止监听后自动退出")
         e = sub.add_parser("export", help="导出 FHIR Bulk Data（NDJSON）")
         e.add_argument("--since", required=True, help="YYYY-MM-DD")
         e.add_argument("--division", help="只导出该行政区划（12位代码）的居民")
@@ -98,11 +116,13 @@ class Command(BaseCommand):
             c.close()
         self.stdout.write(json.dumps({"acknowledged": total}))
 
-    def _receiver(self, *, host, port, no_validate, **_):
+    def _receiver(self, *, host, port, no_validate, while_port, **_):
         from vaxops.exchange.server import Receiver
 
         r = Receiver(host, port, validate=not no_validate)
         self.stdout.write(f"FHIR 接收端已启动：{r.url}（Ctrl-C 停止）")
+        if while_port:
+            threading.Thread(target=_stop_when_gone, args=(r, while_port), daemon=True).start()
         try:
             r.server.serve_forever()
         except KeyboardInterrupt:
