@@ -104,6 +104,12 @@ class OutboundMessage(models.Model):
                 condition=models.Q(state__in=["pending", "sent"]),
             ),
             models.Index(fields=["dose", "kind"], name="outbound_dose"),
+            # The 2-day rule: the dose-create messages not acknowledged (a small part of a large table).
+            models.Index(
+                fields=["dose"],
+                name="outbound_unacknowledged",
+                condition=models.Q(kind="create", state__in=["pending", "sent", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -256,3 +256,36 @@ def reviews_open(*, user):
     if scope.code_low is None:
         return qs.none()
     return qs.filter(village_code__gte=scope.code_low, village_code__lte=scope.code_high)
+
+
+def adverse_event_bundle(*, report_id: int, profile: str = "") -> dict:
+    """A safety report of a suspected AEFI as a collection Bundle: the person's Patient, the dose's
+    Immunization and the ``AdverseEvent`` pointing at both (each validated with fhir.resources)."""
+    from vaxops.safety.models import AdverseEventReport
+
+    from . import resources
+
+    r = AdverseEventReport.objects.select_related("site").get(pk=report_id)
+    person = person_rows([r.resident_id])[r.resident_id]
+    dose = dose_rows([r.dose_id])[r.dose_id]
+    patient_ref = resources.urn("Patient", f"{person.id_type}|{person.id_number}")
+    dose_ref = resources.urn("Immunization", str(dose.dose_id))
+    event = resources.adverse_event(
+        number=r.number,
+        patient_ref=patient_ref,
+        detected=r.discovered_at,
+        description="、".join(r.signs) + (f"：{r.description}" if r.description else ""),
+        serious=r.serious,
+        dose_ref=dose_ref,
+        site_name=r.site.name if r.site_id else "",
+        profile=profile,
+    )
+    entries = [
+        {"fullUrl": patient_ref, "resource": resources.patient(person, profile=profile)},
+        {
+            "fullUrl": dose_ref,
+            "resource": resources.immunization(dose, patient_ref=patient_ref, site_refs=False),
+        },
+        {"fullUrl": resources.urn("AdverseEvent", r.number), "resource": event},
+    ]
+    return resources.validated({"resourceType": "Bundle", "type": "collection", "entry": entries})

@@ -160,3 +160,21 @@ def test_the_forecast_recommendation_is_built_on_the_r4_models():
     ImmunizationRecommendation.model_validate(resource)
     assert resource["recommendation"][0]["doseNumberPositiveInt"] == 1
     assert resource["date"] == D0.isoformat()
+
+
+def test_a_safety_report_becomes_a_valid_adverse_event(desk1, village_a1, vaccinator, cdc):
+    from vaxops.core import clock
+    from vaxops.exchange import selectors
+    from vaxops.exchange.tests.conftest import give
+    from vaxops.safety import services as safety
+
+    (dose,) = give(desk1, village_a1, vaccinator, 1)
+    report = safety.report_create(
+        actor=cdc, dose=dose, source="county", onset_at=clock.now(), signs=["发热"], reporter_name="县疾控"
+    )
+    bundle = selectors.adverse_event_bundle(report_id=report.pk)
+    patient, imm, event = (e["resource"] for e in bundle["entry"])
+    assert event["resourceType"] == "AdverseEvent" and event["identifier"]["value"] == report.number
+    assert event["subject"]["reference"] == bundle["entry"][0]["fullUrl"]
+    assert event["suspectEntity"][0]["instance"]["reference"] == bundle["entry"][1]["fullUrl"]
+    assert imm["lotNumber"] == desk1.lot.lot_number and "发热" in event["event"]["text"]
