@@ -66,6 +66,7 @@ demo: $(VENV)/.installed fonts npm
 	@echo ""
 	@echo "== VaxOps 演示 / demo: http://127.0.0.1:$(PORT)  (Ctrl-C 停止 / to stop; 换端口 / another port: PORT=8080 make demo) =="
 	@echo "== 演示短信（一次性验证码）显示在本终端，记入 var/notifications.log / demo text messages: this terminal, var/notifications.log =="
+	@$(DEMO_ENV) $(VAXOPS) exchange receiver --port 8090 --while-port $(PORT) >var/receiver.log 2>&1 &
 	@$(DEMO_ENV) $(VAXOPS) worker >var/worker.log 2>&1 & echo $$! >var/worker.pid; \
 	  trap 'kill -TERM $$(cat var/worker.pid) 2>/dev/null; wait $$(cat var/worker.pid) 2>/dev/null; rm -f var/worker.pid' EXIT; \
 	  $(DEMO_ENV) $(BIN)/gunicorn vaxops.wsgi:application --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \

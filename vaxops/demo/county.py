@@ -142,6 +142,9 @@ def demo_seed(
     step("疫苗安全个案 / vaccine safety cases")
 
     demo_safety_build(county_code=COUNTY_CODE)
+    from vaxops.demo.exchange import demo_exchange_build
+
+    demo_exchange_build()
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

@@ -21,6 +21,7 @@ from vaxops.clinic.services import status_store as _status_store
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vaxops.core.prepared import numbered, prepared_cursor, row_values
+from vaxops.exchange import services as exchange
 from vaxops.registry.models import Resident
 from vaxops.sites.models import SessionStatus
 from vaxops.supply.domain import lot_usable
@@ -385,6 +386,7 @@ WITH code AS (
   RETURNING id
 ), audit_dose AS ({_insert(AuditEvent, source="dose", refs=_AUDIT_DOSE_REFS)}
 ), audit_movement AS ({_insert(AuditEvent, source="movement", refs=_AUDIT_MOVEMENT_REFS)}
+), outbox AS ({exchange.outbox_cte(source="dose")}
 )
 SELECT (SELECT id FROM code), (SELECT id FROM balance), (SELECT id FROM dose), (SELECT id FROM observation),
   (SELECT count(*) FROM audit_dose) + (SELECT count(*) FROM audit_movement), (SELECT count(*) FROM appointment)
@@ -397,7 +399,7 @@ def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
     """Write one checked dose: the code's new state (a conditional update: still in stock here, its lot
     usable), the stock balance (a conditional update under its CHECK), the dose (its unique indexes: one per
     code, one per person, day and product, one per client id), the ledger row, the appointment's completion,
-    the observation and the two audit events. One statement on PostgreSQL (a data-modifying CTE); a plain
+    the observation, the two audit events and the exchange's outbox messages. One statement on PostgreSQL (a data-modifying CTE); a plain
     sequence elsewhere. Raises ``ValidationFailed`` (``code_used`` …) when the code is no longer usable and
     ``IntegrityError`` when a unique index refuses the dose; the caller's transaction then rolls back."""
     if connection.vendor != "postgresql":
@@ -470,6 +472,7 @@ def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
         [str(x) for x in ACTIVE],
         *_insert_params(dose_audit, refs=_AUDIT_DOSE_REFS),
         *_insert_params(movement_audit, refs=_AUDIT_MOVEMENT_REFS),
+        *exchange.outbox_cte_params(resident_id=dose.resident_id, now=now),
     ]
     with prepared_cursor() as cursor:
         cursor.execute(_write_sql(), params)
@@ -555,6 +558,7 @@ def _dose_write_orm(*, actor, dose: Dose, now: dt.datetime) -> None:
     appointment_complete(appointment_id=dose.appointment_id, now=now)
     Observation.objects.create(dose=dose, site=dose.site, started_at=now)
     audit_record(actor=actor, action="dose.administer", obj=dose, new=_dose_audit(dose))
+    exchange.outbox_dose(dose_id=dose.pk, resident_id=dose.resident_id, kind="create", now=now)
     supply.code_administer(
         actor=actor,
         code=dose.trace_code,

@@ -1,12 +1,23 @@
-"""A forecast as data for others: a FHIR R4 ``ImmunizationRecommendation``, and plain JSON."""
+"""A forecast as data for others: a FHIR R4 ``ImmunizationRecommendation`` (built on ``fhir.resources``' R4
+models, its ``R4B`` package — the library's default import is R5), and plain JSON."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any, Final
+
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.immunizationrecommendation import (
+    ImmunizationRecommendation,
+    ImmunizationRecommendationRecommendation,
+    ImmunizationRecommendationRecommendationDateCriterion,
+)
+from fhir.resources.R4B.reference import Reference
 
 from .catalogue import ALL, Catalogue
 from .forecast import Forecast, Status
@@ -31,25 +42,22 @@ _FORECAST_DISPLAY: Final = {
 }
 
 
-def _vaccine_concept(code: str, catalogue: Catalogue | None) -> dict[str, Any]:
+def _vaccine_concept(code: str, catalogue: Catalogue | None) -> CodeableConcept:
     product = catalogue.find_product(code) if catalogue else None
-    coding: list[dict[str, str]] = [
-        {"system": PRODUCT_SYSTEM, "code": code, **({"display": product.name_en} if product else {})}
-    ]
+    coding = [Coding(system=PRODUCT_SYSTEM, code=code, display=product.name_en if product else None)]
     if product is not None and product.dcc_vp:
         system = ATC if product.dcc_vp[:1].isalpha() else SNOMED
-        coding.append({"system": system, "code": product.dcc_vp})
-    concept: dict[str, Any] = {"coding": coding}
-    if product is not None:
-        concept["text"] = product.label_zh
-    return concept
+        coding.append(Coding(system=system, code=product.dcc_vp))
+    return CodeableConcept(coding=coding, text=product.label_zh if product is not None else None)
 
 
-def _criterion(code: str, display: str, day: dt.date) -> dict[str, Any]:
-    return {
-        "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
-        "value": day.isoformat(),
-    }
+def _criterion(
+    code: str, display: str, day: dt.date
+) -> ImmunizationRecommendationRecommendationDateCriterion:
+    return ImmunizationRecommendationRecommendationDateCriterion(
+        code=CodeableConcept(coding=[Coding(system=LOINC, code=code, display=display)]),
+        value=day,  # type: ignore[arg-type]  # FHIR dateTime takes a date; the annotation says datetime
+    )
 
 
 def to_fhir_recommendation(
@@ -70,38 +78,36 @@ def to_fhir_recommendation(
         status = "overdue"
     else:
         status = "due"
-    rec: dict[str, Any] = {
-        "targetDisease": {"coding": [{"system": SNOMED, "code": "840539006", "display": "COVID-19"}]},
-        "forecastStatus": {
-            "coding": [
-                {"system": FORECAST_STATUS_SYSTEM, "code": status, "display": _FORECAST_DISPLAY[status]}
-            ],
-            "text": forecast.status_zh,
-        },
-    }
     codes = nd.allowed_products if nd else ((forecast.course_product,) if forecast.course_product else ())
-    if codes:
-        rec["vaccineCode"] = [_vaccine_concept(c, catalogue) for c in codes]
+    criteria = None
     if nd is not None:
-        rec["doseNumberPositiveInt"] = nd.number
-        rec["series"] = "加强免疫" if nd.is_booster else "基础免疫"
-        if nd.series_doses:
-            rec["seriesDosesPositiveInt"] = nd.series_doses
         criteria = [
             _criterion("30981-5", "Earliest date to give", nd.earliest),
             _criterion("30980-7", "Date vaccine due", nd.recommended),
         ]
         if nd.latest is not None:
             criteria.append(_criterion("59777-3", "Latest date to give immunization", nd.latest))
-        rec["dateCriterion"] = criteria
-    if forecast.reasons:
-        rec["forecastReason"] = [{"text": r} for r in forecast.reasons]
-    return {
-        "resourceType": "ImmunizationRecommendation",
-        "patient": {"reference": patient_ref},
-        "date": forecast.on.isoformat(),
-        "recommendation": [rec],
-    }
+    rec = ImmunizationRecommendationRecommendation(
+        targetDisease=CodeableConcept(coding=[Coding(system=SNOMED, code="840539006", display="COVID-19")]),
+        forecastStatus=CodeableConcept(
+            coding=[Coding(system=FORECAST_STATUS_SYSTEM, code=status, display=_FORECAST_DISPLAY[status])],
+            text=forecast.status_zh,
+        ),
+        vaccineCode=[_vaccine_concept(c, catalogue) for c in codes] or None,
+        doseNumberPositiveInt=nd.number if nd is not None else None,
+        series=("加强免疫" if nd.is_booster else "基础免疫") if nd is not None else None,
+        seriesDosesPositiveInt=nd.series_doses if nd is not None and nd.series_doses else None,
+        dateCriterion=criteria,
+        forecastReason=[CodeableConcept(text=r) for r in forecast.reasons] or None,
+    )
+    resource = ImmunizationRecommendation(
+        patient=Reference(reference=patient_ref),
+        date=forecast.on,  # type: ignore[arg-type]  # as above
+        recommendation=[rec],
+    )
+    # The model validated every element as it was built; its JSON is the resource (absent elements left out).
+    out: dict[str, Any] = json.loads(resource.model_dump_json())
+    return out
 
 
 def _jsonable(value: Any) -> Any:

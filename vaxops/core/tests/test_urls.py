@@ -21,6 +21,7 @@ APP_NAMESPACES = {
     "reports",
     "coldchain",
     "safety",
+    "exchange",
 }
 
 
@@ -94,6 +95,10 @@ class TestNamespaces:
         ("certs:staff-pdf", [5, 2], "/certs/residents/5/certificates/2.pdf"),
         ("certs:mine", ["tok"], "/certs/tok/"),
         ("certs:verify", [], "/verify/"),
+        ("exchange:overview", [], "/exchange/"),
+        ("exchange:site", [4], "/exchange/sites/4/"),
+        ("exchange:retry", [], "/exchange/retry/"),
+        ("exchange:reviews", [], "/exchange/reviews/"),
     ],
 )
 def test_it_keeps_the_public_paths(name, args, path):

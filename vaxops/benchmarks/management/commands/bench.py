@@ -1,10 +1,10 @@
-"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|reports|coldchain|safety``: speed against the raw
+"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|reports|coldchain|safety|exchange``: speed against the raw
 database, same rows, same run.
 
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
 ``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs``, ``reports`` in
 ``vaxops.benchmarks.reports``, ``coldchain`` (temperature readings) in ``vaxops.benchmarks.coldchain`` and
-``safety`` in ``vaxops.benchmarks.safety``.
+``safety`` in ``vaxops.benchmarks.safety``, ``exchange`` (FHIR export and the outbox) in ``vaxops.benchmarks.exchange``.
 """
 
 import csv
@@ -51,6 +51,7 @@ class Command(BaseCommand):
                 "reports",
                 "coldchain",
                 "safety",
+                "exchange",
             ],
         )
         parser.add_argument(
@@ -85,6 +86,8 @@ class Command(BaseCommand):
             help="reports: only the facts' cost per dose, on the people a previous run generated",
         )
         parser.add_argument("--reports", type=int, default=20_000, help="safety: AEFI reports")
+        parser.add_argument("--messages", type=int, default=100_000, help="exchange: doses the outbox drains")
+        parser.add_argument("--batch", type=int, default=500, help="exchange: doses per transaction Bundle")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
@@ -155,6 +158,15 @@ class Command(BaseCommand):
                 )
             except RuntimeError as e:
                 raise CommandError(str(e)) from None
+        elif what == "exchange":
+            from vaxops.benchmarks.exchange import exchange_bench
+
+            report = exchange_bench(
+                doses=rows or 1_000_000,
+                messages=options.get("messages") or 100_000,
+                batch=options.get("batch") or 500,
+                log=self.log,
+            )
         elif what == "import":
             report = self.bench_import(rows=rows or 100_000, seed=seed)
         else:

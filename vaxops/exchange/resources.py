@@ -1,0 +1,447 @@
+"""FHIR R4 resources for a dose, its person and its site: pure mapping functions from plain rows to the
+resources' JSON (dicts), and their validation through ``fhir.resources`` (its ``R4B`` models; the library's
+default import is R5).
+
+The dicts are what is sent and written; ``validated`` proves each one against the R4 model (every resource
+the sender, the receiver and the bulk export handle goes through it, unless a benchmark asks otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B.adverseevent import AdverseEvent
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.immunization import Immunization
+from fhir.resources.R4B.location import Location
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.organization import Organization
+from fhir.resources.R4B.patient import Patient
+
+BASE = "https://vaxops.cn/fhir"
+SYSTEM_DOSE = f"{BASE}/sid/dose"  # the stable identifier of a dose recorded here
+SYSTEM_TRACE_CODE = f"{BASE}/sid/trace-code"  # 药品追溯码 (20 digits)
+SYSTEM_PRODUCT = f"{BASE}/CodeSystem/product"  # the catalogue's product codes
+SYSTEM_EU_PRODUCT = "https://ec.europa.eu/health/documents/community-register/html/"  # the DCC mp value set
+SYSTEM_SITE = f"{BASE}/sid/site"
+SYSTEM_ID_DOCUMENT = f"{BASE}/sid/id-document"  # + "/<证件类型>"
+SYSTEM_AEFI = f"{BASE}/sid/aefi-report"
+EXT_DIVISION = f"{BASE}/StructureDefinition/division-code"  # 12-digit statistical division code
+UUID_NAMESPACE = uuid.UUID("5b1c7f0e-7a2f-4b7e-9a0e-2f3c9a1d6e51")
+
+MODELS: dict[str, Any] = {
+    "Immunization": Immunization,
+    "Patient": Patient,
+    "Location": Location,
+    "Organization": Organization,
+    "AdverseEvent": AdverseEvent,
+    "Bundle": Bundle,
+    "OperationOutcome": OperationOutcome,
+}
+
+SEX = {"M": "male", "F": "female"}
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    resident_id: int
+    id_type: str
+    id_number: str
+    name: str
+    sex: str
+    birth_date: dt.date | None
+    village_code: str
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    code: str
+    name: str
+    division_code: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class DoseRow:
+    dose_id: int
+    resident_id: int
+    product_code: str
+    product_name: str
+    eu_product: str
+    given_on: dt.date
+    given_at: dt.datetime | None
+    recorded_at: dt.datetime | None
+    lot_number: str
+    expiry: dt.date | None
+    trace_code: str
+    site_code: str
+    site_name: str
+    vaccinator: str
+    injection_site: str
+    dose_number: int | None
+    is_booster: bool
+    voided: bool
+    void_reason: str = ""
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat()
+
+
+def urn(kind: str, value: str) -> str:
+    """A stable ``urn:uuid`` for a resource within a bundle (the same person gives the same one)."""
+    return f"urn:uuid:{uuid.uuid5(UUID_NAMESPACE, f'{kind}|{value}')}"
+
+
+def id_document_system(id_type: str) -> str:
+    return f"{SYSTEM_ID_DOCUMENT}/{id_type}"
+
+
+def patient_search(p: PersonRow) -> str:
+    return f"identifier={id_document_system(p.id_type)}|{p.id_number}"
+
+
+def dose_search(dose_id: int) -> str:
+    return f"identifier={SYSTEM_DOSE}|{dose_id}"
+
+
+def site_search(code: str) -> str:
+    return f"identifier={SYSTEM_SITE}|{code}"
+
+
+def _meta(profile: str) -> dict[str, Any]:
+    return {"meta": {"profile": [profile]}} if profile else {}
+
+
+def patient(p: PersonRow, *, profile: str = "") -> dict[str, Any]:
+    """The person with only what a receiver needs (PIPL: health data is sensitive): the ID document, name,
+    sex, birth date and the division code of the address. No phone, no street address, no occupation."""
+    r: dict[str, Any] = {
+        "resourceType": "Patient",
+        **_meta(profile),
+        "identifier": [{"system": id_document_system(p.id_type), "value": p.id_number}],
+        "name": [{"text": p.name}],
+        "gender": SEX.get(p.sex, "unknown"),
+    }
+    if p.birth_date is not None:
+        r["birthDate"] = p.birth_date.isoformat()
+    if p.village_code:
+        r["address"] = [{"extension": [{"url": EXT_DIVISION, "valueCode": p.village_code}]}]
+    return r
+
+
+def location(s: SiteRow, *, profile: str = "") -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "resourceType": "Location",
+        **_meta(profile),
+        "identifier": [{"system": SYSTEM_SITE, "value": s.code}],
+        "status": "active",
+        "name": s.name,
+        "managingOrganization": {"reference": urn("Organization", s.code), "display": s.name},
+    }
+    address: dict[str, Any] = {"extension": [{"url": EXT_DIVISION, "valueCode": s.division_code}]}
+    if s.address:
+        address["text"] = s.address
+    r["address"] = address
+    return r
+
+
+def organization(s: SiteRow, *, profile: str = "") -> dict[str, Any]:
+    return {
+        "resourceType": "Organization",
+        **_meta(profile),
+        "identifier": [{"system": SYSTEM_SITE, "value": s.code}],
+        "active": True,
+        "name": s.name,
+        "type": [{"text": "预防接种单位"}],
+    }
+
+
+def immunization(
+    d: DoseRow, *, patient_ref: str, site_refs: bool = True, profile: str = ""
+) -> dict[str, Any]:
+    """The dose: completed, or entered-in-error once voided; the catalogue's product code (and the EU
+    product code where there is one); lot, expiry and the traceability code; the moment; the site as
+    location and performer; the dose number in ``protocolApplied``; the dose's stable identifier."""
+    identifiers = [{"system": SYSTEM_DOSE, "value": str(d.dose_id)}]
+    if d.trace_code:
+        identifiers.append({"system": SYSTEM_TRACE_CODE, "value": d.trace_code})
+    coding = [{"system": SYSTEM_PRODUCT, "code": d.product_code, "display": d.product_name or d.product_code}]
+    if d.eu_product:
+        coding.append({"system": SYSTEM_EU_PRODUCT, "code": d.eu_product})
+    r: dict[str, Any] = {
+        "resourceType": "Immunization",
+        **_meta(profile),
+        "identifier": identifiers,
+        "status": "entered-in-error" if d.voided else "completed",
+        "vaccineCode": {"coding": coding, "text": d.product_name or d.product_code},
+        "patient": {"reference": patient_ref},
+        "occurrenceDateTime": _iso(d.given_at) if d.given_at else d.given_on.isoformat(),
+        "primarySource": True,
+    }
+    if d.voided and d.void_reason:
+        r["statusReason"] = {"text": d.void_reason}
+    if d.recorded_at is not None:
+        r["recorded"] = _iso(d.recorded_at)
+    if d.site_code and site_refs:
+        r["location"] = {"reference": urn("Location", d.site_code), "display": d.site_name}
+    elif d.site_name:
+        r["location"] = {"display": d.site_name}
+    if d.lot_number:
+        r["lotNumber"] = d.lot_number
+    if d.expiry is not None:
+        r["expirationDate"] = d.expiry.isoformat()
+    if d.injection_site:
+        r["site"] = {"text": d.injection_site}
+    performers: list[dict[str, Any]] = []
+    if d.site_code:
+        org = {"reference": urn("Organization", d.site_code)} if site_refs else {}
+        performers.append({"actor": {**org, "display": d.site_name}})
+    if d.vaccinator:
+        performers.append(
+            {
+                "function": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0443", "code": "AP"}]
+                },
+                "actor": {"display": d.vaccinator},
+            }
+        )
+    if performers:
+        r["performer"] = performers
+    if d.dose_number:
+        applied: dict[str, Any] = {"doseNumberPositiveInt": d.dose_number}
+        if d.is_booster:
+            applied["series"] = "booster"
+        r["protocolApplied"] = [applied]
+    return r
+
+
+def adverse_event(
+    *,
+    number: str,
+    patient_ref: str,
+    detected: dt.datetime,
+    description: str,
+    serious: bool,
+    dose_ref: str = "",
+    site_name: str = "",
+    profile: str = "",
+) -> dict[str, Any]:
+    """A suspected adverse event following immunization (疑似预防接种异常反应) from a safety report."""
+    r: dict[str, Any] = {
+        "resourceType": "AdverseEvent",
+        **_meta(profile),
+        "identifier": {"system": SYSTEM_AEFI, "value": number},
+        "actuality": "potential",
+        "category": [{"text": "疑似预防接种异常反应"}],
+        "event": {"text": description or "疑似预防接种异常反应"},
+        "subject": {"reference": patient_ref},
+        "detected": _iso(detected),
+        "seriousness": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness",
+                    "code": "serious" if serious else "non-serious",
+                }
+            ]
+        },
+    }
+    if dose_ref:
+        r["suspectEntity"] = [{"instance": {"reference": dose_ref}}]
+    if site_name:
+        r["location"] = {"display": site_name}
+    return r
+
+
+def validated(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` unchanged once its R4 model accepts it; raises ``ValueError`` (pydantic's
+    ``ValidationError`` is one) naming what is wrong otherwise."""
+    errors = validation_errors(resource)
+    if errors:
+        raise ValueError("；".join(errors))
+    return resource
+
+
+def validation_errors(resource: Any) -> list[str]:
+    """Why ``resource`` is not a valid R4 resource (empty when it is). A Bundle is checked entry by entry:
+    each entry's resource against its own model, and the Bundle's frame (type, fullUrl, request) against
+    the Bundle model with the resources set aside — the same checks as the whole Bundle at once, at a
+    fraction of the cost for a large one."""
+    if not isinstance(resource, dict) or resource.get("resourceType") not in MODELS:
+        kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
+        return [f"不支持的资源类型：{kind}"]
+    if resource["resourceType"] == "Bundle" and isinstance(resource.get("entry"), list):
+        errors: list[str] = []
+        frame_entries = []
+        for i, e in enumerate(resource["entry"]):
+            if not isinstance(e, dict):
+                return [f"entry.{i}: 不是对象"]
+            inner = e.get("resource")
+            if inner is not None:
+                errors += [f"entry.{i}.resource.{x}" for x in validation_errors(inner)]
+            frame_entries.append({k: v for k, v in e.items() if k != "resource"})
+        errors += _model_errors("Bundle", {**resource, "entry": frame_entries or None})
+        return errors[:20]
+    return _model_errors(resource["resourceType"], resource)
+
+
+def _model_errors(kind: str, resource: dict[str, Any]) -> list[str]:
+    if resource.get("entry") is None:
+        resource = {k: v for k, v in resource.items() if k != "entry"}
+    try:
+        MODELS[kind].model_validate(resource)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            return [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in errors()][:20]
+        return [str(exc)[:500]]
+    return []
+
+
+def entry(resource: dict[str, Any], *, full_url: str, method: str, url: str, if_none_exist: str = "") -> dict:
+    request: dict[str, Any] = {"method": method, "url": url}
+    if if_none_exist:
+        request["ifNoneExist"] = if_none_exist
+    return {"fullUrl": full_url, "resource": resource, "request": request}
+
+
+def transaction(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def dose_entries(
+    doses: list[tuple[DoseRow, str]],
+    people: dict[int, PersonRow],
+    sites: dict[str, SiteRow],
+    *,
+    with_patient: bool = True,
+    profile: str = "",
+) -> list[dict[str, Any]]:
+    """The entries of one transaction for ``doses`` (each with its event: ``create`` → conditional create
+    on the dose identifier, ``void``/``correct`` → conditional update), with each person and site once
+    (conditional creates on their identifiers)."""
+    out: list[dict[str, Any]] = []
+    seen_people: set[int] = set()
+    seen_sites: set[str] = set()
+    for d, kind in doses:
+        p = people[d.resident_id]
+        if with_patient:
+            patient_ref = urn("Patient", f"{p.id_type}|{p.id_number}")
+            if d.resident_id not in seen_people:
+                seen_people.add(d.resident_id)
+                out.append(
+                    entry(
+                        patient(p, profile=profile),
+                        full_url=patient_ref,
+                        method="POST",
+                        url="Patient",
+                        if_none_exist=patient_search(p),
+                    )
+                )
+        else:
+            patient_ref = urn("Patient", f"{p.id_type}|{p.id_number}")
+        site_refs = with_patient and d.site_code in sites
+        if site_refs and d.site_code not in seen_sites:
+            seen_sites.add(d.site_code)
+            s = sites[d.site_code]
+            out.append(
+                entry(
+                    organization(s, profile=profile),
+                    full_url=urn("Organization", s.code),
+                    method="POST",
+                    url="Organization",
+                    if_none_exist=site_search(s.code),
+                )
+            )
+            out.append(
+                entry(
+                    location(s, profile=profile),
+                    full_url=urn("Location", s.code),
+                    method="POST",
+                    url="Location",
+                    if_none_exist=site_search(s.code),
+                )
+            )
+        imm = immunization(d, patient_ref=patient_ref, site_refs=site_refs, profile=profile)
+        if not with_patient:
+            # The traceability platform follows codes, not people: the dose without the person.
+            imm["patient"] = {"identifier": {"system": SYSTEM_DOSE, "value": f"person-of-{d.dose_id}"}}
+        full = urn("Immunization", str(d.dose_id))
+        if kind == "create":
+            out.append(
+                entry(
+                    imm,
+                    full_url=full,
+                    method="POST",
+                    url="Immunization",
+                    if_none_exist=dose_search(d.dose_id),
+                )
+            )
+        else:
+            out.append(entry(imm, full_url=full, method="PUT", url=f"Immunization?{dose_search(d.dose_id)}"))
+    return out
+
+
+ISSUE_ZH = {
+    "invalid": "内容不合规",
+    "structure": "结构错误",
+    "required": "缺少必填项",
+    "value": "取值错误",
+    "invariant": "违反约束",
+    "security": "安全限制",
+    "login": "需要登录",
+    "unknown": "未知错误",
+    "expired": "会话过期",
+    "forbidden": "无权访问",
+    "suppressed": "已屏蔽",
+    "processing": "处理失败",
+    "not-supported": "不支持",
+    "duplicate": "重复记录",
+    "multiple-matches": "匹配到多条记录",
+    "not-found": "未找到",
+    "deleted": "已删除",
+    "too-long": "内容过长",
+    "code-invalid": "代码无效",
+    "extension": "扩展不被接受",
+    "too-costly": "请求代价过高",
+    "business-rule": "违反业务规则",
+    "conflict": "版本冲突",
+    "transient": "暂时性故障",
+    "lock-error": "锁冲突",
+    "no-store": "存储不可用",
+    "exception": "服务异常",
+    "timeout": "超时",
+    "incomplete": "结果不完整",
+    "throttled": "请求过于频繁",
+    "informational": "提示",
+}
+SEVERITY_ZH = {"fatal": "致命", "error": "错误", "warning": "警告", "information": "提示"}
+
+
+def outcome_zh(outcome: Any) -> str:
+    """An OperationOutcome as one Chinese line per issue (the receiver's own diagnostics kept as sent)."""
+    if not isinstance(outcome, dict) or outcome.get("resourceType") != "OperationOutcome":
+        return ""
+    lines = []
+    for issue in outcome.get("issue") or []:
+        severity = SEVERITY_ZH.get(issue.get("severity", ""), issue.get("severity", ""))
+        code = issue.get("code", "")
+        text = issue.get("diagnostics") or (issue.get("details") or {}).get("text") or ""
+        where = "，".join(issue.get("expression") or issue.get("location") or [])
+        line = f"{severity}：{ISSUE_ZH.get(code, code)}（{code}）"
+        if where:
+            line += f"，位置 {where}"
+        if text:
+            line += f"：{text}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def operation_outcome(code: str, diagnostics: str, *, severity: str = "error") -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+    }

@@ -1,0 +1,375 @@
+"""The exchange's writers: the outbox (a message per dose event and active endpoint, in the dose's own
+transaction), the worker's claim / send / acknowledge, and the endpoints' back-off.
+
+States: ``pending`` → (claimed) ``sent`` → ``acknowledged``, or ``failed`` with the receiver's answer. A claim
+commits ``sent`` with a lease before the HTTP request; a worker killed after that leaves the message ``sent``
+until the lease runs out, when the next worker claims it again and resends it — the receiver's conditional
+create on the dose identifier makes the resend a no-op there. So nothing is lost (a message leaves the open
+states only on the receiver's answer) and nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import F, Min, Q
+
+from vaxops.audit.services import audit_record
+from vaxops.core import clock
+
+from . import resources, selectors
+from .client import FhirClient, TransportError
+from .models import Endpoint, EndpointKind, MessageKind, MessageState, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+OPEN = (MessageState.PENDING, MessageState.SENT)
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_CAP_SECONDS = 600
+LEASE_MARGIN_SECONDS = 30
+
+# ------------------------------------------------------------------------------------------------ the outbox
+
+
+def outbox_cte(*, source: str = "dose") -> str:
+    """The outbox's INSERT as one more member of the desk's data-modifying statement (``source`` is the CTE
+    that returns the new dose's id): a message per active endpoint. Its parameters: ``outbox_cte_params``."""
+    t, e = OutboundMessage._meta.db_table, Endpoint._meta.db_table
+    return (  # only table names are formatted in; every value is a parameter
+        f"INSERT INTO {t} (endpoint_id, dose_id, resident_id, kind, state, created_at, next_attempt_at, attempts,"  # noqa: S608
+        f" remote_id, error) SELECT e.id, {source}.id, %s, 'create', 'pending', %s, %s, 0, '', ''"
+        f" FROM {source}, {e} e WHERE e.active RETURNING id"
+    )
+
+
+def outbox_cte_params(*, resident_id: int, now: dt.datetime) -> list:
+    return [resident_id, now, now]
+
+
+def outbox_dose(*, dose_id: int, resident_id: int, kind: str, now: dt.datetime | None = None) -> None:
+    """Write the messages of one dose event (one INSERT … SELECT over the active endpoints); called inside
+    the writer's transaction."""
+    now = now or clock.now()
+    t, e = OutboundMessage._meta.db_table, Endpoint._meta.db_table
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {t} (endpoint_id, dose_id, resident_id, kind, state, created_at, next_attempt_at,"  # noqa: S608
+            f" attempts, remote_id, error) SELECT e.id, %s, %s, %s, 'pending', %s, %s, 0, '', ''"
+            f" FROM {e} e WHERE e.active",
+            [dose_id, resident_id, kind, moment, moment],
+        )
+
+
+# ------------------------------------------------------------------------------------------------ endpoints
+
+
+def endpoint_save(*, actor, code: str, name: str, kind: str, url: str, **fields) -> Endpoint:
+    """Create or change an endpoint by its code (the county's configuration; the admin does the same)."""
+    with transaction.atomic():
+        endpoint, created = Endpoint.objects.update_or_create(
+            code=code, defaults={"name": name, "kind": EndpointKind(kind), "url": url, **fields}
+        )
+        audit_record(
+            actor=actor,
+            action="exchange.endpoint_save",
+            obj=endpoint,
+            new={"code": code, "name": name, "kind": kind, "url": url, "created": created}
+            | {k: v for k, v in fields.items() if k != "secret"},
+        )
+    return endpoint
+
+
+def _backoff(failures: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, failures - 1)))
+
+
+# ------------------------------------------------------------------------------------------------ the worker
+
+
+@dataclass
+class SendResult:
+    claimed: int = 0
+    acknowledged: int = 0
+    failed: int = 0
+    released: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def outbox_claim(*, endpoint: Endpoint, limit: int, now: dt.datetime | None = None) -> list[int]:
+    """Claim up to ``limit`` messages of ``endpoint`` in order: pending ones, and sent ones whose lease ran
+    out (their worker died). A message waits while an earlier message for the same person is still open
+    (in order per person). PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so workers never claim the same message;
+    SQLite: one worker."""
+    now = now or clock.now()
+    due = Q(state=MessageState.PENDING, next_attempt_at__lte=now) | Q(
+        state=MessageState.SENT, lease_until__lt=now
+    )
+    with transaction.atomic():
+        candidates = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(endpoint_id=endpoint.pk, state__in=OPEN)
+            .filter(due)
+            .order_by("id")
+            .values_list("id", "resident_id")[:limit]
+        )
+        if not candidates:
+            return []
+        # In order per person: a message goes only if it is its person's first open message on the endpoint
+        # (one grouped look-up by person on the partial index; a plan that does not hang on the table's
+        # statistics, which a fast-moving outbox rarely has fresh).
+        first = dict(
+            OutboundMessage.objects.filter(
+                endpoint_id=endpoint.pk, state__in=OPEN, resident_id__in={r for _, r in candidates}
+            )
+            .values("resident_id")
+            .annotate(first=Min("id"))
+            .values_list("resident_id", "first")
+        )
+        ids = [i for i, r in candidates if first.get(r) == i]
+        if ids:
+            OutboundMessage.objects.filter(id__in=ids).update(
+                state=MessageState.SENT,
+                sent_at=now,
+                lease_until=now + dt.timedelta(seconds=endpoint.timeout_seconds + LEASE_MARGIN_SECONDS),
+                attempts=F("attempts") + 1,
+            )
+    return ids
+
+
+def _after_send() -> None:
+    """Between the receiver's answer and the acknowledgement being written (tests raise here to play a worker
+    killed at the worst moment)."""
+
+
+def bundle_for(
+    messages: list[tuple[int, int, str]], *, endpoint: Endpoint
+) -> tuple[dict, dict[int, int], list[tuple[int, str]]]:
+    """The transaction Bundle for claimed ``messages`` ((id, dose id, kind)), the entry index of each
+    message's Immunization, and the messages whose dose could not be built (with why)."""
+    doses = selectors.dose_rows(d for _, d, _ in messages)
+    with_patient = endpoint.kind != EndpointKind.TRACEABILITY
+    people = selectors.person_rows({r.resident_id for r in doses.values()})
+    sites = selectors.site_rows({r.site_code for r in doses.values()})
+    wanted, broken = [], []
+    for mid, dose_id, kind in messages:
+        row = doses.get(dose_id)
+        if row is None or row.resident_id not in people:
+            broken.append((mid, "剂次或受种者记录不存在"))
+            continue
+        wanted.append((mid, row, kind))
+    entries = resources.dose_entries(
+        [(row, kind) for _, row, kind in wanted],
+        people,
+        sites,
+        with_patient=with_patient,
+        profile=endpoint.profile,
+    )
+    index: dict[int, int] = {}
+    position = {resources.urn("Immunization", str(row.dose_id)): mid for mid, row, _ in wanted}
+    for i, e in enumerate(entries):
+        mid = position.get(e["fullUrl"])
+        if mid is not None and e["resource"]["resourceType"] == "Immunization":
+            index[mid] = i
+    return resources.transaction(entries), index, broken
+
+
+def _encode(bundle: dict) -> bytes:
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _release(ids: list[int], *, endpoint: Endpoint, why: str, now: dt.datetime) -> None:
+    """A transport failure: the messages go back to pending (sent again when the endpoint is retried) and the
+    endpoint backs off exponentially."""
+    with transaction.atomic():
+        OutboundMessage.objects.filter(id__in=ids, state=MessageState.SENT).update(
+            state=MessageState.PENDING, lease_until=None, error=why[:2000]
+        )
+        failures = endpoint.failures + 1
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            failures=failures, retry_at=now + _backoff(failures), last_error=why[:500]
+        )
+    endpoint.failures, endpoint.retry_at, endpoint.last_error = failures, now + _backoff(failures), why[:500]
+
+
+def _healthy(endpoint: Endpoint) -> None:
+    if endpoint.failures or endpoint.retry_at or endpoint.last_error:
+        Endpoint.objects.filter(pk=endpoint.pk).update(failures=0, retry_at=None, last_error="")
+        endpoint.failures, endpoint.retry_at, endpoint.last_error = 0, None, ""
+
+
+def _fail(ids: list[int], why: str) -> None:
+    OutboundMessage.objects.filter(id__in=ids, state=MessageState.SENT).update(
+        state=MessageState.FAILED, lease_until=None, error=why[:4000]
+    )
+
+
+def outbox_send(
+    *, endpoint: Endpoint, ids: list[int], client: FhirClient, validate: bool = True, result: SendResult
+) -> None:
+    """Send the claimed messages ``ids`` as one transaction Bundle and record the answer."""
+    messages = list(
+        OutboundMessage.objects.filter(id__in=ids).order_by("id").values_list("id", "dose_id", "kind")
+    )
+    bundle, index, broken = bundle_for(messages, endpoint=endpoint)
+    if broken:
+        for mid, why in broken:
+            _fail([mid], why)
+        result.failed += len(broken)
+    if not index:
+        return
+    if validate:
+        errors = resources.validation_errors(bundle)
+        if errors:
+            if len(index) > 1:  # find the one resource at fault
+                for mid in index:
+                    outbox_send(endpoint=endpoint, ids=[mid], client=client, validate=True, result=result)
+                return
+            why = "本地校验未通过（FHIR R4）：" + "；".join(errors)
+            _fail(list(index), why)
+            result.failed += 1
+            result.errors.append(why)
+            return
+    now = clock.now()
+    try:
+        answer = client.post(_encode(bundle))
+    except TransportError as exc:
+        _release(list(index), endpoint=endpoint, why=str(exc), now=now)
+        result.released += len(index)
+        result.errors.append(str(exc))
+        return
+    if answer.status >= 500 or answer.status in (408, 429):
+        why = f"对方服务错误 HTTP {answer.status}" + (
+            f"\n{resources.outcome_zh(answer.body)}" if resources.outcome_zh(answer.body) else ""
+        )
+        _release(list(index), endpoint=endpoint, why=why, now=now)
+        result.released += len(index)
+        result.errors.append(why)
+        return
+    if answer.status >= 400:
+        if len(index) > 1:  # one resource refused refuses the transaction: send each alone to find it
+            for mid in index:
+                outbox_send(endpoint=endpoint, ids=[mid], client=client, validate=validate, result=result)
+            return
+        why = f"对方拒收 HTTP {answer.status}\n{resources.outcome_zh(answer.body) or str(answer.body)[:500]}"
+        _fail(list(index), why)
+        result.failed += 1
+        result.errors.append(why)
+        _healthy(endpoint)
+        return
+    body = answer.body if isinstance(answer.body, dict) else {}
+    entries = body.get("entry") or []
+    if body.get("type") != "transaction-response" or len(entries) != len(bundle["entry"]):
+        why = "对方答复不是与请求对应的 transaction-response Bundle"
+        _release(list(index), endpoint=endpoint, why=why, now=now)
+        result.released += len(index)
+        result.errors.append(why)
+        return
+    _after_send()
+    acked: list[tuple[int, str]] = []
+    refused: list[tuple[int, str]] = []
+    for mid, i in index.items():
+        response = entries[i].get("response") or {}
+        status = str(response.get("status", ""))
+        if status[:1] == "2":
+            acked.append((mid, str(response.get("location", ""))[:200]))
+        else:
+            refused.append((mid, f"对方拒收 {status}\n{resources.outcome_zh(response.get('outcome'))}"))
+    with transaction.atomic():
+        _acknowledge(acked, now=clock.now())
+        for mid, why in refused:
+            _fail([mid], why)
+        _healthy(endpoint)
+    result.acknowledged += len(acked)
+    result.failed += len(refused)
+
+
+def _acknowledge(acked: list[tuple[int, str]], *, now: dt.datetime) -> None:
+    """Mark the messages acknowledged, each with the receiver's location (one statement per batch on
+    PostgreSQL; one prepared statement run per row on SQLite). Only messages still ``sent`` move."""
+    if not acked:
+        return
+    t = OutboundMessage._meta.db_table
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {t} SET state = 'acknowledged', acknowledged_at = %s, lease_until = NULL, error = '',"  # noqa: S608
+                f" remote_id = v.location FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS location) v"
+                f" WHERE {t}.id = v.id AND {t}.state = 'sent'",
+                [moment, [m for m, _ in acked], [loc for _, loc in acked]],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {t} SET state = 'acknowledged', acknowledged_at = %s, lease_until = NULL, error = '',"  # noqa: S608
+                f" remote_id = %s WHERE id = %s AND state = 'sent'",
+                [(moment, loc, m) for m, loc in acked],
+            )
+
+
+def outbox_drain(
+    *,
+    endpoint_codes: list[str] | None = None,
+    max_seconds: float | None = None,
+    batch: int | None = None,
+    validate: bool = True,
+    clients: dict[int, FhirClient] | None = None,
+) -> SendResult:
+    """Send every due message to every active endpoint (not backing off), batch after batch, until none is
+    left, an endpoint fails, or ``max_seconds`` passed."""
+    result = SendResult()
+    started = time.monotonic()
+    endpoints = selectors.endpoints_active()
+    if endpoint_codes:
+        endpoints = endpoints.filter(code__in=endpoint_codes)
+    own = clients is None
+    clients = clients if clients is not None else {}
+    try:
+        for endpoint in list(endpoints):
+            if endpoint.retry_at and endpoint.retry_at > clock.now():
+                continue
+            client = clients.get(endpoint.pk)
+            if client is None:
+                client = clients[endpoint.pk] = FhirClient(
+                    endpoint.url,
+                    username=endpoint.username,
+                    secret=endpoint.secret,
+                    timeout=endpoint.timeout_seconds,
+                )
+            while max_seconds is None or time.monotonic() - started < max_seconds:
+                ids = outbox_claim(endpoint=endpoint, limit=batch or endpoint.batch_size)
+                if not ids:
+                    break
+                result.claimed += len(ids)
+                released = result.released
+                outbox_send(endpoint=endpoint, ids=ids, client=client, validate=validate, result=result)
+                if result.released > released:
+                    break  # the endpoint is backing off
+    finally:
+        if own:
+            for c in clients.values():
+                c.close()
+    return result
+
+
+def messages_retry(*, actor, ids: list[int]) -> int:
+    """Send failed messages again (after the cause was fixed at either end)."""
+    with transaction.atomic():
+        n = OutboundMessage.objects.filter(id__in=ids, state=MessageState.FAILED).update(
+            state=MessageState.PENDING, next_attempt_at=clock.now(), lease_until=None
+        )
+        audit_record(
+            actor=actor,
+            action="exchange.messages_retry",
+            object_type="exchange.outboundmessage",
+            new={"ids": ids[:100], "count": n},
+        )
+    return n
+
+
+KIND_OF = {"create": MessageKind.CREATE, "void": MessageKind.VOID}
