@@ -64,6 +64,8 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
         "safety_panel": ("panel", county, None),
         "leader": ("leader", county, None),
         "auditor": ("auditor", county, None),
+        "medical_insurance": ("yibao", county, None),
+        "finance": ("caizheng", county, None),
     }
     rows = []
     for role in ROLES:

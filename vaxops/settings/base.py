@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "vaxops.certs",
     "vaxops.coldchain",
     "vaxops.safety",
+    "vaxops.settlement",
     "vaxops.desk",
     "vaxops.reports",
     "vaxops.demo",
