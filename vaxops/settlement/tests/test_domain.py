@@ -35,7 +35,9 @@ def test_segments_cut_the_month_where_a_version_takes_effect():
     assert [(s.start.day, s.end.day, s.value) for s in segs] == [(1, 15, "a"), (16, 30, "b")]
     assert domain.in_force(v, dt.date(2026, 11, 15)) == "a"
     assert domain.in_force(v, dt.date(2020, 1, 1)) is None
-    late = domain.segments([domain.Version(dt.date(2026, 11, 5), "x")], dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    late = domain.segments(
+        [domain.Version(dt.date(2026, 11, 5), "x")], dt.date(2026, 11, 1), dt.date(2026, 11, 30)
+    )
     assert domain.uncovered_from(late, dt.date(2026, 11, 1)) == dt.date(2026, 11, 1)
     assert domain.uncovered_from(segs, dt.date(2026, 11, 1)) is None
 

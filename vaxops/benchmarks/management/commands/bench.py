@@ -4,7 +4,7 @@ database, same rows, same run.
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
 ``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs``, ``reports`` in
 ``vaxops.benchmarks.reports``, ``coldchain`` (temperature readings) in ``vaxops.benchmarks.coldchain`` and
-``safety`` in ``vaxops.benchmarks.safety``.
+``safety`` in ``vaxops.benchmarks.safety``, ``settlement`` in ``vaxops.benchmarks.settlement``.
 """
 
 import csv
@@ -34,7 +34,7 @@ class Command(BaseCommand):
     help = (
         "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
         "doses (接种台压测), certs (凭证签发与验证), reports (进度汇总表), coldchain (冷链温度读数), "
-        "safety (疫苗安全性信号与个案)"
+        "safety (疫苗安全性信号与个案), settlement (月度结算)"
     )
 
     def add_arguments(self, parser):
@@ -51,6 +51,7 @@ class Command(BaseCommand):
                 "reports",
                 "coldchain",
                 "safety",
+                "settlement",
             ],
         )
         parser.add_argument(
@@ -80,6 +81,9 @@ class Command(BaseCommand):
             "--people", type=int, default=1_000_000, help="reports: people generated (each with two doses)"
         )
         parser.add_argument("--reports", type=int, default=20_000, help="safety: AEFI reports")
+        parser.add_argument(
+            "--sites", type=int, default=200, help="settlement: sites sharing the month's doses"
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
@@ -146,6 +150,13 @@ class Command(BaseCommand):
                 report = safety_bench(
                     doses=rows or 2_000_000, reports=options.get("reports") or 20_000, seed=seed, log=self.log
                 )
+            except RuntimeError as e:
+                raise CommandError(str(e)) from None
+        elif what == "settlement":
+            from vaxops.benchmarks.settlement import settlement_bench
+
+            try:
+                report = settlement_bench(doses=rows or 1_000_000, sites=options["sites"], log=self.log)
             except RuntimeError as e:
                 raise CommandError(str(e)) from None
         elif what == "import":
