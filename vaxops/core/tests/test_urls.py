@@ -21,6 +21,7 @@ APP_NAMESPACES = {
     "reports",
     "coldchain",
     "safety",
+    "settlement",
 }
 
 
@@ -94,6 +95,10 @@ class TestNamespaces:
         ("certs:staff-pdf", [5, 2], "/certs/residents/5/certificates/2.pdf"),
         ("certs:mine", ["tok"], "/certs/tok/"),
         ("certs:verify", [], "/verify/"),
+        ("settlement:county", [], "/settlement/"),
+        ("settlement:statement", [3], "/settlement/statements/3/"),
+        ("settlement:site", ["QX-S001"], "/settlement/sites/QX-S001/"),
+        ("settlement:summary-pdf", ["2026-11"], "/settlement/months/2026-11/summary.pdf"),
     ],
 )
 def test_it_keeps_the_public_paths(name, args, path):
