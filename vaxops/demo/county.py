@@ -133,6 +133,9 @@ def demo_seed(
     from vaxops.demo.safety import demo_safety_build
 
     demo_safety_build(county_code=COUNTY_CODE)
+    from vaxops.demo.settlement import demo_settlement_build
+
+    demo_settlement_build(today=today)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

@@ -223,8 +223,10 @@ class SettlementLine(models.Model):
         verbose_name = _("结算明细")
         verbose_name_plural = _("结算明细")
         ordering = ["settlement", "given_on", "id"]
+        # One index for a statement's lines (no unique one over three columns: every line of a million-dose
+        # month would pay for it; the run's row locks and its delete-then-insert keep a dose once per statement).
+        indexes = [models.Index(fields=["settlement"], name="settlementline_settlement")]
         constraints = [
-            models.UniqueConstraint(fields=["settlement", "dose", "kind"], name="settlementline_once"),
             # A voided dose is taken back once, in one settlement.
             models.UniqueConstraint(
                 fields=["dose"], condition=models.Q(kind="adjustment"), name="settlementline_one_adjustment"

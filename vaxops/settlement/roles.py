@@ -21,6 +21,7 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "county_admin": _COUNTY + _RULES + ("settlement.run_settlement",),
     "medical_insurance": _COUNTY + _RULES + ("settlement.run_settlement", "settlement.approve_settlement"),
     "finance": ("settlement.view_subsidy",),
+    "leader": ("settlement.view_subsidy",),
     "site_registration": _READ + ("settlement.confirm_settlement",),
     "site_vaccinator": _READ,
     "auditor": _COUNTY

@@ -149,16 +149,11 @@ def _price_case(first: dt.date, last: dt.date) -> tuple[str, list]:
     is in force, else the product's; NULL where neither is."""
     branches: list[str] = []
     params: list = []
-    by_lot: dict[int, list[domain.Version[Decimal]]] = {}
-    for lot_id, day, price in LotPrice.objects.values_list("lot_id", "effective_from", "price"):
-        by_lot.setdefault(lot_id, []).append(domain.Version(day, price))
+    by_lot, by_product = _price_versions()
     for lot_id, versions in sorted(by_lot.items()):
         for seg in domain.segments(versions, first, last):
             branches.append("WHEN d.lot_id = %s AND d.given_on BETWEEN %s AND %s THEN %s")
             params += [lot_id, seg.start, seg.end, seg.value]
-    by_product: dict[str, list[domain.Version[Decimal]]] = {}
-    for code, day, price in VaccinePrice.objects.values_list("product__code", "effective_from", "price"):
-        by_product.setdefault(code, []).append(domain.Version(day, price))
     for code, versions in sorted(by_product.items()):
         for seg in domain.segments(versions, first, last):
             branches.append("WHEN d.product_code = %s AND d.given_on BETWEEN %s AND %s THEN %s")
@@ -187,21 +182,26 @@ def _rule_cases(segs: list[domain.Segment[domain.Rule]]) -> tuple[str, list, str
 # The desk's doses of the month at the sites being settled (never a dose from elsewhere, never a voided one).
 _DOSES = """
 FROM clinic_dose d
-JOIN settlement_settlement s ON s.site_id = d.site_id AND s.month = %s AND s.id IN ({ids})
+JOIN settlement_settlement s ON s.site_id = d.site_id AND s.month = %s AND s.id IN ({ids}) AND s.status = 'draft'
 WHERE d.given_on BETWEEN %s AND %s AND d.external = %s AND d.voided_at IS NULL
 """
 _MASK = "COALESCE(SUBSTR(t.code, 1, 4) || '****' || SUBSTR(t.code, LENGTH(t.code) - 3, 4), '')"
 
 
-def _sites_with_work(first: dt.date, last: dt.date) -> list[int]:
-    """Sites with desk doses in the month, or with a dose voided since its month was settled."""
+def _month_work(
+    first: dt.date, last: dt.date
+) -> tuple[list[int], list[tuple[int, str, int | None, dt.date]]]:
+    """Sites with desk doses in the month or a dose voided since its month was settled; and, from the same
+    scan, each (site, product, lot) of the month with its first day (a price in force on that day covers the
+    rest of the month: a version, once in force, stays until the next)."""
     with connection.cursor() as c:
         c.execute(
-            "SELECT DISTINCT site_id FROM clinic_dose WHERE given_on BETWEEN %s AND %s AND external = %s "
-            "AND voided_at IS NULL AND site_id IS NOT NULL",
+            "SELECT site_id, product_code, lot_id, MIN(given_on) FROM clinic_dose WHERE given_on BETWEEN %s AND %s "
+            "AND external = %s AND voided_at IS NULL AND site_id IS NOT NULL GROUP BY site_id, product_code, lot_id",
             [first, last, False],
         )
-        ids = {r[0] for r in c.fetchall()}
+        combos = [(r[0], r[1], r[2], _as_date(r[3])) for r in c.fetchall()]
+        ids = {r[0] for r in combos}
         c.execute(
             "SELECT DISTINCT o.site_id FROM settlement_settlementline l "
             "JOIN settlement_settlement o ON o.id = l.settlement_id "
@@ -212,7 +212,39 @@ def _sites_with_work(first: dt.date, last: dt.date) -> list[int]:
             [first],
         )
         ids |= {r[0] for r in c.fetchall()}
-    return sorted(ids)
+    return sorted(ids), combos
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _price_versions() -> tuple[dict[int, list], dict[str, list]]:
+    by_lot: dict[int, list[domain.Version[Decimal]]] = {}
+    for lot_id, day, price in LotPrice.objects.values_list("lot_id", "effective_from", "price"):
+        by_lot.setdefault(lot_id, []).append(domain.Version(day, price))
+    by_product: dict[str, list[domain.Version[Decimal]]] = {}
+    for code, day, price in VaccinePrice.objects.values_list("product__code", "effective_from", "price"):
+        by_product.setdefault(code, []).append(domain.Version(day, price))
+    return by_lot, by_product
+
+
+def _missing_price(combos, site_ids: set[int]) -> None:
+    """Refuse the month when a dose's product (or lot) has no price in force on its day, naming it."""
+    by_lot, by_product = _price_versions()
+    for site_id, product, lot_id, day in sorted(combos, key=lambda r: (r[1], r[3])):
+        if site_id not in site_ids:
+            continue
+        if (
+            domain.in_force(by_lot.get(lot_id, ()), day) is None
+            and domain.in_force(by_product.get(product, ()), day) is None
+        ):
+            raise ValidationFailed(
+                _("疫苗%(product)s在%(day)s没有生效的议定价格，请先录入价格")
+                % {"product": product, "day": day.isoformat()},
+                field="price",
+                code=E.PRICE_MISSING,
+            )
 
 
 def _local_midnight_utc(day: dt.date):
@@ -279,25 +311,6 @@ def _reconcile(drafts: list[Settlement], first: dt.date, last: dt.date) -> dict[
     return out
 
 
-def _missing_price(ids: list[int], first: dt.date, last: dt.date, price_sql: str, price_params: list) -> None:
-    marks = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as c:
-        c.execute(
-            f"SELECT d.product_code, MIN(d.given_on) {_DOSES.format(ids=marks)} AND ({price_sql}) IS NULL "
-            f"GROUP BY d.product_code ORDER BY d.product_code",
-            [first, *ids, first, last, False, *price_params],
-        )
-        row = c.fetchone()
-    if row is not None:
-        day = row[1] if isinstance(row[1], dt.date) else dt.date.fromisoformat(str(row[1]))
-        raise ValidationFailed(
-            _("疫苗%(product)s在%(day)s没有生效的议定价格，请先录入价格")
-            % {"product": row[0], "day": day.isoformat()},
-            field="price",
-            code=E.PRICE_MISSING,
-        )
-
-
 @transaction.atomic
 def settlement_run(*, actor, month: dt.date, site: Site | None = None) -> list[Settlement]:
     """Compute (or recompute) the month's draft settlements: of ``site``, or of every site with desk doses in
@@ -315,9 +328,11 @@ def settlement_run(*, actor, month: dt.date, site: Site | None = None) -> list[S
             field="month",
             code=E.RULE_MISSING,
         )
-    site_ids = [site.pk] if site is not None else _sites_with_work(first, last)
+    work_sites, combos = _month_work(first, last)
+    site_ids = [site.pk] if site is not None else work_sites
     if not site_ids:
         return []
+    _missing_price(combos, set(site_ids))
     Settlement.objects.bulk_create(
         [Settlement(site_id=s, month=first, subsidy_share=rule_end.subsidy_share) for s in site_ids],
         ignore_conflicts=True,
@@ -351,7 +366,6 @@ def _compute(drafts, first, last, segs, rule_end: domain.Rule) -> None:
     marks = ", ".join(["%s"] * len(ids))
     price_sql, price_params = _price_case(first, last)
     fee_sql, fee_params, chan_sql, chan_params = _rule_cases(segs)
-    _missing_price(ids, first, last, price_sql, price_params)
     with connection.cursor() as c:
         c.execute(f"DELETE FROM settlement_settlementline WHERE settlement_id IN ({marks})", ids)
         c.execute(

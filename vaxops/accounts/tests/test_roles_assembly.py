@@ -468,6 +468,7 @@ SNAPSHOT = {
             "reports.view_population",
             "reports.view_weeklybulletin",
             "safety.view_safety_counts",
+            "settlement.view_subsidy",
             "sites.view_session",
             "sites.view_site",
             "supply.view_allocationrun",

@@ -123,3 +123,10 @@ def test_running_the_month_from_the_page(client, places, priced, cdc):
     give(places[0], dt.date(2026, 11, 3), priced)
     _login(client, cdc).post("/settlement/run/", {"month": "2026-11"})
     assert Settlement.objects.get(site=places[0]).payable == services.domain.yuan("103.50")
+
+
+def test_the_dashboard_shows_the_latest_months_settlement(client, settled, leader):
+    body = _login(client, leader).get("/reports/dashboard/").content.decode()
+    assert 'id="settlement-block"' in body
+    assert 'data-settlement="payable">310.50<' in body and 'data-settlement="subsidy">93.15<' in body
+    assert 'data-settlement="approved">0/2<' in body
