@@ -130,3 +130,27 @@ def test_the_dashboard_shows_the_latest_months_settlement(client, settled, leade
     assert 'id="settlement-block"' in body
     assert 'data-settlement="payable">310.50<' in body and 'data-settlement="subsidy">93.15<' in body
     assert 'data-settlement="approved">0/2<' in body
+
+
+def test_the_admin_refuses_a_price_version_in_a_settled_month(client, settled, priced, django_user_model):
+    from vaxops.audit.models import AuditEvent
+
+    Settlement.objects.filter(pk=settled.pk).update(status="confirmed")
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "x")
+    client.force_login(admin)
+    url = "/admin/settlement/vaccineprice/add/"
+    r = client.post(
+        url, {"product": priced.product.pk, "effective_from": "2026-11-20", "price": "1.00", "note": ""}
+    )
+    assert r.status_code == 200 and "已结算月份" in r.content.decode()
+    r = client.post(
+        url, {"product": priced.product.pk, "effective_from": "2026-12-01", "price": "1.00", "note": ""}
+    )
+    assert r.status_code == 302
+    assert VaccinePrice.objects.filter(effective_from=dt.date(2026, 12, 1)).exists()
+    assert AuditEvent.objects.filter(
+        action__startswith="admin.", object_type="settlement.vaccineprice"
+    ).exists()
+    # the version in force for the settled month can be neither changed nor deleted
+    old = VaccinePrice.objects.get(effective_from=dt.date(2021, 1, 1))
+    assert client.post(f"/admin/settlement/vaccineprice/{old.pk}/delete/", {"post": "yes"}).status_code == 403
