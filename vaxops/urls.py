@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("vaxops.certs.urls")),  # /certs/…, /verify/
     path("safety/", include("vaxops.safety.urls")),
     path("exchange/", include("vaxops.exchange.urls")),
+    path("settlement/", include("vaxops.settlement.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -49,6 +49,8 @@ ROLES: tuple[Role, ...] = (
     Role("safety_panel", "预防接种异常反应调查诊断专家组", "AEFI expert panel", "division"),
     Role("leader", "领导小组", "Leadership group", "division"),
     Role("auditor", "市场监管局 / 审计", "Regulator / auditor", "division"),
+    Role("medical_insurance", "县医疗保障局（医保）", "County medical insurance office", "division"),
+    Role("finance", "县财政局", "County finance bureau", "division"),
 )
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

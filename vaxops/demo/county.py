@@ -64,6 +64,8 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
         "safety_panel": ("panel", county, None),
         "leader": ("leader", county, None),
         "auditor": ("auditor", county, None),
+        "medical_insurance": ("yibao", county, None),
+        "finance": ("caizheng", county, None),
     }
     rows = []
     for role in ROLES:
@@ -145,6 +147,9 @@ def demo_seed(
     from vaxops.demo.exchange import demo_exchange_build
 
     demo_exchange_build()
+    from vaxops.demo.settlement import demo_settlement_build
+
+    demo_settlement_build(today=today)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

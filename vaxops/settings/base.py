@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "vaxops.coldchain",
     "vaxops.safety",
     "vaxops.exchange",
+    "vaxops.settlement",
     "vaxops.desk",
     "vaxops.reports",
     "vaxops.demo",

@@ -22,6 +22,7 @@ APP_NAMESPACES = {
     "coldchain",
     "safety",
     "exchange",
+    "settlement",
 }
 
 
@@ -99,6 +100,10 @@ class TestNamespaces:
         ("exchange:site", [4], "/exchange/sites/4/"),
         ("exchange:retry", [], "/exchange/retry/"),
         ("exchange:reviews", [], "/exchange/reviews/"),
+        ("settlement:county", [], "/settlement/"),
+        ("settlement:statement", [3], "/settlement/statements/3/"),
+        ("settlement:site", ["QX-S001"], "/settlement/sites/QX-S001/"),
+        ("settlement:summary-pdf", ["2026-11"], "/settlement/months/2026-11/summary.pdf"),
     ],
 )
 def test_it_keeps_the_public_paths(name, args, path):

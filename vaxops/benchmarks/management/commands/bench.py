@@ -4,7 +4,8 @@ database, same rows, same run.
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
 ``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs``, ``reports`` in
 ``vaxops.benchmarks.reports``, ``coldchain`` (temperature readings) in ``vaxops.benchmarks.coldchain`` and
-``safety`` in ``vaxops.benchmarks.safety``, ``exchange`` (FHIR export and the outbox) in ``vaxops.benchmarks.exchange``.
+``safety`` in ``vaxops.benchmarks.safety``, ``exchange`` (FHIR export and the outbox) in ``vaxops.benchmarks.exchange``,
+``settlement`` in ``vaxops.benchmarks.settlement``.
 """
 
 import csv
@@ -34,7 +35,7 @@ class Command(BaseCommand):
     help = (
         "性能基准 / benchmarks: import, forecast, codes (追溯码导入), trace (批号追溯), booking (预约压测), "
         "doses (接种台压测), certs (凭证签发与验证), reports (进度汇总表), coldchain (冷链温度读数), "
-        "safety (疫苗安全性信号与个案)"
+        "safety (疫苗安全性信号与个案), settlement (月度结算)"
     )
 
     def add_arguments(self, parser):
@@ -52,6 +53,7 @@ class Command(BaseCommand):
                 "coldchain",
                 "safety",
                 "exchange",
+                "settlement",
             ],
         )
         parser.add_argument(
@@ -88,6 +90,9 @@ class Command(BaseCommand):
         parser.add_argument("--reports", type=int, default=20_000, help="safety: AEFI reports")
         parser.add_argument("--messages", type=int, default=100_000, help="exchange: doses the outbox drains")
         parser.add_argument("--batch", type=int, default=500, help="exchange: doses per transaction Bundle")
+        parser.add_argument(
+            "--sites", type=int, default=200, help="settlement: sites sharing the month's doses"
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true")
 
@@ -167,6 +172,13 @@ class Command(BaseCommand):
                 batch=options.get("batch") or 500,
                 log=self.log,
             )
+        elif what == "settlement":
+            from vaxops.benchmarks.settlement import settlement_bench
+
+            try:
+                report = settlement_bench(doses=rows or 1_000_000, sites=options["sites"], log=self.log)
+            except RuntimeError as e:
+                raise CommandError(str(e)) from None
         elif what == "import":
             report = self.bench_import(rows=rows or 100_000, seed=seed)
         else:
