@@ -1,5 +1,5 @@
-"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|reports|coldchain|safety|exchange``: speed against the raw
-database, same rows, same run.
+"""``vaxops bench import|forecast|codes|trace|booking|doses|certs|reports|coldchain|safety|exchange|settlement``: speed
+against the raw database, same rows, same run.
 
 ``codes`` and ``trace`` (the supply chain) live in ``vaxops.benchmarks.supply``, ``booking`` in ``vaxops.benchmarks.booking``,
 ``doses`` in ``vaxops.benchmarks.doses``, ``certs`` in ``vaxops.benchmarks.certs``, ``reports`` in
