@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "vaxops.certs",
     "vaxops.coldchain",
     "vaxops.safety",
+    "vaxops.field",
     "vaxops.desk",
     "vaxops.reports",
     "vaxops.demo",
