@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("vaxops.booking.urls")),  # /booking/…, /book/…
     path("", include("vaxops.certs.urls")),  # /certs/…, /verify/
     path("safety/", include("vaxops.safety.urls")),
+    path("field/", include("vaxops.field.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

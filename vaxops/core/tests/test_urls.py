@@ -21,6 +21,7 @@ APP_NAMESPACES = {
     "reports",
     "coldchain",
     "safety",
+    "field",
 }
 
 
@@ -94,6 +95,11 @@ class TestNamespaces:
         ("certs:staff-pdf", [5, 2], "/certs/residents/5/certificates/2.pdf"),
         ("certs:mine", ["tok"], "/certs/tok/"),
         ("certs:verify", [], "/verify/"),
+        ("field:training", [], "/field/training/"),
+        ("field:course", [4], "/field/training/4/"),
+        ("field:mobile", [], "/field/mobile/"),
+        ("field:mobile-plan", ["M001"], "/field/mobile/M001/plan/"),
+        ("field:session-stock", [3], "/field/sessions/3/stock/"),
     ],
 )
 def test_it_keeps_the_public_paths(name, args, path):
