@@ -131,3 +131,14 @@ def certificates_expiring(*, user, days: int = EXPIRING_DAYS, on: dt.date | None
         .select_related("staff__site")
         .order_by("valid_to", "staff__name")
     )
+
+
+def training_block(*, user, on: dt.date | None = None) -> dict:
+    """The small training block of the dashboard and the daily report: the running totals (people) and the
+    counts per township and role."""
+    return {
+        "totals": training_totals(user=user, on=on),
+        "rows": training_counts(user=user, on=on),
+        "expiring": len(certificates_expiring(user=user, on=on)),
+        "expiring_days": EXPIRING_DAYS,
+    }

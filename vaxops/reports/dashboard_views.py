@@ -10,6 +10,7 @@ from vaxops.core.bounds import parse_day
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.pages import error_page
 from vaxops.core.xlsx import xlsx_response
+from vaxops.field.selectors import training_block
 
 from .dashboard import CHARTS, chart_table, dashboard_data
 from .selectors import actor_scope
@@ -46,6 +47,7 @@ def dashboard(request):
             "big": request.GET.get("screen") == "big",
             "query": query.urlencode(),
             "is_township": data["level"] == 4,
+            "training": training_block(user=request.user),
         },
     )
 

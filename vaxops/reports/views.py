@@ -12,6 +12,7 @@ from vaxops.core.bounds import parse_day
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.pages import error_page, message_error
 from vaxops.core.xlsx import workbook_response
+from vaxops.field.selectors import training_block
 
 from . import domain, services
 from .forms import ConfirmForm
@@ -62,6 +63,7 @@ def daily(request):
             "past_due": clock.localnow().replace(tzinfo=None) > due,
             "may_confirm": request.user.has_perm("reports.confirm_dailyreport"),
             "late_count": sum(1 for t in townships if t.late and t.confirmed is None),
+            "training": training_block(user=request.user, on=day),
         },
     )
 
