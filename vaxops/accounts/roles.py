@@ -49,6 +49,12 @@ ROLES: tuple[Role, ...] = (
     Role("safety_panel", "预防接种异常反应调查诊断专家组", "AEFI expert panel", "division"),
     Role("leader", "领导小组", "Leadership group", "division"),
     Role("auditor", "市场监管局 / 审计", "Regulator / auditor", "division"),
+    Role(
+        "grid_head",
+        "网格负责人（村民小组长、楼长、单元长）",
+        "Grid head (village group, building or unit)",
+        "division",
+    ),
 )
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

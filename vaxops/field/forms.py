@@ -42,3 +42,7 @@ class StockOutForm(forms.Form):
     product = forms.CharField(max_length=40)
     doses = forms.IntegerField(min_value=1, max_value=100_000, required=False)
     cold_box = IdField()
+
+
+class GroupForm(forms.Form):
+    group = IdField()

@@ -152,3 +152,100 @@ class TeamTrip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session} {self.product}"
+
+
+class FollowUpList(models.Model):
+    """A mobilisation list (动员名单, from campaign) handed to a group's head: the people of the group on that
+    list when it was handed over, each to be followed up (visited or phoned) until they book or refuse."""
+
+    group = models.ForeignKey(
+        "registry.VillageGroup",
+        models.PROTECT,
+        related_name="followup_lists",
+        verbose_name=_("村民小组（楼栋、单元）"),
+    )
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="followup_lists", verbose_name=_("负责人")
+    )
+    category = models.CharField(_("名单"), max_length=20)
+    title = models.CharField(_("名称"), max_length=100)
+    created_at = models.DateTimeField(_("下发时间"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+", verbose_name=_("下发人")
+    )
+
+    class Meta:
+        verbose_name = _("随访名单")
+        verbose_name_plural = _("随访名单")
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FollowUpEntry(models.Model):
+    followup_list = models.ForeignKey(
+        FollowUpList, models.CASCADE, related_name="entries", verbose_name=_("随访名单")
+    )
+    resident = models.ForeignKey(
+        "registry.Resident", models.CASCADE, related_name="+", verbose_name=_("居民")
+    )
+    last_at = models.DateTimeField(_("最近随访"), null=True, blank=True)
+    booked = models.BooleanField(_("已预约"), default=False)
+
+    class Meta:
+        verbose_name = _("随访对象")
+        verbose_name_plural = _("随访对象")
+        ordering = ["followup_list", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["followup_list", "resident"], name="followupentry_once_per_list")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.resident)
+
+
+class Contact(models.TextChoices):
+    VISITED = "visited", _("上门走访")
+    PHONE = "phone", _("电话联系")
+    UNREACHED = "unreached", _("未联系上")
+
+
+class Attitude(models.TextChoices):
+    WILLING = "willing", _("愿意")
+    HESITANT = "hesitant", _("犹豫")
+    REFUSED = "refused", _("拒绝")
+
+
+class FollowUp(models.Model):
+    """One follow-up of a person by the group's head: how they were reached, what they said (愿意 / 犹豫 /
+    拒绝 with the reason), whether they booked. The willingness it records goes to the registry with its
+    history (``registry.services.resident_willingness_set``)."""
+
+    entry = models.ForeignKey(
+        FollowUpEntry, models.CASCADE, related_name="followups", verbose_name=_("随访对象")
+    )
+    at = models.DateTimeField(_("时间"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("随访人")
+    )
+    contact = models.CharField(_("方式"), max_length=10, choices=Contact.choices)
+    attitude = models.CharField(_("意愿"), max_length=10, choices=Attitude.choices, blank=True)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    booked = models.BooleanField(_("已预约"), default=False)
+
+    class Meta:
+        verbose_name = _("随访记录")
+        verbose_name_plural = _("随访记录")
+        ordering = ["entry", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contact__in=Contact.values), name="followup_contact_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(attitude__in=[*Attitude.values, ""]), name="followup_attitude_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry} {self.at}"

@@ -9,9 +9,12 @@ from django.db.models import Q, QuerySet
 from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
 from vaxops.jurisdictions.models import Division
+from vaxops.registry.domain import mask_name, mask_phone
+from vaxops.registry.models import VillageGroup
 from vaxops.sites.models import Certificate, CertificateKind, StaffMember, StaffRole
 
-from .models import Course, Trainee, TraineeStatus
+from . import domain
+from .models import Course, FollowUpEntry, FollowUpList, Trainee, TraineeStatus
 
 EXPIRING_DAYS = 30
 
@@ -142,3 +145,79 @@ def training_block(*, user, on: dt.date | None = None) -> dict:
         "expiring": len(certificates_expiring(user=user, on=on)),
         "expiring_days": EXPIRING_DAYS,
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# The grid (网格化)
+# --------------------------------------------------------------------------------------------------
+
+FOLLOWUP_DAYS = 7
+
+
+def followup_lists_visible(*, user) -> QuerySet[FollowUpList]:
+    """A group's head sees only the lists handed to them (their group's people); village, township and
+    county workers see the lists of the groups in their jurisdiction."""
+    qs = FollowUpList.objects.select_related("group__village", "head")
+    if not user.has_perm("field.view_followuplist"):
+        return qs.none()
+    if user.role == "grid_head":
+        return qs.filter(head=user)
+    return qs.filter(_division_q(user, "group__village__code"))
+
+
+def followup_list_get(*, user, pk: int) -> FollowUpList | None:
+    return followup_lists_visible(user=user).filter(pk=pk).first()
+
+
+def _row(entry: FollowUpEntry, today: dt.date, days: int) -> dict:
+    r = entry.resident
+    last = list(entry.followups.all())
+    latest = last[-1] if last else None
+    return {
+        "entry": entry,
+        "name": mask_name(r.name),
+        "phone": mask_phone(r.phone) if r.phone else "",
+        "address": r.address,
+        "group": str(r.group) if r.group_id else "",
+        "willingness": r.get_willingness_display(),
+        "latest": latest,
+        "overdue": not entry.booked
+        and domain.overdue(
+            entry.last_at.astimezone(clock.localnow().tzinfo).date() if entry.last_at else None,
+            today=today,
+            days=days,
+        ),
+    }
+
+
+def entries_of(*, followup_list: FollowUpList, days: int = FOLLOWUP_DAYS) -> list[dict]:
+    """The list's people, masked, with their latest follow-up and whether they are overdue for one."""
+    today = clock.today()
+    entries = (
+        FollowUpEntry.objects.filter(followup_list=followup_list)
+        .select_related("resident__group")
+        .prefetch_related("followups")
+        .order_by("booked", "last_at", "id")
+    )
+    return [_row(e, today, days) for e in entries]
+
+
+def not_followed_up(*, user, days: int = FOLLOWUP_DAYS) -> list[dict]:
+    """People on the user's lists not followed up for ``days`` days (or never), not yet booked: the list a
+    head or a village worker works through first."""
+    today = clock.today()
+    since = clock.now() - dt.timedelta(days=days)
+    entries = (
+        FollowUpEntry.objects.filter(followup_list__in=followup_lists_visible(user=user), booked=False)
+        .filter(Q(last_at__isnull=True) | Q(last_at__lte=since))
+        .select_related("resident__group", "followup_list")
+        .prefetch_related("followups")
+        .order_by("last_at", "id")[:1000]
+    )
+    return [_row(e, today, days) for e in entries]
+
+
+def groups_visible(*, user) -> QuerySet[VillageGroup]:
+    return VillageGroup.objects.select_related("village", "head", "parent").filter(
+        _division_q(user, "village__code")
+    )

@@ -10,9 +10,14 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from vaxops.audit.services import audit_record
+from vaxops.campaign.selectors import LABELS as CATEGORY_LABELS
+from vaxops.campaign.selectors import LIST_CATEGORIES, mobilisation_list
 from vaxops.core import clock
 from vaxops.core.errors import PermissionDenied, ValidationFailed
 from vaxops.jurisdictions.models import Division, Level
+from vaxops.registry import services as registry_services
+from vaxops.registry.domain import mask_name
+from vaxops.registry.models import VillageGroup
 from vaxops.sites import services as site_services
 from vaxops.sites.models import CertificateKind, Session, SiteKind, StaffMember
 from vaxops.supply import services as supply_services
@@ -20,7 +25,18 @@ from vaxops.supply.models import CodeState, ColdChainUnit, TraceCode
 
 from . import domain
 from .errors import FieldErrorCode
-from .models import Course, CourseSession, TeamTrip, Trainee, TraineeStatus
+from .models import (
+    Attitude,
+    Contact,
+    Course,
+    CourseSession,
+    FollowUp,
+    FollowUpEntry,
+    FollowUpList,
+    TeamTrip,
+    Trainee,
+    TraineeStatus,
+)
 
 
 def _user(actor):
@@ -348,3 +364,107 @@ def team_stock_back(*, actor, trip: TeamTrip) -> TeamTrip:
         new={"dispatch": dispatch.number, "doses": dispatch.doses},
     )
     return t
+
+
+# --------------------------------------------------------------------------------------------------
+# The grid (网格化): mobilisation lists handed to a group's head, and the head's follow-ups
+# --------------------------------------------------------------------------------------------------
+
+
+def group_and_below(group: VillageGroup) -> list[int]:
+    """The group's id and those of every group nested in it (一级套一级)."""
+    ids, frontier = [group.pk], [group.pk]
+    while frontier:
+        frontier = list(VillageGroup.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+@transaction.atomic
+def followup_list_assign(
+    *, actor, group: VillageGroup, category: str, on: dt.date | None = None
+) -> FollowUpList:
+    """Hand a mobilisation list to the group's head: the group's people (and its nested groups') on the
+    ``category`` list today, as the actor sees them. The head must have a log-in."""
+    on = on or clock.today()
+    if category not in [c.value for c in LIST_CATEGORIES]:
+        raise ValidationFailed(
+            _("未知的动员名单：%(c)s") % {"c": category},
+            field="category",
+            code=FieldErrorCode.FOLLOWUP_INVALID,
+        )
+    if group.head_id is None:
+        raise ValidationFailed(
+            _("“%(group)s”的负责人没有系统账号，不能下发名单") % {"group": group.name},
+            field="group",
+            code=FieldErrorCode.FOLLOWUP_INVALID,
+        )
+    people = list(
+        mobilisation_list(user=actor, category=category, on=on, village_code=group.village.code)
+        .filter(group_id__in=group_and_below(group))
+        .values_list("pk", flat=True)
+    )
+    fl = FollowUpList.objects.create(
+        group=group,
+        head_id=group.head_id,
+        category=category,
+        title=f"{group.name} · {CATEGORY_LABELS[category]} · {on:%Y-%m-%d}"[:100],
+        created_at=clock.now(),
+        created_by=_user(actor),
+    )
+    FollowUpEntry.objects.bulk_create([FollowUpEntry(followup_list=fl, resident_id=pk) for pk in people])
+    audit_record(
+        actor=actor,
+        action="field.followup_list_assign",
+        obj=fl,
+        new={"group": group.pk, "head": group.head_id, "category": category, "people": len(people)},
+    )
+    return fl
+
+
+@transaction.atomic
+def followup_record(
+    *, actor, entry: FollowUpEntry, contact: str, attitude: str = "", reason: str = "", booked: bool = False
+) -> FollowUp:
+    """One follow-up of a person on a list by its head (or a worker of the village): the willingness said
+    goes to the registry with its history; 犹豫 or 拒绝 needs the reason."""
+    e = FollowUpEntry.objects.select_for_update().select_related("followup_list", "resident").get(pk=entry.pk)
+    if contact not in Contact.values:
+        raise ValidationFailed(_("请选择随访方式"), field="contact", code=FieldErrorCode.FOLLOWUP_INVALID)
+    if attitude and attitude not in Attitude.values:
+        raise ValidationFailed(_("请选择接种意愿"), field="attitude", code=FieldErrorCode.FOLLOWUP_INVALID)
+    if contact == Contact.UNREACHED and (attitude or booked):
+        raise ValidationFailed(
+            _("未联系上时不能登记意愿或预约"), field="contact", code=FieldErrorCode.FOLLOWUP_INVALID
+        )
+    reason = reason.strip()[:200]
+    if attitude in (Attitude.HESITANT, Attitude.REFUSED) and not reason:
+        raise ValidationFailed(
+            _("%(name)s：选择“%(a)s”须填写原因")
+            % {"name": mask_name(e.resident.name), "a": Attitude(attitude).label},
+            field="reason",
+            code=FieldErrorCode.FOLLOWUP_INVALID,
+        )
+    now = clock.now()
+    f = FollowUp.objects.create(
+        entry=e, at=now, by=actor, contact=contact, attitude=attitude, reason=reason, booked=booked
+    )
+    if attitude:
+        registry_services.resident_willingness_set(
+            actor=actor, resident=e.resident, willingness=attitude, reason=reason, source="followup"
+        )
+    FollowUpEntry.objects.filter(pk=e.pk).update(last_at=now, booked=e.booked or booked)
+    audit_record(
+        actor=actor,
+        action="field.followup_record",
+        obj=f,
+        new={
+            "entry": e.pk,
+            "resident": e.resident_id,
+            "contact": contact,
+            "attitude": attitude,
+            "reason": reason,
+            "booked": booked,
+        },
+    )
+    return f

@@ -16,4 +16,9 @@ urlpatterns = [
     path("sessions/<int:pk>/stock/", views.session_stock, name="session-stock"),
     path("sessions/<int:pk>/stock/out/", views.session_stock_out, name="session-stock-out"),
     path("sessions/<int:pk>/stock/<int:trip>/back/", views.session_stock_back, name="session-stock-back"),
+    path("grid/", views.grid, name="grid"),
+    path("grid/assign/", views.grid_assign, name="grid-assign"),
+    path("grid/overdue/", views.grid_overdue, name="grid-overdue"),
+    path("grid/lists/<int:pk>/", views.grid_list, name="grid-list"),
+    path("grid/lists/<int:pk>/entries/<int:entry>/", views.grid_record, name="grid-record"),
 ]

@@ -7,15 +7,19 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from vaxops.campaign.selectors import LABELS as CATEGORY_LABELS
+from vaxops.campaign.selectors import LIST_CATEGORIES
 from vaxops.catalog.models import Product
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.forms import form_values
 from vaxops.core.pages import message_error
 from vaxops.jurisdictions.models import Division, Level
+from vaxops.registry.domain import mask_name
 from vaxops.registry.selectors import employers_in_scope, villages_visible
 from vaxops.sites import services as site_services
 from vaxops.sites.models import Session, Site, SiteKind, VenueKind
@@ -23,8 +27,8 @@ from vaxops.sites.selectors import site_in_scope
 from vaxops.supply.models import ColdChainUnit
 
 from . import domain, selectors, services
-from .forms import ClassForm, CourseForm, EnrolForm, ExamForm, MobilePlanForm, StockOutForm
-from .models import TeamTrip, Trainee
+from .forms import ClassForm, CourseForm, EnrolForm, ExamForm, GroupForm, MobilePlanForm, StockOutForm
+from .models import Attitude, Contact, FollowUpEntry, TeamTrip, Trainee
 
 
 def _organisers(user):
@@ -329,3 +333,112 @@ def session_stock_back(request, pk: int, trip: int):
             request, _("已带回%(n)s剂（调拨单%(number)s）") % {"n": t.back.doses, "number": t.back.number}
         )
     return redirect("field:session-stock", pk)
+
+
+# --------------------------------------------------------------------------------------------------
+# The grid (网格化): lists handed to group heads, follow-ups on a phone
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("field.view_followuplist", raise_exception=True)
+def grid(request):
+    user = request.user
+    may_assign = user.has_perm("field.add_followuplist")
+    ctx = {
+        "lists": selectors.followup_lists_visible(user=user)[:100],
+        "may_assign": may_assign,
+        "groups": selectors.groups_visible(user=user).filter(head__isnull=False)[:300] if may_assign else [],
+        "categories": [(c.value, CATEGORY_LABELS[c]) for c in LIST_CATEGORIES],
+        "days": selectors.FOLLOWUP_DAYS,
+    }
+    return render(request, "field/grid.html", ctx)
+
+
+@login_required
+@require_POST
+@permission_required("field.add_followuplist", raise_exception=True)
+def grid_assign(request):
+    group = (
+        selectors.groups_visible(user=request.user)
+        .filter(pk=form_values(GroupForm(request.POST))["group"] or 0)
+        .first()
+    )
+    try:
+        if group is None:
+            raise VaxOpsError(_("请选择辖区内的村民小组（楼栋、单元）"), code="followup_out_of_scope")
+        fl = services.followup_list_assign(
+            actor=request.user, group=group, category=request.POST.get("category", "")
+        )
+    except VaxOpsError as e:
+        message_error(request, e)
+        return redirect("field:grid")
+    messages.success(
+        request, _("已下发：%(title)s（%(n)s人）") % {"title": fl.title, "n": fl.entries.count()}
+    )
+    return redirect("field:grid-list", fl.pk)
+
+
+def _days(request) -> int:
+    raw = request.GET.get("days", "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 365 else selectors.FOLLOWUP_DAYS
+
+
+@login_required
+@permission_required("field.view_followuplist", raise_exception=True)
+def grid_list(request, pk: int):
+    fl = selectors.followup_list_get(user=request.user, pk=pk)
+    if fl is None:
+        from django.http import Http404
+
+        raise Http404
+    days = _days(request)
+    ctx = {
+        "fl": fl,
+        "rows": selectors.entries_of(followup_list=fl, days=days),
+        "days": days,
+        "contacts": Contact.choices,
+        "attitudes": Attitude.choices,
+        "may_record": request.user.has_perm("field.add_followup"),
+    }
+    return render(request, "field/grid_list.html", ctx)
+
+
+@login_required
+@require_POST
+@permission_required("field.add_followup", raise_exception=True)
+def grid_record(request, pk: int, entry: int):
+    fl = selectors.followup_list_get(user=request.user, pk=pk)
+    e = (
+        FollowUpEntry.objects.filter(followup_list=fl, pk=entry).select_related("resident").first()
+        if fl
+        else None
+    )
+    if e is None:
+        message_error(request, _("该居民不在您的随访名单中"))
+        return redirect("field:grid")
+    try:
+        services.followup_record(
+            actor=request.user,
+            entry=e,
+            contact=request.POST.get("contact", ""),
+            attitude=request.POST.get("attitude", ""),
+            reason=request.POST.get("reason", ""),
+            booked=request.POST.get("booked") == "1",
+        )
+    except VaxOpsError as err:
+        message_error(request, err)
+    else:
+        messages.success(request, _("已记录%(name)s的随访") % {"name": mask_name(e.resident.name)})
+    return redirect(f"{reverse('field:grid-list', args=[fl.pk])}#entry-{e.pk}")
+
+
+@login_required
+@permission_required("field.view_followuplist", raise_exception=True)
+def grid_overdue(request):
+    days = _days(request)
+    return render(
+        request,
+        "field/grid_overdue.html",
+        {"rows": selectors.not_followed_up(user=request.user, days=days), "days": days},
+    )

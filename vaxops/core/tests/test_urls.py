@@ -100,6 +100,9 @@ class TestNamespaces:
         ("field:mobile", [], "/field/mobile/"),
         ("field:mobile-plan", ["M001"], "/field/mobile/M001/plan/"),
         ("field:session-stock", [3], "/field/sessions/3/stock/"),
+        ("field:grid", [], "/field/grid/"),
+        ("field:grid-list", [2], "/field/grid/lists/2/"),
+        ("field:grid-overdue", [], "/field/grid/overdue/"),
     ],
 )
 def test_it_keeps_the_public_paths(name, args, path):

@@ -104,3 +104,63 @@ def test_a_township_trains_a_nurse_who_is_assigned_at_once_at_an_employer(
     with page.expect_navigation():
         page.get_by_role("button", name="开诊").click()
     expect(page.locator("#session-status")).to_have_text("开诊")
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A phone: 390 × 844 CSS pixels, touch."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(10_000)
+    p = context.new_page()
+    try:
+        yield p
+    finally:
+        context.close()
+
+
+def test_a_village_head_works_a_follow_up_list_on_a_phone(phone, village_a1, cdc):
+    from vaxops.accounts.services import user_create
+    from vaxops.booking.tests.factories import resident
+    from vaxops.campaign.services import status_refresh
+    from vaxops.field import services
+    from vaxops.registry import services as registry_services
+    from vaxops.registry.models import WillingnessChange
+
+    head = user_create(username="zz1", password=PASSWORD, role="grid_head", division=village_a1)
+    group = registry_services.village_group_create(
+        actor=cdc, village=village_a1, name="第一村民小组", head_name="张组长", head=head
+    )
+    people = [
+        resident(village_a1, i, name=n, phone="13800000000") for i, n in enumerate(["王小明", "赵大红"], 1)
+    ]
+    registry_services.residents_group_set(actor=cdc, group=group, resident_ids=[p.pk for p in people])
+    status_refresh(resident_ids=[p.pk for p in people])
+    fl = services.followup_list_assign(actor=cdc, group=group, category="not_started")
+
+    _login(phone, "zz1")
+    phone.goto("/field/grid/")
+    with phone.expect_navigation():
+        phone.get_by_role("link", name=fl.title).click()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    card = phone.locator(".followup").filter(has_text="王*明")
+    expect(card).to_contain_text("138****0000")
+    card.get_by_role("radio", name="上门走访").check()
+    card.get_by_role("radio", name="拒绝").check()
+    card.get_by_label("原因（犹豫、拒绝时必填）").fill("年纪大，担心副作用")
+    with phone.expect_navigation():
+        card.get_by_role("button", name="保存随访").click()
+    expect(phone.locator(".msg.success")).to_contain_text("王*明")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    change = WillingnessChange.objects.get(resident=people[0])
+    assert (change.new, change.reason, change.by) == ("refused", "年纪大，担心副作用", head)
+    phone.goto("/field/grid/overdue/?days=7")
+    expect(phone.locator("#overdue")).to_contain_text("赵*红")
+    expect(phone.locator("#overdue")).not_to_contain_text("王*明")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
