@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,6 +30,7 @@ from vaxops.supply.models import ColdChainUnit
 from . import domain, selectors, services
 from .forms import ClassForm, CourseForm, EnrolForm, ExamForm, GroupForm, MobilePlanForm, StockOutForm
 from .models import Attitude, Contact, FollowUpEntry, TeamTrip, Trainee
+from .notice import notice_facts, notice_pdf, qr_svg
 
 
 def _organisers(user):
@@ -442,3 +444,40 @@ def grid_overdue(request):
         "field/grid_overdue.html",
         {"rows": selectors.not_followed_up(user=request.user, days=days), "days": days},
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The notice on the wall (接种注意事项)
+# --------------------------------------------------------------------------------------------------
+
+
+def _notice_site(request, code: str):
+    return get_object_or_404(Site.objects.select_related("division"), code=code)
+
+
+@login_required
+@permission_required("sites.view_site", raise_exception=True)
+def notice(request, code: str):
+    site = _notice_site(request, code)
+    facts = notice_facts(site=site, on=clock.today())
+    url = request.build_absolute_uri(facts["booking_path"])
+    size = "A3" if request.GET.get("size") == "A3" else "A4"
+    return render(request, "field/notice.html", {**facts, "url": url, "qr": qr_svg(url), "size": size})
+
+
+@login_required
+@permission_required("sites.view_site", raise_exception=True)
+def notice_pdf_view(request, code: str):
+    site = _notice_site(request, code)
+    facts = notice_facts(site=site, on=clock.today())
+    url = request.build_absolute_uri(facts["booking_path"])
+    size = "A3" if request.GET.get("size") == "A3" else "A4"
+    try:
+        pdf = notice_pdf(facts, url=url, size=size)
+    except VaxOpsError as e:
+        from vaxops.core.pages import error_page
+
+        return error_page(request, e)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="notice-{site.code}-{size}.pdf"'
+    return response

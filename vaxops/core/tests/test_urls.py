@@ -100,6 +100,8 @@ class TestNamespaces:
         ("field:mobile", [], "/field/mobile/"),
         ("field:mobile-plan", ["M001"], "/field/mobile/M001/plan/"),
         ("field:session-stock", [3], "/field/sessions/3/stock/"),
+        ("field:notice", ["QX-S001"], "/field/notice/QX-S001/"),
+        ("field:notice-pdf", ["QX-S001"], "/field/notice/QX-S001/notice.pdf"),
         ("field:grid", [], "/field/grid/"),
         ("field:grid-list", [2], "/field/grid/lists/2/"),
         ("field:grid-overdue", [], "/field/grid/overdue/"),

@@ -164,3 +164,28 @@ def test_a_village_head_works_a_follow_up_list_on_a_phone(phone, village_a1, cdc
     expect(phone.locator("#overdue")).to_contain_text("赵*红")
     expect(phone.locator("#overdue")).not_to_contain_text("王*明")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_site_prints_its_notice(page, cdc, village_a1):
+    from vaxops.booking.tests.factories import site
+
+    s = site(village_a1)
+    _login(page, "cdc")
+    page.goto(f"/sites/{s.code}/")
+    with page.expect_navigation():
+        page.locator("#notice-link").click()
+    expect(page.locator("#notice h1")).to_have_text("新冠病毒疫苗接种注意事项")
+    expect(page.locator("#notice-never")).to_contain_text("禁止接种")
+    expect(page.locator("#notice-hospital")).to_contain_text("清溪县人民医院")
+    expect(page.locator("#notice-qr svg")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator("header")).to_be_hidden()
+    expect(page.locator(".notice-tools")).to_be_hidden()
+    import re
+
+    pages = {fmt: len(re.findall(rb"/Type\s*/Page(?!s)", page.pdf(format=fmt))) for fmt in ("A4", "A3")}
+    print("printed pages", pages)
+    assert pages["A3"] == 1  # the wall's A3 sheet holds the whole notice
+    page.emulate_media(media="screen")
+    response = page.request.get(page.locator("#notice-pdf").get_attribute("href"))
+    assert response.headers["content-type"] == "application/pdf"
