@@ -64,6 +64,7 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
         "safety_panel": ("panel", county, None),
         "leader": ("leader", county, None),
         "auditor": ("auditor", county, None),
+        "grid_head": ("gridhead", village, None),
     }
     rows = []
     for role in ROLES:
@@ -131,6 +132,9 @@ def demo_seed(
     from vaxops.demo.safety import demo_safety_build
 
     demo_safety_build(county_code=COUNTY_CODE)
+    from vaxops.demo.field import demo_field_build
+
+    demo_field_build(county_code=COUNTY_CODE, today=today)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 
