@@ -30,6 +30,7 @@ urlpatterns = [
     path("safety/", include("vaxops.safety.urls")),
     path("exchange/", include("vaxops.exchange.urls")),
     path("settlement/", include("vaxops.settlement.urls")),
+    path("field/", include("vaxops.field.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -51,6 +51,12 @@ ROLES: tuple[Role, ...] = (
     Role("auditor", "市场监管局 / 审计", "Regulator / auditor", "division"),
     Role("medical_insurance", "县医疗保障局（医保）", "County medical insurance office", "division"),
     Role("finance", "县财政局", "County finance bureau", "division"),
+    Role(
+        "grid_head",
+        "网格负责人（村民小组长、楼长、单元长）",
+        "Grid head (village group, building or unit)",
+        "division",
+    ),
 )
 ROLE_BY_CODE = {r.code: r for r in ROLES}
 ROLE_CHOICES = [(r.code, r.name_zh) for r in ROLES]

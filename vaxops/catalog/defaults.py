@@ -381,3 +381,143 @@ QUESTION_SETS: Final[tuple[QuestionSet, ...]] = (
         bp_diastolic_max=100,
     ),
 )
+
+
+# --------------------------------------------------------------------------------------------------
+# The seed's own contraindication list (篇九: "…不予接种"), as a version a county may choose instead of the
+# technical guide's: loaded not in use; the county ticks 在用 (and sets its date) in the admin. Where the
+# seed says 不予接种 for a passing state (哺乳期, 备孕期, 大手术后恢复期…) the person is deferred until it
+# ends; for a lasting one (精神类疾病, 家族遗传性疾病, 心脏手术史…) vaccination is contraindicated.
+# --------------------------------------------------------------------------------------------------
+
+SEED_VERSION: Final = "2021-03-篇九"
+
+
+def _seed_questions() -> tuple[Question, ...]:
+    guide = {q.code: q for q in _questions()}
+
+    def yes_no(code: str, text: str, en: str, rule: Rule) -> Question:
+        return Question(code=code, text_zh=text, text_en=en, answer_type=AnswerType.BOOL, rule=rule)
+
+    def defer(reason: str, until: str) -> Rule:
+        return Rule(RuleAction.DEFER, reason, defer_condition=until)
+
+    def never(reason: str) -> Rule:
+        return Rule(RuleAction.CONTRAINDICATE, reason)
+
+    return (
+        guide["allergy_vaccine_severe"],
+        guide["allergy_component"],
+        guide["covid_dose_severe_reaction"],
+        guide["neurological"],
+        guide["acute_illness"],
+        yes_no(
+            "chronic_poorly_controlled",
+            "是否有高血压、糖尿病等基础疾病且药物控制不好？",
+            "Hypertension, diabetes or another underlying disease poorly controlled by drugs?",
+            defer("基础疾病药物控制不好，不予接种", "病情控制稳定后"),
+        ),
+        yes_no(
+            "mental_illness",
+            "是否患有精神类疾病（包括抑郁症）？",
+            "A mental illness, including depression?",
+            never("精神类疾病（包括抑郁症）者不予接种"),
+        ),
+        yes_no(
+            "hereditary_disease",
+            "是否有家族遗传性疾病（如白化病）？",
+            "A hereditary family disease (e.g. albinism)?",
+            never("有家族遗传性疾病者不予接种"),
+        ),
+        yes_no(
+            "cardio_unstable",
+            "是否处于心脑血管疾病不稳定期？",
+            "Cardiovascular or cerebrovascular disease in an unstable phase?",
+            defer("心脑血管疾病不稳定期不予接种", "病情稳定后"),
+        ),
+        yes_no(
+            "heart_surgery",
+            "是否有心脏手术史（如心脏搭桥、瓣膜置换、支架）？",
+            "Past heart surgery (bypass, valve replacement, stent)?",
+            never("有心脏手术史者不予接种"),
+        ),
+        yes_no(
+            "major_surgery_recovery",
+            "是否处于大手术后恢复期？",
+            "Recovering from major surgery?",
+            defer("大手术后恢复期不予接种", "术后恢复后"),
+        ),
+        Question(
+            code="blood_products_date",
+            text_zh="近三个月内是否使用过血液制品或免疫抑制剂？如有，请填写最后使用日期。",
+            text_en="Blood products or immunosuppressants in the last three months? If so, the last date.",
+            answer_type=AnswerType.DATE,
+            rule=Rule(
+                RuleAction.DEFER, "近三个月内使用过血液制品或免疫抑制剂，不予接种", defer_days_after_answer=90
+            ),
+        ),
+        yes_no(
+            "levothyroxine",
+            "是否正在服用优甲乐（左甲状腺素钠）？",
+            "Currently taking levothyroxine (Euthyrox)?",
+            defer("服用优甲乐者不予接种", "停药并经医生评估后"),
+        ),
+        yes_no(
+            "preparing_pregnancy",
+            "是否处于备孕期（计划3—6个月内怀孕）？",
+            "Planning a pregnancy within 3–6 months?",
+            defer("备孕期妇女不予接种", "备孕期结束后"),
+        ),
+        guide["pregnancy"],
+        yes_no(
+            "lactation",
+            "目前是否处于哺乳期？",
+            "Currently breastfeeding?",
+            defer("哺乳期者不予接种", "哺乳期结束后"),
+        ),
+        yes_no(
+            "immunosuppressant_long_term",
+            "是否长期服用免疫抑制剂？",
+            "Taking immunosuppressants long-term?",
+            never("长期服用免疫抑制剂者不予接种"),
+        ),
+        yes_no(
+            "anaemia",
+            "是否有中、重度贫血？",
+            "Moderate or severe anaemia?",
+            defer("中、重度贫血者不予接种", "贫血纠正后"),
+        ),
+        yes_no(
+            "antiviral_treatment",
+            "是否正在进行乙肝或幽门螺杆菌的抗病毒（抗菌）治疗？",
+            "Under antiviral treatment for hepatitis B or eradication treatment for H. pylori?",
+            defer("乙肝、幽门螺杆菌治疗期间不予接种", "治疗结束后"),
+        ),
+        yes_no(
+            "influenza_vaccine_contraindicated",
+            "是否有流感疫苗接种禁忌？",
+            "Any contraindication to influenza vaccine?",
+            never("有流感疫苗禁忌者本疫苗亦禁忌接种"),
+        ),
+        guide["other_vaccine_date"],
+        guide["remarks"],
+    )
+
+
+SEED_QUESTION_SET: Final = QuestionSet(
+    version=SEED_VERSION,
+    effective_from=dt.date(2021, 3, 1),
+    questions=_seed_questions(),
+    temp_max_c=37.3,
+    # "高血压控制稳定(140/90)以下才接种"
+    bp_systolic_max=140,
+    bp_diastolic_max=90,
+    in_use=False,
+)
+
+# Versions loaded beside the technical guide's, not in use until the county chooses one.
+LOCAL_QUESTION_SETS: Final[tuple[QuestionSet, ...]] = (SEED_QUESTION_SET,)
+
+QUESTION_SET_NOTES: Final[dict[str, str]] = {
+    SEED_VERSION: "本地版：工作报告篇九所列禁忌（哺乳期、备孕期等不予接种），县可选用以替代技术指南版",
+}

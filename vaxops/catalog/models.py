@@ -345,6 +345,11 @@ class QuestionSet(models.Model):
     bp_diastolic_max = models.PositiveSmallIntegerField(_("舒张压上限（mmHg）"), default=90)
     vitals_defer_days = models.PositiveSmallIntegerField(_("体征异常暂缓天数"), default=7)
     note = models.CharField(_("依据"), max_length=200, blank=True)
+    in_use = models.BooleanField(
+        _("在用"),
+        default=True,
+        help_text=_("县可选用技术指南版或本地版（按工作方案所列禁忌）；只有在用的版本按生效日期起作用"),
+    )
 
     class Meta:
         verbose_name = _("预检问题集")

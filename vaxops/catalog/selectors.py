@@ -189,6 +189,7 @@ def _question_sets_build() -> tuple[domain.QuestionSet, ...]:
             bp_systolic_max=s.bp_systolic_max,
             bp_diastolic_max=s.bp_diastolic_max,
             vitals_defer_days=s.vitals_defer_days,
+            in_use=s.in_use,
         )
         for s in QuestionSet.objects.order_by("effective_from", "version")
     )

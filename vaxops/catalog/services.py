@@ -156,7 +156,7 @@ def catalogue_defaults_ensure() -> dict[str, int]:
     created["phases"] = len(missing)
 
     existing = set(QuestionSet.objects.values_list("version", flat=True))
-    for qs in defaults.QUESTION_SETS:
+    for qs in (*defaults.QUESTION_SETS, *defaults.LOCAL_QUESTION_SETS):
         if qs.version in existing:
             continue
         row = QuestionSet.objects.create(
@@ -166,7 +166,8 @@ def catalogue_defaults_ensure() -> dict[str, int]:
             bp_systolic_max=qs.bp_systolic_max,
             bp_diastolic_max=qs.bp_diastolic_max,
             vitals_defer_days=qs.vitals_defer_days,
-            note="默认：篇八、篇九及技术指南",
+            note=defaults.QUESTION_SET_NOTES.get(qs.version, "默认：篇八、篇九及技术指南"),
+            in_use=qs.in_use,
         )
         Question.objects.bulk_create(_question_row(q, row, (i + 1) * 10) for i, q in enumerate(qs.questions))
         created["question_sets"] += 1

@@ -66,6 +66,7 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
         "auditor": ("auditor", county, None),
         "medical_insurance": ("yibao", county, None),
         "finance": ("caizheng", county, None),
+        "grid_head": ("gridhead", village, None),
     }
     rows = []
     for role in ROLES:
@@ -150,6 +151,9 @@ def demo_seed(
     from vaxops.demo.settlement import demo_settlement_build
 
     demo_settlement_build(today=today)
+    from vaxops.demo.field import demo_field_build
+
+    demo_field_build(county_code=COUNTY_CODE, today=today)
     from vaxops.certs.models import SigningKey
     from vaxops.certs.services import signing_key_generate
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 from vaxops.core.admin import AuditedModelAdmin, PersonalDataAdmin
 
 from . import domain
-from .models import Employer, ImportJob, PriorityGroup, Resident, Sector
+from .models import Employer, ImportJob, PriorityGroup, Resident, Sector, VillageGroup
 
 
 @admin.register(PriorityGroup)
@@ -25,6 +25,14 @@ class EmployerAdmin(AuditedModelAdmin):
     list_filter = ("sector",)
     search_fields = ("code", "name")
     raw_id_fields = ("division",)
+
+
+@admin.register(VillageGroup)
+class VillageGroupAdmin(AuditedModelAdmin):
+    list_display = ("name", "kind", "village", "parent", "head_name", "head")
+    list_filter = ("kind",)
+    search_fields = ("name", "head_name", "village__name")
+    raw_id_fields = ("village", "parent", "head")
 
 
 @admin.register(Resident)

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 class RegistryErrorCode(StrEnum):
     BIRTH_DATE_MISSING = "birth_date_missing"
+    GROUP_INVALID = "group_invalid"
+    WILLINGNESS_INVALID = "willingness_invalid"
     DUPLICATE = "duplicate"
     EMPLOYER_UNKNOWN = "employer_unknown"
     FILE_COLUMNS_MISSING = "file_columns_missing"

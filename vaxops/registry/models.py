@@ -84,6 +84,51 @@ class Sex(models.TextChoices):
     FEMALE = "F", _("女")
 
 
+class GroupKind(models.TextChoices):
+    GROUP = "group", _("村民小组")
+    BUILDING = "building", _("楼栋")
+    UNIT = "unit", _("单元")
+
+
+class VillageGroup(models.Model):
+    """A cell of the grid (网格化) inside a village or community: a 村民小组, a 楼栋 or a 单元 of a building,
+    nested one inside another (社区管楼长，楼长管单元长：一级套一级), each with its named head (组长、楼长、
+    单元长), who may hold a log-in (the ``grid_head`` role) to follow up the group's people."""
+
+    village = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("村（社区）")
+    )
+    parent = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("上一级")
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=GroupKind.choices, default=GroupKind.GROUP)
+    name = models.CharField(_("名称"), max_length=50)
+    head_name = models.CharField(_("负责人"), max_length=50, blank=True)
+    head_phone = models.CharField(_("负责人电话"), max_length=20, blank=True)
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grid_groups",
+        verbose_name=_("负责人账号"),
+    )
+
+    class Meta:
+        verbose_name = _("村民小组（楼栋、单元）")
+        verbose_name_plural = _("村民小组（楼栋、单元）")
+        ordering = ["village", "parent_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "parent", "name"], name="villagegroup_name_once"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=GroupKind.values), name="villagegroup_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent}·{self.name}" if self.parent_id else self.name
+
+
 class Resident(models.Model):
     """One person, one record (建档立卡), keyed by the normalised identity document."""
 
@@ -125,6 +170,16 @@ class Resident(models.Model):
         _("接种意愿"), max_length=10, choices=Willingness.choices, default=Willingness.UNKNOWN
     )
     willingness_reason = models.CharField(_("意愿原因"), max_length=200, blank=True)
+    group = models.ForeignKey(
+        VillageGroup,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="residents",
+        verbose_name=_("村民小组（楼栋、单元）"),
+        # Read only within one village (the village_code range narrows first); no index to pay on imports.
+        db_index=False,
+    )
     created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -171,6 +226,31 @@ class Resident(models.Model):
     @property
     def priority_group_code(self) -> str | None:
         return self.priority_group.code if self.priority_group_id else None
+
+
+class WillingnessChange(models.Model):
+    """One change of a person's willingness, with who recorded it, when, why and from where (a follow-up, a
+    correction): the history the import's single column cannot keep."""
+
+    resident = models.ForeignKey(
+        Resident, models.CASCADE, related_name="willingness_changes", verbose_name=_("居民")
+    )
+    old = models.CharField(_("原意愿"), max_length=10, choices=Willingness.choices)
+    new = models.CharField(_("新意愿"), max_length=10, choices=Willingness.choices)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    source = models.CharField(_("来源"), max_length=30, blank=True)
+    at = models.DateTimeField(_("时间"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+", verbose_name=_("记录人")
+    )
+
+    class Meta:
+        verbose_name = _("接种意愿变化")
+        verbose_name_plural = _("接种意愿变化")
+        ordering = ["resident", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.old}→{self.new}"
 
 
 class ImportJob(models.Model):

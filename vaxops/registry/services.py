@@ -1062,3 +1062,138 @@ def import_job_create(*, actor, upload, village_code: str = "", employer_code: s
         lambda: async_task("vaxops.registry.tasks.import_job_run", job.pk, task_name=f"import-{job.pk}")
     )
     return job
+
+
+# --------------------------------------------------------------------------------------------------
+# The grid (网格化): village groups, buildings and units, and willingness with its history
+# --------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def village_group_create(
+    *,
+    actor,
+    village: Division,
+    name: str,
+    kind: str = "group",
+    parent=None,
+    head_name: str = "",
+    head_phone: str = "",
+    head=None,
+):
+    """A 村民小组, 楼栋 or 单元 of a village, inside ``parent`` when nested (a unit inside its building), with
+    its head (and the head's log-in, if any)."""
+    from .models import GroupKind, VillageGroup
+
+    if village.level != Level.VILLAGE:
+        raise ValidationFailed(
+            _("%(name)s不是村（社区）") % {"name": village.name},
+            field="village",
+            code=RegistryErrorCode.GROUP_INVALID,
+        )
+    if kind not in GroupKind.values or not name.strip():
+        raise ValidationFailed(_("请填写小组名称和类型"), field="name", code=RegistryErrorCode.GROUP_INVALID)
+    if parent is not None and parent.village_id != village.pk:
+        raise ValidationFailed(
+            _("上一级“%(parent)s”不属于%(village)s") % {"parent": parent.name, "village": village.name},
+            field="parent",
+            code=RegistryErrorCode.GROUP_INVALID,
+        )
+    if head is not None and not (head.division_id and head.division.contains(village.code)):
+        raise ValidationFailed(
+            _("负责人账号%(user)s不属于%(village)s") % {"user": head.username, "village": village.name},
+            field="head",
+            code=RegistryErrorCode.GROUP_INVALID,
+        )
+    try:
+        with transaction.atomic():
+            group = VillageGroup.objects.create(
+                village=village,
+                parent=parent,
+                kind=kind,
+                name=name.strip()[:50],
+                head_name=head_name.strip()[:50],
+                head_phone=head_phone.strip()[:20],
+                head=head,
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            _("%(village)s已有“%(name)s”") % {"village": village.name, "name": name},
+            field="name",
+            code=RegistryErrorCode.GROUP_INVALID,
+        ) from None
+    audit_record(
+        actor=actor,
+        action="registry.village_group_create",
+        obj=group,
+        new={
+            "village": village.code,
+            "name": group.name,
+            "kind": kind,
+            "parent": parent.pk if parent else None,
+            "head": head.username if head else None,
+        },
+    )
+    return group
+
+
+@transaction.atomic
+def residents_group_set(*, actor, group, resident_ids: Iterable[int]) -> int:
+    """Put residents of the group's village into the group (a resident belongs to one); returns how many."""
+    ids = sorted({int(i) for i in resident_ids})
+    changed = Resident.objects.filter(pk__in=ids, village_id=group.village_id).update(group=group)
+    if changed != len(ids):
+        raise ValidationFailed(
+            _("有%(n)s名居民不属于%(village)s，不能编入“%(group)s”")
+            % {"n": len(ids) - changed, "village": group.village.name, "group": group.name},
+            field="residents",
+            code=RegistryErrorCode.GROUP_INVALID,
+        )
+    audit_record(actor=actor, action="registry.residents_group_set", obj=group, new={"residents": ids})
+    return changed
+
+
+@transaction.atomic
+def resident_willingness_set(
+    *, actor, resident: Resident, willingness: str, reason: str = "", source: str = ""
+):
+    """Change a person's willingness (愿意 / 犹豫 / 拒绝) and keep the change in its history (who, when, why,
+    from where): a follow-up records it here instead of a re-import overwriting the column. A refusal or a
+    hesitation needs its reason. Returns the change, or ``None`` when nothing changed."""
+    from .models import WillingnessChange
+
+    if willingness not in Willingness.values:
+        raise ValidationFailed(
+            _("未知的接种意愿：%(w)s") % {"w": willingness},
+            field="willingness",
+            code=RegistryErrorCode.WILLINGNESS_INVALID,
+        )
+    reason = reason.strip()[:200]
+    if willingness in (Willingness.HESITANT, Willingness.REFUSED) and not reason:
+        raise ValidationFailed(
+            _("%(name)s：选择“%(w)s”须填写原因")
+            % {"name": domain.mask_name(resident.name), "w": Willingness(willingness).label},
+            field="reason",
+            code=RegistryErrorCode.WILLINGNESS_INVALID,
+        )
+    r = Resident.objects.select_for_update().get(pk=resident.pk)
+    if r.willingness == willingness and r.willingness_reason == reason:
+        return None
+    change = WillingnessChange.objects.create(
+        resident=r,
+        old=r.willingness,
+        new=willingness,
+        reason=reason,
+        source=source[:30],
+        at=clock.now(),
+        by=actor if getattr(actor, "pk", None) else None,
+    )
+    Resident.objects.filter(pk=r.pk).update(willingness=willingness, willingness_reason=reason)
+    audit_record(
+        actor=actor,
+        action="registry.resident_willingness_set",
+        obj=r,
+        old={"willingness": r.willingness, "reason": r.willingness_reason},
+        new={"willingness": willingness, "reason": reason, "source": source},
+    )
+    return change

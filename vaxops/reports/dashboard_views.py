@@ -11,6 +11,7 @@ from vaxops.core.errors import VaxOpsError
 from vaxops.core.pages import error_page
 from vaxops.core.xlsx import xlsx_response
 from vaxops.exchange import selectors as exchange_selectors
+from vaxops.field.selectors import training_block
 from vaxops.settlement.selectors import dashboard_block as settlement_block
 
 from .dashboard import CHARTS, chart_table, dashboard_data
@@ -50,6 +51,7 @@ def dashboard(request):
             "is_township": data["level"] == 4,
             "exchange_backlog": exchange_selectors.backlog_total(user=request.user),
             "settlement": settlement_block(request.user),
+            "training": training_block(user=request.user),
         },
     )
 

@@ -13,6 +13,7 @@ from vaxops.core.errors import VaxOpsError
 from vaxops.core.pages import error_page, message_error
 from vaxops.core.xlsx import workbook_response
 from vaxops.exchange import selectors as exchange_selectors
+from vaxops.field.selectors import training_block
 
 from . import domain, services
 from .forms import ConfirmForm
@@ -64,6 +65,7 @@ def daily(request):
             "may_confirm": request.user.has_perm("reports.confirm_dailyreport"),
             "late_count": sum(1 for t in townships if t.late and t.confirmed is None),
             "exchange_backlog": exchange_selectors.backlog_total(user=request.user),
+            "training": training_block(user=request.user, on=day),
         },
     )
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "vaxops.safety",
     "vaxops.exchange",
     "vaxops.settlement",
+    "vaxops.field",
     "vaxops.desk",
     "vaxops.reports",
     "vaxops.demo",

@@ -41,6 +41,8 @@ __all__ = [
     "TimeRange",
     "WeeklyHours",
     "certificate_valid",
+    "desk_label",
+    "desk_serves",
     "may_assign",
     "open_intervals",
     "qualified",
@@ -430,8 +432,10 @@ def session_may_open(
     It opens only when all of the "四有" are confirmed (:func:`readiness_missing`), the site has a
     designated treatment hospital (定点救治医院) to transfer to, and every desk kind in
     ``required_desks`` (by default all four: 登记, 预检, 接种, 留观) has at least one staff member
-    assigned (``staffed_desks``: the desk kinds of the session's valid assignments, repeats allowed; a
-    mobile team may pass fewer ``required_desks``). Returns ``(True, "")`` or ``(False, reason)``,
+    assigned (``staffed_desks``: the desk kinds the session's valid assignments staff — the desk kind of
+    each assignment's role, repeats allowed). A mobile team (流动接种队) with combined desks, e.g. one
+    登记+预检 desk and one 接种+留观 desk (:func:`desk_serves`), opens with two desks once its people cover
+    the four steps. Returns ``(True, "")`` or ``(False, reason)``,
     the reason naming everything that is missing, separated by "；".
     """
     problems: list[str] = []
@@ -550,6 +554,19 @@ def qualified(
     return True, ""
 
 
+def desk_serves(kind: DeskKind | str, also: Iterable[DeskKind | str] = ()) -> tuple[DeskKind, ...]:
+    """The steps a desk serves: its own kind and the kinds it also serves (a combined desk of a mobile team
+    or a small temporary site: 登记+预检, 接种+留观), in the fixed order of :class:`DeskKind`, no repeats.
+    Raises ``ValueError`` for an unknown kind."""
+    kinds = {DeskKind(kind)} | {DeskKind(k) for k in also}
+    return tuple(k for k in DeskKind if k in kinds)
+
+
+def desk_label(kind: DeskKind | str, also: Iterable[DeskKind | str] = ()) -> str:
+    """A desk's Chinese name: "登记台" or, for a combined desk, "登记台+预检台"."""
+    return "+".join(k.label_zh for k in desk_serves(kind, also))
+
+
 def may_assign(
     role: StaffRole | str,
     desk_kind: DeskKind | str,
@@ -557,8 +574,10 @@ def may_assign(
     on: dt.date,
     *,
     requirements: Mapping[StaffRole, Sequence[CertificateKind]] = REQUIRED_CERTIFICATES,
+    also: Iterable[DeskKind | str] = (),
 ) -> tuple[bool, str]:
-    """Whether a staff member in ``role`` may be assigned to a desk of ``desk_kind`` on ``on``.
+    """Whether a staff member in ``role`` may be assigned to a desk of ``desk_kind`` (which ``also``
+    serves the steps listed there, see :func:`desk_serves`) on ``on``.
 
     Each role staffs its own desk (:data:`DESK_FOR_ROLE`: 预检 → 预检台, 登记 → 登记台, 接种 → 接种台,
     留观 → 留观区); medical rescue staff are on duty for the site and are not desk staff. The person
@@ -567,10 +586,11 @@ def may_assign(
     Returns ``(True, "")`` or ``(False, reason)`` with a Chinese reason.
     """
     role = StaffRole(role)
-    desk_kind = DeskKind(desk_kind)
+    serves = desk_serves(desk_kind, also)
+    where = desk_label(desk_kind, also)
     own = DESK_FOR_ROLE[role]
     if own is None:
-        return False, f"{role.label_zh}人员负责现场应急救治值守，不安排到{desk_kind.label_zh}"
-    if own is not desk_kind:
-        return False, f"{role.label_zh}人员不能安排到{desk_kind.label_zh}（应安排到{own.label_zh}）"
+        return False, f"{role.label_zh}人员负责现场应急救治值守，不安排到{where}"
+    if own not in serves:
+        return False, f"{role.label_zh}人员不能安排到{where}（应安排到{own.label_zh}）"
     return qualified(role, certificates, on, requirements=requirements)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 class SitesErrorCode(StrEnum):
     ASSIGNMENT_INCOMPLETE = "assignment_incomplete"
+    CERTIFICATE_INVALID = "certificate_invalid"
     DESK_NOT_FOUND = "desk_not_found"
     DESK_OTHER_SITE = "desk_other_site"
     QUOTA_CONFLICT = "quota_conflict"
@@ -33,3 +34,4 @@ class SitesErrorCode(StrEnum):
     STAFF_NOT_FOUND = "staff_not_found"
     STAFF_ROLE_MISSING = "staff_role_missing"
     STAFF_UNQUALIFIED = "staff_unqualified"
+    VENUE_INVALID = "venue_invalid"

@@ -58,6 +58,11 @@ class Site(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(1)],
     )
     active = models.BooleanField(_("启用"), default=True)
+    qualification_number = models.CharField(
+        _("接种单位资格编号"), max_length=60, blank=True, help_text=_("已取得资格的预防接种单位方可接种")
+    )
+    qualification_date = models.DateField(_("资格认定日期"), null=True, blank=True)
+    planned_opening = models.DateField(_("拟启用日期"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("接种单位")
@@ -79,6 +84,12 @@ class Desk(models.Model):
     site = models.ForeignKey(Site, models.CASCADE, related_name="desks", verbose_name=_("接种单位"))
     kind = models.CharField(_("类型"), max_length=20, choices=DeskKind.choices)
     number = models.PositiveSmallIntegerField(_("编号"))
+    also = models.JSONField(
+        _("兼作"),
+        default=list,
+        blank=True,
+        help_text=_("合并工作台另外承担的环节，如流动接种队的“登记+预检”台：registration、screening…"),
+    )
 
     class Meta:
         verbose_name = _("工作台")
@@ -87,7 +98,21 @@ class Desk(models.Model):
         constraints = [models.UniqueConstraint(fields=["site", "kind", "number"], name="desk_once")]
 
     def __str__(self) -> str:
+        if self.also:
+            return f"{domain.desk_label(self.kind, self.also)}{self.number}"
         return f"{self.get_kind_display()}{self.number}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not isinstance(self.also, list) or any(k not in DeskKind.values for k in self.also):
+            raise ValidationError(
+                {"also": _("兼作环节须为以下之一：%(kinds)s") % {"kinds": "、".join(DeskKind.values)}}
+            )
+
+    @property
+    def serves(self) -> tuple[domain.DeskKind, ...]:
+        return domain.desk_serves(self.kind, self.also or ())
 
 
 class OpeningHours(models.Model):
@@ -184,8 +209,17 @@ class SessionStatus(models.TextChoices):
     CLOSED = "closed", _("结束")
 
 
+class VenueKind(models.TextChoices):
+    SITE = "site", _("本接种单位")
+    VILLAGE = "village", _("村（社区）")
+    EMPLOYER = "employer", _("单位驻地")
+    ADDRESS = "address", _("其他地址")
+
+
 class Session(models.Model):
-    """One site's working day; it opens only when the "四有" readiness checklist is complete."""
+    """One site's working day; it opens only when the "四有" readiness checklist is complete. A mobile team
+    (流动接种队, a site of kind ``mobile``) or a temporary site works at a venue away from its base: a
+    village, an employer's premises or an address."""
 
     site = models.ForeignKey(Site, models.PROTECT, related_name="sessions", verbose_name=_("接种单位"))
     day = models.DateField(_("日期"))
@@ -193,6 +227,26 @@ class Session(models.Model):
         _("状态"), max_length=10, choices=SessionStatus.choices, default=SessionStatus.PLANNED
     )
     desks = models.PositiveSmallIntegerField(_("接种台数"))
+    venue_kind = models.CharField(
+        _("接种地点"), max_length=10, choices=VenueKind.choices, default=VenueKind.SITE
+    )
+    venue_village = models.ForeignKey(
+        "jurisdictions.Division",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("村（社区）"),
+    )
+    venue_employer = models.ForeignKey(
+        "registry.Employer",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("单位"),
+    )
+    venue_address = models.CharField(_("地址"), max_length=200, blank=True)
     opened_at = models.DateTimeField(_("开诊时间"), null=True, blank=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -212,10 +266,28 @@ class Session(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=SessionStatus.values), name="session_status_valid"
             ),
+            models.CheckConstraint(
+                condition=models.Q(venue_kind__in=VenueKind.values), name="session_venue_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.site} {self.day}"
+
+    @property
+    def venue_label(self) -> str:
+        """Where the session is held, in Chinese: the village, the employer or the address (with the
+        address added when given); the site's own address for a session at the site."""
+        kind = self.venue_kind
+        if kind == VenueKind.VILLAGE and self.venue_village_id:
+            name = self.venue_village.name
+        elif kind == VenueKind.EMPLOYER and self.venue_employer_id:
+            name = self.venue_employer.name
+        elif kind == VenueKind.ADDRESS:
+            return self.venue_address
+        else:
+            return self.site.address or self.site.name
+        return f"{name}（{self.venue_address}）" if self.venue_address else name
 
 
 class ReadinessCheck(models.Model):

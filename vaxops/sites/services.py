@@ -23,6 +23,7 @@ from .models import (
     SessionStatus,
     Site,
     StaffMember,
+    VenueKind,
 )
 from .signals import session_planned
 
@@ -55,17 +56,59 @@ def site_hours(site: Site) -> tuple[domain.WeeklyHours, list[domain.HoursExcepti
     return hours, excs
 
 
+def vaccination_desks(site: Site) -> int:
+    """How many of the site's desks vaccinate: 接种台 and combined desks that also vaccinate."""
+    return sum(1 for d in site.desks.all() if DeskKind.VACCINATION in d.serves)
+
+
+def _venue(*, site: Site, venue: dict | None) -> dict:
+    """The session's venue fields, checked: a village must be a village of the site's county or below, an
+    employer must be given for an employer venue, an address for an address venue."""
+    venue = dict(venue or {})
+    kind = venue.get("venue_kind") or VenueKind.SITE
+    out = {
+        "venue_kind": kind,
+        "venue_village": venue.get("venue_village"),
+        "venue_employer": venue.get("venue_employer"),
+        "venue_address": (venue.get("venue_address") or "").strip()[:200],
+    }
+    need = {
+        VenueKind.VILLAGE: ("venue_village", _("请选择接种地点所在的村（社区）")),
+        VenueKind.EMPLOYER: ("venue_employer", _("请选择接种地点所在的单位")),
+        VenueKind.ADDRESS: ("venue_address", _("请填写接种地点的地址")),
+    }
+    if kind not in VenueKind.values:
+        raise ValidationFailed(
+            _("未知的接种地点类型：%(kind)s") % {"kind": kind},
+            field="venue_kind",
+            code=SitesErrorCode.VENUE_INVALID,
+        )
+    if kind in need and not out[need[kind][0]]:
+        raise ValidationFailed(need[kind][1], field=need[kind][0], code=SitesErrorCode.VENUE_INVALID)
+    if kind != VenueKind.VILLAGE:
+        out["venue_village"] = None
+    if kind != VenueKind.EMPLOYER:
+        out["venue_employer"] = None
+    return out
+
+
 @transaction.atomic
-def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -> Session:
+def session_plan(
+    *, actor, site: Site, day: dt.date, desks: int | None = None, venue: dict | None = None
+) -> Session:
     """Create the session of ``site`` on ``day`` with its slots: the day's open hours cut into slots of
     ``site.slot_minutes``, each holding desks × throughput × minutes / 60 people, of which the site's
     walk-in share is kept for walk-ins (largest remainder rounding). The slot rows are booking's: it makes
-    them on ``signals.session_planned``, in this transaction. Refuses a day the site is closed."""
+    them on ``signals.session_planned``, in this transaction. Refuses a day the site is closed.
+
+    ``venue`` (``venue_kind``, ``venue_village``, ``venue_employer``, ``venue_address``) places the session
+    away from the site: a mobile team at a village or at an employer's premises."""
     if day < clock.today():
         raise ValidationFailed(
             _("不能为过去的日期安排场次"), field="day", code=SitesErrorCode.SESSION_IN_PAST
         )
-    desks = desks if desks is not None else site.desks.filter(kind=DeskKind.VACCINATION).count()
+    where = _venue(site=site, venue=venue)
+    desks = desks if desks is not None else vaccination_desks(site)
     if desks < 1:
         raise ValidationFailed(
             _("%(site_name)s没有接种台，请先登记接种台") % {"site_name": site.name},
@@ -85,7 +128,7 @@ def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -
     )
     try:
         with transaction.atomic():
-            session = Session.objects.create(site=site, day=day, desks=desks)
+            session = Session.objects.create(site=site, day=day, desks=desks, **where)
     except IntegrityError:
         raise ValidationFailed(
             _("%(site_name)s在%(day)s已有场次") % {"site_name": site.name, "day": format(day, "%Y-%m-%d")},
@@ -103,6 +146,10 @@ def session_plan(*, actor, site: Site, day: dt.date, desks: int | None = None) -
             "desks": desks,
             "slots": len(specs),
             "capacity": sum(spec.capacity for spec in specs),
+            "venue": where["venue_kind"],
+            "venue_village": where["venue_village"].code if where["venue_village"] else None,
+            "venue_employer": where["venue_employer"].code if where["venue_employer"] else None,
+            "venue_address": where["venue_address"],
         },
     )
     return session
@@ -157,7 +204,7 @@ def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, r
             field="role",
             code=SitesErrorCode.STAFF_ROLE_MISSING,
         )
-    ok, why = domain.may_assign(role, desk.kind, _certificates(staff), session.day)
+    ok, why = domain.may_assign(role, desk.kind, _certificates(staff), session.day, also=desk.also or ())
     if not ok:
         raise ValidationFailed(
             _("%(staff_name)s：%(why)s") % {"staff_name": staff.name, "why": why},
@@ -184,7 +231,10 @@ def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, r
 
 def session_open_check(session: Session) -> tuple[bool, str]:
     readiness = {c.item: c.confirmed_by.username for c in session.readiness.select_related("confirmed_by")}
-    staffed = [a.desk.kind for a in session.assignments.select_related("desk")]
+    # Each assignment staffs its role's step (on a combined desk, the step the person does there).
+    staffed = [
+        kind for a in session.assignments.all() if (kind := domain.DESK_FOR_ROLE[domain.StaffRole(a.role)])
+    ]
     return domain.session_may_open(
         readiness=readiness, designated_hospital=session.site.hospital_name, staffed_desks=staffed
     )
@@ -225,3 +275,43 @@ def session_close(*, actor, session: Session) -> Session:
     session.refresh_from_db()
     audit_record(actor=actor, action="sites.session_close", obj=session, new={"status": "closed"})
     return session
+
+
+@transaction.atomic
+def certificate_issue(
+    *,
+    actor,
+    staff: StaffMember,
+    kind: str,
+    number: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None,
+    issuer: str = "",
+) -> Certificate:
+    """Record a certificate a staff member has earned (a training course's pass issues the 培训合格证
+    through here, so nobody retypes it); the staff member may be assigned from ``valid_from``."""
+    try:
+        domain.Certificate(kind=kind, number=number, valid_from=valid_from, valid_to=valid_to)
+    except ValueError as e:
+        raise ValidationFailed(
+            _("%(staff_name)s：%(error)s") % {"staff_name": staff.name, "error": e},
+            field="number",
+            code=SitesErrorCode.CERTIFICATE_INVALID,
+        ) from None
+    cert = Certificate.objects.create(
+        staff=staff, kind=kind, number=number, valid_from=valid_from, valid_to=valid_to, issuer=issuer[:100]
+    )
+    audit_record(
+        actor=actor,
+        action="sites.certificate_issue",
+        obj=cert,
+        new={
+            "staff": staff.pk,
+            "kind": kind,
+            "number": number,
+            "valid_from": valid_from.isoformat(),
+            "valid_to": valid_to.isoformat() if valid_to else None,
+            "issuer": issuer,
+        },
+    )
+    return cert

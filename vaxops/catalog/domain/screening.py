@@ -101,6 +101,9 @@ class QuestionSet:
     bp_systolic_max: int = 140
     bp_diastolic_max: int = 90
     vitals_defer_days: int = 7
+    # A county chooses between versions (the technical guide's, its own from the seed's lists): only the
+    # versions in use are considered for a day.
+    in_use: bool = True
 
     def __post_init__(self) -> None:
         codes = [q.code for q in self.questions]
@@ -112,8 +115,8 @@ class QuestionSet:
 
 
 def question_set_for(question_sets: Iterable[QuestionSet], on: dt.date) -> QuestionSet | None:
-    """The latest version in effect on ``on``; ``None`` if every version starts later."""
-    usable = [qs for qs in question_sets if qs.effective_from <= on]
+    """The latest version in use and in effect on ``on``; ``None`` if every version in use starts later."""
+    usable = [qs for qs in question_sets if qs.in_use and qs.effective_from <= on]
     return max(usable, key=lambda qs: qs.effective_from) if usable else None
 
 

@@ -23,6 +23,7 @@ APP_NAMESPACES = {
     "safety",
     "exchange",
     "settlement",
+    "field",
 }
 
 
@@ -104,6 +105,16 @@ class TestNamespaces:
         ("settlement:statement", [3], "/settlement/statements/3/"),
         ("settlement:site", ["QX-S001"], "/settlement/sites/QX-S001/"),
         ("settlement:summary-pdf", ["2026-11"], "/settlement/months/2026-11/summary.pdf"),
+        ("field:training", [], "/field/training/"),
+        ("field:course", [4], "/field/training/4/"),
+        ("field:mobile", [], "/field/mobile/"),
+        ("field:mobile-plan", ["M001"], "/field/mobile/M001/plan/"),
+        ("field:session-stock", [3], "/field/sessions/3/stock/"),
+        ("field:notice", ["QX-S001"], "/field/notice/QX-S001/"),
+        ("field:notice-pdf", ["QX-S001"], "/field/notice/QX-S001/notice.pdf"),
+        ("field:grid", [], "/field/grid/"),
+        ("field:grid-list", [2], "/field/grid/lists/2/"),
+        ("field:grid-overdue", [], "/field/grid/overdue/"),
     ],
 )
 def test_it_keeps_the_public_paths(name, args, path):
