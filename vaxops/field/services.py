@@ -334,7 +334,7 @@ def team_stock_back(*, actor, trip: TeamTrip) -> TeamTrip:
     """What is left of the trip's product goes back to the home store: a dispatch from the team's place,
     received at home. Refuses a trip already returned or with nothing left."""
     t = (
-        TeamTrip.objects.select_for_update()
+        TeamTrip.objects.select_for_update(of=("self",))
         .select_related("session__site__stock_place", "product")
         .get(pk=trip.pk)
     )
