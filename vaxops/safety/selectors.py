@@ -287,3 +287,26 @@ def cases_for_clusters(*, since: dt.datetime) -> list[domain.CaseLite]:
             onset_at__gte=since
         ).values_list("id", "site_id", "lot_id", "onset_at", "signs", "serious")
     ]
+
+
+def session_cover(session) -> dict:
+    """The session's cover for its page: the paired hospital, its rescue staff (who may be put on duty),
+    those on duty, the ambulance, and the problems that keep the session from opening."""
+    from vaxops.sites.models import Assignment
+
+    from .models import AmbulanceCover
+    from .services import cover_problems, paired_hospital
+
+    hospital = paired_hospital(session.site)
+    on_duty = list(Assignment.objects.filter(session=session, role="rescue").select_related("staff"))
+    taken = {a.staff_id for a in on_duty}
+    return {
+        "hospital": hospital,
+        "on_duty": on_duty,
+        "candidates": [m for m in hospital.rescue_staff.filter(active=True) if m.pk not in taken]
+        if hospital
+        else [],
+        "ambulance": AmbulanceCover.objects.filter(session=session).first(),
+        "modes": AmbulanceCover.Mode.choices,
+        "problems": cover_problems(session),
+    }

@@ -424,6 +424,7 @@ def session_may_open(
     designated_hospital: str | None,
     staffed_desks: Iterable[DeskKind | str],
     required_desks: Iterable[DeskKind | str] = tuple(DeskKind),
+    more: Iterable[str] = (),
 ) -> tuple[bool, str]:
     """Whether a session may open, and why not.
 
@@ -432,7 +433,8 @@ def session_may_open(
     ``required_desks`` (by default all four: 登记, 预检, 接种, 留观) has at least one staff member
     assigned (``staffed_desks``: the desk kinds of the session's valid assignments, repeats allowed; a
     mobile team may pass fewer ``required_desks``). Returns ``(True, "")`` or ``(False, reason)``,
-    the reason naming everything that is missing, separated by "；".
+    the reason naming everything that is missing, separated by "；". ``more`` are further problems
+    found by the apps above (the rescue roster and the ambulance, from safety).
     """
     problems: list[str] = []
     missing = readiness_missing(readiness)
@@ -444,6 +446,7 @@ def session_may_open(
     empty = [d.label_zh for d in DeskKind if d in {DeskKind(r) for r in required_desks} and d not in have]
     if empty:
         problems.append("以下岗位无人值守：" + "、".join(empty))
+    problems.extend(more)
     if problems:
         return False, "不能开诊：" + "；".join(problems)
     return True, ""
@@ -552,7 +555,7 @@ def qualified(
 
 def may_assign(
     role: StaffRole | str,
-    desk_kind: DeskKind | str,
+    desk_kind: DeskKind | str | None,
     certificates: Iterable[Certificate],
     on: dt.date,
     *,
@@ -564,11 +567,17 @@ def may_assign(
     留观 → 留观区); medical rescue staff are on duty for the site and are not desk staff. The person
     must also be :func:`qualified` for the role that day: by default screening, vaccination and
     observation staff need a valid training certificate (a vaccinator at a 接种台 above all).
+    Medical rescue staff are assigned with ``desk_kind`` ``None`` (on duty for the site), trained too.
     Returns ``(True, "")`` or ``(False, reason)`` with a Chinese reason.
     """
     role = StaffRole(role)
-    desk_kind = DeskKind(desk_kind)
     own = DESK_FOR_ROLE[role]
+    if desk_kind is None:
+        # On duty for the whole site, at no desk: only medical rescue staff.
+        if own is not None:
+            return False, f"{role.label_zh}人员须安排到{own.label_zh}"
+        return qualified(role, certificates, on, requirements=requirements)
+    desk_kind = DeskKind(desk_kind)
     if own is None:
         return False, f"{role.label_zh}人员负责现场应急救治值守，不安排到{desk_kind.label_zh}"
     if own is not desk_kind:
