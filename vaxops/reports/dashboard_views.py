@@ -12,6 +12,7 @@ from vaxops.core.pages import error_page
 from vaxops.core.xlsx import xlsx_response
 
 from .dashboard import CHARTS, chart_table, dashboard_data
+from .safety_coldchain import safety_coldchain_block
 from .selectors import actor_scope
 
 PERMISSION = "reports.view_dashboard"
@@ -46,6 +47,9 @@ def dashboard(request):
             "big": request.GET.get("screen") == "big",
             "query": query.urlencode(),
             "is_township": data["level"] == 4,
+            "safety_coldchain": safety_coldchain_block(
+                scope=actor_scope(request.user), day=parse_day(data["date"]) or clock.today()
+            ),
         },
     )
 

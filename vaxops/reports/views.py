@@ -15,6 +15,7 @@ from vaxops.core.xlsx import workbook_response
 
 from . import domain, services
 from .forms import ConfirmForm
+from .safety_coldchain import safety_coldchain_block
 from .selectors import actor_scope, daily_status
 
 COLUMNS = (
@@ -62,6 +63,7 @@ def daily(request):
             "past_due": clock.localnow().replace(tzinfo=None) > due,
             "may_confirm": request.user.has_perm("reports.confirm_dailyreport"),
             "late_count": sum(1 for t in townships if t.late and t.confirmed is None),
+            "safety_coldchain": safety_coldchain_block(scope=actor_scope(request.user), day=day),
         },
     )
 

@@ -247,6 +247,34 @@ def adverse_events_today(scope: Scope, day: dt.date) -> list[dict]:
     )
 
 
+def aefi_by_township(*, codes: list[str], day: dt.date) -> dict[str, int]:
+    """Reports made on ``day`` per township code (the person's village's township, 9-digit prefix), for
+    the daily report's column; every code present (0 when none)."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    out = dict.fromkeys(codes, 0)
+    by_prefix = {c[:9]: c for c in codes}
+    for village, n in (
+        AdverseEventReport.objects.filter(
+            reported_at__gte=start, reported_at__lt=start + dt.timedelta(days=1)
+        )
+        .values_list("village_code")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        code = by_prefix.get((village or "")[:9])
+        if code is not None:
+            out[code] += n
+    return out
+
+
+def serious_count(*, low: str, high: str, day: dt.date) -> int:
+    """Serious reports (严重疑似异常反应) reported up to the end of ``day`` for people living in the range."""
+    end = timezone.make_aware(dt.datetime.combine(day, dt.time.min)) + dt.timedelta(days=1)
+    return AdverseEventReport.objects.filter(
+        serious=True, reported_at__lt=end, village_code__gte=low, village_code__lte=high
+    ).count()
+
+
 # ------------------------------------------------------------------------------------ signal inputs
 
 
