@@ -41,7 +41,7 @@
       }],
     });
     var svg = box.querySelector("svg");
-    if (svg) { svg.hidden = true; }
+    if (svg) { svg.classList.add("replaced"); }
     box.setAttribute("data-drawn", "echarts");
     window.addEventListener("resize", function () { chart.resize(); });
   }
