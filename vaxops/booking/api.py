@@ -154,9 +154,9 @@ class AssignmentOut(Schema):
     id: int
     staff_id: int
     staff_name: str
-    desk_id: int
-    desk: str
-    desk_kind: str
+    desk_id: int | None
+    desk: str | None
+    desk_kind: str | None
     role: str
     role_label: str
 
@@ -405,8 +405,8 @@ def _session_detail(s: Session) -> dict:
             "staff_id": a.staff_id,
             "staff_name": a.staff.name,
             "desk_id": a.desk_id,
-            "desk": str(a.desk),
-            "desk_kind": a.desk.kind,
+            "desk": str(a.desk) if a.desk else None,
+            "desk_kind": a.desk.kind if a.desk else None,
             "role": a.role,
             "role_label": a.get_role_display(),
         }

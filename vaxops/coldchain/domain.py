@@ -50,6 +50,8 @@ class ExcursionKind(enum.StrEnum):
     HEAT = "heat"
     WARNING = "warning"
     SILENT = "silent"
+    # Not found by the engine: a dispatch received with its temperature on arrival outside the range.
+    ARRIVAL = "arrival"
 
     @property
     def label_zh(self) -> str:
@@ -61,6 +63,7 @@ _KIND_ZH: Final[dict[ExcursionKind, str]] = {
     ExcursionKind.HEAT: "高温",
     ExcursionKind.WARNING: "超出温度范围",
     ExcursionKind.SILENT: "传感器无数据",
+    ExcursionKind.ARRIVAL: "到货温度异常",
 }
 
 # The kinds that put the unit's stock on hold (quarantine); a warning or a silent sensor only notifies.
@@ -350,3 +353,8 @@ def manual_log_missing(
     if not afternoon and local_now >= due_afternoon:
         missing.append(ManualSlot.AFTERNOON)
     return tuple(missing)
+
+
+def arrival_in_range(celsius: Decimal, low: Decimal, high: Decimal) -> bool:
+    """Whether a dispatch's temperature on arrival lies in the product's storage range (bounds included)."""
+    return low <= celsius <= high

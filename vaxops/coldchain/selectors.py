@@ -159,3 +159,50 @@ def manual_entries(*, equipment: Equipment, day: dt.date):
 
 def last_reading_at(*, equipment: Equipment):
     return Reading.objects.filter(sensor__equipment=equipment).aggregate(m=Max("at"))["m"]
+
+
+# ------------------------------------------------------------------------------------ counts for others
+
+
+def _division_q(scope, field: str) -> Q:
+    """Rows whose division code lies in the scope's range (everything when unrestricted; nothing for an
+    employer's scope, which holds no places)."""
+    if scope.unrestricted:
+        return Q()
+    if scope.code_low is None:
+        return Q(pk__in=[])
+    return Q(**{f"{field}__gte": scope.code_low, f"{field}__lte": scope.code_high})
+
+
+def excursion_counts(scope, day: dt.date | None = None) -> dict:
+    """Plain figures for the daily report and the dashboard (reports reads them; coldchain never imports
+    reports), for the units whose place lies in ``scope`` (a ``Scope``): open excursions (not closed) by kind,
+    those opened on ``day``, and the doses quarantined now."""
+    from django.utils import timezone
+
+    from vaxops.supply.models import CodeState, TraceCode
+
+    place_q = _division_q(scope, "unit__place__division__code")
+    open_qs = Excursion.objects.filter(Q(equipment__in=Equipment.objects.filter(place_q))).exclude(
+        status=domain.ExcursionStatus.CLOSED.value
+    )
+    by_kind = dict.fromkeys((k.value for k in domain.ExcursionKind), 0)
+    for kind, n in open_qs.values_list("kind").annotate(n=Count("id")).order_by():
+        by_kind[kind] = n
+    opened_today = 0
+    if day is not None:
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        opened_today = (
+            Excursion.objects.filter(equipment__in=Equipment.objects.filter(place_q))
+            .filter(start__gte=start, start__lt=start + dt.timedelta(days=1))
+            .exclude(kind=domain.ExcursionKind.SILENT.value)
+            .count()
+        )
+    code_q = _division_q(scope, "place__division__code")
+    quarantined = TraceCode.objects.filter(code_q, state=CodeState.QUARANTINED).count()
+    return {
+        "open": sum(n for k, n in by_kind.items() if k != domain.ExcursionKind.SILENT.value),
+        "open_by_kind": by_kind,
+        "opened_today": opened_today,
+        "quarantined_doses": quarantined,
+    }

@@ -18,13 +18,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vaxops.audit.services import audit_record
+from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.core import clock
 from vaxops.core.errors import CoreErrorCode, PermissionDenied, ValidationFailed
+from vaxops.notify.services import notification_queue
+from vaxops.sites.models import StaffMember
 from vaxops.supply import services as supply_services
 from vaxops.supply.models import TraceCode
 
@@ -166,7 +170,10 @@ def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, res
     rows = sorted(new.items())
     readings_insert(sensor_id=sensor.pk, rows=rows, source=source, user_id=user.pk if user else None)
     result.stored += len(rows)
-    opened, updated, quarantined = _evaluate(actor=actor, sensor=sensor, low=min(new), high=max(new))
+    inside = {at: c for at, c in stored.items() if at not in new} | new
+    opened, updated, quarantined = _evaluate(
+        actor=actor, sensor=sensor, low=min(new), high=max(new), inside=inside
+    )
     result.excursions_opened += opened
     result.excursions_updated += updated
     result.codes_quarantined += quarantined
@@ -224,24 +231,45 @@ def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], 
             c.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(part))}", params)  # noqa: S608
 
 
-def _window(sensor: Sensor, rules: domain.Rules, low: dt.datetime, high: dt.datetime) -> list[domain.Reading]:
+def _window(
+    sensor: Sensor,
+    rules: domain.Rules,
+    low: dt.datetime,
+    high: dt.datetime,
+    inside: dict[dt.datetime, Decimal] | None = None,
+) -> list[domain.Reading]:
     """The stored readings the engine needs to judge the moments ``low``…``high`` again: every run meeting
-    them is cut by an in-range reading on each side (or by the ends of the record)."""
+    them is cut by an in-range reading on each side (or by the ends of the record). ``inside``: the
+    readings of ``low``…``high`` the caller already holds (the batch just stored and those found stored
+    there), so only the edges around them are read back, never the batch itself."""
     qs = Reading.objects.filter(sensor=sensor)
     in_range = qs.filter(celsius__gte=rules.low_c, celsius__lte=rules.high_c)
     before = in_range.filter(at__lt=low).order_by("-at").values_list("at", flat=True).first()
     after = in_range.filter(at__gt=high).order_by("at").values_list("at", flat=True).first()
-    window = qs
-    if before is not None:
-        window = window.filter(at__gte=before)
-    if after is not None:
-        window = window.filter(at__lte=after)
-    return [domain.Reading(at, c) for at, c in window.order_by("at").values_list("at", "celsius")]
+    if inside is None:
+        window = qs
+        if before is not None:
+            window = window.filter(at__gte=before)
+        if after is not None:
+            window = window.filter(at__lte=after)
+        return [domain.Reading(at, c) for at, c in window.order_by("at").values_list("at", "celsius")]
+    left = Q(at__lt=low) if before is None else Q(at__gte=before, at__lt=low)
+    right = Q(at__gt=high) if after is None else Q(at__gt=high, at__lte=after)
+    edges = dict(qs.filter(left | right).values_list("at", "celsius"))
+    merged = edges | inside
+    return [domain.Reading(at, merged[at]) for at in sorted(merged)]
 
 
-def _evaluate(*, actor, sensor: Sensor, low: dt.datetime, high: dt.datetime) -> tuple[int, int, int]:
+def _evaluate(
+    *,
+    actor,
+    sensor: Sensor,
+    low: dt.datetime,
+    high: dt.datetime,
+    inside: dict[dt.datetime, Decimal] | None = None,
+) -> tuple[int, int, int]:
     rules = sensor.rules()
-    readings = _window(sensor, rules, low, high)
+    readings = _window(sensor, rules, low, high, inside)
     found = domain.excursions(readings, rules)
     if not found:
         return 0, 0, 0
@@ -249,17 +277,17 @@ def _evaluate(*, actor, sensor: Sensor, low: dt.datetime, high: dt.datetime) -> 
     known = list(
         Excursion.objects.select_for_update().filter(sensor=sensor, start__lte=last).exclude(end__lt=first)
     )
-    opened = updated = quarantined = 0
+    updated = quarantined = 0
+    fresh: list[domain.Excursion] = []
     for f in found:
         match = next(
             (e for e in known if e.kind == f.kind.value and f.overlaps(e.start, e.end)),
             None,
         )
         if match is None:
-            e, n = _open(actor=actor, sensor=sensor, found=f)
-            known.append(e)
-            opened += 1
-            quarantined += n
+            if any(g.kind is f.kind and f.overlaps(g.start, g.end) for g in fresh):
+                continue  # the engine gives one run per stretch; kept for safety against a double
+            fresh.append(f)
             continue
         changed = _extend(match, f)
         if changed:
@@ -269,7 +297,9 @@ def _evaluate(*, actor, sensor: Sensor, low: dt.datetime, high: dt.datetime) -> 
                 domain.ExcursionStatus.ACKNOWLEDGED.value,
             ):
                 quarantined += _quarantine(actor=actor, excursion=match)
-    return opened, updated, quarantined
+    if fresh:
+        quarantined += _open_many(actor=actor, sensor=sensor, found=fresh)
+    return len(fresh), updated, quarantined
 
 
 def _fields(f: domain.Excursion) -> dict:
@@ -330,6 +360,52 @@ def _open(*, actor, sensor: Sensor, found: domain.Excursion) -> tuple[Excursion,
     return e, n
 
 
+def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
+    """Open the new excursions of one sensor together (the bulk path): one INSERT for the rows, one for
+    their audit events, one for the in-app alerts, the keeper's phone read once; the unit's stock is
+    quarantined for each freeze or heat. Returns the codes quarantined."""
+    if len(found) == 1:
+        return _open(actor=actor, sensor=sensor, found=found[0])[1]
+    eq = sensor.equipment
+    now = clock.now()
+    rows = Excursion.objects.bulk_create(
+        [
+            Excursion(equipment=eq, sensor=sensor, kind=f.kind.value, opened_at=now, **_fields(f))
+            for f in found
+        ]
+    )
+    if any(e.pk is None for e in rows):  # a database that does not return the ids of a bulk insert
+        rows = list(Excursion.objects.filter(sensor=sensor, opened_at=now).order_by("id"))
+    held = {e.pk: (_quarantine(actor=actor, excursion=e) if e.holds_stock else 0) for e in rows}
+    audit_record_many(
+        actor=actor,
+        action="coldchain.excursion_open",
+        object_type="coldchain.excursion",
+        items=[
+            (
+                e.pk,
+                None,
+                {
+                    "equipment": eq.code,
+                    "kind": e.kind,
+                    "start": e.start.isoformat(),
+                    "extreme": str(e.extreme) if e.extreme is not None else None,
+                    "codes_quarantined": held[e.pk],
+                },
+            )
+            for e in rows
+        ],
+    )
+    keeper = _keeper_phones(eq)
+    alerts: list[StaffAlert] = []
+    for e in rows:
+        text = _excursion_text(e, quarantined=held[e.pk])
+        alerts += _alert_rows(eq=eq, kind=_alert_kind(held[e.pk]), text=text, excursion=e, now=now)
+        _sms_excursion(e, text=text, keeper=keeper)
+    StaffAlert.objects.bulk_create(alerts)
+    return sum(held.values())
+
+
 def _quarantine(*, actor, excursion: Excursion) -> int:
     """Quarantine the unit's stock from the excursion's start (in the caller's transaction)."""
     eq = excursion.equipment
@@ -351,8 +427,8 @@ def _quarantine(*, actor, excursion: Excursion) -> int:
     return len(ids)
 
 
-def _alert(*, eq: Equipment, kind: str, text: str, excursion=None, key: str = "") -> None:
-    now = clock.now()
+def _alert_rows(*, eq: Equipment, kind: str, text: str, excursion=None, key: str = "", now=None) -> list:
+    now = now or clock.now()
     rows = []
     if eq.keeper_id:
         rows.append(
@@ -377,10 +453,15 @@ def _alert(*, eq: Equipment, kind: str, text: str, excursion=None, key: str = ""
             key=f"{key}:county" if key else "",
         )
     )
+    return rows
+
+
+def _alert(*, eq: Equipment, kind: str, text: str, excursion=None, key: str = "") -> None:
+    rows = _alert_rows(eq=eq, kind=kind, text=text, excursion=excursion, key=key)
     StaffAlert.objects.bulk_create(rows, ignore_conflicts=bool(key))
 
 
-def _alert_excursion(e: Excursion, *, quarantined: int) -> None:
+def _excursion_text(e: Excursion, *, quarantined: int) -> str:
     eq = e.equipment
     when = timezone.localtime(e.start).strftime("%m-%d %H:%M")
     text = _("%(unit)s（%(place)s）%(kind)s：自%(when)s起") % {
@@ -393,12 +474,139 @@ def _alert_excursion(e: Excursion, *, quarantined: int) -> None:
         text += _("，极值%(extreme)s℃") % {"extreme": e.extreme}
     if quarantined:
         text += _("；已隔离%(n)s个追溯码，待县疾控评估") % {"n": quarantined}
-    _alert(
-        eq=eq,
-        kind=AlertKind.EXCURSION if not quarantined else AlertKind.QUARANTINE,
-        text=text[:300],
-        excursion=e,
+    return text[:300]
+
+
+def _alert_kind(quarantined: int) -> str:
+    return AlertKind.EXCURSION if not quarantined else AlertKind.QUARANTINE
+
+
+def _alert_excursion(e: Excursion, *, quarantined: int) -> None:
+    text = _excursion_text(e, quarantined=quarantined)
+    _alert(eq=e.equipment, kind=_alert_kind(quarantined), text=text, excursion=e)
+    _sms_excursion(e, text=text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Transport: the temperature on arrival (supply.signals.dispatch_received)
+# --------------------------------------------------------------------------------------------------
+
+DEFAULT_RANGE = (Decimal("2.0"), Decimal("8.0"))
+
+
+def arrival_check(*, actor, dispatch) -> Excursion | None:
+    """A dispatch received with its temperature on arrival (in supply's transaction): in the product's
+    storage range (2–8 ℃ when the product has none) nothing happens; outside it the dispatch's codes that
+    arrived are quarantined at once and an excursion of kind "到货温度异常" is filed on the unit they went
+    into (its alerts and texts as for any excursion), for the county to release or destroy like the others.
+    Returns the excursion, or ``None``."""
+    celsius = dispatch.arrival_celsius
+    if celsius is None:
+        return None
+    product = dispatch.product
+    low = product.storage_min_c if product.storage_min_c is not None else DEFAULT_RANGE[0]
+    high = product.storage_max_c if product.storage_max_c is not None else DEFAULT_RANGE[1]
+    if domain.arrival_in_range(Decimal(celsius), Decimal(low), Decimal(high)):
+        return None
+    arrived = list(
+        TraceCode.objects.filter(dispatch=dispatch, place=dispatch.to_place).values_list("id", "unit_id")
     )
+    units = [u for _i, u in arrived if u]
+    eq = (
+        Equipment.objects.select_related("unit__place").filter(unit_id__in=units[:1]).first()
+        if units
+        else None
+    )
+    if eq is None:
+        eq = (
+            Equipment.objects.select_related("unit__place")
+            .filter(unit__place=dispatch.to_place)
+            .order_by("code")
+            .first()
+        )
+    reason = _("调拨单%(n)s到货温度%(c)s℃，超出储存温度%(low)s～%(high)s℃") % {
+        "n": dispatch.number,
+        "c": celsius,
+        "low": low,
+        "high": high,
+    }
+    ids = supply_services.codes_quarantine_listed(
+        actor=actor, code_ids=[i for i, _u in arrived], reason=reason, reference=f"dispatch:{dispatch.number}"
+    )
+    if eq is None:  # a place without registered equipment: the codes are held; nothing to file it on
+        audit_record(
+            actor=actor,
+            action="coldchain.arrival_out_of_range",
+            obj=dispatch,
+            new={"celsius": str(celsius), "codes_quarantined": len(ids), "equipment": None},
+        )
+        return None
+    at = dispatch.received_at or clock.now()
+    e = Excursion.objects.create(
+        equipment=eq,
+        sensor=sensor_default(equipment=eq),
+        kind=domain.ExcursionKind.ARRIVAL.value,
+        start=at,
+        last_seen=at,
+        end=at,
+        extreme=celsius,
+        duration_seconds=0,
+        opened_at=clock.now(),
+        codes_quarantined=len(ids),
+    )
+    QuarantinedCode.objects.bulk_create(
+        [QuarantinedCode(excursion=e, code_id=i) for i in ids], ignore_conflicts=True
+    )
+    audit_record(
+        actor=actor,
+        action="coldchain.excursion_open",
+        obj=e,
+        new={
+            "equipment": eq.code,
+            "kind": e.kind,
+            "dispatch": dispatch.number,
+            "extreme": str(celsius),
+            "codes_quarantined": len(ids),
+        },
+    )
+    _alert_excursion(e, quarantined=len(ids))
+    return e
+
+
+def duty_phones() -> list[str]:
+    """The county's cold-chain duty phones (settings ``VAXOPS_COLDCHAIN["duty_phones"]``)."""
+    return [str(p) for p in (getattr(settings, "VAXOPS_COLDCHAIN", {}) or {}).get("duty_phones", ()) if p]
+
+
+def _keeper_phones(eq: Equipment) -> list[str]:
+    """The phones of the unit's keeper (their staff records)."""
+    if not eq.keeper_id:
+        return []
+    return list(
+        StaffMember.objects.filter(user_id=eq.keeper_id, active=True)
+        .exclude(phone="")
+        .values_list("phone", flat=True)
+    )
+
+
+def _sms_excursion(e: Excursion, *, text: str, keeper: list[str] | None = None) -> None:
+    """Text the responsible staff through notify, once per excursion and phone: the unit's keeper (the phone
+    of their staff record) for every excursion, and the county's duty phones for a freeze, heat or an
+    arrival out of range (a hold)."""
+    phones: list[str] = list(_keeper_phones(e.equipment) if keeper is None else keeper)
+    if e.kind in (
+        domain.ExcursionKind.FREEZE.value,
+        domain.ExcursionKind.HEAT.value,
+        domain.ExcursionKind.ARRIVAL.value,
+    ):
+        phones += duty_phones()
+    for phone in dict.fromkeys(phones):
+        notification_queue(
+            template="coldchain_excursion",
+            phone=phone,
+            text=_("【冷链】") + text,
+            reference=f"excursion:{e.pk}:{phone}",
+        )
 
 
 # --------------------------------------------------------------------------------------------------

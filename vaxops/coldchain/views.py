@@ -104,6 +104,13 @@ def unit(request, code: str):
     until = clock.now()
     since = until - dt.timedelta(days=days)
     readings = [(r.at, float(r.celsius)) for r in selectors.readings_of(equipment=eq, since=since)]
+    excursions = list(selectors.excursions_of(equipment=eq)[:100])
+    # The excursions within the curve's window, for the chart to shade: [start, end, kind].
+    shaded = [
+        [e.start.isoformat(), (e.end or until).isoformat(), e.kind]
+        for e in excursions
+        if e.kind != "silent" and (e.end or until) >= since
+    ]
     return render(
         request,
         "coldchain/unit.html",
@@ -111,8 +118,9 @@ def unit(request, code: str):
             "eq": eq,
             "days": days,
             "curve": curve(readings, since=since, until=until, low=float(eq.low_c), high=float(eq.high_c)),
+            "shaded": json.dumps(shaded),
             "last": readings[-1] if readings else None,
-            "excursions": list(selectors.excursions_of(equipment=eq)[:100]),
+            "excursions": excursions,
             "assess_form": AssessForm(),
         },
     )

@@ -164,7 +164,9 @@ def _context(request, session: Session, tab: str, **extra) -> dict:
         "assignment": assignment,
         "not_today": session.day != today,
         "tabs": _screens(
-            request.user, session, mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment else None
+            request.user,
+            session,
+            mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment and assignment.desk else None,
         ),
     }
     ctx.update(extra)
@@ -300,7 +302,9 @@ def home(request):
                 "session": s,
                 "assignment": assignment,
                 "screens": _screens(
-                    user, s, mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment else None
+                    user,
+                    s,
+                    mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment and assignment.desk else None,
                 ),
             }
         )

@@ -15,6 +15,7 @@ from vaxops.field.selectors import training_block
 from vaxops.settlement.selectors import dashboard_block as settlement_block
 
 from .dashboard import CHARTS, chart_table, dashboard_data
+from .safety_coldchain import safety_coldchain_block
 from .selectors import actor_scope
 
 PERMISSION = "reports.view_dashboard"
@@ -52,6 +53,9 @@ def dashboard(request):
             "exchange_backlog": exchange_selectors.backlog_total(user=request.user),
             "settlement": settlement_block(request.user),
             "training": training_block(user=request.user),
+            "safety_coldchain": safety_coldchain_block(
+                scope=actor_scope(request.user), day=parse_day(data["date"]) or clock.today()
+            ),
         },
     )
 

@@ -570,9 +570,11 @@ def _sums(
 
 
 def adverse_events_today(*, codes: list[str], day: dt.date) -> dict[str, int]:
-    """Suspected adverse events reported on ``day`` per township code (疑似预防接种异常反应). Zero for every
-    township until the safety records exist; they fill this in."""
-    return dict.fromkeys(codes, 0)
+    """Suspected adverse events reported on ``day`` per township code (疑似预防接种异常反应), by the township
+    the person lives in (safety's reports)."""
+    from vaxops.safety.selectors import aefi_by_township
+
+    return aefi_by_township(codes=codes, day=day)
 
 
 def stock_on_hand(*, low: str, high: str) -> dict[str, int]:
@@ -791,9 +793,10 @@ def funnel(*, scope: Scope, day: dt.date, division_code: str | None = None) -> d
 
 
 def severe_adverse_events(*, low: str, high: str, day: dt.date) -> int:
-    """Severe adverse events following immunization up to ``day`` in the range; zero until the safety
-    records exist (they fill this in)."""
-    return 0
+    """Severe adverse events following immunization reported up to ``day`` in the range (safety's reports)."""
+    from vaxops.safety.selectors import serious_count
+
+    return serious_count(low=low, high=high, day=day)
 
 
 def running_totals(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:

@@ -17,6 +17,7 @@ from vaxops.field.selectors import training_block
 
 from . import domain, services
 from .forms import ConfirmForm
+from .safety_coldchain import safety_coldchain_block
 from .selectors import actor_scope, daily_status
 
 COLUMNS = (
@@ -66,6 +67,7 @@ def daily(request):
             "late_count": sum(1 for t in townships if t.late and t.confirmed is None),
             "exchange_backlog": exchange_selectors.backlog_total(user=request.user),
             "training": training_block(user=request.user, on=day),
+            "safety_coldchain": safety_coldchain_block(scope=actor_scope(request.user), day=day),
         },
     )
 

@@ -9,7 +9,12 @@ class SafetyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from vaxops.sites.signals import session_readiness_asked
+
+        from .receivers import session_readiness
+
         post_migrate.connect(_after_migrate, sender=self)
+        session_readiness_asked.connect(session_readiness, dispatch_uid="safety.session_readiness")
 
 
 def _after_migrate(sender, **kwargs) -> None:

@@ -34,3 +34,7 @@ class SafetyErrorCode(StrEnum):
     CLAIM_NOT_FOUND = "claim_not_found"
     CLAIM_STATE = "claim_state"
     RATE_INVALID = "background_rate_invalid"
+    RESCUE_NOT_FROM_HOSPITAL = "rescue_not_from_hospital"
+    AMBULANCE_MODE_UNKNOWN = "ambulance_mode_unknown"
+    AMBULANCE_PHONE_MISSING = "ambulance_phone_missing"
+    SESSION_NOT_FOUND = "session_not_found"

@@ -38,6 +38,13 @@ class Hospital(models.Model):
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="hospitals", verbose_name=_("医院用户")
     )
+    rescue_staff = models.ManyToManyField(
+        "sites.StaffMember",
+        blank=True,
+        related_name="rescue_hospitals",
+        verbose_name=_("现场救治人员"),
+        help_text=_("本院派驻对口接种单位值守的医疗救治人员（须持有效培训证书）"),
+    )
 
     class Meta:
         verbose_name = _("定点救治医院")
@@ -62,6 +69,40 @@ class SitePairing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id} → {self.hospital}"
+
+
+class AmbulanceCover(models.Model):
+    """The ambulance covering one session (the "四有"'s 120 救护车): on site or on rounds, and its phone."""
+
+    class Mode(models.TextChoices):
+        ON_SITE = "on_site", _("现场驻守")
+        ON_ROUNDS = "on_rounds", _("巡回待命")
+
+    session = models.OneToOneField(
+        "sites.Session", models.CASCADE, related_name="ambulance_cover", verbose_name=_("接种场次")
+    )
+    mode = models.CharField(_("方式"), max_length=10, choices=Mode.choices)
+    phone = models.CharField(_("救护车电话"), max_length=40)
+    plate = models.CharField(_("车牌号"), max_length=20, blank=True)
+    hospital = models.ForeignKey(
+        Hospital, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("派车医院")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("登记人")
+    )
+    recorded_at = models.DateTimeField(_("登记时间"))
+
+    class Meta:
+        verbose_name = _("救护车保障")
+        verbose_name_plural = _("救护车保障")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(mode__in=["on_site", "on_rounds"]), name="ambulance_mode_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} {self.phone}"
 
 
 class Expert(models.Model):

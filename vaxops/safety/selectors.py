@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from vaxops.accounts.scope import Scope, scope_for
@@ -24,6 +24,7 @@ from .models import (
     HospitalCase,
     LotHold,
     Outcome,
+    PanelDecision,
     SafetySignal,
 )
 
@@ -61,7 +62,24 @@ def report_get(*, user, report_id: int) -> AdverseEventReport | None:
     same rule — in the user's jurisdiction, or referred to the user's hospital."""
     r = (
         AdverseEventReport.objects.select_related(
-            "resident", "site", "site__division", "lot", "lot__product", "hospital"
+            "resident",
+            "site",
+            "site__division",
+            "lot",
+            "lot__product",
+            "hospital",
+            "dose",
+            "dose__trace_code",
+            "dose__vaccinator",
+        )
+        .annotate(
+            # Whether each part of the case page has rows: the page then reads only the parts that do
+            # (most cases have no decision, hold, claim or alert yet), one round trip instead of six.
+            has_cases=Exists(HospitalCase.objects.filter(report=OuterRef("pk"))),
+            has_decisions=Exists(PanelDecision.objects.filter(report=OuterRef("pk"))),
+            has_holds=Exists(LotHold.reports.through.objects.filter(adverseeventreport=OuterRef("pk"))),
+            has_claims=Exists(Claim.objects.filter(report=OuterRef("pk"))),
+            has_alerts=Exists(ClockAlert.objects.filter(report=OuterRef("pk"))),
         )
         .filter(pk=report_id)
         .first()
@@ -83,21 +101,30 @@ def report_get(*, user, report_id: int) -> AdverseEventReport | None:
 def report_detail(*, report: AdverseEventReport) -> dict:
     """What the case page shows beyond the row: the clocks, the dose, the hospital cases with their treatment,
     the panel's decisions, the lot holds, claims and clock alerts."""
-    dose = (
-        Dose.objects.select_related("lot", "lot__product", "site", "vaccinator", "trace_code")
-        .filter(pk=report.dose_id)
-        .first()
-    )
+    if "dose" in report._state.fields_cache:  # read with the case by ``report_get``
+        dose = report.dose
+    else:
+        dose = (
+            Dose.objects.select_related("lot", "lot__product", "site", "vaccinator", "trace_code")
+            .filter(pk=report.dose_id)
+            .first()
+        )
+
+    def has(part: str) -> bool:
+        return getattr(report, f"has_{part}", True)
+
     return {
         "clocks": domain.clocks(report.case_times(), clock.now()),
         "dose": dose,
         "cases": list(
             HospitalCase.objects.filter(report=report).select_related("hospital").prefetch_related("entries")
-        ),
-        "decisions": list(report.decisions.prefetch_related("members")),
-        "holds": list(report.lot_holds.select_related("lot")),
-        "claims": list(Claim.objects.filter(report=report)),
-        "alerts": list(ClockAlert.objects.filter(report=report).order_by("at")),
+        )
+        if has("cases")
+        else [],
+        "decisions": list(report.decisions.prefetch_related("members")) if has("decisions") else [],
+        "holds": list(report.lot_holds.select_related("lot")) if has("holds") else [],
+        "claims": list(Claim.objects.filter(report=report)) if has("claims") else [],
+        "alerts": list(ClockAlert.objects.filter(report=report).order_by("at")) if has("alerts") else [],
     }
 
 
@@ -247,6 +274,34 @@ def adverse_events_today(scope: Scope, day: dt.date) -> list[dict]:
     )
 
 
+def aefi_by_township(*, codes: list[str], day: dt.date) -> dict[str, int]:
+    """Reports made on ``day`` per township code (the person's village's township, 9-digit prefix), for
+    the daily report's column; every code present (0 when none)."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    out = dict.fromkeys(codes, 0)
+    by_prefix = {c[:9]: c for c in codes}
+    for village, n in (
+        AdverseEventReport.objects.filter(
+            reported_at__gte=start, reported_at__lt=start + dt.timedelta(days=1)
+        )
+        .values_list("village_code")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        code = by_prefix.get((village or "")[:9])
+        if code is not None:
+            out[code] += n
+    return out
+
+
+def serious_count(*, low: str, high: str, day: dt.date) -> int:
+    """Serious reports (严重疑似异常反应) reported up to the end of ``day`` for people living in the range."""
+    end = timezone.make_aware(dt.datetime.combine(day, dt.time.min)) + dt.timedelta(days=1)
+    return AdverseEventReport.objects.filter(
+        serious=True, reported_at__lt=end, village_code__gte=low, village_code__lte=high
+    ).count()
+
+
 # ------------------------------------------------------------------------------------ signal inputs
 
 
@@ -287,3 +342,26 @@ def cases_for_clusters(*, since: dt.datetime) -> list[domain.CaseLite]:
             onset_at__gte=since
         ).values_list("id", "site_id", "lot_id", "onset_at", "signs", "serious")
     ]
+
+
+def session_cover(session) -> dict:
+    """The session's cover for its page: the paired hospital, its rescue staff (who may be put on duty),
+    those on duty, the ambulance, and the problems that keep the session from opening."""
+    from vaxops.sites.models import Assignment
+
+    from .models import AmbulanceCover
+    from .services import cover_problems, paired_hospital
+
+    hospital = paired_hospital(session.site)
+    on_duty = list(Assignment.objects.filter(session=session, role="rescue").select_related("staff"))
+    taken = {a.staff_id for a in on_duty}
+    return {
+        "hospital": hospital,
+        "on_duty": on_duty,
+        "candidates": [m for m in hospital.rescue_staff.filter(active=True) if m.pk not in taken]
+        if hospital
+        else [],
+        "ambulance": AmbulanceCover.objects.filter(session=session).first(),
+        "modes": AmbulanceCover.Mode.choices,
+        "problems": cover_problems(session),
+    }

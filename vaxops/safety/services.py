@@ -19,7 +19,8 @@ from vaxops.clinic.models import Dose, ReactionNote
 from vaxops.core import clock
 from vaxops.core.errors import CoreErrorCode, NotFound, PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
-from vaxops.sites.models import Site, StaffMember
+from vaxops.sites import services as site_services
+from vaxops.sites.models import Assignment, Session, Site, StaffMember
 from vaxops.supply import services as supply_services
 from vaxops.supply.models import Lot, StockBalance
 
@@ -27,6 +28,7 @@ from . import domain
 from .errors import SafetyErrorCode as E
 from .models import (
     AdverseEventReport,
+    AmbulanceCover,
     BackgroundRate,
     Claim,
     ClockAlert,
@@ -157,6 +159,89 @@ def hospital_for(*, site: Site | None, severe: bool) -> Hospital | None:
         if designated is not None:
             return designated
     return paired
+
+
+# ------------------------------------------------------------------------- on-site cover ("四有")
+
+
+def paired_hospital(site: Site) -> Hospital | None:
+    """The site's paired hospital (医共体), active or not; ``None`` for a site not paired yet."""
+    return Hospital.objects.filter(sites__site=site).first()
+
+
+@transaction.atomic
+def rescue_duty_add(*, actor, session: Session, staff: StaffMember) -> Assignment:
+    """Put one of the paired hospital's rescue staff on duty for the session (a site-wide assignment with
+    no desk, role 医疗救治; sites checks the training certificate on the session's day)."""
+    hospital = paired_hospital(session.site)
+    if hospital is None:
+        raise ValidationFailed(
+            _("接种单位“%(site)s”尚未对口定点救治医院") % {"site": session.site.name},
+            field="site",
+            code=E.NO_PAIRED_HOSPITAL,
+        )
+    if not hospital.rescue_staff.filter(pk=staff.pk).exists():
+        raise ValidationFailed(
+            _("%(staff)s不是对口医院“%(hospital)s”登记的现场救治人员")
+            % {"staff": staff.name, "hospital": hospital.name},
+            field="staff",
+            code=E.RESCUE_NOT_FROM_HOSPITAL,
+        )
+    return site_services.assignment_add(actor=actor, session=session, staff=staff, desk=None, role="rescue")
+
+
+@transaction.atomic
+def ambulance_cover_set(*, actor, session: Session, mode: str, phone: str, plate: str = "") -> AmbulanceCover:
+    """Record the ambulance covering the session: on site (现场驻守) or on rounds (巡回待命), with its phone.
+    Setting it again replaces it (idempotent for the same values); audited."""
+    if mode not in AmbulanceCover.Mode.values:
+        raise ValidationFailed(
+            _("救护车保障方式须为现场驻守或巡回待命：%(mode)s") % {"mode": mode},
+            field="mode",
+            code=E.AMBULANCE_MODE_UNKNOWN,
+        )
+    phone = _text(phone, 40)
+    if not phone:
+        raise ValidationFailed(_("请填写救护车电话"), field="phone", code=E.AMBULANCE_PHONE_MISSING)
+    old = AmbulanceCover.objects.filter(session=session).values("mode", "phone", "plate").first()
+    cover, _created = AmbulanceCover.objects.update_or_create(
+        session=session,
+        defaults={
+            "mode": mode,
+            "phone": phone,
+            "plate": _text(plate, 20),
+            "hospital": paired_hospital(session.site),
+            "recorded_by": actor,
+            "recorded_at": clock.now(),
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="safety.ambulance_cover_set",
+        obj=session,
+        old=old,
+        new={"mode": mode, "phone": phone, "plate": cover.plate},
+    )
+    return cover
+
+
+def cover_problems(session: Session) -> list[str]:
+    """What keeps the session from opening on safety's side (asked through ``sites.signals.
+    session_readiness_asked``): for a site paired with a hospital, at least one of that hospital's rescue
+    staff on duty and the ambulance with its phone. A site not paired yet keeps the legacy check (a
+    hospital's name) in sites."""
+    hospital = paired_hospital(session.site)
+    if hospital is None:
+        return []
+    problems: list[str] = []
+    on_duty = Assignment.objects.filter(
+        session=session, role="rescue", staff__in=hospital.rescue_staff.all(), staff__active=True
+    ).exists()
+    if not on_duty:
+        problems.append(_("无对口医院“%(hospital)s”的医疗救治人员在岗值守") % {"hospital": hospital.name})
+    if not AmbulanceCover.objects.filter(session=session).exclude(phone="").exists():
+        problems.append(_("未登记救护车（现场驻守或巡回待命）及其电话"))
+    return problems
 
 
 # ----------------------------------------------------------------------------------------- reports

@@ -14,4 +14,5 @@ urlpatterns = [
     path("hospital/", views.hospital, name="hospital"),
     path("hospital/cases/<int:case_id>/", views.hospital_case, name="hospital-case"),
     path("mine/<str:token>/", views.mine, name="mine"),
+    path("sessions/<int:session_id>/cover/", views.session_cover, name="session-cover"),
 ]

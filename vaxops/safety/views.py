@@ -376,3 +376,45 @@ def mine(request, token: str):
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+@login_required
+@never_cache
+def session_cover(request, session_id: int):
+    """A session's on-site cover (the "四有" roster): the paired hospital's rescue staff put on duty and the
+    ambulance with its phone, and what still keeps the session from opening."""
+    from vaxops.sites import selectors as site_selectors
+    from vaxops.sites.models import StaffMember
+
+    try:
+        session = site_selectors.session_get(user=request.user, session_id=session_id)
+        may = request.user.has_perm("sites.add_readinesscheck")
+        if request.method == "POST":
+            if not may:
+                raise PermissionDenied(_("您的角色无权办理此项"), code=CoreErrorCode.ROLE_FORBIDDEN)
+            try:
+                if request.POST.get("do") == "rescue":
+                    staff = StaffMember.objects.filter(pk=request.POST.get("staff") or 0).first()
+                    if staff is None:
+                        raise ValidationFailed(
+                            _("请选择救治人员"), field="staff", code=SafetyErrorCode.RESCUE_NOT_FROM_HOSPITAL
+                        )
+                    services.rescue_duty_add(actor=request.user, session=session, staff=staff)
+                    messages.success(request, _("已安排%(staff)s现场救治值守") % {"staff": staff.name})
+                else:
+                    services.ambulance_cover_set(
+                        actor=request.user,
+                        session=session,
+                        mode=request.POST.get("mode", ""),
+                        phone=request.POST.get("phone", ""),
+                        plate=request.POST.get("plate", ""),
+                    )
+                    messages.success(request, _("已登记救护车保障"))
+            except VaxOpsError as e:
+                message_error(request, e)
+            return redirect("safety:session-cover", session.pk)
+        return render(
+            request, "safety/cover.html", {"session": session, "may": may, **selectors.session_cover(session)}
+        )
+    except VaxOpsError as e:
+        return error_page(request, e)

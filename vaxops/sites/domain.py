@@ -426,6 +426,7 @@ def session_may_open(
     designated_hospital: str | None,
     staffed_desks: Iterable[DeskKind | str],
     required_desks: Iterable[DeskKind | str] = tuple(DeskKind),
+    more: Iterable[str] = (),
 ) -> tuple[bool, str]:
     """Whether a session may open, and why not.
 
@@ -436,7 +437,8 @@ def session_may_open(
     each assignment's role, repeats allowed). A mobile team (流动接种队) with combined desks, e.g. one
     登记+预检 desk and one 接种+留观 desk (:func:`desk_serves`), opens with two desks once its people cover
     the four steps. Returns ``(True, "")`` or ``(False, reason)``,
-    the reason naming everything that is missing, separated by "；".
+    the reason naming everything that is missing, separated by "；". ``more`` are further problems
+    found by the apps above (the rescue roster and the ambulance, from safety).
     """
     problems: list[str] = []
     missing = readiness_missing(readiness)
@@ -448,6 +450,7 @@ def session_may_open(
     empty = [d.label_zh for d in DeskKind if d in {DeskKind(r) for r in required_desks} and d not in have]
     if empty:
         problems.append("以下岗位无人值守：" + "、".join(empty))
+    problems.extend(more)
     if problems:
         return False, "不能开诊：" + "；".join(problems)
     return True, ""
@@ -569,7 +572,7 @@ def desk_label(kind: DeskKind | str, also: Iterable[DeskKind | str] = ()) -> str
 
 def may_assign(
     role: StaffRole | str,
-    desk_kind: DeskKind | str,
+    desk_kind: DeskKind | str | None,
     certificates: Iterable[Certificate],
     on: dt.date,
     *,
@@ -583,12 +586,18 @@ def may_assign(
     留观 → 留观区); medical rescue staff are on duty for the site and are not desk staff. The person
     must also be :func:`qualified` for the role that day: by default screening, vaccination and
     observation staff need a valid training certificate (a vaccinator at a 接种台 above all).
+    Medical rescue staff are assigned with ``desk_kind`` ``None`` (on duty for the site), trained too.
     Returns ``(True, "")`` or ``(False, reason)`` with a Chinese reason.
     """
     role = StaffRole(role)
+    own = DESK_FOR_ROLE[role]
+    if desk_kind is None:
+        # On duty for the whole site, at no desk: only medical rescue staff.
+        if own is not None:
+            return False, f"{role.label_zh}人员须安排到{own.label_zh}"
+        return qualified(role, certificates, on, requirements=requirements)
     serves = desk_serves(desk_kind, also)
     where = desk_label(desk_kind, also)
-    own = DESK_FOR_ROLE[role]
     if own is None:
         return False, f"{role.label_zh}人员负责现场应急救治值守，不安排到{where}"
     if own not in serves:

@@ -317,15 +317,29 @@ class Assignment(models.Model):
     staff = models.ForeignKey(
         StaffMember, models.PROTECT, related_name="assignments", verbose_name=_("工作人员")
     )
-    desk = models.ForeignKey(Desk, models.PROTECT, related_name="assignments", verbose_name=_("工作台"))
+    desk = models.ForeignKey(
+        Desk,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignments",
+        verbose_name=_("工作台"),
+        help_text=_("医疗救治人员为现场值守，不在工作台"),
+    )
     role = models.CharField(_("岗位"), max_length=20, choices=StaffRole.choices)
 
     class Meta:
         verbose_name = _("排班")
         verbose_name_plural = _("排班")
         constraints = [
-            models.UniqueConstraint(fields=["session", "staff"], name="assignment_one_desk_per_session")
+            models.UniqueConstraint(fields=["session", "staff"], name="assignment_one_desk_per_session"),
+            # Rescue staff are on duty for the site (no desk); everyone else is at a desk.
+            models.CheckConstraint(
+                condition=(models.Q(role="rescue") & models.Q(desk__isnull=True))
+                | (~models.Q(role="rescue") & models.Q(desk__isnull=False)),
+                name="assignment_desk_unless_rescue",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.staff} @ {self.desk}"
+        return f"{self.staff} @ {self.desk or _('现场救治值守')}"

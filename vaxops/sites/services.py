@@ -25,7 +25,7 @@ from .models import (
     StaffMember,
     VenueKind,
 )
-from .signals import session_planned
+from .signals import session_planned, session_readiness_asked
 
 
 def _user(actor):
@@ -191,11 +191,14 @@ def _certificates(staff: StaffMember) -> list[domain.Certificate]:
 
 
 @transaction.atomic
-def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, role: str) -> Assignment:
+def assignment_add(
+    *, actor, session: Session, staff: StaffMember, desk: Desk | None, role: str
+) -> Assignment:
     """Put a staff member at a desk for the session: the role must be one of theirs and match the desk,
     and they must hold the certificates the role needs that day (a vaccinator without a valid training
-    certificate cannot be put at a vaccination desk)."""
-    if desk.site_id != session.site_id:
+    certificate cannot be put at a vaccination desk). Medical rescue staff are put on duty for the site
+    with ``desk=None`` (trained as well)."""
+    if desk is not None and desk.site_id != session.site_id:
         raise ValidationFailed(_("工作台不属于该接种单位"), field="desk", code=SitesErrorCode.DESK_OTHER_SITE)
     if role not in (staff.roles or []):
         raise ValidationFailed(
@@ -204,7 +207,13 @@ def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, r
             field="role",
             code=SitesErrorCode.STAFF_ROLE_MISSING,
         )
-    ok, why = domain.may_assign(role, desk.kind, _certificates(staff), session.day, also=desk.also or ())
+    ok, why = domain.may_assign(
+        role,
+        desk.kind if desk else None,
+        _certificates(staff),
+        session.day,
+        also=(desk.also or ()) if desk else (),
+    )
     if not ok:
         raise ValidationFailed(
             _("%(staff_name)s：%(why)s") % {"staff_name": staff.name, "why": why},
@@ -224,19 +233,23 @@ def assignment_add(*, actor, session: Session, staff: StaffMember, desk: Desk, r
         actor=actor,
         action="sites.assignment_add",
         obj=a,
-        new={"session": session.pk, "staff": staff.pk, "desk": str(desk), "role": role},
+        new={"session": session.pk, "staff": staff.pk, "desk": str(desk) if desk else None, "role": role},
     )
     return a
 
 
 def session_open_check(session: Session) -> tuple[bool, str]:
     readiness = {c.item: c.confirmed_by.username for c in session.readiness.select_related("confirmed_by")}
-    # Each assignment staffs its role's step (on a combined desk, the step the person does there).
+    # Each assignment staffs its role's step (on a combined desk, the step the person does there); medical
+    # rescue staff, on duty for the site at no desk, staff none.
     staffed = [
         kind for a in session.assignments.all() if (kind := domain.DESK_FOR_ROLE[domain.StaffRole(a.role)])
     ]
+    more: list[str] = []
+    for _receiver, problems in session_readiness_asked.send(sender=Session, session=session):
+        more.extend(problems or ())
     return domain.session_may_open(
-        readiness=readiness, designated_hospital=session.site.hospital_name, staffed_desks=staffed
+        readiness=readiness, designated_hospital=session.site.hospital_name, staffed_desks=staffed, more=more
     )
 
 

@@ -287,6 +287,7 @@ class DispatchSummaryOut(Schema):
     dispatched_at: str
     dispatched_by: str | None
     received_at: str | None
+    arrival_celsius: str | None = None
     received_by: str | None
     allocation_id: int | None
     note: str
@@ -308,6 +309,9 @@ class ReceiveIn(Schema):
     scanned: list[str] | None = None
     damaged: list[str] = []
     note: str = ""
+    arrival_celsius: float | None = Field(
+        None, ge=-50, le=60, description="到货温度（℃）；超出疫苗储存温度范围时本单到货疫苗自动隔离"
+    )
 
 
 class CountIn(Schema):
@@ -565,6 +569,7 @@ def _dispatch_summary(d: Dispatch) -> dict:
         "dispatched_at": _iso(d.dispatched_at),
         "dispatched_by": _username(d.dispatched_by),
         "received_at": _iso(d.received_at),
+        "arrival_celsius": str(d.arrival_celsius) if d.arrival_celsius is not None else None,
         "received_by": _username(d.received_by),
         "allocation_id": d.allocation_id,
         "note": d.note,
@@ -1024,6 +1029,7 @@ def dispatch_receive(request, dispatch_id: Id, payload: ReceiveIn):
                     scanned=payload.scanned,
                     damaged=payload.damaged,
                     note=payload.note.strip(),
+                    arrival_celsius=payload.arrival_celsius,
                 )
             ),
         ),

@@ -50,3 +50,4 @@ class SupplyErrorCode(StrEnum):
     # the same meaning as the desk's check code: held after a cold-chain temperature excursion
     CODE_QUARANTINED = "code_quarantined"
     UNIT_ELSEWHERE = "unit_elsewhere"
+    ARRIVAL_TEMPERATURE_INVALID = "arrival_temperature_invalid"

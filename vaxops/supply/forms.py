@@ -131,6 +131,15 @@ class ReceiveForm(forms.Form):
     note = forms.CharField(
         label=_("备注"), max_length=200, required=False, widget=forms.TextInput(attrs={"size": 40})
     )
+    arrival_celsius = forms.DecimalField(
+        label=_("到货温度（℃）"),
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        min_value=-50,
+        max_value=60,
+        help_text=_("开箱时测得的温度；超出疫苗储存温度范围的，本单到货疫苗自动隔离待县疾控评估"),
+    )
 
     def clean_scanned(self):
         return _check_scans(split_scans(self.cleaned_data.get("scanned", "")))

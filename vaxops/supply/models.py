@@ -367,6 +367,9 @@ class Dispatch(models.Model):
         verbose_name=_("调出人"),
     )
     received_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    arrival_celsius = models.DecimalField(
+        _("到货温度（℃）"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.PROTECT,

@@ -45,6 +45,7 @@ from .models import (
     TraceCode,
     UnitMove,
 )
+from .signals import dispatch_received
 from .tables import LABELS, check_required
 
 # Movements that use a lot: refused while the lot is held, recalled or expired.
@@ -1111,7 +1112,14 @@ def expand_scans(scans, *, within: dict[str, int] | None = None) -> list[str]:
 
 @transaction.atomic
 def dispatch_receive(
-    *, actor, dispatch: Dispatch, scanned=None, damaged=(), note: str = "", unit: ColdChainUnit | None = None
+    *,
+    actor,
+    dispatch: Dispatch,
+    scanned=None,
+    damaged=(),
+    note: str = "",
+    unit: ColdChainUnit | None = None,
+    arrival_celsius=None,
 ) -> Dispatch:
     """Confirm at the destination what arrived.
 
@@ -1120,7 +1128,10 @@ def dispatch_receive(
     then wasted as broken), scanned codes that are not in this dispatch are listed as WRONG_LOT and not
     taken into stock. The destination's ledger records RECEIPT_AT_DESTINATION (and WASTAGE) per lot.
     Received codes go into ``unit`` (one of the destination's cold-chain units; by default its first).
+    ``arrival_celsius``: the temperature on arrival, kept on the dispatch and told to the apps above through
+    ``signals.dispatch_received`` in this transaction (coldchain quarantines what arrived out of range).
     """
+    arrival = _arrival_celsius(arrival_celsius)
     d = Dispatch.objects.select_for_update().select_related("to_place", "from_place").get(pk=dispatch.pk)
     into = unit_for(place=d.to_place, unit=unit)
     if d.status != DispatchStatus.IN_TRANSIT:
@@ -1251,6 +1262,7 @@ def dispatch_receive(
         received_at=now,
         received_by=actor if getattr(actor, "pk", None) else None,
         note=(f"{d.note}；{note}" if d.note and note else (note or d.note))[:200],
+        arrival_celsius=arrival,
     )
     d.refresh_from_db()
     counts = {
@@ -1261,9 +1273,33 @@ def dispatch_receive(
         action="supply.dispatch_receive",
         obj=d,
         old={"status": DispatchStatus.IN_TRANSIT.value},
-        new={"status": status, **counts, "unexpected": len(unexpected), "note": note},
+        new={
+            "status": status,
+            **counts,
+            "unexpected": len(unexpected),
+            "note": note,
+            "arrival_celsius": str(arrival) if arrival is not None else None,
+        },
     )
+    dispatch_received.send(sender=Dispatch, dispatch=d, actor=actor)
     return d
+
+
+def _arrival_celsius(value) -> Decimal | None:
+    """The temperature on arrival as typed or sent (a number, −50…+60 ℃), or ``None`` when not given."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        c = Decimal(str(value).strip()).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        c = None
+    if c is None or not c.is_finite() or not Decimal(-50) <= c <= Decimal(60):
+        raise ValidationFailed(
+            _("到货温度须为 -50～60 之间的数字（℃）：%(v)s") % {"v": value},
+            field="arrival_celsius",
+            code=SupplyErrorCode.ARRIVAL_TEMPERATURE_INVALID,
+        )
+    return c
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1672,6 +1708,27 @@ def codes_quarantine(*, actor, unit: ColdChainUnit, since, reason: str, referenc
                 "reason": reason,
                 "reference": reference,
             },
+        )
+    return changed
+
+
+@transaction.atomic
+def codes_quarantine_listed(*, actor, code_ids, reason: str, reference: str = "") -> list[int]:
+    """Quarantine the listed codes that are in stock (a dispatch that arrived out of its temperature range):
+    in stock → quarantined by a conditional UPDATE, audited; returns the ids quarantined now."""
+    changed: list[int] = []
+    for part in _chunks(list(code_ids)):
+        got = list(
+            TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK).values_list("id", flat=True)
+        )
+        TraceCode.objects.filter(id__in=got, state=CodeState.IN_STOCK).update(state=CodeState.QUARANTINED)
+        changed.extend(got)
+    if changed:
+        audit_record(
+            actor=actor,
+            action="supply.codes_quarantine",
+            obj=None,
+            new={"codes": len(changed), "reason": reason, "reference": reference},
         )
     return changed
 

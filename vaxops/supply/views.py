@@ -646,7 +646,12 @@ def dispatch_receive(request, pk: int):
         scanned = None if data["mode"] == ReceiveForm.MODE_ALL else data["scanned"]
         try:
             got = services.dispatch_receive(
-                actor=request.user, dispatch=d, scanned=scanned, damaged=data["damaged"], note=data["note"]
+                actor=request.user,
+                dispatch=d,
+                scanned=scanned,
+                damaged=data["damaged"],
+                note=data["note"],
+                arrival_celsius=data.get("arrival_celsius"),
             )
         except VaxOpsError as e:
             form_error(form, e)

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from vaxops.conftest import PASSWORD
+from vaxops.core.vendor import ECHARTS, _source
 from vaxops.testing.browser import CHROMIUM
 
 if not os.path.exists(CHROMIUM):
@@ -44,7 +45,10 @@ def test_the_unit_page_shows_the_curve_and_takes_the_decision(page, live_server,
 
     _login(page, cdc.username)
     page.goto(f"/coldchain/units/{unit.code}/")
-    expect(page.locator("#curve svg polyline")).to_be_visible()
+    if _source(ECHARTS) is None:  # without ECharts installed, the curve drawn on the server
+        expect(page.locator("#curve svg polyline")).to_be_visible()
+    else:
+        expect(page.locator("#curve-chart canvas")).to_be_visible()
     freeze = page.locator("tr.excursion.freeze")
     expect(freeze).to_contain_text("冻结")
     freeze.get_by_role("button", name="确认").click()
@@ -76,3 +80,23 @@ def test_the_manual_log_on_a_phone(browser, live_server, cdc, unit):
     finally:
         context.close()
     assert problems == []
+
+
+@pytest.mark.skipif(_source(ECHARTS) is None, reason="ECharts not installed: make npm (npm ci)")
+def test_the_curve_is_drawn_with_echarts_with_the_band_and_the_freeze(page, live_server, cdc, unit):
+    _login(page, cdc.username)
+    page.goto(f"/coldchain/units/{unit.code}/")
+    curve = page.locator("#curve")
+    expect(curve).to_have_attribute("data-drawn", "echarts")
+    expect(page.locator("#curve-chart canvas")).to_have_count(1)
+    expect(page.locator("#curve svg")).to_be_hidden()
+    # The chart holds the page's series, the 2–8 °C band and the freeze shaded.
+    drawn = page.evaluate(
+        """() => {
+          const c = echarts.getInstanceByDom(document.getElementById("curve-chart"));
+          const s = c.getOption().series[0];
+          return {points: s.data.length, band: s.markArea.data[0].map(p => p.yAxis),
+                  shaded: s.markArea.data.length - 1, low: Math.min(...s.data.map(p => p[1]))};
+        }"""
+    )
+    assert drawn["points"] == 92 and drawn["band"] == [2, 8] and drawn["shaded"] >= 1 and drawn["low"] == -1

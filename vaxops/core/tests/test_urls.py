@@ -87,6 +87,7 @@ class TestNamespaces:
         ("supply:person-codes", [5], "/supply/residents/5/codes/"),
         ("coldchain:unit", ["S1-F1"], "/coldchain/units/S1-F1/"),
         ("coldchain:manual-log", ["S1-F1"], "/coldchain/units/S1-F1/log/"),
+        ("safety:session-cover", [3], "/safety/sessions/3/cover/"),
         ("sites:list", [], "/sites/"),
         ("sites:session", [3], "/sites/sessions/3/"),
         ("sites:site", ["QX-S001"], "/sites/QX-S001/"),

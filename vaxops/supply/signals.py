@@ -1,0 +1,9 @@
+"""What supply tells the apps above it (coldchain). supply never imports them; they connect receivers here in
+their ``AppConfig.ready``. Sent inside the writing transaction with ``send``: a receiver's rows commit or roll
+back with supply's."""
+
+from django.dispatch import Signal
+
+# A dispatch was received at its destination. kwargs: ``dispatch`` (with ``arrival_celsius``, the temperature
+# on arrival, or ``None``), ``actor``. coldchain: an out-of-range arrival quarantines what arrived.
+dispatch_received = Signal()
