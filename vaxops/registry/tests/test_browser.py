@@ -185,8 +185,9 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
     expect(error_rows).to_have_count(1)
     cells = error_rows.first.locator("td")
     expect(cells.nth(0)).to_have_text("5")
-    expect(cells.nth(1)).to_have_text("证件号码")
-    expect(cells.nth(2)).to_contain_text("校验位")
+    expect(cells.nth(1)).to_have_text("孙四")  # the row's name and masked ID beside row and column
+    expect(cells.nth(3)).to_have_text("证件号码")
+    expect(cells.nth(4)).to_contain_text("校验位")
 
     job = ImportJob.objects.get(pk=job_pk)
     assert (job.status, job.read, job.created, job.rejected) == ("done", 4, 3, 1)
