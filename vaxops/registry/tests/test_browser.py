@@ -207,9 +207,9 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
     assert body[:4] == b"PK\x03\x04"
     ws = load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("行号", "列", "错误原因")
+    assert rows[0] == ("行号", "姓名", "证件号码", "列", "错误原因")
     assert len(rows) == 2
-    assert rows[1][0] == 5 and rows[1][1] == "证件号码" and "校验位" in rows[1][2]
+    assert rows[1][0] == 5 and rows[1][1] == "孙四" and rows[1][3] == "证件号码" and "校验位" in rows[1][4]
 
     with page.expect_download() as download_info:
         link.click()
