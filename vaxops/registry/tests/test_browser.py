@@ -185,8 +185,9 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
     expect(error_rows).to_have_count(1)
     cells = error_rows.first.locator("td")
     expect(cells.nth(0)).to_have_text("5")
-    expect(cells.nth(1)).to_have_text("证件号码")
-    expect(cells.nth(2)).to_contain_text("校验位")
+    expect(cells.nth(1)).to_have_text("孙四")  # the row's name and masked ID beside row and column
+    expect(cells.nth(3)).to_have_text("证件号码")
+    expect(cells.nth(4)).to_contain_text("校验位")
 
     job = ImportJob.objects.get(pk=job_pk)
     assert (job.status, job.read, job.created, job.rejected) == ("done", 4, 3, 1)
@@ -206,9 +207,9 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
     assert body[:4] == b"PK\x03\x04"
     ws = load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("行号", "列", "错误原因")
+    assert rows[0] == ("行号", "姓名", "证件号码", "列", "错误原因")
     assert len(rows) == 2
-    assert rows[1][0] == 5 and rows[1][1] == "证件号码" and "校验位" in rows[1][2]
+    assert rows[1][0] == 5 and rows[1][1] == "孙四" and rows[1][3] == "证件号码" and "校验位" in rows[1][4]
 
     with page.expect_download() as download_info:
         link.click()
