@@ -8,6 +8,16 @@
       button.addEventListener("click", function () { window.print(); });
     });
   }
+  // The header's drop-down groups: one open at a time, closed by a click elsewhere or Escape.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("nav.menu details[open]").forEach(function (d) {
+      if (!d.contains(event.target)) d.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("nav.menu details[open]").forEach(function (d) { d.removeAttribute("open"); });
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { bind(document); });
   } else {
