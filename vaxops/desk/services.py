@@ -247,6 +247,7 @@ def _scan_facts(found: DoseInputs, *, scanned: str, now: dt.datetime) -> desk.Sc
         ),
         now=now,
         no_dose_reason=no_dose_reason,
+        product_names={p.code: p.short_zh for p in catalogue_current().products},
     )
 
 

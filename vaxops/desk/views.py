@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import uuid
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -474,9 +475,11 @@ def screening(request, session: Session):
 # --------------------------------------------------------------------------------------------------
 
 
-def _consent_products(session: Session, resident: Resident) -> list[str]:
+def _consent_products(session: Session, resident: Resident, *, in_hand: str | None = None) -> list[str]:
     """The products the person may be given today that this site has in stock (those with a consent
-    text); without stock, every product the schedule allows, so the text can still be read."""
+    text); without stock, every product the schedule allows, so the text can still be read. ``in_hand`` is
+    the product the vaccinator scanned: offered (first) when the site stocks it and it has a text, so the
+    vaccinator's station can re-take consent for it."""
     forecast = _forecast_summary(resident)
     allowed = forecast.get("allowed") or []
     with_text = desk_selectors.consent_text_products(on=clock.today())
@@ -486,6 +489,8 @@ def _consent_products(session: Session, resident: Resident) -> list[str]:
     chosen = [c for c in stocked if c in with_text and (not allowed or c in allowed)]
     if not chosen:
         chosen = [c for c in allowed if c in with_text] or [c for c in stocked if c in with_text]
+    if in_hand and in_hand in with_text and in_hand in stocked:
+        chosen = [in_hand, *(c for c in chosen if c != in_hand)]
     return chosen
 
 
@@ -499,8 +504,11 @@ def consent(request, session: Session, resident_id: int):
     if appointment is None:
         raise Http404("not checked in here")
     resident = appointment.resident
-    products = _consent_products(session, resident)
-    product = request.POST.get("product") if request.method == "POST" else request.GET.get("product")
+    data = request.POST if request.method == "POST" else request.GET
+    product = data.get("product")
+    # From the vaccinator's station: consent for the product in hand, then back to the scan.
+    then_code = data.get("code", "").strip()[:40] if data.get("then") == "vaccinate" else ""
+    products = _consent_products(session, resident, in_hand=product if then_code else None)
     if product not in products:
         product = products[0] if products else None
     today = clock.today()
@@ -537,6 +545,10 @@ def consent(request, session: Session, resident_id: int):
         except VaxOpsError as e:
             error, status = e.message, 400
         else:
+            if then_code and not refused:
+                messages.success(request, _("已为所扫疫苗签署知情同意书，请继续接种"))
+                url = reverse("desk:vaccinate", args=[session.pk])
+                return redirect(f"{url}?{urlencode({'resident': resident.pk, 'code': then_code})}")
             url = reverse("desk:consent", args=[session.pk, resident.pk])
             return redirect(f"{url}?product={product}&done={record.pk}")
     done = None
@@ -555,6 +567,7 @@ def consent(request, session: Session, resident_id: int):
         values=values,
         relations=SIGNER_RELATIONS,
         done=done,
+        then_code=then_code,
     )
     return render(request, "desk/consent.html", ctx, status=status)
 
@@ -586,6 +599,24 @@ def _check(request, session: Session, resident: Resident, code: str, ctx: dict) 
     else:
         ctx["stops"] = [f["message"] for f in result["failures"]]
     return result
+
+
+def _reconsent(request, session: Session, resident: Resident, code: str, result: dict | None) -> dict | None:
+    """When the scan stops on consent (none today, or signed for another product) and the person has not
+    refused: a link to re-take consent right here for the product in hand, coming back to this scan."""
+    if not result or not request.user.has_perm("clinic.add_consent"):
+        return None
+    if not any(f["code"] == desk.CheckCode.CONSENT for f in result["failures"]):
+        return None
+    latest = desk_selectors.consent_latest_on(resident=resident, day=clock.today())
+    if latest is not None and latest.refused:
+        return None
+    product = catalogue_current().product_for_trace_code(code.strip())
+    if product is None:
+        return None
+    url = reverse("desk:consent", args=[session.pk, resident.pk])
+    query = urlencode({"product": product.code, "then": "vaccinate", "code": code})
+    return {"url": f"{url}?{query}", "name": product.short_zh}
 
 
 @_desk_page("vaccinate")
@@ -637,14 +668,16 @@ def vaccinate(request, session: Session):
         resident = appointment.resident
         steps = _progress([resident.pk], clock.today())[resident.pk]
         ctx.update(appointment=appointment, person=_person(resident), **steps)
-        code = request.POST.get("code", "").strip()
+        code = (request.POST if request.method == "POST" else request.GET).get("code", "").strip()
         ctx["code"] = code
-        if action == "check":
+        if action == "check" or (request.method == "GET" and code):
+            # A GET with a code comes back from re-taking consent at this station: the scan is checked again.
             result = _check(request, session, resident, code, ctx)
             if result and result["ok"]:
                 ctx["client_id"] = uuid.uuid4().hex
             else:
-                status = 400
+                status = 400 if action == "check" else 200
+                ctx["reconsent"] = _reconsent(request, session, resident, code, result)
         elif action == "administer":
             client_id = request.POST.get("client_id", "").strip()
             site = request.POST.get("injection_site", "").strip()
@@ -886,7 +919,15 @@ def _record(resident: Resident, *, include_voided: bool) -> dict:
                 "d": d,
                 "label_zh": zh,
                 "label_en": en,
-                "product_zh": product.name_zh if product else d.product_code,
+                "product_zh": (
+                    (
+                        f"{product.short_name_zh} {product.name_zh}"
+                        if product.short_name_zh
+                        else product.name_zh
+                    )
+                    if product
+                    else d.product_code
+                ),
                 "product_en": product.name_en if product else "",
                 "manufacturer_zh": (
                     d.lot.manufacturer

@@ -3,7 +3,8 @@
 ``SNAPSHOT`` is every role's permissions, first taken when the grants were still one table in
 ``accounts/roles.py``: a change to it is a change of who may do what, to be made on purpose (since then: the
 population denominators, the daily report's confirmation and the sector departments of the progress reports;
-vaccine safety's reports, hospitals, lot holds, signals and claims, and the expert panel's role).
+vaccine safety's reports, hospitals, lot holds, signals and claims, and the expert panel's role; the vaccinator
+re-taking consent at the station for the product in hand).
 """
 
 import subprocess
@@ -369,8 +370,10 @@ SNAPSHOT = {
             "catalog.view_questionset",
             "catalog.view_schedulepolicy",
             "certs.issue_certificate",
+            "clinic.add_consent",
             "clinic.administer_dose",
             "clinic.view_consent",
+            "clinic.view_consenttext",
             "clinic.view_dose",
             "clinic.view_observation",
             "clinic.view_screeningrecord",

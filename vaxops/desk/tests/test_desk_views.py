@@ -650,3 +650,83 @@ def test_the_record_of_a_dose_entered_without_a_time_shows_its_date(client, cdc,
     response = client.get(f"/desk/doses/{dose.pk}/record/")
     assert response.status_code == 200
     assert "2021-05-06" in response.content.decode()
+
+
+def test_a_scan_of_another_product_than_consented_re_takes_consent_at_the_station(
+    desk1, village_a1, vaccinator
+):
+    """Consent was signed for 科兴; the vaccinator scans a 国药北京 code: the stop names both by the names nurses
+    know and offers to re-take consent here for the product in hand, then comes back to the same scan."""
+    from vaxops.audit.models import AuditEvent
+
+    person = ready_person(desk1, village_a1, 1, consent=False)
+    ConsentText.objects.create(
+        product_code="CoronaVac",
+        version="t1",
+        title="科兴知情同意书",
+        text="知情同意",
+        effective_from=dt.date(2021, 1, 1),
+    )
+    desk_services.consent_record(
+        actor=SystemActor("t"),
+        resident_id=person.pk,
+        product_code="CoronaVac",
+        signer_name="王小明",
+        signature=SIGNATURE,
+    )
+    c = _as(vaccinator)
+
+    r = _check(c, desk1, person)
+    assert r.status_code == 400
+    html = r.content.decode()
+    stops = _stops(html)
+    assert any("知情同意书签署的是科兴，与所扫疫苗国药北京不符" in s for s in stops), stops
+    assert "BBIBP-CorV" not in " ".join(stops) and "CoronaVac" not in " ".join(stops)
+    link = re.search(r'id="reconsent" href="([^"]+)"', html)
+    assert link is not None and "为所扫疫苗（国药北京）重新签署知情同意书" in html
+    url = link.group(1).replace("&amp;", "&")
+    assert "then=vaccinate" in url and "product=BBIBP-CorV" in url
+
+    page = c.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert '<canvas class="sig"' in text and 'id="consent-product"' in text and "国药北京" in text
+    assert "返回接种" in text and 'name="then" value="vaccinate"' in text
+
+    signed = c.post(
+        url,
+        {
+            "product": "BBIBP-CorV",
+            "then": "vaccinate",
+            "code": code(1),
+            "signer_name": "王小明",
+            "signer_relation": "本人",
+            "signature": SIGNATURE,
+        },
+    )
+    assert signed.status_code == 302
+    assert signed["Location"].startswith(_url(desk1, "vaccinate") + f"?resident={person.pk}&code=")
+    latest = Consent.objects.filter(resident=person).order_by("-at", "-pk").first()
+    assert latest.text.product_code == "BBIBP-CorV" and not latest.refused
+    event = AuditEvent.objects.filter(action="consent.record").order_by("-pk").first()
+    assert event is not None and event.actor_id == vaccinator.pk  # the consent stays audited, by whom took it
+
+    back = c.get(signed["Location"])
+    assert back.status_code == 200
+    html = back.content.decode()
+    assert 'id="card"' in html and 'id="confirm-form"' in html and _stops(html) == []
+    assert "国药北京 · 新型冠状病毒灭活疫苗（Vero细胞）" in html
+
+
+def test_a_refusal_is_not_offered_a_re_take_at_the_station(desk1, village_a1, vaccinator):
+    person = ready_person(desk1, village_a1, 1, consent=False)
+    desk_services.consent_record(
+        actor=SystemActor("t"),
+        resident_id=person.pk,
+        product_code=desk1.lot.product.code,
+        signer_name="王小明",
+        refused=True,
+        refusal_reason="本人不愿意",
+    )
+    html = _check(_as(vaccinator), desk1, person).content.decode()
+    assert any("拒绝签署" in s for s in _stops(html)) and 'id="reconsent"' not in html

@@ -210,7 +210,7 @@ class TestLots:
 
         r = planner.get("/supply/lots/")
 
-        row = re.search(r"<tr><td>BBIBP-CorV.*?</tr>", _body(r), re.S).group(0)
+        row = re.search(r"<tr><td>国药北京.*?</tr>", _body(r), re.S).group(0)
         for part in (
             f'href="/supply/lots/{a_lot.pk}/"',
             "202105001",
