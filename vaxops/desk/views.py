@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
-from vaxops.booking.selfservice import appointment_from_qr
+from vaxops.booking.selfservice import appointment_from_qr, appointment_qr_text
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.clinic import selectors
 from vaxops.clinic import services as clinic_services
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 CHECKIN_KEY = "desk_checkin"
 WALK_IN_SALT = "vaxops.desk.walk-in"
 WALK_IN_MAX_AGE = 15 * 60
+EARLY_SALT = "vaxops.desk.early-check-in"
 SIGNER_RELATIONS = ("本人", "监护人")
 SCREEN_OF_DESK = {
     "registration": "checkin",
@@ -152,8 +153,25 @@ def _assignment(user, session: Session) -> Assignment | None:
     return desk_selectors.assignment_of(_staff(user), session)
 
 
+def sees_full_names(user, session: Session) -> bool:
+    """The one rule for names at the desk: the staff assigned to a desk of this session see people's full
+    names, since they call them; everyone else (the county CDC at a desk, staff not on today's roster, any
+    page outside the desk) sees them masked. ID numbers stay masked for everyone."""
+    return _assignment(user, session) is not None
+
+
+def desk_name(name: str, *, full: bool) -> str:
+    return name if full else mask_name(name)
+
+
 def _context(request, session: Session, tab: str, **extra) -> dict:
     assignment = _assignment(request.user, session)
+    full = assignment is not None  # sees_full_names, without asking twice
+    for key in ("people", "person", "shown"):
+        rows = extra.get(key)
+        for row in rows if isinstance(rows, list) else [rows] if isinstance(rows, dict) else []:
+            if "r" in row:
+                row["name"] = desk_name(row["r"].name, full=full)
     today = clock.today()
     ctx = {
         "session": session,
@@ -162,6 +180,7 @@ def _context(request, session: Session, tab: str, **extra) -> dict:
         "today": today,
         "assignment": assignment,
         "not_today": session.day != today,
+        "full_names": full,
         "tabs": _screens(
             request.user, session, mine=SCREEN_OF_DESK.get(assignment.desk.kind) if assignment else None
         ),
@@ -317,9 +336,25 @@ def checkin(request, session: Session):
     people checked in today. POST → ``desk_check_in``, then back here (PRG) with the result kept in the
     user's session."""
     if request.method == "POST":
+        scan = request.POST.get("scan", "")
+        confirmed = False
+        if request.POST.get("early_ticket"):
+            # "仍然签到" after the early warning: the scan comes back signed, never through the browser in clear.
+            try:
+                data = signing.loads(request.POST["early_ticket"], salt=EARLY_SALT, max_age=WALK_IN_MAX_AGE)
+            except signing.BadSignature:
+                data = None
+            appointment = None
+            if isinstance(data, dict) and data.get("s") == session.pk:
+                a_id = data.get("a")
+                appointment = desk_selectors.appointment_shown(
+                    appointment_id=a_id if isinstance(a_id, int) else None
+                )
+            if appointment is not None:
+                scan, confirmed = appointment_qr_text(appointment), True
         try:
             result = desk_services.desk_check_in(
-                actor=request.user, session=session, scan=request.POST.get("scan", "")
+                actor=request.user, session=session, scan=scan, early_confirmed=confirmed
             )
         except VaxOpsError as e:
             request.session[CHECKIN_KEY] = {"session": session.pk, "error": e.message}
@@ -330,6 +365,11 @@ def checkin(request, session: Session):
                 "message": result["message"],
                 "resident": resident.pk if resident else None,
                 "appointment": appointment.pk if appointment else None,
+                "early": (
+                    signing.dumps({"s": session.pk, "a": appointment.pk}, salt=EARLY_SALT)
+                    if result.get("early") and appointment is not None
+                    else ""
+                ),
             }
         return redirect("desk:checkin", session.pk)
     if request.method != "GET":
@@ -346,6 +386,8 @@ def checkin(request, session: Session):
             shown["appointment"] = appointment
             if appointment is None and request.user.has_perm("booking.add_appointment"):
                 shown["ticket"] = signing.dumps({"r": resident.pk, "s": session.pk}, salt=WALK_IN_SALT)
+                # A walk-in registered long before the session opens: said on the button's card first.
+                shown["early"] = desk_services.check_in_too_early(session, clock.now())
     ctx = _context(
         request,
         session,
@@ -422,9 +464,11 @@ def screening(request, session: Session):
         except NotFound as e:
             return render(request, "error.html", {"message": e.message}, status=404)
         catalogue = catalogue_current()
-        form = ScreeningForm(question_set=question_set, catalogue=catalogue)
+        form = ScreeningForm(question_set=question_set, catalogue=catalogue, sex=resident.sex)
         if request.method == "POST":
-            form = ScreeningForm(request.POST, question_set=question_set, catalogue=catalogue)
+            form = ScreeningForm(
+                request.POST, question_set=question_set, catalogue=catalogue, sex=resident.sex
+            )
             if form.is_valid():
                 try:
                     record = clinic_services.screening_record(
@@ -745,8 +789,9 @@ def vaccinated(request, session: Session, dose_id: int):
 # --------------------------------------------------------------------------------------------------
 
 
-def _observations(site: Site) -> list[dict]:
-    """Everyone in observation at the site today (not yet released), with the time left."""
+def _observations(site: Site, *, full: bool = False) -> list[dict]:
+    """Everyone in observation at the site today (not yet released), with the time left; names in full for
+    the session's desk staff (``sees_full_names``)."""
     now = clock.now()
     start = dt.datetime.combine(clock.today(), dt.time.min, tzinfo=desk.LOCAL_TZ)
     rows = []
@@ -756,7 +801,7 @@ def _observations(site: Site) -> list[dict]:
         rows.append(
             {
                 "o": o,
-                "name": mask_name(o.dose.resident.name),
+                "name": desk_name(o.dose.resident.name, full=full),
                 "masked_id": mask_id(o.dose.resident.id_number),
                 "ends": desk.observation_ends(o.started_at),
                 "left": f"{seconds // 60}:{seconds % 60:02d}",
@@ -769,7 +814,7 @@ def _observations(site: Site) -> list[dict]:
 
 
 def _observation_page(request, session: Session, *, status: int = 200, **extra):
-    rows = _observations(session.site)
+    rows = _observations(session.site, full=sees_full_names(request.user, session))
     if request.htmx and request.GET.get("rows") == "1":
         return render(
             request,
@@ -827,7 +872,14 @@ def observation_release(request, session: Session, observation_id: int):
     try:
         desk_services.observation_release(actor=request.user, observation_id=o.pk, reason=reason)
     except ValidationFailed as e:
-        selected = next((r for r in _observations(session.site) if r["o"].pk == o.pk), None)
+        selected = next(
+            (
+                r
+                for r in _observations(session.site, full=sees_full_names(request.user, session))
+                if r["o"].pk == o.pk
+            ),
+            None,
+        )
         return _observation_page(
             request, session, status=400, selected=selected, do="release", error=e.message, reason=reason
         )
@@ -850,7 +902,14 @@ def observation_reaction(request, session: Session, observation_id: int):
     try:
         desk_services.reaction_note_add(actor=request.user, observation_id=o.pk, **form)
     except ValidationFailed as e:
-        selected = next((r for r in _observations(session.site) if r["o"].pk == o.pk), None)
+        selected = next(
+            (
+                r
+                for r in _observations(session.site, full=sees_full_names(request.user, session))
+                if r["o"].pk == o.pk
+            ),
+            None,
+        )
         return _observation_page(
             request, session, status=400, selected=selected, do="reaction", error=e.message, reaction=form
         )

@@ -7,6 +7,16 @@
       button.dataset.printBound = "1";
       button.addEventListener("click", function () { window.print(); });
     });
+    // "全部否": every yes/no question of the button's form answered "no" (the screener then checks each).
+    root.querySelectorAll("[data-all-no]").forEach(function (button) {
+      if (button.dataset.allNoBound) return;
+      button.dataset.allNoBound = "1";
+      button.addEventListener("click", function () {
+        var form = button.closest("form");
+        if (!form) return;
+        form.querySelectorAll('input[type=radio][value="no"]').forEach(function (radio) { radio.checked = true; });
+      });
+    });
   }
   // The header's drop-down groups: one open at a time, closed by a click elsewhere or Escape.
   document.addEventListener("click", function (event) {
