@@ -4,6 +4,7 @@ and the tasks the user's role may start). It sits with ``urls`` above every app.
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import scope_for
 from vaxops.registry.models import Willingness
@@ -26,20 +27,22 @@ def home(request):
         willingness = [(v, label, stats["by_willingness"].get(v, 0)) for v, label in Willingness.choices]
     tasks = []
     if user.has_perm("registry.view_resident"):
-        tasks.append(("查询辖区居民", reverse("registry:residents")))
+        tasks.append((_("查询辖区居民"), reverse("registry:residents")))
     if user.has_perm("registry.import_residents"):
-        tasks.append(("导入摸底名单", reverse("registry:import")))
+        tasks.append((_("导入摸底名单"), reverse("registry:import")))
     if user.has_perm("reports.view_dailyreport"):
         # Named unlike the header's links (the page's other way there), so each link's name says where it goes.
-        tasks.append(("各乡镇接种进度（每日17时前确认）", reverse("reports:daily")))
+        tasks.append((_("各乡镇接种进度（每日17时前确认）"), reverse("reports:daily")))
     if user.has_perm("reports.view_dashboard"):
-        tasks.insert(0, ("接种进度看板（图表、大屏）", reverse("reports:dashboard")))
+        tasks.insert(0, (_("接种进度看板（图表、大屏）"), reverse("reports:dashboard")))
     if user.has_perm("reports.view_weeklybulletin"):
-        tasks.append(("疫苗接种周通报（往期通报）", reverse("reports:bulletins")))
+        tasks.append((_("疫苗接种周通报（往期通报）"), reverse("reports:bulletins")))
     if user.has_perm("safety.view_adverseeventreport") or user.has_perm("safety.view_safety_counts"):
-        tasks.append(("疑似预防接种异常反应（个案、时限、批号叫停）", reverse("safety:cases")))
+        tasks.append((_("疑似预防接种异常反应（个案、时限、批号叫停）"), reverse("safety:cases")))
+    if user.has_perm("clinic.administer_dose") or user.has_perm("clinic.void_dose") or hasattr(user, "staff"):
+        tasks.append((_("接种台（签到、预检、接种、留观）"), reverse("desk:home")))
     if user.has_perm("audit.view_auditevent"):
-        tasks.append(("查询审计日志", reverse("audit:events")))
+        tasks.append((_("查询审计日志"), reverse("audit:events")))
     return render(
         request,
         "accounts/home.html",

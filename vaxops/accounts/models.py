@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from vaxops.core import clock
@@ -42,8 +43,11 @@ class User(AbstractUser):
 
     @property
     def role_label(self) -> str:
+        # In the language of the page: the English name when English is chosen.
         role = ROLE_BY_CODE.get(self.role)
-        return role.name_zh if role else ""
+        if not role:
+            return ""
+        return role.name_en if (get_language() or "").startswith("en") else role.name_zh
 
     @property
     def display_name(self) -> str:

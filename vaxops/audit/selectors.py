@@ -33,4 +33,4 @@ def audit_search(
         qs = qs.filter(at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
     if date_to:
         qs = qs.filter(at__lt=datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz))
-    return qs.order_by("-at", "-id")
+    return qs.select_related("actor").order_by("-at", "-id")

@@ -1,6 +1,7 @@
 from datetime import date
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -9,6 +10,7 @@ from django.utils.translation import gettext as _
 from vaxops.core.bounds import parse_day
 from vaxops.jurisdictions.models import Level
 
+from .labels import action_choices, action_label, changes, objects_named
 from .selectors import audit_search
 
 
@@ -46,4 +48,25 @@ def events(request):
         date_to=_date(f["date_to"]),
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "audit/events.html", {"page": page, "f": f, "query": urlencode(f)})
+    events = list(page.object_list)
+    named = objects_named(events)
+    rows = [
+        {"e": e, "action": action_label(e.action), "object": named.get(e.pk, ""), "changes": changes(e)}
+        for e in events
+    ]
+    people = [
+        (u.username, f"{u.full_name}（{u.username}）" if u.full_name else u.username)
+        for u in get_user_model().objects.order_by("username").only("username", "full_name")[:500]
+    ]
+    return render(
+        request,
+        "audit/events.html",
+        {
+            "page": page,
+            "rows": rows,
+            "f": f,
+            "query": urlencode(f),
+            "actions": action_choices(),
+            "people": people,
+        },
+    )

@@ -48,6 +48,7 @@ from .models import ACTIVE, Appointment, AppointmentStatus
 PAGE = 50
 SELF_KEY = "self_booking"  # the verified resident of the resident's door: {"resident": id, "until": epoch}
 SELF_PENDING = "self_booking_pending"  # who asked for a code: {"id_number", "phone", "at"}
+SELF_JUST = "self_booking_just"  # "booked" or "changed": what the resident did just now, shown once
 SELF_MINUTES = 30
 RESULT_KEY = "booking_result"
 
@@ -572,10 +573,22 @@ def self_slots(request):
         return redirect("booking:book")
     if request.method == "POST":
         slot = selectors.slot_by_id(slot_id=form_values(SlotPickForm(request.POST))["slot"])
+        current = selectors.active_appointment(resident=person)
         try:
             if slot is None:
                 raise VaxOpsError(_("请选择预约时段"), code=BookingErrorCode.SLOT_REQUIRED)
-            services.appointment_book(actor=_self_actor(), resident=person, slot=slot, channel="self")
+            if current is not None and current.slot_id == slot.pk:
+                raise VaxOpsError(_("您已预约该时段"), code=BookingErrorCode.ALREADY_BOOKED)
+            if current is not None and current.status == "booked":
+                # Changing the time of the appointment they have (booked by their village or by themselves):
+                # the old place is given back and the new one taken together; if the new one fails, it stands.
+                services.appointment_reschedule(
+                    actor=_self_actor(), appointment=current, slot=slot, reason="本人改约"
+                )
+                request.session[SELF_JUST] = "changed"
+            else:
+                services.appointment_book(actor=_self_actor(), resident=person, slot=slot, channel="self")
+                request.session[SELF_JUST] = "booked"
         except VaxOpsError as e:
             message_error(request, e)
             query = urlencode(
@@ -621,6 +634,9 @@ def self_me(request):
     a = selectors.active_appointment(resident=person)
     # What is true of the confirmation message now: sent, on its way, or failed (None: no phone on file).
     sms = notification_status(template="booking_confirmed", reference=f"A:{a.pk}") if a else None
+    # "预约成功" only right after this person booked here; otherwise they are told they already have one
+    # (and who made it: their village, their employer or themselves).
+    just = request.session.pop(SELF_JUST, "")
     return render(
         request,
         "booking/self_me.html",
@@ -629,6 +645,7 @@ def self_me(request):
             "a": a,
             "dose": _dose(a.dose_number, a.is_booster) if a else "",
             "sms": sms,
+            "just": just if a else "",
         },
     )
 

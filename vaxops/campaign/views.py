@@ -7,7 +7,8 @@ from openpyxl import Workbook
 
 from vaxops.accounts.scope import scope_for
 from vaxops.audit.services import audit_record
-from vaxops.catalog.domain import MobilisationCategory, age_on
+from vaxops.catalog.domain import MobilisationCategory, age_on, due_note, eligible_since
+from vaxops.catalog.selectors import phases_current
 from vaxops.core import clock
 from vaxops.core.bounds import parse_day, parse_int
 from vaxops.core.xlsx import sheet_append, workbook_response
@@ -27,11 +28,31 @@ def _params(request):
     return category, on, request.GET.get("village_code", "").strip(), employer_id
 
 
-def _row(r, on):
+def _row(r, on, phases=()):
     s = getattr(r, "status", None)
     nxt = ""
     if s is not None and s.next_number:
         nxt = "加强针" if s.next_is_booster else f"第{s.next_number}剂"
+    since = None
+    if s is not None and r.birth_date:
+        since = eligible_since(
+            birth_date=r.birth_date,
+            priority_group=r.priority_group.code if r.priority_group_id else None,
+            dose_number=s.next_number,
+            earliest=s.next_earliest,
+            phases=phases,
+        )
+    note, overdue = (
+        due_note(
+            on=on,
+            dose_number=s.next_number,
+            since=since,
+            latest=s.next_latest,
+            window_missed=s.window_missed,
+        )
+        if s is not None
+        else ("", None)
+    )
     return {
         "r": r,
         "name": r.name,
@@ -41,6 +62,9 @@ def _row(r, on):
         "next": nxt,
         "earliest": s.next_earliest if s else None,
         "latest": s.next_latest if s else None,
+        "since": since,
+        "due_note": note,
+        "overdue_days": overdue,
     }
 
 
@@ -50,13 +74,14 @@ def mobilisation(request):
     category, on, village_code, employer_id = _params(request)
     qs = mobilisation_list(
         user=request.user, category=category, on=on, village_code=village_code, employer_id=employer_id
-    )
+    ).select_related("priority_group")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    phases = phases_current()
     counts = mobilisation_counts(user=request.user, on=on, village_code=village_code, employer_id=employer_id)
     tabs = [(c.value, LABELS[c], counts[c.value]) for c in MobilisationCategory]
     ctx = {
         "page": page,
-        "rows": [_row(r, on) for r in page.object_list],
+        "rows": [_row(r, on, phases) for r in page.object_list],
         "category": category,
         "on": on,
         "village_code": village_code,
@@ -102,13 +127,15 @@ def mobilisation_export(request):
             "接种意愿",
             "意愿原因",
             "下一剂",
-            "最早日期",
-            "最晚日期",
+            "可接种自",
+            "时限",
+            "逾期天数",
         ],
     )
     n = 0
+    phases = phases_current()
     for r in qs[:MAX_EXPORT].iterator(chunk_size=2000):
-        d = _row(r, on)
+        d = _row(r, on, phases)
         sheet_append(
             ws,
             [
@@ -121,8 +148,9 @@ def mobilisation_export(request):
                 r.get_willingness_display(),
                 r.willingness_reason,
                 d["next"],
-                d["earliest"],
-                d["latest"],
+                d["since"],
+                d["due_note"],
+                d["overdue_days"],
             ],
         )
         n += 1

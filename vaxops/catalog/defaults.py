@@ -49,6 +49,7 @@ def _product(
     dcc_ma: str | None,
     dcc_vp: str,
     trace_prefix: str,
+    short_name_zh: str = "",
 ) -> Product:
     # The demo catalogue models every product as a single-dose 0.5 mL vial for adults at 2–8 °C;
     # the county corrects presentation details from the package inserts.
@@ -74,6 +75,7 @@ def _product(
         trace_prefixes=(trace_prefix,),
         min_age_years=18,
         max_age_years=None,
+        short_name_zh=short_name_zh,
     )
 
 
@@ -89,6 +91,7 @@ PRODUCTS: Final[tuple[Product, ...]] = (
         dcc_ma="ORG-100020693",
         dcc_vp=_VP_INACTIVATED,
         trace_prefix="8100101",
+        short_name_zh="国药北京",
     ),
     _product(
         code="WIBP-CorV",
@@ -101,6 +104,7 @@ PRODUCTS: Final[tuple[Product, ...]] = (
         dcc_ma="Sinopharm-WIBP",
         dcc_vp=_VP_INACTIVATED,
         trace_prefix="8100201",
+        short_name_zh="国药武汉",
     ),
     _product(
         code="CoronaVac",
@@ -113,6 +117,7 @@ PRODUCTS: Final[tuple[Product, ...]] = (
         dcc_ma="Sinovac-Biotech",
         dcc_vp=_VP_INACTIVATED,
         trace_prefix="8100301",
+        short_name_zh="科兴",
     ),
     _product(
         code="Convidecia",
@@ -125,6 +130,7 @@ PRODUCTS: Final[tuple[Product, ...]] = (
         dcc_ma="ORG-100013793",
         dcc_vp=_VP_VECTOR,
         trace_prefix="8100401",
+        short_name_zh="康希诺",
     ),
     _product(
         code="ZF2001",
@@ -138,6 +144,7 @@ PRODUCTS: Final[tuple[Product, ...]] = (
         dcc_ma=None,
         dcc_vp=_VP_PROTEIN,
         trace_prefix="8100501",
+        short_name_zh="智飞",
     ),
 )
 

@@ -49,6 +49,12 @@ class Product(models.Model):
         help_text=_("例如 BBIBP-CorV；建立后不可修改"),
     )
     name_zh = models.CharField(_("通用名称"), max_length=100)
+    short_name_zh = models.CharField(
+        _("简称"),
+        max_length=20,
+        blank=True,
+        help_text=_("接种人员熟知的名称，如 国药北京、科兴；页面和提示显示它"),
+    )
     name_en = models.CharField(_("英文名称"), max_length=120)
     manufacturer_zh = models.CharField(_("生产企业"), max_length=100)
     manufacturer_en = models.CharField(_("生产企业（英文）"), max_length=120)
@@ -103,7 +109,7 @@ class Product(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code}（{self.manufacturer_zh}）"
+        return f"{self.short_name_zh or self.code}（{self.manufacturer_zh}）"
 
     def clean(self) -> None:
         from .selectors import catalogue_build

@@ -65,6 +65,7 @@ def _product(row: Product, prefixes: Sequence[str]) -> domain.Product:
         trace_prefixes=tuple(prefixes),
         min_age_years=row.min_age_years,
         max_age_years=row.max_age_years,
+        short_name_zh=row.short_name_zh,
     )
 
 
@@ -429,3 +430,20 @@ def phases_listed():
         .annotate(target_total=Sum("targets__target_people"), target_count=Count("targets"))
         .order_by("sort", "starts_on", "code")
     )
+
+
+# ------------------------------------------------------------------------------------------ names people read
+
+
+def product_short_name(code: str | None) -> str:
+    """The name a person reads for a product code (国药北京, 科兴…), from the cached catalogue; the code
+    itself when the catalogue has no short name (or no such product). Codes stay in data and exchange."""
+    if not code:
+        return ""
+    product = catalogue_current().find_product(code)
+    return product.short_zh if product else code
+
+
+def product_short_names(codes) -> str:
+    """Several codes as the names people read, joined with "、"."""
+    return "、".join(product_short_name(c) for c in codes)

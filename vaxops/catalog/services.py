@@ -47,6 +47,7 @@ def _product_row(p: domain.Product, sort: int) -> Product:
         storage_max_c=Decimal(str(p.storage_max_c)),
         min_age_years=p.min_age_years,
         max_age_years=p.max_age_years,
+        short_name_zh=p.short_name_zh,
         sort=sort,
     )
 

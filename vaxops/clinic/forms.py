@@ -39,16 +39,31 @@ def _choice_label(value: str, catalogue: domain.Catalogue) -> str:
     return f"{_('是')}：{product.code} · {product.label_zh}" if product else value
 
 
+# Yes/no questions that apply to women only: not asked of a man (his answer is recorded as "no").
+FEMALE_ONLY: frozenset[str] = frozenset({"pregnancy", "lactation"})
+
+
 class ScreeningForm(forms.Form):
     """One field per question of the set (``q_<code>``), then temperature and blood pressure.
 
-    Yes/no questions have no default: the screener must ask each one.
+    Yes/no questions have no default: the screener must ask each one (a "全部否" button on the page answers
+    every yes/no question "no" at once, for the screener to change). ``sex`` is the person's (``"M"``/``"F"``/
+    ``""``): the questions of ``FEMALE_ONLY`` are not shown to a man.
     """
 
-    def __init__(self, *args, question_set: domain.QuestionSet, catalogue: domain.Catalogue, **kwargs):
+    def __init__(
+        self, *args, question_set: domain.QuestionSet, catalogue: domain.Catalogue, sex: str = "", **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.question_set = question_set
+        self.not_asked = {
+            q.code
+            for q in question_set.questions
+            if sex == "M" and q.code in FEMALE_ONLY and q.answer_type is domain.AnswerType.BOOL
+        }
         for q in question_set.questions:
+            if q.code in self.not_asked:
+                continue
             name = f"q_{q.code}"
             if q.answer_type is domain.AnswerType.BOOL:
                 field = forms.TypedChoiceField(
@@ -86,12 +101,15 @@ class ScreeningForm(forms.Form):
         )
 
     def question_fields(self):
-        return [self[f"q_{q.code}"] for q in self.question_set.questions]
+        return [self[f"q_{q.code}"] for q in self.question_set.questions if q.code not in self.not_asked]
 
     def answers(self) -> dict:
         """The cleaned answers keyed by question code (blank optional answers left out)."""
         out = {}
         for q in self.question_set.questions:
+            if q.code in self.not_asked:
+                out[q.code] = False
+                continue
             value = self.cleaned_data.get(f"q_{q.code}")
             if q.answer_type is domain.AnswerType.DATE or value not in (None, ""):
                 out[q.code] = value

@@ -40,7 +40,14 @@ _DESK = {
     ),
     "site_registration": ("clinic.add_consent", "clinic.view_consent"),
     "site_screening": ("clinic.add_consent", "clinic.view_consent", "clinic.view_consenttext"),
-    "site_vaccinator": ("clinic.administer_dose", "clinic.view_consent", "clinic.view_observation"),
+    # The vaccinator re-takes consent at the station for the product in hand (a scan of another product).
+    "site_vaccinator": (
+        "clinic.administer_dose",
+        "clinic.view_consent",
+        "clinic.add_consent",
+        "clinic.view_consenttext",
+        "clinic.view_observation",
+    ),
     "site_observation": (
         "clinic.view_observation",
         "clinic.change_observation",

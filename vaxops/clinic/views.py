@@ -157,12 +157,12 @@ def screening(request, pk: int):
         return error_page(request, e, status=404)
     catalogue = catalogue_current()
     show_en = request.GET.get("en") == "1" or (get_language() or "").startswith("en")
-    form = ScreeningForm(question_set=question_set, catalogue=catalogue)
+    form = ScreeningForm(question_set=question_set, catalogue=catalogue, sex=resident.sex)
     record = None
     if request.method == "POST":
         if not request.user.has_perm("clinic.add_screeningrecord"):
             return error_page(request, "您的角色无权进行预检登记", status=403)
-        form = ScreeningForm(request.POST, question_set=question_set, catalogue=catalogue)
+        form = ScreeningForm(request.POST, question_set=question_set, catalogue=catalogue, sex=resident.sex)
         if form.is_valid():
             try:
                 record = services.screening_record(

@@ -68,6 +68,21 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
         "finance": ("caizheng", county, None),
         "grid_head": ("gridhead", village, None),
     }
+    # Each account is a person: the header shows the name, then the role.
+    names = {
+        "county_admin": "陈立新",
+        "township_worker": "周海燕",
+        "village_worker": "李德明",
+        "employer_contact": "孙丽",
+        "site_screening": "吴敏",
+        "site_registration": "郑晓东",
+        "site_vaccinator": "王桂兰",
+        "site_observation": "冯静",
+        "hospital": "蒋文华",
+        "safety_panel": "沈国平",
+        "leader": "韩志强",
+        "auditor": "杨帆",
+    }
     rows = []
     for role in ROLES:
         username, division, emp = plan[role.code]
@@ -78,7 +93,7 @@ def demo_users_build(*, county: Division, employer: Employer) -> list[tuple[str,
                 role=role.code,
                 division=division,
                 employer=emp,
-                full_name=role.name_zh,
+                full_name=names.get(role.code, role.name_zh),
                 site_name=f"{township.name}卫生院接种点" if role.code.startswith("site_") else "",
             )
         rows.append((username, role.name_zh, emp.name if emp else (division.name if division else "")))

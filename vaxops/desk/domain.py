@@ -29,7 +29,8 @@ import hmac
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
@@ -236,6 +237,12 @@ class ProductFacts:
     min_age_years: int
     max_age_years: int | None = None
     manufacturer_zh: str = ""
+    short_name_zh: str = ""
+
+    @property
+    def short(self) -> str:
+        """The short Chinese name nurses know (国药北京…), else the code."""
+        return self.short_name_zh or self.code
 
     @classmethod
     def from_product(cls, product: Product) -> ProductFacts:
@@ -249,6 +256,7 @@ class ProductFacts:
             min_age_years=product.min_age_years,
             max_age_years=product.max_age_years,
             manufacturer_zh=product.manufacturer_zh,
+            short_name_zh=getattr(product, "short_name_zh", "") or "",
         )
 
     @property
@@ -337,6 +345,11 @@ class ScanInputs:
     vaccinator: VaccinatorFacts
     now: dt.datetime
     no_dose_reason: str = ""
+    # Product code → the short Chinese name people read, for the messages (codes stay in the data).
+    product_names: Mapping[str, str] = field(default_factory=dict)
+
+    def name_of(self, code: str) -> str:
+        return self.product_names.get(code) or code
 
     def __post_init__(self) -> None:
         _require_aware(("当前时间", self.now))
@@ -456,7 +469,10 @@ def _consent(inputs: ScanInputs) -> str | None:
         return f"受种者已拒绝签署知情同意书（{_when(c.at)}）{why}"
     product = inputs.product
     if c.product_code and product is not None and c.product_code != product.code:
-        return f"知情同意书签署的是{c.product_code}，与所扫疫苗{product.code}不符，请重新签署"
+        return (
+            f"知情同意书签署的是{inputs.name_of(c.product_code)}，与所扫疫苗{product.short}不符，"
+            f"请为所扫疫苗重新签署知情同意书"
+        )
     return None
 
 
@@ -515,9 +531,9 @@ def _schedule(inputs: ScanInputs) -> list[CheckFailure]:
         failures.append(CheckFailure(CheckCode.NO_DOSE_DUE, f"该受种者不能接种该疫苗：{reason}"))
     else:
         if product.code not in nd.allowed_products:
-            allowed = "、".join(nd.allowed_products)
+            allowed = "、".join(inputs.name_of(c) for c in nd.allowed_products)
             message = (
-                f"该受种者不能接种该疫苗：{product.code}（{product.label_zh}）不能用于本剂次"
+                f"该受种者不能接种该疫苗：{product.short}（{product.label_zh}）不能用于本剂次"
                 f"（应接种{nd.label_zh}，可用品种：{allowed}）"
             )
             failures.append(CheckFailure(CheckCode.PRODUCT_NOT_ALLOWED, message))
@@ -526,10 +542,10 @@ def _schedule(inputs: ScanInputs) -> list[CheckFailure]:
             failures.append(CheckFailure(CheckCode.NOT_DUE, message))
     age = age_on(inputs.recipient.birth_date, today)
     if age < product.min_age_years:
-        message = f"受种者{age}周岁，未满{product.code}的最低接种年龄{product.min_age_years}周岁"
+        message = f"受种者{age}周岁，未满{product.short}的最低接种年龄{product.min_age_years}周岁"
         failures.append(CheckFailure(CheckCode.AGE, message))
     elif product.max_age_years is not None and age > product.max_age_years:
-        message = f"受种者{age}周岁，超过{product.code}的接种年龄上限{product.max_age_years}周岁"
+        message = f"受种者{age}周岁，超过{product.short}的接种年龄上限{product.max_age_years}周岁"
         failures.append(CheckFailure(CheckCode.AGE, message))
     return failures
 
@@ -646,7 +662,7 @@ def confirmation_card(inputs: ScanInputs, *, injection_site: str | None = None) 
         name=inputs.recipient.name.strip(),
         id_masked=inputs.recipient.id_masked,
         age_years=age_on(inputs.recipient.birth_date, inputs.today),
-        vaccine=product.label_zh,
+        vaccine=f"{product.short} · {product.name_zh}" if product.short_name_zh else product.label_zh,
         product_code=product.code,
         specification=product.presentation,
         dose_number=nd.number,

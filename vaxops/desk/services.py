@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from vaxops.accounts.scope import require
 from vaxops.audit.services import audit_record
@@ -248,6 +249,7 @@ def _scan_facts(found: DoseInputs, *, scanned: str, now: dt.datetime) -> desk.Sc
         ),
         now=now,
         no_dose_reason=no_dose_reason,
+        product_names={p.code: p.short_zh for p in catalogue_current().products},
     )
 
 
@@ -711,7 +713,33 @@ def reaction_note_add(
 # ------------------------------------------------------------------------------------------- check-in
 
 
-def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) -> dict:
+# A check-in more than this long before the session's first slot asks the desk to confirm (a person at 00:28
+# for a session opening at 08:00 is most likely a mistake: a wrong day, a test scan, a stale tablet).
+EARLY_CHECK_IN = dt.timedelta(hours=1)
+
+
+def session_opens_at(session) -> dt.datetime | None:
+    """When ``session`` opens: the start of its first slot (``None`` when it has none)."""
+    from vaxops.booking.models import Slot
+
+    return Slot.objects.filter(session=session).order_by("start").values_list("start", flat=True).first()
+
+
+def check_in_too_early(session, now: dt.datetime) -> str:
+    """A warning when ``now`` is more than ``EARLY_CHECK_IN`` before the session opens, else ``""``."""
+    opens = session_opens_at(session)
+    if opens is None or now >= opens - EARLY_CHECK_IN:
+        return ""
+    minutes = int((opens - now).total_seconds() // 60)
+    return (
+        f"本场次{timezone.localtime(opens):%H:%M}开诊，现在是{timezone.localtime(now):%H:%M}，"
+        f"距开诊还有{minutes // 60}小时{minutes % 60}分钟。确认现在就签到吗？"
+    )
+
+
+def desk_check_in(
+    *, actor, session, scan: str, now: dt.datetime | None = None, early_confirmed: bool = False
+) -> dict:
     """The registration desk's scan: an ID number typed by a card reader (digits + Enter) or the QR of an
     appointment. Finds today's appointment at this site and checks the person in, or says how to register
     them as a walk-in. Looking a person up by ID number is done for the stated purpose "现场登记" and
@@ -762,6 +790,10 @@ def desk_check_in(*, actor, session, scan: str, now: dt.datetime | None = None) 
             "message": f"该预约{appointment.get_status_display()}，不能签到",
         }
     if appointment.status == AppointmentStatus.BOOKED:
+        early = "" if early_confirmed else check_in_too_early(session, now)
+        if early:
+            # Not checked in: the desk confirms first (the page re-posts the same scan with the confirmation).
+            return {"appointment": appointment, "resident": resident, "message": early, "early": True}
         appointment = appointment_check_in(actor=actor, appointment=appointment, now=now)
     return {"appointment": appointment, "resident": resident, "message": "已签到"}
 

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import uuid
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vaxops.booking import services as booking_services
 from vaxops.booking.models import Appointment, AppointmentStatus
-from vaxops.booking.selfservice import appointment_from_qr
+from vaxops.booking.selfservice import appointment_from_qr, appointment_qr_text
 from vaxops.catalog.selectors import catalogue_current, question_set_on
 from vaxops.certs import document as certs_document
 from vaxops.certs import services as certs_services
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 CHECKIN_KEY = "desk_checkin"
 WALK_IN_SALT = "vaxops.desk.walk-in"
 WALK_IN_MAX_AGE = 15 * 60
+EARLY_SALT = "vaxops.desk.early-check-in"
 SIGNER_RELATIONS = ("本人", "监护人")
 SCREEN_OF_DESK = {
     "registration": "checkin",
@@ -153,8 +155,25 @@ def _assignment(user, session: Session) -> Assignment | None:
     return desk_selectors.assignment_of(_staff(user), session)
 
 
+def sees_full_names(user, session: Session) -> bool:
+    """The one rule for names at the desk: the staff assigned to a desk of this session see people's full
+    names, since they call them; everyone else (the county CDC at a desk, staff not on today's roster, any
+    page outside the desk) sees them masked. ID numbers stay masked for everyone."""
+    return _assignment(user, session) is not None
+
+
+def desk_name(name: str, *, full: bool) -> str:
+    return name if full else mask_name(name)
+
+
 def _context(request, session: Session, tab: str, **extra) -> dict:
     assignment = _assignment(request.user, session)
+    full = assignment is not None  # sees_full_names, without asking twice
+    for key in ("people", "person", "shown"):
+        rows = extra.get(key)
+        for row in rows if isinstance(rows, list) else [rows] if isinstance(rows, dict) else []:
+            if "r" in row:
+                row["name"] = desk_name(row["r"].name, full=full)
     today = clock.today()
     ctx = {
         "session": session,
@@ -163,6 +182,7 @@ def _context(request, session: Session, tab: str, **extra) -> dict:
         "today": today,
         "assignment": assignment,
         "not_today": session.day != today,
+        "full_names": full,
         "tabs": _screens(
             request.user,
             session,
@@ -322,9 +342,25 @@ def checkin(request, session: Session):
     people checked in today. POST → ``desk_check_in``, then back here (PRG) with the result kept in the
     user's session."""
     if request.method == "POST":
+        scan = request.POST.get("scan", "")
+        confirmed = False
+        if request.POST.get("early_ticket"):
+            # "仍然签到" after the early warning: the scan comes back signed, never through the browser in clear.
+            try:
+                data = signing.loads(request.POST["early_ticket"], salt=EARLY_SALT, max_age=WALK_IN_MAX_AGE)
+            except signing.BadSignature:
+                data = None
+            appointment = None
+            if isinstance(data, dict) and data.get("s") == session.pk:
+                a_id = data.get("a")
+                appointment = desk_selectors.appointment_shown(
+                    appointment_id=a_id if isinstance(a_id, int) else None
+                )
+            if appointment is not None:
+                scan, confirmed = appointment_qr_text(appointment), True
         try:
             result = desk_services.desk_check_in(
-                actor=request.user, session=session, scan=request.POST.get("scan", "")
+                actor=request.user, session=session, scan=scan, early_confirmed=confirmed
             )
         except VaxOpsError as e:
             request.session[CHECKIN_KEY] = {"session": session.pk, "error": e.message}
@@ -335,6 +371,11 @@ def checkin(request, session: Session):
                 "message": result["message"],
                 "resident": resident.pk if resident else None,
                 "appointment": appointment.pk if appointment else None,
+                "early": (
+                    signing.dumps({"s": session.pk, "a": appointment.pk}, salt=EARLY_SALT)
+                    if result.get("early") and appointment is not None
+                    else ""
+                ),
             }
         return redirect("desk:checkin", session.pk)
     if request.method != "GET":
@@ -351,6 +392,8 @@ def checkin(request, session: Session):
             shown["appointment"] = appointment
             if appointment is None and request.user.has_perm("booking.add_appointment"):
                 shown["ticket"] = signing.dumps({"r": resident.pk, "s": session.pk}, salt=WALK_IN_SALT)
+                # A walk-in registered long before the session opens: said on the button's card first.
+                shown["early"] = desk_services.check_in_too_early(session, clock.now())
     ctx = _context(
         request,
         session,
@@ -427,9 +470,11 @@ def screening(request, session: Session):
         except NotFound as e:
             return render(request, "error.html", {"message": e.message}, status=404)
         catalogue = catalogue_current()
-        form = ScreeningForm(question_set=question_set, catalogue=catalogue)
+        form = ScreeningForm(question_set=question_set, catalogue=catalogue, sex=resident.sex)
         if request.method == "POST":
-            form = ScreeningForm(request.POST, question_set=question_set, catalogue=catalogue)
+            form = ScreeningForm(
+                request.POST, question_set=question_set, catalogue=catalogue, sex=resident.sex
+            )
             if form.is_valid():
                 try:
                     record = clinic_services.screening_record(
@@ -480,9 +525,11 @@ def screening(request, session: Session):
 # --------------------------------------------------------------------------------------------------
 
 
-def _consent_products(session: Session, resident: Resident) -> list[str]:
+def _consent_products(session: Session, resident: Resident, *, in_hand: str | None = None) -> list[str]:
     """The products the person may be given today that this site has in stock (those with a consent
-    text); without stock, every product the schedule allows, so the text can still be read."""
+    text); without stock, every product the schedule allows, so the text can still be read. ``in_hand`` is
+    the product the vaccinator scanned: offered (first) when the site stocks it and it has a text, so the
+    vaccinator's station can re-take consent for it."""
     forecast = _forecast_summary(resident)
     allowed = forecast.get("allowed") or []
     with_text = desk_selectors.consent_text_products(on=clock.today())
@@ -492,6 +539,8 @@ def _consent_products(session: Session, resident: Resident) -> list[str]:
     chosen = [c for c in stocked if c in with_text and (not allowed or c in allowed)]
     if not chosen:
         chosen = [c for c in allowed if c in with_text] or [c for c in stocked if c in with_text]
+    if in_hand and in_hand in with_text and in_hand in stocked:
+        chosen = [in_hand, *(c for c in chosen if c != in_hand)]
     return chosen
 
 
@@ -505,8 +554,11 @@ def consent(request, session: Session, resident_id: int):
     if appointment is None:
         raise Http404("not checked in here")
     resident = appointment.resident
-    products = _consent_products(session, resident)
-    product = request.POST.get("product") if request.method == "POST" else request.GET.get("product")
+    data = request.POST if request.method == "POST" else request.GET
+    product = data.get("product")
+    # From the vaccinator's station: consent for the product in hand, then back to the scan.
+    then_code = data.get("code", "").strip()[:40] if data.get("then") == "vaccinate" else ""
+    products = _consent_products(session, resident, in_hand=product if then_code else None)
     if product not in products:
         product = products[0] if products else None
     today = clock.today()
@@ -543,6 +595,10 @@ def consent(request, session: Session, resident_id: int):
         except VaxOpsError as e:
             error, status = e.message, 400
         else:
+            if then_code and not refused:
+                messages.success(request, _("已为所扫疫苗签署知情同意书，请继续接种"))
+                url = reverse("desk:vaccinate", args=[session.pk])
+                return redirect(f"{url}?{urlencode({'resident': resident.pk, 'code': then_code})}")
             url = reverse("desk:consent", args=[session.pk, resident.pk])
             return redirect(f"{url}?product={product}&done={record.pk}")
     done = None
@@ -561,6 +617,7 @@ def consent(request, session: Session, resident_id: int):
         values=values,
         relations=SIGNER_RELATIONS,
         done=done,
+        then_code=then_code,
     )
     return render(request, "desk/consent.html", ctx, status=status)
 
@@ -592,6 +649,24 @@ def _check(request, session: Session, resident: Resident, code: str, ctx: dict) 
     else:
         ctx["stops"] = [f["message"] for f in result["failures"]]
     return result
+
+
+def _reconsent(request, session: Session, resident: Resident, code: str, result: dict | None) -> dict | None:
+    """When the scan stops on consent (none today, or signed for another product) and the person has not
+    refused: a link to re-take consent right here for the product in hand, coming back to this scan."""
+    if not result or not request.user.has_perm("clinic.add_consent"):
+        return None
+    if not any(f["code"] == desk.CheckCode.CONSENT for f in result["failures"]):
+        return None
+    latest = desk_selectors.consent_latest_on(resident=resident, day=clock.today())
+    if latest is not None and latest.refused:
+        return None
+    product = catalogue_current().product_for_trace_code(code.strip())
+    if product is None:
+        return None
+    url = reverse("desk:consent", args=[session.pk, resident.pk])
+    query = urlencode({"product": product.code, "then": "vaccinate", "code": code})
+    return {"url": f"{url}?{query}", "name": product.short_zh}
 
 
 @_desk_page("vaccinate")
@@ -643,14 +718,16 @@ def vaccinate(request, session: Session):
         resident = appointment.resident
         steps = _progress([resident.pk], clock.today())[resident.pk]
         ctx.update(appointment=appointment, person=_person(resident), **steps)
-        code = request.POST.get("code", "").strip()
+        code = (request.POST if request.method == "POST" else request.GET).get("code", "").strip()
         ctx["code"] = code
-        if action == "check":
+        if action == "check" or (request.method == "GET" and code):
+            # A GET with a code comes back from re-taking consent at this station: the scan is checked again.
             result = _check(request, session, resident, code, ctx)
             if result and result["ok"]:
                 ctx["client_id"] = uuid.uuid4().hex
             else:
-                status = 400
+                status = 400 if action == "check" else 200
+                ctx["reconsent"] = _reconsent(request, session, resident, code, result)
         elif action == "administer":
             client_id = request.POST.get("client_id", "").strip()
             site = request.POST.get("injection_site", "").strip()
@@ -721,8 +798,9 @@ def vaccinated(request, session: Session, dose_id: int):
 # --------------------------------------------------------------------------------------------------
 
 
-def _observations(site: Site) -> list[dict]:
-    """Everyone in observation at the site today (not yet released), with the time left."""
+def _observations(site: Site, *, full: bool = False) -> list[dict]:
+    """Everyone in observation at the site today (not yet released), with the time left; names in full for
+    the session's desk staff (``sees_full_names``)."""
     now = clock.now()
     start = dt.datetime.combine(clock.today(), dt.time.min, tzinfo=desk.LOCAL_TZ)
     rows = []
@@ -732,7 +810,7 @@ def _observations(site: Site) -> list[dict]:
         rows.append(
             {
                 "o": o,
-                "name": mask_name(o.dose.resident.name),
+                "name": desk_name(o.dose.resident.name, full=full),
                 "masked_id": mask_id(o.dose.resident.id_number),
                 "ends": desk.observation_ends(o.started_at),
                 "left": f"{seconds // 60}:{seconds % 60:02d}",
@@ -745,7 +823,7 @@ def _observations(site: Site) -> list[dict]:
 
 
 def _observation_page(request, session: Session, *, status: int = 200, **extra):
-    rows = _observations(session.site)
+    rows = _observations(session.site, full=sees_full_names(request.user, session))
     if request.htmx and request.GET.get("rows") == "1":
         return render(
             request,
@@ -803,7 +881,14 @@ def observation_release(request, session: Session, observation_id: int):
     try:
         desk_services.observation_release(actor=request.user, observation_id=o.pk, reason=reason)
     except ValidationFailed as e:
-        selected = next((r for r in _observations(session.site) if r["o"].pk == o.pk), None)
+        selected = next(
+            (
+                r
+                for r in _observations(session.site, full=sees_full_names(request.user, session))
+                if r["o"].pk == o.pk
+            ),
+            None,
+        )
         return _observation_page(
             request, session, status=400, selected=selected, do="release", error=e.message, reason=reason
         )
@@ -826,7 +911,14 @@ def observation_reaction(request, session: Session, observation_id: int):
     try:
         desk_services.reaction_note_add(actor=request.user, observation_id=o.pk, **form)
     except ValidationFailed as e:
-        selected = next((r for r in _observations(session.site) if r["o"].pk == o.pk), None)
+        selected = next(
+            (
+                r
+                for r in _observations(session.site, full=sees_full_names(request.user, session))
+                if r["o"].pk == o.pk
+            ),
+            None,
+        )
         return _observation_page(
             request, session, status=400, selected=selected, do="reaction", error=e.message, reaction=form
         )
@@ -895,7 +987,15 @@ def _record(resident: Resident, *, include_voided: bool) -> dict:
                 "d": d,
                 "label_zh": zh,
                 "label_en": en,
-                "product_zh": product.name_zh if product else d.product_code,
+                "product_zh": (
+                    (
+                        f"{product.short_name_zh} {product.name_zh}"
+                        if product.short_name_zh
+                        else product.name_zh
+                    )
+                    if product
+                    else d.product_code
+                ),
                 "product_en": product.name_en if product else "",
                 "manufacturer_zh": (
                     d.lot.manufacturer

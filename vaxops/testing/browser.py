@@ -94,3 +94,16 @@ def page(browser, live_server):
     # The test settings enforce the production policy: a blocked inline script or style, or a script that
     # failed, fails the test that met it.
     assert problems == [], problems
+
+
+def menu_link(p, name: str):
+    """The header menu's link named ``name``, its drop-down group opened first when it sits in one."""
+    import re
+
+    p.locator("nav.menu").wait_for()
+    named = re.compile(rf"^\s*{re.escape(name)}\s*$")
+    link = p.locator("nav.menu a").filter(has_text=named)
+    group = p.locator("nav.menu details").filter(has=p.locator("a").filter(has_text=named))
+    if group.count() and not group.first.evaluate("d => d.open"):
+        group.first.locator("summary").click()
+    return link.first

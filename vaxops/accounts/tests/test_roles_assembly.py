@@ -4,7 +4,8 @@
 ``accounts/roles.py``: a change to it is a change of who may do what, to be made on purpose (since then: the
 population denominators, the daily report's confirmation and the sector departments of the progress reports;
 vaccine safety's reports, hospitals, lot holds, signals and claims, and the expert panel's role; training,
-mobile teams' stock, the grid's village groups and follow-ups, and the grid head's role).
+mobile teams' stock, the grid's village groups and follow-ups, and the grid head's role; the vaccinator
+re-taking consent at the station for the product in hand).
 """
 
 import subprocess
@@ -435,8 +436,10 @@ SNAPSHOT = {
             "catalog.view_questionset",
             "catalog.view_schedulepolicy",
             "certs.issue_certificate",
+            "clinic.add_consent",
             "clinic.administer_dose",
             "clinic.view_consent",
+            "clinic.view_consenttext",
             "clinic.view_dose",
             "clinic.view_observation",
             "clinic.view_screeningrecord",

@@ -43,9 +43,9 @@ class TestAuditPage:
 
         assert r.status_code == 200
         body = r.content.decode()
-        assert "<td>resident.reveal</td>" in body
+        assert '<td class="c-action" title="resident.reveal">查看完整身份信息</td>' in body
         assert "电话通知接种" in body
-        assert "<td>resident.update</td>" in body
+        assert '<td class="c-action" title="resident.update">修改居民档案</td>' in body
 
     def test_it_is_open_to_the_county_cdc(self, client, cdc, events):
         client.force_login(cdc)
@@ -80,17 +80,17 @@ class TestAuditPage:
 
         body = client.get("/audit/", {"action": "resident.reveal"}).content.decode()
 
-        assert "<td>resident.reveal</td>" in body
-        assert "<td>resident.update</td>" not in body
-        assert "<td>resident.import_create</td>" not in body
+        assert '<td class="c-action" title="resident.reveal">查看完整身份信息</td>' in body
+        assert '<td class="c-action" title="resident.update">修改居民档案</td>' not in body
+        assert '<td class="c-action" title="resident.import_create">名单导入：新增居民</td>' not in body
 
     def test_it_filters_by_action_prefix(self, client, auditor, events):
         client.force_login(auditor)
 
         body = client.get("/audit/", {"action": "resident.import"}).content.decode()
 
-        assert "<td>resident.import_create</td>" in body
-        assert "<td>resident.reveal</td>" not in body
+        assert '<td class="c-action" title="resident.import_create">名单导入：新增居民</td>' in body
+        assert '<td class="c-action" title="resident.reveal">查看完整身份信息</td>' not in body
 
     def test_it_shows_the_source_address(self, client, auditor, worker_a, village_a1):
         from vaxops.conftest import make_id

@@ -507,3 +507,35 @@ def test_ids_past_64_bits_or_not_numbers_are_refused_by_name(client, worker_a, c
     r = client.post("/sites/S1/plan/", {"day": "2026-13-40"}, follow=True)
     assert "请填写场次日期" in _text(r)
     assert client.get(url, {"slot": TOO_BIG}).status_code == 200
+
+
+def test_a_resident_booked_by_their_village_is_told_so_and_may_change_or_cancel(
+    client, planned, village_a1, worker_a, sms_outbox, django_capture_on_commit_callbacks
+):
+    person = resident(village_a1, 1, name="张三丰", phone="13900000001")
+    first, later = list(planned.slots.order_by("start"))[1], list(planned.slots.order_by("start"))[3]
+    booked = services.appointment_book(actor=worker_a, resident=person, slot=first, channel="community")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/book/", {"name": "张三丰", "id_number": person.id_number, "phone": "13900000001"})
+    r = client.post("/book/verify/", {"code": _last_code(sms_outbox)})
+    assert r["Location"] == "/book/me/"
+
+    me = _text(client.get("/book/me/"))
+    assert "预约成功" not in me and "您已有接种预约" in me and "您所在的村（社区）已为您预约" in me
+    assert f"{planned.day:%Y-%m-%d}" in me and "08:30–09:00" in me and "甲镇卫生院接种门诊" in me
+    assert 'id="change"' in me and 'id="cancel"' in me
+
+    slots = _text(client.get("/book/slots/", {"site": "S1", "session": planned.pk}))
+    assert 'id="current"' in slots and "08:30" in slots
+    same = client.post("/book/slots/", {"slot": first.pk, "site": "S1", "session": planned.pk}, follow=True)
+    assert "您已预约该时段" in _text(same)
+    r = client.post("/book/slots/", {"slot": later.pk, "site": "S1", "session": planned.pk})
+    assert r["Location"] == "/book/me/"
+    changed = _text(client.get("/book/me/"))
+    assert "预约时间已更改" in changed and "09:30–10:00" in changed
+    booked.refresh_from_db()
+    assert booked.status == "cancelled"
+    now = Appointment.objects.get(resident=person, status="booked")
+    assert now.slot == later and now.channel == "community"
+    again = _text(client.get("/book/me/"))
+    assert "您已有接种预约" in again  # "changed" is said once

@@ -38,6 +38,8 @@ from .phases import (
     MobilisationCategory,
     Phase,
     booking_eligibility,
+    due_note,
+    eligible_since,
     mobilisation_category,
 )
 from .records import Contraindication, Deferral, GivenDose
@@ -58,6 +60,8 @@ from .screening import (
 
 __all__ = [
     "ALL",
+    "due_note",
+    "eligible_since",
     "AnswerType",
     "BoosterRule",
     "Catalogue",

@@ -88,6 +88,8 @@ class Product:
     trace_prefixes: tuple[str, ...]
     min_age_years: int
     max_age_years: int | None = None
+    # The short Chinese name nurses know (国药北京, 科兴…); the code stays the key in data and exchange.
+    short_name_zh: str = ""
 
     def __post_init__(self) -> None:
         if not self.code:
@@ -103,6 +105,11 @@ class Product:
             self.max_age_years is not None and self.max_age_years < self.min_age_years
         ):
             raise ValueError(f"{self.code}: 适用年龄范围无效")
+
+    @property
+    def short_zh(self) -> str:
+        """What a person reads: the short Chinese name, or the code when the catalogue has none."""
+        return self.short_name_zh or self.code
 
     @property
     def label_zh(self) -> str:

@@ -177,22 +177,24 @@ def _judge(dose: GivenDose, *, birth_date: dt.date, course: _Course, catalogue: 
 
     if course.product is None:
         if catalogue.policy_for(product.code, dose.date) is None:
-            return _no(product, ReasonCode.NO_POLICY, f"{product.code}没有适用的免疫程序")
+            return _no(product, ReasonCode.NO_POLICY, f"{product.short_zh}没有适用的免疫程序")
         return _yes(product, 1, ReasonCode.VALID, "有效", booster=False)
 
     pol = catalogue.policy_for(course.product.code, dose.date)
     if pol is None:  # pragma: no cover - a course only starts with a product that has a schedule
-        return _no(product, ReasonCode.NO_POLICY, f"{course.product.code}没有适用的免疫程序")
+        return _no(product, ReasonCode.NO_POLICY, f"{course.product.short_zh}没有适用的免疫程序")
     number = len(course.valid) + 1
 
     if course.primary_done is None and len(course.valid) < pol.primary_doses:
         if not pol.allows_completion_with(product.code):
             if product.platform is not course.product.platform:
-                first = f"{course.product.code}，{course.product.platform.label_zh}"
+                first = f"{course.product.short_zh}，{course.product.platform.label_zh}"
                 return _no(
                     product, ReasonCode.WRONG_PRODUCT, f"与第1剂（{first}）技术路线不同，不能用于完成全程接种"
                 )
-            return _no(product, ReasonCode.WRONG_PRODUCT, f"不在{course.product.code}可替换续种的品种范围内")
+            return _no(
+                product, ReasonCode.WRONG_PRODUCT, f"不在{course.product.short_zh}可替换续种的品种范围内"
+            )
         interval = pol.intervals[number - 2]
         previous = course.valid[-1][0].date
         gap = (dose.date - previous).days
@@ -213,7 +215,7 @@ def _judge(dose: GivenDose, *, birth_date: dt.date, course: _Course, catalogue: 
     if rule is None:
         return _no(product, ReasonCode.EXTRA, "已完成全程接种，该程序无加强免疫，此剂不计入")
     if product.code not in rule.allowed_products:
-        message = f"{product.code}不能用于{course.product.code}全程接种后的加强免疫"
+        message = f"{product.short_zh}不能用于{course.product.short_zh}全程接种后的加强免疫"
         return _no(product, ReasonCode.WRONG_PRODUCT, message, booster=True)
     if dose.date < add_years(birth_date, rule.min_age_years):
         return _no(product, ReasonCode.TOO_YOUNG, f"加强免疫须年满{rule.min_age_years}周岁", booster=True)

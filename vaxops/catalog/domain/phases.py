@@ -170,3 +170,59 @@ def mobilisation_category(forecast: Forecast, on: dt.date) -> MobilisationCatego
     if nd.is_booster:
         return MobilisationCategory.BOOSTER_DUE
     return MobilisationCategory.DOSE_DUE
+
+
+def eligible_since(
+    *,
+    birth_date: dt.date,
+    priority_group: str | None,
+    dose_number: int | None,
+    earliest: dt.date | None,
+    phases: Sequence[Phase],
+) -> dt.date | None:
+    """The day a village worker can act on: since when the person may have their next dose. For a first
+    dose, the later of the schedule's earliest day and the day a phase first admits them (an 87-year-old
+    of the older people's phase is eligible since that phase opened, not since turning 18); for later
+    doses, the schedule's earliest day. ``None`` when no phase will ever admit them (or nothing is due)."""
+    if earliest is None or dose_number is None:
+        return None
+    if dose_number != 1:
+        return earliest
+    dates = [
+        d
+        for p in phases
+        if (d := p.first_admission(birth_date=birth_date, priority_group=priority_group, not_before=earliest))
+    ]
+    return min(dates) if dates else None
+
+
+def due_note(
+    *,
+    on: dt.date,
+    dose_number: int | None,
+    since: dt.date | None,
+    latest: dt.date | None,
+    window_missed: bool = False,
+) -> tuple[str, int | None]:
+    """What the 最晚 column says, and the days overdue (``None`` when not overdue):
+
+    - a dose with a latest day passed: "逾期N天" (N days after the latest day);
+    - a window that cannot be met any more: "已超出接种时限";
+    - a latest day still ahead: "YYYY-MM-DD前（还有N天）";
+    - a first dose (no latest day in the schedule) eligible since a day passed: "已可接种N天";
+    - otherwise (not yet eligible, a booster without a deadline, nothing due): "无时限" or "".
+    """
+    if dose_number is None:
+        return "", None
+    if window_missed:
+        return "已超出接种时限", None
+    if latest is not None:
+        if on > latest:
+            n = (on - latest).days
+            return f"逾期{n}天", n
+        return f"{latest.isoformat()}前（还有{(latest - on).days}天）", None
+    if since is not None and since <= on and dose_number == 1:
+        return f"已可接种{(on - since).days}天", None
+    if since is None and dose_number == 1:
+        return "尚无开放的接种阶段", None
+    return "无时限", None

@@ -85,13 +85,14 @@ class TestSummary:
 
         assert "评估日期：2021-05-10　出生日期：1980-06-15（40周岁）" in out
         assert "接种状态：接种中" in out
-        assert "2021-04-01　BBIBP-CorV　第1剂，有效" in out
+        # Vaccines by the short names nurses know; codes stay in the data.
+        assert "2021-04-01　国药北京　第1剂，有效" in out
         assert (
-            "2021-04-29　ZF2001　无效：与第1剂（BBIBP-CorV，灭活疫苗）技术路线不同，不能用于完成全程接种"
-            in out
+            "2021-04-29　智飞　无效：与第1剂（国药北京，灭活疫苗）技术路线不同，不能用于完成全程接种" in out
         )
+        assert "BBIBP-CorV" not in out and "ZF2001" not in out
         assert "下一剂：第2剂" in out
-        assert "可选品种：BBIBP-CorV、WIBP-CorV、CoronaVac" in out
+        assert "可选品种：国药北京、国药武汉、科兴" in out
         assert "最早：2021-04-22　推荐：2021-04-22　最晚：2021-05-27" in out
 
 

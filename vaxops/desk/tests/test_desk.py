@@ -107,6 +107,7 @@ def scan(**changes) -> ScanInputs:
         no_dose_reason=reason,
         vaccinator=VaccinatorFacts("李静", (training(),), assigned_to_desk=True),
         now=NOW,
+        product_names={p.code: p.short_zh for p in CATALOGUE.products},
     )
     return replace(base, **changes)
 
@@ -282,7 +283,7 @@ class TestConsent:
     def test_a_consent_for_another_product_stops(self):
         other = ConsentFacts(local(TODAY, 9, 5), product_code="CoronaVac")
         assert only(scan(consent=other), CheckCode.CONSENT) == (
-            "知情同意书签署的是CoronaVac，与所扫疫苗BBIBP-CorV不符，请重新签署"
+            "知情同意书签署的是科兴，与所扫疫苗国药北京不符，请为所扫疫苗重新签署知情同意书"
         )
 
     def test_a_consent_not_tied_to_a_product_covers_the_scan(self):
@@ -426,8 +427,8 @@ class TestSchedule:
             consent=ConsentFacts(local(TODAY, 9, 5), product_code="Convidecia"),
         )
         assert only(inputs, CheckCode.PRODUCT_NOT_ALLOWED) == (
-            "该受种者不能接种该疫苗：Convidecia（重组新型冠状病毒疫苗（5型腺病毒载体）（康希诺生物股份公司））"
-            "不能用于本剂次（应接种第2剂，可用品种：BBIBP-CorV、WIBP-CorV、CoronaVac）"
+            "该受种者不能接种该疫苗：康希诺（重组新型冠状病毒疫苗（5型腺病毒载体）（康希诺生物股份公司））"
+            "不能用于本剂次（应接种第2剂，可用品种：国药北京、国药武汉、科兴）"
         )
 
     def test_another_inactivated_product_may_complete_the_course(self):
@@ -473,11 +474,11 @@ class TestSchedule:
         inputs = scan(recipient=Recipient("赵小明", born), next_dose=nd)
         failures = scan_checks(inputs)
         assert [f.code for f in failures] == ["not_due", "age"]
-        assert failures[-1].message_zh == "受种者17周岁，未满BBIBP-CorV的最低接种年龄18周岁"
+        assert failures[-1].message_zh == "受种者17周岁，未满国药北京的最低接种年龄18周岁"
 
     def test_someone_above_the_products_upper_age_stops(self):
         older = replace(BBIBP, max_age_years=40)  # a county restriction for this product
-        assert only(scan(product=older), CheckCode.AGE) == "受种者41周岁，超过BBIBP-CorV的接种年龄上限40周岁"
+        assert only(scan(product=older), CheckCode.AGE) == "受种者41周岁，超过国药北京的接种年龄上限40周岁"
 
     def test_the_upper_age_is_inclusive(self):
         assert scan_checks(scan(product=replace(BBIBP, max_age_years=41))) == ()
@@ -591,7 +592,7 @@ class TestConfirmation:
         assert card.lines_zh() == (
             "姓名：王芳",
             "年龄：41周岁",
-            "疫苗：新型冠状病毒灭活疫苗（Vero细胞）（国药集团中国生物北京生物制品研究所有限责任公司）",
+            "疫苗：国药北京 · 新型冠状病毒灭活疫苗（Vero细胞）",
             "规格：西林瓶，0.5 mL/瓶，每瓶1剂",
             "剂次：第2剂",
             "剂量：0.5 mL",

@@ -169,7 +169,7 @@ def test_a_desk_of_another_site_or_a_screen_of_another_role_is_refused(
 # -------------------------------------------------------------------------------------------- 登记
 
 
-def test_check_in_by_id_card_shows_the_person_masked_with_their_forecast(desk1, village_a1, registrar):
+def test_check_in_by_id_card_shows_the_person_with_their_masked_id_and_forecast(desk1, village_a1, registrar):
     person = _resident(village_a1, 1, name="李四")
     a = _book(desk1, person)
     c = _as(registrar)
@@ -180,7 +180,8 @@ def test_check_in_by_id_card_shows_the_person_masked_with_their_forecast(desk1, 
 
     assert Appointment.objects.get(pk=a.pk).status == AppointmentStatus.CHECKED_IN
     assert 'id="checkin-message"' in html and "已签到" in html
-    assert "李*" in html and "第1剂" in html and person.id_number_masked in html
+    # The registrar is on today's roster: the full name (to call the person), the ID number masked.
+    assert "李四" in html and "第1剂" in html and person.id_number_masked in html
     assert person.id_number not in html
     assert f'id="checked-in-{person.pk}"' in html
     assert "autofocus" in html  # the scan box is ready for the next card
@@ -521,7 +522,7 @@ def test_the_observation_list_counts_down_and_releases(
     c = _as(nurse)
 
     html = c.get(_url(desk1, "observation")).content.decode()
-    assert f'id="observation-{obs.pk}"' in html and "王*明" in html and "剩余 30:00" in html
+    assert f'id="observation-{obs.pk}"' in html and "王小明" in html and "剩余 30:00" in html
     assert 'hx-trigger="every 15s"' in html
     rows = c.get(_url(desk1, "observation") + "?rows=1", HTTP_HX_REQUEST="true").content.decode()
     assert rows.startswith('<div id="observation-rows"') and "<html" not in rows
@@ -650,3 +651,184 @@ def test_the_record_of_a_dose_entered_without_a_time_shows_its_date(client, cdc,
     response = client.get(f"/desk/doses/{dose.pk}/record/")
     assert response.status_code == 200
     assert "2021-05-06" in response.content.decode()
+
+
+def test_a_scan_of_another_product_than_consented_re_takes_consent_at_the_station(
+    desk1, village_a1, vaccinator
+):
+    """Consent was signed for 科兴; the vaccinator scans a 国药北京 code: the stop names both by the names nurses
+    know and offers to re-take consent here for the product in hand, then comes back to the same scan."""
+    from vaxops.audit.models import AuditEvent
+
+    person = ready_person(desk1, village_a1, 1, consent=False)
+    ConsentText.objects.create(
+        product_code="CoronaVac",
+        version="t1",
+        title="科兴知情同意书",
+        text="知情同意",
+        effective_from=dt.date(2021, 1, 1),
+    )
+    desk_services.consent_record(
+        actor=SystemActor("t"),
+        resident_id=person.pk,
+        product_code="CoronaVac",
+        signer_name="王小明",
+        signature=SIGNATURE,
+    )
+    c = _as(vaccinator)
+
+    r = _check(c, desk1, person)
+    assert r.status_code == 400
+    html = r.content.decode()
+    stops = _stops(html)
+    assert any("知情同意书签署的是科兴，与所扫疫苗国药北京不符" in s for s in stops), stops
+    assert "BBIBP-CorV" not in " ".join(stops) and "CoronaVac" not in " ".join(stops)
+    link = re.search(r'id="reconsent" href="([^"]+)"', html)
+    assert link is not None and "为所扫疫苗（国药北京）重新签署知情同意书" in html
+    url = link.group(1).replace("&amp;", "&")
+    assert "then=vaccinate" in url and "product=BBIBP-CorV" in url
+
+    page = c.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert '<canvas class="sig"' in text and 'id="consent-product"' in text and "国药北京" in text
+    assert "返回接种" in text and 'name="then" value="vaccinate"' in text
+
+    signed = c.post(
+        url,
+        {
+            "product": "BBIBP-CorV",
+            "then": "vaccinate",
+            "code": code(1),
+            "signer_name": "王小明",
+            "signer_relation": "本人",
+            "signature": SIGNATURE,
+        },
+    )
+    assert signed.status_code == 302
+    assert signed["Location"].startswith(_url(desk1, "vaccinate") + f"?resident={person.pk}&code=")
+    latest = Consent.objects.filter(resident=person).order_by("-at", "-pk").first()
+    assert latest.text.product_code == "BBIBP-CorV" and not latest.refused
+    event = AuditEvent.objects.filter(action="consent.record").order_by("-pk").first()
+    assert event is not None and event.actor_id == vaccinator.pk  # the consent stays audited, by whom took it
+
+    back = c.get(signed["Location"])
+    assert back.status_code == 200
+    html = back.content.decode()
+    assert 'id="card"' in html and 'id="confirm-form"' in html and _stops(html) == []
+    assert "国药北京 · 新型冠状病毒灭活疫苗（Vero细胞）" in html
+
+
+def test_a_refusal_is_not_offered_a_re_take_at_the_station(desk1, village_a1, vaccinator):
+    person = ready_person(desk1, village_a1, 1, consent=False)
+    desk_services.consent_record(
+        actor=SystemActor("t"),
+        resident_id=person.pk,
+        product_code=desk1.lot.product.code,
+        signer_name="王小明",
+        refused=True,
+        refusal_reason="本人不愿意",
+    )
+    html = _check(_as(vaccinator), desk1, person).content.decode()
+    assert any("拒绝签署" in s for s in _stops(html)) and 'id="reconsent"' not in html
+
+
+# ------------------------------------------------------------------------------------- desk frictions
+
+
+def test_names_in_full_for_the_sessions_desk_staff_only(desk1, village_a1, vaccinator, registrar, cdc):
+    """The one rule (``sees_full_names``): staff on the session's roster see full names; the county CDC at
+    the same desk, and staff of the site not on the roster, see them masked. ID numbers stay masked."""
+    from vaxops.accounts.services import user_create
+    from vaxops.desk.views import sees_full_names
+
+    person = ready_person(desk1, village_a1, 1, name="王小明")
+    off_roster = user_create(
+        username="off", password=PASSWORD, role="site_screening", division=desk1.site.division
+    )
+    StaffMember.objects.create(site=desk1.site, name="休息员", roles=["screening"], user=off_roster)
+
+    assert sees_full_names(vaccinator, desk1.session) and sees_full_names(registrar, desk1.session)
+    assert not sees_full_names(cdc, desk1.session) and not sees_full_names(off_roster, desk1.session)
+    for user, shown, hidden in ((vaccinator, "王小明", "王*明"), (cdc, "王*明", "王小明")):
+        html = _as(user).get(_url(desk1, "vaccinate")).content.decode()
+        queue = html.split('id="queue"', 1)[1]
+        assert shown in queue and hidden not in queue, user.username
+        assert person.id_number not in html and person.id_number_masked in html
+
+
+def _session_opens_at_eight(desk1):
+    """Move the session's slots so that it opens at 08:00 today; "now" is then set before it."""
+    from vaxops.booking.models import Slot
+
+    eight = dt.datetime.combine(timezone.localdate(), dt.time(8), tzinfo=timezone.get_current_timezone())
+    Slot.objects.filter(session=desk1.session, start__lt=eight).delete()  # the booked slot is the evening's
+    assert Slot.objects.filter(session=desk1.session).order_by("start").first().start == eight
+
+
+def test_a_check_in_hours_before_the_session_opens_asks_to_confirm(desk1, village_a1, registrar, monkeypatch):
+    person = _resident(village_a1, 1, name="李四")
+    a = _book(desk1, person)
+    _session_opens_at_eight(desk1)
+    at = dt.datetime.combine(timezone.localdate(), dt.time(0, 28), tzinfo=timezone.get_current_timezone())
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    c = _as(registrar)
+
+    c.post(_url(desk1, "checkin"), {"scan": person.id_number})
+    html = c.get(_url(desk1, "checkin")).content.decode()
+    assert Appointment.objects.get(pk=a.pk).status == AppointmentStatus.BOOKED  # not yet
+    assert 'id="checkin-early"' in html and "本场次08:00开诊，现在是00:28，距开诊还有7小时32分钟" in html
+    assert person.id_number not in html  # the confirmation carries the appointment, signed, not the ID number
+    ticket = re.search(r'name="early_ticket" value="([^"]+)"', html).group(1)
+
+    forged = c.post(_url(desk1, "checkin"), {"early_ticket": ticket + "x"})
+    assert forged.status_code == 302 and Appointment.objects.get(pk=a.pk).status == AppointmentStatus.BOOKED
+
+    c.post(_url(desk1, "checkin"), {"early_ticket": ticket})
+    html = c.get(_url(desk1, "checkin")).content.decode()
+    assert Appointment.objects.get(pk=a.pk).status == AppointmentStatus.CHECKED_IN
+    assert 'id="checkin-message"' in html and "已签到" in html
+
+
+def test_a_check_in_within_the_hour_before_opening_needs_no_confirmation(
+    desk1, village_a1, registrar, monkeypatch
+):
+    person = _resident(village_a1, 1, name="李四")
+    a = _book(desk1, person)
+    _session_opens_at_eight(desk1)
+    at = dt.datetime.combine(timezone.localdate(), dt.time(7, 15), tzinfo=timezone.get_current_timezone())
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    _as(registrar).post(_url(desk1, "checkin"), {"scan": person.id_number})
+    assert Appointment.objects.get(pk=a.pk).status == AppointmentStatus.CHECKED_IN
+
+
+def test_a_walk_in_is_shown_with_its_check_in_time_not_a_slot(desk1, village_a1, registrar):
+    person = _resident(village_a1, 1, name="李四")
+    c = _as(registrar)
+    c.post(_url(desk1, "checkin"), {"scan": person.id_number})
+    html = c.get(_url(desk1, "checkin")).content.decode()
+    ticket = re.search(r'name="ticket" value="([^"]+)"', html).group(1)
+    c.post(f"/desk/{desk1.session.pk}/checkin/walk-in/", {"ticket": ticket})
+    html = c.get(_url(desk1, "checkin")).content.decode()
+    line = re.search(r'<p id="checkin-appointment">(.*?)</p>', html, re.S).group(1)
+    assert "现场登记" in line and "签到 10:00" in line and "预约：" not in line
+
+
+def test_a_man_is_not_asked_about_pregnancy_and_the_form_has_all_no(desk1, village_a1, screener_at_site):
+    man = ready_person(desk1, village_a1, 1, screened=False, consent=False, name="张伟")
+    Resident.objects.filter(pk=man.pk).update(sex="M")
+    woman = ready_person(desk1, village_a1, 2, screened=False, consent=False, name="王芳")
+    Resident.objects.filter(pk=woman.pk).update(sex="F")
+    c = _as(screener_at_site)
+
+    html = c.get(_url(desk1, "screening") + f"?resident={man.pk}").content.decode()
+    assert 'name="q_pregnancy"' not in html and 'name="q_lactation"' not in html
+    assert 'id="all-no"' in html and "全部否" in html
+    assert 'name="q_pregnancy"' in c.get(_url(desk1, "screening") + f"?resident={woman.pk}").content.decode()
+
+    answers = {k: v for k, v in ANSWERS.items() if k not in ("q_pregnancy", "q_lactation")}
+    r = c.post(_url(desk1, "screening"), {"resident": man.pk, **answers, "temperature_c": "36.5"})
+    assert r.status_code in (200, 302)
+    record = ScreeningRecord.objects.get(resident=man)
+    assert record.outcome == "proceed"
+    assert record.answers["pregnancy"] is False and record.answers["lactation"] is False

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from vaxops.conftest import PASSWORD, make_id
-from vaxops.testing.browser import CHROMIUM
+from vaxops.testing.browser import CHROMIUM, menu_link
 
 if not os.path.exists(CHROMIUM):
     pytest.skip("chromium not installed: sudo apt-get install chromium", allow_module_level=True)
@@ -68,7 +68,7 @@ def test_village_worker_searches_opens_and_reveals(page, live_server, worker_a, 
     expect(page.locator("h1")).to_have_text("村（社区）工作人员 · 甲镇1村")
     expect(page.locator(".card.stat", has_text="辖区建档人数").locator(".n")).to_have_text("3")
 
-    page.get_by_role("link", name="居民查询", exact=True).click()
+    menu_link(page, "居民查询").click()
     expect(page.locator("h1")).to_contain_text("居民查询")
     expect(page.locator("h1")).to_contain_text("甲镇1村")
     expect(page.locator("#results")).to_contain_text("共 3 人")
@@ -166,7 +166,7 @@ def test_census_import_shows_counts_errors_and_report(page, live_server, worker_
 
     data, good_ids = _census_csv()
     login(page, "worker_a")
-    page.get_by_role("link", name="名单导入", exact=True).click()
+    menu_link(page, "名单导入").click()
     expect(page.locator("h1")).to_have_text("摸底名单导入")
     page.locator("#file").set_input_files(
         files=[{"name": "census.csv", "mimeType": "text/csv", "buffer": data}]
@@ -236,14 +236,14 @@ def test_language_button_switches_to_english(page, live_server, worker_a, people
     login(page, "worker_a", button="Sign in")
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("header nav").get_by_role("link", name="Residents", exact=True)).to_be_visible()
+    expect(menu_link(page, "Residents")).to_be_visible()
     expect(page.locator(".card.stat", has_text="Registered residents in scope").locator(".n")).to_have_text(
         "3"
     )
 
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-    expect(page.locator("header nav").get_by_role("link", name="居民查询", exact=True)).to_be_visible()
+    expect(menu_link(page, "居民查询")).to_be_visible()
     expect(page.locator(".card.stat", has_text="辖区建档人数").locator(".n")).to_have_text("3")
 
 

@@ -64,7 +64,8 @@ def test_planner_receives_allocates_dispatches_and_traces_a_lot(page, live_serve
     _login(page, "cdc")
 
     # 1. The delivery's receipt file goes into the county store (the default place).
-    page.locator("header nav").get_by_role("link", name="疫苗供应").click()
+    page.locator("header nav details[data-group=supply] summary").click()
+    page.locator("header nav").get_by_role("link", name="疫苗供应与追溯").click()
     expect(page.locator("h1")).to_have_text("疫苗供应与追溯")
     page.get_by_role("link", name="收货导入").click()
     expect(page.locator("#id_place option:checked")).to_have_text("县疾控冷库（CDC）")

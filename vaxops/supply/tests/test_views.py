@@ -106,7 +106,7 @@ class TestAccess:
 
     def test_the_planner_sees_the_nav_link(self, planner):
         body = _body(planner.get("/"))
-        assert '<a href="/supply/">疫苗供应</a>' in body
+        assert '<a href="/supply/">疫苗供应与追溯</a>' in body  # in the header's 疫苗供应 group
 
     def test_the_leader_reads_the_overview_but_not_the_lots(self, client, leader, places):
         client.force_login(leader)
@@ -210,7 +210,7 @@ class TestLots:
 
         r = planner.get("/supply/lots/")
 
-        row = re.search(r"<tr><td>BBIBP-CorV.*?</tr>", _body(r), re.S).group(0)
+        row = re.search(r"<tr><td>国药北京.*?</tr>", _body(r), re.S).group(0)
         for part in (
             f'href="/supply/lots/{a_lot.pk}/"',
             "202105001",

@@ -74,6 +74,11 @@ def summary_lines(
 ) -> list[str]:
     """A readable Chinese account of the forecast, one line per item."""
     age = domain.age_on(birth_date, forecast.on)
+
+    def name(code: str) -> str:  # the short name people know (国药北京…), the code when there is none
+        found = catalogue.find_product(code)
+        return found.short_zh if found else code
+
     lines = [
         f"评估日期：{forecast.on.isoformat()}　出生日期：{birth_date.isoformat()}（{age}周岁）",
         f"接种状态：{forecast.status_zh}",
@@ -89,7 +94,7 @@ def summary_lines(
                 verdict = f"{which}，{d.reason.message_zh}"
             else:
                 verdict = f"无效：{d.reason.message_zh}"
-            lines.append(f"  {d.dose.date.isoformat()}　{d.dose.product_code}　{verdict}")
+            lines.append(f"  {d.dose.date.isoformat()}　{name(d.dose.product_code)}　{verdict}")
     else:
         lines.append("已接种剂次：无")
     nd = forecast.next_dose
@@ -98,7 +103,7 @@ def summary_lines(
     else:
         which = "加强针" if nd.is_booster else f"第{nd.number}剂"
         lines.append(f"下一剂：{which}")
-        lines.append("  可选品种：" + "、".join(nd.allowed_products))
+        lines.append("  可选品种：" + "、".join(name(c) for c in nd.allowed_products))
         latest = nd.latest.isoformat() if nd.latest else "—"
         overdue = "（已逾期，请尽快补种）" if nd.overdue or (nd.latest and forecast.on > nd.latest) else ""
         lines.append(
