@@ -1,5 +1,5 @@
 """Vaccines by the short Chinese names nurses know: the catalogue's products carry them (migration
-0004_walk_b_short_names and the defaults), and every page reads them through one look-up."""
+0005_short_names and the defaults), and every page reads them through one look-up."""
 
 import pytest
 from django.template import Context, Template

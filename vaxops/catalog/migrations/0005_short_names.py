@@ -22,7 +22,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_phase_target_doses_deadline_quota'),
+        ('catalog', '0004_field_question_set_in_use'),
     ]
 
     operations = [
