@@ -283,10 +283,10 @@ def _forecast_summary(resident: Resident) -> dict:
     }
 
 
-def _person(resident: Resident) -> dict:
+def _person(resident: Resident, *, full: bool = False) -> dict:
     return {
         "r": resident,
-        "name": mask_name(resident.name),
+        "name": desk_name(resident.name, full=full),
         "masked_id": mask_id(resident.id_number),
         "forecast": _forecast_summary(resident),
         "deferrals": selectors.standing_deferrals_of(resident=resident),
@@ -508,7 +508,7 @@ def screening(request, session: Session):
             )
         ctx.update(
             appointment=appointment,
-            person=_person(resident),
+            person=_person(resident, full=ctx["full_names"]),
             form=form,
             question_set=question_set,
             record=record,
@@ -717,7 +717,7 @@ def vaccinate(request, session: Session):
     if appointment is not None:
         resident = appointment.resident
         steps = _progress([resident.pk], clock.today())[resident.pk]
-        ctx.update(appointment=appointment, person=_person(resident), **steps)
+        ctx.update(appointment=appointment, person=_person(resident, full=ctx["full_names"]), **steps)
         code = (request.POST if request.method == "POST" else request.GET).get("code", "").strip()
         ctx["code"] = code
         if action == "check" or (request.method == "GET" and code):
