@@ -34,6 +34,7 @@ SINCE = date(2021, 3, 1)
 
 
 def _generate(*, doses: int, log: Log) -> None:
+    from vaxops.benchmarks.people import people_replace
     from vaxops.benchmarks.supply import _county
     from vaxops.catalog.models import Product
     from vaxops.sites.models import Site
@@ -41,11 +42,6 @@ def _generate(*, doses: int, log: Log) -> None:
 
     county = _county()
     low, high = county.code_range
-    villages = list(
-        Division.objects.filter(level=Level.VILLAGE, code__gte=low, code__lte=high)
-        .order_by("code")
-        .values_list("id", "code")
-    )
     township = (
         Division.objects.filter(level=Level.TOWNSHIP, code__gte=low, code__lte=high).order_by("code").first()
     )
@@ -62,60 +58,24 @@ def _generate(*, doses: int, log: Log) -> None:
     pg = connection.vendor == "postgresql"
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as c:
-        area = [f"{BENCH_AREA}%"]
-        c.execute(
-            "DELETE FROM exchange_outboundmessage WHERE dose_id IN (SELECT d.id FROM clinic_dose d JOIN "
-            "registry_resident r ON r.id = d.resident_id WHERE r.id_number LIKE %s)",
-            area,
+        made = people_replace(
+            c,
+            area=BENCH_AREA,
+            people=people,
+            before=(
+                "DELETE FROM exchange_outboundmessage WHERE dose_id IN (SELECT d.id FROM clinic_dose d JOIN "
+                "registry_resident r ON r.id = d.resident_id WHERE r.id_number LIKE %s)",
+                "DELETE FROM exchange_inbounddose WHERE dose_id IN (SELECT d.id FROM clinic_dose d JOIN "
+                "registry_resident r ON r.id = d.resident_id WHERE r.id_number LIKE %s)",
+            ),
         )
-        c.execute(
-            "DELETE FROM exchange_inbounddose WHERE dose_id IN (SELECT d.id FROM clinic_dose d JOIN "
-            "registry_resident r ON r.id = d.resident_id WHERE r.id_number LIKE %s)",
-            area,
-        )
-        for table in ("clinic_dose", "campaign_immunizationstatus"):
-            c.execute(
-                f"DELETE FROM {table} WHERE resident_id IN (SELECT id FROM registry_resident WHERE id_number LIKE %s)",
-                area,
-            )
-        c.execute("DELETE FROM registry_resident WHERE id_number LIKE %s", area)
-        c.execute("DROP TABLE IF EXISTS bench_village")
-        c.execute("CREATE TEMP TABLE bench_village (idx integer primary key, vid bigint, code varchar(12))")
-        c.executemany(
-            "INSERT INTO bench_village VALUES (%s, %s, %s)",
-            [(i, v, code) for i, (v, code) in enumerate(villages)],
-        )
-        nv = len(villages)
+        day, now = made.day, made.now
         if pg:
-            seq = f"SELECT g AS s FROM generate_series(1, {int(people)}) g"
-            birth = "DATE '1940-01-01' + ((s::bigint * 7919) %% 23000)::int"
-            day = "DATE '2021-03-01' + ((s::bigint * 104729) %% 300)::int"
-            later = "DATE '2021-03-01' + ((s::bigint * 104729) %% 300)::int + 28"
-            at = "(DATE '2021-03-01' + ((s::bigint * 104729) %% 300)::int) + TIME '09:30'"
-            now = "now()"
+            later = f"{day} + 28"
+            at = f"({day}) + TIME '09:30'"
         else:
-            seq = f"WITH RECURSIVE q(s) AS (SELECT 1 UNION ALL SELECT s + 1 FROM q WHERE s < {int(people)}) SELECT s FROM q"
-            birth = "date('1940-01-01', '+' || ((s * 7919) %% 23000) || ' days')"
-            day = "date('2021-03-01', '+' || ((s * 104729) %% 300) || ' days')"
             later = "date('2021-03-01', '+' || ((s * 104729) %% 300 + 28) || ' days')"
             at = "datetime('2021-03-01 01:30:00', '+' || ((s * 104729) %% 300) || ' days')"
-            now = "datetime('now')"
-        c.execute(
-            "INSERT INTO registry_resident (id_type, id_number, name, sex, birth_date, phone, address, "
-            "village_id, village_code, employer_id, employer_name, occupation, priority_group_id, "
-            "chronic_conditions, pregnant, willingness, willingness_reason, created_at, updated_at) "
-            f"SELECT 'resident_id', '{BENCH_AREA}' || CAST(s AS TEXT), '测试' || CAST(s AS TEXT), "
-            f"CASE WHEN s %% 2 = 0 THEN 'F' ELSE 'M' END, {birth}, '', '', v.vid, v.code, NULL, '', '', NULL, "
-            f"'', false, 'unknown', '', {now}, {now} "
-            f"FROM ({seq}) n JOIN bench_village v ON v.idx = n.s %% {nv}",
-            [],
-        )
-        c.execute(
-            "CREATE TEMP TABLE bench_people AS SELECT id, "
-            f"CAST(substr(id_number, {len(BENCH_AREA) + 1}) AS INTEGER) AS s FROM registry_resident "
-            "WHERE id_number LIKE %s",
-            area,
-        )
         for number, given in ((1, day), (2, later)):
             c.execute(
                 "INSERT INTO clinic_dose (resident_id, product_code, given_on, given_at, place, external, "
@@ -125,7 +85,6 @@ def _generate(*, doses: int, log: Log) -> None:
                 [],
             )
         c.execute("DROP TABLE bench_people")
-        c.execute("DROP TABLE bench_village")
     if pg:
         with connection.cursor() as c:
             c.execute("ANALYZE registry_resident")

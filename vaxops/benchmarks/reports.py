@@ -44,65 +44,12 @@ def _median(fn: Callable[[], object], runs: int = RUNS) -> float:
 def _generate(*, people: int, log: Log) -> dict:
     """N residents spread over the county's villages (births 1940–2003, both sexes) and two standing doses
     each (a two-dose product; one in ten a single-dose product with a booster), all in bulk SQL."""
-    from vaxops.benchmarks.supply import _county
+    from vaxops.benchmarks.people import people_replace
 
-    county = _county()
-    low, high = county.code_range
-    villages = list(
-        Division.objects.filter(level=Level.VILLAGE, code__gte=low, code__lte=high)
-        .order_by("code")
-        .values_list("id", "code")
-    )
-    pg = connection.vendor == "postgresql"
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as c:
-        c.execute(
-            "DELETE FROM clinic_dose WHERE resident_id IN "
-            "(SELECT id FROM registry_resident WHERE id_number LIKE %s)",
-            [f"{BENCH_AREA}%"],
-        )
-        c.execute(
-            "DELETE FROM campaign_immunizationstatus WHERE resident_id IN "
-            "(SELECT id FROM registry_resident WHERE id_number LIKE %s)",
-            [f"{BENCH_AREA}%"],
-        )
-        c.execute("DELETE FROM registry_resident WHERE id_number LIKE %s", [f"{BENCH_AREA}%"])
-        c.execute("DROP TABLE IF EXISTS bench_village")
-        c.execute("CREATE TEMP TABLE bench_village (idx integer primary key, vid bigint, code varchar(12))")
-        c.executemany(
-            "INSERT INTO bench_village VALUES (%s, %s, %s)",
-            [(i, v, code) for i, (v, code) in enumerate(villages)],
-        )
-        nv = len(villages)
-        if pg:
-            seq = f"SELECT g AS s FROM generate_series(1, {int(people)}) g"
-            birth = "DATE '1940-01-01' + ((s::bigint * 7919) %% 23000)::int"
-            day = "DATE '2021-03-01' + ((s::bigint * 104729) %% 300)::int"
-            now = "now()"
-        else:
-            seq = (
-                f"WITH RECURSIVE q(s) AS (SELECT 1 UNION ALL SELECT s + 1 FROM q WHERE s < {int(people)}) "
-                "SELECT s FROM q"
-            )
-            birth = "date('1940-01-01', '+' || ((s * 7919) %% 23000) || ' days')"
-            day = "date('2021-03-01', '+' || ((s * 104729) %% 300) || ' days')"
-            now = "datetime('now')"
-        c.execute(
-            "INSERT INTO registry_resident (id_type, id_number, name, sex, birth_date, phone, address, "
-            "village_id, village_code, employer_id, employer_name, occupation, priority_group_id, "
-            "chronic_conditions, pregnant, willingness, willingness_reason, created_at, updated_at) "
-            f"SELECT 'resident_id', '{BENCH_AREA}' || CAST(s AS TEXT), '测试' || CAST(s AS TEXT), "
-            f"CASE WHEN s %% 2 = 0 THEN 'F' ELSE 'M' END, {birth}, '', '', v.vid, v.code, NULL, '', '', NULL, "
-            f"'', false, 'unknown', '', {now}, {now} "
-            f"FROM ({seq}) n JOIN bench_village v ON v.idx = n.s %% {nv}",
-            [],
-        )
-        c.execute(
-            "CREATE TEMP TABLE bench_people AS SELECT id, "
-            f"CAST(substr(id_number, {len(BENCH_AREA) + 1}) AS INTEGER) AS s FROM registry_resident "
-            "WHERE id_number LIKE %s",
-            [f"{BENCH_AREA}%"],
-        )
+        made = people_replace(c, area=BENCH_AREA, people=people)
+        pg, day, now = made.pg, made.day, made.now
         plus = (lambda col, n: f"{col} + {n}") if pg else (lambda col, n: f"date({col}, '+{n} days')")
         first = f"(SELECT {day} AS d1, id, s FROM bench_people)"
         c.execute(
@@ -121,7 +68,6 @@ def _generate(*, people: int, log: Log) -> dict:
             [],
         )
         c.execute("DROP TABLE bench_people")
-        c.execute("DROP TABLE bench_village")
     if pg:
         with connection.cursor() as c:
             c.execute("ANALYZE registry_resident")

@@ -1,7 +1,0 @@
-"""Work run by ``vaxops worker``."""
-
-from . import services
-
-
-def manual_log_check() -> int:
-    return services.manual_log_check()
