@@ -10,23 +10,31 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a browser downloaded by a tool
 
 
+# Tables whose rows the database itself refuses to delete: the audit log (append-only, migration audit/0002) and
+# the settlement's approved months and their lines (frozen, migration settlement/0002).
+_GUARDED_TABLES = ("audit_auditevent", "settlement_settlement", "settlement_settlementline")
+
+
 @pytest.fixture(scope="module")
 def audit_log_flushable(django_db_setup, django_db_blocker):
-    """Let the live server's per-test flush empty the audit log, for this module only.
+    """Let the per-test flush of transactional tests empty the guarded tables, for this module only.
 
-    Migration audit/0002 makes ``audit_auditevent`` append-only with triggers (DELETE on SQLite, DELETE and
-    TRUNCATE on PostgreSQL), so Django's flush after every transactional test fails. The triggers are put
-    back exactly as they were when the module ends.
+    The audit log is append-only and an approved settlement is frozen, both by triggers (on DELETE on SQLite,
+    on DELETE and TRUNCATE on PostgreSQL), so Django's flush after every transactional test would fail. The
+    triggers are put back exactly as they were when the module ends.
     """
     from django.db import connection
 
     saved = []
     with django_db_blocker.unblock(), connection.cursor() as c:
         if connection.vendor == "postgresql":
-            c.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+            for table in _GUARDED_TABLES:
+                c.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         elif connection.vendor == "sqlite":
+            marks = ", ".join(["%s"] * len(_GUARDED_TABLES))
             c.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'"
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks})",  # noqa: S608 - placeholders only
+                list(_GUARDED_TABLES),
             )
             saved = c.fetchall()
             for name, _sql in saved:
@@ -34,7 +42,8 @@ def audit_log_flushable(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock(), connection.cursor() as c:
         if connection.vendor == "postgresql":
-            c.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+            for table in _GUARDED_TABLES:
+                c.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         for _name, sql in saved:
             c.execute(sql)
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from vaxops.conftest import PASSWORD, make_id
-from vaxops.testing.browser import CHROMIUM
+from vaxops.testing.browser import CHROMIUM, menu_link
 
 if not os.path.exists(CHROMIUM):
     pytest.skip("chromium not installed: sudo apt-get install chromium", allow_module_level=True)
@@ -64,7 +64,7 @@ def test_worker_finds_an_overdue_person_and_screens_them(
     from vaxops.clinic.models import ScreeningRecord
 
     _login(page, "worker_a")
-    page.get_by_role("link", name="动员名单").click()
+    menu_link(page, "动员名单").click()
     overdue_tab = page.get_by_role("link", name="逾期未种（补种）")
     expect(overdue_tab).to_contain_text("1")
     overdue_tab.click()

@@ -17,6 +17,20 @@ A1 = "330199001001"
 _seq = itertools.count(100)
 
 
+@pytest.fixture(autouse=True)
+def first_rule(db):
+    """The rule migration settlement/0002 loads (a transactional test's flush elsewhere may have emptied it)."""
+    from vaxops.settlement.models import SettlementRule
+
+    if not SettlementRule.objects.exists():
+        SettlementRule.objects.create(
+            effective_from=dt.date(2021, 1, 1),
+            service_fee=Decimal("10.00"),
+            subsidy_share=Decimal("0.3000"),
+            cutover_date=dt.date(2021, 1, 1),
+        )
+
+
 @pytest.fixture
 def places(county):
     from vaxops.sites.models import Site
