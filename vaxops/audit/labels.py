@@ -301,11 +301,20 @@ def _value(value) -> str:
 
 
 def _field_name(model, key: str) -> str:
+    """The key's name in Chinese: the model field's verbose name; for a reverse relation (which has none)
+    the related model's plural name; else the known label of the key, else the key itself."""
     if model is not None:
         try:
-            return str(model._meta.get_field(key).verbose_name)
+            field = model._meta.get_field(key)
         except FieldDoesNotExist:
-            pass
+            field = None
+        if field is not None:
+            name = getattr(field, "verbose_name", None)
+            if name:
+                return str(name)
+            related = getattr(field, "related_model", None)
+            if related is not None and not isinstance(related, str):
+                return str(related._meta.verbose_name_plural)
     return FIELD_LABELS.get(key, key)
 
 

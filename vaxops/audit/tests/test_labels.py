@@ -104,6 +104,16 @@ def test_changes_read_field_before_after():
     assert {"field": "note", "before": "", "after": "（空）"} in rows
 
 
+def test_changes_name_a_reverse_relation_by_the_related_models_plural():
+    # residents_group_set records the group's residents: a reverse relation, which has no verbose_name.
+    e = AuditEvent(
+        action="registry.residents_group_set", object_type="registry.villagegroup", new={"residents": [3, 4]}
+    )
+    assert changes(e) == [{"field": "居民", "before": "", "after": "3、4"}]
+    unknown = AuditEvent(action="x.y", object_type="registry.village_group", new={"residents": [1]})
+    assert changes(unknown)[0]["field"] == "residents"  # an unknown model: the key itself
+
+
 @pytest.mark.django_db
 def test_the_log_names_the_object_and_the_action_in_chinese(client, county, village_a1, cdc):
     from vaxops.audit.services import audit_record
