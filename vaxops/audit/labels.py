@@ -32,6 +32,7 @@ ACTION_LABELS: dict[str, str] = {
     "certificate.issue": "出具接种凭证",
     "certificate.link_send": "发送接种凭证链接",
     "certificate.revoke": "撤销接种凭证",
+    "coldchain.arrival_out_of_range": "调拨到货温度超出储存范围（追溯码已隔离）",
     "coldchain.excursion_acknowledge": "确认冷链温度异常",
     "coldchain.excursion_assess": "评估冷链温度异常",
     "coldchain.excursion_close": "关闭冷链温度异常",
@@ -45,6 +46,18 @@ ACTION_LABELS: dict[str, str] = {
     "dose.administer": "接种",
     "dose.record_external": "补录外地接种记录",
     "dose.void": "作废接种记录",
+    "exchange.endpoint_save": "保存交换端点",
+    "exchange.inbound": "接收外来接种记录",
+    "exchange.messages_retry": "重发交换失败的消息",
+    "exchange.review_decide": "核对外来剂次：采纳或不采纳",
+    "field.class_record": "记录培训课及出勤",
+    "field.course_create": "新建培训课程",
+    "field.exam_record": "登记培训考试成绩",
+    "field.followup_list_assign": "向村民小组长分派动员随访名单",
+    "field.followup_record": "记录动员随访",
+    "field.team_stock_back": "流动接种队余苗退回",
+    "field.team_stock_out": "流动接种队领苗出库",
+    "field.trainee_enrol": "培训报名",
     "mobilisation.export": "导出动员名单",
     "observation.release": "留观结束离开",
     "population.import": "导入人口基数",
@@ -53,6 +66,9 @@ ACTION_LABELS: dict[str, str] = {
     "record_link.create": "生成接种记录链接",
     "record_link.revoke": "撤销接种记录链接",
     "record_link.use": "打开接种记录链接",
+    "registry.resident_willingness_set": "修改居民接种意愿",
+    "registry.residents_group_set": "居民编入村民小组",
+    "registry.village_group_create": "新建村民小组（楼栋、单元）",
     "reports.facts_rebuild": "重建统计数据",
     "resident.create": "新建居民档案",
     "resident.import_create": "名单导入：新增居民",
@@ -61,6 +77,7 @@ ACTION_LABELS: dict[str, str] = {
     "resident.reveal": "查看完整身份信息",
     "resident.search_by_document": "按证件号码查找居民",
     "resident.update": "修改居民档案",
+    "safety.ambulance_cover_set": "登记场次救护车保障",
     "safety.claim_decide": "补偿申请：作出决定",
     "safety.claim_file": "提交补偿申请",
     "safety.clock_alert": "异常反应处置时限预警",
@@ -79,9 +96,18 @@ ACTION_LABELS: dict[str, str] = {
     "safety.site_pair": "接种点与定点医院配对",
     "safety.treatment_add": "记录救治情况",
     "screening.record": "预检",
+    "settlement.approve": "医保部门审核通过月度结算",
+    "settlement.confirm": "接种点确认月度结算",
+    "settlement.lot_price_add": "设置批号合同价格",
+    "settlement.pay": "登记月度结算支付",
+    "settlement.return": "退回月度结算",
+    "settlement.rule_add": "设置结算规则",
+    "settlement.run": "计算月度结算",
+    "settlement.vaccine_price_add": "设置疫苗议定价格",
     "signing_key.register": "登记凭证签名密钥",
     "signing_key.revoke": "吊销凭证签名密钥",
     "sites.assignment_add": "排班",
+    "sites.certificate_issue": "登记工作人员资质证书",
     "sites.readiness_confirm": "确认开诊条件（四有）",
     "sites.session_close": "闭诊",
     "sites.session_open": "开诊",
@@ -110,6 +136,7 @@ ACTION_LABELS: dict[str, str] = {
 # The families of the list: an action code's first part → what it is about (the filter's groups).
 FAMILY_LABELS: dict[str, str] = {
     "resident": "居民档案",
+    "registry": "居民分组与意愿",
     "booking": "预约",
     "screening": "预检",
     "consent": "知情同意",
@@ -124,6 +151,9 @@ FAMILY_LABELS: dict[str, str] = {
     "supply": "疫苗供应",
     "coldchain": "冷链",
     "safety": "疫苗安全",
+    "exchange": "数据交换",
+    "settlement": "结算",
+    "field": "培训与现场",
     "mobilisation": "动员名单",
     "population": "人口基数",
     "daily_report": "日报",
@@ -271,11 +301,20 @@ def _value(value) -> str:
 
 
 def _field_name(model, key: str) -> str:
+    """The key's name in Chinese: the model field's verbose name; for a reverse relation (which has none)
+    the related model's plural name; else the known label of the key, else the key itself."""
     if model is not None:
         try:
-            return str(model._meta.get_field(key).verbose_name)
+            field = model._meta.get_field(key)
         except FieldDoesNotExist:
-            pass
+            field = None
+        if field is not None:
+            name = getattr(field, "verbose_name", None)
+            if name:
+                return str(name)
+            related = getattr(field, "related_model", None)
+            if related is not None and not isinstance(related, str):
+                return str(related._meta.verbose_name_plural)
     return FIELD_LABELS.get(key, key)
 
 

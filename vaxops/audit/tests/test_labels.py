@@ -104,6 +104,16 @@ def test_changes_read_field_before_after():
     assert {"field": "note", "before": "", "after": "（空）"} in rows
 
 
+def test_changes_name_a_reverse_relation_by_the_related_models_plural():
+    # residents_group_set records the group's residents: a reverse relation, which has no verbose_name.
+    e = AuditEvent(
+        action="registry.residents_group_set", object_type="registry.villagegroup", new={"residents": [3, 4]}
+    )
+    assert changes(e) == [{"field": "居民", "before": "", "after": "3、4"}]
+    unknown = AuditEvent(action="x.y", object_type="registry.village_group", new={"residents": [1]})
+    assert changes(unknown)[0]["field"] == "residents"  # an unknown model: the key itself
+
+
 @pytest.mark.django_db
 def test_the_log_names_the_object_and_the_action_in_chinese(client, county, village_a1, cdc):
     from vaxops.audit.services import audit_record
@@ -134,3 +144,18 @@ def test_the_log_names_the_object_and_the_action_in_chinese(client, county, vill
     assert '<option value="cdc">陈立新（cdc）</option>' in html and 'type="date"' in html
     filtered = client.get("/audit/", {"action": "booking."}).content.decode()
     assert "修改居民档案" not in filtered.split('id="audit-events"')[1]
+
+
+@pytest.mark.django_db
+def test_far_and_inverted_dates_in_the_search_are_ignored_not_a_server_error(client, county, cdc):
+    from vaxops.audit.services import audit_record
+
+    audit_record(actor=cdc, action="user.create", object_type="accounts.user", new={"username": "x"})
+    client.force_login(cdc)
+    far = client.get("/audit/", {"date_from": "9999-12-31", "date_to": "0001-01-01"})
+    listed = far.content.decode().split('id="audit-events"')[1]
+    assert far.status_code == 200 and "新建用户" in listed  # both outside the bounds: ignored
+    edge = client.get("/audit/", {"date_from": "2100-12-31", "date_to": "2100-12-31"})
+    assert edge.status_code == 200 and "新建用户" not in edge.content.decode().split('id="audit-events"')[1]
+    inverted = client.get("/audit/", {"date_from": "2026-12-31", "date_to": "2026-01-01"})
+    assert inverted.status_code == 200

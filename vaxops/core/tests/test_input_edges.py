@@ -397,6 +397,8 @@ class TestPages:
             "/mobilisation/?on=0001-01-01",
             "/clinic/residents/1/?on=9999-12-31",
             "/audit/?since=9999-12-31&until=0001-01-01",
+            "/audit/?date_from=9999-12-31&date_to=0001-01-01",
+            "/audit/?date_from=2100-12-31&date_to=2100-12-31",
             f"/booking/?session={BIG}",
             f"/supply/lots/1/?offset={BIG}",
         ],
