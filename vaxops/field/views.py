@@ -28,6 +28,7 @@ from vaxops.sites.selectors import site_in_scope
 from vaxops.supply.models import ColdChainUnit
 
 from . import domain, selectors, services
+from .errors import FieldErrorCode
 from .forms import ClassForm, CourseForm, EnrolForm, ExamForm, GroupForm, MobilePlanForm, StockOutForm
 from .models import Attitude, Contact, FollowUpEntry, TeamTrip, Trainee
 from .notice import notice_facts, notice_pdf, qr_svg
@@ -142,7 +143,7 @@ def course_enrol(request, pk: int):
     staff = selectors.staff_visible(user=request.user).filter(pk=staff_id).first() if staff_id else None
     try:
         if staff is None or not _may_run(request.user, course):
-            raise VaxOpsError(_("请选择辖区内的工作人员"), code="trainee_out_of_scope")
+            raise VaxOpsError(_("请选择辖区内的工作人员"), code=FieldErrorCode.TRAINEE_OUT_OF_SCOPE)
         services.trainee_enrol(actor=request.user, course=course, staff=staff)
     except VaxOpsError as e:
         message_error(request, e)
@@ -159,9 +160,9 @@ def course_class(request, pk: int):
     values = form_values(ClassForm(request.POST))
     try:
         if not _may_run(request.user, course):
-            raise VaxOpsError(_("您无权管理本课程"), code="course_out_of_scope")
+            raise VaxOpsError(_("您无权管理本课程"), code=FieldErrorCode.COURSE_OUT_OF_SCOPE)
         if values["day"] is None:
-            raise VaxOpsError(_("请填写培训日期"), code="course_invalid")
+            raise VaxOpsError(_("请填写培训日期"), code=FieldErrorCode.COURSE_INVALID)
         services.class_record(
             actor=request.user,
             course=course,
@@ -186,7 +187,7 @@ def course_exam(request, pk: int):
     trainee = Trainee.objects.filter(course=course, pk=values["trainee"] or 0).select_related("staff").first()
     try:
         if trainee is None or not _may_run(request.user, course):
-            raise VaxOpsError(_("请选择本课程的学员"), code="trainee_out_of_scope")
+            raise VaxOpsError(_("请选择本课程的学员"), code=FieldErrorCode.TRAINEE_OUT_OF_SCOPE)
         t = services.exam_record(actor=request.user, trainee=trainee, score=values["score"] or "")
     except VaxOpsError as e:
         message_error(request, e)
@@ -304,9 +305,9 @@ def session_stock_out(request, pk: int):
     box = ColdChainUnit.objects.filter(pk=values["cold_box"] or 0, place=place).first() if place else None
     try:
         if not site_in_scope(request.user, session.site):
-            raise VaxOpsError(_("该接种单位不在您的辖区内"), code="team_not_mobile")
+            raise VaxOpsError(_("该接种单位不在您的辖区内"), code=FieldErrorCode.TEAM_NOT_MOBILE)
         if product is None or box is None or not values["doses"]:
-            raise VaxOpsError(_("请选择疫苗、冷藏箱并填写剂数"), code="team_no_place")
+            raise VaxOpsError(_("请选择疫苗、冷藏箱并填写剂数"), code=FieldErrorCode.TEAM_NO_PLACE)
         trip = services.team_stock_out(
             actor=request.user, session=session, product=product, doses=values["doses"], cold_box=box
         )
@@ -326,7 +327,7 @@ def session_stock_back(request, pk: int, trip: int):
     t = get_object_or_404(TeamTrip.objects.select_related("session__site"), pk=trip, session_id=pk)
     try:
         if not site_in_scope(request.user, t.session.site):
-            raise VaxOpsError(_("该接种单位不在您的辖区内"), code="team_not_mobile")
+            raise VaxOpsError(_("该接种单位不在您的辖区内"), code=FieldErrorCode.TEAM_NOT_MOBILE)
         t = services.team_stock_back(actor=request.user, trip=t)
     except VaxOpsError as e:
         message_error(request, e)
@@ -368,7 +369,9 @@ def grid_assign(request):
     )
     try:
         if group is None:
-            raise VaxOpsError(_("请选择辖区内的村民小组（楼栋、单元）"), code="followup_out_of_scope")
+            raise VaxOpsError(
+                _("请选择辖区内的村民小组（楼栋、单元）"), code=FieldErrorCode.FOLLOWUP_OUT_OF_SCOPE
+            )
         fl = services.followup_list_assign(
             actor=request.user, group=group, category=request.POST.get("category", "")
         )
