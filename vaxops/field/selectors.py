@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from vaxops.accounts.scope import scope_for
 from vaxops.core import clock
-from vaxops.jurisdictions.models import Division
+from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.domain import mask_name, mask_phone
 from vaxops.registry.models import VillageGroup
 from vaxops.sites.models import Certificate, CertificateKind, StaffMember, StaffRole
@@ -26,6 +26,23 @@ def _division_q(user, field: str) -> Q:
     if scope.code_low is None:
         return Q(pk__in=[])
     return Q(**{f"{field}__gte": scope.code_low, f"{field}__lte": scope.code_high})
+
+
+def organisers(*, user, limit: int = 200) -> list[Division]:
+    """The county and townships the user may organise a course for."""
+    qs = Division.objects.filter(level__in=[Level.COUNTY, Level.TOWNSHIP])
+    if user.is_superuser:
+        return list(qs.order_by("code")[:limit])
+    if not user.division_id:
+        return []
+    low, high = user.division.code_range
+    return list(qs.filter(code__gte=low, code__lte=high).order_by("code")[:limit])
+
+
+def division_get(*, code: str) -> Division | None:
+    """The division a course is organised by, by its code; ``course_create`` refuses one of the wrong level or
+    outside the actor's jurisdiction with its own message, so the lookup itself is not narrowed."""
+    return Division.objects.filter(code=code or "").first()
 
 
 def courses_visible(*, user) -> QuerySet[Course]:

@@ -19,7 +19,6 @@ from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.forms import form_values
 from vaxops.core.pages import message_error
-from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.domain import mask_name
 from vaxops.registry.selectors import employers_in_scope, villages_visible
 from vaxops.sites import services as site_services
@@ -34,17 +33,6 @@ from .models import Attitude, Contact, FollowUpEntry, TeamTrip, Trainee
 from .notice import notice_facts, notice_pdf, qr_svg
 
 
-def _organisers(user):
-    """The county and townships the user may organise a course for."""
-    qs = Division.objects.filter(level__in=[Level.COUNTY, Level.TOWNSHIP])
-    if user.is_superuser:
-        return list(qs.order_by("code")[:200])
-    if not user.division_id:
-        return []
-    low, high = user.division.code_range
-    return list(qs.filter(code__gte=low, code__lte=high).order_by("code")[:200])
-
-
 @login_required
 @permission_required("field.view_course", raise_exception=True)
 def training(request):
@@ -56,7 +44,7 @@ def training(request):
         "expiring": selectors.certificates_expiring(user=user),
         "expiring_days": selectors.EXPIRING_DAYS,
         "may_add": user.has_perm("field.add_course"),
-        "organisers": _organisers(user),
+        "organisers": selectors.organisers(user=user),
         "syllabus": domain.SYLLABUS,
         "today": clock.today(),
     }
@@ -68,7 +56,7 @@ def training(request):
 @permission_required("field.add_course", raise_exception=True)
 def course_add(request):
     values = form_values(CourseForm(request.POST))
-    division = Division.objects.filter(code=values["division"] or "").first()
+    division = selectors.division_get(code=values["division"] or "")
     if not values["code"] or not values["title"] or division is None or values["deadline"] is None:
         message_error(request, _("请填写课程编号、名称、组织单位和完成期限"))
         return redirect("field:training")
