@@ -105,6 +105,22 @@ def endpoints_active():
     return Endpoint.objects.filter(active=True).order_by("id")
 
 
+def endpoints_listed():
+    """Every endpoint for the overview, the active ones first."""
+    return Endpoint.objects.order_by("-active", "code")
+
+
+def messages_failed(*, user, limit: int = 50):
+    """The latest failed outbound messages, for a user who may resend them (none for anyone else)."""
+    if not user.has_perm("exchange.change_outboundmessage"):
+        return []
+    return (
+        OutboundMessage.objects.filter(state=MessageState.FAILED)
+        .select_related("endpoint")
+        .order_by("-id")[:limit]
+    )
+
+
 def outbox_counts() -> dict[str, dict[str, int]]:
     """Per endpoint code: messages per state."""
     out: dict[str, dict[str, int]] = {}

@@ -12,7 +12,6 @@ from vaxops.core.errors import CoreErrorCode, PermissionDenied, VaxOpsError
 from vaxops.core.pages import error_page, message_error
 
 from . import inbound, selectors, services
-from .models import Endpoint, MessageState, OutboundMessage
 
 
 def _need(request, perm: str) -> None:
@@ -28,16 +27,8 @@ def overview(request):
     except VaxOpsError as e:
         return error_page(request, e)
     counts = selectors.outbox_counts()
-    endpoints = [
-        {"e": e, "counts": counts.get(e.code, {})} for e in Endpoint.objects.order_by("-active", "code")
-    ]
-    failed = (
-        OutboundMessage.objects.filter(state=MessageState.FAILED)
-        .select_related("endpoint")
-        .order_by("-id")[:50]
-        if request.user.has_perm("exchange.change_outboundmessage")
-        else []
-    )
+    endpoints = [{"e": e, "counts": counts.get(e.code, {})} for e in selectors.endpoints_listed()]
+    failed = selectors.messages_failed(user=request.user)
     return render(
         request,
         "exchange/overview.html",

@@ -7,14 +7,17 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 
 from vaxops.accounts.scope import scope_for
+from vaxops.catalog.models import Product
 from vaxops.core import clock
-from vaxops.jurisdictions.models import Division
+from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.domain import mask_name, mask_phone
 from vaxops.registry.models import VillageGroup
-from vaxops.sites.models import Certificate, CertificateKind, StaffMember, StaffRole
+from vaxops.sites.models import Certificate, CertificateKind, Session, Site, SiteKind, StaffMember, StaffRole
+from vaxops.sites.selectors import site_in_scope
+from vaxops.supply.models import ColdChainUnit
 
 from . import domain
-from .models import Course, FollowUpEntry, FollowUpList, Trainee, TraineeStatus
+from .models import Course, FollowUpEntry, FollowUpList, TeamTrip, Trainee, TraineeStatus
 
 EXPIRING_DAYS = 30
 
@@ -26,6 +29,23 @@ def _division_q(user, field: str) -> Q:
     if scope.code_low is None:
         return Q(pk__in=[])
     return Q(**{f"{field}__gte": scope.code_low, f"{field}__lte": scope.code_high})
+
+
+def organisers(*, user, limit: int = 200) -> list[Division]:
+    """The county and townships the user may organise a course for."""
+    qs = Division.objects.filter(level__in=[Level.COUNTY, Level.TOWNSHIP])
+    if user.is_superuser:
+        return list(qs.order_by("code")[:limit])
+    if not user.division_id:
+        return []
+    low, high = user.division.code_range
+    return list(qs.filter(code__gte=low, code__lte=high).order_by("code")[:limit])
+
+
+def division_get(*, code: str) -> Division | None:
+    """The division a course is organised by, by its code; ``course_create`` refuses one of the wrong level or
+    outside the actor's jurisdiction with its own message, so the lookup itself is not narrowed."""
+    return Division.objects.filter(code=code or "").first()
 
 
 def courses_visible(*, user) -> QuerySet[Course]:
@@ -221,3 +241,73 @@ def groups_visible(*, user) -> QuerySet[VillageGroup]:
     return VillageGroup.objects.select_related("village", "head", "parent").filter(
         _division_q(user, "village__code")
     )
+
+
+# ------------------------------------------------------------------ reads behind the pages (training, teams)
+
+
+def trainee_of(*, course: Course, pk: int) -> Trainee | None:
+    """One trainee of the course (the caller has already checked the user may see the course)."""
+    return Trainee.objects.filter(course=course, pk=pk or 0).select_related("staff").first()
+
+
+def teams_visible(*, user) -> list[Site]:
+    """The active mobile teams and temporary sites in the user's scope."""
+    return [
+        s
+        for s in Site.objects.select_related("division", "stock_place")
+        .filter(kind__in=[SiteKind.MOBILE, SiteKind.TEMPORARY], active=True)
+        .order_by("code")
+        if site_in_scope(user, s)
+    ]
+
+
+def team_sessions_upcoming(*, teams: list[Site], limit: int = 100) -> QuerySet[Session]:
+    """The coming sessions of the given teams (already narrowed to the user's scope)."""
+    return (
+        Session.objects.select_related("site", "venue_village", "venue_employer")
+        .filter(site__in=teams, day__gte=clock.today())
+        .order_by("day", "site__code")[:limit]
+    )
+
+
+def site_by_code(*, code: str) -> Site | None:
+    """A site by its code with its division; the caller checks the user's scope."""
+    return Site.objects.select_related("division").filter(code=code).first()
+
+
+def session_with_place(*, pk: int) -> Session | None:
+    """A session with its site's stock place; the caller checks the user's scope."""
+    return Session.objects.select_related("site__stock_place").filter(pk=pk).first()
+
+
+def trips_of(*, session: Session) -> list[TeamTrip]:
+    return list(TeamTrip.objects.filter(session=session).select_related("out", "back", "product", "cold_box"))
+
+
+def trip_get(*, session_id: int, pk: int) -> TeamTrip | None:
+    """A team's trip of the session; the caller checks the user's scope on its site."""
+    return TeamTrip.objects.select_related("session__site").filter(pk=pk, session_id=session_id).first()
+
+
+def cold_boxes_at(*, place) -> QuerySet[ColdChainUnit] | list[ColdChainUnit]:
+    return ColdChainUnit.objects.filter(place=place) if place else []
+
+
+def cold_box_at(*, place, pk: int) -> ColdChainUnit | None:
+    return ColdChainUnit.objects.filter(pk=pk or 0, place=place).first() if place else None
+
+
+def products_listed() -> QuerySet[Product]:
+    return Product.objects.order_by("code")
+
+
+def product_get(*, code: str) -> Product | None:
+    return Product.objects.filter(code=code or "").first()
+
+
+def entry_of(*, followup_list: FollowUpList | None, pk: int) -> FollowUpEntry | None:
+    """One entry of a follow-up list the user may see (``followup_list_get``), or None."""
+    if followup_list is None:
+        return None
+    return FollowUpEntry.objects.filter(followup_list=followup_list, pk=pk).select_related("resident").first()

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,34 +14,21 @@ from django.views.decorators.http import require_POST
 
 from vaxops.campaign.selectors import LABELS as CATEGORY_LABELS
 from vaxops.campaign.selectors import LIST_CATEGORIES
-from vaxops.catalog.models import Product
 from vaxops.core import clock
 from vaxops.core.errors import VaxOpsError
 from vaxops.core.forms import form_values
 from vaxops.core.pages import message_error
-from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.domain import mask_name
 from vaxops.registry.selectors import employers_in_scope, villages_visible
 from vaxops.sites import services as site_services
-from vaxops.sites.models import Session, Site, SiteKind, VenueKind
+from vaxops.sites.models import Site, VenueKind
 from vaxops.sites.selectors import site_in_scope
-from vaxops.supply.models import ColdChainUnit
 
 from . import domain, selectors, services
+from .errors import FieldErrorCode
 from .forms import ClassForm, CourseForm, EnrolForm, ExamForm, GroupForm, MobilePlanForm, StockOutForm
-from .models import Attitude, Contact, FollowUpEntry, TeamTrip, Trainee
+from .models import Attitude, Contact
 from .notice import notice_facts, notice_pdf, qr_svg
-
-
-def _organisers(user):
-    """The county and townships the user may organise a course for."""
-    qs = Division.objects.filter(level__in=[Level.COUNTY, Level.TOWNSHIP])
-    if user.is_superuser:
-        return list(qs.order_by("code")[:200])
-    if not user.division_id:
-        return []
-    low, high = user.division.code_range
-    return list(qs.filter(code__gte=low, code__lte=high).order_by("code")[:200])
 
 
 @login_required
@@ -55,7 +42,7 @@ def training(request):
         "expiring": selectors.certificates_expiring(user=user),
         "expiring_days": selectors.EXPIRING_DAYS,
         "may_add": user.has_perm("field.add_course"),
-        "organisers": _organisers(user),
+        "organisers": selectors.organisers(user=user),
         "syllabus": domain.SYLLABUS,
         "today": clock.today(),
     }
@@ -67,7 +54,7 @@ def training(request):
 @permission_required("field.add_course", raise_exception=True)
 def course_add(request):
     values = form_values(CourseForm(request.POST))
-    division = Division.objects.filter(code=values["division"] or "").first()
+    division = selectors.division_get(code=values["division"] or "")
     if not values["code"] or not values["title"] or division is None or values["deadline"] is None:
         message_error(request, _("请填写课程编号、名称、组织单位和完成期限"))
         return redirect("field:training")
@@ -142,7 +129,7 @@ def course_enrol(request, pk: int):
     staff = selectors.staff_visible(user=request.user).filter(pk=staff_id).first() if staff_id else None
     try:
         if staff is None or not _may_run(request.user, course):
-            raise VaxOpsError(_("请选择辖区内的工作人员"), code="trainee_out_of_scope")
+            raise VaxOpsError(_("请选择辖区内的工作人员"), code=FieldErrorCode.TRAINEE_OUT_OF_SCOPE)
         services.trainee_enrol(actor=request.user, course=course, staff=staff)
     except VaxOpsError as e:
         message_error(request, e)
@@ -159,9 +146,9 @@ def course_class(request, pk: int):
     values = form_values(ClassForm(request.POST))
     try:
         if not _may_run(request.user, course):
-            raise VaxOpsError(_("您无权管理本课程"), code="course_out_of_scope")
+            raise VaxOpsError(_("您无权管理本课程"), code=FieldErrorCode.COURSE_OUT_OF_SCOPE)
         if values["day"] is None:
-            raise VaxOpsError(_("请填写培训日期"), code="course_invalid")
+            raise VaxOpsError(_("请填写培训日期"), code=FieldErrorCode.COURSE_INVALID)
         services.class_record(
             actor=request.user,
             course=course,
@@ -183,10 +170,10 @@ def course_class(request, pk: int):
 def course_exam(request, pk: int):
     course = _course(request, pk)
     values = form_values(ExamForm(request.POST))
-    trainee = Trainee.objects.filter(course=course, pk=values["trainee"] or 0).select_related("staff").first()
+    trainee = selectors.trainee_of(course=course, pk=values["trainee"] or 0)
     try:
         if trainee is None or not _may_run(request.user, course):
-            raise VaxOpsError(_("请选择本课程的学员"), code="trainee_out_of_scope")
+            raise VaxOpsError(_("请选择本课程的学员"), code=FieldErrorCode.TRAINEE_OUT_OF_SCOPE)
         t = services.exam_record(actor=request.user, trainee=trainee, score=values["score"] or "")
     except VaxOpsError as e:
         message_error(request, e)
@@ -207,26 +194,12 @@ def course_exam(request, pk: int):
 # --------------------------------------------------------------------------------------------------
 
 
-def _teams(user):
-    return [
-        s
-        for s in Site.objects.select_related("division", "stock_place")
-        .filter(kind__in=[SiteKind.MOBILE, SiteKind.TEMPORARY], active=True)
-        .order_by("code")
-        if site_in_scope(user, s)
-    ]
-
-
 @login_required
 @permission_required("sites.view_site", raise_exception=True)
 def mobile(request):
     user = request.user
-    teams = _teams(user)
-    sessions = (
-        Session.objects.select_related("site", "venue_village", "venue_employer")
-        .filter(site__in=teams, day__gte=clock.today())
-        .order_by("day", "site__code")[:100]
-    )
+    teams = selectors.teams_visible(user=user)
+    sessions = selectors.team_sessions_upcoming(teams=teams)
     ctx = {
         "teams": teams,
         "sessions": sessions,
@@ -275,19 +248,19 @@ def mobile_plan(request, code: str):
 @login_required
 @permission_required("field.view_teamtrip", raise_exception=True)
 def session_stock(request, pk: int):
-    session = get_object_or_404(Session.objects.select_related("site__stock_place"), pk=pk)
+    session = selectors.session_with_place(pk=pk)
+    if session is None:
+        raise Http404
     if not site_in_scope(request.user, session.site):
         message_error(request, _("该接种单位不在您的辖区内"))
         return redirect("field:mobile")
-    trips = list(
-        TeamTrip.objects.filter(session=session).select_related("out", "back", "product", "cold_box")
-    )
+    trips = selectors.trips_of(session=session)
     place = session.site.stock_place
     ctx = {
         "session": session,
         "trips": [{"trip": t, "left": services.trip_remaining(t)} for t in trips],
-        "boxes": ColdChainUnit.objects.filter(place=place) if place else [],
-        "products": Product.objects.order_by("code"),
+        "boxes": selectors.cold_boxes_at(place=place),
+        "products": selectors.products_listed(),
         "may_move": request.user.has_perm("field.add_teamtrip"),
     }
     return render(request, "field/stock.html", ctx)
@@ -297,16 +270,18 @@ def session_stock(request, pk: int):
 @require_POST
 @permission_required("field.add_teamtrip", raise_exception=True)
 def session_stock_out(request, pk: int):
-    session = get_object_or_404(Session.objects.select_related("site__stock_place"), pk=pk)
+    session = selectors.session_with_place(pk=pk)
+    if session is None:
+        raise Http404
     values = form_values(StockOutForm(request.POST))
-    product = Product.objects.filter(code=values["product"] or "").first()
+    product = selectors.product_get(code=values["product"] or "")
     place = session.site.stock_place
-    box = ColdChainUnit.objects.filter(pk=values["cold_box"] or 0, place=place).first() if place else None
+    box = selectors.cold_box_at(place=place, pk=values["cold_box"] or 0)
     try:
         if not site_in_scope(request.user, session.site):
-            raise VaxOpsError(_("该接种单位不在您的辖区内"), code="team_not_mobile")
+            raise VaxOpsError(_("该接种单位不在您的辖区内"), code=FieldErrorCode.TEAM_NOT_MOBILE)
         if product is None or box is None or not values["doses"]:
-            raise VaxOpsError(_("请选择疫苗、冷藏箱并填写剂数"), code="team_no_place")
+            raise VaxOpsError(_("请选择疫苗、冷藏箱并填写剂数"), code=FieldErrorCode.TEAM_NO_PLACE)
         trip = services.team_stock_out(
             actor=request.user, session=session, product=product, doses=values["doses"], cold_box=box
         )
@@ -323,10 +298,12 @@ def session_stock_out(request, pk: int):
 @require_POST
 @permission_required("field.add_teamtrip", raise_exception=True)
 def session_stock_back(request, pk: int, trip: int):
-    t = get_object_or_404(TeamTrip.objects.select_related("session__site"), pk=trip, session_id=pk)
+    t = selectors.trip_get(session_id=pk, pk=trip)
+    if t is None:
+        raise Http404
     try:
         if not site_in_scope(request.user, t.session.site):
-            raise VaxOpsError(_("该接种单位不在您的辖区内"), code="team_not_mobile")
+            raise VaxOpsError(_("该接种单位不在您的辖区内"), code=FieldErrorCode.TEAM_NOT_MOBILE)
         t = services.team_stock_back(actor=request.user, trip=t)
     except VaxOpsError as e:
         message_error(request, e)
@@ -368,7 +345,9 @@ def grid_assign(request):
     )
     try:
         if group is None:
-            raise VaxOpsError(_("请选择辖区内的村民小组（楼栋、单元）"), code="followup_out_of_scope")
+            raise VaxOpsError(
+                _("请选择辖区内的村民小组（楼栋、单元）"), code=FieldErrorCode.FOLLOWUP_OUT_OF_SCOPE
+            )
         fl = services.followup_list_assign(
             actor=request.user, group=group, category=request.POST.get("category", "")
         )
@@ -411,11 +390,7 @@ def grid_list(request, pk: int):
 @permission_required("field.add_followup", raise_exception=True)
 def grid_record(request, pk: int, entry: int):
     fl = selectors.followup_list_get(user=request.user, pk=pk)
-    e = (
-        FollowUpEntry.objects.filter(followup_list=fl, pk=entry).select_related("resident").first()
-        if fl
-        else None
-    )
+    e = selectors.entry_of(followup_list=fl, pk=entry)
     if e is None:
         message_error(request, _("该居民不在您的随访名单中"))
         return redirect("field:grid")
@@ -452,7 +427,10 @@ def grid_overdue(request):
 
 
 def _notice_site(request, code: str):
-    return get_object_or_404(Site.objects.select_related("division"), code=code)
+    site = selectors.site_by_code(code=code)
+    if site is None:
+        raise Http404
+    return site
 
 
 @login_required

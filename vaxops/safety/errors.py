@@ -37,4 +37,4 @@ class SafetyErrorCode(StrEnum):
     RESCUE_NOT_FROM_HOSPITAL = "rescue_not_from_hospital"
     AMBULANCE_MODE_UNKNOWN = "ambulance_mode_unknown"
     AMBULANCE_PHONE_MISSING = "ambulance_phone_missing"
-    SESSION_NOT_FOUND = "session_not_found"
+    SESSION_NOT_FOUND = "cover_session_not_found"

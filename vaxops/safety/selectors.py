@@ -12,6 +12,7 @@ from django.utils import timezone
 from vaxops.accounts.scope import Scope, scope_for
 from vaxops.clinic.models import Dose, ReactionNote
 from vaxops.core import clock
+from vaxops.sites.models import StaffMember
 
 from . import domain
 from .models import (
@@ -183,6 +184,11 @@ def hospital_inbox(*, user, include_discharged: bool = False):
 
 def hospital_case_get(*, user, case_id: int) -> HospitalCase | None:
     return hospital_inbox(user=user, include_discharged=True).filter(pk=case_id).first()
+
+
+def staff_member_get(*, pk) -> StaffMember | None:
+    """The staff member put on rescue duty; ``rescue_duty_add`` refuses one not from the paired hospital."""
+    return StaffMember.objects.filter(pk=pk or 0).first()
 
 
 def hospitals_all():

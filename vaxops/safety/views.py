@@ -384,7 +384,6 @@ def session_cover(request, session_id: int):
     """A session's on-site cover (the "四有" roster): the paired hospital's rescue staff put on duty and the
     ambulance with its phone, and what still keeps the session from opening."""
     from vaxops.sites import selectors as site_selectors
-    from vaxops.sites.models import StaffMember
 
     try:
         session = site_selectors.session_get(user=request.user, session_id=session_id)
@@ -394,7 +393,7 @@ def session_cover(request, session_id: int):
                 raise PermissionDenied(_("您的角色无权办理此项"), code=CoreErrorCode.ROLE_FORBIDDEN)
             try:
                 if request.POST.get("do") == "rescue":
-                    staff = StaffMember.objects.filter(pk=request.POST.get("staff") or 0).first()
+                    staff = selectors.staff_member_get(pk=request.POST.get("staff"))
                     if staff is None:
                         raise ValidationFailed(
                             _("请选择救治人员"), field="staff", code=SafetyErrorCode.RESCUE_NOT_FROM_HOSPITAL

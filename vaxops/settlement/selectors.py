@@ -9,10 +9,13 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from vaxops.accounts.scope import scope_for
+from vaxops.catalog.models import Product
+from vaxops.sites.models import Site
 from vaxops.sites.selectors import staff_site_id
+from vaxops.supply.models import Lot
 
 from . import domain
-from .models import Settlement, SettlementLine, Status
+from .models import LotPrice, Settlement, SettlementLine, SettlementRule, Status, VaccinePrice
 
 MONEY = ("service_fee", "vaccine_cost", "payable", "fiscal_subsidy")
 
@@ -121,3 +124,37 @@ def dashboard_block(user) -> dict | None:
         "payable": domain.yuan(sums["payable"] or 0),
         "subsidy": domain.yuan(sums["subsidy"] or 0),
     }
+
+
+# ------------------------------------------------------------------ reads behind the pages (run, site, rules)
+
+
+def site_by_code(code: str) -> Site | None:
+    """A site by its code; the statements shown for it come from ``settlements_visible`` (the user's scope)."""
+    return Site.objects.filter(code=code).first() if code else None
+
+
+def rules_listed() -> QuerySet[SettlementRule]:
+    return SettlementRule.objects.all()
+
+
+def vaccine_prices_listed() -> QuerySet[VaccinePrice]:
+    return VaccinePrice.objects.select_related("product")
+
+
+def lot_prices_listed() -> QuerySet[LotPrice]:
+    return LotPrice.objects.select_related("lot__product")
+
+
+def products_listed() -> QuerySet[Product]:
+    return Product.objects.order_by("code")
+
+
+def product_by_code(code: str | None) -> Product:
+    """The product priced; raises ``Product.DoesNotExist`` for an unknown code (the page says what to check)."""
+    return Product.objects.get(code=code)
+
+
+def lot_by_number(number: str | None) -> Lot:
+    """The lot priced; raises ``Lot.DoesNotExist`` for an unknown number (the page says what to check)."""
+    return Lot.objects.get(lot_number=number)

@@ -18,11 +18,9 @@ from vaxops.core import clock
 from vaxops.core.errors import CoreErrorCode, PermissionDenied, VaxOpsError
 from vaxops.core.pages import error_page, message_error
 from vaxops.core.xlsx import workbook_response
-from vaxops.sites.models import Site
 from vaxops.supply.models import Lot
 
 from . import documents, domain, selectors, services
-from .models import LotPrice, SettlementRule, VaccinePrice
 
 
 def _need(request, *perms: str) -> None:
@@ -77,9 +75,7 @@ def county(request):
 @require_POST
 def run(request):
     month = _month(request)
-    site = (
-        Site.objects.filter(code=request.POST.get("site", "")).first() if request.POST.get("site") else None
-    )
+    site = selectors.site_by_code(request.POST.get("site", ""))
     try:
         done = services.settlement_run(actor=request.user, month=month, site=site)
         messages.success(
@@ -104,7 +100,7 @@ def site(request, code: str):
     except PermissionDenied as e:
         return error_page(request, e, status=403)
     rows = list(selectors.settlements_visible(request.user).filter(site__code=code).order_by("-month"))
-    the_site = Site.objects.filter(code=code).first()
+    the_site = selectors.site_by_code(code)
     if the_site is None or (not rows and not request.user.has_perm("settlement.view_county_settlement")):
         raise Http404
     return render(request, "settlement/site.html", {"site": the_site, "rows": rows})
@@ -248,10 +244,10 @@ def rules(request):
         request,
         "settlement/rules.html",
         {
-            "rules": SettlementRule.objects.all(),
-            "prices": VaccinePrice.objects.select_related("product"),
-            "lot_prices": LotPrice.objects.select_related("lot__product"),
-            "products": Product.objects.order_by("code"),
+            "rules": selectors.rules_listed(),
+            "prices": selectors.vaccine_prices_listed(),
+            "lot_prices": selectors.lot_prices_listed(),
+            "products": selectors.products_listed(),
             "settled_through": services.settled_through(),
             "may_edit": request.user.has_perm("settlement.add_settlementrule"),
         },
@@ -274,7 +270,7 @@ def _rules_post(request) -> None:
     elif kind == "price":
         services.vaccine_price_add(
             actor=request.user,
-            product=Product.objects.get(code=p.get("product")),
+            product=selectors.product_by_code(p.get("product")),
             effective_from=day,
             price=p.get("price"),
             note=p.get("note", ""),
@@ -282,7 +278,7 @@ def _rules_post(request) -> None:
     elif kind == "lot_price":
         services.lot_price_add(
             actor=request.user,
-            lot=Lot.objects.get(lot_number=p.get("lot")),
+            lot=selectors.lot_by_number(p.get("lot")),
             effective_from=day,
             price=p.get("price"),
             note=p.get("note", ""),
