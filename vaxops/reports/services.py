@@ -14,7 +14,7 @@ from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
-from vaxops.core.joined import write
+from vaxops.core.joined import joined, write
 from vaxops.core.prepared import prepared_cursor
 from vaxops.jurisdictions.models import Division, Level
 from vaxops.registry.services import ImportResult, RowError
@@ -309,9 +309,10 @@ def _upsert(table: str, dims: tuple[str, ...], rows: dict[tuple, int]) -> tuple[
 def _execute_all(statements: list[tuple[str, list] | None]) -> None:
     """The writes, with the other apps' writes when the record's sender joins them (``core.joined``: one
     statement on PostgreSQL)."""
-    for part in statements:
-        if part is not None:
-            write(*part)
+    with joined():  # one statement on PostgreSQL even when the caller has not joined the writes
+        for part in statements:
+            if part is not None:
+                write(*part)
 
 
 def _totals(rows: dict[tuple, int]) -> dict[tuple, int]:
@@ -329,13 +330,13 @@ _PEOPLE_READ = (
     "FROM registry_resident r LEFT JOIN reports_personprogress p ON p.resident_id = r.id "
     "WHERE {where}"
 )
-# PostgreSQL: the person's standing doses come with the person (one statement less on the dose's path), and the
-# people are locked by the same statement.
+# PostgreSQL: the person's standing doses come with the person (one statement less on the dose's path).
 _PEOPLE_READ_PG = _PEOPLE_READ.format(
     doses=", (SELECT json_agg(json_build_array(d.given_on, d.id, d.product_code, COALESCE(d.site_id, 0), "
     "d.is_booster)) FROM clinic_dose d WHERE d.resident_id = r.id AND d.voided_at IS NULL)",
-    where="r.id = ANY($1) ORDER BY r.id FOR UPDATE OF r",
+    where="r.id = ANY($1)",
 )
+_PEOPLE_LOCK_PG = "SELECT id FROM registry_resident WHERE id = ANY($1) ORDER BY id FOR UPDATE"
 _PEOPLE_READ = _PEOPLE_READ.format(doses="", where="{where}")
 
 
@@ -350,9 +351,11 @@ def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = 
     pg = connection.vendor == "postgresql"
     with prepared_cursor() if pg else connection.cursor() as cursor:
         if pg:
-            # One statement locks the people (one writer per person at a time: the second reads the first's doses
-            # once it has committed) and reads them with their progress and standing doses; planned once per
-            # connection. (SQLite writers are serialised by the database already.)
+            # One writer per person at a time: the lock first, then the read in a statement of its own, whose
+            # snapshot is taken after the lock is granted and so holds the doses of a writer that held it before.
+            # (Read in the locking statement, a waiting writer's doses subquery would keep its old snapshot.)
+            # Both planned once per connection. SQLite writers are serialised by the database already.
+            cursor.execute(_PEOPLE_LOCK_PG, [ids])
             cursor.execute(_PEOPLE_READ_PG, [ids])
             people = cursor.fetchall()
             rows = [(row[0], *d) for row in people for d in (row[16] or [])]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from vaxops.conftest import PASSWORD
-from vaxops.testing.browser import CHROMIUM
+from vaxops.testing.browser import CHROMIUM, menu_link
 
 if not os.path.exists(CHROMIUM):
     pytest.skip("chromium not installed: sudo apt-get install chromium", allow_module_level=True)
@@ -49,7 +49,7 @@ def test_a_township_confirms_its_report_and_the_county_sees_it(page, today_doses
     from vaxops.reports.services import daily_reports_mark_late
 
     _login(page, "township_a")
-    page.get_by_role("link", name="日报表").click()
+    menu_link(page, "日报表").click()
     row = page.locator('tr[data-township="330199001000"]')
     expect(row.locator("td.num").first).to_have_text("2")
     expect(row.locator(".status")).to_contain_text("未确认")
