@@ -20,4 +20,5 @@ def test_bench_settlement_settles_the_month_like_the_raw_sum(db, bench_dir, caps
     assert (out["doses"], out["sites"], out["lines_settled"], out["raw_doses"]) == (3000, 6, 3000, 3000)
     assert out["same_as_raw"] is True
     assert out["reconciled_sites"] == 6
-    assert out["settle_s"] > 0 and out["raw_sum_s"] > 0
+    # Timed (seconds to two places: the raw sum of 3,000 doses can round to 0.0 on an idle machine).
+    assert out["settle_s"] > 0 and out["raw_sum_s"] >= 0 and isinstance(out["raw_sum_s"], float)
