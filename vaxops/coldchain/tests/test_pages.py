@@ -28,7 +28,9 @@ def eq(site):
 
 
 @pytest.fixture
-def as_cdc(client, cdc):
+def as_cdc(client, cdc, site):
+    # Logged in after ``site`` fixed the clock: a session made at the real time has lapsed when the fixed
+    # clock is more than 30 minutes ahead of it (between midnight and 09:30 in Shanghai).
     client.force_login(cdc)
     return client
 
