@@ -35,7 +35,7 @@ def _vaxops(var_dir: Path, *args: str, **kwargs):
 @pytest.fixture(scope="module")
 def var_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("worker-var")
-    _vaxops(d, "migrate", "--verbosity", "0", timeout=300)
+    _vaxops(d, "migrate", "--verbosity", "0", timeout=900)  # a loaded machine migrates slowly
     return d
 
 
