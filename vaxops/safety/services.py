@@ -170,6 +170,29 @@ def paired_hospital(site: Site) -> Hospital | None:
 
 
 @transaction.atomic
+def hospital_rescue_staff_add(*, actor, hospital: Hospital, staff: StaffMember) -> Hospital:
+    """Register one of the hospital's doctors or nurses as its on-site rescue staff (派驻对口接种单位值守的医疗
+    救治人员): the member must hold the rescue role (the training certificate is checked when they are put on
+    duty, on the session's day). Registering them again changes nothing; audited once."""
+    _require(actor, "safety.change_hospital")
+    if "rescue" not in (staff.roles or []):
+        raise ValidationFailed(
+            _("%(staff)s未登记为医疗救治岗位") % {"staff": staff.name},
+            field="staff",
+            code=E.RESCUE_ROLE_MISSING,
+        )
+    if not hospital.rescue_staff.filter(pk=staff.pk).exists():
+        hospital.rescue_staff.add(staff)
+        audit_record(
+            actor=actor,
+            action="safety.rescue_staff_add",
+            obj=hospital,
+            new={"staff": staff.name, "site": staff.site_id},
+        )
+    return hospital
+
+
+@transaction.atomic
 def rescue_duty_add(*, actor, session: Session, staff: StaffMember) -> Assignment:
     """Put one of the paired hospital's rescue staff on duty for the session (a site-wide assignment with
     no desk, role 医疗救治; sites checks the training certificate on the session's day)."""
