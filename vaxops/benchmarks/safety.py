@@ -3,17 +3,24 @@ together with cluster detection, and opening a case page in-process.
 
 ``safety_bench(doses=2_000_000, reports=20_000)`` builds (untimed, once per size) ``doses`` standing doses of
 the catalogue's products given to ``doses / 4`` people of the demo county over 120 days at 40 sites and 40
-lots, and ``reports`` suspected AEFI reports on them with signs drawn from the sign groups (a few serious),
-three watched outcomes with background rates per 100,000 doses by age band; then times:
+lots (each recorded on the day it was given), and ``reports`` suspected AEFI reports on them with signs drawn
+from the sign groups (a few serious), three watched outcomes with background rates per 100,000 doses by age
+band; then times:
 
-* ``daily_s`` — ``services.signals_run`` (doses per product × age band in one grouped query, events per
-  product × sign group, MaxSPRT for every pair, the critical value cached per (T, M, α)) plus cluster
+* ``tally_build_s`` — the dose tally counted from scratch (``services.dose_tally_refresh(rebuild=True)``: the
+  first run, then once a week), beside ``raw_full_count_s``, plain SQL counting every standing dose per
+  product × age band (what the daily run did before the tally);
+* ``daily_s`` — after a day's doses (``doses / 120``, recorded now) are added untimed before each run:
+  ``services.signals_run`` (the tally moved on, read with the doses recorded or voided since its mark, events
+  per product × sign group, MaxSPRT for every pair, the critical value cached per (T, M, α)) plus cluster
   detection over every case since the campaign began (``selectors.cases_for_clusters`` +
-  ``domain.detect_clusters``); median
-  of ``runs``;
+  ``domain.detect_clusters``); median of ``runs``; beside ``raw_daily_s``, the same reads in plain SQL, fetched
+  (the tally's sums, the recent doses counted per product × age band, the reports' signs and cluster keys).
+  The day's doses are deleted afterwards and the tally counted again;
 * ``open_report_ms`` — a county user's GET of a case page (``/safety/cases/<id>/``) through Django's test
-  client in this process: scope, the case, its clocks, dose, hospital cases, decisions and holds, rendered;
-  median of 20 different cases.
+  client in this process, on a connection kept across requests as deployed (``VAXOPS_CONN_MAX_AGE``), median
+  of 20 different cases (``open_report_new_connection_ms``: a new connection per request, the settings'
+  default); ``raw_page_ms`` the page's SELECT statements replayed through a plain cursor.
 
 Targets (issue 14): ``daily_s`` < 2 s and ``open_report_ms`` < 50 ms at 2,000,000 doses and 20,000 reports.
 """

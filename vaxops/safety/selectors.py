@@ -366,16 +366,31 @@ def doses_by_product_band(*, until: dt.date) -> dict[str, dict[str, int]]:
 
 
 def events_by_product_outcome(*, until: dt.date) -> dict[tuple[str, str], int]:
-    """Reports per product × sign group with onset up to the end of ``until``."""
+    """Reports per product × watched sign group with onset up to the end of ``until``: counted by the database,
+    one grouped statement per watched group (a report counts once per group when any of its signs is in it —
+    one of the group's signs in ``domain.SIGN_GROUPS``, or the group's own name)."""
+    from django.db import connection
+
     end = timezone.make_aware(dt.datetime.combine(until, dt.time.min)) + dt.timedelta(days=1)
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    groups = set(Outcome.objects.values_list("sign_group", flat=True))
-    for product, signs in (
-        AdverseEventReport.objects.filter(onset_at__lt=end).order_by().values_list("product_code", "signs")
-    ):
-        for g in {domain.sign_group(s) for s in signs or ()} & groups:
-            out[(product, g)] += 1
-    return dict(out)
+    out: dict[tuple[str, str], int] = {}
+    table = AdverseEventReport._meta.db_table
+    for g in sorted(set(Outcome.objects.values_list("sign_group", flat=True))):
+        texts = sorted({s for s, group in domain.SIGN_GROUPS.items() if group == g} | {g})
+        if connection.vendor == "postgresql":
+            has = "signs ?| %s"
+            params: list = [end, texts]
+        else:
+            marks = ", ".join(["%s"] * len(texts))
+            has = f"EXISTS (SELECT 1 FROM json_each({table}.signs) WHERE json_each.value IN ({marks}))"  # noqa: S608
+            params = [end, *texts]
+        with connection.cursor() as c:
+            c.execute(
+                f"SELECT product_code, COUNT(*) FROM {table} WHERE onset_at < %s AND {has} GROUP BY product_code",  # noqa: S608
+                params,
+            )
+            for product, n in c.fetchall():
+                out[(product, g)] = n
+    return out
 
 
 def cases_for_clusters(*, since: dt.datetime) -> list[domain.CaseLite]:

@@ -52,7 +52,9 @@ def test_the_tally_agrees_with_a_plain_count_at_every_step(county, at):
     doses = []
 
     def give(i: int, product: str, day: dt.date):
-        doses.append(Dose.objects.create(resident=people[i % len(people)], product_code=product, given_on=day))
+        doses.append(
+            Dose.objects.create(resident=people[i % len(people)], product_code=product, given_on=day)
+        )
         return doses[-1]
 
     until = dt.date(2026, 12, 31)
@@ -91,9 +93,13 @@ def test_the_tally_agrees_with_a_plain_count_at_every_step(county, at):
     services.dose_tally_refresh()
     assert DoseTallyMark.objects.get().through_id == doses[-1].pk
     assert selectors.doses_by_product_band(until=until) == plain(until)
-    before = set(DoseTally.objects.filter(doses__gt=0).values_list("given_on", "product_code", "band", "doses"))
+    before = set(
+        DoseTally.objects.filter(doses__gt=0).values_list("given_on", "product_code", "band", "doses")
+    )
     services.dose_tally_refresh(rebuild=True)
-    after = set(DoseTally.objects.filter(doses__gt=0).values_list("given_on", "product_code", "band", "doses"))
+    after = set(
+        DoseTally.objects.filter(doses__gt=0).values_list("given_on", "product_code", "band", "doses")
+    )
     assert after == before
     assert selectors.doses_by_product_band(until=until) == plain(until)
 
@@ -127,4 +133,51 @@ def test_the_daily_run_does_not_read_the_whole_dose_table(county, at):
     with CaptureQueriesContext(connection) as q:
         selectors.doses_by_product_band(until=dt.date(2026, 12, 31))
     dose_reads = [x["sql"] for x in q.captured_queries if '"clinic_dose"' in x["sql"]]
-    assert dose_reads and all('"clinic_dose"."id" >' in s or '"voided_at" >' in s for s in dose_reads), dose_reads
+    assert dose_reads and all('"clinic_dose"."id" >' in s or '"voided_at" >' in s for s in dose_reads), (
+        dose_reads
+    )
+
+
+def test_events_are_counted_by_the_database_as_by_the_sign_groups(county, at):
+    from vaxops.safety import domain
+    from vaxops.safety.models import AdverseEventReport, Outcome
+
+    for code, group in (("anaphylaxis", "anaphylaxis"), ("fc", "convulsion"), ("odd", "耳鸣")):
+        Outcome.objects.create(code=code, name=code, sign_group=group)
+    person = make_resident("330199001001", 1)
+    signs = [
+        ["过敏性休克", "喉头水肿"],  # one report, counted once for its group
+        ["发热", "热性惊厥"],
+        ["惊厥"],
+        ["耳鸣"],  # a sign outside the table is its own group
+        ["皮疹"],
+        ["抽搐", "严重过敏反应"],
+    ]
+    for i, s in enumerate(signs):
+        dose = Dose.objects.create(
+            resident=person, product_code=("A", "B")[i % 2], given_on=dt.date(2026, 5, 1 + i)
+        )
+        onset = T0 - dt.timedelta(days=20 - i)
+        AdverseEventReport.objects.create(
+            number=f"T{i}",
+            dose=dose,
+            resident=person,
+            village_code=person.village_code,
+            product_code=dose.product_code,
+            source="county",
+            onset_at=onset,
+            discovered_at=onset,
+            reported_at=onset,
+            signs=s,
+            reporter_name="县疾控",
+        )
+    groups = set(Outcome.objects.values_list("sign_group", flat=True))
+    expected: dict = {}
+    for r in AdverseEventReport.objects.all():
+        for g in {domain.sign_group(x) for x in r.signs} & groups:
+            expected[(r.product_code, g)] = expected.get((r.product_code, g), 0) + 1
+    got = selectors.events_by_product_outcome(until=T0.date())
+    assert got == expected
+    assert got[("A", "anaphylaxis")] == 1 and got[("B", "anaphylaxis")] == 1 and got[("B", "耳鸣")] == 1
+    assert got[("B", "convulsion")] == 2 and got[("A", "convulsion")] == 1
+    assert selectors.events_by_product_outcome(until=(T0 - dt.timedelta(days=30)).date()) == {}
