@@ -319,10 +319,12 @@ class _Year(Func):
     output_field = IntegerField()
 
     def as_sqlite(self, compiler, connection, **extra_context):
+        # '%%%%' becomes '%%' in the statement: the SQLite cursor turns it into '%' (and so does the debug
+        # formatting of the statement with its parameters)
         return self.as_sql(
             compiler,
             connection,
-            template="CAST(strftime('%%Y', %(expressions)s) AS INTEGER)",
+            template="CAST(strftime('%%%%Y', %(expressions)s) AS INTEGER)",
             **extra_context,
         )
 
