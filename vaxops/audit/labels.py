@@ -92,6 +92,7 @@ ACTION_LABELS: dict[str, str] = {
     "safety.rate_set": "设置背景发生率",
     "safety.referral": "转诊至定点医院",
     "safety.report_create": "报告疑似预防接种异常反应",
+    "safety.rescue_staff_add": "登记定点医院现场救治人员",
     "safety.signal_open": "发现疫苗安全信号",
     "safety.site_pair": "接种点与定点医院配对",
     "safety.treatment_add": "记录救治情况",

@@ -160,12 +160,17 @@ def demo_seed(
     step("疫苗安全个案 / vaccine safety cases")
 
     demo_safety_build(county_code=COUNTY_CODE)
+    from vaxops.demo.safety import demo_safety_cases_build, demo_safety_cover_build
+
+    demo_safety_cover_build(today=today)
     from vaxops.demo.exchange import demo_exchange_build
 
     demo_exchange_build()
     from vaxops.demo.settlement import demo_settlement_build
 
     demo_settlement_build(today=today)
+    step("疑似预防接种异常反应个案 / suspected adverse-event cases")
+    demo_safety_cases_build(today=today)
     from vaxops.demo.field import demo_field_build
 
     demo_field_build(county_code=COUNTY_CODE, today=today)

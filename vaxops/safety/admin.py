@@ -11,7 +11,7 @@ from .models import AdverseEventReport, BackgroundRate, Expert, Hospital, Outcom
 @admin.register(Hospital)
 class HospitalAdmin(AuditedModelAdmin):
     list_display = ("name", "level", "designated_severe", "phone", "beds_held", "reporter_name", "active")
-    filter_horizontal = ("staff",)
+    filter_horizontal = ("staff", "rescue_staff")
 
 
 @admin.register(Expert)

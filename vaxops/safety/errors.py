@@ -38,3 +38,4 @@ class SafetyErrorCode(StrEnum):
     AMBULANCE_MODE_UNKNOWN = "ambulance_mode_unknown"
     AMBULANCE_PHONE_MISSING = "ambulance_phone_missing"
     SESSION_NOT_FOUND = "cover_session_not_found"
+    RESCUE_ROLE_MISSING = "rescue_role_missing"

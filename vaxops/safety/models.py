@@ -517,3 +517,43 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.kind} {self.amount_claimed}"
+
+
+class DoseTally(models.Model):
+    """Standing doses per day given × product × age band at the dose, for the daily MaxSPRT run: the doses up
+    to ``DoseTallyMark.through_id`` (as standing at ``voids_through``), so the run reads this small table and
+    only the doses recorded or voided since, never the whole dose table (see ``services.dose_tally_refresh``)."""
+
+    given_on = models.DateField(_("接种日期"))
+    product_code = models.CharField(_("疫苗品种"), max_length=40)
+    band = models.CharField(_("年龄组"), max_length=8)
+    doses = models.IntegerField(_("剂次"), default=0)
+
+    class Meta:
+        verbose_name = _("接种剂次汇总")
+        verbose_name_plural = _("接种剂次汇总")
+        constraints = [
+            models.UniqueConstraint(fields=["given_on", "product_code", "band"], name="dose_tally_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_on} {self.product_code} {self.band}: {self.doses}"
+
+
+class DoseTallyMark(models.Model):
+    """How far ``DoseTally`` reaches (one row): every dose with id up to ``through_id``, voids up to
+    ``voids_through``; the candidate (``pending_id`` read at ``pending_at``) it moves to once no transaction
+    that began before ``pending_at`` can still be open; ``built_at`` when it was last counted from scratch."""
+
+    through_id = models.BigIntegerField(default=0)
+    voids_through = models.DateTimeField(null=True, blank=True)
+    pending_id = models.BigIntegerField(null=True, blank=True)
+    pending_at = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接种剂次汇总进度")
+        verbose_name_plural = _("接种剂次汇总进度")
+
+    def __str__(self) -> str:
+        return f"≤{self.through_id}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Q, Sum
 from django.utils import timezone
 
 from vaxops.accounts.scope import Scope, scope_for
@@ -311,42 +311,111 @@ def serious_count(*, low: str, high: str, day: dt.date) -> int:
 # ------------------------------------------------------------------------------------ signal inputs
 
 
+class _Year(Func):
+    """A date's year as an integer, in the database's own terms (Django's ``ExtractYear`` calls back into
+    Python for every row on SQLite: minutes over millions of doses)."""
+
+    template = "EXTRACT(YEAR FROM %(expressions)s)"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # '%%%%' becomes '%%' in the statement: the SQLite cursor turns it into '%' (and so does the debug
+        # formatting of the statement with its parameters)
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(strftime('%%%%Y', %(expressions)s) AS INTEGER)",
+            **extra_context,
+        )
+
+
+def dose_bands(doses) -> list[tuple[dt.date, str, str, int]]:
+    """``doses`` (a Dose queryset) counted per day given × product × age band at the dose, in one grouped
+    query: the age is the years between the birth year and the dose's (30, adult, when the birth date is
+    unknown), the bands those of ``services.age_band``."""
+    from django.db.models import Case, Value, When
+
+    age = _Year("given_on") - _Year("resident__birth_date")
+    band = Case(
+        When(resident__birth_date__isnull=True, then=Value("18-59")),
+        When(Q(_age__lt=18), then=Value("0-17")),
+        When(Q(_age__lt=60), then=Value("18-59")),
+        default=Value("60+"),
+    )
+    rows = (
+        doses.annotate(_age=age, _band=band)
+        .values("given_on", "product_code", "_band")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("given_on", "product_code", "_band", "n")
+    )
+    return list(rows)
+
+
 def doses_by_product_band(*, until: dt.date) -> dict[str, dict[str, int]]:
-    """Standing doses given up to ``until``, per product and age band at the dose (one grouped query per band)."""
-    from .services import age_band
+    """Standing doses given up to ``until``, per product and age band at the dose: the tally (doses up to its
+    mark, as standing at its void horizon), less the tallied doses voided since, plus the doses recorded
+    since — the last two read through the primary key and the index of voided doses, never the whole table.
+    ``services.dose_tally_refresh`` moves the mark (the daily run calls it first)."""
+    from .models import DoseTally, DoseTallyMark
 
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    rows = (
-        Dose.objects.filter(voided_at__isnull=True, given_on__lte=until)
-        .values("product_code", "given_on__year", "resident__birth_date__year")
-        .annotate(n=Count("id"))
-    )
-    for r in rows:
-        by = r["resident__birth_date__year"]
-        age = (r["given_on__year"] - by) if by else 30
-        out[r["product_code"]][age_band(age)] += r["n"]
-    return {k: dict(v) for k, v in out.items()}
+    mark = DoseTallyMark.objects.order_by("pk").first()
+    through = mark.through_id if mark else 0
+    for product, band, n in (
+        DoseTally.objects.filter(given_on__lte=until)
+        .values("product_code", "band")
+        .annotate(n=Sum("doses"))
+        .order_by()
+        .values_list("product_code", "band", "n")
+    ):
+        out[product][band] += n
+    if mark is not None and mark.voids_through is not None and through:
+        voided = Dose.objects.filter(
+            voided_at__isnull=False, voided_at__gt=mark.voids_through, pk__lte=through, given_on__lte=until
+        )
+        for _day, product, band, n in dose_bands(voided):
+            out[product][band] -= n
+    recent = Dose.objects.filter(pk__gt=through, voided_at__isnull=True, given_on__lte=until)
+    for _day, product, band, n in dose_bands(recent):
+        out[product][band] += n
+    return {k: {b: n for b, n in v.items() if n} for k, v in out.items() if any(v.values())}
 
 
 def events_by_product_outcome(*, until: dt.date) -> dict[tuple[str, str], int]:
-    """Reports per product × sign group with onset up to the end of ``until``."""
+    """Reports per product × watched sign group with onset up to the end of ``until``: counted by the database,
+    one grouped statement per watched group (a report counts once per group when any of its signs is in it —
+    one of the group's signs in ``domain.SIGN_GROUPS``, or the group's own name)."""
+    from django.db import connection
+
     end = timezone.make_aware(dt.datetime.combine(until, dt.time.min)) + dt.timedelta(days=1)
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    groups = set(Outcome.objects.values_list("sign_group", flat=True))
-    for product, signs in AdverseEventReport.objects.filter(onset_at__lt=end).values_list(
-        "product_code", "signs"
-    ):
-        for g in {domain.sign_group(s) for s in signs or ()} & groups:
-            out[(product, g)] += 1
-    return dict(out)
+    out: dict[tuple[str, str], int] = {}
+    table = AdverseEventReport._meta.db_table
+    for g in sorted(set(Outcome.objects.values_list("sign_group", flat=True))):
+        texts = sorted({s for s, group in domain.SIGN_GROUPS.items() if group == g} | {g})
+        if connection.vendor == "postgresql":
+            has = "signs ?| %s"
+            params: list = [end, texts]
+        else:
+            marks = ", ".join(["%s"] * len(texts))
+            has = f"EXISTS (SELECT 1 FROM json_each({table}.signs) WHERE json_each.value IN ({marks}))"  # noqa: S608
+            params = [end, *texts]
+        with connection.cursor() as c:
+            c.execute(
+                f"SELECT product_code, COUNT(*) FROM {table} WHERE onset_at < %s AND {has} GROUP BY product_code",  # noqa: S608
+                params,
+            )
+            for product, n in c.fetchall():
+                out[(product, g)] = n
+    return out
 
 
 def cases_for_clusters(*, since: dt.datetime) -> list[domain.CaseLite]:
     return [
         domain.CaseLite(i, s or 0, lot or 0, onset, frozenset(signs or ()), serious)
-        for i, s, lot, onset, signs, serious in AdverseEventReport.objects.filter(
-            onset_at__gte=since
-        ).values_list("id", "site_id", "lot_id", "onset_at", "signs", "serious")
+        for i, s, lot, onset, signs, serious in AdverseEventReport.objects.filter(onset_at__gte=since)
+        .order_by()
+        .values_list("id", "site_id", "lot_id", "onset_at", "signs", "serious")
     ]
 
 

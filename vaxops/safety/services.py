@@ -32,6 +32,7 @@ from .models import (
     BackgroundRate,
     Claim,
     ClockAlert,
+    DoseTallyMark,
     Expert,
     Hospital,
     HospitalCase,
@@ -167,6 +168,29 @@ def hospital_for(*, site: Site | None, severe: bool) -> Hospital | None:
 def paired_hospital(site: Site) -> Hospital | None:
     """The site's paired hospital (医共体), active or not; ``None`` for a site not paired yet."""
     return Hospital.objects.filter(sites__site=site).first()
+
+
+@transaction.atomic
+def hospital_rescue_staff_add(*, actor, hospital: Hospital, staff: StaffMember) -> Hospital:
+    """Register one of the hospital's doctors or nurses as its on-site rescue staff (派驻对口接种单位值守的医疗
+    救治人员): the member must hold the rescue role (the training certificate is checked when they are put on
+    duty, on the session's day). Registering them again changes nothing; audited once."""
+    _require(actor, "safety.change_hospital")
+    if "rescue" not in (staff.roles or []):
+        raise ValidationFailed(
+            _("%(staff)s未登记为医疗救治岗位") % {"staff": staff.name},
+            field="staff",
+            code=E.RESCUE_ROLE_MISSING,
+        )
+    if not hospital.rescue_staff.filter(pk=staff.pk).exists():
+        hospital.rescue_staff.add(staff)
+        audit_record(
+            actor=actor,
+            action="safety.rescue_staff_add",
+            obj=hospital,
+            new={"staff": staff.name, "site": staff.site_id},
+        )
+    return hospital
 
 
 @transaction.atomic
@@ -853,6 +877,102 @@ def age_band(age: int) -> str:
     return "0-17" if age < 18 else ("18-59" if age < 60 else "60+")
 
 
+# A transaction that recorded or voided a dose is over this long after it began (the tally's mark moves to
+# the doses read one lag ago, so no dose with a lower id can still be uncommitted); the tally is counted
+# from scratch again every REBUILD (a person's corrected birth date or a merge moves doses between bands).
+TALLY_LAG = dt.timedelta(hours=1)
+TALLY_REBUILD = dt.timedelta(days=7)
+
+
+def _tally_add(rows, sign: int) -> None:
+    """Add (or with ``sign`` −1 take away) grouped counts to the tally, in a few statements."""
+    from .models import DoseTally
+
+    rows = [r for r in rows if r[3]]
+    if not rows:
+        return
+    have = {
+        (t.given_on, t.product_code, t.band): t
+        for t in DoseTally.objects.filter(
+            given_on__in={r[0] for r in rows}, product_code__in={r[1] for r in rows}
+        )
+    }
+    new = []
+    for day, product, band, n in rows:
+        t = have.get((day, product, band))
+        if t is None:
+            t = DoseTally(given_on=day, product_code=product, band=band, doses=0)
+            have[(day, product, band)] = t
+            new.append(t)
+        t.doses += sign * n
+    changed = [t for t in have.values() if t.pk is not None]
+    DoseTally.objects.bulk_update(changed, ["doses"], batch_size=1000)
+    DoseTally.objects.bulk_create(new, batch_size=1000)
+
+
+@transaction.atomic
+def dose_tally_refresh(*, rebuild: bool = False) -> DoseTallyMark:
+    """Move the dose tally of the signals run forward (one run at a time: the mark's row is locked).
+
+    From scratch (the first time, every ``TALLY_REBUILD`` or when asked): one grouped count of the doses
+    recorded before ``now − TALLY_LAG`` (standing then). Otherwise, once the candidate mark read at the
+    previous run is older than the lag: the doses recorded between the two marks are added and the tallied
+    doses voided between the two void horizons taken away — both read through the primary key and the index of
+    voided doses. The candidate is then the highest dose id now. Reads (``selectors.doses_by_product_band``)
+    add what happened since the mark, so the figures are exact at any moment."""
+    from django.db.models import Max
+
+    from . import selectors
+    from .models import DoseTally, DoseTallyMark
+
+    now = clock.now()
+    mark = DoseTallyMark.objects.select_for_update().order_by("pk").first()
+    if mark is None:
+        try:
+            with transaction.atomic():
+                DoseTallyMark.objects.create(pk=1)
+        except IntegrityError:
+            pass
+        mark = DoseTallyMark.objects.select_for_update().get(pk=1)
+    top = Dose.objects.aggregate(m=Max("id"))["m"] or 0
+    if rebuild or mark.built_at is None or mark.built_at <= now - TALLY_REBUILD or mark.built_at > now:
+        cut = now - TALLY_LAG
+        through = Dose.objects.filter(recorded_at__lte=cut).aggregate(m=Max("id"))["m"] or 0
+        DoseTally.objects.all().delete()
+        standing = Dose.objects.filter(Q(voided_at__isnull=True) | Q(voided_at__gt=cut), pk__lte=through)
+        DoseTally.objects.bulk_create(
+            [
+                DoseTally(given_on=d, product_code=p, band=b, doses=n)
+                for d, p, b, n in selectors.dose_bands(standing)
+            ],
+            batch_size=1000,
+        )
+        mark.through_id, mark.voids_through, mark.built_at = through, cut, now
+        mark.pending_id, mark.pending_at = top, now
+    elif mark.pending_at is not None and mark.pending_at <= now - TALLY_LAG and mark.pending_id is not None:
+        new_through, new_voids = max(mark.pending_id, mark.through_id), mark.pending_at
+        added = Dose.objects.filter(
+            Q(voided_at__isnull=True) | Q(voided_at__gt=new_voids),
+            pk__gt=mark.through_id,
+            pk__lte=new_through,
+        )
+        _tally_add(selectors.dose_bands(added), +1)
+        if mark.voids_through is not None:
+            voided = Dose.objects.filter(
+                voided_at__isnull=False,
+                voided_at__gt=mark.voids_through,
+                voided_at__lte=new_voids,
+                pk__lte=mark.through_id,
+            )
+            _tally_add(selectors.dose_bands(voided), -1)
+        mark.through_id, mark.voids_through = new_through, new_voids
+        mark.pending_id, mark.pending_at = top, now
+    elif mark.pending_at is None:
+        mark.pending_id, mark.pending_at = top, now
+    mark.save()
+    return mark
+
+
 def signals_run(*, day: dt.date | None = None) -> list[SafetySignal]:
     """The daily MaxSPRT run: for every product × watched outcome, the doses given so far by age band, the
     expected count from the background rates, the observed reports with the outcome's signs; a signal opens
@@ -862,8 +982,10 @@ def signals_run(*, day: dt.date | None = None) -> list[SafetySignal]:
     day = day or clock.today()
     p = policy()
     T, M, alpha = float(p["maxsprt_T"]), int(p["maxsprt_M"]), float(p["maxsprt_alpha"])
+    dose_tally_refresh()
     doses = selectors.doses_by_product_band(until=day)
     observed = selectors.events_by_product_outcome(until=day)
+    already = set(SafetySignal.objects.filter(open=True).values_list("product_code", "outcome_id"))
     opened: list[SafetySignal] = []
     for outcome in Outcome.objects.prefetch_related("rates"):
         rates = {r.band: float(r.per_100k) for r in outcome.rates.all()}
@@ -871,9 +993,10 @@ def signals_run(*, day: dt.date | None = None) -> list[SafetySignal]:
             mu = domain.expected_count(bands, rates)
             c = observed.get((product, outcome.sign_group), 0)
             test = domain.maxsprt_test(c, mu, T=T, M=M, alpha=alpha)
-            if not test.signal:
+            if not test.signal or (product, outcome.pk) in already:
                 continue
             with transaction.atomic():
+                # Read once above; the partial unique index keeps a concurrent run from opening it twice.
                 if SafetySignal.objects.filter(product_code=product, outcome=outcome, open=True).exists():
                     continue
                 sig = SafetySignal.objects.create(

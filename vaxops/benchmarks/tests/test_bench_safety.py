@@ -24,3 +24,10 @@ def test_bench_safety_times_the_daily_run_and_opening_a_case(db, bench_dir, caps
     # 300 reports over 2,000 doses are far above any background rate: every watched outcome signals somewhere
     assert out["signals_opened"] >= 1
     assert isinstance(out["clusters_found"], int)
+    # the tally counted every standing dose; the daily runs, with a day's doses added before each, still
+    # count every standing dose (the tally plus the recent part); the day's doses are gone afterwards
+    assert out["tallied_doses"] == 2000 and out["doses_counted_equal_standing"] is True
+    assert out["page_statements"] > 0 and out["raw_page_ms"] >= 0 and out["raw_daily_s"] >= 0
+    from vaxops.clinic.models import Dose
+
+    assert not Dose.objects.filter(place="基准-当日").exists()

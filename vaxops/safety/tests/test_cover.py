@@ -156,3 +156,17 @@ def test_cover_page_puts_rescue_staff_on_duty_and_records_the_ambulance(
     assert "救治人员与救护车已落实" in body
     detail = client.get(f"/sites/sessions/{tomorrow.pk}/").content.decode()
     assert "现场救治值守" in detail and url in detail
+
+
+def test_the_county_registers_a_hospitals_rescue_staff(hospitals, cdc, desk1):
+    paired, _severe = hospitals
+    doctor = _doctor_on_call(desk1.site, None, name="急诊医生")
+    services.hospital_rescue_staff_add(actor=cdc, hospital=paired, staff=doctor)
+    services.hospital_rescue_staff_add(actor=cdc, hospital=paired, staff=doctor)  # again: no change
+    assert list(paired.rescue_staff.all()) == [doctor]
+    assert AuditEvent.objects.filter(action="safety.rescue_staff_add").count() == 1
+    nurse = StaffMember.objects.get(site=desk1.site, name="screening员")
+    with pytest.raises(ValidationFailed) as e:
+        services.hospital_rescue_staff_add(actor=cdc, hospital=paired, staff=nurse)
+    assert e.value.code == SafetyErrorCode.RESCUE_ROLE_MISSING
+    assert not paired.rescue_staff.filter(pk=nurse.pk).exists()
