@@ -47,7 +47,9 @@ class SettlementOut(Schema):
     month: str = Field(description="YYYY-MM")
     site: str
     site_name: str
-    status: str = Field(description="draft 草稿 / confirmed 接种单位已确认 / approved 县医保已审核 / paid 已支付")
+    status: str = Field(
+        description="draft 草稿 / confirmed 接种单位已确认 / approved 县医保已审核 / paid 已支付"
+    )
     status_label: str
     doses: int = Field(description="医保基金支付的净剂次（补录补付+1，作废冲减−1）")
     service_fee_yuan: str

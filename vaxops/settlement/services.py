@@ -484,7 +484,8 @@ def _compute(drafts, first, last, segs, rule_end: domain.Rule) -> None:
 
 
 _LINE_COLUMNS = (
-    "settlement_id, kind, channel, dose_id, given_on, product_code, lot_id, code_masked, vaccine_price, service_fee"
+    "settlement_id, kind, channel, dose_id, given_on, product_code, lot_id, code_masked, vaccine_price, "
+    "service_fee"
 )
 
 
