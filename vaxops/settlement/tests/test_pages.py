@@ -160,7 +160,9 @@ def test_a_pdf_cut_short_says_so_and_points_to_the_xlsx(settled, monkeypatch):
     from vaxops.settlement import documents, selectors
 
     seen = {}
-    monkeypatch.setattr(documents, "_pdf", lambda title, blocks: seen.setdefault("blocks", blocks) and b"%PDF")
+    monkeypatch.setattr(
+        documents, "_pdf", lambda title, blocks: seen.setdefault("blocks", blocks) and b"%PDF"
+    )
     lines = list(selectors.lines_of(settled))
     documents.statement_pdf(settled, lines[:1], len(lines))
     head = dict(seen.pop("blocks")[0][1])
