@@ -1,7 +1,8 @@
 """The demo county's settled months: the clinic's desk doses of the two months before this one (each through
 the stock ledger), the prices (one changed mid-month) and a funding cut-over early in the first month; the
-first month approved and paid, then one of its doses voided, so the second month — confirmed by the site,
-waiting for the medical-insurance office — carries the adjustment line. Prices are illustrative."""
+first month approved and paid, then one of its doses voided and another of its doses entered late, so the
+second month — confirmed by the site, waiting for the medical-insurance office — carries both adjustment lines
+(the void taken back, the late dose paid). Prices are illustrative."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ def demo_settlement_build(*, today: dt.date) -> bool:
             )
         doses = []
         pairs = list(zip(codes, people, strict=False))
+        late = pairs.pop() if len(pairs) > 4 else None  # recorded after the first month was approved
         half = len(pairs) // 2
         for i, (tc, person) in enumerate(pairs):
             month, j = (m1, i) if i < half else (m2, i - half)
@@ -113,9 +115,41 @@ def demo_settlement_build(*, today: dt.date) -> bool:
         actor=actor, settlement=first_month, paid_on=m2 + dt.timedelta(days=9), reference=f"YB{m1:%Y%m}-001"
     )
     dose_void(actor=actor, dose_id=doses[2].pk, reason="演示：重复登记，结算后作废", disposition="wasted")
+    if late is not None:
+        _late_dose(
+            site=site,
+            actor=actor,
+            pair=late,
+            day=m1 + dt.timedelta(days=20),
+            recorded=m2 + dt.timedelta(days=10),
+        )
     [second] = services.settlement_run(actor=actor, month=m2, site=site)
     services.settlement_confirm(actor=actor, settlement=second)
     return True
+
+
+def _late_dose(*, site: Site, actor, pair, day: dt.date, recorded: dt.date) -> None:
+    """A dose of the first month entered after that month was approved (a paper register found late): the
+    ledger records it when it is entered, and the second month pays it in a late line."""
+    tc, person = pair
+    given = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+    with transaction.atomic():
+        supply.code_administer(actor=actor, code=tc, resident=person, place=site.stock_place, at=given)
+        StockMovement.objects.filter(code=tc, kind="administration").update(
+            at=timezone.make_aware(dt.datetime.combine(recorded, dt.time(15, 0)))
+        )
+        Dose.objects.create(
+            resident=person,
+            product_code=tc.lot.product.code,
+            given_on=day,
+            place=site.name,
+            lot=tc.lot,
+            trace_code=tc,
+            site=site,
+            given_at=given,
+            dose_number=3,
+            is_booster=True,
+        )
 
 
 def _restock(*, site: Site, actor) -> None:

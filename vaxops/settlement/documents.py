@@ -182,12 +182,20 @@ def _pdf(title: str, blocks: list) -> bytes:
     return buf.getvalue()
 
 
-def statement_pdf(s: Settlement, lines) -> bytes:
+PDF_LINES = 5000
+
+
+def statement_pdf(s: Settlement, lines, total_lines: int | None = None) -> bytes:
+    """The statement as a Chinese PDF; ``lines`` are the first lines (at most ``PDF_LINES``) — when the statement
+    has more (``total_lines``), the PDF says so and points to the XLSX, which holds every line."""
     recon = [(r["lot"], r["ledger"], r["settled"], r["voided"], r["difference"]) for r in s.reconciliation]
+    head = list(_head(s))
+    if total_lines is not None and total_lines > len(lines):
+        head.append(("明细行", f"共{total_lines}行，本PDF列出前{len(lines)}行；完整明细见XLSX结算单"))
     return _pdf(
         f"疫苗及接种费用结算单 · {s.site.name} · {s.month:%Y年%m月}",
         [
-            ("kv", _head(s)),
+            ("kv", head),
             ("table", ("批号", "库存流水接种出库", "结算明细", "当月作废", "差异"), recon),
             ("table", LINE_HEADERS, list(_line_rows(lines))),
         ],

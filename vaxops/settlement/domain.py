@@ -118,7 +118,9 @@ def channel(given_on: dt.date, cutover: dt.date) -> str:
 
 @dataclass(frozen=True)
 class Group:
-    """Lines of one kind (``dose`` / ``adjustment``) and channel, counted and summed (adjustments negative)."""
+    """Lines of one kind and channel, counted and summed: ``dose`` (the month's doses), ``late`` (doses of a
+    settled month recorded after it, paid now: a positive adjustment), ``adjustment`` (voided after their
+    statement was approved, taken back: negative amounts)."""
 
     kind: str
     channel: str
@@ -141,15 +143,15 @@ class Totals:
 
 
 def totals(groups: Iterable[Group], subsidy_share: Decimal) -> Totals:
-    """A settlement's totals from its line groups. ``doses`` is the net count paid by the fund (a dose line
-    +1, an adjustment −1); fees and vaccine cost are the fund's lines summed (adjustments negative); the
+    """A settlement's totals from its line groups. ``doses`` is the net count paid by the fund (a dose or late
+    line +1, an adjustment −1); adjustments are the late lines (positive) and the taken-back ones (negative); fees and vaccine cost are the fund's lines summed (adjustments negative); the
     payable sum is their sum; the fiscal subsidy is ``subsidy_share`` of it, rounded half up to the fen.
     Old-channel lines are counted and summed apart and never payable by the fund."""
     doses = old_doses = adjustments = 0
     service = vaccine = old_amount = adjustment_amount = ZERO
     for g in groups:
         sign = -1 if g.kind == "adjustment" else 1
-        if g.kind == "adjustment":
+        if g.kind in ("adjustment", "late"):
             adjustments += g.lines
             adjustment_amount += g.vaccine + g.service
         if g.channel == "old":

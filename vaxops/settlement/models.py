@@ -183,6 +183,7 @@ class Settlement(models.Model):
 class LineKind(models.TextChoices):
     DOSE = "dose", _("接种")
     ADJUSTMENT = "adjustment", _("调整（作废冲减）")
+    LATE = "late", _("调整（补录补付）")
 
 
 class Channel(models.TextChoices):
@@ -191,17 +192,34 @@ class Channel(models.TextChoices):
 
 
 class SettlementLine(models.Model):
-    """One dose paid for (or, negative, one dose voided after its month was settled), with the prices in force
-    on its day. Written in bulk by one INSERT … SELECT (``services.settlement_run``)."""
+    """One dose paid for, with the prices in force on its day: ``dose``, a dose of the statement's month;
+    ``late``, a dose of a month already settled but recorded after its statement was computed, paid in a later
+    statement; ``adjustment``, negative, a dose voided after the statement paying it was approved. Written in
+    bulk by one INSERT … SELECT (``services.settlement_run``)."""
 
+    # No foreign key in the database: its check, deferred to the commit, costs a look-up per line (13 s of a
+    # million-line month); a trigger checks the statements of a whole INSERT at once instead, and deletes a
+    # deleted statement's lines (``0003``).
     settlement = models.ForeignKey(
-        Settlement, models.CASCADE, related_name="lines", db_index=False, verbose_name=_("结算单")
+        Settlement,
+        models.CASCADE,
+        related_name="lines",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("结算单"),
     )
     kind = models.CharField(_("类型"), max_length=12, choices=LineKind.choices)
     channel = models.CharField(_("资金渠道"), max_length=8, choices=Channel.choices)
     # Copies, not links the database checks: a line stays what was paid for.
+    # No index of its own: a statement's lines are found by the statement; a dose's adjustment and late line by
+    # the two partial unique indexes below (a full index would be paid for by every line of every month).
     dose = models.ForeignKey(
-        "clinic.Dose", models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("接种记录")
+        "clinic.Dose",
+        models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("接种记录"),
     )
     given_on = models.DateField(_("接种日期"))
     product_code = models.CharField(_("疫苗品种"), max_length=40)
@@ -230,6 +248,10 @@ class SettlementLine(models.Model):
             # A voided dose is taken back once, in one settlement.
             models.UniqueConstraint(
                 fields=["dose"], condition=models.Q(kind="adjustment"), name="settlementline_one_adjustment"
+            ),
+            # A dose recorded after its month was settled is paid once, in one later settlement.
+            models.UniqueConstraint(
+                fields=["dose"], condition=models.Q(kind="late"), name="settlementline_one_late"
             ),
         ]
 

@@ -47,6 +47,15 @@ def lines_of(settlement: Settlement) -> QuerySet[SettlementLine]:
     )
 
 
+def lines_counted(settlement: Settlement) -> int:
+    return SettlementLine.objects.filter(settlement=settlement).count()
+
+
+def statement_of(user, month: dt.date, site_code: str) -> Settlement | None:
+    """The statement of ``site_code`` for the month, if the user may see it (``None`` otherwise)."""
+    return settlements_visible(user).filter(month=month.replace(day=1), site__code=site_code).first()
+
+
 def months_visible(user) -> list[dt.date]:
     return list(settlements_visible(user).order_by("-month").values_list("month", flat=True).distinct())
 

@@ -26,7 +26,7 @@ from vaxops.sites.selectors import site_in_scope
 
 from . import domain
 from .errors import SettlementErrorCode as E
-from .models import LotPrice, Settlement, SettlementRule, Status, VaccinePrice
+from .models import LineKind, LotPrice, Settlement, SettlementLine, SettlementRule, Status, VaccinePrice
 
 # --------------------------------------------------------------------------------------------------
 # Rule versions: a new version never reaches into a month already settled
@@ -191,9 +191,10 @@ _MASK = "COALESCE(SUBSTR(t.code, 1, 4) || '****' || SUBSTR(t.code, LENGTH(t.code
 def _month_work(
     first: dt.date, last: dt.date
 ) -> tuple[list[int], list[tuple[int, str, int | None, dt.date]]]:
-    """Sites with desk doses in the month or a dose voided since its month was settled; and, from the same
-    scan, each (site, product, lot) of the month with its first day (a price in force on that day covers the
-    rest of the month: a version, once in force, stays until the next)."""
+    """Sites with desk doses in the month, a dose voided since the statement paying it was approved, or a dose
+    recorded after its month was settled; and, from the month's scan, each (site, product, lot) of the month
+    with its first day (a price in force on that day covers the rest of the month: a version, once in force,
+    stays until the next)."""
     with connection.cursor() as c:
         c.execute(
             "SELECT site_id, product_code, lot_id, MIN(given_on) FROM clinic_dose WHERE given_on BETWEEN %s AND %s "
@@ -201,18 +202,79 @@ def _month_work(
             [first, last, False],
         )
         combos = [(r[0], r[1], r[2], _as_date(r[3])) for r in c.fetchall()]
-        ids = {r[0] for r in combos}
-        c.execute(
-            "SELECT DISTINCT o.site_id FROM settlement_settlementline l "
-            "JOIN settlement_settlement o ON o.id = l.settlement_id "
-            "JOIN clinic_dose d ON d.id = l.dose_id "
-            "WHERE d.voided_at IS NOT NULL AND l.kind = 'dose' AND o.status <> 'draft' AND o.month < %s "
-            "AND NOT EXISTS (SELECT 1 FROM settlement_settlementline a "
-            "WHERE a.dose_id = l.dose_id AND a.kind = 'adjustment')",
-            [first],
-        )
-        ids |= {r[0] for r in c.fetchall()}
+    ids = {r[0] for r in combos}
+    ids |= {site_id for _line, site_id in _voids_to_take_back(first)}
+    ids |= {row[1] for row in _late_doses(first)}
     return sorted(ids), combos
+
+
+# Whether a statement is frozen (approved or paid): only then does a later change become an adjustment line; a
+# draft or a confirmed statement is recomputed (a confirmed one after the office sends it back).
+_FROZEN_SQL = "('approved', 'paid')"
+
+
+def _month_of(column: str) -> str:
+    """SQL: the first day of the month of the date ``column`` (as ``Settlement.month`` stores it)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(DATE_TRUNC('month', {column}) AS DATE)"
+    return f"STRFTIME('%%Y-%%m-01', {column})"
+
+
+def _a_day_before(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"{column} - INTERVAL '1 day'"
+    return f"STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', {column}, '-1 day')"
+
+
+def _not_elsewhere(kind: str) -> str:
+    """SQL: the dose ``d`` has no line of ``kind`` but in one of the month's drafts (those are recomputed)."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM settlement_settlementline x JOIN settlement_settlement xs "
+        f"ON xs.id = x.settlement_id WHERE x.dose_id = d.id AND x.kind = '{kind}' "
+        "AND NOT (xs.month = %s AND xs.status = 'draft'))"
+    )
+
+
+def _voids_to_take_back(first: dt.date) -> list[tuple[int, int]]:
+    """(line, site) of each line of a frozen statement before ``first`` — a dose of its month or a late one —
+    whose dose has since been voided and is not yet taken back. Read from the voided doses (few) to their
+    statement by site and month, so neither the lines nor a settled month are scanned."""
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT l.id, o.site_id FROM clinic_dose d "
+            "JOIN settlement_settlement o ON o.site_id = d.site_id "
+            f"AND o.month = {_month_of('d.given_on')} AND o.status IN {_FROZEN_SQL} AND o.month < %s "
+            "JOIN settlement_settlementline l ON l.settlement_id = o.id AND l.dose_id = d.id AND l.kind = 'dose' "
+            f"WHERE d.voided_at IS NOT NULL AND d.site_id IS NOT NULL AND {_not_elsewhere('adjustment')} "
+            "UNION ALL "
+            "SELECT l.id, o.site_id FROM clinic_dose d "
+            "JOIN settlement_settlementline l ON l.dose_id = d.id AND l.kind = 'late' "
+            f"JOIN settlement_settlement o ON o.id = l.settlement_id AND o.status IN {_FROZEN_SQL} AND o.month < %s "
+            f"WHERE d.voided_at IS NOT NULL AND {_not_elsewhere('adjustment')}",
+            [first, first, first, first],
+        )
+        return [(r[0], r[1]) for r in c.fetchall()]
+
+
+def _late_doses(first: dt.date) -> list[tuple]:
+    """Standing desk doses of a month before ``first`` whose site's statement of that month is frozen and does
+    not pay them (recorded after it was computed), not yet paid late: (dose, site, day, product, lot, code).
+    Only doses recorded from a day before the statement's computation on are looked at (a day's margin for a
+    recording still uncommitted then, or a clock apart), so the months settled are never rescanned whole."""
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT d.id, d.site_id, d.given_on, d.product_code, d.lot_id, t.code FROM clinic_dose d "
+            "JOIN settlement_settlement o ON o.site_id = d.site_id "
+            f"AND o.month = {_month_of('d.given_on')} AND o.status IN {_FROZEN_SQL} AND o.month < %s "
+            "LEFT JOIN supply_tracecode t ON t.id = d.trace_code_id "
+            "WHERE d.voided_at IS NULL AND d.external = %s AND d.site_id IS NOT NULL AND d.given_on < %s "
+            f"AND d.recorded_at >= {_a_day_before('o.computed_at')} "
+            "AND NOT EXISTS (SELECT 1 FROM settlement_settlementline p WHERE p.settlement_id = o.id "
+            f"AND p.dose_id = d.id AND p.kind = 'dose') AND {_not_elsewhere('late')} "
+            "ORDER BY d.given_on, d.id",
+            [first, False, first, first],
+        )
+        return [(r[0], r[1], _as_date(r[2]), r[3], r[4], r[5] or "") for r in c.fetchall()]
 
 
 def _as_date(value) -> dt.date:
@@ -253,7 +315,8 @@ def _local_midnight_utc(day: dt.date):
 
 def _reconcile(drafts: list[Settlement], first: dt.date, last: dt.date) -> dict[int, tuple[bool, list]]:
     """Per draft: the stock ledger's administrations at the site's stock place in the month, per lot, against
-    the settled lines and the month's voided doses that had used a code."""
+    the settled lines (the month's doses and the late ones: the ledger records a dose when it is recorded) and
+    the month's voided doses that had used a code."""
     from vaxops.supply.models import Lot
 
     ids = [s.pk for s in drafts]
@@ -274,7 +337,7 @@ def _reconcile(drafts: list[Settlement], first: dt.date, last: dt.date) -> dict[
                 counts[places[place_id]].setdefault(lot_id, [0, 0, 0])[0] += n
         c.execute(
             f"SELECT settlement_id, lot_id, COUNT(*) FROM settlement_settlementline "
-            f"WHERE settlement_id IN ({marks}) AND kind = 'dose' GROUP BY settlement_id, lot_id",
+            f"WHERE settlement_id IN ({marks}) AND kind IN ('dose', 'late') GROUP BY settlement_id, lot_id",
             ids,
         )
         for sid, lot_id, n in c.fetchall():
@@ -378,19 +441,9 @@ def _compute(drafts, first, last, segs, rule_end: domain.Rule) -> None:
             ),
             [*chan_params, *price_params, *fee_params, first, *ids, first, last, False],
         )
-        # Doses voided after their month was settled: taken back, negative, in this settlement (once).
-        c.execute(
-            "INSERT INTO settlement_settlementline (settlement_id, kind, channel, dose_id, given_on, product_code, "
-            "lot_id, code_masked, vaccine_price, service_fee) "
-            "SELECT s.id, 'adjustment', l.channel, l.dose_id, l.given_on, l.product_code, l.lot_id, l.code_masked, "
-            "-l.vaccine_price, -l.service_fee FROM settlement_settlementline l "
-            "JOIN settlement_settlement o ON o.id = l.settlement_id AND o.status <> 'draft' AND o.month < %s "
-            "JOIN clinic_dose d ON d.id = l.dose_id AND d.voided_at IS NOT NULL "
-            f"JOIN settlement_settlement s ON s.site_id = o.site_id AND s.month = %s AND s.id IN ({marks}) "
-            "WHERE l.kind = 'dose' AND NOT EXISTS (SELECT 1 FROM settlement_settlementline a "
-            "WHERE a.dose_id = l.dose_id AND a.kind = 'adjustment')",
-            [first, first, *ids],
-        )
+    _take_back(drafts, first)
+    _pay_late(drafts, first)
+    with connection.cursor() as c:
         c.execute(
             "SELECT settlement_id, kind, channel, COUNT(*), SUM(vaccine_price), SUM(service_fee) "
             f"FROM settlement_settlementline WHERE settlement_id IN ({marks}) "
@@ -428,6 +481,73 @@ def _compute(drafts, first, last, segs, rule_end: domain.Rule) -> None:
             "computed_at",
         ],
     )
+
+
+_LINE_COLUMNS = (
+    "settlement_id, kind, channel, dose_id, given_on, product_code, lot_id, code_masked, vaccine_price, "
+    "service_fee"
+)
+
+
+def _draft_of_site(drafts) -> dict[int, int]:
+    return {s.site_id: s.pk for s in drafts}
+
+
+def _take_back(drafts, first: dt.date) -> None:
+    """Each line of a frozen statement whose dose has since been voided: taken back, negative, in the site's
+    draft of this month (once: ``settlementline_one_adjustment``), with the amounts it was paid with."""
+    by_site = _draft_of_site(drafts)
+    lines = [(line, by_site[site]) for line, site in _voids_to_take_back(first) if site in by_site]
+    for i in range(0, len(lines), 400):
+        chunk = lines[i : i + 400]
+        with connection.cursor() as c:
+            c.execute(
+                f"INSERT INTO settlement_settlementline ({_LINE_COLUMNS}) "
+                "SELECT CASE " + " ".join(["WHEN l.id = %s THEN %s"] * len(chunk)) + " END, 'adjustment', "
+                "l.channel, l.dose_id, l.given_on, l.product_code, l.lot_id, l.code_masked, -l.vaccine_price, "
+                f"-l.service_fee FROM settlement_settlementline l WHERE l.id IN ({', '.join(['%s'] * len(chunk))})",
+                [*(v for pair in chunk for v in pair), *(line for line, _ in chunk)],
+            )
+
+
+def _pay_late(drafts, first: dt.date) -> None:
+    """Each standing desk dose of a month already settled that its statement does not pay (recorded after
+    it was computed): paid, positive, in the site's draft of this month (once: ``settlementline_one_late``),
+    at the prices and on the channel in force on its own day — a settled statement is never rewritten."""
+    by_site = _draft_of_site(drafts)
+    late = [row for row in _late_doses(first) if row[1] in by_site]
+    if not late:
+        return
+    rules = _rule_versions()
+    by_lot, by_product = _price_versions()
+    rows = []
+    for dose_id, site_id, day, product, lot_id, code in late:
+        rule = domain.in_force(rules, day)
+        price = domain.in_force(by_lot.get(lot_id, ()), day)
+        if price is None:
+            price = domain.in_force(by_product.get(product, ()), day)
+        if rule is None or price is None:
+            raise ValidationFailed(
+                _("疫苗%(product)s在%(day)s没有生效的议定价格，请先录入价格")
+                % {"product": product, "day": day.isoformat()},
+                field="price",
+                code=E.PRICE_MISSING,
+            )
+        rows.append(
+            SettlementLine(
+                settlement_id=by_site[site_id],
+                kind=LineKind.LATE,
+                channel=domain.channel(day, rule.cutover),
+                dose_id=dose_id,
+                given_on=day,
+                product_code=product,
+                lot_id=lot_id,
+                code_masked=domain.mask_code(code),
+                vaccine_price=price,
+                service_fee=rule.service_fee,
+            )
+        )
+    SettlementLine.objects.bulk_create(rows, batch_size=500)
 
 
 def _dec(value) -> Decimal:

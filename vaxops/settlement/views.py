@@ -172,7 +172,9 @@ def statement_pdf(request, pk: int):
     _need(request, "settlement.view_settlementline")
     s = _statement(request, pk)
     try:
-        pdf = documents.statement_pdf(s, list(selectors.lines_of(s)[:5000]))
+        pdf = documents.statement_pdf(
+            s, list(selectors.lines_of(s)[: documents.PDF_LINES]), selectors.lines_counted(s)
+        )
     except FontMissing as e:
         return error_page(request, str(e), status=503)
     return _pdf_response(pdf, f"settlement-{s.site.code}-{s.month:%Y-%m}.pdf")

@@ -154,3 +154,18 @@ def test_the_admin_refuses_a_price_version_in_a_settled_month(client, settled, p
     # the version in force for the settled month can be neither changed nor deleted
     old = VaccinePrice.objects.get(effective_from=dt.date(2021, 1, 1))
     assert client.post(f"/admin/settlement/vaccineprice/{old.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_a_pdf_cut_short_says_so_and_points_to_the_xlsx(settled, monkeypatch):
+    from vaxops.settlement import documents, selectors
+
+    seen = {}
+    monkeypatch.setattr(
+        documents, "_pdf", lambda title, blocks: seen.setdefault("blocks", blocks) and b"%PDF"
+    )
+    lines = list(selectors.lines_of(settled))
+    documents.statement_pdf(settled, lines[:1], len(lines))
+    head = dict(seen.pop("blocks")[0][1])
+    assert "前1行" in head["明细行"] and "XLSX" in head["明细行"]
+    documents.statement_pdf(settled, lines, len(lines))
+    assert "明细行" not in dict(seen["blocks"][0][1])

@@ -295,3 +295,119 @@ def test_the_cli_prints_the_months_json(places, priced, cdc):
     out = io.StringIO()
     call_command("settlement", "--month", "2026-11", "--site", "S-B", "--json", stdout=out)
     assert [r["site"] for r in json.loads(out.getvalue())["rows"]] == ["S-B"]
+
+
+def _approve(s, cdc, insurer):
+    services.settlement_confirm(actor=cdc_with_confirm(cdc), settlement=s)
+    return services.settlement_approve(actor=insurer, settlement=s)
+
+
+def _ledger(site, lot, at):
+    """The administration the desk writes when it records a dose: at the moment of recording."""
+    from django.utils import timezone
+
+    from vaxops.supply.models import StockMovement
+
+    m = StockMovement.objects.create(
+        kind="administration", place=site.stock_place, lot=lot, doses=-1, actor_label="desk"
+    )
+    StockMovement.objects.filter(pk=m.pk).update(at=timezone.make_aware(at))
+
+
+def test_a_dose_recorded_after_its_month_was_approved_is_paid_late_in_the_next(places, priced, cdc, insurer):
+    a, b = places
+    give(a, dt.date(2026, 11, 3), priced)
+    nov = _approve(_run(cdc)["S-A"], cdc, insurer)
+    # A new price from December (after the settled month: allowed); then a November dose recorded in December.
+    services.vaccine_price_add(
+        actor=cdc, product=priced.product, effective_from=dt.date(2026, 12, 1), price="80.00"
+    )
+    late = give(a, dt.date(2026, 11, 20), priced, ledger=False)
+    _ledger(a, priced, dt.datetime(2026, 12, 2, 10))
+    give(a, dt.date(2026, 12, 5), priced)
+    dec = _run(cdc, month=DEC)["S-A"]
+    nov.refresh_from_db()
+    assert (nov.doses, nov.payable) == (1, Decimal("103.50"))  # never rewritten
+    assert SettlementLine.objects.filter(settlement=nov).count() == 1
+    # The late dose: a positive adjustment at its own day's price (93.50), beside December's dose at 80.00.
+    assert (dec.doses, dec.adjustment_lines, dec.adjustment_amount) == (2, 1, Decimal("103.50"))
+    assert (dec.vaccine_cost, dec.service_fee, dec.payable) == (
+        Decimal("173.50"),
+        Decimal("20.00"),
+        Decimal("193.50"),
+    )
+    line = SettlementLine.objects.get(settlement=dec, kind="late")
+    assert (line.dose_id, line.given_on, line.vaccine_price, line.service_fee, line.channel) == (
+        late.pk,
+        dt.date(2026, 11, 20),
+        Decimal("93.50"),
+        Decimal("10.00"),
+        "fund",
+    )
+    assert line.code_masked.startswith("8000") and "****" in line.code_masked
+    assert dec.reconciled is True, dec.reconciliation  # the ledger saw the late dose in December
+    # Recomputing December pays it once; site B is untouched.
+    dec = _run(cdc, month=DEC)["S-A"]
+    assert SettlementLine.objects.filter(kind="late").count() == 1 and dec.adjustment_lines == 1
+    assert not Settlement.objects.filter(site=b, month=DEC).exists()
+    # Voided after December was approved: taken back in January at the amounts it was paid with.
+    _approve(dec, cdc, insurer)
+    late.voided_at, late.void_reason = dt.datetime(2027, 1, 3, tzinfo=dt.UTC), "重复登记"
+    late.save()
+    jan = _run(cdc, month=dt.date(2027, 1, 1))["S-A"]
+    adj = SettlementLine.objects.get(settlement=jan, kind="adjustment")
+    assert (adj.dose_id, adj.vaccine_price, adj.service_fee, adj.given_on) == (
+        late.pk,
+        Decimal("-93.50"),
+        Decimal("-10.00"),
+        dt.date(2026, 11, 20),
+    )
+    assert (jan.doses, jan.payable, jan.adjustment_amount) == (-1, Decimal("-103.50"), Decimal("-103.50"))
+    # Nothing further to pay or take back in February.
+    assert _run(cdc, month=dt.date(2027, 2, 1)) == {}
+
+
+def test_a_dose_recorded_late_in_a_month_still_in_draft_is_settled_in_its_own_month(
+    places, priced, cdc, insurer
+):
+    a, _ = places
+    give(a, dt.date(2026, 11, 3), priced)
+    nov = _run(cdc)["S-A"]
+    give(a, dt.date(2026, 11, 20), priced)
+    give(a, dt.date(2026, 12, 5), priced)
+    dec = _run(cdc, month=DEC)["S-A"]
+    assert (dec.doses, dec.adjustment_lines) == (1, 0)  # November is not settled yet: no late line
+    nov = _run(cdc)["S-A"]
+    assert (nov.doses, nov.adjustment_lines) == (2, 0)
+    # Approved, then recorded once more: paid late in December's recomputation, not in November.
+    _approve(nov, cdc, insurer)
+    give(a, dt.date(2026, 11, 21), priced)
+    dec = _run(cdc, month=DEC)["S-A"]
+    assert (dec.doses, dec.adjustment_lines) == (2, 1)
+    nov.refresh_from_db()
+    assert nov.doses == 2
+
+
+def test_a_line_needs_its_statement_and_a_deleted_draft_takes_its_lines(places, priced, cdc):
+    a, _ = places
+    give(a, dt.date(2026, 11, 3), priced)
+    s = _run(cdc)["S-A"]
+    line = SettlementLine.objects.get(settlement=s)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SettlementLine.objects.filter(pk=line.pk).update(settlement_id=s.pk + 999)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SettlementLine.objects.create(
+            settlement_id=s.pk + 999,
+            kind="dose",
+            channel="fund",
+            dose_id=line.dose_id,
+            given_on=line.given_on,
+            product_code="X",
+            vaccine_price=1,
+            service_fee=1,
+        )
+    from django.db import connection
+
+    with connection.cursor() as c:  # as raw SQL would, without the ORM's cascade
+        c.execute("DELETE FROM settlement_settlement WHERE id = %s", [s.pk])
+    assert not SettlementLine.objects.exists()
