@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from django.db import connection, transaction
@@ -23,7 +24,7 @@ from vaxops.audit.services import audit_record
 from vaxops.core import clock
 
 from . import resources, selectors
-from .client import FhirClient, TransportError
+from .client import Answer, FhirClient, TransportError
 from .models import DOSE_KINDS, Endpoint, EndpointKind, MessageKind, MessageState, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,10 @@ def outbox_cte(*, source: str = "dose", code_source: str = "code") -> str:
     t, e = OutboundMessage._meta.db_table, Endpoint._meta.db_table
     return (  # only table names are formatted in; every value is a parameter
         f"INSERT INTO {t} ({_COLUMNS})"  # noqa: S608
-        f" SELECT e.id, {source}.id, NULL, NULL, '', %s, 'create', 'pending', %s, %s, 0, '', ''"
+        f" SELECT e.id, {source}.id, CAST(NULL AS bigint), CAST(NULL AS bigint), '', %s, 'create', 'pending',"
+        " %s, %s, 0, '', ''"
         f" FROM {source}, {e} e WHERE {_FOR_RECORDS}"
-        f" UNION ALL SELECT e.id, {source}.id, NULL, {code_source}.id, 'administered', -{code_source}.id, 'code',"
+        f" UNION ALL SELECT e.id, {source}.id, CAST(NULL AS bigint), {code_source}.id, 'administered', -{code_source}.id, 'code',"
         f" 'pending', %s, %s, 0, '', '' FROM {source}, {code_source}, {e} e WHERE {_FOR_CODES}"
         " RETURNING id"
     )
@@ -339,10 +341,21 @@ def _fail(ids: list[int], why: str) -> None:
     )
 
 
-def outbox_send(
+@dataclass
+class Prepared:
+    """A claimed batch ready to go: its Bundle (built and validated) and each message's entry."""
+
+    bundle: dict
+    index: dict[int, int]
+    data: bytes
+
+
+def outbox_prepare(
     *, endpoint: Endpoint, ids: list[int], client: FhirClient, validate: bool = True, result: SendResult
-) -> None:
-    """Send the claimed messages ``ids`` as one transaction Bundle and record the answer."""
+) -> Prepared | None:
+    """Build (and validate) the Bundle of the claimed messages ``ids``; the messages that cannot be built or
+    do not validate are failed here (a batch that does not validate is sent message by message to find the
+    one at fault). None when nothing is left to send."""
     messages = [
         Claimed(*v)
         for v in OutboundMessage.objects.filter(id__in=ids).order_by("id").values_list(*CLAIMED_FIELDS)
@@ -353,26 +366,79 @@ def outbox_send(
             _fail([mid], why)
         result.failed += len(broken)
     if not index:
-        return
+        return None
     if validate:
         errors = resources.validation_errors(bundle)
         if errors:
-            if len(index) > 1:  # find the one resource at fault
+            if len(index) > 1:  # find the messages at fault, each alone, and send the others without them
+                faulty = []
                 for mid in index:
-                    outbox_send(endpoint=endpoint, ids=[mid], client=client, validate=True, result=result)
-                return
+                    alone, _, _ = bundle_for([m for m in messages if m.id == mid], endpoint=endpoint)
+                    why = resources.validation_errors(alone)
+                    if why:
+                        faulty.append(mid)
+                        _fail([mid], "本地校验未通过（FHIR R4）：" + "；".join(why))
+                        result.failed += 1
+                        result.errors.append("；".join(why))
+                rest = [mid for mid in index if mid not in faulty]
+                if not faulty:  # each valid alone, not together: the batch's frame is at fault
+                    why = "本地校验未通过（FHIR R4）：" + "；".join(errors)
+                    _fail(rest, why)
+                    result.failed += len(rest)
+                    result.errors.append(why)
+                    return None
+                if not rest:
+                    return None
+                return outbox_prepare(
+                    endpoint=endpoint, ids=rest, client=client, validate=True, result=result
+                )
             why = "本地校验未通过（FHIR R4）：" + "；".join(errors)
             _fail(list(index), why)
             result.failed += 1
             result.errors.append(why)
-            return
+            return None
+    return Prepared(bundle, index, _encode(bundle))
+
+
+def outbox_send(
+    *, endpoint: Endpoint, ids: list[int], client: FhirClient, validate: bool = True, result: SendResult
+) -> None:
+    """Send the claimed messages ``ids`` as one transaction Bundle and record the answer."""
+    prepared = outbox_prepare(endpoint=endpoint, ids=ids, client=client, validate=validate, result=result)
+    if prepared is None:
+        return
     now = clock.now()
     try:
-        answer = client.post(_encode(bundle))
+        answer: Answer | TransportError = client.post(prepared.data)
     except TransportError as exc:
-        _release(list(index), endpoint=endpoint, why=str(exc), now=now)
+        answer = exc
+    outbox_record(
+        endpoint=endpoint,
+        prepared=prepared,
+        answer=answer,
+        now=now,
+        client=client,
+        validate=validate,
+        result=result,
+    )
+
+
+def outbox_record(
+    *,
+    endpoint: Endpoint,
+    prepared: Prepared,
+    answer: Answer | TransportError,
+    now: dt.datetime,
+    client: FhirClient,
+    validate: bool,
+    result: SendResult,
+) -> None:
+    """Record the receiver's ``answer`` to a sent batch (or the transport's failure)."""
+    bundle, index = prepared.bundle, prepared.index
+    if isinstance(answer, TransportError):
+        _release(list(index), endpoint=endpoint, why=str(answer), now=now)
         result.released += len(index)
-        result.errors.append(str(exc))
+        result.errors.append(str(answer))
         return
     if answer.status >= 500 or answer.status in (408, 429):
         why = f"对方服务错误 HTTP {answer.status}" + (
@@ -454,7 +520,7 @@ def outbox_drain(
     """Send every due message to every active endpoint (not backing off), batch after batch, until none is
     left, an endpoint fails, or ``max_seconds`` passed."""
     result = SendResult()
-    started = time.monotonic()
+    until = None if max_seconds is None else time.monotonic() + max_seconds
     endpoints = selectors.endpoints_active()
     if endpoint_codes:
         endpoints = endpoints.filter(code__in=endpoint_codes)
@@ -472,20 +538,71 @@ def outbox_drain(
                     secret=endpoint.secret,
                     timeout=endpoint.timeout_seconds,
                 )
-            while max_seconds is None or time.monotonic() - started < max_seconds:
-                ids = outbox_claim(endpoint=endpoint, limit=batch or endpoint.batch_size)
-                if not ids:
-                    break
-                result.claimed += len(ids)
-                released = result.released
-                outbox_send(endpoint=endpoint, ids=ids, client=client, validate=validate, result=result)
-                if result.released > released:
-                    break  # the endpoint is backing off
+            _drain_endpoint(endpoint, client, batch=batch, validate=validate, result=result, until=until)
     finally:
         if own:
             for c in clients.values():
                 c.close()
     return result
+
+
+def _post(client: FhirClient, data: bytes) -> Answer | TransportError:
+    try:
+        return client.post(data)
+    except TransportError as exc:
+        return exc
+
+
+def _unclaim(ids: list[int]) -> None:
+    """Put claimed messages that were not sent back to pending (their endpoint began backing off)."""
+    OutboundMessage.objects.filter(id__in=ids, state=MessageState.SENT).update(
+        state=MessageState.PENDING, lease_until=None, attempts=F("attempts") - 1
+    )
+
+
+def _drain_endpoint(
+    endpoint: Endpoint, client: FhirClient, *, batch: int | None, validate: bool, result: SendResult, until
+) -> None:
+    """Batch after batch to one endpoint, one request in flight: while the receiver works on a batch, the
+    next one is claimed, built and validated here (the request waits in a thread, which does no database
+    work; everything written is written here, in order). Stops when nothing is left, the endpoint fails,
+    or ``until`` (a ``time.monotonic()`` moment) passed."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-post") as pool:
+        inflight: tuple[Prepared, Future, dt.datetime] | None = None
+        while True:
+            ids: list[int] = []
+            if until is None or time.monotonic() < until:
+                ids = outbox_claim(endpoint=endpoint, limit=batch or endpoint.batch_size)
+            prepared = None
+            if ids:
+                result.claimed += len(ids)
+                prepared = outbox_prepare(
+                    endpoint=endpoint, ids=ids, client=client, validate=validate, result=result
+                )
+            waited = inflight is not None
+            if inflight is not None:
+                sent, future, at = inflight
+                inflight = None
+                released = result.released
+                outbox_record(
+                    endpoint=endpoint,
+                    prepared=sent,
+                    answer=future.result(),
+                    now=at,
+                    client=client,
+                    validate=validate,
+                    result=result,
+                )
+                if result.released > released:  # the endpoint is backing off: the next batch waits too
+                    if prepared is not None:
+                        _unclaim(list(prepared.index))
+                    return
+            if not ids:
+                if waited and (until is None or time.monotonic() < until):
+                    continue  # the batch just answered may have held its people's next messages back
+                return
+            if prepared is not None:
+                inflight = (prepared, pool.submit(_post, client, prepared.data), clock.now())
 
 
 def messages_retry(*, actor, ids: list[int]) -> int:
