@@ -99,7 +99,7 @@ class OutboundMessage(models.Model):
         verbose_name=_("追溯码"),
         db_index=False,
     )
-    code_state = models.CharField(_("追溯码新状态"), max_length=20, blank=True)
+    code_state = models.CharField(_("追溯码新状态"), max_length=20, blank=True, db_default="")
     resident_id = models.BigIntegerField(_("居民"))
     kind = models.CharField(_("事件"), max_length=10, choices=MessageKind.choices)
     state = models.CharField(_("状态"), max_length=15, choices=MessageState.choices, default="pending")
