@@ -46,6 +46,7 @@ ACTION_LABELS: dict[str, str] = {
     "dose.administer": "接种",
     "dose.record_external": "补录外地接种记录",
     "dose.void": "作废接种记录",
+    "dose.correct": "更正接种记录",
     "exchange.endpoint_save": "保存交换端点",
     "exchange.inbound": "接收外来接种记录",
     "exchange.messages_retry": "重发交换失败的消息",

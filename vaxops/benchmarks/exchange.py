@@ -6,11 +6,13 @@ Generates N doses recorded here (``external`` false) for N/2 people of ID area `
 one lot, in bulk SQL (re-running replaces them). Then:
 
 - ``export``: ``vaxops exchange export`` for all of them (Patient, Location, Organization and Immunization
-  NDJSON, every resource validated with fhir.resources), then the same export with validation off, and the
-  raw database reading the same rows (the export's one query, fetched, nothing built);
+  NDJSON, every resource validated with fhir.resources; one process per core, by id range), then the same
+  export with validation off, and the raw database reading the same rows (the export's one query, fetched,
+  nothing built, one process);
 - ``outbox``: M messages (one endpoint), drained by the worker to the local receiver running in its own
   process over HTTP (transaction Bundles of ``--batch`` doses, conditional creates, every resource validated
-  by the sender and by the receiver), then again with validation off at both ends, and the raw database
+  by the sender and by the receiver; the sender builds and validates the next batch while the receiver works
+  on the last), then again with validation off at both ends, and the raw database
   doing the worker's database part alone (claim, read the rows, mark acknowledged; no HTTP).
 """
 
@@ -114,6 +116,7 @@ def _export(log: Log) -> dict:
         figures[f"export_{label}_seconds"] = round(seconds, 1)
         figures[f"export_{label}_doses_per_s"] = round(counts["Immunization"] / seconds)
         log(f"export ({label}): {counts} in {seconds:.1f} s")
+    figures["export_workers"] = bulk.workers_default()
     figures["export_bytes"] = sum(p.stat().st_size for p in out.glob("*.ndjson"))
     t0 = time.perf_counter()
     qs = _bench_doses().filter(given_on__gte=SINCE).order_by("id").values_list(*selectors.DOSE_FIELDS)

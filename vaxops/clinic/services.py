@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.signing import BadSignature, Signer
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaxops.accounts.scope import require
@@ -35,7 +36,7 @@ from .models import (
     RecordLink,
     ScreeningRecord,
 )
-from .signals import dose_reach, dose_voided, record_changed, resident_reach
+from .signals import dose_corrected, dose_reach, dose_voided, record_changed, resident_reach
 
 
 def _status_refresh(resident_ids: list[int]) -> None:
@@ -238,6 +239,92 @@ def dose_void(*, actor, dose_id: int, reason: str, disposition: str | None = Non
         },
     )
     _status_refresh([dose.resident_id])
+    return dose
+
+
+@transaction.atomic
+def dose_correct(
+    *,
+    actor,
+    dose_id: int,
+    reason: str,
+    given_at: dt.datetime | None = None,
+    injection_site: str | None = None,
+) -> Dose:
+    """Correct a dose given here that was recorded with a wrong time of administration or injection site (the
+    county CDC, as for a void). The traceability code, lot and person stay: a wrong code or person is a void
+    and a new dose. The day follows the corrected time; a time after the dose was recorded is refused. The
+    platforms receive the corrected dose as an update of the same record (``dose_corrected``)."""
+    if not actor.has_perm("clinic.void_dose"):
+        raise PermissionDenied(_("本地接种记录只能由县疾控中心更正"), code=CoreErrorCode.ROLE_FORBIDDEN)
+    dose = Dose.objects.select_for_update().filter(pk=dose_id).first()
+    if dose is None or not residents_visible(user=actor).filter(pk=dose.resident_id).exists():
+        raise NotFound(_("接种记录不存在或不在您的管辖范围内"), code=ClinicErrorCode.DOSE_NOT_FOUND)
+    if dose.external:
+        raise ValidationFailed(
+            _("外地接种记录不能更正，请作废后重新补录"),
+            field="dose_id",
+            code=ClinicErrorCode.DOSE_CORRECTION_LOCAL_ONLY,
+        )
+    if dose.voided_at is not None:
+        raise ValidationFailed(
+            _("该接种记录已作废"), field="dose_id", code=ClinicErrorCode.DOSE_ALREADY_VOIDED
+        )
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationFailed(_("请填写更正原因"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
+    if len(reason) > 200:
+        raise ValidationFailed(_("更正原因超过200个字符"), field="reason", code=CoreErrorCode.REASON_TOO_LONG)
+    changes: dict[str, Any] = {}
+    if given_at is not None and given_at != dose.given_at:
+        if given_at > clock.now():
+            raise ValidationFailed(
+                _("接种时间晚于现在"), field="given_at", code=ClinicErrorCode.DOSE_IN_FUTURE
+            )
+        if dose.recorded_at and given_at > dose.recorded_at:
+            raise ValidationFailed(
+                _("接种时间晚于登记时间"), field="given_at", code=ClinicErrorCode.DOSE_CORRECTION_AFTER_RECORD
+            )
+        day = timezone.localtime(given_at).date()
+        if dose.resident.birth_date and day < dose.resident.birth_date:
+            raise ValidationFailed(
+                _("接种日期%(day)s早于出生日期") % {"day": day.isoformat()},
+                field="given_at",
+                code=ClinicErrorCode.DOSE_BEFORE_BIRTH,
+            )
+        changes["given_at"] = given_at
+        if day != dose.given_on:
+            changes["given_on"] = day
+    if injection_site is not None:
+        site = injection_site.strip()[:40]
+        if site != dose.injection_site:
+            changes["injection_site"] = site
+    if not changes:
+        raise ValidationFailed(
+            _("没有需要更正的内容"), field="given_at", code=ClinicErrorCode.DOSE_CORRECTION_EMPTY
+        )
+    old = {k: getattr(dose, k) for k in changes}
+    for k, v in changes.items():
+        setattr(dose, k, v)
+    try:
+        with transaction.atomic():
+            dose.save(update_fields=list(changes))
+    except IntegrityError:
+        raise ValidationFailed(
+            _("该居民当日已有同品种的接种记录"), field="given_at", code=ClinicErrorCode.DOSE_DUPLICATE
+        ) from None
+    now = clock.now()
+    dose_corrected.send(sender=Dose, dose=dose, actor=actor, old=old, at=now)
+    audit_record(
+        actor=actor,
+        action="dose.correct",
+        obj=dose,
+        purpose=reason,
+        old={k: str(v) for k, v in old.items()},
+        new={k: str(v) for k, v in changes.items()} | {"reason": reason},
+    )
+    if "given_on" in changes:
+        _status_refresh([dose.resident_id])
     return dose
 
 

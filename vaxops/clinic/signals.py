@@ -21,6 +21,11 @@ record_changed = Signal()
 # is cancelled so the dose may be booked anew; certs: the certificates covering the dose are revoked.
 dose_voided = Signal()
 
+# A dose given here was corrected (its time of administration or injection site; the code, lot and person
+# stay). kwargs: ``dose`` (as corrected), ``actor``, ``old`` (the changed fields' old values), ``at``.
+# exchange: the corrected dose goes out again as an update of the same Immunization.
+dose_corrected = Signal()
+
 # Asked when a resident is outside the actor's jurisdiction: may the actor still record for them?
 # kwargs: ``actor``, ``resident_id``; a receiver returns True to allow.
 # booking: the person is checked in today at the site where the actor works (a site serves the county).

@@ -50,6 +50,13 @@ class MessageKind(models.TextChoices):
     CREATE = "create", _("新增接种")
     VOID = "void", _("作废")
     CORRECT = "correct", _("更正")
+    AEFI = "aefi", _("疑似异常反应")
+    CODE = "code", _("追溯码状态")
+
+
+# The events of a dose (sent to the provincial and national platforms) and of a code (to the traceability
+# platform only).
+DOSE_KINDS = ("create", "void", "correct")
 
 
 class MessageState(models.TextChoices):
@@ -60,12 +67,39 @@ class MessageState(models.TextChoices):
 
 
 class OutboundMessage(models.Model):
-    """One dose event for one endpoint. The payload is built when it is sent, from the dose as it then
-    stands (a void sent after its create carries ``entered-in-error``); the receiver recognises a resend by
-    the dose's identifier (conditional create / update), so a message sent twice is applied once."""
+    """One event for one endpoint: a dose created, voided or corrected, or a suspected adverse event
+    reported or changed (the provincial and national platforms); a traceability code's new state (the
+    traceability platform). A dose's or a report's payload is built when it is sent, from the record as it
+    then stands (a void sent after its create carries ``entered-in-error``); a code's message carries the
+    state it was written with (each change a message of its own). The receiver recognises a resend by the
+    record's identifier (conditional create / update), so a message sent twice is applied once.
+
+    ``resident_id`` is the key the messages are sent in order of: the person (a dose's, a report's); for a
+    code's message, which has no person, the code's id negated (so a code's changes go in order)."""
 
     endpoint = models.ForeignKey(Endpoint, models.PROTECT, related_name="messages", verbose_name=_("端点"))
-    dose = models.ForeignKey("clinic.Dose", models.PROTECT, related_name="+", verbose_name=_("剂次"))
+    dose = models.ForeignKey(
+        "clinic.Dose", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("剂次")
+    )
+    report = models.ForeignKey(
+        "safety.AdverseEventReport",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("疑似异常反应报告"),
+        db_index=False,
+    )
+    trace_code = models.ForeignKey(
+        "supply.TraceCode",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("追溯码"),
+        db_index=False,
+    )
+    code_state = models.CharField(_("追溯码新状态"), max_length=20, blank=True, db_default="")
     resident_id = models.BigIntegerField(_("居民"))
     kind = models.CharField(_("事件"), max_length=10, choices=MessageKind.choices)
     state = models.CharField(_("状态"), max_length=15, choices=MessageState.choices, default="pending")
@@ -83,7 +117,23 @@ class OutboundMessage(models.Model):
         verbose_name_plural = _("待交换消息")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=["create", "void", "correct"]), name="outbound_kind_valid"
+                condition=models.Q(kind__in=["create", "void", "correct", "aefi", "code"]),
+                name="outbound_kind_valid",
+            ),
+            # What each event is about: a dose's events name the dose, a report's the report (and its dose),
+            # a code's the code and its new state.
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["create", "void", "correct"]) | models.Q(dose__isnull=False),
+                name="outbound_dose_event_has_dose",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="aefi") | models.Q(report__isnull=False, dose__isnull=False),
+                name="outbound_aefi_has_report",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="code")
+                | (models.Q(trace_code__isnull=False) & ~models.Q(code_state="")),
+                name="outbound_code_has_state",
             ),
             models.CheckConstraint(
                 condition=models.Q(state__in=["pending", "sent", "acknowledged", "failed"]),
@@ -104,6 +154,11 @@ class OutboundMessage(models.Model):
                 condition=models.Q(state__in=["pending", "sent"]),
             ),
             models.Index(fields=["dose", "kind"], name="outbound_dose"),
+            # A report's and a code's messages (a small part of the table: partial indexes).
+            models.Index(fields=["report"], name="outbound_report", condition=models.Q(report__isnull=False)),
+            models.Index(
+                fields=["trace_code"], name="outbound_code", condition=models.Q(trace_code__isnull=False)
+            ),
             # The 2-day rule: the dose-create messages not acknowledged (a small part of a large table).
             models.Index(
                 fields=["dose"],
@@ -113,6 +168,10 @@ class OutboundMessage(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.kind == MessageKind.CODE:
+            return f"{self.endpoint.code} code {self.trace_code_id} → {self.code_state} ({self.state})"
+        if self.kind == MessageKind.AEFI:
+            return f"{self.endpoint.code} aefi {self.report_id} ({self.state})"
         return f"{self.endpoint.code} {self.kind} dose {self.dose_id} ({self.state})"
 
 

@@ -17,6 +17,7 @@ from fhir.resources.R4B.adverseevent import AdverseEvent
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.location import Location
+from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
@@ -30,6 +31,13 @@ SYSTEM_SITE = f"{BASE}/sid/site"
 SYSTEM_ID_DOCUMENT = f"{BASE}/sid/id-document"  # + "/<证件类型>"
 SYSTEM_AEFI = f"{BASE}/sid/aefi-report"
 EXT_DIVISION = f"{BASE}/StructureDefinition/division-code"  # 12-digit statistical division code
+SYSTEM_CODE_STATE = f"{BASE}/CodeSystem/trace-code-state"  # a traceability code's state (supply's states)
+EXT_CODE_STATE = f"{BASE}/StructureDefinition/trace-code-state"
+EXT_CODE_STATE_AT = f"{BASE}/StructureDefinition/trace-code-state-at"
+EXT_CODE_DOSE = f"{BASE}/StructureDefinition/trace-code-dose"  # the dose given from the code (no person)
+EXT_CODE_PLACE = f"{BASE}/StructureDefinition/trace-code-place"  # where the code is
+SYSTEM_PLACE = f"{BASE}/sid/stock-place"
+SYSTEM_AEFI_CLASSIFICATION = f"{BASE}/CodeSystem/aefi-classification"
 UUID_NAMESPACE = uuid.UUID("5b1c7f0e-7a2f-4b7e-9a0e-2f3c9a1d6e51")
 
 MODELS: dict[str, Any] = {
@@ -38,6 +46,7 @@ MODELS: dict[str, Any] = {
     "Location": Location,
     "Organization": Organization,
     "AdverseEvent": AdverseEvent,
+    "Medication": Medication,
     "Bundle": Bundle,
     "OperationOutcome": OperationOutcome,
 }
@@ -62,6 +71,42 @@ class SiteRow:
     name: str
     division_code: str
     address: str = ""
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    """A traceability code as the traceability platform sees it: the package, never the person."""
+
+    code_id: int
+    code: str
+    product_code: str
+    product_name: str
+    lot_number: str
+    expiry: dt.date | None
+    place_code: str
+    place_name: str
+    dose_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """A suspected adverse event report as the platforms receive it."""
+
+    report_id: int
+    number: str
+    dose_id: int
+    resident_id: int
+    onset_at: dt.datetime
+    discovered_at: dt.datetime
+    reported_at: dt.datetime
+    signs: tuple[str, ...]
+    description: str
+    serious: bool
+    outcome: str
+    classification: str
+    status: str
+    site_name: str = ""
+    reporter_unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,40 +264,150 @@ def immunization(
     return r
 
 
-def adverse_event(
-    *,
-    number: str,
-    patient_ref: str,
-    detected: dt.datetime,
-    description: str,
-    serious: bool,
-    dose_ref: str = "",
-    site_name: str = "",
-    profile: str = "",
-) -> dict[str, Any]:
-    """A suspected adverse event following immunization (疑似预防接种异常反应) from a safety report."""
-    r: dict[str, Any] = {
+# The report's outcome (转归) in R4's adverse-event-outcome codes.
+AEFI_OUTCOME = {
+    "unknown": "unknown",
+    "recovered": "resolved",
+    "improving": "recovering",
+    "not_recovered": "ongoing",
+    "sequelae": "resolvedWithSequelae",
+    "death": "fatal",
+}
+AEFI_CLASSIFICATION_ZH = {
+    "common": "一般反应",
+    "abnormal": "异常反应",
+    "coincidental": "偶合症",
+    "quality": "疫苗质量事故",
+    "programme_error": "接种事故",
+    "psychogenic": "心因性反应",
+    "undetermined": "待定",
+}
+
+
+def adverse_event(r: ReportRow, *, patient_ref: str, dose_ref: str = "", profile: str = "") -> dict[str, Any]:
+    """A suspected adverse event following immunization (疑似预防接种异常反应) from a safety report: the
+    report's number as the stable identifier (a change is sent as an update of the same resource), the
+    signs, onset, discovery and report times, seriousness, outcome, and — once the expert panel classified it
+    — the classification as the causality assessment of the suspected dose."""
+    description = "、".join(r.signs) + (f"：{r.description}" if r.description else "")
+    res: dict[str, Any] = {
         "resourceType": "AdverseEvent",
         **_meta(profile),
-        "identifier": {"system": SYSTEM_AEFI, "value": number},
+        "identifier": {"system": SYSTEM_AEFI, "value": r.number},
         "actuality": "potential",
         "category": [{"text": "疑似预防接种异常反应"}],
         "event": {"text": description or "疑似预防接种异常反应"},
         "subject": {"reference": patient_ref},
-        "detected": _iso(detected),
+        "date": _iso(r.onset_at),
+        "detected": _iso(r.discovered_at),
+        "recordedDate": _iso(r.reported_at),
         "seriousness": {
             "coding": [
                 {
                     "system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness",
-                    "code": "serious" if serious else "non-serious",
+                    "code": "serious" if r.serious else "non-serious",
+                }
+            ]
+        },
+        "outcome": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/adverse-event-outcome",
+                    "code": AEFI_OUTCOME.get(r.outcome, "unknown"),
                 }
             ]
         },
     }
     if dose_ref:
-        r["suspectEntity"] = [{"instance": {"reference": dose_ref}}]
-    if site_name:
-        r["location"] = {"display": site_name}
+        suspect: dict[str, Any] = {"instance": {"reference": dose_ref}}
+        if r.classification:
+            suspect["causality"] = [
+                {
+                    "assessment": {
+                        "coding": [
+                            {
+                                "system": SYSTEM_AEFI_CLASSIFICATION,
+                                "code": r.classification,
+                                "display": AEFI_CLASSIFICATION_ZH.get(r.classification, r.classification),
+                            }
+                        ]
+                    },
+                    "method": {"text": "专家组调查诊断"},
+                }
+            ]
+        res["suspectEntity"] = [suspect]
+    if r.site_name:
+        res["location"] = {"display": r.site_name}
+    return res
+
+
+def aefi_search(number: str) -> str:
+    return f"identifier={SYSTEM_AEFI}|{number}"
+
+
+def code_search(code: str) -> str:
+    return f"identifier={SYSTEM_TRACE_CODE}|{code}"
+
+
+# The R4 Medication status of a code in each state: usable or not.
+CODE_STATUS = {"in_stock": "active", "in_transit": "active"}
+CODE_STATE_ZH = {
+    "in_stock": "在库",
+    "in_transit": "在途",
+    "administered": "已接种",
+    "wasted": "已损耗",
+    "recalled": "已召回",
+    "quarantined": "温度异常隔离",
+}
+
+
+def code_medication(c: CodeRow, *, state: str, at: dt.datetime, profile: str = "") -> dict[str, Any]:
+    """A traceability code's state as the traceability platform receives it: the smallest package as a
+    ``Medication`` identified by its 20-digit code (product, lot, expiry), its state and when it took it, where
+    it is, and for an administered code the dose's identifier — no person."""
+    extensions: list[dict[str, Any]] = [
+        {
+            "url": EXT_CODE_STATE,
+            "valueCoding": {
+                "system": SYSTEM_CODE_STATE,
+                "code": state,
+                "display": CODE_STATE_ZH.get(state, state),
+            },
+        },
+        {"url": EXT_CODE_STATE_AT, "valueDateTime": _iso(at)},
+    ]
+    if c.place_code:
+        extensions.append(
+            {"url": EXT_CODE_PLACE, "valueIdentifier": {"system": SYSTEM_PLACE, "value": c.place_code}}
+        )
+    if state == "administered" and c.dose_id:
+        extensions.append(
+            {"url": EXT_CODE_DOSE, "valueIdentifier": {"system": SYSTEM_DOSE, "value": str(c.dose_id)}}
+        )
+    r: dict[str, Any] = {
+        "resourceType": "Medication",
+        **_meta(profile),
+        "extension": extensions,
+        "identifier": [{"system": SYSTEM_TRACE_CODE, "value": c.code}],
+        "code": {
+            "coding": [
+                {
+                    "system": SYSTEM_PRODUCT,
+                    "code": c.product_code,
+                    "display": c.product_name or c.product_code,
+                }
+            ],
+            "text": c.product_name or c.product_code,
+        },
+        "status": CODE_STATUS.get(state, "inactive"),
+    }
+    batch: dict[str, Any] = {}
+    if c.lot_number:
+        batch["lotNumber"] = c.lot_number
+    if c.expiry is not None:
+        batch["expirationDate"] = c.expiry.isoformat()
+    if batch:
+        r["batch"] = batch
     return r
 
 

@@ -16,7 +16,7 @@ from vaxops.registry.models import Resident
 from vaxops.sites.models import Site
 
 from .models import Endpoint, InboundReview, MessageKind, MessageState, OutboundMessage
-from .resources import DoseRow, PersonRow, SiteRow
+from .resources import CodeRow, DoseRow, PersonRow, ReportRow, SiteRow
 
 DOSE_FIELDS = (
     "id",
@@ -274,28 +274,72 @@ def reviews_open(*, user):
     return qs.filter(village_code__gte=scope.code_low, village_code__lte=scope.code_high)
 
 
+REPORT_FIELDS = (
+    "id", "number", "dose_id", "resident_id", "onset_at", "discovered_at", "reported_at", "signs", "description",
+    "serious", "outcome", "classification", "status", "site__name", "reporter_unit",
+)  # fmt: skip
+CODE_FIELDS = (
+    "id", "code", "lot__product__code", "lot__product__name_zh", "lot__lot_number", "lot__expiry", "place__code",
+    "place__name",
+)  # fmt: skip
+
+
+def report_rows(report_ids: Iterable[int]) -> dict[int, ReportRow]:
+    from vaxops.safety.models import AdverseEventReport
+
+    out = {}
+    for v in AdverseEventReport.objects.filter(pk__in=list(report_ids)).values_list(*REPORT_FIELDS):
+        (pk, number, dose_id, rid, onset, discovered, reported, signs, description, serious, outcome, cls, status,
+         site_name, unit) = v  # fmt: skip
+        out[pk] = ReportRow(
+            report_id=pk,
+            number=number,
+            dose_id=dose_id,
+            resident_id=rid,
+            onset_at=onset,
+            discovered_at=discovered,
+            reported_at=reported,
+            signs=tuple(signs or ()),
+            description=description or "",
+            serious=serious,
+            outcome=outcome,
+            classification=cls or "",
+            status=status,
+            site_name=site_name or "",
+            reporter_unit=unit or "",
+        )
+    return out
+
+
+def code_rows(code_ids: Iterable[int]) -> dict[int, CodeRow]:
+    """The codes (package, lot, where it is) and, for an administered one, its dose (the latest not voided)."""
+    from vaxops.supply.models import TraceCode
+
+    ids = list(code_ids)
+    doses = dict(
+        Dose.objects.filter(trace_code_id__in=ids, voided_at__isnull=True).values_list("trace_code_id", "id")
+    )
+    return {
+        pk: CodeRow(
+            pk, code, product, name or "", lot or "", expiry, place or "", place_name or "", doses.get(pk)
+        )
+        for pk, code, product, name, lot, expiry, place, place_name in TraceCode.objects.filter(
+            pk__in=ids
+        ).values_list(*CODE_FIELDS)
+    }
+
+
 def adverse_event_bundle(*, report_id: int, profile: str = "") -> dict:
     """A safety report of a suspected AEFI as a collection Bundle: the person's Patient, the dose's
     Immunization and the ``AdverseEvent`` pointing at both (each validated with fhir.resources)."""
-    from vaxops.safety.models import AdverseEventReport
-
     from . import resources
 
-    r = AdverseEventReport.objects.select_related("site").get(pk=report_id)
+    r = report_rows([report_id])[report_id]
     person = person_rows([r.resident_id])[r.resident_id]
     dose = dose_rows([r.dose_id])[r.dose_id]
     patient_ref = resources.urn("Patient", f"{person.id_type}|{person.id_number}")
     dose_ref = resources.urn("Immunization", str(dose.dose_id))
-    event = resources.adverse_event(
-        number=r.number,
-        patient_ref=patient_ref,
-        detected=r.discovered_at,
-        description="、".join(r.signs) + (f"：{r.description}" if r.description else ""),
-        serious=r.serious,
-        dose_ref=dose_ref,
-        site_name=r.site.name if r.site_id else "",
-        profile=profile,
-    )
+    event = resources.adverse_event(r, patient_ref=patient_ref, dose_ref=dose_ref, profile=profile)
     entries = [
         {"fullUrl": patient_ref, "resource": resources.patient(person, profile=profile)},
         {

@@ -14,7 +14,8 @@ import datetime as dt
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 from django.db import connection, transaction
 from django.db.models import F, Min, Q
@@ -23,8 +24,8 @@ from vaxops.audit.services import audit_record
 from vaxops.core import clock
 
 from . import resources, selectors
-from .client import FhirClient, TransportError
-from .models import Endpoint, EndpointKind, MessageKind, MessageState, OutboundMessage
+from .client import Answer, FhirClient, TransportError
+from .models import DOSE_KINDS, Endpoint, EndpointKind, MessageKind, MessageState, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -36,34 +37,90 @@ LEASE_MARGIN_SECONDS = 30
 # ------------------------------------------------------------------------------------------------ the outbox
 
 
-def outbox_cte(*, source: str = "dose") -> str:
+_COLUMNS = (
+    "endpoint_id, dose_id, report_id, trace_code_id, code_state, resident_id, kind, state, created_at,"
+    " next_attempt_at, attempts, remote_id, error"
+)
+# Who gets what: a dose's and a report's events go to the provincial and national platforms, a code's state
+# to the traceability platform.
+_FOR_RECORDS = "e.active AND e.kind <> 'traceability'"
+_FOR_CODES = "e.active AND e.kind = 'traceability'"
+
+
+def outbox_cte(*, source: str = "dose", code_source: str = "code") -> str:
     """The outbox's INSERT as one more member of the desk's data-modifying statement (``source`` is the CTE
-    that returns the new dose's id): a message per active endpoint. Its parameters: ``outbox_cte_params``."""
+    that returns the new dose's id, ``code_source`` the one that returns its code's id): the dose's message
+    for each active record endpoint and the code's ``administered`` for each traceability endpoint. Its
+    parameters: ``outbox_cte_params``."""
     t, e = OutboundMessage._meta.db_table, Endpoint._meta.db_table
     return (  # only table names are formatted in; every value is a parameter
-        f"INSERT INTO {t} (endpoint_id, dose_id, resident_id, kind, state, created_at, next_attempt_at, attempts,"  # noqa: S608
-        f" remote_id, error) SELECT e.id, {source}.id, %s, 'create', 'pending', %s, %s, 0, '', ''"
-        f" FROM {source}, {e} e WHERE e.active RETURNING id"
+        f"INSERT INTO {t} ({_COLUMNS})"  # noqa: S608
+        f" SELECT e.id, {source}.id, CAST(NULL AS bigint), CAST(NULL AS bigint), '', %s, 'create', 'pending',"
+        " %s, %s, 0, '', ''"
+        f" FROM {source}, {e} e WHERE {_FOR_RECORDS}"
+        f" UNION ALL SELECT e.id, {source}.id, CAST(NULL AS bigint), {code_source}.id, 'administered', -{code_source}.id, 'code',"
+        f" 'pending', %s, %s, 0, '', '' FROM {source}, {code_source}, {e} e WHERE {_FOR_CODES}"
+        " RETURNING id"
     )
 
 
 def outbox_cte_params(*, resident_id: int, now: dt.datetime) -> list:
-    return [resident_id, now, now]
+    return [resident_id, now, now, now, now]
+
+
+def _insert_for(endpoints: str, rows: list[tuple], *, now: dt.datetime) -> None:
+    """One message per row and active endpoint of ``endpoints`` (``_FOR_RECORDS`` or ``_FOR_CODES``); each
+    row: (dose id, report id, code id, code state, ordering key, kind)."""
+    if not rows:
+        return
+    t, e = OutboundMessage._meta.db_table, Endpoint._meta.db_table
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT e.id FROM {e} e WHERE {endpoints}")  # noqa: S608
+        ids = [i for (i,) in cursor.fetchall()]
+        if not ids:
+            return
+        cursor.executemany(
+            f"INSERT INTO {t} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, 0, '', '')",  # noqa: S608
+            [(i, *row, moment, moment) for row in rows for i in ids],
+        )
 
 
 def outbox_dose(*, dose_id: int, resident_id: int, kind: str, now: dt.datetime | None = None) -> None:
-    """Write the messages of one dose event (one INSERT … SELECT over the active endpoints); called inside
-    the writer's transaction."""
+    """Write the messages of one dose event (``create``, ``void``, ``correct``) for the active record
+    endpoints; called inside the writer's transaction."""
     now = now or clock.now()
     t, e = OutboundMessage._meta.db_table, Endpoint._meta.db_table
     moment = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {t} (endpoint_id, dose_id, resident_id, kind, state, created_at, next_attempt_at,"  # noqa: S608
-            f" attempts, remote_id, error) SELECT e.id, %s, %s, %s, 'pending', %s, %s, 0, '', ''"
-            f" FROM {e} e WHERE e.active",
+            f"INSERT INTO {t} ({_COLUMNS}) SELECT e.id, %s, NULL, NULL, '', %s, %s, 'pending', %s, %s, 0, '', ''"  # noqa: S608
+            f" FROM {e} e WHERE {_FOR_RECORDS}",
             [dose_id, resident_id, kind, moment, moment],
         )
+
+
+def outbox_report(*, report_id: int, dose_id: int, resident_id: int, now: dt.datetime | None = None) -> None:
+    """A suspected adverse event report made or changed: a message for each active record endpoint (sent as
+    the report then stands), in order with the person's dose messages."""
+    _insert_for(
+        _FOR_RECORDS,
+        [(dose_id, report_id, None, "", resident_id, MessageKind.AEFI.value)],
+        now=now or clock.now(),
+    )
+
+
+def outbox_codes(
+    *, code_ids: list[int], state: str, now: dt.datetime | None = None, doses: dict[int, int] | None = None
+) -> None:
+    """Codes changed state: a message of its own for each code and active traceability endpoint, carrying
+    the new state (``doses``: the dose given from each administered code)."""
+    doses = doses or {}
+    _insert_for(
+        _FOR_CODES,
+        [(doses.get(c), None, c, str(state), -c, MessageKind.CODE.value) for c in code_ids],
+        now=now or clock.now(),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ endpoints
@@ -147,22 +204,49 @@ def _after_send() -> None:
     killed at the worst moment)."""
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message as the bundle needs it."""
+
+    id: int
+    kind: str
+    dose_id: int | None = None
+    report_id: int | None = None
+    code_id: int | None = None
+    code_state: str = ""
+    created_at: dt.datetime | None = None
+
+
+CLAIMED_FIELDS = ("id", "kind", "dose_id", "report_id", "trace_code_id", "code_state", "created_at")
+
+
 def bundle_for(
-    messages: list[tuple[int, int, str]], *, endpoint: Endpoint
+    messages: list[Claimed], *, endpoint: Endpoint
 ) -> tuple[dict, dict[int, int], list[tuple[int, str]]]:
-    """The transaction Bundle for claimed ``messages`` ((id, dose id, kind)), the entry index of each
-    message's Immunization, and the messages whose dose could not be built (with why)."""
-    doses = selectors.dose_rows(d for _, d, _ in messages)
+    """The transaction Bundle for claimed ``messages``, the entry index of each message's own resource (the
+    dose's Immunization, the report's AdverseEvent, the code's Medication), and the messages whose record
+    could not be built (with why)."""
+    dose_messages = [m for m in messages if m.kind in DOSE_KINDS]
+    report_messages = [m for m in messages if m.kind == MessageKind.AEFI]
+    code_messages = [m for m in messages if m.kind == MessageKind.CODE]
+    reports = selectors.report_rows({m.report_id for m in report_messages if m.report_id})
+    doses = selectors.dose_rows(
+        {m.dose_id for m in dose_messages if m.dose_id} | {r.dose_id for r in reports.values()}
+    )
     with_patient = endpoint.kind != EndpointKind.TRACEABILITY
-    people = selectors.person_rows({r.resident_id for r in doses.values()})
+    people = selectors.person_rows(
+        {r.resident_id for r in doses.values()} | {r.resident_id for r in reports.values()}
+    )
     sites = selectors.site_rows({r.site_code for r in doses.values()})
-    wanted, broken = [], []
-    for mid, dose_id, kind in messages:
-        row = doses.get(dose_id)
+    codes = selectors.code_rows({m.code_id for m in code_messages if m.code_id})
+    broken: list[tuple[int, str]] = []
+    wanted: list[tuple[int, resources.DoseRow, str]] = []
+    for m in dose_messages:
+        row = doses.get(m.dose_id or 0)
         if row is None or row.resident_id not in people:
-            broken.append((mid, "剂次或受种者记录不存在"))
+            broken.append((m.id, "剂次或受种者记录不存在"))
             continue
-        wanted.append((mid, row, kind))
+        wanted.append((m.id, row, m.kind))
     entries = resources.dose_entries(
         [(row, kind) for _, row, kind in wanted],
         people,
@@ -176,6 +260,54 @@ def bundle_for(
         mid = position.get(e["fullUrl"])
         if mid is not None and e["resource"]["resourceType"] == "Immunization":
             index[mid] = i
+    # The reports: each with its person and its dose (conditional creates: they are there already when the
+    # dose's own message went first) and the AdverseEvent as a conditional update on the report's number.
+    present = {e["fullUrl"] for e in entries}
+    for m in report_messages:
+        r = reports.get(m.report_id or 0)
+        dose = doses.get(r.dose_id) if r else None
+        if r is None or dose is None or r.resident_id not in people:
+            broken.append((m.id, "疑似异常反应报告、剂次或受种者记录不存在"))
+            continue
+        for e in resources.dose_entries([(dose, "create")], people, sites, profile=endpoint.profile):
+            if e["fullUrl"] not in present:
+                present.add(e["fullUrl"])
+                entries.append(e)
+        p = people[r.resident_id]
+        event = resources.adverse_event(
+            r,
+            patient_ref=resources.urn("Patient", f"{p.id_type}|{p.id_number}"),
+            dose_ref=resources.urn("Immunization", str(dose.dose_id)),
+            profile=endpoint.profile,
+        )
+        index[m.id] = len(entries)
+        entries.append(
+            resources.entry(
+                event,
+                full_url=resources.urn("AdverseEvent", f"{r.number}|{m.id}"),
+                method="PUT",
+                url=f"AdverseEvent?{resources.aefi_search(r.number)}",
+            )
+        )
+    # The codes: each change its own Medication update, the state it was written with.
+    for m in code_messages:
+        c = codes.get(m.code_id or 0)
+        if c is None:
+            broken.append((m.id, "追溯码不存在"))
+            continue
+        if m.dose_id:
+            c = replace(c, dose_id=m.dose_id)
+        index[m.id] = len(entries)
+        entries.append(
+            resources.entry(
+                resources.code_medication(
+                    c, state=m.code_state, at=m.created_at or clock.now(), profile=endpoint.profile
+                ),
+                full_url=resources.urn("Medication", f"{c.code}|{m.id}"),
+                method="PUT",
+                url=f"Medication?{resources.code_search(c.code)}",
+            )
+        )
     return resources.transaction(entries), index, broken
 
 
@@ -209,39 +341,104 @@ def _fail(ids: list[int], why: str) -> None:
     )
 
 
-def outbox_send(
+@dataclass
+class Prepared:
+    """A claimed batch ready to go: its Bundle (built and validated) and each message's entry."""
+
+    bundle: dict
+    index: dict[int, int]
+    data: bytes
+
+
+def outbox_prepare(
     *, endpoint: Endpoint, ids: list[int], client: FhirClient, validate: bool = True, result: SendResult
-) -> None:
-    """Send the claimed messages ``ids`` as one transaction Bundle and record the answer."""
-    messages = list(
-        OutboundMessage.objects.filter(id__in=ids).order_by("id").values_list("id", "dose_id", "kind")
-    )
+) -> Prepared | None:
+    """Build (and validate) the Bundle of the claimed messages ``ids``; the messages that cannot be built or
+    do not validate are failed here (a batch that does not validate is sent message by message to find the
+    one at fault). None when nothing is left to send."""
+    messages = [
+        Claimed(*v)
+        for v in OutboundMessage.objects.filter(id__in=ids).order_by("id").values_list(*CLAIMED_FIELDS)
+    ]
     bundle, index, broken = bundle_for(messages, endpoint=endpoint)
     if broken:
         for mid, why in broken:
             _fail([mid], why)
         result.failed += len(broken)
     if not index:
-        return
+        return None
     if validate:
         errors = resources.validation_errors(bundle)
         if errors:
-            if len(index) > 1:  # find the one resource at fault
+            if len(index) > 1:  # find the messages at fault, each alone, and send the others without them
+                faulty = []
                 for mid in index:
-                    outbox_send(endpoint=endpoint, ids=[mid], client=client, validate=True, result=result)
-                return
+                    alone, _, _ = bundle_for([m for m in messages if m.id == mid], endpoint=endpoint)
+                    why = resources.validation_errors(alone)
+                    if why:
+                        faulty.append(mid)
+                        _fail([mid], "本地校验未通过（FHIR R4）：" + "；".join(why))
+                        result.failed += 1
+                        result.errors.append("；".join(why))
+                rest = [mid for mid in index if mid not in faulty]
+                if not faulty:  # each valid alone, not together: the batch's frame is at fault
+                    why = "本地校验未通过（FHIR R4）：" + "；".join(errors)
+                    _fail(rest, why)
+                    result.failed += len(rest)
+                    result.errors.append(why)
+                    return None
+                if not rest:
+                    return None
+                return outbox_prepare(
+                    endpoint=endpoint, ids=rest, client=client, validate=True, result=result
+                )
             why = "本地校验未通过（FHIR R4）：" + "；".join(errors)
             _fail(list(index), why)
             result.failed += 1
             result.errors.append(why)
-            return
+            return None
+    return Prepared(bundle, index, _encode(bundle))
+
+
+def outbox_send(
+    *, endpoint: Endpoint, ids: list[int], client: FhirClient, validate: bool = True, result: SendResult
+) -> None:
+    """Send the claimed messages ``ids`` as one transaction Bundle and record the answer."""
+    prepared = outbox_prepare(endpoint=endpoint, ids=ids, client=client, validate=validate, result=result)
+    if prepared is None:
+        return
     now = clock.now()
     try:
-        answer = client.post(_encode(bundle))
+        answer: Answer | TransportError = client.post(prepared.data)
     except TransportError as exc:
-        _release(list(index), endpoint=endpoint, why=str(exc), now=now)
+        answer = exc
+    outbox_record(
+        endpoint=endpoint,
+        prepared=prepared,
+        answer=answer,
+        now=now,
+        client=client,
+        validate=validate,
+        result=result,
+    )
+
+
+def outbox_record(
+    *,
+    endpoint: Endpoint,
+    prepared: Prepared,
+    answer: Answer | TransportError,
+    now: dt.datetime,
+    client: FhirClient,
+    validate: bool,
+    result: SendResult,
+) -> None:
+    """Record the receiver's ``answer`` to a sent batch (or the transport's failure)."""
+    bundle, index = prepared.bundle, prepared.index
+    if isinstance(answer, TransportError):
+        _release(list(index), endpoint=endpoint, why=str(answer), now=now)
         result.released += len(index)
-        result.errors.append(str(exc))
+        result.errors.append(str(answer))
         return
     if answer.status >= 500 or answer.status in (408, 429):
         why = f"对方服务错误 HTTP {answer.status}" + (
@@ -323,7 +520,7 @@ def outbox_drain(
     """Send every due message to every active endpoint (not backing off), batch after batch, until none is
     left, an endpoint fails, or ``max_seconds`` passed."""
     result = SendResult()
-    started = time.monotonic()
+    until = None if max_seconds is None else time.monotonic() + max_seconds
     endpoints = selectors.endpoints_active()
     if endpoint_codes:
         endpoints = endpoints.filter(code__in=endpoint_codes)
@@ -341,20 +538,71 @@ def outbox_drain(
                     secret=endpoint.secret,
                     timeout=endpoint.timeout_seconds,
                 )
-            while max_seconds is None or time.monotonic() - started < max_seconds:
-                ids = outbox_claim(endpoint=endpoint, limit=batch or endpoint.batch_size)
-                if not ids:
-                    break
-                result.claimed += len(ids)
-                released = result.released
-                outbox_send(endpoint=endpoint, ids=ids, client=client, validate=validate, result=result)
-                if result.released > released:
-                    break  # the endpoint is backing off
+            _drain_endpoint(endpoint, client, batch=batch, validate=validate, result=result, until=until)
     finally:
         if own:
             for c in clients.values():
                 c.close()
     return result
+
+
+def _post(client: FhirClient, data: bytes) -> Answer | TransportError:
+    try:
+        return client.post(data)
+    except TransportError as exc:
+        return exc
+
+
+def _unclaim(ids: list[int]) -> None:
+    """Put claimed messages that were not sent back to pending (their endpoint began backing off)."""
+    OutboundMessage.objects.filter(id__in=ids, state=MessageState.SENT).update(
+        state=MessageState.PENDING, lease_until=None, attempts=F("attempts") - 1
+    )
+
+
+def _drain_endpoint(
+    endpoint: Endpoint, client: FhirClient, *, batch: int | None, validate: bool, result: SendResult, until
+) -> None:
+    """Batch after batch to one endpoint, one request in flight: while the receiver works on a batch, the
+    next one is claimed, built and validated here (the request waits in a thread, which does no database
+    work; everything written is written here, in order). Stops when nothing is left, the endpoint fails,
+    or ``until`` (a ``time.monotonic()`` moment) passed."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-post") as pool:
+        inflight: tuple[Prepared, Future, dt.datetime] | None = None
+        while True:
+            ids: list[int] = []
+            if until is None or time.monotonic() < until:
+                ids = outbox_claim(endpoint=endpoint, limit=batch or endpoint.batch_size)
+            prepared = None
+            if ids:
+                result.claimed += len(ids)
+                prepared = outbox_prepare(
+                    endpoint=endpoint, ids=ids, client=client, validate=validate, result=result
+                )
+            waited = inflight is not None
+            if inflight is not None:
+                sent, future, at = inflight
+                inflight = None
+                released = result.released
+                outbox_record(
+                    endpoint=endpoint,
+                    prepared=sent,
+                    answer=future.result(),
+                    now=at,
+                    client=client,
+                    validate=validate,
+                    result=result,
+                )
+                if result.released > released:  # the endpoint is backing off: the next batch waits too
+                    if prepared is not None:
+                        _unclaim(list(prepared.index))
+                    return
+            if not ids:
+                if waited and (until is None or time.monotonic() < until):
+                    continue  # the batch just answered may have held its people's next messages back
+                return
+            if prepared is not None:
+                inflight = (prepared, pool.submit(_post, client, prepared.data), clock.now())
 
 
 def messages_retry(*, actor, ids: list[int]) -> int:

@@ -43,8 +43,15 @@ from .models import (
     SitePairing,
     TreatmentEntry,
 )
+from .signals import report_changed
 
 MAX_TEXT = 2000
+
+
+def _report_changed(report: AdverseEventReport) -> None:
+    """Tell the apps above (exchange: the report goes out as an ``AdverseEvent``), in the caller's
+    transaction."""
+    report_changed.send(sender=AdverseEventReport, report=report, at=clock.now())
 
 
 def _user(actor):
@@ -399,6 +406,7 @@ def report_create(
             "site": dose.site_id,
         },
     )
+    _report_changed(report)
     if serious and report.lot_id:
         lot_hold_propose(
             actor=actor,
@@ -548,6 +556,8 @@ def hospital_case_discharge(*, actor, case_id: int, outcome: str) -> HospitalCas
     if outcome == "death" and "death" not in (report.criteria or []):
         updates.update(criteria=[*(report.criteria or []), "death"], serious=True)
     AdverseEventReport.objects.filter(pk=report.pk).update(**updates)
+    report.refresh_from_db()
+    _report_changed(report)
     audit_record(actor=actor, action="safety.hospital_discharge", obj=case, new={"outcome": outcome})
     return case
 
@@ -582,6 +592,7 @@ def _move(actor, report: AdverseEventReport, new: str, **fields) -> AdverseEvent
         old={"status": old},
         new={"status": new, **{k: str(v) for k, v in fields.items()}},
     )
+    _report_changed(report)
     return report
 
 
@@ -641,6 +652,8 @@ def panel_classify(
         _move(actor, r, "classified", classification=cls.value, classified_at=now)
     else:
         AdverseEventReport.objects.filter(pk=r.pk).update(classification=cls.value, classified_at=now)
+        r.refresh_from_db()
+        _report_changed(r)
     audit_record(
         actor=actor,
         action="safety.panel_classify",

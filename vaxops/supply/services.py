@@ -45,8 +45,16 @@ from .models import (
     TraceCode,
     UnitMove,
 )
-from .signals import dispatch_received
+from .signals import codes_changed, dispatch_received
 from .tables import LABELS, check_required
+
+
+def _codes_changed(code_ids, state, at=None) -> None:
+    """Tell the apps above (exchange) that ``code_ids`` are now in ``state`` (in the caller's transaction)."""
+    ids = list(code_ids)
+    if ids:
+        codes_changed.send(sender=TraceCode, code_ids=ids, state=str(state), at=at or clock.now())
+
 
 # Movements that use a lot: refused while the lot is held, recalled or expired.
 _USE_KINDS = frozenset({domain.MovementKind.DISPATCH, domain.MovementKind.ADMINISTRATION})
@@ -846,6 +854,7 @@ def _code_administer(*, actor, code, resident, place, at, reference, refresh) ->
     ).update(state=CodeState.ADMINISTERED, administered_to=resident, administered_at=at)
     if not changed:
         raise _not_in_stock(tc, place)
+    _codes_changed([tc.pk], CodeState.ADMINISTERED, at)
     _movement_record(
         actor=actor,
         kind=domain.MovementKind.ADMINISTRATION,
@@ -885,6 +894,7 @@ def code_waste(*, actor, code: str, place: StockPlace, reason: str, note: str = 
     )
     if not changed:
         raise _not_in_stock(tc, place)
+    _codes_changed([tc.pk], CodeState.WASTED)
     movement_record(
         actor=actor,
         kind=domain.MovementKind.WASTAGE,
@@ -927,6 +937,7 @@ def recall_return(*, actor, lot: Lot, place: StockPlace, reason: str = "") -> in
         raise ValidationFailed(
             _("库存在退回过程中被其他操作改变，请重试"), code=SupplyErrorCode.STOCK_CHANGED
         )
+    _codes_changed(ids, CodeState.RECALLED)
     movement_record(
         actor=actor,
         kind=domain.MovementKind.RECALL_RETURN,
@@ -1570,6 +1581,7 @@ def code_after_void(*, actor, code: TraceCode, returned: bool, reason: str) -> T
             field="code",
             code=SupplyErrorCode.STOCK_CHANGED,
         )
+    _codes_changed([tc.pk], CodeState.IN_STOCK if returned else CodeState.WASTED)
     tc.refresh_from_db()
     return tc
 
@@ -1696,6 +1708,7 @@ def codes_quarantine(*, actor, unit: ColdChainUnit, since, reason: str, referenc
         )
         TraceCode.objects.filter(id__in=got, state=CodeState.IN_STOCK).update(state=CodeState.QUARANTINED)
         changed.extend(got)
+    _codes_changed(changed, CodeState.QUARANTINED)
     if changed:
         audit_record(
             actor=actor,
@@ -1723,6 +1736,7 @@ def codes_quarantine_listed(*, actor, code_ids, reason: str, reference: str = ""
         )
         TraceCode.objects.filter(id__in=got, state=CodeState.IN_STOCK).update(state=CodeState.QUARANTINED)
         changed.extend(got)
+    _codes_changed(changed, CodeState.QUARANTINED)
     if changed:
         audit_record(
             actor=actor,
@@ -1739,10 +1753,16 @@ def codes_release(*, actor, code_ids, reason: str, reference: str = "") -> int:
     if not reason.strip():
         raise ValidationFailed(_("解除隔离须说明理由"), field="reason", code=CoreErrorCode.REASON_REQUIRED)
     n = 0
+    released: list[int] = []
     for part in _chunks(list(code_ids)):
-        n += TraceCode.objects.filter(id__in=part, state=CodeState.QUARANTINED).update(
+        got = list(
+            TraceCode.objects.filter(id__in=part, state=CodeState.QUARANTINED).values_list("id", flat=True)
+        )
+        n += TraceCode.objects.filter(id__in=got, state=CodeState.QUARANTINED).update(
             state=CodeState.IN_STOCK
         )
+        released.extend(got)
+    _codes_changed(released, CodeState.IN_STOCK)
     audit_record_many(
         actor=actor,
         action="supply.codes_release",
@@ -1792,4 +1812,5 @@ def codes_destroy(*, actor, code_ids, note: str, reference: str = "") -> int:
             extra={"codes": [tc.code for tc in items][:50]},
         )
         n += changed
+        _codes_changed(ids, CodeState.WASTED)
     return n

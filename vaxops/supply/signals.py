@@ -1,4 +1,4 @@
-"""What supply tells the apps above it (coldchain). supply never imports them; they connect receivers here in
+"""What supply tells the apps above it (coldchain, exchange). supply never imports them; they connect receivers here in
 their ``AppConfig.ready``. Sent inside the writing transaction with ``send``: a receiver's rows commit or roll
 back with supply's."""
 
@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # A dispatch was received at its destination. kwargs: ``dispatch`` (with ``arrival_celsius``, the temperature
 # on arrival, or ``None``), ``actor``. coldchain: an out-of-range arrival quarantines what arrived.
 dispatch_received = Signal()
+
+# Traceability codes changed state (administered, back in stock after a void or a release, wasted, recalled,
+# quarantined, destroyed). kwargs: ``code_ids`` (list of ids), ``state`` (the new ``CodeState`` value), ``at``
+# (the moment). exchange: each change goes to the traceability platform as a message of its own.
+codes_changed = Signal()

@@ -204,13 +204,25 @@ def test_a_resource_that_fails_validation_is_not_sent(
     assert OutboundMessage.objects.get().error.startswith("本地校验未通过（FHIR R4）")
 
 
-def test_the_traceability_platform_gets_the_dose_without_the_person(desk1, village_a1, vaccinator, receiver):
+def test_the_traceability_platform_gets_the_code_without_the_person(desk1, village_a1, vaccinator, receiver):
     Endpoint.objects.create(code="trace", name="追溯平台", kind="traceability", url=receiver.url)
     (dose,) = give(desk1, village_a1, vaccinator, 1)
+    (m,) = OutboundMessage.objects.all()
+    assert (m.kind, m.code_state, m.trace_code_id, m.dose_id) == (
+        "code",
+        "administered",
+        dose.trace_code_id,
+        dose.pk,
+    )
     assert services.outbox_drain().acknowledged == 1
-    assert receiver.store.count("Patient") == 0
-    (imm,) = receiver.store.resources["Immunization"].values()
-    assert {"system": resources.SYSTEM_TRACE_CODE, "value": dose.trace_code.code} in imm["identifier"]
+    assert receiver.store.count("Patient") == 0 and receiver.store.count("Immunization") == 0
+    (med,) = receiver.store.resources["Medication"].values()
+    assert med["identifier"] == [{"system": resources.SYSTEM_TRACE_CODE, "value": dose.trace_code.code}]
+    assert med["status"] == "inactive" and med["batch"]["lotNumber"] == desk1.lot.lot_number
+    ext = {e["url"]: e for e in med["extension"]}
+    assert ext[resources.EXT_CODE_STATE]["valueCoding"]["code"] == "administered"
+    assert ext[resources.EXT_CODE_DOSE]["valueIdentifier"]["value"] == str(dose.pk)
+    assert "王" not in str(med)
 
 
 def test_a_backlog_drains_in_batches(desk1, village_a1, vaccinator, endpoint, receiver):

@@ -41,3 +41,27 @@ def test_workers_draining_together_deliver_each_dose_once(
     assert set(OutboundMessage.objects.values_list("state", flat=True)) == {"acknowledged"}
     assert receiver.store.count("Immunization") == 12
     assert receiver.store.creates == 12 + 12 + 2  # doses, people, the site (its Location and Organization)
+
+
+def test_the_export_in_parallel_parts_writes_each_resource_once(pg, desk1, village_a1, vaccinator, tmp_path):
+    """Two processes by id range (each with its own connection: the rows are committed here), the parts
+    joined: the same files and counts as one process, every line valid."""
+    import json
+
+    from vaxops.exchange import bulk, resources
+
+    doses = give(desk1, village_a1, vaccinator, 7)
+    one = bulk.export(since=desk1.session.day, out=tmp_path / "one", workers=1)
+    two = bulk.export(since=desk1.session.day, out=tmp_path / "two", workers=2)
+    assert [o["count"] for o in two["output"]] == [o["count"] for o in one["output"]] == [7, 1, 1, 7]
+    assert not list((tmp_path / "two").glob("*.part*"))
+    for name in ("Patient", "Immunization"):
+        lines = bulk.read_ndjson(tmp_path / "two" / f"{name}.ndjson")
+        assert sorted(json.dumps(r, sort_keys=True) for r in lines) == sorted(
+            json.dumps(r, sort_keys=True) for r in bulk.read_ndjson(tmp_path / "one" / f"{name}.ndjson")
+        )
+        assert all(resources.validation_errors(r) == [] for r in lines)
+    imms = bulk.read_ndjson(tmp_path / "two" / "Immunization.ndjson")
+    assert [i["id"] for i in imms] == [f"dose-{d.pk}" for d in sorted(doses, key=lambda d: d.pk)]
+    manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    assert {o["type"]: o["count"] for o in manifest["output"]}["Immunization"] == 7

@@ -94,18 +94,48 @@ def test_the_site_is_a_location_and_an_organization():
 
 
 def test_an_adverse_event_validates():
-    ae = r.validated(
-        r.adverse_event(
-            number="AEFI-2026-0001",
-            patient_ref="urn:uuid:p",
-            detected=GIVEN,
-            description="发热 38.9℃",
-            serious=False,
-            dose_ref=r.urn("Immunization", "42"),
-        )
+    report = r.ReportRow(
+        report_id=1,
+        number="AEFI-2026-0001",
+        dose_id=42,
+        resident_id=7,
+        onset_at=GIVEN,
+        discovered_at=GIVEN,
+        reported_at=GIVEN,
+        signs=("发热",),
+        description="38.9℃",
+        serious=False,
+        outcome="recovered",
+        classification="common",
+        status="classified",
     )
-    assert ae["actuality"] == "potential"
+    ae = r.validated(r.adverse_event(report, patient_ref="urn:uuid:p", dose_ref=r.urn("Immunization", "42")))
+    assert ae["actuality"] == "potential" and ae["event"]["text"] == "发热：38.9℃"
     assert ae["seriousness"]["coding"][0]["code"] == "non-serious"
+    assert ae["outcome"]["coding"][0]["code"] == "resolved"
+    assert ae["suspectEntity"][0]["causality"][0]["assessment"]["coding"][0]["code"] == "common"
+
+
+def test_a_code_state_is_a_valid_medication_without_a_person():
+    code = r.CodeRow(
+        1,
+        "81234567890123456789",
+        "BBIBP-CorV",
+        "国药北京",
+        "202105001",
+        dt.date(2027, 5, 1),
+        "S1",
+        "门诊",
+        42,
+    )
+    med = r.validated(r.code_medication(code, state="quarantined", at=GIVEN))
+    assert med["status"] == "inactive" and med["batch"] == {
+        "lotNumber": "202105001",
+        "expirationDate": "2027-05-01",
+    }
+    assert [e["url"] for e in med["extension"]] == [r.EXT_CODE_STATE, r.EXT_CODE_STATE_AT, r.EXT_CODE_PLACE]
+    administered = r.validated(r.code_medication(code, state="administered", at=GIVEN))
+    assert administered["extension"][-1]["valueIdentifier"] == {"system": r.SYSTEM_DOSE, "value": "42"}
 
 
 def test_a_transaction_uses_conditional_creates_and_each_person_once():
