@@ -72,3 +72,49 @@ def prepared_cursor() -> CursorWrapper:
     if connection.queries_logged:
         return connection.make_debug_cursor(raw)
     return connection.make_cursor(raw)
+
+
+# psycopg forgets every prepared statement of a connection (and sends DEALLOCATE ALL) after any ROLLBACK,
+# including ``ROLLBACK TO SAVEPOINT``: in case the transaction had created a table a statement was prepared
+# on. Here no prepared statement ever reads a table made at run time, and PostgreSQL keeps prepared statements
+# through a rollback (they belong to the session, not the transaction), so forgetting them only costs the
+# next dose on that connection a new parse and plan of each of its statements — after every refused dose
+# (the desk's double scans) and every savepoint rolled back. DDL (DROP, ALTER, DISCARD ALL, DEALLOCATE ALL)
+# still clears them.
+_DDL = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b")
+_kept_class: type | None = None
+
+
+def _kept_on_rollback() -> type:
+    global _kept_class
+    if _kept_class is None:
+        from psycopg import pq
+        from psycopg._preparing import Prepare, PrepareManager
+
+        class KeptOnRollback(PrepareManager):
+            def _should_discard(self, prep, results) -> bool:  # type: ignore[no-untyped-def]
+                if self._names or prep == Prepare.SHOULD:
+                    for result in results:
+                        if result.status != pq.ExecStatus.COMMAND_OK:
+                            continue
+                        status = result.command_status
+                        if status and _DDL.match(status):
+                            return PrepareManager.clear(self)
+                return False
+
+            def clear(self) -> bool:
+                """Called by ``Connection.rollback()`` alone: the statements outlive the rollback."""
+                return False
+
+        _kept_class = KeptOnRollback
+    return _kept_class
+
+
+def keep_prepared_on_rollback(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: a new PostgreSQL connection keeps its prepared statements through
+    rollbacks (see above)."""
+    if connection.vendor != "postgresql":
+        return
+    manager = getattr(connection.connection, "_prepared", None)
+    if manager is not None:
+        manager.__class__ = _kept_on_rollback()
