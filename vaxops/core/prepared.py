@@ -16,6 +16,7 @@ are bound as arrays (``= ANY($n)``), never as tuples for ``IN``.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.db import connection
@@ -52,12 +53,47 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...] | int]:
 
 def row_values(instance, *, skip: tuple[str, ...] = (), with_key: bool = False) -> list:
     """The values of an unsaved model ``instance``'s concrete columns but the columns in ``skip`` (and its
-    primary key unless ``with_key``), in field order, prepared by their fields as ``save()`` would."""
-    return [
-        f.get_db_prep_save(f.pre_save(instance, True), connection)
-        for f in instance._meta.concrete_fields
+    primary key unless ``with_key``), in field order, prepared by their fields as ``save()`` would.
+
+    A plain text or flag column, or a foreign key's id, holding a value of exactly the type it stores (or
+    None) is taken as it is — what its field's preparation would return — without the field's chain of
+    calls; every other column (numbers, dates, JSON, a value of another type) goes through the field."""
+    out = []
+    for f, simple in _fields_of(type(instance), skip, with_key):
+        if simple is not None:
+            value = instance.__dict__.get(f.attname, _MISSING)
+            if value is None or type(value) is simple:
+                out.append(value)
+                continue
+        out.append(f.get_db_prep_save(f.pre_save(instance, True), connection))
+    return out
+
+
+_MISSING = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _fields_of(model, skip: tuple[str, ...], with_key: bool) -> tuple:
+    """(field, the Python type its column stores as it is, or None) for ``row_values``."""
+    from django.db import models
+
+    def simple(f) -> type | None:
+        # Not the integer columns: on PostgreSQL Django wraps their values in psycopg's typed Int2/Int4/Int8,
+        # and a prepared statement's parameter types must stay the same.
+        if isinstance(f, models.ForeignKey):
+            return int if isinstance(f.target_field, models.AutoField | models.BigAutoField) else None
+        kind = type(f)
+        if kind in (models.CharField, models.TextField):
+            return str
+        if kind is models.BooleanField:
+            return bool
+        return None
+
+    return tuple(
+        (f, simple(f))
+        for f in model._meta.concrete_fields
         if (with_key or not f.primary_key) and f.column not in skip
-    ]
+    )
 
 
 def prepared_cursor() -> CursorWrapper:
