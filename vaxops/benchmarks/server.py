@@ -27,7 +27,7 @@ def free_port() -> int:
 def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str, info: dict | None = None):
     """Start gunicorn on a free port, wait until an authenticated ``GET /api/v1/sites`` answers 200, yield the
     port, and stop the server afterwards (``info["pid"]``, when given, is the server's process id). Its stderr goes to ``var/<log_name>``. Raises RuntimeError when it
-    does not come up within 30 s."""
+    does not come up within 120 s (its workers import the whole project: slow on a loaded machine)."""
     port = free_port()
     env = {
         **os.environ,
@@ -65,7 +65,7 @@ def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str, i
         if info is not None:
             info["pid"] = server.pid
         try:
-            deadline = time.time() + 30
+            deadline = time.time() + 120
             while True:
                 try:
                     c = HTTPConnection("127.0.0.1", port, timeout=2)
