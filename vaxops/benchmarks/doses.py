@@ -35,7 +35,15 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 
-from vaxops.benchmarks.server import gunicorn_running, percentile, pg_dsn, threads_timed
+from vaxops.benchmarks.server import (
+    backends_cpu_seconds,
+    children_cpu_seconds,
+    cpu_used,
+    gunicorn_running,
+    percentile,
+    pg_dsn,
+    threads_timed,
+)
 from vaxops.core import clock
 
 NAME_MARK = "接种压测"
@@ -259,11 +267,12 @@ def _people(*, run: str, n: int, village, session, log) -> list[tuple[int, str]]
 # --------------------------------------------------------------------------------------------------
 
 
-def _desks_client(args) -> list[tuple[str, int, float, str]]:
+def _desks_client(args) -> tuple[list[tuple[str, int, float, str]], float]:
     """One client process: one keep-alive HTTP connection (thread) per desk it holds. Each desk takes its
     people in turn and scans codes from the process's shared pool; a double scan takes a code already used
     (and the desk then scans a fresh one); a retry sends the same request again. Returns (kind, status,
-    seconds, detail) for every request."""
+    seconds, detail) for every request, and the CPU seconds the process used."""
+    cpu0 = time.process_time()
     port, desks, codes, double_share, retry_share, seed = args
     pool = list(reversed(codes))
     used: list[str] = []
@@ -348,7 +357,7 @@ def _desks_client(args) -> list[tuple[str, int, float, str]]:
         t.start()
     for t in threads:
         t.join()
-    return out
+    return out, time.process_time() - cpu0
 
 
 def _warm(port: int, tokens: list[str]) -> None:
@@ -587,8 +596,13 @@ def doses_bench(
     log(f"one dose in-process: {statements['statements_per_dose']} statements")
     desk_people = [people[k::desks] for k in range(desks)]
 
+    server: dict = {}
     with gunicorn_running(
-        workers=workers, threads=worker_threads, token=tokens[0], log_name="bench-doses-gunicorn.log"
+        workers=workers,
+        threads=worker_threads,
+        token=tokens[0],
+        log_name="bench-doses-gunicorn.log",
+        info=server,
     ) as port:
         _warm(port, tokens)
         log(
@@ -615,11 +629,21 @@ def doses_bench(
             )
             start += take
         ctx = get_context("fork")
+        # Where the CPU goes during the run: gunicorn's workers, the client processes, the database's
+        # backends serving this database (when PostgreSQL runs on this machine).
+        workers_before = children_cpu_seconds(server["pid"])
+        backends_before = backends_cpu_seconds()
         connection.close()
         t0 = time.perf_counter()
         with ctx.Pool(clients) as pool:
-            results = [x for part in pool.map(_desks_client, jobs) for x in part]
+            parts = pool.map(_desks_client, jobs)
         seconds = time.perf_counter() - t0
+        results = [x for part, _ in parts for x in part]
+        cpu = {
+            "server": cpu_used(workers_before, children_cpu_seconds(server["pid"])),
+            "clients": sum(used for _, used in parts),
+            "database": cpu_used(backends_before, backends_cpu_seconds()),
+        }
 
     statuses: dict[str, dict[int, int]] = {}
     for kind, status, _, _ in results:
@@ -659,6 +683,10 @@ def doses_bench(
         "statuses": {kind: {str(k): v for k, v in sorted(by.items())} for kind, by in statuses.items()},
         **check,
         **statements,
+        # CPU milliseconds per dose recorded, by process group, and the share of the 2 cores' time the run had.
+        **{f"cpu_ms_per_dose_{k}": round(v * 1000 / max(dose_201, 1), 2) for k, v in cpu.items()},
+        "cpu_ms_per_dose_total": round(sum(cpu.values()) * 1000 / max(dose_201, 1), 2),
+        "cores_used": round(sum(cpu.values()) / seconds, 2),
     }
     report.update(_raw_rate(doses=len(people), connections=desks))
     report["api_vs_raw"] = (

@@ -128,41 +128,78 @@ def _per_dose(*, doses: int, log: Log, rounds: int = 6, day: date = date(2022, 6
         .values_list("id", flat=True)[: 2 * rounds * batch + 20]
     )
     skipped: list[int] = []
+    cpu = {True: [0.0, 0.0, 0], False: [0.0, 0.0, 0]}  # facts on/off → [Python s, database s, doses]
 
-    def run(n: int, *, keep: list[int] | None = None) -> float:
+    def run(n: int, *, keep: list[int] | None = None, facts: bool = True) -> float:
         people = [next(ids) for _ in range(n)]
         if keep is not None:
             keep.extend(people)
+        backend = _backend_cpu()
+        py0, db0 = time.process_time(), backend()
         t0 = time.perf_counter()
         for pk in people:
             dose_record_external(actor=actor, resident_id=pk, product="ZF2001", given_on=day, place="基准")
-        return (time.perf_counter() - t0) / n
+        seconds = (time.perf_counter() - t0) / n
+        db1 = backend()
+        cpu[facts][0] += time.process_time() - py0
+        cpu[facts][1] += (db1 - db0) if db0 is not None and db1 is not None else 0.0
+        cpu[facts][2] += n
+        return seconds
 
     run(20)  # warm-up: caches, statements, the catalogue
+    cpu[True] = [0.0, 0.0, 0]
     connected, disconnected = [], []
     for _ in range(rounds):
         connected.append(run(batch))
         record_changed.disconnect(dispatch_uid="reports.record_changed")
         try:
-            disconnected.append(run(batch, keep=skipped))
+            disconnected.append(run(batch, keep=skipped, facts=False))
         finally:
             record_changed.connect(on_record_changed, dispatch_uid="reports.record_changed")
     with transaction.atomic():
         facts_apply(resident_ids=skipped)  # the facts catch up with the doses recorded without them
     with_ms, without_ms = statistics.median(connected) * 1000, statistics.median(disconnected) * 1000
     log(f"per dose: {with_ms:.2f} ms with the facts, {without_ms:.2f} ms without")
+
+    def per_dose(facts: bool, part: int | None = None) -> float:
+        py, db, n = cpu[facts]
+        return (py + db if part is None else (py, db)[part]) * 1000 / n
+
     return {
         "dose_with_facts_ms": round(with_ms, 3),
         "dose_without_facts_ms": round(without_ms, 3),
         "facts_cost_per_dose_ms": round(with_ms - without_ms, 3),
-        "facts_apply_ms": _facts_apply_ms(),
+        # CPU per dose (this process's Python and its database backend), steadier than wall time on a shared
+        # machine: it leaves out the time spent waiting for the cores.
+        "dose_with_facts_cpu_ms": round(per_dose(True), 3),
+        "dose_without_facts_cpu_ms": round(per_dose(False), 3),
+        "facts_cost_per_dose_cpu_ms": round(per_dose(True) - per_dose(False), 3),
+        "facts_cost_per_dose_cpu_ms_python": round(per_dose(True, 0) - per_dose(False, 0), 3),
+        "facts_cost_per_dose_cpu_ms_database": round(per_dose(True, 1) - per_dose(False, 1), 3),
+        **_facts_apply_ms(),
+        "database_cpu_measured": _backend_cpu()() is not None,
         "per_dose_sample": rounds * batch,
     }
 
 
-def _facts_apply_ms(n: int = 200) -> float:
+def _backend_cpu():
+    """A function giving the CPU seconds of this connection's database backend so far (None when the server
+    is not on this machine: only this process's CPU is then counted; 0 on SQLite, whose work is this
+    process's own)."""
+    from vaxops.benchmarks.server import process_cpu_seconds
+
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as c:
+        c.execute("SELECT pg_backend_pid()")
+        pid = c.fetchone()[0]
+    return lambda: process_cpu_seconds(pid)
+
+
+def _facts_apply_ms(n: int = 200) -> dict:
     """The facts' own work for one dose, timed alone: ``facts_apply`` for a person given a new dose, inside a
-    transaction rolled back (no commit cost in it)."""
+    transaction rolled back (no commit cost in it); the median's wall time and the mean CPU (Python and the
+    database backend)."""
     from vaxops.clinic.models import Dose
     from vaxops.registry.models import Resident
     from vaxops.reports.services import facts_apply
@@ -173,8 +210,9 @@ def _facts_apply_ms(n: int = 200) -> float:
         .values_list("id", flat=True)[:n]
     )
     times = []
-    # Each person in a savepoint rolled back, inside one transaction rolled back at the end: a full rollback
-    # would also drop the connection's prepared statements, which a dose that commits keeps.
+    # Each person in a savepoint rolled back, inside one transaction rolled back at the end.
+    backend = _backend_cpu()
+    py0, db0 = time.process_time(), backend()
     with transaction.atomic():
         for pk in people:
             with transaction.atomic():
@@ -183,8 +221,14 @@ def _facts_apply_ms(n: int = 200) -> float:
                 facts_apply(resident_ids=[pk], pending=pending)
                 times.append(time.perf_counter() - t0)
                 transaction.set_rollback(True)
+        db1 = backend()
         transaction.set_rollback(True)
-    return round(statistics.median(times) * 1000, 3)
+    py = time.process_time() - py0
+    db = (db1 - db0) if db0 is not None and db1 is not None else 0.0
+    return {
+        "facts_apply_ms": round(statistics.median(times) * 1000, 3),
+        "facts_apply_cpu_ms": round((py + db) * 1000 / len(people), 3),
+    }
 
 
 def reports_bench(

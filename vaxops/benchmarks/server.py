@@ -24,10 +24,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str):
+def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str, info: dict | None = None):
     """Start gunicorn on a free port, wait until an authenticated ``GET /api/v1/sites`` answers 200, yield the
-    port, and stop the server afterwards. Its stderr goes to ``var/<log_name>``. Raises RuntimeError when it
-    does not come up within 30 s."""
+    port, and stop the server afterwards (``info["pid"]``, when given, is the server's process id). Its stderr goes to ``var/<log_name>``. Raises RuntimeError when it
+    does not come up within 120 s (its workers import the whole project: slow on a loaded machine)."""
     port = free_port()
     env = {
         **os.environ,
@@ -62,8 +62,10 @@ def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str):
             stdout=subprocess.DEVNULL,
             stderr=server_log,
         )
+        if info is not None:
+            info["pid"] = server.pid
         try:
-            deadline = time.time() + 30
+            deadline = time.time() + 120
             while True:
                 try:
                     c = HTTPConnection("127.0.0.1", port, timeout=2)
@@ -81,6 +83,59 @@ def gunicorn_running(*, workers: int, threads: int, token: str, log_name: str):
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a local process has used (``/proc``), or None where it cannot be read (another
+    host's database server, another operating system). On a shared machine the CPU a run used is a steadier
+    figure than its wall time, which waits on everyone else's work."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each live child of ``pid`` (gunicorn's workers)."""
+    out: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def backends_cpu_seconds(*, exclude_own: bool = True) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the configured database (by ``pg_stat_activity``),
+    when the server runs on this machine; empty otherwise."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND (pid <> pg_backend_pid() OR NOT %s)",
+            [exclude_own],
+        )
+        pids = [row[0] for row in c.fetchall()]
+    out = {}
+    for pid in pids:
+        seconds = process_cpu_seconds(pid)
+        if seconds is not None:
+            out[pid] = seconds
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two snapshots of processes (a process started in between counts from 0)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def pg_dsn() -> dict:

@@ -8,6 +8,10 @@ PostgreSQL as one data-modifying CTE, prepared once per shape and connection (``
 one after the other. Outside a ``joined()`` block ``write`` runs the statement at once, so a receiver works
 the same whoever sends.
 
+A sender with a statement of its own to send in the block (the desk's dose) may ``take()`` the writes
+collected so far and put them into that statement: one round trip for all, and the rows they lock (shared
+counters) held only from that statement to the commit.
+
 The writes must not depend on one another (they see the same snapshot in one CTE): independent upserts,
 inserts and deletes. Each is written with ``%s`` placeholders; values are always parameters.
 """
@@ -51,6 +55,24 @@ def write(sql: str, params: Sequence) -> None:
         _send([(sql, params)])
     else:
         pending.append((sql, params))
+
+
+def take() -> list[tuple[str, Sequence]]:
+    """Inside a ``joined()`` block: the writes collected so far, as (sql with ``%s`` placeholders, params),
+    handed over to the caller, which must send them in its own statement (as ``with_joined`` builds it)
+    before the block ends; they are not sent again. Outside a block: none."""
+    pending = getattr(_local, "pending", None)
+    if pending is None:
+        return []
+    out = list(pending)
+    pending.clear()
+    return out
+
+
+def ctes(texts: Sequence[str], *, prefix: str = "joined") -> str:
+    """The taken writes as common table expressions (``name AS (… RETURNING 1)``, comma-separated) to append
+    to a ``WITH`` list; ``%s`` placeholders kept, their params in the same order."""
+    return ", ".join(f"{prefix}{i} AS ({sql} RETURNING 1)" for i, sql in enumerate(texts))
 
 
 @functools.lru_cache(maxsize=512)

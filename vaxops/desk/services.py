@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -21,6 +22,9 @@ from vaxops.clinic.services import recorder as _user
 from vaxops.clinic.services import status_store as _status_store
 from vaxops.core import clock
 from vaxops.core.errors import NotFound, PermissionDenied, ValidationFailed
+from vaxops.core.joined import ctes as joined_ctes
+from vaxops.core.joined import joined
+from vaxops.core.joined import take as joined_take
 from vaxops.core.prepared import numbered, prepared_cursor, row_values
 from vaxops.exchange import services as exchange
 from vaxops.registry.models import Resident
@@ -308,13 +312,17 @@ def _dose_administer(
         client_id=client_id,
         recorded_by=user,
     )
-    # The person's stored status from the history just read plus this dose (no second read of it). First, so
-    # that the site's shared balance row, updated by the dose's writes, stays locked only until the commit.
+    # The person's stored status from the history just read plus this dose (no second read of it), and the
+    # progress facts: the receivers' writes join the dose's own statement (on PostgreSQL; after it elsewhere).
     given = GivenDose(product_code=dose.product_code, date=today, place=site.name, external=False, ref=None)
-    _status_store(
-        resident, dataclasses.replace(found.history, doses=(*found.history.doses, given)), on=today, dose=dose
-    )
-    dose_write(actor=actor, dose=dose, now=now)
+    with joined():
+        _status_store(
+            resident,
+            dataclasses.replace(found.history, doses=(*found.history.doses, given)),
+            on=today,
+            dose=dose,
+        )
+        dose_write(actor=actor, dose=dose, now=now)
     return dose
 
 
@@ -355,14 +363,13 @@ def _insert_params(instance, *, refs: tuple[tuple[str, str], ...] = ()) -> list:
 _OBSERVATION_REFS = (("dose_id", "dose.id"),)
 _AUDIT_DOSE_REFS = (("object_id", "dose.id::text"),)
 _AUDIT_MOVEMENT_REFS = (("object_id", "movement.id::text"),)
-_WRITE_SQL: str | None = None
 
 
-def _write_sql() -> str:
-    """The dose's one data-modifying statement, with ``$n`` placeholders (built once per process)."""
-    global _WRITE_SQL
-    if _WRITE_SQL is not None:
-        return _WRITE_SQL
+@functools.lru_cache(maxsize=64)
+def _write_sql(joined_texts: tuple[str, ...] = ()) -> str:
+    """The dose's one data-modifying statement, with ``$n`` placeholders (built once per process and shape),
+    with the writes the apps above joined to the dose (``core.joined.take``: the person's stored status and
+    progress facts) as further parts of it."""
     from vaxops.audit.models import AuditEvent
     from vaxops.booking.models import Appointment
     from vaxops.supply.models import Lot, StockBalance, StockMovement, TraceCode
@@ -389,12 +396,11 @@ WITH code AS (
 ), audit_dose AS ({_insert(AuditEvent, source="dose", refs=_AUDIT_DOSE_REFS)}
 ), audit_movement AS ({_insert(AuditEvent, source="movement", refs=_AUDIT_MOVEMENT_REFS)}
 ), outbox AS ({exchange.outbox_cte(source="dose")}
-)
+){", " + joined_ctes(joined_texts) if joined_texts else ""}
 SELECT (SELECT id FROM code), (SELECT id FROM balance), (SELECT id FROM dose), (SELECT id FROM observation),
   (SELECT count(*) FROM audit_dose) + (SELECT count(*) FROM audit_movement), (SELECT count(*) FROM appointment)
 """  # noqa: S608
-    _WRITE_SQL, _ = numbered(sql)
-    return _WRITE_SQL
+    return numbered(sql)[0]
 
 
 def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
@@ -476,8 +482,12 @@ def dose_write(*, actor, dose: Dose, now: dt.datetime) -> None:
         *_insert_params(movement_audit, refs=_AUDIT_MOVEMENT_REFS),
         *exchange.outbox_cte_params(resident_id=dose.resident_id, now=now),
     ]
+    # The writes the receivers of ``record_changed`` joined (the caller's ``joined()`` block) go in this
+    # statement too: one round trip, and their shared counters locked only from here to the commit.
+    extra = joined_take()
+    params.extend(p for _, ps in extra for p in ps)
     with prepared_cursor() as cursor:
-        cursor.execute(_write_sql(), params)
+        cursor.execute(_write_sql(tuple(sql for sql, _ in extra)), params)
         code_id, balance_id, dose_id, observation_id, _, _ = cursor.fetchone()
     if code_id is None:
         raise _code_not_usable(tc, dose)

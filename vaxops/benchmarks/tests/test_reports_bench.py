@@ -38,3 +38,6 @@ def test_per_dose_only_needs_an_earlier_run_then_measures_on_its_people():
     assert report["people"] == 400 and report["check_ok"] is True
     assert report["per_dose_sample"] == 30
     assert report["dose_with_facts_ms"] > 0 and report["facts_apply_ms"] > 0
+    # CPU per dose beside the wall time (this process and, on PostgreSQL here, its backend)
+    assert report["dose_with_facts_cpu_ms"] > 0 and report["facts_apply_cpu_ms"] > 0
+    assert report["database_cpu_measured"] is True

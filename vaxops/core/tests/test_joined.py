@@ -58,3 +58,27 @@ def test_a_block_that_raises_sends_nothing(scratch):
     assert _rows() == []
     write(UPSERT, [3, 1])  # the next block starts clean
     assert _rows() == [(3, 1)]
+
+
+def test_a_sender_may_take_the_writes_into_its_own_statement(scratch):
+    """``take`` hands the writes collected so far to the caller (the desk puts them into the dose's statement)
+    and they are not sent again when the block ends; outside a block there is nothing to take."""
+    from vaxops.core.joined import ctes, take
+
+    assert take() == []
+    with joined():
+        write(UPSERT, [1, 2])
+        write(UPSERT, [2, 3])
+        taken = take()
+        assert [params for _, params in taken] == [[1, 2], [2, 3]]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH {ctes([sql for sql, _ in taken])} SELECT 1",
+                    [p for _, params in taken for p in params],
+                )
+            else:
+                for sql, params in taken:
+                    cursor.execute(sql, params)
+        write(UPSERT, [3, 4])  # written after the take: sent at the end as before
+    assert _rows() == [(1, 2), (2, 3), (3, 4)]

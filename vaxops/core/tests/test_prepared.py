@@ -34,3 +34,77 @@ def test_prepared_cursor_runs_numbered_statements_on_postgresql():
         for _ in range(3):  # prepared on the first run, its plan reused on the next
             cursor.execute(sql, [{"n": 2, "m": 5}[k] for k in names])
             assert cursor.fetchone() == (7, 2)
+
+
+_PROBE = "SELECT $1::int + 40"
+
+
+def _prepared_here(cursor=None) -> int:
+    """How many times the probe statement is prepared on the session (Django's connection by default)."""
+    if cursor is None:
+        with connection.cursor() as mine:
+            return _prepared_here(mine)
+    cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement = %s", [_PROBE])
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_prepared_statements_outlive_a_savepoint_rolled_back_on_postgresql():
+    """A refused dose rolls back (a savepoint in tests, the transaction in the server): the connection keeps
+    its prepared statements — psycopg alone would deallocate them all, and the next dose would parse and plan
+    every statement again. DDL still clears them."""
+    if connection.vendor != "postgresql":
+        return
+    from django.db import transaction
+
+    sql, _ = numbered("SELECT %s::int + 40")
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [2])
+        assert cursor.fetchone() == (42,)
+        assert _prepared_here() == 1
+    with transaction.atomic():  # a savepoint rolled back
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        transaction.set_rollback(True)
+    with prepared_cursor() as cursor:
+        assert _prepared_here() == 1
+        assert connection.connection._prepared._names  # psycopg still knows it: no new PREPARE
+        cursor.execute(sql, [3])
+        assert cursor.fetchone() == (43,)
+        assert _prepared_here() == 1
+    with connection.cursor() as cursor:  # DDL: psycopg's own rule applies again
+        cursor.execute("CREATE TEMPORARY TABLE prepared_probe (x int)")
+        cursor.execute("DROP TABLE prepared_probe")
+        cursor.execute("SELECT 1")
+        assert _prepared_here(cursor) == 0
+
+
+@pytest.mark.django_db
+def test_prepared_statements_outlive_a_transaction_rolled_back_on_postgresql():
+    """The same through a whole transaction's ROLLBACK, on a connection of its own set up as every
+    connection of the application is (``connection_created``)."""
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    from vaxops.core.prepared import _kept_on_rollback
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as conn:
+        conn._prepared.__class__ = _kept_on_rollback()
+        sql, _ = numbered("SELECT %s::int + 40")
+        raw = psycopg.RawCursor(conn)
+        raw.execute(sql, [2], prepare=True)
+        assert raw.fetchone() == (42,)
+        conn.rollback()
+        assert _prepared_here(psycopg.ClientCursor(conn)) == 1
+        assert conn._prepared._names
+
+    # Without it, psycopg drops them: the test can fail.
+    with psycopg.connect(**params) as conn:
+        raw = psycopg.RawCursor(conn)
+        raw.execute(sql, [2], prepare=True)
+        conn.rollback()
+        assert _prepared_here(psycopg.ClientCursor(conn)) == 0
