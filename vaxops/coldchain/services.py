@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +30,7 @@ from vaxops.core.errors import CoreErrorCode, PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.sites.models import StaffMember
 from vaxops.supply import services as supply_services
-from vaxops.supply.models import TraceCode
+from vaxops.supply.models import CodeState, TraceCode
 
 from . import domain
 from .errors import ColdchainErrorCode
@@ -200,17 +200,17 @@ def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], 
     already stored): COPY on PostgreSQL, multi-row INSERTs elsewhere; the unique (sensor, at) still holds."""
     table = Reading._meta.db_table
     columns = ", ".join(_COLUMNS)
-    who = "\\N" if user_id is None else str(user_id)
     with connection.cursor() as c:
         if connection.vendor == "postgresql":
-            text = "".join(
-                f"{sensor_id}\t{at.isoformat()}\t{celsius}\t{source}\t{who}\n" for at, celsius in rows
-            )
+            # Binary COPY: psycopg's C dumpers turn the datetimes and decimals into wire format, no text.
             with (
                 connection.wrap_database_errors,
-                c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
             ):
-                copy.write(text)
+                copy.set_types(["int8", "timestamptz", "numeric", "varchar", "int8"])
+                write = copy.write_row
+                for at, celsius in rows:
+                    write((sensor_id, at, celsius, source, user_id))
             return
         ops = connection.ops
         per = 150  # 5 columns: well under SQLite's parameter limit
@@ -237,8 +237,8 @@ def _window(
     low: dt.datetime,
     high: dt.datetime,
     inside: dict[dt.datetime, Decimal] | None = None,
-) -> list[domain.Reading]:
-    """The stored readings the engine needs to judge the moments ``low``…``high`` again: every run meeting
+) -> list[tuple[dt.datetime, Decimal]]:
+    """The stored readings (sorted ``(moment, celsius)`` pairs, one per moment) the engine needs to judge the moments ``low``…``high`` again: every run meeting
     them is cut by an in-range reading on each side (or by the ends of the record). ``inside``: the
     readings of ``low``…``high`` the caller already holds (the batch just stored and those found stored
     there), so only the edges around them are read back, never the batch itself."""
@@ -252,12 +252,12 @@ def _window(
             window = window.filter(at__gte=before)
         if after is not None:
             window = window.filter(at__lte=after)
-        return [domain.Reading(at, c) for at, c in window.order_by("at").values_list("at", "celsius")]
+        return list(window.order_by("at").values_list("at", "celsius"))
     left = Q(at__lt=low) if before is None else Q(at__gte=before, at__lt=low)
     right = Q(at__gt=high) if after is None else Q(at__gt=high, at__lte=after)
     edges = dict(qs.filter(left | right).values_list("at", "celsius"))
     merged = edges | inside
-    return [domain.Reading(at, merged[at]) for at in sorted(merged)]
+    return sorted(merged.items())
 
 
 def _evaluate(
@@ -270,15 +270,19 @@ def _evaluate(
 ) -> tuple[int, int, int]:
     rules = sensor.rules()
     readings = _window(sensor, rules, low, high, inside)
-    found = domain.excursions(readings, rules)
+    found = domain.excursions_sorted(readings, rules)
     if not found:
         return 0, 0, 0
-    first, last = readings[0].at, readings[-1].at
+    first, last = readings[0][0], readings[-1][0]
     known = list(
-        Excursion.objects.select_for_update().filter(sensor=sensor, start__lte=last).exclude(end__lt=first)
+        Excursion.objects.select_for_update(of=("self",))
+        .select_related("equipment__unit__place")
+        .filter(sensor=sensor, start__lte=last)
+        .exclude(end__lt=first)
     )
     updated = quarantined = 0
     fresh: list[domain.Excursion] = []
+    again: list[Excursion] = []
     for f in found:
         match = next(
             (e for e in known if e.kind == f.kind.value and f.overlaps(e.start, e.end)),
@@ -296,7 +300,9 @@ def _evaluate(
                 domain.ExcursionStatus.OPEN.value,
                 domain.ExcursionStatus.ACKNOWLEDGED.value,
             ):
-                quarantined += _quarantine(actor=actor, excursion=match)
+                again.append(match)
+    if again:
+        quarantined += sum(_quarantine_many(actor=actor, excursions=again).values())
     if fresh:
         quarantined += _open_many(actor=actor, sensor=sensor, found=fresh)
     return len(fresh), updated, quarantined
@@ -376,7 +382,8 @@ def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
     )
     if any(e.pk is None for e in rows):  # a database that does not return the ids of a bulk insert
         rows = list(Excursion.objects.filter(sensor=sensor, opened_at=now).order_by("id"))
-    held = {e.pk: (_quarantine(actor=actor, excursion=e) if e.holds_stock else 0) for e in rows}
+    quarantined = _quarantine_many(actor=actor, excursions=rows)
+    held = {e.pk: quarantined.get(e.pk, 0) for e in rows}
     audit_record_many(
         actor=actor,
         action="coldchain.excursion_open",
@@ -407,24 +414,73 @@ def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
 
 
 def _quarantine(*, actor, excursion: Excursion) -> int:
-    """Quarantine the unit's stock from the excursion's start (in the caller's transaction)."""
-    eq = excursion.equipment
-    ids = supply_services.codes_quarantine(
+    """Quarantine what was in the excursion's unit during it (in the caller's transaction)."""
+    return _quarantine_many(actor=actor, excursions=[excursion]).get(excursion.pk, 0)
+
+
+def _quarantine_many(*, actor, excursions: list[Excursion]) -> dict[int, int]:
+    """Quarantine, for the freeze and heat excursions of one unit together, every code that was in the unit
+    during each of them, wherever it is now (supply's place history of each code: still there, moved to
+    another unit, dispatched since, or carried in it as a vehicle); a code still in transit is held and
+    quarantined when its dispatch is received. One call to supply whatever the number of excursions; each
+    code is recorded against the earliest excursion it met. Returns the codes held per excursion id."""
+    holding = [e for e in excursions if e.holds_stock]
+    if not holding:
+        return {}
+    eq = holding[0].equipment
+    first = min(holding, key=lambda e: e.start)
+    exposed = supply_services.codes_quarantine_exposed(
         actor=actor,
         unit=eq.unit,
-        since=excursion.start,
-        reason=f"{excursion.get_kind_display()}超标",
-        reference=f"excursion:{excursion.pk}",
+        windows=[(e.start, e.end) for e in holding],
+        reason=f"{first.get_kind_display()}超标",
+        reference=f"excursion:{first.pk}" + ("…" if len(holding) > 1 else ""),
+    )
+    held: dict[int, int] = {}
+    rows: list[QuarantinedCode] = []
+    for e, x in zip(holding, exposed, strict=True):
+        ids = [*x.on_hand, *x.in_transit]
+        held[e.pk] = len(ids)
+        rows += [QuarantinedCode(excursion=e, code_id=i) for i in ids]
+    if not rows:
+        return held
+    QuarantinedCode.objects.bulk_create(rows, ignore_conflicts=True)
+    touched = [e for e in holding if held[e.pk]]
+    totals = dict(
+        QuarantinedCode.objects.filter(excursion__in=touched)
+        .values_list("excursion_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for e in touched:
+        Excursion.objects.filter(pk=e.pk).update(codes_quarantined=totals.get(e.pk, 0))
+        e.codes_quarantined = totals.get(e.pk, 0)
+    return held
+
+
+def transit_hold(*, actor, dispatch) -> list[int]:
+    """A dispatch was received: its codes an excursion held while they were in transit (and that nobody has
+    released since) are quarantined now where they arrived. Returns their ids."""
+    ids = list(
+        QuarantinedCode.objects.filter(
+            code__dispatch=dispatch,
+            outcome=QuarantinedCode.Outcome.HELD,
+            excursion__status__in=(
+                domain.ExcursionStatus.OPEN.value,
+                domain.ExcursionStatus.ACKNOWLEDGED.value,
+            ),
+        )
+        .values_list("code_id", flat=True)
+        .distinct()
     )
     if not ids:
-        return 0
-    QuarantinedCode.objects.bulk_create(
-        [QuarantinedCode(excursion=excursion, code_id=i) for i in ids], ignore_conflicts=True
+        return []
+    return supply_services.codes_quarantine_listed(
+        actor=actor,
+        code_ids=ids,
+        reason=_("运输或调出前所在设备温度超标"),
+        reference=f"dispatch:{dispatch.number}",
     )
-    total = QuarantinedCode.objects.filter(excursion=excursion).count()
-    Excursion.objects.filter(pk=excursion.pk).update(codes_quarantined=total)
-    excursion.codes_quarantined = total
-    return len(ids)
 
 
 def _alert_rows(*, eq: Equipment, kind: str, text: str, excursion=None, key: str = "", now=None) -> list:
@@ -700,6 +756,13 @@ def excursion_assess(
         )
         extra["released"] = n
     elif choice is Decision.DESTROY:
+        travelling = TraceCode.objects.filter(id__in=held, state=CodeState.IN_TRANSIT).count()
+        if travelling:
+            raise ValidationFailed(
+                _("本事件隔离的追溯码中有%(n)s个仍在途，须到货签收后再销毁") % {"n": travelling},
+                field="decision",
+                code=ColdchainErrorCode.CODES_IN_TRANSIT,
+            )
         witness = (witness or "").strip()
         if not witness:
             raise ValidationFailed(

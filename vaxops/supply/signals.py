@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # A dispatch was received at its destination. kwargs: ``dispatch`` (with ``arrival_celsius``, the temperature
 # on arrival, or ``None``), ``actor``. coldchain: an out-of-range arrival quarantines what arrived.
 dispatch_received = Signal()
+
+# A dispatch's page is being drawn. kwargs: ``dispatch``, ``user``. Each receiver returns an HTML section
+# (a ``SafeString``, already scoped to what the user may see) or ``None``; the page shows them in order.
+# coldchain: the transport temperatures of the unit that carried it.
+dispatch_shown = Signal()
