@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from vaxops.coldchain import services
-from vaxops.coldchain.models import Equipment, Excursion, Reading, Sensor, StaffAlert
+from vaxops.coldchain.models import Equipment, Excursion, QuarantinedCode, Reading, Sensor, StaffAlert
 from vaxops.core import clock
 from vaxops.core.actors import SystemActor
 from vaxops.supply.models import ColdChainUnit, PlaceKind, StockPlace
@@ -49,6 +49,7 @@ def _units(n: int) -> list[Sensor]:
 def _clear(sensors: list[Sensor]) -> None:
     with transaction.atomic():
         StaffAlert.objects.filter(excursion__sensor__in=sensors).delete()
+        QuarantinedCode.objects.filter(excursion__sensor__in=sensors).delete()
         Excursion.objects.filter(sensor__in=sensors).delete()
         Reading.objects.filter(sensor__in=sensors).delete()
     if connection.vendor == "postgresql":
@@ -165,7 +166,6 @@ def _ms(values: list[float]) -> dict:
 def _mqtt_stock(sensors: list[Sensor]) -> list[int]:
     """Five codes in stock in each bench unit (the freeze quarantines them); reset before each run."""
     from vaxops.catalog.models import Product
-    from vaxops.coldchain.models import QuarantinedCode
     from vaxops.supply.models import CodeState, Lot, TraceCode
 
     product = Product.objects.order_by("code").first()

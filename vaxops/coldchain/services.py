@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, DateTimeField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -122,9 +122,13 @@ def sensor_manual(*, equipment: Equipment) -> Sensor:
 
 
 def readings_ingest(
-    *, actor, items: Iterable[Item], source: str, result: IngestResult | None = None
+    *, actor, items: Iterable[Item], source: str, result: IngestResult | None = None, together: bool = False
 ) -> IngestResult:
-    """Store readings (any order, any sensors) and bring the excursions up to date; see the module."""
+    """Store readings (any order, any sensors) and bring the excursions up to date; see the module.
+
+    ``together``: the whole call is one transaction (the sensors locked in id order, one audit event per
+    sensor written in one INSERT at the end) instead of one per sensor — for many sensors with a reading
+    or two each, as the MQTT listener drains its messages."""
     result = result or IngestResult()
     by_sensor: dict[int, list[Item]] = {}
     sensors: dict[int, Sensor] = {}
@@ -132,6 +136,10 @@ def readings_ingest(
         result.read += 1
         by_sensor.setdefault(item.sensor.pk, []).append(item)
         sensors[item.sensor.pk] = item.sensor
+    if together:
+        if by_sensor:
+            _ingest_together(actor=actor, by_sensor=by_sensor, source=source, result=result)
+        return result
     for sensor_id in sorted(by_sensor):
         _ingest_sensor(
             actor=actor, sensor=sensors[sensor_id], items=by_sensor[sensor_id], source=source, result=result
@@ -141,12 +149,41 @@ def readings_ingest(
 
 @transaction.atomic
 def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, result: IngestResult) -> None:
+    """One sensor's batch in its own transaction, holding the sensor's lock."""
     sensor = Sensor.objects.select_for_update().select_related("equipment__unit").get(pk=sensor.pk)
     low = min(i.at for i in items)
     high = max(i.at for i in items)
     stored = dict(
         Reading.objects.filter(sensor=sensor, at__gte=low, at__lte=high).values_list("at", "celsius")
     )
+    new = _sort_out(items, stored, result)
+    if not new:
+        return
+    user = actor if getattr(actor, "pk", None) else None
+    rows = sorted(new.items())
+    readings_insert(sensor_id=sensor.pk, rows=rows, source=source, user_id=user.pk if user else None)
+    result.stored += len(rows)
+    inside = {at: c for at, c in stored.items() if at not in new} | new
+    opened, updated, quarantined = _evaluate(
+        actor=actor, sensor=sensor, low=min(new), high=max(new), inside=inside
+    )
+    result.excursions_opened += opened
+    result.excursions_updated += updated
+    result.codes_quarantined += quarantined
+    event = {
+        "equipment": sensor.equipment.code,
+        "source": source,
+        "stored": len(rows),
+        "first": min(new).isoformat(),
+        "last": max(new).isoformat(),
+        "excursions_opened": opened,
+    }
+    audit_record(actor=actor, action="coldchain.readings_ingest", obj=sensor, new=event)
+
+
+def _sort_out(items: list[Item], stored: dict[dt.datetime, Decimal], result: IngestResult) -> dict:
+    """The new moments of one sensor's items (in row order: the first of two at one moment counts); a moment
+    already stored (or given twice) with the same temperature is unchanged, with another one rejected."""
     new: dict[dt.datetime, Decimal] = {}
     for item in sorted(items, key=lambda i: i.row):
         seen = stored.get(item.at)
@@ -164,32 +201,129 @@ def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, res
                 _("%(at)s已有读数%(seen)s℃，与%(celsius)s℃不符（同一时刻只记一次）")
                 % {"at": local, "seen": seen, "celsius": item.celsius},
             )
-    if not new:
-        return
-    user = actor if getattr(actor, "pk", None) else None
-    rows = sorted(new.items())
-    readings_insert(sensor_id=sensor.pk, rows=rows, source=source, user_id=user.pk if user else None)
-    result.stored += len(rows)
-    inside = {at: c for at, c in stored.items() if at not in new} | new
-    opened, updated, quarantined = _evaluate(
-        actor=actor, sensor=sensor, low=min(new), high=max(new), inside=inside
-    )
-    result.excursions_opened += opened
-    result.excursions_updated += updated
-    result.codes_quarantined += quarantined
-    audit_record(
-        actor=actor,
-        action="coldchain.readings_ingest",
-        obj=sensor,
-        new={
-            "equipment": sensor.equipment.code,
-            "source": source,
-            "stored": len(rows),
-            "first": min(new).isoformat(),
-            "last": max(new).isoformat(),
-            "excursions_opened": opened,
-        },
-    )
+    return new
+
+
+def _ingest_together(*, actor, by_sensor: dict[int, list[Item]], source: str, result: IngestResult) -> None:
+    """Many sensors' few readings in one transaction and a fixed number of statements, whatever the number
+    of sensors: the sensors locked (id order), the stored moments read, the new rows inserted, the edges of
+    every sensor's window read (the last in-range reading before and the first after, then the readings
+    between them and the new ones), the known excursions read, the changed ones updated together, one audit
+    event per sensor in one INSERT. Only a sensor whose excursions open or hold stock costs more (as in the
+    one-sensor path). The same excursions as :func:`_ingest_sensor` would give."""
+    with transaction.atomic():
+        ids = sorted(by_sensor)
+        locked = {
+            sn.pk: sn
+            for sn in Sensor.objects.select_for_update(of=("self",))
+            .select_related("equipment__unit__place")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        span = {sid: (min(i.at for i in by_sensor[sid]), max(i.at for i in by_sensor[sid])) for sid in ids}
+        stored: dict[int, dict[dt.datetime, Decimal]] = {sid: {} for sid in ids}
+        q = Q()
+        for sid in ids:
+            q |= Q(sensor_id=sid, at__gte=span[sid][0], at__lte=span[sid][1])
+        for sid, at, c in Reading.objects.filter(q).values_list("sensor_id", "at", "celsius"):
+            stored[sid][at] = c
+        news = {sid: _sort_out(by_sensor[sid], stored[sid], result) for sid in ids}
+        news = {sid: n for sid, n in news.items() if n}
+        if not news:
+            return
+        user = actor if getattr(actor, "pk", None) else None
+        readings_insert_many(
+            rows=[(sid, at, c) for sid in sorted(news) for at, c in sorted(news[sid].items())],
+            source=source,
+            user_id=user.pk if user else None,
+        )
+        result.stored += sum(len(n) for n in news.values())
+        # The edges of each window: one statement for the in-range readings around the new ones ...
+        low = {sid: min(n) for sid, n in news.items()}
+        high = {sid: max(n) for sid, n in news.items()}
+        out = DateTimeField()
+        in_range = Reading.objects.filter(
+            sensor=OuterRef("pk"),
+            celsius__gte=OuterRef("equipment__low_c"),
+            celsius__lte=OuterRef("equipment__high_c"),
+        )
+        bounds = (
+            Sensor.objects.filter(pk__in=list(news))
+            .annotate(
+                low_at=Case(*[When(pk=sid, then=Value(at)) for sid, at in low.items()], output_field=out),
+                high_at=Case(*[When(pk=sid, then=Value(at)) for sid, at in high.items()], output_field=out),
+            )
+            .annotate(
+                before=Subquery(in_range.filter(at__lt=OuterRef("low_at")).order_by("-at").values("at")[:1]),
+                after=Subquery(in_range.filter(at__gt=OuterRef("high_at")).order_by("at").values("at")[:1]),
+            )
+            .values_list("pk", "before", "after")
+        )
+        # ... and one for the readings between those and the new ones.
+        q = Q()
+        for sid, before, after in bounds:
+            left = Q(sensor_id=sid, at__lt=low[sid])
+            if before is not None:
+                left &= Q(at__gte=before)
+            right = Q(sensor_id=sid, at__gt=high[sid])
+            if after is not None:
+                right &= Q(at__lte=after)
+            q |= left | right
+        edges: dict[int, dict[dt.datetime, Decimal]] = {sid: {} for sid in news}
+        for sid, at, c in Reading.objects.filter(q).values_list("sensor_id", "at", "celsius"):
+            edges[sid][at] = c
+        windows: dict[int, list[tuple[dt.datetime, Decimal]]] = {}
+        found: dict[int, tuple[domain.Excursion, ...]] = {}
+        for sid, new in news.items():
+            inside = {at: c for at, c in stored[sid].items() if at not in new} | new
+            windows[sid] = sorted((edges[sid] | inside).items())
+            got = domain.excursions_sorted(windows[sid], locked[sid].rules())
+            if got:
+                found[sid] = got
+        known: dict[int, list[Excursion]] = {sid: [] for sid in found}
+        if found:
+            q = Q()
+            for sid in found:
+                first, last = windows[sid][0][0], windows[sid][-1][0]
+                q |= Q(sensor_id=sid, start__lte=last) & (Q(end__isnull=True) | Q(end__gte=first))
+            for e in (
+                Excursion.objects.select_for_update(of=("self",))
+                .select_related("equipment__unit__place")
+                .filter(q)
+                .order_by("-start", "-id")  # the one-sensor path's order: a boundary match picks the same
+            ):
+                known[e.sensor_id].append(e)
+        changed: list[Excursion] = []
+        events = []
+        for sid in sorted(news):
+            opened = 0
+            if sid in found:
+                opened, updated, quarantined = _reconcile(
+                    actor=actor, sensor=locked[sid], found=found[sid], known=known[sid], changed=changed
+                )
+                result.excursions_opened += opened
+                result.excursions_updated += updated
+                result.codes_quarantined += quarantined
+            new = news[sid]
+            events.append(
+                (
+                    sid,
+                    None,
+                    {
+                        "equipment": locked[sid].equipment.code,
+                        "source": source,
+                        "stored": len(new),
+                        "first": min(new).isoformat(),
+                        "last": max(new).isoformat(),
+                        "excursions_opened": opened,
+                    },
+                )
+            )
+        if changed:
+            Excursion.objects.bulk_update(changed, list(_EXTENDED), batch_size=500)
+        audit_record_many(
+            actor=actor, action="coldchain.readings_ingest", object_type="coldchain.sensor", items=events
+        )
 
 
 _COLUMNS = ("sensor_id", "at", "celsius", "source", "recorded_by_id")
@@ -197,7 +331,13 @@ _COLUMNS = ("sensor_id", "at", "celsius", "source", "recorded_by_id")
 
 def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], source: str, user_id) -> None:
     """Insert new readings of one sensor (the caller holds the sensor's lock and has left out the moments
-    already stored): COPY on PostgreSQL, multi-row INSERTs elsewhere; the unique (sensor, at) still holds."""
+    already stored): see :func:`readings_insert_many`."""
+    readings_insert_many(rows=[(sensor_id, at, c) for at, c in rows], source=source, user_id=user_id)
+
+
+def readings_insert_many(*, rows: list[tuple[int, dt.datetime, Decimal]], source: str, user_id) -> None:
+    """Insert new readings ``(sensor id, moment, celsius)``: binary COPY on PostgreSQL, multi-row INSERTs
+    elsewhere; the unique (sensor, at) still holds."""
     table = Reading._meta.db_table
     columns = ", ".join(_COLUMNS)
     with connection.cursor() as c:
@@ -209,7 +349,7 @@ def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], 
             ):
                 copy.set_types(["int8", "timestamptz", "numeric", "varchar", "int8"])
                 write = copy.write_row
-                for at, celsius in rows:
+                for sensor_id, at, celsius in rows:
                     write((sensor_id, at, celsius, source, user_id))
             return
         ops = connection.ops
@@ -218,7 +358,7 @@ def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], 
         for i in range(0, len(rows), per):
             part = rows[i : i + per]
             params: list = []
-            for at, celsius in part:
+            for sensor_id, at, celsius in part:
                 params.extend(
                     (
                         sensor_id,
@@ -280,6 +420,20 @@ def _evaluate(
         .filter(sensor=sensor, start__lte=last)
         .exclude(end__lt=first)
     )
+    return _reconcile(actor=actor, sensor=sensor, found=found, known=known, changed=None)
+
+
+def _reconcile(
+    *,
+    actor,
+    sensor: Sensor,
+    found: tuple[domain.Excursion, ...],
+    known: list[Excursion],
+    changed: list[Excursion] | None,
+) -> tuple[int, int, int]:
+    """Bring the stored excursions of one sensor up to what the engine found: extend the known ones (saved
+    at once, or appended to ``changed`` for the caller to save together), open the new ones, quarantine for
+    those that hold stock. Returns (opened, updated, codes quarantined)."""
     updated = quarantined = 0
     fresh: list[domain.Excursion] = []
     again: list[Excursion] = []
@@ -293,9 +447,10 @@ def _evaluate(
                 continue  # the engine gives one run per stretch; kept for safety against a double
             fresh.append(f)
             continue
-        changed = _extend(match, f)
-        if changed:
+        if _extend(match, f, save=changed is None):
             updated += 1
+            if changed is not None:
+                changed.append(match)
             if match.holds_stock and match.status in (
                 domain.ExcursionStatus.OPEN.value,
                 domain.ExcursionStatus.ACKNOWLEDGED.value,
@@ -318,7 +473,10 @@ def _fields(f: domain.Excursion) -> dict:
     }
 
 
-def _extend(e: Excursion, f: domain.Excursion) -> bool:
+_EXTENDED = ("start", "last_seen", "end", "extreme", "duration_seconds")
+
+
+def _extend(e: Excursion, f: domain.Excursion, *, save: bool = True) -> bool:
     """Bring a stored excursion up to what the readings now say (an earlier start from a late reading, a
     longer span, its end); the extreme only ever grows more extreme."""
     values = _fields(f)
@@ -338,7 +496,8 @@ def _extend(e: Excursion, f: domain.Excursion) -> bool:
         values["duration_seconds"] = int((values["last_seen"] - values["start"]).total_seconds())
     if all(getattr(e, k) == v for k, v in values.items()):
         return False
-    Excursion.objects.filter(pk=e.pk).update(**values)
+    if save:
+        Excursion.objects.filter(pk=e.pk).update(**values)
     for k, v in values.items():
         setattr(e, k, v)
     return True
