@@ -28,7 +28,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "Excursion",
@@ -242,7 +242,7 @@ def _scan(
     }
     found: list[Excursion] = []
     # kind -> [first moment, last moment, extreme, readings]
-    runs: dict[ExcursionKind, list] = {}
+    runs: dict[ExcursionKind, list[Any]] = {}
 
     def close(kind: ExcursionKind, end: dt.datetime | None) -> None:
         first, last, extreme, n = runs.pop(kind)
