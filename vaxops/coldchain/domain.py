@@ -177,9 +177,14 @@ class Excursion:
         return self.end is None
 
     def overlaps(self, start: dt.datetime, end: dt.datetime | None) -> bool:
-        """Whether this excursion's span [start, end or forever] meets [``start``, ``end`` or forever]."""
+        """Whether this excursion's span [start, end or forever) shares time with [``start``, ``end`` or forever).
+
+        The end is the first reading that no longer meets the condition, so it is not part of the run: two runs
+        that only touch there are two excursions (a silent sensor's gaps on either side of one reading, a
+        warning ending where a stored one of the same kind began), never one stretched over both.
+        """
         mine_end = self.end
-        return (end is None or self.start <= end) and (mine_end is None or start <= mine_end)
+        return (end is None or self.start < end) and (mine_end is None or start < mine_end)
 
 
 def parse_celsius(raw: object) -> Decimal:
