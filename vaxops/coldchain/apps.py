@@ -9,12 +9,14 @@ class ColdchainConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from vaxops.supply.signals import dispatch_received
+        from vaxops.supply.signals import dispatch_received, dispatch_shown
 
         from .receivers import dispatch_received as on_dispatch_received
+        from .receivers import dispatch_shown as on_dispatch_shown
 
         post_migrate.connect(_after_migrate, sender=self)
         dispatch_received.connect(on_dispatch_received, dispatch_uid="coldchain.dispatch_received")
+        dispatch_shown.connect(on_dispatch_shown, dispatch_uid="coldchain.dispatch_shown")
 
 
 def _after_migrate(sender, **kwargs) -> None:

@@ -28,7 +28,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "Excursion",
@@ -39,6 +39,7 @@ __all__ = [
     "Reading",
     "Rules",
     "excursions",
+    "excursions_sorted",
     "manual_log_missing",
     "parse_celsius",
     "window_breaks",
@@ -176,9 +177,14 @@ class Excursion:
         return self.end is None
 
     def overlaps(self, start: dt.datetime, end: dt.datetime | None) -> bool:
-        """Whether this excursion's span [start, end or forever] meets [``start``, ``end`` or forever]."""
+        """Whether this excursion's span [start, end or forever) shares time with [``start``, ``end`` or forever).
+
+        The end is the first reading that no longer meets the condition, so it is not part of the run: two runs
+        that only touch there are two excursions (a silent sensor's gaps on either side of one reading, a
+        warning ending where a stored one of the same kind began), never one stretched over both.
+        """
         mine_end = self.end
-        return (end is None or self.start <= end) and (mine_end is None or start <= mine_end)
+        return (end is None or self.start < end) and (mine_end is None or start < mine_end)
 
 
 def parse_celsius(raw: object) -> Decimal:
@@ -199,7 +205,7 @@ def parse_celsius(raw: object) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _normalise(readings: Iterable[Reading], rules: Rules) -> list[Reading]:
+def _normalise(readings: Iterable[Reading], rules: Rules) -> list[tuple[dt.datetime, Decimal]]:
     """Sorted by time, one reading per moment (the more alarming one), whatever the input order."""
     by_moment: dict[dt.datetime, Decimal] = {}
     for r in readings:
@@ -209,7 +215,7 @@ def _normalise(readings: Iterable[Reading], rules: Rules) -> list[Reading]:
             continue
         low, high = min(seen, r.celsius), max(seen, r.celsius)
         by_moment[r.at] = low if rules.freezing(low) else high
-    return [Reading(at, c) for at, c in sorted(by_moment.items())]
+    return sorted(by_moment.items())
 
 
 def _distance_outside(c: Decimal, rules: Rules) -> Decimal:
@@ -220,64 +226,77 @@ def _distance_outside(c: Decimal, rules: Rules) -> Decimal:
     return Decimal(0)
 
 
-def _runs(
-    readings: Sequence[Reading], kind: ExcursionKind, rules: Rules, minimum: dt.timedelta
+_KIND_ORDER: Final[dict[ExcursionKind, int]] = {k: i for i, k in enumerate(ExcursionKind)}
+
+
+def _scan(
+    ordered: Sequence[tuple[dt.datetime, Decimal]], rules: Rules, now: dt.datetime | None
 ) -> list[Excursion]:
-    if kind is ExcursionKind.FREEZE:
-
-        def meets(c: Decimal) -> bool:
-            return rules.freezing(c)
-
-    elif kind is ExcursionKind.HEAT:
-
-        def meets(c: Decimal) -> bool:
-            return rules.hot(c)
-
-    else:
-
-        def meets(c: Decimal) -> bool:
-            return not rules.in_range(c)
-
+    """One pass over sorted readings (unique moments) finding the freeze, heat and warning runs and the
+    silences together. A run is the consecutive readings meeting its condition; a reading that does not
+    meet it, or a gap longer than the silent time before a reading, ends it at that reading; a run is an
+    excursion when its first and last readings are at least the kind's minimum apart. Most readings are in
+    range and close nothing, so they cost two comparisons."""
     gap = dt.timedelta(minutes=rules.silent_minutes)
+    low, high = rules.low_c, rules.high_c
+    freeze_c, heat_c = rules.freeze_at_or_below_c, rules.heat_above_c
+    minimum = {
+        ExcursionKind.FREEZE: dt.timedelta(minutes=rules.freeze_minutes),
+        ExcursionKind.HEAT: dt.timedelta(minutes=rules.heat_minutes),
+        ExcursionKind.WARNING: dt.timedelta(0),
+    }
     found: list[Excursion] = []
-    run: list[Reading] = []
+    # kind -> [first moment, last moment, extreme, readings]
+    runs: dict[ExcursionKind, list[Any]] = {}
 
-    def close(end: dt.datetime | None) -> None:
-        if not run:
-            return
-        first, last = run[0], run[-1]
-        if last.at - first.at >= minimum:
-            temps = [r.celsius for r in run]
-            if kind is ExcursionKind.FREEZE:
-                extreme = min(temps)
-            elif kind is ExcursionKind.HEAT:
-                extreme = max(temps)
-            else:
-                extreme = max(temps, key=lambda c: (_distance_outside(c, rules), c))
-            found.append(Excursion(kind, first.at, last.at, end, extreme, len(run)))
-        run.clear()
+    def close(kind: ExcursionKind, end: dt.datetime | None) -> None:
+        first, last, extreme, n = runs.pop(kind)
+        if last - first >= minimum[kind]:
+            found.append(Excursion(kind, first, last, end, extreme, n))
 
-    for r in readings:
-        if run and r.at - run[-1].at > gap:
-            # The sensor was silent: nobody knows the temperature in between, so the run is broken there.
-            close(r.at)
-        if meets(r.celsius):
-            run.append(r)
+    def close_all(end: dt.datetime | None) -> None:
+        for kind in list(runs):
+            close(kind, end)
+
+    prev: dt.datetime | None = None
+    for at, c in ordered:
+        if prev is not None and at - prev > gap:
+            # The sensor was silent: nobody knows the temperature in between, so every run is broken there.
+            found.append(Excursion(ExcursionKind.SILENT, prev, prev, at, None, 0))
+            if runs:
+                close_all(at)
+        prev = at
+        if low <= c <= high:
+            if runs:
+                close_all(at)
+            continue
+        run = runs.get(ExcursionKind.WARNING)
+        if run is None:
+            runs[ExcursionKind.WARNING] = [at, at, c, 1]
         else:
-            close(r.at)
-    close(None)
-    return found
-
-
-def _silences(readings: Sequence[Reading], rules: Rules, now: dt.datetime | None) -> list[Excursion]:
-    gap = dt.timedelta(minutes=rules.silent_minutes)
-    found = [
-        Excursion(ExcursionKind.SILENT, a.at, a.at, b.at, None, 0)
-        for a, b in zip(readings, readings[1:], strict=False)
-        if b.at - a.at > gap
-    ]
-    if now is not None and readings and now - readings[-1].at > gap:
-        found.append(Excursion(ExcursionKind.SILENT, readings[-1].at, readings[-1].at, None, None, 0))
+            run[1] = at
+            run[3] += 1
+            if (_distance_outside(c, rules), c) > (_distance_outside(run[2], rules), run[2]):
+                run[2] = c
+        for kind, meets, lower in (
+            (ExcursionKind.FREEZE, c <= freeze_c, True),
+            (ExcursionKind.HEAT, c > heat_c, False),
+        ):
+            run = runs.get(kind)
+            if meets:
+                if run is None:
+                    runs[kind] = [at, at, c, 1]
+                else:
+                    run[1] = at
+                    run[3] += 1
+                    if (c < run[2]) if lower else (c > run[2]):
+                        run[2] = c
+            elif run is not None:
+                close(kind, at)
+    close_all(None)
+    if now is not None and prev is not None and now - prev > gap:
+        found.append(Excursion(ExcursionKind.SILENT, prev, prev, None, None, 0))
+    found.sort(key=lambda e: (e.start, _KIND_ORDER[e.kind]))
     return found
 
 
@@ -292,15 +311,15 @@ def excursions(
     rules = rules or Rules()
     if now is not None and (now.tzinfo is None or now.utcoffset() is None):
         raise ValueError("now须带时区")
-    ordered = _normalise(readings, rules)
-    found = [
-        *_runs(ordered, ExcursionKind.FREEZE, rules, dt.timedelta(minutes=rules.freeze_minutes)),
-        *_runs(ordered, ExcursionKind.HEAT, rules, dt.timedelta(minutes=rules.heat_minutes)),
-        *_runs(ordered, ExcursionKind.WARNING, rules, dt.timedelta(0)),
-        *_silences(ordered, rules, now),
-    ]
-    order = list(ExcursionKind)
-    return tuple(sorted(found, key=lambda e: (e.start, order.index(e.kind))))
+    return tuple(_scan(_normalise(readings, rules), rules, now))
+
+
+def excursions_sorted(
+    readings: Sequence[tuple[dt.datetime, Decimal]], rules: Rules | None = None
+) -> tuple[Excursion, ...]:
+    """:func:`excursions` of readings already sorted by time with one per moment, as ``(aware moment,
+    Decimal)`` pairs (the services' window, read from the database): no copy, no re-sorting."""
+    return tuple(_scan(readings, rules or Rules(), None))
 
 
 def window_breaks(celsius: Decimal, rules: Rules) -> bool:

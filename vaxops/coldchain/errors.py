@@ -12,3 +12,4 @@ class ColdchainErrorCode(StrEnum):
     DECISION_INVALID = "decision_invalid"
     WITNESS_REQUIRED = "witness_required"
     MANUAL_TOO_SOON = "manual_too_soon"
+    CODES_IN_TRANSIT = "codes_in_transit"

@@ -172,36 +172,51 @@ def file_readings(*, actor, table: Table, equipment: Equipment, batch: int = 50_
 
 def mqtt_reading(*, actor, topic: str, payload: bytes) -> services.IngestResult:
     """One MQTT message on ``vaxops/coldchain/<unit code>/temperature`` with ``{"at", "celsius"}``."""
+    return mqtt_readings(actor=actor, messages=[(topic, payload)])
+
+
+def mqtt_readings(
+    *, actor, messages: list[tuple[str, bytes]], sensors: dict[str, object] | None = None
+) -> services.IngestResult:
+    """MQTT messages (topic, payload) as they were drained from the broker, checked one by one (a bad one
+    is a row error, counted by its place in the list) and ingested in one transaction. ``sensors``: the
+    listener's cache of unit code → sensor (``None`` for an unknown code), kept between calls."""
     import json
 
     result = services.IngestResult()
-    parts = topic.split("/")
-    if len(parts) != 4 or parts[0] != "vaxops" or parts[1] != "coldchain" or parts[3] != "temperature":
-        result.read += 1
-        result.reject(1, f"主题“{topic[:80]}”不是 vaxops/coldchain/<设备编码>/temperature")
-        return result
-    eq = selectors.equipment_by_code(code=parts[2])
-    try:
-        body = json.loads(payload)
-        if not isinstance(body, dict):
-            raise ValueError
-    except ValueError:
-        result.read += 1
-        result.reject(1, '消息内容须为 JSON 对象 {"at", "celsius"}')
-        return result
-    if eq is None:
-        result.read += 1
-        result.reject(1, f"设备编码“{parts[2][:40]}”不存在")
-        return result
-    checked, why = check_reading(
-        1,
-        body.get("at"),
-        body.get("celsius"),
-        sensor=services.sensor_default(equipment=eq),
-        naive_is_local=False,
-    )
-    if checked is None:
-        result.read += 1
-        result.reject(1, why or "")
-        return result
-    return services.readings_ingest(actor=actor, items=[checked], source="mqtt", result=result)
+    cache: dict[str, object] = {} if sensors is None else sensors
+    good: list[services.Item] = []
+    for row, (topic, payload) in enumerate(messages, start=1):
+        parts = topic.split("/")
+        if len(parts) != 4 or parts[0] != "vaxops" or parts[1] != "coldchain" or parts[3] != "temperature":
+            result.read += 1
+            result.reject(row, f"主题“{topic[:80]}”不是 vaxops/coldchain/<设备编码>/temperature")
+            continue
+        try:
+            body = json.loads(payload)
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            result.read += 1
+            result.reject(row, '消息内容须为 JSON 对象 {"at", "celsius"}')
+            continue
+        code = parts[2]
+        if code not in cache:
+            eq = selectors.equipment_by_code(code=code)
+            cache[code] = services.sensor_default(equipment=eq) if eq is not None else None
+        sensor = cache[code]
+        if sensor is None:
+            result.read += 1
+            result.reject(row, f"设备编码“{code[:40]}”不存在")
+            continue
+        checked, why = check_reading(
+            row, body.get("at"), body.get("celsius"), sensor=sensor, naive_is_local=False
+        )
+        if checked is None:
+            result.read += 1
+            result.reject(row, why or "")
+            continue
+        good.append(checked)
+    if good:
+        services.readings_ingest(actor=actor, items=good, source="mqtt", result=result, together=True)
+    return result

@@ -206,3 +206,47 @@ def excursion_counts(scope, day: dt.date | None = None) -> dict:
         "opened_today": opened_today,
         "quarantined_doses": quarantined,
     }
+
+
+# ------------------------------------------------------------------------------------ transport
+
+
+def dispatch_transport(*, dispatch) -> dict | None:
+    """The transport temperatures of a dispatch: the readings of the unit that carried it (its ``vehicle``)
+    from dispatch to receipt (to now while in transit), their lowest and highest, the unit's excursions in
+    that time and how many of the dispatch's codes they hold. ``None`` when no carrier was named or the
+    carrier has no cold-chain record."""
+    if not dispatch.vehicle_id:
+        return None
+    eq = Equipment.objects.select_related("unit__place").filter(unit_id=dispatch.vehicle_id).first()
+    if eq is None:
+        return None
+    since = dispatch.dispatched_at
+    until = dispatch.received_at or clock.now()
+    readings = list(
+        Reading.objects.filter(sensor__equipment=eq, at__gte=since, at__lte=until)
+        .order_by("at")
+        .values_list("at", "celsius")
+    )
+    excursions = list(
+        Excursion.objects.filter(equipment=eq, start__lte=until)
+        .filter(Q(end__isnull=True) | Q(end__gte=since))
+        .order_by("start")
+    )
+    held = QuarantinedCode.objects.filter(
+        code__dispatch_rows__dispatch=dispatch, outcome=QuarantinedCode.Outcome.HELD
+    ).count()
+    temps = [c for _at, c in readings]
+    return {
+        "equipment": eq,
+        "since": since,
+        "until": until,
+        "in_transit": dispatch.received_at is None,
+        "readings": readings,
+        "count": len(readings),
+        "lowest": min(temps) if temps else None,
+        "highest": max(temps) if temps else None,
+        "out_of_range": sum(1 for c in temps if not eq.low_c <= c <= eq.high_c),
+        "excursions": excursions,
+        "held": held,
+    }

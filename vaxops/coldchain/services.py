@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Count, DateTimeField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +30,7 @@ from vaxops.core.errors import CoreErrorCode, PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.sites.models import StaffMember
 from vaxops.supply import services as supply_services
-from vaxops.supply.models import TraceCode
+from vaxops.supply.models import CodeState, TraceCode
 
 from . import domain
 from .errors import ColdchainErrorCode
@@ -122,9 +122,13 @@ def sensor_manual(*, equipment: Equipment) -> Sensor:
 
 
 def readings_ingest(
-    *, actor, items: Iterable[Item], source: str, result: IngestResult | None = None
+    *, actor, items: Iterable[Item], source: str, result: IngestResult | None = None, together: bool = False
 ) -> IngestResult:
-    """Store readings (any order, any sensors) and bring the excursions up to date; see the module."""
+    """Store readings (any order, any sensors) and bring the excursions up to date; see the module.
+
+    ``together``: the whole call is one transaction (the sensors locked in id order, one audit event per
+    sensor written in one INSERT at the end) instead of one per sensor — for many sensors with a reading
+    or two each, as the MQTT listener drains its messages."""
     result = result or IngestResult()
     by_sensor: dict[int, list[Item]] = {}
     sensors: dict[int, Sensor] = {}
@@ -132,6 +136,10 @@ def readings_ingest(
         result.read += 1
         by_sensor.setdefault(item.sensor.pk, []).append(item)
         sensors[item.sensor.pk] = item.sensor
+    if together:
+        if by_sensor:
+            _ingest_together(actor=actor, by_sensor=by_sensor, source=source, result=result)
+        return result
     for sensor_id in sorted(by_sensor):
         _ingest_sensor(
             actor=actor, sensor=sensors[sensor_id], items=by_sensor[sensor_id], source=source, result=result
@@ -141,12 +149,41 @@ def readings_ingest(
 
 @transaction.atomic
 def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, result: IngestResult) -> None:
+    """One sensor's batch in its own transaction, holding the sensor's lock."""
     sensor = Sensor.objects.select_for_update().select_related("equipment__unit").get(pk=sensor.pk)
     low = min(i.at for i in items)
     high = max(i.at for i in items)
     stored = dict(
         Reading.objects.filter(sensor=sensor, at__gte=low, at__lte=high).values_list("at", "celsius")
     )
+    new = _sort_out(items, stored, result)
+    if not new:
+        return
+    user = actor if getattr(actor, "pk", None) else None
+    rows = sorted(new.items())
+    readings_insert(sensor_id=sensor.pk, rows=rows, source=source, user_id=user.pk if user else None)
+    result.stored += len(rows)
+    inside = {at: c for at, c in stored.items() if at not in new} | new
+    opened, updated, quarantined = _evaluate(
+        actor=actor, sensor=sensor, low=min(new), high=max(new), inside=inside
+    )
+    result.excursions_opened += opened
+    result.excursions_updated += updated
+    result.codes_quarantined += quarantined
+    event = {
+        "equipment": sensor.equipment.code,
+        "source": source,
+        "stored": len(rows),
+        "first": min(new).isoformat(),
+        "last": max(new).isoformat(),
+        "excursions_opened": opened,
+    }
+    audit_record(actor=actor, action="coldchain.readings_ingest", obj=sensor, new=event)
+
+
+def _sort_out(items: list[Item], stored: dict[dt.datetime, Decimal], result: IngestResult) -> dict:
+    """The new moments of one sensor's items (in row order: the first of two at one moment counts); a moment
+    already stored (or given twice) with the same temperature is unchanged, with another one rejected."""
     new: dict[dt.datetime, Decimal] = {}
     for item in sorted(items, key=lambda i: i.row):
         seen = stored.get(item.at)
@@ -164,32 +201,129 @@ def _ingest_sensor(*, actor, sensor: Sensor, items: list[Item], source: str, res
                 _("%(at)s已有读数%(seen)s℃，与%(celsius)s℃不符（同一时刻只记一次）")
                 % {"at": local, "seen": seen, "celsius": item.celsius},
             )
-    if not new:
-        return
-    user = actor if getattr(actor, "pk", None) else None
-    rows = sorted(new.items())
-    readings_insert(sensor_id=sensor.pk, rows=rows, source=source, user_id=user.pk if user else None)
-    result.stored += len(rows)
-    inside = {at: c for at, c in stored.items() if at not in new} | new
-    opened, updated, quarantined = _evaluate(
-        actor=actor, sensor=sensor, low=min(new), high=max(new), inside=inside
-    )
-    result.excursions_opened += opened
-    result.excursions_updated += updated
-    result.codes_quarantined += quarantined
-    audit_record(
-        actor=actor,
-        action="coldchain.readings_ingest",
-        obj=sensor,
-        new={
-            "equipment": sensor.equipment.code,
-            "source": source,
-            "stored": len(rows),
-            "first": min(new).isoformat(),
-            "last": max(new).isoformat(),
-            "excursions_opened": opened,
-        },
-    )
+    return new
+
+
+def _ingest_together(*, actor, by_sensor: dict[int, list[Item]], source: str, result: IngestResult) -> None:
+    """Many sensors' few readings in one transaction and a fixed number of statements, whatever the number
+    of sensors: the sensors locked (id order), the stored moments read, the new rows inserted, the edges of
+    every sensor's window read (the last in-range reading before and the first after, then the readings
+    between them and the new ones), the known excursions read, the changed ones updated together, one audit
+    event per sensor in one INSERT. Only a sensor whose excursions open or hold stock costs more (as in the
+    one-sensor path). The same excursions as :func:`_ingest_sensor` would give."""
+    with transaction.atomic():
+        ids = sorted(by_sensor)
+        locked = {
+            sn.pk: sn
+            for sn in Sensor.objects.select_for_update(of=("self",))
+            .select_related("equipment__unit__place")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        span = {sid: (min(i.at for i in by_sensor[sid]), max(i.at for i in by_sensor[sid])) for sid in ids}
+        stored: dict[int, dict[dt.datetime, Decimal]] = {sid: {} for sid in ids}
+        q = Q()
+        for sid in ids:
+            q |= Q(sensor_id=sid, at__gte=span[sid][0], at__lte=span[sid][1])
+        for sid, at, c in Reading.objects.filter(q).values_list("sensor_id", "at", "celsius"):
+            stored[sid][at] = c
+        news = {sid: _sort_out(by_sensor[sid], stored[sid], result) for sid in ids}
+        news = {sid: n for sid, n in news.items() if n}
+        if not news:
+            return
+        user = actor if getattr(actor, "pk", None) else None
+        readings_insert_many(
+            rows=[(sid, at, c) for sid in sorted(news) for at, c in sorted(news[sid].items())],
+            source=source,
+            user_id=user.pk if user else None,
+        )
+        result.stored += sum(len(n) for n in news.values())
+        # The edges of each window: one statement for the in-range readings around the new ones ...
+        low = {sid: min(n) for sid, n in news.items()}
+        high = {sid: max(n) for sid, n in news.items()}
+        out = DateTimeField()
+        in_range = Reading.objects.filter(
+            sensor=OuterRef("pk"),
+            celsius__gte=OuterRef("equipment__low_c"),
+            celsius__lte=OuterRef("equipment__high_c"),
+        )
+        bounds = (
+            Sensor.objects.filter(pk__in=list(news))
+            .annotate(
+                low_at=Case(*[When(pk=sid, then=Value(at)) for sid, at in low.items()], output_field=out),
+                high_at=Case(*[When(pk=sid, then=Value(at)) for sid, at in high.items()], output_field=out),
+            )
+            .annotate(
+                before=Subquery(in_range.filter(at__lt=OuterRef("low_at")).order_by("-at").values("at")[:1]),
+                after=Subquery(in_range.filter(at__gt=OuterRef("high_at")).order_by("at").values("at")[:1]),
+            )
+            .values_list("pk", "before", "after")
+        )
+        # ... and one for the readings between those and the new ones.
+        q = Q()
+        for sid, before, after in bounds:
+            left = Q(sensor_id=sid, at__lt=low[sid])
+            if before is not None:
+                left &= Q(at__gte=before)
+            right = Q(sensor_id=sid, at__gt=high[sid])
+            if after is not None:
+                right &= Q(at__lte=after)
+            q |= left | right
+        edges: dict[int, dict[dt.datetime, Decimal]] = {sid: {} for sid in news}
+        for sid, at, c in Reading.objects.filter(q).values_list("sensor_id", "at", "celsius"):
+            edges[sid][at] = c
+        windows: dict[int, list[tuple[dt.datetime, Decimal]]] = {}
+        found: dict[int, tuple[domain.Excursion, ...]] = {}
+        for sid, new in news.items():
+            inside = {at: c for at, c in stored[sid].items() if at not in new} | new
+            windows[sid] = sorted((edges[sid] | inside).items())
+            got = domain.excursions_sorted(windows[sid], locked[sid].rules())
+            if got:
+                found[sid] = got
+        known: dict[int, list[Excursion]] = {sid: [] for sid in found}
+        if found:
+            q = Q()
+            for sid in found:
+                first, last = windows[sid][0][0], windows[sid][-1][0]
+                q |= Q(sensor_id=sid, start__lte=last) & (Q(end__isnull=True) | Q(end__gte=first))
+            for e in (
+                Excursion.objects.select_for_update(of=("self",))
+                .select_related("equipment__unit__place")
+                .filter(q)
+                .order_by("-start", "-id")  # the one-sensor path's order: a boundary match picks the same
+            ):
+                known[e.sensor_id].append(e)
+        changed: list[Excursion] = []
+        events = []
+        for sid in sorted(news):
+            opened = 0
+            if sid in found:
+                opened, updated, quarantined = _reconcile(
+                    actor=actor, sensor=locked[sid], found=found[sid], known=known[sid], changed=changed
+                )
+                result.excursions_opened += opened
+                result.excursions_updated += updated
+                result.codes_quarantined += quarantined
+            new = news[sid]
+            events.append(
+                (
+                    sid,
+                    None,
+                    {
+                        "equipment": locked[sid].equipment.code,
+                        "source": source,
+                        "stored": len(new),
+                        "first": min(new).isoformat(),
+                        "last": max(new).isoformat(),
+                        "excursions_opened": opened,
+                    },
+                )
+            )
+        if changed:
+            Excursion.objects.bulk_update(changed, list(_EXTENDED), batch_size=500)
+        audit_record_many(
+            actor=actor, action="coldchain.readings_ingest", object_type="coldchain.sensor", items=events
+        )
 
 
 _COLUMNS = ("sensor_id", "at", "celsius", "source", "recorded_by_id")
@@ -197,20 +331,26 @@ _COLUMNS = ("sensor_id", "at", "celsius", "source", "recorded_by_id")
 
 def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], source: str, user_id) -> None:
     """Insert new readings of one sensor (the caller holds the sensor's lock and has left out the moments
-    already stored): COPY on PostgreSQL, multi-row INSERTs elsewhere; the unique (sensor, at) still holds."""
+    already stored): see :func:`readings_insert_many`."""
+    readings_insert_many(rows=[(sensor_id, at, c) for at, c in rows], source=source, user_id=user_id)
+
+
+def readings_insert_many(*, rows: list[tuple[int, dt.datetime, Decimal]], source: str, user_id) -> None:
+    """Insert new readings ``(sensor id, moment, celsius)``: binary COPY on PostgreSQL, multi-row INSERTs
+    elsewhere; the unique (sensor, at) still holds."""
     table = Reading._meta.db_table
     columns = ", ".join(_COLUMNS)
-    who = "\\N" if user_id is None else str(user_id)
     with connection.cursor() as c:
         if connection.vendor == "postgresql":
-            text = "".join(
-                f"{sensor_id}\t{at.isoformat()}\t{celsius}\t{source}\t{who}\n" for at, celsius in rows
-            )
+            # Binary COPY: psycopg's C dumpers turn the datetimes and decimals into wire format, no text.
             with (
                 connection.wrap_database_errors,
-                c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                c.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
             ):
-                copy.write(text)
+                copy.set_types(["int8", "timestamptz", "numeric", "varchar", "int8"])
+                write = copy.write_row
+                for sensor_id, at, celsius in rows:
+                    write((sensor_id, at, celsius, source, user_id))
             return
         ops = connection.ops
         per = 150  # 5 columns: well under SQLite's parameter limit
@@ -218,7 +358,7 @@ def readings_insert(*, sensor_id: int, rows: list[tuple[dt.datetime, Decimal]], 
         for i in range(0, len(rows), per):
             part = rows[i : i + per]
             params: list = []
-            for at, celsius in part:
+            for sensor_id, at, celsius in part:
                 params.extend(
                     (
                         sensor_id,
@@ -237,8 +377,8 @@ def _window(
     low: dt.datetime,
     high: dt.datetime,
     inside: dict[dt.datetime, Decimal] | None = None,
-) -> list[domain.Reading]:
-    """The stored readings the engine needs to judge the moments ``low``…``high`` again: every run meeting
+) -> list[tuple[dt.datetime, Decimal]]:
+    """The stored readings (sorted ``(moment, celsius)`` pairs, one per moment) the engine needs to judge the moments ``low``…``high`` again: every run meeting
     them is cut by an in-range reading on each side (or by the ends of the record). ``inside``: the
     readings of ``low``…``high`` the caller already holds (the batch just stored and those found stored
     there), so only the edges around them are read back, never the batch itself."""
@@ -252,12 +392,12 @@ def _window(
             window = window.filter(at__gte=before)
         if after is not None:
             window = window.filter(at__lte=after)
-        return [domain.Reading(at, c) for at, c in window.order_by("at").values_list("at", "celsius")]
+        return list(window.order_by("at").values_list("at", "celsius"))
     left = Q(at__lt=low) if before is None else Q(at__gte=before, at__lt=low)
     right = Q(at__gt=high) if after is None else Q(at__gt=high, at__lte=after)
     edges = dict(qs.filter(left | right).values_list("at", "celsius"))
     merged = edges | inside
-    return [domain.Reading(at, merged[at]) for at in sorted(merged)]
+    return sorted(merged.items())
 
 
 def _evaluate(
@@ -270,15 +410,34 @@ def _evaluate(
 ) -> tuple[int, int, int]:
     rules = sensor.rules()
     readings = _window(sensor, rules, low, high, inside)
-    found = domain.excursions(readings, rules)
+    found = domain.excursions_sorted(readings, rules)
     if not found:
         return 0, 0, 0
-    first, last = readings[0].at, readings[-1].at
+    first, last = readings[0][0], readings[-1][0]
     known = list(
-        Excursion.objects.select_for_update().filter(sensor=sensor, start__lte=last).exclude(end__lt=first)
+        Excursion.objects.select_for_update(of=("self",))
+        .select_related("equipment__unit__place")
+        .filter(sensor=sensor, start__lte=last)
+        .exclude(end__lt=first)
+        .order_by("-start", "-id")  # a found run touching two stored ones extends the later, on every database
     )
+    return _reconcile(actor=actor, sensor=sensor, found=found, known=known, changed=None)
+
+
+def _reconcile(
+    *,
+    actor,
+    sensor: Sensor,
+    found: tuple[domain.Excursion, ...],
+    known: list[Excursion],
+    changed: list[Excursion] | None,
+) -> tuple[int, int, int]:
+    """Bring the stored excursions of one sensor up to what the engine found: extend the known ones (saved
+    at once, or appended to ``changed`` for the caller to save together), open the new ones, quarantine for
+    those that hold stock. Returns (opened, updated, codes quarantined)."""
     updated = quarantined = 0
     fresh: list[domain.Excursion] = []
+    again: list[Excursion] = []
     for f in found:
         match = next(
             (e for e in known if e.kind == f.kind.value and f.overlaps(e.start, e.end)),
@@ -289,14 +448,17 @@ def _evaluate(
                 continue  # the engine gives one run per stretch; kept for safety against a double
             fresh.append(f)
             continue
-        changed = _extend(match, f)
-        if changed:
+        if _extend(match, f, save=changed is None):
             updated += 1
+            if changed is not None:
+                changed.append(match)
             if match.holds_stock and match.status in (
                 domain.ExcursionStatus.OPEN.value,
                 domain.ExcursionStatus.ACKNOWLEDGED.value,
             ):
-                quarantined += _quarantine(actor=actor, excursion=match)
+                again.append(match)
+    if again:
+        quarantined += sum(_quarantine_many(actor=actor, excursions=again).values())
     if fresh:
         quarantined += _open_many(actor=actor, sensor=sensor, found=fresh)
     return len(fresh), updated, quarantined
@@ -312,7 +474,10 @@ def _fields(f: domain.Excursion) -> dict:
     }
 
 
-def _extend(e: Excursion, f: domain.Excursion) -> bool:
+_EXTENDED = ("start", "last_seen", "end", "extreme", "duration_seconds")
+
+
+def _extend(e: Excursion, f: domain.Excursion, *, save: bool = True) -> bool:
     """Bring a stored excursion up to what the readings now say (an earlier start from a late reading, a
     longer span, its end); the extreme only ever grows more extreme."""
     values = _fields(f)
@@ -332,7 +497,8 @@ def _extend(e: Excursion, f: domain.Excursion) -> bool:
         values["duration_seconds"] = int((values["last_seen"] - values["start"]).total_seconds())
     if all(getattr(e, k) == v for k, v in values.items()):
         return False
-    Excursion.objects.filter(pk=e.pk).update(**values)
+    if save:
+        Excursion.objects.filter(pk=e.pk).update(**values)
     for k, v in values.items():
         setattr(e, k, v)
     return True
@@ -376,7 +542,8 @@ def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
     )
     if any(e.pk is None for e in rows):  # a database that does not return the ids of a bulk insert
         rows = list(Excursion.objects.filter(sensor=sensor, opened_at=now).order_by("id"))
-    held = {e.pk: (_quarantine(actor=actor, excursion=e) if e.holds_stock else 0) for e in rows}
+    quarantined = _quarantine_many(actor=actor, excursions=rows)
+    held = {e.pk: quarantined.get(e.pk, 0) for e in rows}
     audit_record_many(
         actor=actor,
         action="coldchain.excursion_open",
@@ -407,24 +574,73 @@ def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
 
 
 def _quarantine(*, actor, excursion: Excursion) -> int:
-    """Quarantine the unit's stock from the excursion's start (in the caller's transaction)."""
-    eq = excursion.equipment
-    ids = supply_services.codes_quarantine(
+    """Quarantine what was in the excursion's unit during it (in the caller's transaction)."""
+    return _quarantine_many(actor=actor, excursions=[excursion]).get(excursion.pk, 0)
+
+
+def _quarantine_many(*, actor, excursions: list[Excursion]) -> dict[int, int]:
+    """Quarantine, for the freeze and heat excursions of one unit together, every code that was in the unit
+    during each of them, wherever it is now (supply's place history of each code: still there, moved to
+    another unit, dispatched since, or carried in it as a vehicle); a code still in transit is held and
+    quarantined when its dispatch is received. One call to supply whatever the number of excursions; each
+    code is recorded against the earliest excursion it met. Returns the codes held per excursion id."""
+    holding = [e for e in excursions if e.holds_stock]
+    if not holding:
+        return {}
+    eq = holding[0].equipment
+    first = min(holding, key=lambda e: e.start)
+    exposed = supply_services.codes_quarantine_exposed(
         actor=actor,
         unit=eq.unit,
-        since=excursion.start,
-        reason=f"{excursion.get_kind_display()}超标",
-        reference=f"excursion:{excursion.pk}",
+        windows=[(e.start, e.end) for e in holding],
+        reason=f"{first.get_kind_display()}超标",
+        reference=f"excursion:{first.pk}" + ("…" if len(holding) > 1 else ""),
+    )
+    held: dict[int, int] = {}
+    rows: list[QuarantinedCode] = []
+    for e, x in zip(holding, exposed, strict=True):
+        ids = [*x.on_hand, *x.in_transit]
+        held[e.pk] = len(ids)
+        rows += [QuarantinedCode(excursion=e, code_id=i) for i in ids]
+    if not rows:
+        return held
+    QuarantinedCode.objects.bulk_create(rows, ignore_conflicts=True)
+    touched = [e for e in holding if held[e.pk]]
+    totals = dict(
+        QuarantinedCode.objects.filter(excursion__in=touched)
+        .values_list("excursion_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for e in touched:
+        Excursion.objects.filter(pk=e.pk).update(codes_quarantined=totals.get(e.pk, 0))
+        e.codes_quarantined = totals.get(e.pk, 0)
+    return held
+
+
+def transit_hold(*, actor, dispatch) -> list[int]:
+    """A dispatch was received: its codes an excursion held while they were in transit (and that nobody has
+    released since) are quarantined now where they arrived. Returns their ids."""
+    ids = list(
+        QuarantinedCode.objects.filter(
+            code__dispatch=dispatch,
+            outcome=QuarantinedCode.Outcome.HELD,
+            excursion__status__in=(
+                domain.ExcursionStatus.OPEN.value,
+                domain.ExcursionStatus.ACKNOWLEDGED.value,
+            ),
+        )
+        .values_list("code_id", flat=True)
+        .distinct()
     )
     if not ids:
-        return 0
-    QuarantinedCode.objects.bulk_create(
-        [QuarantinedCode(excursion=excursion, code_id=i) for i in ids], ignore_conflicts=True
+        return []
+    return supply_services.codes_quarantine_listed(
+        actor=actor,
+        code_ids=ids,
+        reason=_("运输或调出前所在设备温度超标"),
+        reference=f"dispatch:{dispatch.number}",
     )
-    total = QuarantinedCode.objects.filter(excursion=excursion).count()
-    Excursion.objects.filter(pk=excursion.pk).update(codes_quarantined=total)
-    excursion.codes_quarantined = total
-    return len(ids)
 
 
 def _alert_rows(*, eq: Equipment, kind: str, text: str, excursion=None, key: str = "", now=None) -> list:
@@ -700,6 +916,13 @@ def excursion_assess(
         )
         extra["released"] = n
     elif choice is Decision.DESTROY:
+        travelling = TraceCode.objects.filter(id__in=held, state=CodeState.IN_TRANSIT).count()
+        if travelling:
+            raise ValidationFailed(
+                _("本事件隔离的追溯码中有%(n)s个仍在途，须到货签收后再销毁") % {"n": travelling},
+                field="decision",
+                code=ColdchainErrorCode.CODES_IN_TRANSIT,
+            )
         witness = (witness or "").strip()
         if not witness:
             raise ValidationFailed(

@@ -253,6 +253,7 @@ class DispatchIn(Schema):
     product: str
     doses: Quantity
     note: str = ""
+    vehicle: int | None = Field(None, description="运输冷链设备（冷藏车/冷藏箱）的编号")
 
 
 class DispatchItemOut(Schema):
@@ -295,6 +296,7 @@ class DispatchSummaryOut(Schema):
 
 class DispatchOut(DispatchSummaryOut):
     reasons: list[str]
+    vehicle: int | None = None
     items: list[DispatchItemOut]
     outcomes: dict[str, int]
     discrepancies: list[DiscrepancyOut]
@@ -606,6 +608,7 @@ def _dispatch(d: Dispatch) -> dict:
     return {
         **_dispatch_summary(d),
         "reasons": list(d.reasons),
+        "vehicle": d.vehicle_id,
         "items": items,
         "outcomes": outcomes,
         "discrepancies": discrepancies,
@@ -954,6 +957,15 @@ def dispatch_create(request, payload: DispatchIn):
     to_place = _place(payload.to_place, "to_place")
     product = _product(payload.product)
     selectors.require_place(request.user, from_place, "supply.add_dispatch")
+    vehicle = None
+    if payload.vehicle is not None:
+        vehicle = selectors.unit_by_id(unit_id=payload.vehicle)
+        if vehicle is None:
+            raise ValidationFailed(
+                _("运输冷链设备不存在：%(id)s") % {"id": payload.vehicle},
+                field="vehicle",
+                code=SupplyErrorCode.DISPATCH_VEHICLE_INVALID,
+            )
     data = payload.dict()
     return idempotent_status(
         request,
@@ -968,6 +980,7 @@ def dispatch_create(request, payload: DispatchIn):
                     product=product,
                     doses=payload.doses,
                     note=payload.note.strip(),
+                    vehicle=vehicle,
                 )
             ),
         ),

@@ -51,3 +51,4 @@ class SupplyErrorCode(StrEnum):
     CODE_QUARANTINED = "code_quarantined"
     UNIT_ELSEWHERE = "unit_elsewhere"
     ARRIVAL_TEMPERATURE_INVALID = "arrival_temperature_invalid"
+    DISPATCH_VEHICLE_INVALID = "dispatch_vehicle_invalid"

@@ -106,7 +106,17 @@ class DispatchForm(forms.Form):
     to_place = PlaceField(label=_("调入地点"))
     product = ProductField(label=_("疫苗品种"))
     doses = forms.IntegerField(label=_("剂数"), min_value=1, max_value=10_000_000)
+    vehicle = forms.TypedChoiceField(
+        label=_("运输冷链设备（冷藏车/冷藏箱，可选）"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[],
+    )
     note = forms.CharField(label=_("备注"), max_length=200, required=False)
+
+    def offer_vehicles(self, units) -> None:
+        self.fields["vehicle"].choices = [("", "—")] + [(u.pk, f"{u.place.name} · {u}") for u in units]
 
 
 class ReceiveForm(forms.Form):

@@ -370,6 +370,16 @@ class Dispatch(models.Model):
     arrival_celsius = models.DecimalField(
         _("到货温度（℃）"), max_digits=5, decimal_places=2, null=True, blank=True
     )
+    # The cold-chain unit that carried it (冷藏车 or 冷藏箱/包): its readings from dispatch to receipt are
+    # the dispatch's transport temperatures, and its excursion in that time holds exactly these codes.
+    vehicle = models.ForeignKey(
+        ColdChainUnit,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatches_carried",
+        verbose_name=_("运输冷链设备"),
+    )
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.PROTECT,
@@ -443,6 +453,10 @@ class DispatchCode(models.Model):
     )
     outcome = models.CharField(
         _("签收结果"), max_length=20, choices=Outcome.choices, default=Outcome.IN_TRANSIT
+    )
+    # The unit the code was taken from: a code dispatched during an excursion of that unit is still found.
+    from_unit = models.ForeignKey(
+        ColdChainUnit, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("调出设备")
     )
 
     class Meta:

@@ -25,6 +25,7 @@ from .errors import SupplyErrorCode
 from .models import (
     AllocationRun,
     CodeState,
+    ColdChainKind,
     ColdChainUnit,
     Dispatch,
     DispatchCode,
@@ -695,6 +696,20 @@ def place_by_id(*, place_id: int) -> StockPlace | None:
 def county_stores(*, limit: int = 2) -> list[StockPlace]:
     """Up to ``limit`` county stores, by code (the caller tells "none" from "several")."""
     return list(StockPlace.objects.filter(kind=PlaceKind.COUNTY_STORE).order_by("code")[:limit])
+
+
+def unit_by_id(*, unit_id: int) -> ColdChainUnit | None:
+    """One cold-chain unit by its id, with its place, or ``None``."""
+    return ColdChainUnit.objects.select_related("place").filter(pk=unit_id).first()
+
+
+def carriers(*, places) -> list[ColdChainUnit]:
+    """The units that can carry a dispatch (冷藏车, 冷藏箱/包) at these places."""
+    return list(
+        ColdChainUnit.objects.select_related("place")
+        .filter(place__in=places, kind__in=(ColdChainKind.VEHICLE, ColdChainKind.COLD_BOX))
+        .order_by("place__code", "id")
+    )
 
 
 def places_all():

@@ -5,13 +5,15 @@ conditional UPDATE of ``StockBalance`` (``doses >= wanted``), never by reading a
 back, so concurrent takes cannot overdraw a balance; the database's check constraint backs this up.
 """
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +33,7 @@ from .models import (
     AllocationRun,
     AllocationStatus,
     CodeState,
+    ColdChainKind,
     ColdChainUnit,
     Discrepancy,
     Dispatch,
@@ -994,8 +997,12 @@ def dispatch_create(
     doses: int,
     allocation=None,
     note: str = "",
+    vehicle: ColdChainUnit | None = None,
 ) -> Dispatch:
     """Send ``doses`` of ``product`` from one place to another, lots chosen first-expiry-first-out.
+
+    ``vehicle``: the cold-chain unit that carries it (a 冷藏车 or 冷藏箱/包 of either place); each code
+    also keeps the unit it was taken from.
 
     The proposal (``domain.propose_dispatch``) never takes an expired, held or recalled lot and never
     more than the destination's free cold-chain volume; its reasons are kept on the dispatch. The codes
@@ -1010,6 +1017,15 @@ def dispatch_create(
     if doses <= 0:
         raise ValidationFailed(
             _("调拨剂数须为正数"), field="doses", code=SupplyErrorCode.DISPATCH_DOSES_INVALID
+        )
+    if vehicle is not None and (
+        vehicle.kind not in (ColdChainKind.VEHICLE, ColdChainKind.COLD_BOX)
+        or vehicle.place_id not in (from_place.pk, to_place.pk)
+    ):
+        raise ValidationFailed(
+            _("运输设备须为调出或调入地点的冷藏车或冷藏箱：%(unit)s") % {"unit": vehicle},
+            field="vehicle",
+            code=SupplyErrorCode.DISPATCH_VEHICLE_INVALID,
         )
     today = clock.today()
     stock = selectors.stock_lines(place=from_place, product=product)
@@ -1034,6 +1050,7 @@ def dispatch_create(
         allocation=allocation,
         note=note[:200],
         reasons=list(proposal.reasons_zh),
+        vehicle=vehicle,
     )
     lots = {
         lot.lot_number: lot
@@ -1044,7 +1061,9 @@ def dispatch_create(
         lot = lots[line.lot]
         ids = _take_codes(lot=lot, place=from_place, n=line.packs)
         changed = 0
+        from_unit: dict[int, int | None] = {}
         for part in _chunks(ids):
+            from_unit.update(TraceCode.objects.filter(id__in=part).values_list("id", "unit_id"))
             changed += TraceCode.objects.filter(
                 id__in=part, state=CodeState.IN_STOCK, place=from_place
             ).update(state=CodeState.IN_TRANSIT, place=None, unit=None, dispatch=dispatch)
@@ -1053,7 +1072,8 @@ def dispatch_create(
                 _("库存在调拨过程中被其他操作改变，请重试"), code=SupplyErrorCode.STOCK_CHANGED
             )
         DispatchCode.objects.bulk_create(
-            [DispatchCode(dispatch=dispatch, code_id=i) for i in ids], batch_size=1000
+            [DispatchCode(dispatch=dispatch, code_id=i, from_unit_id=from_unit.get(i)) for i in ids],
+            batch_size=1000,
         )
         DispatchItem.objects.create(dispatch=dispatch, lot=lot, codes_sent=len(ids), doses_sent=line.doses)
         movement_record(
@@ -1083,6 +1103,7 @@ def dispatch_create(
             "doses": total_doses,
             "codes": total_codes,
             "reasons": list(proposal.reasons_zh),
+            "vehicle": vehicle.pk if vehicle else None,
         },
     )
     return dispatch
@@ -1684,32 +1705,127 @@ def codes_move(*, actor, codes, to_unit: ColdChainUnit, reason: str = "") -> int
 
 def codes_in_unit_since(*, unit: ColdChainUnit, since) -> list[int]:
     """Ids of the codes on hand (in stock or already quarantined) that were in ``unit`` at any time from
-    ``since``: those in it now, and those moved out of it since then that are still on hand."""
-    here = set(TraceCode.objects.filter(unit=unit, state__in=_ON_HAND).values_list("id", flat=True))
-    moved_out = set(
-        TraceCode.objects.filter(
-            state__in=_ON_HAND, unit_moves__from_unit=unit, unit_moves__at__gte=since
-        ).values_list("id", flat=True)
+    ``since`` (see :func:`codes_exposed`)."""
+    return codes_exposed(unit=unit, windows=[(since, None)])[0].on_hand
+
+
+@dataclass(frozen=True)
+class Exposed:
+    """The codes that were in a unit during one window: ``on_hand`` (in stock or quarantined, wherever they
+    are now) and ``in_transit`` (on a dispatch not yet received: to be held on arrival)."""
+
+    on_hand: list[int]
+    in_transit: list[int]
+
+
+def codes_exposed(
+    *, unit: ColdChainUnit, windows: list[tuple[dt.datetime, dt.datetime | None]]
+) -> list[Exposed]:
+    """For each window ``(since, until or None)`` of ``unit`` (its excursions), the codes that were in the
+    unit at some time in it, from each code's place history, in five reads whatever the number of windows:
+
+    - in the unit now (on hand);
+    - moved out of it to another unit (``UnitMove``) at or after ``since``: it was there until then;
+    - dispatched out of it (``DispatchCode.from_unit``) at or after ``since``: wherever it is now (received
+      at another place, moved on, or still in transit);
+    - carried in it (the unit is the dispatch's vehicle) on a dispatch whose transport — dispatch to receipt,
+      or to now — meets the window: exactly the codes of that dispatch.
+
+    A code is given to the earliest window it meets (a later window of the same unit finds it already
+    held). Codes used, wasted or recalled since are left out: nothing is left to hold."""
+    if not windows:
+        return []
+    order = sorted(range(len(windows)), key=lambda i: windows[i][0])
+    earliest = min(w[0] for w in windows)
+    picked: list[tuple[set[int], set[int]]] = [(set(), set()) for _ in windows]
+    taken: set[int] = set()
+
+    def give(code_id: int, state: str, left_at) -> None:
+        """``left_at``: when the code left the unit (``None``: still there)."""
+        if code_id in taken:
+            return
+        for i in order:
+            since, _until = windows[i]
+            if left_at is None or left_at >= since:
+                taken.add(code_id)
+                picked[i][0 if state in _ON_HAND else 1].add(code_id)
+                return
+
+    for code_id, state in TraceCode.objects.filter(unit=unit, state__in=_ON_HAND).values_list("id", "state"):
+        give(code_id, state, None)
+    alive = (*_ON_HAND, CodeState.IN_TRANSIT)
+    for code_id, state, at in (
+        UnitMove.objects.filter(from_unit=unit, at__gte=earliest, code__state__in=alive)
+        .order_by("-at")
+        .values_list("code_id", "code__state", "at")
+    ):
+        give(code_id, state, at)
+    for code_id, state, at in (
+        DispatchCode.objects.filter(
+            from_unit=unit, dispatch__dispatched_at__gte=earliest, code__state__in=alive
+        )
+        .order_by("-dispatch__dispatched_at")
+        .values_list("code_id", "code__state", "dispatch__dispatched_at")
+    ):
+        give(code_id, state, at)
+    carried = list(
+        Dispatch.objects.filter(vehicle=unit)
+        .filter(Q(received_at__isnull=True) | Q(received_at__gte=earliest))
+        .values_list("id", "dispatched_at", "received_at")
     )
-    return sorted(here | moved_out)
+    for i in order:
+        since, until = windows[i]
+        meets = [
+            pk
+            for pk, sent, received in carried
+            if (until is None or sent <= until) and (received is None or received >= since)
+        ]
+        if not meets:
+            continue
+        for code_id, state in DispatchCode.objects.filter(
+            dispatch_id__in=meets, code__state__in=alive
+        ).values_list("code_id", "code__state"):
+            if code_id not in taken:
+                taken.add(code_id)
+                picked[i][0 if state in _ON_HAND else 1].add(code_id)
+    return [Exposed(sorted(a), sorted(b)) for a, b in picked]
 
 
 @transaction.atomic
 def codes_quarantine(*, actor, unit: ColdChainUnit, since, reason: str, reference: str = "") -> list[int]:
-    """Quarantine every code in stock that was in ``unit`` at any time from ``since``: in stock →
-    quarantined by a conditional UPDATE, so the next scan refuses it. The balance is unchanged (the doses
-    are still on the place's books, shown apart). Returns the ids quarantined now (already quarantined
-    codes are not counted again)."""
-    ids = codes_in_unit_since(unit=unit, since=since)
-    changed: list[int] = []
+    """Quarantine every code in stock that was in ``unit`` at any time from ``since``; returns the ids
+    quarantined now (see :func:`codes_quarantine_exposed`)."""
+    return codes_quarantine_exposed(
+        actor=actor, unit=unit, windows=[(since, None)], reason=reason, reference=reference
+    )[0].on_hand
+
+
+@transaction.atomic
+def codes_quarantine_exposed(
+    *,
+    actor,
+    unit: ColdChainUnit,
+    windows: list[tuple[dt.datetime, dt.datetime | None]],
+    reason: str,
+    reference: str = "",
+) -> list[Exposed]:
+    """Quarantine the codes in stock that were in ``unit`` during each window (:func:`codes_exposed`),
+    wherever they are now: in stock → quarantined by a conditional UPDATE, so the next scan refuses them.
+    The balance is unchanged (the doses are still on their place's books, shown apart). Returns per window
+    the ids quarantined now (already quarantined codes are not counted again) and the ids still in transit
+    (to be held when their dispatch is received)."""
+    exposed = codes_exposed(unit=unit, windows=windows)
+    ids = sorted({i for e in exposed for i in e.on_hand})
+    changed: set[int] = set()
     for part in _chunks(ids):
         got = list(
             TraceCode.objects.filter(id__in=part, state=CodeState.IN_STOCK).values_list("id", flat=True)
         )
         TraceCode.objects.filter(id__in=got, state=CodeState.IN_STOCK).update(state=CodeState.QUARANTINED)
-        changed.extend(got)
-    _codes_changed(changed, CodeState.QUARANTINED)
-    if changed:
+        changed.update(got)
+    _codes_changed(sorted(changed), CodeState.QUARANTINED)
+    in_transit = sum(len(e.in_transit) for e in exposed)
+    if changed or in_transit:
         audit_record(
             actor=actor,
             action="supply.codes_quarantine",
@@ -1717,12 +1833,13 @@ def codes_quarantine(*, actor, unit: ColdChainUnit, since, reason: str, referenc
             new={
                 "unit": unit.pk,
                 "codes": len(changed),
-                "since": since.isoformat(),
+                "in_transit": in_transit,
+                "since": min(w[0] for w in windows).isoformat(),
                 "reason": reason,
                 "reference": reference,
             },
         )
-    return changed
+    return [Exposed([i for i in e.on_hand if i in changed], e.in_transit) for e in exposed]
 
 
 @transaction.atomic

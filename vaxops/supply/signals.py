@@ -12,3 +12,7 @@ dispatch_received = Signal()
 # quarantined, destroyed). kwargs: ``code_ids`` (list of ids), ``state`` (the new ``CodeState`` value), ``at``
 # (the moment). exchange: each change goes to the traceability platform as a message of its own.
 codes_changed = Signal()
+# A dispatch's page is being drawn. kwargs: ``dispatch``, ``user``. Each receiver returns an HTML section
+# (a ``SafeString``, already scoped to what the user may see) or ``None``; the page shows them in order.
+# coldchain: the transport temperatures of the unit that carried it.
+dispatch_shown = Signal()

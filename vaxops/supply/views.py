@@ -51,6 +51,7 @@ from .models import (
     StockPlace,
 )
 from .selectors import places_for, require_place
+from .signals import dispatch_shown
 
 PAGE = 50  # rows per page of the lists and of a lot's recipients
 BALANCES_SHOWN = 500  # balance rows on the overview; the XLSX has them all
@@ -536,12 +537,16 @@ def dispatches(request):
 def dispatch_new(request):
     places = list(places_for(request.user))
     store = default_store(places)
+    vehicles = selectors.carriers(places=places)
     form = DispatchForm(initial={"from_place": store.pk if store else None})
+    form.offer_vehicles(vehicles)
     status = 200
     if request.method == "POST":
         form = DispatchForm(request.POST)
+        form.offer_vehicles(vehicles)
         if form.is_valid():
             data = form.cleaned_data
+            vehicle = next((u for u in vehicles if u.pk == data.get("vehicle")), None)
             try:
                 require_place(request.user, data["from_place"], "supply.add_dispatch")
                 d = services.dispatch_create(
@@ -551,6 +556,7 @@ def dispatch_new(request):
                     product=data["product"],
                     doses=data["doses"],
                     note=data["note"],
+                    vehicle=vehicle,
                 )
             except VaxOpsError as e:
                 form_error(form, e)
@@ -586,6 +592,9 @@ def _dispatch_context(request, d: Dispatch, **extra) -> dict:
         "overdue": _overdue(d, clock.now()),
         "may_receive": may_receive,
         "receive_form": ReceiveForm(),
+        "sections": [
+            html for _r, html in dispatch_shown.send(sender=Dispatch, dispatch=d, user=user) if html
+        ],
     }
     ctx.update(extra)
     return ctx
@@ -595,7 +604,15 @@ def _dispatch_row(pk: int) -> Dispatch:
     """The dispatch with what its page shows (404 when there is none; the caller checks the user's places)."""
     found = selectors.dispatch_by_id(
         dispatch_id=pk,
-        related=("from_place", "to_place", "product", "dispatched_by", "received_by", "allocation"),
+        related=(
+            "from_place",
+            "to_place",
+            "product",
+            "dispatched_by",
+            "received_by",
+            "allocation",
+            "vehicle__place",
+        ),
     )
     if found is None:
         raise Http404

@@ -63,6 +63,11 @@ class Command(BaseCommand):
             help="rows of the file (import, forecast: 100,000; codes: 1,000,000)",
         )
         parser.add_argument("--doses", type=int, default=100_000, help="trace: codes of the lot administered")
+        parser.add_argument(
+            "--mqtt", default=None, help="coldchain: through this broker (mqtt://HOST:PORT) and the listener"
+        )
+        parser.add_argument("--sensors", type=int, default=None, help="coldchain --mqtt: sensors (200)")
+        parser.add_argument("--seconds", type=int, default=None, help="coldchain --mqtt: seconds (60)")
         parser.add_argument("--attempts", type=int, default=12_000, help="booking: booking attempts")
         parser.add_argument("--places", type=int, default=1_000, help="booking: places in the sessions")
         parser.add_argument("--desks", type=int, default=16, help="doses: concurrent vaccination desks")
@@ -153,7 +158,20 @@ class Command(BaseCommand):
         elif what == "coldchain":
             from vaxops.benchmarks.coldchain import coldchain_bench
 
-            report = coldchain_bench(readings=rows or 1_000_000, seed=seed, log=self.log)
+            if options.get("mqtt"):
+                from vaxops.benchmarks.coldchain import coldchain_mqtt_bench
+
+                try:
+                    report = coldchain_mqtt_bench(
+                        url=options["mqtt"],
+                        sensors=options.get("sensors") or 200,
+                        seconds=options.get("seconds") or 60,
+                        log=self.log,
+                    )
+                except RuntimeError as e:
+                    raise CommandError(str(e)) from None
+            else:
+                report = coldchain_bench(readings=rows or 1_000_000, seed=seed, log=self.log)
         elif what == "safety":
             from vaxops.benchmarks.safety import safety_bench
 
