@@ -419,7 +419,9 @@ def _evaluate(
         .select_related("equipment__unit__place")
         .filter(sensor=sensor, start__lte=last)
         .exclude(end__lt=first)
-        .order_by("-start", "-id")  # a found run touching two stored ones extends the later, on every database
+        .order_by(
+            "-start", "-id"
+        )  # a found run touching two stored ones extends the later, on every database
     )
     return _reconcile(actor=actor, sensor=sensor, found=found, known=known, changed=None)
 
