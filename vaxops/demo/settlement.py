@@ -94,20 +94,7 @@ def demo_settlement_build(*, today: dt.date) -> bool:
             supply.code_administer(actor=actor, code=tc, resident=person, place=site.stock_place, at=at)
             # the ledger row dated when the dose was given (the desk writes both at that moment)
             StockMovement.objects.filter(code=tc, kind="administration").update(at=at)
-            doses.append(
-                Dose.objects.create(
-                    resident=person,
-                    product_code=tc.lot.product.code,
-                    given_on=day,
-                    place=site.name,
-                    lot=tc.lot,
-                    trace_code=tc,
-                    site=site,
-                    given_at=at,
-                    dose_number=3,
-                    is_booster=True,
-                )
-            )
+            doses.append(_booster(site=site, person=person, tc=tc, day=day, at=at))
     [first_month] = services.settlement_run(actor=actor, month=m1, site=site)
     services.settlement_confirm(actor=actor, settlement=first_month)
     services.settlement_approve(actor=actor, settlement=first_month)
@@ -138,18 +125,7 @@ def _late_dose(*, site: Site, actor, pair, day: dt.date, recorded: dt.date) -> N
         StockMovement.objects.filter(code=tc, kind="administration").update(
             at=timezone.make_aware(dt.datetime.combine(recorded, dt.time(15, 0)))
         )
-        Dose.objects.create(
-            resident=person,
-            product_code=tc.lot.product.code,
-            given_on=day,
-            place=site.name,
-            lot=tc.lot,
-            trace_code=tc,
-            site=site,
-            given_at=given,
-            dose_number=3,
-            is_booster=True,
-        )
+        _booster(site=site, person=person, tc=tc, day=day, at=given)
 
 
 def _restock(*, site: Site, actor) -> None:
@@ -163,3 +139,19 @@ def _restock(*, site: Site, actor) -> None:
         actor=actor, from_place=store, to_place=site.stock_place, product=product, doses=2 * PER_MONTH - have
     )
     supply.dispatch_receive(actor=actor, dispatch=d)
+
+
+def _booster(*, site: Site, person, tc, day: dt.date, at: dt.datetime) -> Dose:
+    """The demo's booster dose at ``site`` with code ``tc`` (its administration is already on the ledger)."""
+    return Dose.objects.create(
+        resident=person,
+        product_code=tc.lot.product.code,
+        given_on=day,
+        place=site.name,
+        lot=tc.lot,
+        trace_code=tc,
+        site=site,
+        given_at=at,
+        dose_number=3,
+        is_booster=True,
+    )
