@@ -208,3 +208,61 @@ def test_a_safety_report_becomes_a_valid_adverse_event(desk1, village_a1, vaccin
     assert event["subject"]["reference"] == bundle["entry"][0]["fullUrl"]
     assert event["suspectEntity"][0]["instance"]["reference"] == bundle["entry"][1]["fullUrl"]
     assert imm["lotNumber"] == desk1.lot.lot_number and "发热" in event["event"]["text"]
+
+
+def _mutations():
+    """Resources that differ from valid ones in one element each: a sub-element broken several ways, and the
+    same broken element next to the same element valid (each validated alone by its model, memo or not)."""
+    good = r.immunization(DOSE, patient_ref="urn:uuid:p")
+    yield good, True
+    for path, value in (
+        (("vaccineCode", "coding", 0, "system"), 7),
+        (("vaccineCode", "coding", 0, "spaceship"), "x"),
+        (("identifier", 0, "value"), ["42"]),
+        (("performer", 0, "actor"), "text where a Reference goes"),
+        (("protocolApplied", 0, "doseNumberPositiveInt"), 0),
+        (("protocolApplied", 0, "doseNumberPositiveInt"), "two"),
+        (("patient",), None),
+        (("status",), 5),
+        (("vaccineCode", "coding"), [None]),
+        (("location",), {"reference": "urn:uuid:l", "display": 3}),
+    ):
+        import copy
+
+        bad = copy.deepcopy(good)
+        target = bad
+        for key in path[:-1]:
+            target = target[key]
+        if value is None:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+        yield bad, False
+        yield good, True  # the valid element again, after its broken twin
+
+
+def test_every_resource_is_still_checked_the_way_one_model_call_would():
+    from fhir.resources.R4B.immunization import Immunization
+
+    r._ELEMENTS.clear()
+    for resource, valid in _mutations():
+        try:
+            Immunization.model_validate(resource)
+            whole = True
+        except ValueError:
+            whole = False
+        assert whole is valid, resource
+        assert (r.validation_errors(resource) == []) is valid, resource
+    # A broken resource still gets the library's errors with their full paths.
+    bad = r.immunization(DOSE, patient_ref="urn:uuid:p")
+    bad["protocolApplied"][0]["doseNumberPositiveInt"] = 0
+    assert any(e.startswith("protocolApplied.0.doseNumberPositiveInt") for e in r.validation_errors(bad))
+
+
+def test_the_element_memo_is_bounded(monkeypatch):
+    monkeypatch.setattr(r, "ELEMENTS_KEPT", 5)
+    r._ELEMENTS.clear()
+    for i in range(20):
+        person = r.PersonRow(i, "resident_id", f"3301021980050100{i:02d}", "王", "F", None, "")
+        assert r.validation_errors(r.patient(person)) == []
+        assert len(r._ELEMENTS) <= 5
