@@ -60,6 +60,17 @@ class VoidIn(Schema):
     reason: str
 
 
+class CorrectIn(Schema):
+    reason: str
+    given_at: datetime | None = Field(None, description="接种时间（含时区，如 2026-03-02T09:30:00+08:00）")
+    injection_site: str | None = Field(None, max_length=40, description="接种部位")
+
+
+class CorrectedOut(DoseOut):
+    given_at: datetime | None
+    injection_site: str
+
+
 class ScreeningIn(Schema):
     answers: dict[str, Any]
     temperature_c: (
@@ -180,6 +191,35 @@ def void_dose(request, dose_id: Id, payload: VoidIn):
         request,
         data,
         lambda: (200, _dose(services.dose_void(actor=request.user, dose_id=dose_id, reason=payload.reason))),
+    )
+
+
+@router.post(
+    "/doses/{dose_id}/correct",
+    response={200: CorrectedOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="更正本地接种记录的接种时间或部位（县疾控；须说明原因，留痕，向各平台重新上报；支持 Idempotency-Key）",
+)
+def correct_dose(request, dose_id: Id, payload: CorrectIn):
+    """Refusals: ``role_forbidden``, ``dose_not_found`` (absent or outside the user's scope),
+    ``dose_correction_local_only``, ``dose_already_voided``, ``reason_required``, ``reason_too_long``,
+    ``dose_in_future``, ``dose_correction_after_record``, ``dose_before_birth``, ``dose_duplicate``,
+    ``dose_correction_empty``."""
+    data = {"dose_id": dose_id, **payload.dict()}
+    return idempotent_status(
+        request,
+        data,
+        lambda: (
+            200,
+            CorrectedOut.from_orm(
+                services.dose_correct(
+                    actor=request.user,
+                    dose_id=dose_id,
+                    reason=payload.reason,
+                    given_at=payload.given_at,
+                    injection_site=payload.injection_site,
+                )
+            ).dict(),
+        ),
     )
 
 

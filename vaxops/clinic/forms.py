@@ -30,6 +30,24 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("原因"), min_length=2, max_length=200)
 
 
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class DoseCorrectForm(forms.Form):
+    """A dose's time of administration and injection site as they should have been recorded; the rules
+    (who, which doses, which times) are ``services.dose_correct``'s."""
+
+    given_at = forms.DateTimeField(
+        label=_("接种时间"), widget=DateTimeInput, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+    )
+    injection_site = forms.CharField(label=_("接种部位"), max_length=40, required=False)
+    reason = forms.CharField(label=_("更正原因"), min_length=2, max_length=200)
+
+
 def _choice_label(value: str, catalogue: domain.Catalogue) -> str:
     if value == "no":
         return str(_("否"))

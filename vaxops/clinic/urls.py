@@ -11,5 +11,6 @@ urlpatterns = [
     path("residents/<int:pk>/", views.assessment, name="resident"),
     path("residents/<int:pk>/screening/", views.screening, name="screening"),
     path("doses/<int:pk>/void/", views.dose_void, name="dose-void"),
+    path("doses/<int:pk>/correct/", views.dose_correct, name="dose-correct"),
     path("contraindications/<int:pk>/lift/", views.contraindication_lift, name="contraindication-lift"),
 ]

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +20,8 @@ from vaxops.core.pages import error_page, form_error
 from vaxops.registry.domain import mask_id
 
 from . import selectors, services
-from .forms import ExternalDoseForm, ReasonForm, ScreeningForm
+from .errors import ClinicErrorCode
+from .forms import DoseCorrectForm, ExternalDoseForm, ReasonForm, ScreeningForm
 from .models import Dose
 
 
@@ -31,6 +33,11 @@ def _may_void(user, dose: Dose) -> bool:
     return dose.voided_at is None and (
         user.has_perm("clinic.void_dose") or (dose.external and user.has_perm("clinic.add_dose"))
     )
+
+
+def _may_correct(user, dose: Dose) -> bool:
+    """The county CDC corrects a dose given here that stands (``services.dose_correct`` holds the rule)."""
+    return dose.voided_at is None and not dose.external and user.has_perm("clinic.void_dose")
 
 
 def _assessment_context(request, resident, on: dt.date) -> dict:
@@ -54,6 +61,7 @@ def _assessment_context(request, resident, on: dt.date) -> dict:
             "dose": d,
             "judged": verdicts.get(str(d.pk)),
             "may_void": _may_void(request.user, d),
+            "may_correct": _may_correct(request.user, d),
             "product": catalogue.find_product(d.product_code),
         }
         for d in doses
@@ -101,7 +109,12 @@ def assessment(request, pk: int):
     elif request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
     ctx = _assessment_context(request, resident, on)
-    ctx.update(form=form, added=request.GET.get("added") == "1", voided=request.GET.get("voided") == "1")
+    ctx.update(
+        form=form,
+        added=request.GET.get("added") == "1",
+        voided=request.GET.get("voided") == "1",
+        corrected=request.GET.get("corrected") == "1",
+    )
     return render(request, "clinic/assessment.html", ctx, status=400 if form.errors else 200)
 
 
@@ -123,6 +136,78 @@ def dose_void(request, pk: int):
         status = 404 if dose is None else 400
         return error_page(request, message, context={"back": back}, status=status)
     return redirect(back + "?voided=1")
+
+
+def _minute(dose: Dose) -> dt.datetime | None:
+    """The dose's time of administration as the form shows it (local time, to the minute)."""
+    return timezone.localtime(dose.given_at).replace(second=0, microsecond=0) if dose.given_at else None
+
+
+def _correction_rows(dose: Dose, data: dict) -> list[dict]:
+    """The fields a correction changes, before → after (the page's preview)."""
+    rows = []
+    before, after = _minute(dose), data["given_at"]
+    if before != after:
+        shown = before.strftime("%Y-%m-%d %H:%M") if before else dose.given_on.isoformat()
+        rows.append({"label": _("接种时间"), "before": shown, "after": after.strftime("%Y-%m-%d %H:%M")})
+    site = (data.get("injection_site") or "").strip()
+    if site != dose.injection_site:
+        rows.append({"label": _("接种部位"), "before": dose.injection_site or "—", "after": site or "—"})
+    return rows
+
+
+@login_required
+@permission_required("clinic.void_dose", raise_exception=True)
+def dose_correct(request, pk: int):
+    """更正接种记录: the county CDC corrects a dose given here (time of administration, injection site) with a
+    reason. GET shows the form; POST shows the change before → after; POST with ``confirm`` corrects it
+    (``services.dose_correct``: the rules, the audit event and the platforms' update)."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    dose = selectors.dose_by_id(dose_id=pk)
+    try:
+        if dose is None:
+            raise NotFound(_("接种记录不存在或不在您的管辖范围内"), code=ClinicErrorCode.DOSE_NOT_FOUND)
+        resident = selectors.resident_for_clinic(user=request.user, resident_id=dose.resident_id)
+    except NotFound as e:
+        return error_page(request, e, status=404)
+    back = reverse("clinic:resident", args=[resident.pk])
+    if not _may_correct(request.user, dose):
+        why = _("该接种记录已作废") if dose.voided_at else _("外地接种记录不能更正，请作废后重新补录")
+        return error_page(request, why, context={"back": back}, status=400)
+    initial = {"given_at": _minute(dose), "injection_site": dose.injection_site}
+    form = DoseCorrectForm(request.POST if request.method == "POST" else None, initial=initial)
+    rows: list[dict] = []
+    if request.method == "POST" and form.is_valid():
+        rows = _correction_rows(dose, form.cleaned_data)
+        if not rows:
+            form.add_error("given_at", _("没有需要更正的内容"))
+        elif request.POST.get("confirm") == "1":
+            data = form.cleaned_data
+            # The minute shown is the minute stored: the time is not what is corrected (its seconds stay).
+            given_at = None if _minute(dose) == data["given_at"] else data["given_at"]
+            try:
+                services.dose_correct(
+                    actor=request.user,
+                    dose_id=dose.pk,
+                    reason=data["reason"],
+                    given_at=given_at,
+                    injection_site=data["injection_site"],
+                )
+            except VaxOpsError as e:
+                form_error(form, e)
+                rows = []
+            else:
+                return redirect(back + "?corrected=1")
+    ctx = {
+        "dose": dose,
+        "r": resident,
+        "masked_id": mask_id(resident.id_number),
+        "form": form,
+        "rows": rows,
+        "back": back,
+    }
+    return render(request, "clinic/dose_correct.html", ctx, status=400 if form.errors else 200)
 
 
 @login_required

@@ -26,6 +26,7 @@ class TestOpenApi:
             "/api/v1/clinic/residents/{resident_id}/doses",
             "/api/v1/clinic/residents/{resident_id}/screenings",
             "/api/v1/clinic/doses/{dose_id}/void",
+            "/api/v1/clinic/doses/{dose_id}/correct",
         ):
             assert p in paths, p
 

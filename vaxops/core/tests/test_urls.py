@@ -73,6 +73,7 @@ class TestNamespaces:
         ("catalog:catalogue", [], "/catalog/"),
         ("clinic:resident", [5], "/clinic/residents/5/"),
         ("clinic:contraindication-lift", [2], "/clinic/contraindications/2/lift/"),
+        ("clinic:dose-correct", [3], "/clinic/doses/3/correct/"),
         ("desk:home", [], "/desk/"),
         ("desk:checkin", [4], "/desk/4/checkin/"),
         ("desk:consent", [4, 9], "/desk/4/consent/9/"),
