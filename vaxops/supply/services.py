@@ -1199,6 +1199,7 @@ def dispatch_receive(
         for lot in Lot.objects.filter(pk__in={v[2] for v in in_dispatch.values()}).select_related("product")
     }
     per_lot: dict[int, dict[str, list[int]]] = {}
+    wasted: list[int] = []
     for code, (row_id, code_id, lot_id) in in_dispatch.items():
         per_lot.setdefault(lot_id, {}).setdefault(outcome[code], []).append(code_id)
         del row_id
@@ -1227,6 +1228,7 @@ def dispatch_receive(
             TraceCode.objects.filter(id__in=part, state=CodeState.IN_TRANSIT, dispatch=d).update(
                 state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value
             )
+        wasted += bad + short
         arrived = len(good) + len(bad)
         if arrived:
             movement_record(
@@ -1297,6 +1299,8 @@ def dispatch_receive(
         arrival_celsius=arrival,
     )
     d.refresh_from_db()
+    # The discrepancies' codes (broken on arrival, not arrived) are wasted: the traceability platform hears it.
+    _codes_changed(sorted(wasted), CodeState.WASTED, now)
     counts = {
         k.value: sum(1 for o in outcome.values() if o == k) for k in DispatchCode.Outcome if k != "in_transit"
     }
@@ -1367,6 +1371,7 @@ def stock_count_record(
         adjusted=bool(adjust and result.missing),
         reason=reason[:200],
     )
+    written_off: list[int] = []
     if adjust and result.missing:
         by_lot: dict[int, list[str]] = {}
         for code in result.missing:
@@ -1375,9 +1380,15 @@ def stock_count_record(
             missing = by_lot[lot.pk]
             changed = 0
             for part in _chunks(missing):
-                changed += TraceCode.objects.filter(
-                    code__in=part, place=place, state=CodeState.IN_STOCK
-                ).update(state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value)
+                ids = list(
+                    TraceCode.objects.filter(
+                        code__in=part, place=place, state=CodeState.IN_STOCK
+                    ).values_list("id", flat=True)
+                )
+                changed += TraceCode.objects.filter(id__in=ids, state=CodeState.IN_STOCK).update(
+                    state=CodeState.WASTED, wasted_reason=domain.WastageReason.OTHER.value
+                )
+                written_off.extend(ids)
             if changed != len(missing):
                 raise ValidationFailed(
                     _("盘点期间库存被其他操作改变，请重新盘点"), code=SupplyErrorCode.STOCK_CHANGED
@@ -1391,6 +1402,7 @@ def stock_count_record(
                 reference=f"盘点{count.pk}",
                 reason=f"盘点账有实无{changed}个：{reason}",
             )
+    _codes_changed(written_off, CodeState.WASTED)
     audit_record(
         actor=actor,
         action="supply.stock_count",
