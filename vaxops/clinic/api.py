@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from django.utils import timezone
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -62,7 +63,9 @@ class VoidIn(Schema):
 
 class CorrectIn(Schema):
     reason: str
-    given_at: datetime | None = Field(None, description="接种时间（含时区，如 2026-03-02T09:30:00+08:00）")
+    given_at: datetime | None = Field(
+        None, description="接种时间（如 2026-03-02T09:30:00+08:00；不带时区按北京时间）"
+    )
     injection_site: str | None = Field(None, max_length=40, description="接种部位")
 
 
@@ -94,6 +97,13 @@ class ScreeningOut(Schema):
     contraindicated_products: list[str] | str
     reasons: list[str]
     notes: list[str]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time sent without its offset is Beijing time (the county's)."""
+    if moment is None or timezone.is_aware(moment):
+        return moment
+    return timezone.make_aware(moment)
 
 
 def _dose(d: Dose) -> dict:
@@ -215,7 +225,7 @@ def correct_dose(request, dose_id: Id, payload: CorrectIn):
                     actor=request.user,
                     dose_id=dose_id,
                     reason=payload.reason,
-                    given_at=payload.given_at,
+                    given_at=_aware(payload.given_at),
                     injection_site=payload.injection_site,
                 )
             ).dict(),

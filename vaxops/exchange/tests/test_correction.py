@@ -154,3 +154,12 @@ def test_the_api_is_for_the_county_cdc_within_its_scope(client, dose, vaccinator
     assert (r.status_code, r.json()["code"]) == (404, "dose_not_found")
     assert client.get(reverse("clinic:dose-correct", args=[dose.pk])).status_code == 404
     assert _kinds() == ["create"]
+
+
+def test_a_time_without_its_offset_is_beijing_time(client, dose, cdc):
+    client.force_login(cdc)
+    earlier = timezone.localtime(dose.given_at - dt.timedelta(minutes=20)).replace(second=0, microsecond=0)
+    r = _api(client, dose.pk, {"reason": "时间有误", "given_at": earlier.strftime("%Y-%m-%dT%H:%M:%S")})
+    assert r.status_code == 200, r.content
+    dose.refresh_from_db()
+    assert dose.given_at == earlier
