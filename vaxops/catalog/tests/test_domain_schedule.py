@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from fhir.resources.R4B.immunizationrecommendation import ImmunizationRecommendation
 
 from vaxops.catalog.defaults import CATALOGUE, PHASES, POLICIES, PRODUCTS
 from vaxops.catalog.domain import (
@@ -761,6 +762,8 @@ def test_fhir_recommendation_for_a_due_dose() -> None:
         run([("BBIBP-CorV", D0)], day(22)), patient_ref="Patient/7", catalogue=CATALOGUE
     )
     rec = res["recommendation"][0]
+    # The output is an R4 resource the library accepts as it stands (R4B models; the default import is R5).
+    ImmunizationRecommendation.model_validate(res)
     assert res["resourceType"] == "ImmunizationRecommendation"
     assert res["patient"] == {"reference": "Patient/7"}
     assert res["date"] == "2021-04-23"
