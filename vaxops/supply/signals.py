@@ -8,8 +8,8 @@ from django.dispatch import Signal
 # on arrival, or ``None``), ``actor``. coldchain: an out-of-range arrival quarantines what arrived.
 dispatch_received = Signal()
 
-# Traceability codes changed state (administered, back in stock after a void or a release, wasted, recalled,
-# quarantined, destroyed). kwargs: ``code_ids`` (list of ids), ``state`` (the new ``CodeState`` value), ``at``
+# Traceability codes changed state (administered, back in stock after a void or a release, wasted — also on a
+# dispatch's receipt (broken, not arrived) and by a stock count —, recalled, quarantined, destroyed). kwargs: ``code_ids`` (list of ids), ``state`` (the new ``CodeState`` value), ``at``
 # (the moment). exchange: each change goes to the traceability platform as a message of its own.
 codes_changed = Signal()
 # A dispatch's page is being drawn. kwargs: ``dispatch``, ``user``. Each receiver returns an HTML section
