@@ -11,9 +11,16 @@ import os
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from vaxops.registry.domain import check_character
 from vaxops.testing.browser import audit_log_flushable, browser, page  # noqa: F401  (shared fixtures)
+
+# The properties are checked on shared two-core machines: how long an example takes says nothing about whether
+# the rule holds, so the time limits (the per-example deadline and the "too slow" health check) are off. The
+# other health checks (filters that reject too much, data too large) stay on.
+settings.register_profile("vaxops", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("vaxops")
 
 PASSWORD = "correct-horse-battery"  # noqa: S105
 
