@@ -447,3 +447,50 @@ def quota_for_day(
 def bucket_start(day: dt.date, *, weekly: bool) -> dt.date:
     """The first day of the series point ``day`` falls in: itself, or the Monday of its week."""
     return week_of(day)[0] if weekly else day
+
+
+def person_facts_with(
+    old: PersonFacts | None,
+    *,
+    village_code: str,
+    birth_date: dt.date | None,
+    sex: str,
+    group_id: int,
+    employer_id: int,
+    dose: StandingDose,
+    primary: dict[str, int],
+    last_of_its_day: bool,
+    default_primary: int = 2,
+) -> PersonFacts | None:
+    """A person's facts with one more standing dose, from what their doses added up to before (``old``, None:
+    no dose yet) — the same as ``person_facts`` over all their doses when the new dose comes after every earlier
+    one: on a later day, or on the same day when ``last_of_its_day`` (a dose not yet written sorts last of its
+    day). Otherwise None: the caller counts the person anew from their records."""
+    earlier = old.doses if old is not None else ()
+    if earlier:
+        last_day = earlier[-1][0]  # sorted by day first
+        if dose.given_on < last_day or (dose.given_on == last_day and not last_of_its_day):
+            return None
+    completed_on = old.completed_on if old is not None else None
+    booster_on = old.booster_on if old is not None else None
+    if dose.is_booster or completed_on is not None:
+        kind = int(DoseKind.BOOSTER)
+        if booster_on is None:
+            booster_on = dose.given_on
+    else:
+        count = 1 + sum(1 for d in earlier if d[3] != DoseKind.BOOSTER)
+        kind = min(count, 3)
+        if count >= primary.get(dose.product_code, default_primary):
+            completed_on = dose.given_on
+    first_on = old.first_on if old is not None and old.first_on is not None else dose.given_on
+    return PersonFacts(
+        village_code=village_code,
+        birth_date=birth_date,
+        sex=sex,
+        group_id=group_id,
+        employer_id=employer_id,
+        doses=tuple(sorted((*earlier, (dose.given_on, dose.site_id, dose.product_code, kind)))),
+        first_on=first_on,
+        completed_on=completed_on,
+        booster_on=booster_on,
+    )

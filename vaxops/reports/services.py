@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 from django.db import IntegrityError, connection, transaction
@@ -292,17 +293,22 @@ def _upsert(table: str, dims: tuple[str, ...], rows: dict[tuple, int]) -> tuple[
     so concurrent writers never lose an increment."""
     if not rows:
         return None
-    width = len(dims) + 1
-    values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
     params: list = []
     for key, n in rows.items():
         params.extend(key)
         params.append(n)
+    return _upsert_sql(table, dims, len(rows)), params
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_sql(table: str, dims: tuple[str, ...], count: int) -> str:
+    """The text of ``_upsert``'s statement for ``count`` rows (built once per shape)."""
+    width = len(dims) + 1
+    values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * count)
     cols = ", ".join(dims)
     return (
         f"INSERT INTO {table} ({cols}, n) VALUES {values} "  # noqa: S608 - names from this module
-        f"ON CONFLICT ({cols}) DO UPDATE SET n = {table}.n + excluded.n",
-        params,
+        f"ON CONFLICT ({cols}) DO UPDATE SET n = {table}.n + excluded.n"
     )
 
 
@@ -340,22 +346,100 @@ _PEOPLE_LOCK_PG = "SELECT id FROM registry_resident WHERE id = ANY($1) ORDER BY 
 _PEOPLE_READ = _PEOPLE_READ.format(doses="", where="{where}")
 
 
+# One person given one dose (the desk's, about to be written; an external one, just written), PostgreSQL: one
+# statement locks the person and their progress row and reads both as they are now. The person is locked
+# first (``FOR UPDATE`` returns the row's latest version once the lock is granted); the progress row is then
+# upserted — inserted empty when missing, else updated to itself — and under READ COMMITTED an upsert's
+# ``DO UPDATE`` locks and returns the latest committed version of the row even when it is newer than the
+# statement's snapshot. So a concurrent writer of the same person has either committed (its facts are in the
+# row returned) or waits for this transaction. The dose is then added to what the person added up to before
+# (``domain.person_facts_with``) without reading their doses; only a dose dated before the person's last one
+# needs their doses, read in a statement of their own after the locks (its snapshot holds every earlier
+# writer's doses).
+_PERSON_TAKE_PG = (
+    "WITH r AS (SELECT id, village_code, birth_date, sex, COALESCE(priority_group_id, 0) AS g, "
+    "COALESCE(employer_id, 0) AS e FROM registry_resident WHERE id = $1 FOR UPDATE), "
+    "p AS (INSERT INTO reports_personprogress (resident_id, village_code, sex, group_id, employer_id, doses) "
+    "SELECT id, village_code, '', 0, 0, '' FROM r "
+    "ON CONFLICT (resident_id) DO UPDATE SET doses = reports_personprogress.doses "
+    "RETURNING resident_id, village_code, birth_date, sex, group_id, employer_id, first_on, completed_on, "
+    "booster_on, doses) "
+    "SELECT r.id, r.village_code, r.birth_date, r.sex, r.g, r.e, p.resident_id, p.village_code, p.birth_date, "
+    "p.sex, p.group_id, p.employer_id, p.first_on, p.completed_on, p.booster_on, p.doses "
+    "FROM r JOIN p ON p.resident_id = r.id"
+)
+
+
+def _old_facts(row) -> domain.PersonFacts | None:
+    """What a person added to the facts before, from their progress columns in a read's row (None: nothing;
+    an empty row is the placeholder ``_PERSON_TAKE_PG`` inserted)."""
+    if row[6] is None or not row[15]:
+        return None
+    return domain.PersonFacts(
+        village_code=row[7],
+        birth_date=_date(row[8]),
+        sex=row[9],
+        group_id=int(row[10]),
+        employer_id=int(row[11]),
+        doses=domain.doses_from_text(row[15]),
+        first_on=_date(row[12]),
+        completed_on=_date(row[13]),
+        booster_on=_date(row[14]),
+    )
+
+
+def _standing(dose) -> domain.StandingDose:
+    return domain.StandingDose(
+        _date(dose.given_on),
+        _LAST if dose.pk is None else int(dose.pk),
+        dose.product_code,
+        dose.site_id or 0,
+        bool(dose.is_booster),
+    )
+
+
 def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = None) -> None:
     """Bring the facts up to date with these people's records: each person's contribution is recomputed from
     their standing doses (plus ``pending``, a dose about to be written in this transaction) and the
-    difference with what they added before is added to the facts. Call inside the writing transaction."""
+    difference with what they added before is added to the facts. Call inside the writing transaction.
+
+    ``pending`` may also be a dose written in this transaction: for one person given one dose, PostgreSQL adds
+    it to what the person added before (``_PERSON_TAKE_PG``) instead of reading their doses."""
     ids = sorted({int(i) for i in resident_ids})
     if not ids:
         return
     primary = primary if primary is not None else primary_doses()
     pg = connection.vendor == "postgresql"
     with prepared_cursor() if pg else connection.cursor() as cursor:
+        people = None
+        if pg and pending is not None and ids == [pending.resident_id]:
+            cursor.execute(_PERSON_TAKE_PG, ids)
+            people = cursor.fetchall()
+            if people:
+                row = people[0]
+                old = _old_facts(row)
+                new = domain.person_facts_with(
+                    old,
+                    village_code=row[1],
+                    birth_date=_date(row[2]),
+                    sex=row[3] or "",
+                    group_id=int(row[4]),
+                    employer_id=int(row[5]),
+                    dose=_standing(pending),
+                    primary=primary,
+                    last_of_its_day=pending.pk is None,
+                )
+                if new is not None:
+                    _execute_all(_statements([(row[0], old, new)], placeholders=()))
+                    return
+            people = None  # counted anew below, from their doses read now
         if pg:
             # One writer per person at a time: the lock first, then the read in a statement of its own, whose
             # snapshot is taken after the lock is granted and so holds the doses of a writer that held it before.
             # (Read in the locking statement, a waiting writer's doses subquery would keep its old snapshot.)
             # Both planned once per connection. SQLite writers are serialised by the database already.
-            cursor.execute(_PEOPLE_LOCK_PG, [ids])
+            if people is None and not (pending is not None and ids == [pending.resident_id]):
+                cursor.execute(_PEOPLE_LOCK_PG, [ids])
             cursor.execute(_PEOPLE_READ_PG, [ids])
             people = cursor.fetchall()
             rows = [(row[0], *d) for row in people for d in (row[16] or [])]
@@ -378,34 +462,14 @@ def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = 
                 domain.StandingDose(_date(given_on), int(pk), product, int(site), bool(booster))
             )
         if pending is not None and pending.pk is None:
-            doses.setdefault(pending.resident_id, []).append(
-                domain.StandingDose(
-                    pending.given_on,
-                    _LAST,
-                    pending.product_code,
-                    pending.site_id or 0,
-                    bool(pending.is_booster),
-                )
-            )
-        dose_delta: dict[tuple, int] = {}
-        people_delta: dict[tuple, int] = {}
-        keep: list[tuple] = []
-        drop: list[int] = []
+            doses.setdefault(pending.resident_id, []).append(_standing(pending))
+        changes: list[tuple[int, domain.PersonFacts | None, domain.PersonFacts | None]] = []
+        placeholders: list[int] = []
         for row in people:
             rid = row[0]
-            old = None
-            if row[6] is not None:
-                old = domain.PersonFacts(
-                    village_code=row[7],
-                    birth_date=_date(row[8]),
-                    sex=row[9],
-                    group_id=int(row[10]),
-                    employer_id=int(row[11]),
-                    doses=domain.doses_from_text(row[15]),
-                    first_on=_date(row[12]),
-                    completed_on=_date(row[13]),
-                    booster_on=_date(row[14]),
-                )
+            old = _old_facts(row)
+            if row[6] is not None and old is None:
+                placeholders.append(rid)
             mine = doses.get(rid, [])
             new = None
             if mine:
@@ -418,57 +482,75 @@ def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = 
                     doses=mine,
                     primary=primary,
                 )
-            if new == old:
-                continue
-            for k, n in domain.difference(domain.dose_keys(new), domain.dose_keys(old)).items():
-                dose_delta[k] = dose_delta.get(k, 0) + n
-            for k, n in domain.difference(domain.people_keys(new), domain.people_keys(old)).items():
-                people_delta[k] = people_delta.get(k, 0) + n
-            if new is None:
+            if new != old or rid in placeholders:
+                changes.append((rid, old, new))
+        _execute_all(_statements(changes, placeholders=placeholders))
+
+
+def _statements(changes, *, placeholders) -> list[tuple[str, list] | None]:
+    """The writes bringing the facts from each person's ``old`` to ``new`` (rid, old, new): the differences added
+    to the four fact tables, the progress rows upserted or deleted (a placeholder row with no doses is deleted)."""
+    dose_delta: dict[tuple, int] = {}
+    people_delta: dict[tuple, int] = {}
+    keep: list[tuple] = []
+    drop: list[int] = []
+    for rid, old, new in changes:
+        for k, n in domain.difference(domain.dose_keys(new), domain.dose_keys(old)).items():
+            dose_delta[k] = dose_delta.get(k, 0) + n
+        for k, n in domain.difference(domain.people_keys(new), domain.people_keys(old)).items():
+            people_delta[k] = people_delta.get(k, 0) + n
+        if new is None:
+            if old is not None or rid in placeholders:
                 drop.append(rid)
-            else:
-                keep.append(
-                    (
-                        rid,
-                        new.village_code,
-                        new.birth_date,
-                        new.sex,
-                        new.group_id,
-                        new.employer_id,
-                        new.first_on,
-                        new.completed_on,
-                        new.booster_on,
-                        domain.doses_text(new.doses),
-                    )
-                )
-        dose_delta = {k: n for k, n in dose_delta.items() if n}
-        people_delta = {k: n for k, n in people_delta.items() if n}
-        statements = [
-            _upsert("reports_dosefact", _DOSE_DIMS, dose_delta),
-            _upsert("reports_dosetotal", _DOSE_DIMS[1:], _totals(dose_delta)),
-            _upsert("reports_peoplefact", _PEOPLE_DIMS, people_delta),
-            _upsert("reports_peopletotal", _PEOPLE_DIMS[1:], _totals(people_delta)),
-        ]
-        if keep:
-            cols = ", ".join(_PROGRESS_COLS)
-            values = ", ".join(["(" + ", ".join(["%s"] * len(_PROGRESS_COLS)) + ")"] * len(keep))
-            sets = ", ".join(f"{c} = excluded.{c}" for c in _PROGRESS_COLS[1:])
-            statements.append(
+        else:
+            keep.append(
                 (
-                    f"INSERT INTO reports_personprogress ({cols}) VALUES {values} "  # noqa: S608
-                    f"ON CONFLICT (resident_id) DO UPDATE SET {sets}",
-                    [v for row in keep for v in row],
+                    rid,
+                    new.village_code,
+                    new.birth_date,
+                    new.sex,
+                    new.group_id,
+                    new.employer_id,
+                    new.first_on,
+                    new.completed_on,
+                    new.booster_on,
+                    domain.doses_text(new.doses),
                 )
             )
-        if drop:
-            statements.append(
-                (
-                    "DELETE FROM reports_personprogress WHERE resident_id IN "  # noqa: S608
-                    f"({', '.join(['%s'] * len(drop))})",
-                    drop,
-                )
+    dose_delta = {k: n for k, n in dose_delta.items() if n}
+    people_delta = {k: n for k, n in people_delta.items() if n}
+    statements = [
+        _upsert("reports_dosefact", _DOSE_DIMS, dose_delta),
+        _upsert("reports_dosetotal", _DOSE_DIMS[1:], _totals(dose_delta)),
+        _upsert("reports_peoplefact", _PEOPLE_DIMS, people_delta),
+        _upsert("reports_peopletotal", _PEOPLE_DIMS[1:], _totals(people_delta)),
+    ]
+    if keep:
+        statements.append(_progress_upsert(len(keep), [v for row in keep for v in row]))
+    if drop:
+        statements.append(
+            (
+                "DELETE FROM reports_personprogress WHERE resident_id IN "  # noqa: S608
+                f"({', '.join(['%s'] * len(drop))})",
+                drop,
             )
-        _execute_all(statements)
+        )
+    return statements
+
+
+@functools.lru_cache(maxsize=64)
+def _progress_sql(rows: int) -> str:
+    cols = ", ".join(_PROGRESS_COLS)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(_PROGRESS_COLS)) + ")"] * rows)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in _PROGRESS_COLS[1:])
+    return (
+        f"INSERT INTO reports_personprogress ({cols}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT (resident_id) DO UPDATE SET {sets}"
+    )
+
+
+def _progress_upsert(rows: int, params: list) -> tuple[str, list]:
+    return _progress_sql(rows), params
 
 
 def facts_refresh_people(*, resident_ids, chunk: int = 1000) -> int:
