@@ -122,6 +122,46 @@ def population_row(values: dict[str, object]) -> tuple[PopulationRow | None, lis
     return PopulationRow(code, year, kind, counts["total"], counts["age_18_plus"], counts["age_60_plus"]), []
 
 
+@dataclass(frozen=True)
+class GroupPopulationRow:
+    """How many people of a priority group (its code) a division counts in a year."""
+
+    division_code: str
+    year: int
+    group_code: str
+    total: int
+
+
+def group_population_row(values: dict[str, object]) -> tuple[GroupPopulationRow | None, list[FieldError]]:
+    """Read one row of a priority group's count (fields ``division``, ``year``, ``group``, ``total``; the kind
+    and the age columns are not read). The group is given by its code; whether it exists is the caller's
+    check."""
+    errors: list[FieldError] = []
+    raw_code = str(values.get("division") or "").strip()
+    code = raw_code
+    if not re.fullmatch(r"\d{6}(\d{3}(\d{3})?)?", raw_code):
+        errors.append(FieldError("division", f"区划代码“{raw_code[:20]}”应为6、9或12位数字"))
+    else:
+        code = raw_code.ljust(12, "0")
+    year: int | None = None
+    raw_year = str(values.get("year") or "").strip()
+    if raw_year.endswith(".0"):
+        raw_year = raw_year[:-2]
+    if not re.fullmatch(r"\d{4}", raw_year) or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+        errors.append(FieldError("year", f"年份“{raw_year[:20]}”应为{MIN_YEAR}至{MAX_YEAR}之间的四位数字"))
+    else:
+        year = int(raw_year)
+    group = str(values.get("group") or "").strip()
+    if len(group) > 32:
+        errors.append(FieldError("group", f"人群分类代码“{group[:20]}…”超过32个字符"))
+    total, err = _count(values.get("total"), label="人数", field="total")
+    if err:
+        errors.append(err)
+    if errors or year is None or total is None or not group:
+        return None, errors
+    return GroupPopulationRow(code, year, group, total), []
+
+
 DAILY_REPORT_DUE = dt.time(17, 0)  # 各乡镇每日下午5时前报县疾控中心
 
 

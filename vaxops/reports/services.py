@@ -23,7 +23,7 @@ from vaxops.registry.tables import Table
 
 from . import domain
 from .errors import ReportsErrorCode
-from .models import DailyReport, DailyReportLate, Population
+from .models import DailyReport, DailyReportLate, GroupPopulation, Population
 from .selectors import actor_scope, daily_report
 from .tables import LABELS
 
@@ -37,14 +37,22 @@ def population_import(
     """Load a population table: each valid row creates or updates the (division, year, kind) row; a bad row
     is refused with its row number, column and reason, and the others are kept. Counts add up: read =
     created + updated + unchanged + rejected. Each batch is one transaction with one audit event per change.
-    """
+
+    A row with the 人群分类 column filled is a priority group's count instead (``GroupPopulation``: division,
+    year, group code or name, 人数 in the 总人口 column; the kind and age columns are not read)."""
     require(actor, "reports.change_population")
     result = ImportResult()
     batch: list[tuple[int, domain.PopulationRow]] = []
+    groups: list[tuple[int, domain.GroupPopulationRow]] = []
+    has_group = "group" in table.columns
     for number, values in table.rows:
         result.read += 1
         raw = {key: values[i] if i < len(values) else None for key, i in table.columns.items()}
-        row, errors = domain.population_row(raw)
+        row: domain.PopulationRow | domain.GroupPopulationRow | None
+        if has_group and str(raw.get("group") or "").strip():
+            row, errors = domain.group_population_row(raw)
+        else:
+            row, errors = domain.population_row(raw)
         if row is None:
             result.rejected += 1
             result.add_errors(
@@ -56,17 +64,96 @@ def population_import(
                 ]
             )
             continue
-        batch.append((number, row))
-        if len(batch) >= BATCH:
+        if isinstance(row, domain.GroupPopulationRow):
+            groups.append((number, row))
+        else:
+            batch.append((number, row))
+        if len(batch) + len(groups) >= BATCH:
             _write(batch, result, table=table, actor=actor, filename=filename)
-            batch = []
+            _write_groups(groups, result, table=table, actor=actor, filename=filename)
+            batch, groups = [], []
             if on_batch:
                 on_batch(result)
     if batch:
         _write(batch, result, table=table, actor=actor, filename=filename)
+    if groups:
+        _write_groups(groups, result, table=table, actor=actor, filename=filename)
     if on_batch:
         on_batch(result)
     return result
+
+
+@transaction.atomic
+def _write_groups(batch, result: ImportResult, *, table: Table, actor, filename: str) -> None:
+    """The priority groups' counts of a batch: created, updated or unchanged per (division, year, group)."""
+    from vaxops.registry.models import PriorityGroup
+
+    if not batch:
+        return
+    codes = {row.division_code for _, row in batch}
+    divisions = {d.code: d for d in Division.objects.filter(code__in=codes)}
+    known = list(PriorityGroup.objects.all())
+    by_word = {g.code: g for g in known} | {
+        g.name_zh: g for g in known if g.name_zh not in {x.code for x in known}
+    }
+    existing = {
+        (p.division.code, p.year, p.group_id): p
+        for p in GroupPopulation.objects.filter(division__code__in=codes).select_related("division")
+    }
+    seen: dict[tuple[str, int, int], int] = {}
+    creates: list[GroupPopulation] = []
+    updates: list[GroupPopulation] = []
+    changes: list[tuple[str, dict | None, dict]] = []
+    division_label = table.header_labels.get("division", LABELS["division"])
+    group_label = table.header_labels.get("group", LABELS["group"])
+    for number, row in batch:
+        division = divisions.get(row.division_code)
+        if division is None:
+            result.rejected += 1
+            result.add_errors([RowError(number, division_label, f"区划代码{row.division_code}不在区划库中")])
+            continue
+        group = by_word.get(row.group_code)
+        if group is None:
+            result.rejected += 1
+            result.add_errors([RowError(number, group_label, f"人群分类“{row.group_code}”不在人群分类库中")])
+            continue
+        key = (row.division_code, row.year, group.pk)
+        if key in seen:
+            result.rejected += 1
+            result.add_errors(
+                [
+                    RowError(
+                        number, group_label, f"与第{seen[key]}行重复（同一区划、年份和人群分类只能有一行）"
+                    )
+                ]
+            )
+            continue
+        seen[key] = number
+        name = f"{key[0]}/{key[1]}/{group.code}"
+        current = existing.get(key)
+        if current is None:
+            creates.append(GroupPopulation(division=division, year=row.year, group=group, total=row.total))
+            result.created += 1
+            changes.append((name, None, {"total": row.total}))
+        elif current.total != row.total:
+            changes.append((name, {"total": current.total}, {"total": row.total}))
+            current.total = row.total
+            current.updated_at = clock.now()
+            updates.append(current)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    GroupPopulation.objects.bulk_create(creates)
+    if updates:
+        GroupPopulation.objects.bulk_update(updates, ["total", "updated_at"])
+    if changes:
+        audit_record_many(
+            actor=actor,
+            action="population.import",
+            object_type="reports.grouppopulation",
+            items=changes,
+            purpose=filename[:200],
+        )
 
 
 @transaction.atomic
