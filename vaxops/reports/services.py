@@ -517,7 +517,7 @@ def facts_apply(*, resident_ids, pending=None, primary: dict[str, int] | None = 
                     last_of_its_day=pending.pk is None,
                 )
                 if new is not None:
-                    _execute_all(_statements([(row[0], old, new)], placeholders=()))
+                    _execute_all(_statements_added(row[0], old, new))
                     return
             people = None  # counted anew below, from their doses read now
         if pg:
@@ -623,6 +623,65 @@ def _statements(changes, *, placeholders) -> list[tuple[str, list] | None]:
             )
         )
     return statements
+
+
+def _statements_added(rid: int, old: domain.PersonFacts | None, new: domain.PersonFacts):
+    """``_statements`` for one person given one dose (``person_facts_with``), without comparing all their keys:
+    where they count has not changed, so the dose adds one to its key and each step reached first now (first
+    dose, completed course, booster) one to its key."""
+    if old is not None and (old.village_code, old.birth_date, old.sex, old.group_id, old.employer_id) != (
+        new.village_code,
+        new.birth_date,
+        new.sex,
+        new.group_id,
+        new.employer_id,
+    ):
+        return _statements([(rid, old, new)], placeholders=())
+    added = set(new.doses)
+    if old is not None:
+        added.difference_update(old.doses)
+    dose_delta: dict[tuple, int] = {}
+    for day, site, product, kind in new.doses:  # the new dose (one more of a key already held is also one)
+        if (day, site, product, kind) in added:
+            dose_delta[(day, new.village_code, site, product, kind)] = 1
+    if not added:  # the same key twice (two doses alike on one day): the generic path counts it
+        return _statements([(rid, old, new)], placeholders=())
+    people_delta: dict[tuple, int] = {}
+    for event, before, now in (
+        (domain.Event.FIRST_DOSE, old.first_on if old else None, new.first_on),
+        (domain.Event.COMPLETED, old.completed_on if old else None, new.completed_on),
+        (domain.Event.BOOSTER, old.booster_on if old else None, new.booster_on),
+    ):
+        if before is None and now is not None:
+            key = (
+                now,
+                new.village_code,
+                int(event),
+                domain.age_band(new.birth_date, now),
+                new.sex,
+                new.group_id,
+                new.employer_id,
+            )
+            people_delta[key] = 1
+    keep = [
+        rid,
+        new.village_code,
+        new.birth_date,
+        new.sex,
+        new.group_id,
+        new.employer_id,
+        new.first_on,
+        new.completed_on,
+        new.booster_on,
+        domain.doses_text(new.doses),
+    ]
+    return [
+        _upsert("reports_dosefact", _DOSE_DIMS, dose_delta),
+        _upsert("reports_dosetotal", _DOSE_DIMS[1:], _totals(dose_delta)),
+        _upsert("reports_peoplefact", _PEOPLE_DIMS, people_delta),
+        _upsert("reports_peopletotal", _PEOPLE_DIMS[1:], _totals(people_delta)),
+        _progress_upsert(1, keep),
+    ]
 
 
 @functools.lru_cache(maxsize=64)
