@@ -39,10 +39,14 @@ from .models import (
 from .signals import dose_corrected, dose_reach, dose_voided, record_changed, resident_reach
 
 
-def _status_refresh(resident_ids: list[int]) -> None:
-    """Tell the apps above (campaign: the mobilisation lists) that these people's records changed."""
+def _status_refresh(resident_ids: list[int], *, dose: Dose | None = None) -> None:
+    """Tell the apps above (campaign: the mobilisation lists) that these people's records changed (with
+    ``dose``: one person's, by the dose just written)."""
     with joined():
-        record_changed.send(sender=Dose, resident_ids=resident_ids)
+        if dose is None:
+            record_changed.send(sender=Dose, resident_ids=resident_ids)
+        else:
+            record_changed.send(sender=Dose, resident_ids=resident_ids, dose=dose)
 
 
 def status_store(resident: Resident, inputs, *, on: dt.date, dose: Dose | None = None) -> None:
@@ -178,7 +182,7 @@ def dose_record_external(
             "external": True,
         },
     )
-    _status_refresh([resident.pk])
+    _status_refresh([resident.pk], dose=dose)
     return dose
 
 

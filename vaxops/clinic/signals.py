@@ -10,7 +10,8 @@ from django.dispatch import Signal
 # A person's record changed (a dose recorded or voided, a screening, a contraindication lifted).
 # kwargs: ``resident_ids`` (list of ids); for one person, optionally ``resident`` (the row), ``inputs`` (the
 # engine's inputs the caller has just read and extended) and ``on`` (the day), so a receiver need not read
-# the history again; the desk's dose also gives ``dose`` (the row about to be written in the same transaction).
+# the history again; a dose just recorded also gives ``dose`` (the desk's: the row about to be written in the same
+# transaction; an external dose: the row just written).
 # campaign: recomputes the stored mobilisation status; reports: the progress facts follow.
 record_changed = Signal()
 

@@ -205,7 +205,7 @@ def demo_sectors() -> None:
 
 def demo_population_and_targets(*, year: int = 2021) -> None:
     """户籍 population of the county and its townships (from the census the demo loaded, as the statistics
-    bureau's figures would be) and targets per township: 18–59 by the end of June 2021, 60+ by the end of 2021."""
+    bureau's figures would be), the priority groups' counts, and targets per township: 18–59 by the end of June 2021, 60+ by the end of 2021."""
     prefix = _county_prefix()
     county = Division.objects.get(code=prefix.ljust(12, "0"))
     townships = list(Division.objects.filter(level=Level.TOWNSHIP, code__startswith=prefix).order_by("code"))
@@ -243,6 +243,24 @@ def demo_population_and_targets(*, year: int = 2021) -> None:
         actor=SystemActor("seed-demo"),
         filename="seed-demo",
     )
+    # The priority groups' counts (重点人群人数) of the county and each township: the registered members of each
+    # group, as the sector departments would report them, so the dashboard reads coverage by group.
+    groups: dict[tuple[str, str], int] = {}
+    for village, group in Resident.objects.filter(
+        village_code__startswith=prefix, priority_group__isnull=False
+    ).values_list("village_code", "priority_group__code"):
+        for code in (county.code, village[:9].ljust(12, "0")):
+            groups[(code, group)] = groups.get((code, group), 0) + 1
+    if groups:
+        group_rows = [
+            {"区划代码": code, "年份": year, "人群分类": group, "总人口": n}
+            for (code, group), n in sorted(groups.items())
+        ]
+        population_import(
+            table=table_from_dicts(list(group_rows[0]), iter(group_rows), aliases=aliases),
+            actor=SystemActor("seed-demo"),
+            filename="seed-demo-groups",
+        )
     phases = {p.code: p for p in Phase.objects.filter(code__in=("step1_phase2", "step2"))}
     for row, d in zip(rows, [county, *townships], strict=True):
         plan = (

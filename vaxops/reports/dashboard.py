@@ -134,15 +134,19 @@ def coverage_by_band(*, scope: Scope, division: Division, day: dt.date) -> list[
 
 
 def coverage_by_group(*, scope: Scope, division: Division, day: dt.date) -> list[dict]:
-    """People vaccinated per priority group (重点人群), from the facts; groups with nobody vaccinated are left out."""
+    """People vaccinated per priority group (重点人群), from the facts, with the coverage (first dose ÷ the group's
+    count in the division, ``GroupPopulation``) where the county has loaded one; groups with nobody vaccinated
+    and no count are left out."""
     found = selectors.coverage_by_group(scope=scope, day=day, division_code=division.code)
     return [
         {
             "group": r["name"],
+            "population": r["population"],
             **_people(r),
+            "coverage": _coverage(r["people_first_dose"], r["population"]),
         }
         for r in found["rows"]
-        if r["people_first_dose"] or r["people_completed"] or r["people_booster"]
+        if r["people_first_dose"] or r["people_completed"] or r["people_booster"] or r["population"]
     ]
 
 
@@ -390,9 +394,16 @@ def chart_table(data: dict, name: str) -> tuple[list[str], list[list]]:
         )
     if name == "by_group":
         return (
-            ["人群", "第1剂人数", "全程人数", "加强人数"],
+            ["人群", "人群人数", "第1剂人数", "全程人数", "加强人数", "覆盖率（%）"],
             [
-                [r["group"], r["people_first_dose"], r["people_completed"], r["people_booster"]]
+                [
+                    r["group"],
+                    r["population"],
+                    r["people_first_dose"],
+                    r["people_completed"],
+                    r["people_booster"],
+                    r["coverage"],
+                ]
                 for r in data["by_group"]
             ],
         )

@@ -122,6 +122,46 @@ def population_row(values: dict[str, object]) -> tuple[PopulationRow | None, lis
     return PopulationRow(code, year, kind, counts["total"], counts["age_18_plus"], counts["age_60_plus"]), []
 
 
+@dataclass(frozen=True)
+class GroupPopulationRow:
+    """How many people of a priority group (its code) a division counts in a year."""
+
+    division_code: str
+    year: int
+    group_code: str
+    total: int
+
+
+def group_population_row(values: dict[str, object]) -> tuple[GroupPopulationRow | None, list[FieldError]]:
+    """Read one row of a priority group's count (fields ``division``, ``year``, ``group``, ``total``; the kind
+    and the age columns are not read). The group is given by its code; whether it exists is the caller's
+    check."""
+    errors: list[FieldError] = []
+    raw_code = str(values.get("division") or "").strip()
+    code = raw_code
+    if not re.fullmatch(r"\d{6}(\d{3}(\d{3})?)?", raw_code):
+        errors.append(FieldError("division", f"区划代码“{raw_code[:20]}”应为6、9或12位数字"))
+    else:
+        code = raw_code.ljust(12, "0")
+    year: int | None = None
+    raw_year = str(values.get("year") or "").strip()
+    if raw_year.endswith(".0"):
+        raw_year = raw_year[:-2]
+    if not re.fullmatch(r"\d{4}", raw_year) or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+        errors.append(FieldError("year", f"年份“{raw_year[:20]}”应为{MIN_YEAR}至{MAX_YEAR}之间的四位数字"))
+    else:
+        year = int(raw_year)
+    group = str(values.get("group") or "").strip()
+    if len(group) > 32:
+        errors.append(FieldError("group", f"人群分类代码“{group[:20]}…”超过32个字符"))
+    total, err = _count(values.get("total"), label="人数", field="total")
+    if err:
+        errors.append(err)
+    if errors or year is None or total is None or not group:
+        return None, errors
+    return GroupPopulationRow(code, year, group, total), []
+
+
 DAILY_REPORT_DUE = dt.time(17, 0)  # 各乡镇每日下午5时前报县疾控中心
 
 
@@ -447,3 +487,50 @@ def quota_for_day(
 def bucket_start(day: dt.date, *, weekly: bool) -> dt.date:
     """The first day of the series point ``day`` falls in: itself, or the Monday of its week."""
     return week_of(day)[0] if weekly else day
+
+
+def person_facts_with(
+    old: PersonFacts | None,
+    *,
+    village_code: str,
+    birth_date: dt.date | None,
+    sex: str,
+    group_id: int,
+    employer_id: int,
+    dose: StandingDose,
+    primary: dict[str, int],
+    last_of_its_day: bool,
+    default_primary: int = 2,
+) -> PersonFacts | None:
+    """A person's facts with one more standing dose, from what their doses added up to before (``old``, None:
+    no dose yet) — the same as ``person_facts`` over all their doses when the new dose comes after every earlier
+    one: on a later day, or on the same day when ``last_of_its_day`` (a dose not yet written sorts last of its
+    day). Otherwise None: the caller counts the person anew from their records."""
+    earlier = old.doses if old is not None else ()
+    if earlier:
+        last_day = earlier[-1][0]  # sorted by day first
+        if dose.given_on < last_day or (dose.given_on == last_day and not last_of_its_day):
+            return None
+    completed_on = old.completed_on if old is not None else None
+    booster_on = old.booster_on if old is not None else None
+    if dose.is_booster or completed_on is not None:
+        kind = int(DoseKind.BOOSTER)
+        if booster_on is None:
+            booster_on = dose.given_on
+    else:
+        count = 1 + sum(1 for d in earlier if d[3] != DoseKind.BOOSTER)
+        kind = min(count, 3)
+        if count >= primary.get(dose.product_code, default_primary):
+            completed_on = dose.given_on
+    first_on = old.first_on if old is not None and old.first_on is not None else dose.given_on
+    return PersonFacts(
+        village_code=village_code,
+        birth_date=birth_date,
+        sex=sex,
+        group_id=group_id,
+        employer_id=employer_id,
+        doses=tuple(sorted((*earlier, (dose.given_on, dose.site_id, dose.product_code, kind)))),
+        first_on=first_on,
+        completed_on=completed_on,
+        booster_on=booster_on,
+    )

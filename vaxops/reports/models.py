@@ -46,6 +46,38 @@ class Population(models.Model):
         )
 
 
+class GroupPopulation(models.Model):
+    """How many people of a priority group (重点人群, e.g. 医务人员) a division counts in a year: the group's
+    denominator, so that the dashboard reads the group's coverage (people vaccinated ÷ this).
+
+    Loaded from the same table as the population (``vaxops load-population``: a row with the 人群分类 column
+    filled) and editable by the county; the coverage of a group in a division and year is read against the row
+    of that division and group for the year or the latest year before it."""
+
+    division = models.ForeignKey(
+        "jurisdictions.Division", models.PROTECT, related_name="+", verbose_name=_("行政区划")
+    )
+    year = models.PositiveSmallIntegerField(_("年份"))
+    group = models.ForeignKey(
+        "registry.PriorityGroup", models.PROTECT, related_name="+", verbose_name=_("人群分类")
+    )
+    total = models.PositiveIntegerField(_("人数"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("重点人群人数")
+        verbose_name_plural = _("重点人群人数")
+        ordering = ["division__code", "-year", "group__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division", "year", "group"], name="group_population_once_per_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.division_id and self.division.name} {self.year} {self.group_id and self.group}: {self.total}"
+
+
 class DailyReport(models.Model):
     """A township's 日报表 for a day as it confirmed it: the figures of that moment, kept as they were.
 

@@ -11,7 +11,7 @@ from .services import facts_apply, facts_refresh_people
 @receiver(record_changed, dispatch_uid="reports.record_changed")
 def on_record_changed(sender, resident_ids, dose=None, **kwargs):
     """A dose recorded or voided, an external dose entered (the desk's dose comes as ``dose``, not yet
-    written: it is counted with the person's standing doses)."""
+    written: it is counted with the person's standing doses; an external dose as ``dose`` written)."""
     facts_apply(resident_ids=resident_ids, pending=dose)
 
 

@@ -2,8 +2,13 @@
 ``vaxops.accounts.roles``). A township confirms its own report; the county confirms or corrects any of its
 townships'."""
 
-_READ = ("reports.view_population", "reports.view_dailyreport")
-_EDIT = ("reports.add_population", "reports.change_population")
+_READ = ("reports.view_population", "reports.view_grouppopulation", "reports.view_dailyreport")
+_EDIT = (
+    "reports.add_population",
+    "reports.change_population",
+    "reports.add_grouppopulation",
+    "reports.change_grouppopulation",
+)
 _CONFIRM = ("reports.confirm_dailyreport",)
 # The dashboard (接种进度看板) and the weekly bulletins (周通报): the county drafts and publishes them.
 _DASHBOARD = ("reports.view_dashboard", "reports.view_weeklybulletin")

@@ -742,7 +742,8 @@ def coverage_by_band(*, scope: Scope, day: dt.date, division_code: str | None = 
 
 def coverage_by_group(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:
     """People with a first dose, a completed course and a booster by priority group (重点人群) as of ``day``
-    (``group`` None: people in no group)."""
+    (``group`` None: people in no group), with the group's count in the division (``GroupPopulation``) as the
+    population and the coverage against it where one is loaded."""
     from vaxops.registry.models import PriorityGroup
 
     division = _scope_division(scope, division_code)
@@ -752,11 +753,29 @@ def coverage_by_group(*, scope: Scope, day: dt.date, division_code: str | None =
         kind="people", keys="group_id, event", low=low, high=high, day=day
     ).items():
         counts.setdefault(int(group), {})[int(event)] = n
+    denominators = group_populations(division_code=division.code, year=day.year)
     rows = []
     for group in PriorityGroup.objects.order_by("pk"):
-        rows.append({"group": group.code, "name": str(group)} | _people_row(counts.get(group.pk, {}), None))
+        rows.append(
+            {"group": group.code, "name": str(group)}
+            | _people_row(counts.get(group.pk, {}), denominators.get(group.pk))
+        )
     rows.append({"group": None, "name": "其他人群"} | _people_row(counts.get(0, {}), None))
     return {"date": day.isoformat(), "division": division.code, "name": division.name, "rows": rows}
+
+
+def group_populations(*, division_code: str, year: int) -> dict[int, int]:
+    """Priority group id → its count in the division for ``year`` or the latest year before it."""
+    from .models import GroupPopulation
+
+    found: dict[int, int] = {}
+    for group_id, total in (
+        GroupPopulation.objects.filter(division__code=division_code, year__lte=year)
+        .order_by("group_id", "-year")
+        .values_list("group_id", "total")
+    ):
+        found.setdefault(group_id, total)
+    return found
 
 
 def funnel(*, scope: Scope, day: dt.date, division_code: str | None = None) -> dict:

@@ -13,12 +13,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("区划名称", "名称", "name"),
     "year": ("年份", "统计年度", "year"),
     "kind": ("人口口径", "口径", "kind"),
+    "group": ("人群分类", "重点人群", "人群分类代码", "group"),
     "total": ("总人口", "人口数", "total"),
     "age_18_plus": ("18岁及以上", "18岁及以上人口", "18+", "age_18_plus"),
     "age_60_plus": ("60岁及以上", "60岁及以上人口", "60+", "age_60_plus"),
 }
 LABELS = {key: aliases[0] for key, aliases in COLUMNS.items()}
 REQUIRED = ("division", "year", "kind", "total", "age_18_plus", "age_60_plus")
+# A table with the 人群分类 column may hold priority groups' counts only: the kind and age columns are then
+# needed only by its rows without a group.
+REQUIRED_WITH_GROUP = ("division", "year", "total")
 TEMPLATE_HEADERS = [
     LABELS[k] for k in ("division", "name", "year", "kind", "total", "age_18_plus", "age_60_plus")
 ]
@@ -30,12 +34,13 @@ def population_table_open(
 ) -> Table:
     """Open a population file; refuses one without the required columns, naming them."""
     table = open_table(stream, size=size, filename=filename, aliases=_ALIASES, limits=limits)
-    missing = [LABELS[k] for k in REQUIRED if k not in table.columns]
+    required = REQUIRED_WITH_GROUP if "group" in table.columns else REQUIRED
+    missing = [LABELS[k] for k in required if k not in table.columns]
     if missing:
         raise ValidationFailed(
             "缺少必需的列："
             + "、".join(missing)
-            + "（表头：区划代码、年份、人口口径、总人口、18岁及以上、60岁及以上）",
+            + "（表头：区划代码、年份、人口口径、总人口、18岁及以上、60岁及以上；重点人群人数另加“人群分类”列）",
             field="file",
             code=ReportsErrorCode.POPULATION_COLUMNS_MISSING,
         )

@@ -44,6 +44,9 @@ def test_the_demo_has_a_campaigns_history_and_its_progress_records(demo):
     assert history.filter(is_booster=True).exists()
     assert facts_check()["ok"]
     assert Population.objects.filter(division__code__startswith=COUNTY_CODE).count() == 11
+    from vaxops.reports.models import GroupPopulation
+
+    assert GroupPopulation.objects.filter(division__code=COUNTY_CODE.ljust(12, "0")).exists()
     assert PhaseTarget.objects.filter(division__code__startswith=COUNTY_CODE).exists()
     assert Employer.objects.filter(sector__isnull=False).exists()
     assert DailyReport.objects.exists() and DailyReportLate.objects.count() == 7 * 2

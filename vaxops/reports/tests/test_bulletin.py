@@ -198,3 +198,42 @@ def test_the_pages_draft_review_publish_and_download(week, cdc, leader, client, 
     assert openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "概况"
     pdf = client.get(f"/reports/bulletins/{b.pk}.pdf")
     assert pdf.status_code in (200, 400) and (pdf.status_code == 400 or pdf.content[:5] == b"%PDF-")
+
+
+def test_the_figures_from_the_facts_equal_a_recount_of_the_records_for_random_weeks(week, cdc):
+    """The bulletin reads the progress facts; for random people, employers, doses, boosters, external and
+    voided doses around the week, every figure equals the records' recount (``recount=True``)."""
+    import random
+
+    from vaxops.clinic import services as clinic
+
+    rng = random.Random(7)
+    school = Employer.objects.get(code="E-SCH")
+    other = Employer.objects.create(code="E-HOS", name="县人民医院", division=week)
+    villages = ["330199001001", "330199001002", "330199002001", "330199002002"]
+    people = []
+    for i in range(40):
+        p = make_resident(rng.choice(villages), 40 + i, f"人{i}", birth=date(rng.randint(1940, 2005), 1, 1))
+        if rng.random() < 0.5:
+            p.employer = rng.choice([school, other])
+            p.save()
+        people.append(p)
+    given = []
+    for p in people:
+        for _ in range(rng.randint(0, 3)):
+            on = MONDAY + timedelta(days=rng.randint(-20, 10))
+            given.append(
+                dose(
+                    p,
+                    on,
+                    product=rng.choice(["BBIBP-CorV", "CoronaVac", "Convidecia"]),
+                    booster=rng.random() < 0.2,
+                    external=rng.random() < 0.3,
+                )
+            )
+    for d in rng.sample(given, len(given) // 5):
+        clinic.dose_void(actor=cdc, dose_id=d.pk, reason="登记错误")
+    for start in (MONDAY - timedelta(days=7), MONDAY, MONDAY + timedelta(days=7)):
+        facts = bulletin_figures(county=week, week_start=start)
+        assert facts == bulletin_figures(county=week, week_start=start, recount=True), start
+    assert facts["totals"]["week_doses"] or facts["totals"]["previous_week_doses"]

@@ -104,3 +104,39 @@ def test_without_the_chart_library_the_page_says_so_and_keeps_its_tables(
     assert 'id="charts-missing"' in page and "npm" in page
     assert "echarts.min.js" not in page
     assert 'data-table="by_division"' in page
+
+
+def test_by_group_shows_coverage_where_the_county_loaded_the_groups_count(history, client, leader):
+    from vaxops.clinic.tests.conftest import make_resident
+    from vaxops.jurisdictions.models import Division
+    from vaxops.registry.models import PriorityGroup
+    from vaxops.reports.dashboard import chart_table
+    from vaxops.reports.models import GroupPopulation
+
+    from .conftest import dose
+
+    doctor = make_resident("330199001001", 60, "医生甲", group="medical")
+    make_resident("330199001002", 61, "医生乙", group="medical")
+    teacher = make_resident("330199002001", 62, "老师甲", group="education")
+    dose(doctor, DAY)
+    dose(teacher, DAY)
+    county = Division.objects.get(code="330199000000")
+    medical = PriorityGroup.objects.get(code="medical")
+    GroupPopulation.objects.create(
+        division=county, year=2020, group=medical, total=8
+    )  # the latest year ≤ 2021
+    GroupPopulation.objects.create(division=county, year=2022, group=medical, total=1000)  # not yet
+    rows = {r["group"]: r for r in dashboard_data(scope=ALL, day=DAY)["by_group"]}
+    assert rows["医疗卫生人员"]["population"] == 8 and rows["医疗卫生人员"]["coverage"] == 12.5
+    assert rows["教育工作者"]["population"] is None and rows["教育工作者"]["coverage"] is None
+    assert rows["教育工作者"]["people_first_dose"] == 1
+    headers, table = chart_table(dashboard_data(scope=ALL, day=DAY), "by_group")
+    assert headers[-1] == "覆盖率（%）" and ["医疗卫生人员", 8, 1, 0, 0, 12.5] in table
+    # a township reads its own groups' counts: none loaded for 甲镇
+    township = {
+        r["group"]: r for r in dashboard_data(scope=ALL, day=DAY, division_code="330199001")["by_group"]
+    }
+    assert township["医疗卫生人员"]["coverage"] is None
+    client.force_login(leader)
+    api = client.get("/api/v1/reports/dashboard", {"date": DAY.isoformat()}).json()
+    assert {r["group"]: r["coverage"] for r in api["by_group"]}["医疗卫生人员"] == 12.5

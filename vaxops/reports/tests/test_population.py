@@ -128,3 +128,39 @@ def test_the_database_refuses_age_bands_that_do_not_nest(county):
             age_60_plus=1,
         )
     assert SystemActor().has_perm("reports.change_population")
+
+
+def test_priority_groups_counts_load_from_the_group_column_and_bad_rows_are_named(county, tmp_path):
+    from vaxops.reports.models import GroupPopulation
+
+    result = _load(
+        tmp_path,
+        "区划代码,年份,人群分类,人口口径,总人口,18岁及以上,60岁及以上\n"
+        + "330199,2021,medical,,1200,,\n"  # row 2: a group's count (the kind and ages not needed)
+        + "330199001,2021,教育工作者,,300,,\n"  # row 3: the group by its name
+        + "330199,2021,astronauts,,5,,\n"  # row 4: no such group
+        + "330199,2021,medical,,1300,,\n"  # row 5: the same key as row 2
+        + "330199,2021,medical2,,x,,\n"  # row 6: not a count
+        + "330199,2021,,户籍,50000,40000,9000\n",  # row 7: no group: the division's population
+    )
+    assert (result["read"], result["created"], result["rejected"]) == (6, 3, 3)
+    by_row = {e["row"]: e for e in result["errors"]}
+    assert by_row[4]["column"] == "人群分类" and "astronauts" in by_row[4]["message"]
+    assert by_row[5]["column"] == "人群分类" and "与第2行重复" in by_row[5]["message"]
+    assert by_row[6]["column"] == "总人口" and "不是非负整数" in by_row[6]["message"]
+    assert GroupPopulation.objects.get(division__code="330199000000", group__code="medical").total == 1200
+    assert GroupPopulation.objects.get(division__code="330199001000", group__code="education").total == 300
+    assert Population.objects.get(division__code="330199000000").total == 50000
+    again = _load(
+        tmp_path, "区划代码,年份,人群分类,总人口\n330199,2021,medical,1250\n330199001,2021,education,300\n"
+    )
+    assert (again["updated"], again["unchanged"], again["rejected"]) == (1, 1, 0)
+    assert GroupPopulation.objects.get(division__code="330199000000", group__code="medical").total == 1250
+    assert AuditEvent.objects.filter(
+        action="population.import", object_type="reports.grouppopulation"
+    ).exists()
+
+
+def test_a_file_with_the_group_column_still_needs_division_year_and_count(county, tmp_path):
+    with pytest.raises(CommandError, match="总人口"):
+        _load(tmp_path, "区划代码,年份,人群分类\n330199,2021,medical\n")

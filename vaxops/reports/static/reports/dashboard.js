@@ -45,7 +45,12 @@
     by_division: function (root, data) { return bars(root, data.by_division, "name", "coverage"); },
     by_band: function (root, data) { return bars(root, data.by_band, "band", "coverage"); },
     by_group: function (root, data) {
-      var opt = base(root), rows = data.by_group;
+      var rows = data.by_group;
+      // Coverage where the county has loaded the groups' counts; otherwise the people vaccinated per group.
+      if (rows.some(function (r) { return r.coverage !== null; })) {
+        return bars(root, rows.filter(function (r) { return r.coverage !== null; }), "group", "coverage");
+      }
+      var opt = base(root);
       opt.xAxis = { type: "value" };
       opt.yAxis = { type: "category", inverse: true, data: rows.map(function (r) { return r.group; }) };
       opt.series = [["people_first_dose", "第1剂"], ["people_completed", "全程接种"], ["people_booster", "加强免疫"]]
