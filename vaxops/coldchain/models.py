@@ -257,6 +257,12 @@ class Excursion(models.Model):
                 condition=models.Q(status__in=[s.value for s in domain.ExcursionStatus]),
                 name="excursion_status_valid",
             ),
+            # The run's last reading lies between its first and its end (the first reading after it).
+            models.CheckConstraint(
+                condition=models.Q(start__lte=models.F("last_seen"))
+                & (models.Q(end__isnull=True) | models.Q(last_seen__lte=models.F("end"))),
+                name="excursion_span_ordered",
+            ),
         ]
         permissions = [
             ("acknowledge_excursion", _("确认温度超标事件")),

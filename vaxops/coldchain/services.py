@@ -434,22 +434,32 @@ def _reconcile(
     known: list[Excursion],
     changed: list[Excursion] | None,
 ) -> tuple[int, int, int]:
-    """Bring the stored excursions of one sensor up to what the engine found: extend the known ones (saved
-    at once, or appended to ``changed`` for the caller to save together), open the new ones, quarantine for
-    those that hold stock. Returns (opened, updated, codes quarantined)."""
+    """Bring the stored excursions of one sensor up to what the engine found: bring the known ones to their
+    recomputed run (saved at once, or appended to ``changed`` for the caller to save together), open the new
+    ones, quarantine for those that hold stock. Returns (opened, updated, codes quarantined).
+
+    The window the engine saw holds every stored run it meets whole (every run is cut by an in-range
+    reading), so a found run is the stored one's truth. A stored run is matched by one found run at most
+    (the first one, in time, that meets it; a found run meeting two stored ones — a late reading joining
+    them — extends the later): when a late reading splits a stored run, the stored excursion shrinks to the
+    first part and each later part meeting its span is opened as its own excursion, which also holds the
+    codes the stored one holds that were in the unit during it (nothing held is let go)."""
     updated = quarantined = 0
     fresh: list[domain.Excursion] = []
+    parents: list[Excursion | None] = []
     again: list[Excursion] = []
+    spans = {e.pk: (e.start, e.end) for e in known}  # as stored, before this reconciliation
+    taken: set[int] = set()
     for f in found:
-        match = next(
-            (e for e in known if e.kind == f.kind.value and f.overlaps(e.start, e.end)),
-            None,
-        )
+        meeting = [e for e in known if e.kind == f.kind.value and f.overlaps(*spans[e.pk])]
+        match = next((e for e in meeting if e.pk not in taken), None)
         if match is None:
             if any(g.kind is f.kind and f.overlaps(g.start, g.end) for g in fresh):
                 continue  # the engine gives one run per stretch; kept for safety against a double
             fresh.append(f)
+            parents.append(meeting[0] if meeting else None)  # split off a stored run already matched
             continue
+        taken.add(match.pk)
         if _extend(match, f, save=changed is None):
             updated += 1
             if changed is not None:
@@ -462,7 +472,7 @@ def _reconcile(
     if again:
         quarantined += sum(_quarantine_many(actor=actor, excursions=again).values())
     if fresh:
-        quarantined += _open_many(actor=actor, sensor=sensor, found=fresh)
+        quarantined += _open_many(actor=actor, sensor=sensor, found=fresh, parents=parents)
     return len(fresh), updated, quarantined
 
 
@@ -480,23 +490,10 @@ _EXTENDED = ("start", "last_seen", "end", "extreme", "duration_seconds")
 
 
 def _extend(e: Excursion, f: domain.Excursion, *, save: bool = True) -> bool:
-    """Bring a stored excursion up to what the readings now say (an earlier start from a late reading, a
-    longer span, its end); the extreme only ever grows more extreme."""
+    """Bring a stored excursion to its run as the engine now finds it in readings that hold the whole run:
+    an earlier start or a longer span from a late reading, its end, or — a late reading splitting it — the
+    first part only (its last reading before its end, its duration and extreme of that part)."""
     values = _fields(f)
-    values["start"] = min(e.start, f.start)
-    values["last_seen"] = max(e.last_seen, f.last_seen)
-    if e.extreme is not None and f.extreme is not None:
-        kind = domain.ExcursionKind(e.kind)
-        if kind is domain.ExcursionKind.FREEZE:
-            values["extreme"] = min(e.extreme, f.extreme)
-        elif kind is domain.ExcursionKind.HEAT:
-            values["extreme"] = max(e.extreme, f.extreme)
-    if e.kind == domain.ExcursionKind.SILENT.value:
-        values["duration_seconds"] = int(
-            ((values["end"] or values["last_seen"]) - values["start"]).total_seconds()
-        )
-    else:
-        values["duration_seconds"] = int((values["last_seen"] - values["start"]).total_seconds())
     if all(getattr(e, k) == v for k, v in values.items()):
         return False
     if save:
@@ -506,34 +503,77 @@ def _extend(e: Excursion, f: domain.Excursion, *, save: bool = True) -> bool:
     return True
 
 
-def _open(*, actor, sensor: Sensor, found: domain.Excursion) -> tuple[Excursion, int]:
+def _inherit(*, excursion: Excursion, parent: Excursion | None) -> int:
+    """A run split off a stored excursion that holds stock also holds the codes the stored one holds (not
+    yet released or destroyed) that were in the unit during it, so that releasing either lets go only what
+    the other does not hold. Returns how many it took over."""
+    if parent is None or not excursion.holds_stock or not parent.holds_stock:
+        return 0
+    [exposed] = supply_services.codes_exposed(
+        unit=excursion.equipment.unit, windows=[(excursion.start, excursion.end)]
+    )
+    ids = [*exposed.on_hand, *exposed.in_transit]
+    if not ids:
+        return 0
+    held = list(
+        QuarantinedCode.objects.filter(
+            excursion=parent, outcome=QuarantinedCode.Outcome.HELD, code_id__in=ids
+        ).values_list("code_id", flat=True)
+    )
+    QuarantinedCode.objects.bulk_create(
+        [QuarantinedCode(excursion=excursion, code_id=i) for i in held], ignore_conflicts=True
+    )
+    total = QuarantinedCode.objects.filter(excursion=excursion).count()
+    Excursion.objects.filter(pk=excursion.pk).update(codes_quarantined=total)
+    excursion.codes_quarantined = total
+    return len(held)
+
+
+def _open_event(e: Excursion, *, held: int, parent: Excursion | None) -> dict:
+    event = {
+        "equipment": e.equipment.code,
+        "kind": e.kind,
+        "start": e.start.isoformat(),
+        "extreme": str(e.extreme) if e.extreme is not None else None,
+        "codes_quarantined": held,
+    }
+    if parent is not None:
+        event["split_from"] = parent.pk
+    return event
+
+
+def _open(
+    *, actor, sensor: Sensor, found: domain.Excursion, parent: Excursion | None = None
+) -> tuple[Excursion, int]:
+    """Open one excursion; returns it and the codes quarantined now (those taken over from a stored run it
+    was split off count in the excursion's codes and its alert, not here: they were already held)."""
     eq = sensor.equipment
     e = Excursion.objects.create(
         equipment=eq, sensor=sensor, kind=found.kind.value, opened_at=clock.now(), **_fields(found)
     )
     n = _quarantine(actor=actor, excursion=e) if e.holds_stock else 0
+    held = n + _inherit(excursion=e, parent=parent)
     audit_record(
-        actor=actor,
-        action="coldchain.excursion_open",
-        obj=e,
-        new={
-            "equipment": eq.code,
-            "kind": e.kind,
-            "start": e.start.isoformat(),
-            "extreme": str(e.extreme) if e.extreme is not None else None,
-            "codes_quarantined": n,
-        },
+        actor=actor, action="coldchain.excursion_open", obj=e, new=_open_event(e, held=held, parent=parent)
     )
-    _alert_excursion(e, quarantined=n)
+    _alert_excursion(e, quarantined=held)
     return e, n
 
 
-def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
+def _open_many(
+    *,
+    actor,
+    sensor: Sensor,
+    found: list[domain.Excursion],
+    parents: list[Excursion | None] | None = None,
+) -> int:
     """Open the new excursions of one sensor together (the bulk path): one INSERT for the rows, one for
     their audit events, one for the in-app alerts, the keeper's phone read once; the unit's stock is
-    quarantined for each freeze or heat. Returns the codes quarantined."""
+    quarantined for each freeze or heat. ``parents``: per found run, the stored excursion it was split off
+    (or ``None``). Returns the codes quarantined now."""
+    parents = parents or [None] * len(found)
     if len(found) == 1:
-        return _open(actor=actor, sensor=sensor, found=found[0])[1]
+        return _open(actor=actor, sensor=sensor, found=found[0], parent=parents[0])[1]
     eq = sensor.equipment
     now = clock.now()
     rows = Excursion.objects.bulk_create(
@@ -546,23 +586,15 @@ def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
         rows = list(Excursion.objects.filter(sensor=sensor, opened_at=now).order_by("id"))
     quarantined = _quarantine_many(actor=actor, excursions=rows)
     held = {e.pk: quarantined.get(e.pk, 0) for e in rows}
+    for e, parent in zip(rows, parents, strict=True):
+        held[e.pk] += _inherit(excursion=e, parent=parent)
     audit_record_many(
         actor=actor,
         action="coldchain.excursion_open",
         object_type="coldchain.excursion",
         items=[
-            (
-                e.pk,
-                None,
-                {
-                    "equipment": eq.code,
-                    "kind": e.kind,
-                    "start": e.start.isoformat(),
-                    "extreme": str(e.extreme) if e.extreme is not None else None,
-                    "codes_quarantined": held[e.pk],
-                },
-            )
-            for e in rows
+            (e.pk, None, _open_event(e, held=held[e.pk], parent=parent))
+            for e, parent in zip(rows, parents, strict=True)
         ],
     )
     keeper = _keeper_phones(eq)
@@ -572,7 +604,7 @@ def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
         alerts += _alert_rows(eq=eq, kind=_alert_kind(held[e.pk]), text=text, excursion=e, now=now)
         _sms_excursion(e, text=text, keeper=keeper)
     StaffAlert.objects.bulk_create(alerts)
-    return sum(held.values())
+    return sum(quarantined.values())
 
 
 def _quarantine(*, actor, excursion: Excursion) -> int:
@@ -910,13 +942,26 @@ def excursion_assess(
     )
     extra: dict = {"codes": len(held)}
     if choice is Decision.RELEASE and held:
-        n = supply_services.codes_release(
-            actor=actor, code_ids=held, reason=reason, reference=f"excursion:{e.pk}"
+        # A code another excursion still holds (a run split off this one, not yet decided) stays held.
+        others = set(
+            QuarantinedCode.objects.filter(code_id__in=held, outcome=QuarantinedCode.Outcome.HELD)
+            .exclude(excursion=e)
+            .values_list("code_id", flat=True)
+        )
+        free = [i for i in held if i not in others]
+        n = (
+            supply_services.codes_release(
+                actor=actor, code_ids=free, reason=reason, reference=f"excursion:{e.pk}"
+            )
+            if free
+            else 0
         )
         QuarantinedCode.objects.filter(excursion=e, code_id__in=held).update(
             outcome=QuarantinedCode.Outcome.RELEASED
         )
         extra["released"] = n
+        if others:
+            extra["still_held"] = len(others)
     elif choice is Decision.DESTROY:
         travelling = TraceCode.objects.filter(id__in=held, state=CodeState.IN_TRANSIT).count()
         if travelling:
