@@ -84,7 +84,7 @@ def overview(*, user) -> list[dict]:
                 QuarantinedCode.objects.filter(excursion__equipment=OuterRef("pk"), outcome="held")
                 .order_by()
                 .values("excursion__equipment")
-                .annotate(n=Count("id"))
+                .annotate(n=Count("code", distinct=True))  # a code two excursions hold counts once
                 .values("n")[:1]
             ),
             0,
@@ -235,7 +235,7 @@ def dispatch_transport(*, dispatch) -> dict | None:
     )
     held = QuarantinedCode.objects.filter(
         code__dispatch_rows__dispatch=dispatch, outcome=QuarantinedCode.Outcome.HELD
-    ).count()
+    ).aggregate(n=Count("code", distinct=True))["n"]
     temps = [c for _at, c in readings]
     return {
         "equipment": eq,
