@@ -325,6 +325,7 @@ class AlertKind(models.TextChoices):
     EXCURSION = "excursion", _("温度超标")
     QUARANTINE = "quarantine", _("疫苗隔离")
     MANUAL_MISSING = "manual_missing", _("人工记录缺项")
+    SILENT = "silent", _("传感器无数据")
 
 
 class StaffAlert(models.Model):
@@ -349,6 +350,8 @@ class StaffAlert(models.Model):
     key = models.CharField(_("去重键"), max_length=80, blank=True)
     created_at = models.DateTimeField(_("时间"))
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # Set when what the alert is about has passed (a silent sensor reports again): no longer shown.
+    resolved_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("冷链提醒")

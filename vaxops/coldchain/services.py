@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.core import clock
+from vaxops.core.actors import SystemActor
 from vaxops.core.errors import CoreErrorCode, PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.sites.models import StaffMember
@@ -448,6 +449,7 @@ def _reconcile(
     fresh: list[domain.Excursion] = []
     parents: list[Excursion | None] = []
     again: list[Excursion] = []
+    resumed: list[Excursion] = []  # silent sensors reporting again
     spans = {e.pk: (e.start, e.end) for e in known}  # as stored, before this reconciliation
     taken: set[int] = set()
     for f in found:
@@ -460,15 +462,20 @@ def _reconcile(
             parents.append(meeting[0] if meeting else None)  # split off a stored run already matched
             continue
         taken.add(match.pk)
+        silent_open = match.kind == domain.ExcursionKind.SILENT.value and match.end is None
         if _extend(match, f, save=changed is None):
             updated += 1
             if changed is not None:
                 changed.append(match)
+            if silent_open and match.end is not None:
+                resumed.append(match)
             if match.holds_stock and match.status in (
                 domain.ExcursionStatus.OPEN.value,
                 domain.ExcursionStatus.ACKNOWLEDGED.value,
             ):
                 again.append(match)
+    if resumed:
+        _silent_resolved(actor=actor, excursions=resumed)
     if again:
         quarantined += sum(_quarantine_many(actor=actor, excursions=again).values())
     if fresh:
@@ -601,7 +608,7 @@ def _open_many(
     alerts: list[StaffAlert] = []
     for e in rows:
         text = _excursion_text(e, quarantined=held[e.pk])
-        alerts += _alert_rows(eq=eq, kind=_alert_kind(held[e.pk]), text=text, excursion=e, now=now)
+        alerts += _alert_rows(eq=eq, kind=_alert_kind(e, held[e.pk]), text=text, excursion=e, now=now)
         _sms_excursion(e, text=text, keeper=keeper)
     StaffAlert.objects.bulk_create(alerts)
     return sum(quarantined.values())
@@ -727,13 +734,15 @@ def _excursion_text(e: Excursion, *, quarantined: int) -> str:
     return text[:300]
 
 
-def _alert_kind(quarantined: int) -> str:
+def _alert_kind(e: Excursion, quarantined: int) -> str:
+    if e.kind == domain.ExcursionKind.SILENT.value:
+        return AlertKind.SILENT
     return AlertKind.EXCURSION if not quarantined else AlertKind.QUARANTINE
 
 
 def _alert_excursion(e: Excursion, *, quarantined: int) -> None:
     text = _excursion_text(e, quarantined=quarantined)
-    _alert(eq=e.equipment, kind=_alert_kind(quarantined), text=text, excursion=e)
+    _alert(eq=e.equipment, kind=_alert_kind(e, quarantined), text=text, excursion=e)
     _sms_excursion(e, text=text)
 
 
@@ -1016,6 +1025,113 @@ def excursion_close(*, actor, excursion: Excursion) -> Excursion:
     _step(e, domain.ExcursionStatus.CLOSED, closed_by=actor, closed_at=clock.now())
     audit_record(actor=actor, action="coldchain.excursion_close", obj=e, new={"status": "closed"})
     return e
+
+
+# --------------------------------------------------------------------------------------------------
+# Silent sensors: the worker's frequent check
+# --------------------------------------------------------------------------------------------------
+
+
+def silent_check_minutes() -> int:
+    """How often the worker looks for silent sensors (settings ``VAXOPS_COLDCHAIN["silent_check_minutes"]``)."""
+    return max(1, int((getattr(settings, "VAXOPS_COLDCHAIN", {}) or {}).get("silent_check_minutes", 15)))
+
+
+def _silent_resolved(*, actor, excursions: list[Excursion]) -> None:
+    """A silent sensor reports again: the silent excursion has its end (its row brought up to date by the
+    caller), its alerts are resolved (no longer shown) and the resumption is audited."""
+    now = clock.now()
+    StaffAlert.objects.filter(excursion__in=excursions, resolved_at__isnull=True).update(resolved_at=now)
+    audit_record_many(
+        actor=actor,
+        action="coldchain.silent_resolved",
+        object_type="coldchain.excursion",
+        items=[
+            (
+                e.pk,
+                {"end": None},
+                {
+                    "equipment": e.equipment.code,
+                    "start": e.start.isoformat(),
+                    "end": e.end.isoformat() if e.end else None,
+                },
+            )
+            for e in excursions
+        ],
+    )
+
+
+def silent_check(*, actor=None) -> dict:
+    """Look at every active logger of a unit in use: one that has reported before and whose last reading is
+    older than its silent time gets an ongoing silent excursion (end unknown), opened like any other — its
+    alert to the keeper and the county, the keeper texted, audited — once: an ongoing one is not opened again
+    however often this runs. A silent sensor that reports again has its excursion ended at the first reading
+    after the silence and its alerts resolved (usually by the reading itself, in ``readings_ingest``; here
+    when late readings filled the silence without a gap). Returns ``{"opened", "resumed", "silent"}``."""
+    actor = actor or SystemActor("worker")
+    now = clock.now()
+    last = Reading.objects.filter(sensor=OuterRef("pk")).order_by("-at").values("at")[:1]
+    ongoing = Excursion.objects.filter(
+        sensor=OuterRef("pk"), kind=domain.ExcursionKind.SILENT.value, end__isnull=True
+    ).order_by("start")
+    sensors = (
+        Sensor.objects.filter(active=True, kind=SensorKind.LOGGER, equipment__status="in_use")
+        .select_related("equipment")
+        .annotate(last_at=Subquery(last), silent_since=Subquery(ongoing.values("start")[:1]))
+        .filter(last_at__isnull=False)
+        .order_by("pk")
+    )
+    opened = resumed = silent = 0
+    for sn in sensors:
+        gap = dt.timedelta(minutes=sn.rules().silent_minutes)
+        quiet = now - sn.last_at > gap
+        if sn.silent_since is not None and sn.last_at <= sn.silent_since:
+            silent += 1  # still silent, already known
+            continue
+        if sn.silent_since is None and not quiet:
+            continue
+        o, r = _silent_sensor(actor=actor, sensor_id=sn.pk, now=now)
+        opened += o
+        resumed += r
+        silent += o
+    return {"opened": opened, "resumed": resumed, "silent": silent}
+
+
+@transaction.atomic
+def _silent_sensor(*, actor, sensor_id: int, now: dt.datetime) -> tuple[int, int]:
+    """One sensor under its lock (as ``readings_ingest`` holds it): end an ongoing silence that readings have
+    since broken, open one when the sensor is silent now. Returns (opened, resumed)."""
+    sensor = Sensor.objects.select_for_update().select_related("equipment__unit__place").get(pk=sensor_id)
+    readings = Reading.objects.filter(sensor=sensor)
+    latest = readings.order_by("-at").values_list("at", "celsius").first()
+    if latest is None:
+        return 0, 0
+    resumed = 0
+    ongoing = list(
+        Excursion.objects.select_for_update(of=("self",))
+        .select_related("equipment__unit__place")
+        .filter(sensor=sensor, kind=domain.ExcursionKind.SILENT.value, end__isnull=True)
+        .order_by("start")
+    )
+    for e in ongoing:
+        after = readings.filter(at__gt=e.start).order_by("at").values_list("at", flat=True).first()
+        if after is None:
+            continue
+        _extend(e, domain.Excursion(domain.ExcursionKind.SILENT, e.start, e.start, after, None, 0))
+        _silent_resolved(actor=actor, excursions=[e])
+        resumed += 1
+    if len(ongoing) > resumed:
+        return 0, resumed  # still silent, already open
+    rules = sensor.rules()
+    found = [
+        f
+        for f in domain.excursions([domain.Reading(*latest)], rules, now=now)
+        if f.kind is domain.ExcursionKind.SILENT
+    ]
+    if not found:
+        return 0, resumed
+    _open(actor=actor, sensor=sensor, found=found[0])
+    return 1, resumed
 
 
 # --------------------------------------------------------------------------------------------------
