@@ -13,8 +13,23 @@ from django.utils.translation import gettext_lazy as _
 
 from . import domain
 
-KIND_CHOICES = [(k.value, k.label_zh) for k in domain.ExcursionKind]
-STATUS_CHOICES = [(s.value, s.label_zh) for s in domain.ExcursionStatus]
+# The domain's Chinese labels, translatable here (the domain is pure: no Django, no gettext).
+_KIND_LABELS = {
+    domain.ExcursionKind.FREEZE: _("冻结"),
+    domain.ExcursionKind.HEAT: _("高温"),
+    domain.ExcursionKind.WARNING: _("超出温度范围"),
+    domain.ExcursionKind.SILENT: _("传感器无数据"),
+    domain.ExcursionKind.ARRIVAL: _("到货温度异常"),
+}
+_STATUS_LABELS = {
+    domain.ExcursionStatus.OPEN: _("待确认"),
+    domain.ExcursionStatus.ACKNOWLEDGED: _("已确认"),
+    domain.ExcursionStatus.ASSESSED: _("已评估"),
+    domain.ExcursionStatus.CLOSED: _("已关闭"),
+}
+SLOT_LABELS = {domain.ManualSlot.MORNING: _("上午"), domain.ManualSlot.AFTERNOON: _("下午")}
+KIND_CHOICES = [(k.value, _KIND_LABELS[k]) for k in domain.ExcursionKind]
+STATUS_CHOICES = [(s.value, _STATUS_LABELS[s]) for s in domain.ExcursionStatus]
 
 
 class EquipmentStatus(models.TextChoices):

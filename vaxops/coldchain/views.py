@@ -24,6 +24,7 @@ from vaxops.core.xlsx import xlsx_response
 
 from . import domain, intake, selectors, services
 from .forms import AssessForm, ManualReadingForm, ReadingsUploadForm
+from .models import SLOT_LABELS
 
 CURVE_W, CURVE_H, CURVE_PAD = 720, 240, 36
 CURVE_POINTS = 1500
@@ -195,7 +196,7 @@ def manual_log(request, code: str):
         {
             "at": timezone.localtime(r.at),
             "celsius": r.celsius,
-            "slot": domain.manual_slot(timezone.localtime(r.at)),
+            "slot": SLOT_LABELS[domain.manual_slot(timezone.localtime(r.at))],
         }
         for r in selectors.manual_entries(equipment=eq, day=today)
     ]
@@ -207,7 +208,7 @@ def manual_log(request, code: str):
             "eq": eq,
             "form": form,
             "entries": entries,
-            "missing": [m.label_zh for m in missing],
+            "missing": [SLOT_LABELS[m] for m in missing],
             "today": today,
         },
     )

@@ -111,3 +111,25 @@ def test_a_unit_outside_the_users_scope_is_not_found(client, site, eq, county):
     client.force_login(other)
     assert client.get(f"/coldchain/units/{eq.code}/").status_code == 404
     assert client.get("/coldchain/").context["rows"] == []
+
+
+def test_the_pages_speak_english(client, cdc, site, eq, worker_a):
+    from vaxops.coldchain.models import StaffAlert
+    from vaxops.core.tests.test_english import chinese_in
+
+    feed(eq, site.now - dt.timedelta(hours=3), [5.0] + [-1.0] * 61 + [5.0])
+    client.force_login(cdc)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    names = (
+        *StaffAlert.objects.values_list("text", flat=True),  # stored when raised: data
+        cdc.division.name,
+        site.place.name,
+        eq.make,
+        eq.unit.place.division.name,
+    )
+    for url in ("/coldchain/", f"/coldchain/units/{eq.code}/", f"/coldchain/units/{eq.code}/log/"):
+        html = client.get(url).content.decode()
+        left = chinese_in(html, allowed=names)
+        assert left == [], (url, left)
+    html = client.get(f"/coldchain/units/{eq.code}/").content.decode()
+    assert "Freeze" in html and "Excursions and decisions" in html
