@@ -97,6 +97,9 @@ def overview(request):
     )
 
 
+UNIT_TABLE_ROWS = 48
+
+
 @login_required
 @permission_required("coldchain.view_equipment", raise_exception=True)
 def unit(request, code: str):
@@ -121,6 +124,11 @@ def unit(request, code: str):
             "curve": curve(readings, since=since, until=until, low=float(eq.low_c), high=float(eq.high_c)),
             "shaded": json.dumps(shaded),
             "last": readings[-1] if readings else None,
+            # The table beside the chart: the latest readings of the window, newest first.
+            "table": [
+                {"at": at, "celsius": c, "out": not float(eq.low_c) <= c <= float(eq.high_c)}
+                for at, c in reversed(readings[-UNIT_TABLE_ROWS:])
+            ],
             "excursions": excursions,
             "assess_form": AssessForm(),
         },

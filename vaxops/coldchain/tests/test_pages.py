@@ -43,6 +43,10 @@ def test_the_unit_page_draws_the_curve_and_lists_the_excursion(as_cdc, site, eq)
     assert "<polyline" in html and 'class="band"' in html
     assert "冻结" in html and 'data-status="open"' in html
     assert len(r.context["curve"]["points"].split()) == 63
+    # Beside the chart, the latest readings newest first, those out of range marked.
+    table = r.context["table"]
+    assert len(table) == 48 and table[0]["at"] > table[-1]["at"]
+    assert [row["out"] for row in table[:2]] == [False, True] and 'id="readings-table"' in html
 
 
 def test_the_county_acknowledges_and_destroys_through_the_page(as_cdc, site, eq):
