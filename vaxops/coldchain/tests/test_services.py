@@ -203,7 +203,8 @@ def test_the_manual_log(site, eq, worker_a, monkeypatch):
     assert StaffAlert.objects.filter(kind="manual_missing").count() == 2  # keeper and county
 
 
-def test_a_late_normal_reading_splits_a_stored_freeze_in_two(site, eq, cdc, worker_a):
+@pytest.mark.parametrize("together", [False, True], ids=["one_sensor", "together"])
+def test_a_late_normal_reading_splits_a_stored_freeze_in_two(site, eq, cdc, worker_a, together):
     """A run stored from readings in order, then one late in-range reading in its middle: the stored
     excursion shrinks to the first part and the second part is its own excursion; the codes stay held by
     both, so releasing one lets nothing go that the other still holds."""
@@ -222,6 +223,7 @@ def test_a_late_normal_reading_splits_a_stored_freeze_in_two(site, eq, cdc, work
             )
         ],
         source="api",
+        together=together,
     )
     assert (late.stored, late.excursions_opened, late.codes_quarantined) == (1, 2, 0)  # freeze and warning
     m = dt.timedelta(minutes=1)
@@ -261,3 +263,37 @@ def test_an_excursion_never_ends_before_its_last_reading(site, eq):
     e = Excursion.objects.get(kind="freeze")
     with pytest.raises(IntegrityError), transaction.atomic():
         Excursion.objects.filter(pk=e.pk).update(end=e.last_seen - dt.timedelta(minutes=1))
+
+
+def test_the_migration_repairs_rows_the_defect_left(site, eq):
+    """Migration 0004 brings a stored run's last reading back before its end before adding the constraint."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    repair = importlib.import_module("vaxops.coldchain.migrations.0004_excursion_span_ordered").repair_spans
+    start = site.now - dt.timedelta(hours=4)
+    m = dt.timedelta(minutes=1)
+    feed(eq, start, [5.0] + [-1.0] * 70 + [5.0] + [-1.0] * 70 + [5.0])  # two freezes: +1…+70 and +72…+141
+    first = Excursion.objects.filter(kind="freeze").order_by("start").first()
+    with (
+        connection.cursor() as c
+    ):  # the row as the defect left it: last reading of both parts, end of the first
+        if connection.vendor == "postgresql":
+            c.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts: no pending trigger events
+            c.execute("ALTER TABLE coldchain_excursion DROP CONSTRAINT excursion_span_ordered")
+        else:
+            c.execute("PRAGMA ignore_check_constraints = ON")
+        try:
+            Excursion.objects.filter(pk=first.pk).update(last_seen=start + 141 * m, duration_seconds=140 * 60)
+            repair(apps, None)
+            if connection.vendor == "postgresql":  # as the migration does next, in the same transaction
+                [constraint] = [x for x in Excursion._meta.constraints if x.name == "excursion_span_ordered"]
+                with connection.schema_editor(atomic=False) as editor:
+                    editor.add_constraint(Excursion, constraint)
+        finally:
+            if connection.vendor != "postgresql":
+                c.execute("PRAGMA ignore_check_constraints = OFF")
+    first.refresh_from_db()
+    assert (first.last_seen, first.end, first.duration_seconds) == (start + 70 * m, start + 71 * m, 69 * 60)
