@@ -38,6 +38,7 @@ ACTION_LABELS: dict[str, str] = {
     "coldchain.excursion_close": "关闭冷链温度异常",
     "coldchain.excursion_open": "发现冷链温度异常",
     "coldchain.readings_ingest": "接收温度读数",
+    "coldchain.silent_resolved": "传感器恢复上报（无数据告警解除）",
     "consent.record": "签署知情同意书",
     "contraindication.lift": "解除接种禁忌",
     "daily_report.confirm": "确认日报",

@@ -21,7 +21,12 @@ class ColdchainConfig(AppConfig):
 
 def _after_migrate(sender, **kwargs) -> None:
     from vaxops.accounts.services import roles_sync
-    from vaxops.core.schedules import schedule_daily
+    from vaxops.core.schedules import schedule_daily, schedule_every
+
+    from .services import silent_check_minutes
 
     roles_sync()
     schedule_daily("冷链人工温度记录缺项提醒", "vaxops.coldchain.tasks.manual_log_check", hour=19)
+    schedule_every(
+        "冷链传感器无数据告警", "vaxops.coldchain.tasks.silent_check", minutes=silent_check_minutes()
+    )

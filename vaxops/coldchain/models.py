@@ -13,8 +13,23 @@ from django.utils.translation import gettext_lazy as _
 
 from . import domain
 
-KIND_CHOICES = [(k.value, k.label_zh) for k in domain.ExcursionKind]
-STATUS_CHOICES = [(s.value, s.label_zh) for s in domain.ExcursionStatus]
+# The domain's Chinese labels, translatable here (the domain is pure: no Django, no gettext).
+_KIND_LABELS = {
+    domain.ExcursionKind.FREEZE: _("冻结"),
+    domain.ExcursionKind.HEAT: _("高温"),
+    domain.ExcursionKind.WARNING: _("超出温度范围"),
+    domain.ExcursionKind.SILENT: _("传感器无数据"),
+    domain.ExcursionKind.ARRIVAL: _("到货温度异常"),
+}
+_STATUS_LABELS = {
+    domain.ExcursionStatus.OPEN: _("待确认"),
+    domain.ExcursionStatus.ACKNOWLEDGED: _("已确认"),
+    domain.ExcursionStatus.ASSESSED: _("已评估"),
+    domain.ExcursionStatus.CLOSED: _("已关闭"),
+}
+SLOT_LABELS = {domain.ManualSlot.MORNING: _("上午"), domain.ManualSlot.AFTERNOON: _("下午")}
+KIND_CHOICES = [(k.value, _KIND_LABELS[k]) for k in domain.ExcursionKind]
+STATUS_CHOICES = [(s.value, _STATUS_LABELS[s]) for s in domain.ExcursionStatus]
 
 
 class EquipmentStatus(models.TextChoices):
@@ -257,6 +272,12 @@ class Excursion(models.Model):
                 condition=models.Q(status__in=[s.value for s in domain.ExcursionStatus]),
                 name="excursion_status_valid",
             ),
+            # The run's last reading lies between its first and its end (the first reading after it).
+            models.CheckConstraint(
+                condition=models.Q(start__lte=models.F("last_seen"))
+                & (models.Q(end__isnull=True) | models.Q(last_seen__lte=models.F("end"))),
+                name="excursion_span_ordered",
+            ),
         ]
         permissions = [
             ("acknowledge_excursion", _("确认温度超标事件")),
@@ -319,6 +340,7 @@ class AlertKind(models.TextChoices):
     EXCURSION = "excursion", _("温度超标")
     QUARANTINE = "quarantine", _("疫苗隔离")
     MANUAL_MISSING = "manual_missing", _("人工记录缺项")
+    SILENT = "silent", _("传感器无数据")
 
 
 class StaffAlert(models.Model):
@@ -343,6 +365,8 @@ class StaffAlert(models.Model):
     key = models.CharField(_("去重键"), max_length=80, blank=True)
     created_at = models.DateTimeField(_("时间"))
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # Set when what the alert is about has passed (a silent sensor reports again): no longer shown.
+    resolved_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("冷链提醒")

@@ -64,7 +64,9 @@ def overview(*, user) -> list[dict]:
         .order_by("-at")
         .values("at", "celsius")
     )
-    rows = equipment_visible(user=user).annotate(
+    rows = equipment_visible(
+        user=user
+    ).annotate(
         last_at=Subquery(last.values("at")[:1]),
         last_c=Subquery(last.values("celsius")[:1]),
         open_excursions=Coalesce(
@@ -84,7 +86,7 @@ def overview(*, user) -> list[dict]:
                 QuarantinedCode.objects.filter(excursion__equipment=OuterRef("pk"), outcome="held")
                 .order_by()
                 .values("excursion__equipment")
-                .annotate(n=Count("id"))
+                .annotate(n=Count("code", distinct=True))  # a code two excursions hold counts once
                 .values("n")[:1]
             ),
             0,
@@ -128,10 +130,12 @@ def due_for_renewal(*, user, year: int | None = None):
 
 
 def alerts_for(*, user, limit: int = 50):
-    """Unread in-app alerts for the user: addressed to them, or to their role on a unit in their scope."""
+    """Unread, unresolved in-app alerts for the user: addressed to them, or to their role on a unit in their scope."""
     role = getattr(user, "role", "")
     return (
-        StaffAlert.objects.filter(read_at__isnull=True, equipment__in=equipment_visible(user=user))
+        StaffAlert.objects.filter(
+            read_at__isnull=True, resolved_at__isnull=True, equipment__in=equipment_visible(user=user)
+        )
         .filter(Q(user=user) | Q(role=role, role__gt=""))
         .select_related("equipment")
         .order_by("-created_at")[:limit]
@@ -235,7 +239,7 @@ def dispatch_transport(*, dispatch) -> dict | None:
     )
     held = QuarantinedCode.objects.filter(
         code__dispatch_rows__dispatch=dispatch, outcome=QuarantinedCode.Outcome.HELD
-    ).count()
+    ).aggregate(n=Count("code", distinct=True))["n"]
     temps = [c for _at, c in readings]
     return {
         "equipment": eq,

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from vaxops.audit.services import audit_record, audit_record_many
 from vaxops.core import clock
+from vaxops.core.actors import SystemActor
 from vaxops.core.errors import CoreErrorCode, PermissionDenied, ValidationFailed
 from vaxops.notify.services import notification_queue
 from vaxops.sites.models import StaffMember
@@ -434,35 +435,51 @@ def _reconcile(
     known: list[Excursion],
     changed: list[Excursion] | None,
 ) -> tuple[int, int, int]:
-    """Bring the stored excursions of one sensor up to what the engine found: extend the known ones (saved
-    at once, or appended to ``changed`` for the caller to save together), open the new ones, quarantine for
-    those that hold stock. Returns (opened, updated, codes quarantined)."""
+    """Bring the stored excursions of one sensor up to what the engine found: bring the known ones to their
+    recomputed run (saved at once, or appended to ``changed`` for the caller to save together), open the new
+    ones, quarantine for those that hold stock. Returns (opened, updated, codes quarantined).
+
+    The window the engine saw holds every stored run it meets whole (every run is cut by an in-range
+    reading), so a found run is the stored one's truth. A stored run is matched by one found run at most
+    (the first one, in time, that meets it; a found run meeting two stored ones — a late reading joining
+    them — extends the later): when a late reading splits a stored run, the stored excursion shrinks to the
+    first part and each later part meeting its span is opened as its own excursion, which also holds the
+    codes the stored one holds that were in the unit during it (nothing held is let go)."""
     updated = quarantined = 0
     fresh: list[domain.Excursion] = []
+    parents: list[Excursion | None] = []
     again: list[Excursion] = []
+    resumed: list[Excursion] = []  # silent sensors reporting again
+    spans = {e.pk: (e.start, e.end) for e in known}  # as stored, before this reconciliation
+    taken: set[int] = set()
     for f in found:
-        match = next(
-            (e for e in known if e.kind == f.kind.value and f.overlaps(e.start, e.end)),
-            None,
-        )
+        meeting = [e for e in known if e.kind == f.kind.value and f.overlaps(*spans[e.pk])]
+        match = next((e for e in meeting if e.pk not in taken), None)
         if match is None:
             if any(g.kind is f.kind and f.overlaps(g.start, g.end) for g in fresh):
                 continue  # the engine gives one run per stretch; kept for safety against a double
             fresh.append(f)
+            parents.append(meeting[0] if meeting else None)  # split off a stored run already matched
             continue
+        taken.add(match.pk)
+        silent_open = match.kind == domain.ExcursionKind.SILENT.value and match.end is None
         if _extend(match, f, save=changed is None):
             updated += 1
             if changed is not None:
                 changed.append(match)
+            if silent_open and match.end is not None:
+                resumed.append(match)
             if match.holds_stock and match.status in (
                 domain.ExcursionStatus.OPEN.value,
                 domain.ExcursionStatus.ACKNOWLEDGED.value,
             ):
                 again.append(match)
+    if resumed:
+        _silent_resolved(actor=actor, excursions=resumed)
     if again:
         quarantined += sum(_quarantine_many(actor=actor, excursions=again).values())
     if fresh:
-        quarantined += _open_many(actor=actor, sensor=sensor, found=fresh)
+        quarantined += _open_many(actor=actor, sensor=sensor, found=fresh, parents=parents)
     return len(fresh), updated, quarantined
 
 
@@ -480,23 +497,10 @@ _EXTENDED = ("start", "last_seen", "end", "extreme", "duration_seconds")
 
 
 def _extend(e: Excursion, f: domain.Excursion, *, save: bool = True) -> bool:
-    """Bring a stored excursion up to what the readings now say (an earlier start from a late reading, a
-    longer span, its end); the extreme only ever grows more extreme."""
+    """Bring a stored excursion to its run as the engine now finds it in readings that hold the whole run:
+    an earlier start or a longer span from a late reading, its end, or — a late reading splitting it — the
+    first part only (its last reading before its end, its duration and extreme of that part)."""
     values = _fields(f)
-    values["start"] = min(e.start, f.start)
-    values["last_seen"] = max(e.last_seen, f.last_seen)
-    if e.extreme is not None and f.extreme is not None:
-        kind = domain.ExcursionKind(e.kind)
-        if kind is domain.ExcursionKind.FREEZE:
-            values["extreme"] = min(e.extreme, f.extreme)
-        elif kind is domain.ExcursionKind.HEAT:
-            values["extreme"] = max(e.extreme, f.extreme)
-    if e.kind == domain.ExcursionKind.SILENT.value:
-        values["duration_seconds"] = int(
-            ((values["end"] or values["last_seen"]) - values["start"]).total_seconds()
-        )
-    else:
-        values["duration_seconds"] = int((values["last_seen"] - values["start"]).total_seconds())
     if all(getattr(e, k) == v for k, v in values.items()):
         return False
     if save:
@@ -506,34 +510,77 @@ def _extend(e: Excursion, f: domain.Excursion, *, save: bool = True) -> bool:
     return True
 
 
-def _open(*, actor, sensor: Sensor, found: domain.Excursion) -> tuple[Excursion, int]:
+def _inherit(*, excursion: Excursion, parent: Excursion | None) -> int:
+    """A run split off a stored excursion that holds stock also holds the codes the stored one holds (not
+    yet released or destroyed) that were in the unit during it, so that releasing either lets go only what
+    the other does not hold. Returns how many it took over."""
+    if parent is None or not excursion.holds_stock or not parent.holds_stock:
+        return 0
+    [exposed] = supply_services.codes_exposed(
+        unit=excursion.equipment.unit, windows=[(excursion.start, excursion.end)]
+    )
+    ids = [*exposed.on_hand, *exposed.in_transit]
+    if not ids:
+        return 0
+    held = list(
+        QuarantinedCode.objects.filter(
+            excursion=parent, outcome=QuarantinedCode.Outcome.HELD, code_id__in=ids
+        ).values_list("code_id", flat=True)
+    )
+    QuarantinedCode.objects.bulk_create(
+        [QuarantinedCode(excursion=excursion, code_id=i) for i in held], ignore_conflicts=True
+    )
+    total = QuarantinedCode.objects.filter(excursion=excursion).count()
+    Excursion.objects.filter(pk=excursion.pk).update(codes_quarantined=total)
+    excursion.codes_quarantined = total
+    return len(held)
+
+
+def _open_event(e: Excursion, *, held: int, parent: Excursion | None) -> dict:
+    event = {
+        "equipment": e.equipment.code,
+        "kind": e.kind,
+        "start": e.start.isoformat(),
+        "extreme": str(e.extreme) if e.extreme is not None else None,
+        "codes_quarantined": held,
+    }
+    if parent is not None:
+        event["split_from"] = parent.pk
+    return event
+
+
+def _open(
+    *, actor, sensor: Sensor, found: domain.Excursion, parent: Excursion | None = None
+) -> tuple[Excursion, int]:
+    """Open one excursion; returns it and the codes quarantined now (those taken over from a stored run it
+    was split off count in the excursion's codes and its alert, not here: they were already held)."""
     eq = sensor.equipment
     e = Excursion.objects.create(
         equipment=eq, sensor=sensor, kind=found.kind.value, opened_at=clock.now(), **_fields(found)
     )
     n = _quarantine(actor=actor, excursion=e) if e.holds_stock else 0
+    held = n + _inherit(excursion=e, parent=parent)
     audit_record(
-        actor=actor,
-        action="coldchain.excursion_open",
-        obj=e,
-        new={
-            "equipment": eq.code,
-            "kind": e.kind,
-            "start": e.start.isoformat(),
-            "extreme": str(e.extreme) if e.extreme is not None else None,
-            "codes_quarantined": n,
-        },
+        actor=actor, action="coldchain.excursion_open", obj=e, new=_open_event(e, held=held, parent=parent)
     )
-    _alert_excursion(e, quarantined=n)
+    _alert_excursion(e, quarantined=held)
     return e, n
 
 
-def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
+def _open_many(
+    *,
+    actor,
+    sensor: Sensor,
+    found: list[domain.Excursion],
+    parents: list[Excursion | None] | None = None,
+) -> int:
     """Open the new excursions of one sensor together (the bulk path): one INSERT for the rows, one for
     their audit events, one for the in-app alerts, the keeper's phone read once; the unit's stock is
-    quarantined for each freeze or heat. Returns the codes quarantined."""
+    quarantined for each freeze or heat. ``parents``: per found run, the stored excursion it was split off
+    (or ``None``). Returns the codes quarantined now."""
+    parents = parents or [None] * len(found)
     if len(found) == 1:
-        return _open(actor=actor, sensor=sensor, found=found[0])[1]
+        return _open(actor=actor, sensor=sensor, found=found[0], parent=parents[0])[1]
     eq = sensor.equipment
     now = clock.now()
     rows = Excursion.objects.bulk_create(
@@ -546,33 +593,25 @@ def _open_many(*, actor, sensor: Sensor, found: list[domain.Excursion]) -> int:
         rows = list(Excursion.objects.filter(sensor=sensor, opened_at=now).order_by("id"))
     quarantined = _quarantine_many(actor=actor, excursions=rows)
     held = {e.pk: quarantined.get(e.pk, 0) for e in rows}
+    for e, parent in zip(rows, parents, strict=True):
+        held[e.pk] += _inherit(excursion=e, parent=parent)
     audit_record_many(
         actor=actor,
         action="coldchain.excursion_open",
         object_type="coldchain.excursion",
         items=[
-            (
-                e.pk,
-                None,
-                {
-                    "equipment": eq.code,
-                    "kind": e.kind,
-                    "start": e.start.isoformat(),
-                    "extreme": str(e.extreme) if e.extreme is not None else None,
-                    "codes_quarantined": held[e.pk],
-                },
-            )
-            for e in rows
+            (e.pk, None, _open_event(e, held=held[e.pk], parent=parent))
+            for e, parent in zip(rows, parents, strict=True)
         ],
     )
     keeper = _keeper_phones(eq)
     alerts: list[StaffAlert] = []
     for e in rows:
         text = _excursion_text(e, quarantined=held[e.pk])
-        alerts += _alert_rows(eq=eq, kind=_alert_kind(held[e.pk]), text=text, excursion=e, now=now)
+        alerts += _alert_rows(eq=eq, kind=_alert_kind(e, held[e.pk]), text=text, excursion=e, now=now)
         _sms_excursion(e, text=text, keeper=keeper)
     StaffAlert.objects.bulk_create(alerts)
-    return sum(held.values())
+    return sum(quarantined.values())
 
 
 def _quarantine(*, actor, excursion: Excursion) -> int:
@@ -695,13 +734,15 @@ def _excursion_text(e: Excursion, *, quarantined: int) -> str:
     return text[:300]
 
 
-def _alert_kind(quarantined: int) -> str:
+def _alert_kind(e: Excursion, quarantined: int) -> str:
+    if e.kind == domain.ExcursionKind.SILENT.value:
+        return AlertKind.SILENT
     return AlertKind.EXCURSION if not quarantined else AlertKind.QUARANTINE
 
 
 def _alert_excursion(e: Excursion, *, quarantined: int) -> None:
     text = _excursion_text(e, quarantined=quarantined)
-    _alert(eq=e.equipment, kind=_alert_kind(quarantined), text=text, excursion=e)
+    _alert(eq=e.equipment, kind=_alert_kind(e, quarantined), text=text, excursion=e)
     _sms_excursion(e, text=text)
 
 
@@ -910,13 +951,26 @@ def excursion_assess(
     )
     extra: dict = {"codes": len(held)}
     if choice is Decision.RELEASE and held:
-        n = supply_services.codes_release(
-            actor=actor, code_ids=held, reason=reason, reference=f"excursion:{e.pk}"
+        # A code another excursion still holds (a run split off this one, not yet decided) stays held.
+        others = set(
+            QuarantinedCode.objects.filter(code_id__in=held, outcome=QuarantinedCode.Outcome.HELD)
+            .exclude(excursion=e)
+            .values_list("code_id", flat=True)
+        )
+        free = [i for i in held if i not in others]
+        n = (
+            supply_services.codes_release(
+                actor=actor, code_ids=free, reason=reason, reference=f"excursion:{e.pk}"
+            )
+            if free
+            else 0
         )
         QuarantinedCode.objects.filter(excursion=e, code_id__in=held).update(
             outcome=QuarantinedCode.Outcome.RELEASED
         )
         extra["released"] = n
+        if others:
+            extra["still_held"] = len(others)
     elif choice is Decision.DESTROY:
         travelling = TraceCode.objects.filter(id__in=held, state=CodeState.IN_TRANSIT).count()
         if travelling:
@@ -971,6 +1025,113 @@ def excursion_close(*, actor, excursion: Excursion) -> Excursion:
     _step(e, domain.ExcursionStatus.CLOSED, closed_by=actor, closed_at=clock.now())
     audit_record(actor=actor, action="coldchain.excursion_close", obj=e, new={"status": "closed"})
     return e
+
+
+# --------------------------------------------------------------------------------------------------
+# Silent sensors: the worker's frequent check
+# --------------------------------------------------------------------------------------------------
+
+
+def silent_check_minutes() -> int:
+    """How often the worker looks for silent sensors (settings ``VAXOPS_COLDCHAIN["silent_check_minutes"]``)."""
+    return max(1, int((getattr(settings, "VAXOPS_COLDCHAIN", {}) or {}).get("silent_check_minutes", 15)))
+
+
+def _silent_resolved(*, actor, excursions: list[Excursion]) -> None:
+    """A silent sensor reports again: the silent excursion has its end (its row brought up to date by the
+    caller), its alerts are resolved (no longer shown) and the resumption is audited."""
+    now = clock.now()
+    StaffAlert.objects.filter(excursion__in=excursions, resolved_at__isnull=True).update(resolved_at=now)
+    audit_record_many(
+        actor=actor,
+        action="coldchain.silent_resolved",
+        object_type="coldchain.excursion",
+        items=[
+            (
+                e.pk,
+                {"end": None},
+                {
+                    "equipment": e.equipment.code,
+                    "start": e.start.isoformat(),
+                    "end": e.end.isoformat() if e.end else None,
+                },
+            )
+            for e in excursions
+        ],
+    )
+
+
+def silent_check(*, actor=None) -> dict:
+    """Look at every active logger of a unit in use: one that has reported before and whose last reading is
+    older than its silent time gets an ongoing silent excursion (end unknown), opened like any other — its
+    alert to the keeper and the county, the keeper texted, audited — once: an ongoing one is not opened again
+    however often this runs. A silent sensor that reports again has its excursion ended at the first reading
+    after the silence and its alerts resolved (usually by the reading itself, in ``readings_ingest``; here
+    when late readings filled the silence without a gap). Returns ``{"opened", "resumed", "silent"}``."""
+    actor = actor or SystemActor("worker")
+    now = clock.now()
+    last = Reading.objects.filter(sensor=OuterRef("pk")).order_by("-at").values("at")[:1]
+    ongoing = Excursion.objects.filter(
+        sensor=OuterRef("pk"), kind=domain.ExcursionKind.SILENT.value, end__isnull=True
+    ).order_by("start")
+    sensors = (
+        Sensor.objects.filter(active=True, kind=SensorKind.LOGGER, equipment__status="in_use")
+        .select_related("equipment")
+        .annotate(last_at=Subquery(last), silent_since=Subquery(ongoing.values("start")[:1]))
+        .filter(last_at__isnull=False)
+        .order_by("pk")
+    )
+    opened = resumed = silent = 0
+    for sn in sensors:
+        gap = dt.timedelta(minutes=sn.rules().silent_minutes)
+        quiet = now - sn.last_at > gap
+        if sn.silent_since is not None and sn.last_at <= sn.silent_since:
+            silent += 1  # still silent, already known
+            continue
+        if sn.silent_since is None and not quiet:
+            continue
+        o, r = _silent_sensor(actor=actor, sensor_id=sn.pk, now=now)
+        opened += o
+        resumed += r
+        silent += o
+    return {"opened": opened, "resumed": resumed, "silent": silent}
+
+
+@transaction.atomic
+def _silent_sensor(*, actor, sensor_id: int, now: dt.datetime) -> tuple[int, int]:
+    """One sensor under its lock (as ``readings_ingest`` holds it): end an ongoing silence that readings have
+    since broken, open one when the sensor is silent now. Returns (opened, resumed)."""
+    sensor = Sensor.objects.select_for_update().select_related("equipment__unit__place").get(pk=sensor_id)
+    readings = Reading.objects.filter(sensor=sensor)
+    latest = readings.order_by("-at").values_list("at", "celsius").first()
+    if latest is None:
+        return 0, 0
+    resumed = 0
+    ongoing = list(
+        Excursion.objects.select_for_update(of=("self",))
+        .select_related("equipment__unit__place")
+        .filter(sensor=sensor, kind=domain.ExcursionKind.SILENT.value, end__isnull=True)
+        .order_by("start")
+    )
+    for e in ongoing:
+        after = readings.filter(at__gt=e.start).order_by("at").values_list("at", flat=True).first()
+        if after is None:
+            continue
+        _extend(e, domain.Excursion(domain.ExcursionKind.SILENT, e.start, e.start, after, None, 0))
+        _silent_resolved(actor=actor, excursions=[e])
+        resumed += 1
+    if len(ongoing) > resumed:
+        return 0, resumed  # still silent, already open
+    rules = sensor.rules()
+    found = [
+        f
+        for f in domain.excursions([domain.Reading(*latest)], rules, now=now)
+        if f.kind is domain.ExcursionKind.SILENT
+    ]
+    if not found:
+        return 0, resumed
+    _open(actor=actor, sensor=sensor, found=found[0])
+    return 1, resumed
 
 
 # --------------------------------------------------------------------------------------------------

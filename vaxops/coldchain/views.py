@@ -24,6 +24,7 @@ from vaxops.core.xlsx import xlsx_response
 
 from . import domain, intake, selectors, services
 from .forms import AssessForm, ManualReadingForm, ReadingsUploadForm
+from .models import SLOT_LABELS
 
 CURVE_W, CURVE_H, CURVE_PAD = 720, 240, 36
 CURVE_POINTS = 1500
@@ -96,6 +97,9 @@ def overview(request):
     )
 
 
+UNIT_TABLE_ROWS = 48
+
+
 @login_required
 @permission_required("coldchain.view_equipment", raise_exception=True)
 def unit(request, code: str):
@@ -120,6 +124,11 @@ def unit(request, code: str):
             "curve": curve(readings, since=since, until=until, low=float(eq.low_c), high=float(eq.high_c)),
             "shaded": json.dumps(shaded),
             "last": readings[-1] if readings else None,
+            # The table beside the chart: the latest readings of the window, newest first.
+            "table": [
+                {"at": at, "celsius": c, "out": not float(eq.low_c) <= c <= float(eq.high_c)}
+                for at, c in reversed(readings[-UNIT_TABLE_ROWS:])
+            ],
             "excursions": excursions,
             "assess_form": AssessForm(),
         },
@@ -195,7 +204,7 @@ def manual_log(request, code: str):
         {
             "at": timezone.localtime(r.at),
             "celsius": r.celsius,
-            "slot": domain.manual_slot(timezone.localtime(r.at)),
+            "slot": SLOT_LABELS[domain.manual_slot(timezone.localtime(r.at))],
         }
         for r in selectors.manual_entries(equipment=eq, day=today)
     ]
@@ -207,7 +216,7 @@ def manual_log(request, code: str):
             "eq": eq,
             "form": form,
             "entries": entries,
-            "missing": [m.label_zh for m in missing],
+            "missing": [SLOT_LABELS[m] for m in missing],
             "today": today,
         },
     )

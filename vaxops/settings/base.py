@@ -215,6 +215,13 @@ VAXOPS_NOTIFY_CHANNEL = os.environ.get("VAXOPS_NOTIFY_CHANNEL", "file")
 VAXOPS_SMS_URL = os.environ.get("VAXOPS_SMS_URL", "")
 VAXOPS_SMS_TOKEN = os.environ.get("VAXOPS_SMS_TOKEN", "")
 
+# Cold chain: the county's duty phones texted on a freeze, heat or arrival out of range; how often the worker looks
+# for sensors that stopped reporting (each sensor's own silent time decides when one is silent).
+VAXOPS_COLDCHAIN = {
+    "duty_phones": [p for p in os.environ.get("VAXOPS_COLDCHAIN_DUTY_PHONES", "").split(",") if p.strip()],
+    "silent_check_minutes": int(os.environ.get("VAXOPS_COLDCHAIN_SILENT_CHECK_MINUTES", "15")),
+}
+
 Q_CLUSTER = {
     "name": "vaxops",
     "orm": "default",

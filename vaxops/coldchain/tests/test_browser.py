@@ -100,3 +100,9 @@ def test_the_curve_is_drawn_with_echarts_with_the_band_and_the_freeze(page, live
         }"""
     )
     assert drawn["points"] == 92 and drawn["band"] == [2, 8] and drawn["shaded"] >= 1 and drawn["low"] == -1
+    # The table of the latest readings stays, beside the chart on a wide screen.
+    table = page.locator("#readings-table")
+    expect(table).to_be_visible()
+    expect(table.locator("tbody tr")).to_have_count(48)
+    chart, beside = page.locator("#curve-chart").bounding_box(), table.bounding_box()
+    assert beside["x"] >= chart["x"] + chart["width"] - 1 and beside["y"] < chart["y"] + chart["height"]

@@ -43,6 +43,10 @@ def test_the_unit_page_draws_the_curve_and_lists_the_excursion(as_cdc, site, eq)
     assert "<polyline" in html and 'class="band"' in html
     assert "冻结" in html and 'data-status="open"' in html
     assert len(r.context["curve"]["points"].split()) == 63
+    # Beside the chart, the latest readings newest first, those out of range marked.
+    table = r.context["table"]
+    assert len(table) == 48 and table[0]["at"] > table[-1]["at"]
+    assert [row["out"] for row in table[:2]] == [False, True] and 'id="readings-table"' in html
 
 
 def test_the_county_acknowledges_and_destroys_through_the_page(as_cdc, site, eq):
@@ -111,3 +115,25 @@ def test_a_unit_outside_the_users_scope_is_not_found(client, site, eq, county):
     client.force_login(other)
     assert client.get(f"/coldchain/units/{eq.code}/").status_code == 404
     assert client.get("/coldchain/").context["rows"] == []
+
+
+def test_the_pages_speak_english(client, cdc, site, eq, worker_a):
+    from vaxops.coldchain.models import StaffAlert
+    from vaxops.core.tests.test_english import chinese_in
+
+    feed(eq, site.now - dt.timedelta(hours=3), [5.0] + [-1.0] * 61 + [5.0])
+    client.force_login(cdc)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    names = (
+        *StaffAlert.objects.values_list("text", flat=True),  # stored when raised: data
+        cdc.division.name,
+        site.place.name,
+        eq.make,
+        eq.unit.place.division.name,
+    )
+    for url in ("/coldchain/", f"/coldchain/units/{eq.code}/", f"/coldchain/units/{eq.code}/log/"):
+        html = client.get(url).content.decode()
+        left = chinese_in(html, allowed=names)
+        assert left == [], (url, left)
+    html = client.get(f"/coldchain/units/{eq.code}/").content.decode()
+    assert "Freeze" in html and "Excursions and decisions" in html

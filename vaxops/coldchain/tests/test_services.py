@@ -201,3 +201,99 @@ def test_the_manual_log(site, eq, worker_a, monkeypatch):
     assert services.manual_log_check() == 1
     assert services.manual_log_check() == 1  # alerts once per slot however often it runs
     assert StaffAlert.objects.filter(kind="manual_missing").count() == 2  # keeper and county
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one_sensor", "together"])
+def test_a_late_normal_reading_splits_a_stored_freeze_in_two(site, eq, cdc, worker_a, together):
+    """A run stored from readings in order, then one late in-range reading in its middle: the stored
+    excursion shrinks to the first part and the second part is its own excursion; the codes stay held by
+    both, so releasing one lets nothing go that the other still holds."""
+    from vaxops.audit.models import AuditEvent
+
+    start = site.now - dt.timedelta(hours=4)
+    feed(eq, start, [5.0] + [-1.0] * 150 + [5.0])  # freezing from +1 to +150 minutes, in range at +151
+    stored = Excursion.objects.get(kind="freeze")
+    assert stored.duration_seconds == 149 * 60 and stored.codes_quarantined == 10
+
+    late = services.readings_ingest(
+        actor=worker_a,
+        items=[
+            services.Item(
+                1, services.sensor_default(equipment=eq), start + dt.timedelta(minutes=75, seconds=30), 5
+            )
+        ],
+        source="api",
+        together=together,
+    )
+    assert (late.stored, late.excursions_opened, late.codes_quarantined) == (1, 2, 0)  # freeze and warning
+    m = dt.timedelta(minutes=1)
+    freezes = list(Excursion.objects.filter(kind="freeze").order_by("start"))
+    assert [(e.start, e.last_seen, e.end, e.duration_seconds) for e in freezes] == [
+        (start + m, start + 75 * m, start + 75 * m + dt.timedelta(seconds=30), 74 * 60),
+        (start + 76 * m, start + 150 * m, start + 151 * m, 74 * 60),
+    ]
+    first, second = freezes
+    assert first.pk == stored.pk  # the stored one shrank; the second part was opened
+    warnings = list(Excursion.objects.filter(kind="warning").order_by("start"))
+    assert [(e.start, e.last_seen) for e in warnings] == [
+        (start + m, start + 75 * m),
+        (start + 76 * m, start + 150 * m),
+    ]
+    for e in Excursion.objects.all():
+        assert e.start <= e.last_seen and (e.end is None or e.last_seen <= e.end)
+    assert (first.codes_quarantined, second.codes_quarantined) == (10, 10)
+    assert QuarantinedCode.objects.filter(excursion=second, outcome="held").count() == 10
+    event = AuditEvent.objects.get(action="coldchain.excursion_open", object_id=str(second.pk))
+    assert event.new["split_from"] == first.pk and event.new["codes_quarantined"] == 10
+    assert StaffAlert.objects.filter(excursion=second, role="county_admin").exists()
+
+    for e in (first, second):
+        services.excursion_acknowledge(actor=worker_a, excursion=e)
+    services.excursion_assess(actor=cdc, excursion=first, decision="release", reason="厂家稳定性数据")
+    assert TraceCode.objects.filter(state=CodeState.QUARANTINED).count() == 10  # the second still holds them
+    services.excursion_assess(actor=cdc, excursion=second, decision="release", reason="厂家稳定性数据")
+    assert TraceCode.objects.filter(state=CodeState.IN_STOCK, place=site.place).count() == 10
+    assert supply_selectors.ledger_check()["balanced"]
+
+
+def test_an_excursion_never_ends_before_its_last_reading(site, eq):
+    from django.db import IntegrityError, transaction
+
+    feed(eq, site.now - dt.timedelta(hours=3), [5.0] + [-1.0] * 61 + [5.0])
+    e = Excursion.objects.get(kind="freeze")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Excursion.objects.filter(pk=e.pk).update(end=e.last_seen - dt.timedelta(minutes=1))
+
+
+def test_the_migration_repairs_rows_the_defect_left(site, eq):
+    """Migration 0004 brings a stored run's last reading back before its end before adding the constraint."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    repair = importlib.import_module("vaxops.coldchain.migrations.0004_excursion_span_ordered").repair_spans
+    start = site.now - dt.timedelta(hours=4)
+    m = dt.timedelta(minutes=1)
+    feed(eq, start, [5.0] + [-1.0] * 70 + [5.0] + [-1.0] * 70 + [5.0])  # two freezes: +1…+70 and +72…+141
+    first = Excursion.objects.filter(kind="freeze").order_by("start").first()
+    with (
+        connection.cursor() as c
+    ):  # the row as the defect left it: last reading of both parts, end of the first
+        if connection.vendor == "postgresql":
+            c.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts: no pending trigger events
+            c.execute("ALTER TABLE coldchain_excursion DROP CONSTRAINT excursion_span_ordered")
+        else:
+            c.execute("PRAGMA ignore_check_constraints = ON")
+        try:
+            Excursion.objects.filter(pk=first.pk).update(last_seen=start + 141 * m, duration_seconds=140 * 60)
+            repair(apps, None)
+            if connection.vendor == "postgresql":  # as the migration does next, in the same transaction
+                [constraint] = [x for x in Excursion._meta.constraints if x.name == "excursion_span_ordered"]
+                with connection.schema_editor(atomic=False) as editor:
+                    editor.add_constraint(Excursion, constraint)
+        finally:
+            if connection.vendor != "postgresql":
+                c.execute("PRAGMA ignore_check_constraints = OFF")
+    first.refresh_from_db()
+    assert (first.last_seen, first.end, first.duration_seconds) == (start + 70 * m, start + 71 * m, 69 * 60)
