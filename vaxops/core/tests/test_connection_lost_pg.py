@@ -258,7 +258,8 @@ def test_a_busy_connection_killed_between_two_requests_is_replaced(
 
     assert status == 201, answer
     assert backend_pid() != pid
-    assert select_one_checks == ["default"]  # the socket had the server's farewell: then the statement, which failed
+    # The socket held the server's farewell, so the statement ran, failed, and the connection was replaced.
+    assert select_one_checks == ["default"]
     assert Appointment.objects.filter(resident=people[0]).count() == 1
 
 
