@@ -59,7 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "vaxops.core.afterresponse.AfterResponseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "vaxops.core.sessions.ThrottledSessionMiddleware",  # Django's, renewing an unchanged session once a minute
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "vaxops.core.middleware.ChineseFirstLocaleMiddleware",
     "vaxops.core.uploads.UploadSizeMiddleware",  # before anything reads request.POST
     # After the upload limit, before anything reads the session, the user or the database: a NUL byte is
@@ -164,8 +164,9 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_VERBOSE = False
 
 # Idle sessions end after 30 minutes: the session is renewed by the requests, written at most once per
-# VAXOPS_SESSION_SAVE_INTERVAL seconds unless it changed (vaxops.core.sessions), so an idle user is logged out
-# 30 minutes after the last renewal: between 29 and 30 minutes after the last request.
+# VAXOPS_SESSION_SAVE_INTERVAL seconds unless it changed (the store vaxops.core.sessions), so an idle user is
+# logged out 30 minutes after the last renewal: between 29 and 30 minutes after the last request.
+SESSION_ENGINE = "vaxops.core.sessions"
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 VAXOPS_SESSION_SAVE_INTERVAL = int(os.environ.get("VAXOPS_SESSION_SAVE_INTERVAL", "60"))
