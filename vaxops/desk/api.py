@@ -11,11 +11,14 @@ its own to a first recording (the service's ``client_id`` makes a retry return t
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Router, Schema, Status
+from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
 
 from vaxops.accounts.scope import require
@@ -314,6 +317,13 @@ def _dose(d: Dose) -> dict:
     }
 
 
+def _rendered(status: int, data: dict) -> HttpResponse:
+    """``data`` answered with ``status`` exactly as the API's JSON renderer would answer it."""
+    return HttpResponse(
+        json.dumps(data, cls=NinjaJSONEncoder), status=status, content_type="application/json; charset=utf-8"
+    )
+
+
 def _dose_visible(user, dose_id: int) -> Dose:
     """A dose of a person in the user's scope, or one given at the user's own site."""
     d = selectors.dose_with_details(dose_id)
@@ -533,7 +543,9 @@ def dose_record(request, payload: DeskDoseIn):
         )
 
     if "idempotency-key" not in request.headers:
-        return Status(*work())  # the hot path: client_id is the idempotency
+        # The hot path (client_id is the idempotency): the answer as ninja would render it from DeskDoseOut,
+        # without validating again what ``_dose`` has just built with the schema's types and field order.
+        return _rendered(*work())
     return idempotent_status(request, payload.dict(), work)
 
 

@@ -95,8 +95,10 @@ TEMPLATES = [
     }
 ]
 
-# A connection kept for CONN_MAX_AGE is checked (SELECT 1) before a request first uses it, so one killed on
-# the server side (a PostgreSQL restart or failover) is replaced instead of costing that request a 500.
+# A connection kept for CONN_MAX_AGE is checked before a request first uses it, so one killed on the server side
+# (a PostgreSQL restart or failover) is replaced instead of costing that request a 500. On PostgreSQL the check
+# (vaxops.core.postgresql) is a poll of the socket when the connection served a request less than
+# VAXOPS_DB_HEALTH_CHECK_IDLE_SECONDS ago, a SELECT 1 otherwise.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vaxops.sqlite3'}"),
@@ -111,7 +113,11 @@ VAXOPS_OWNER_DATABASE = (
 )
 # Seconds a client is told to wait (Retry-After) when the database connection was lost mid-request.
 VAXOPS_DB_RETRY_AFTER = int(os.environ.get("VAXOPS_DB_RETRY_AFTER", "5"))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+VAXOPS_DB_HEALTH_CHECK_IDLE_SECONDS = float(os.environ.get("VAXOPS_DB_HEALTH_CHECK_IDLE_SECONDS", "10"))
+for _db in (DATABASES["default"], VAXOPS_OWNER_DATABASE):
+    if _db is not None and _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "vaxops.core.postgresql"
+if DATABASES["default"]["ENGINE"] == "vaxops.core.postgresql":
     # Statements run through ``core.prepared.prepared_cursor`` (the desk's read and write of a dose) are
     # prepared on the server the first time and their plan reused on the connection; Django's own cursors bind
     # on the client and are never prepared.
@@ -157,9 +163,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_VERBOSE = False
 
-# Idle sessions end after 30 minutes: the cookie is renewed on every request.
+# Idle sessions end after 30 minutes: the session is renewed by the requests, written at most once per
+# VAXOPS_SESSION_SAVE_INTERVAL seconds unless it changed (the store vaxops.core.sessions), so an idle user is
+# logged out 30 minutes after the last renewal: between 29 and 30 minutes after the last request.
+SESSION_ENGINE = "vaxops.core.sessions"
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True
+VAXOPS_SESSION_SAVE_INTERVAL = int(os.environ.get("VAXOPS_SESSION_SAVE_INTERVAL", "60"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LOGIN_URL = "login"

@@ -17,6 +17,15 @@ def _choices(name: str, kinds: type[enum.StrEnum]) -> type[models.TextChoices]:
     return models.TextChoices(name, [(k.name, (k.value, _(k.label_zh))) for k in kinds])
 
 
+def display(choices: type[models.TextChoices], value) -> str:
+    """What ``get_<field>_display()`` shows for ``value`` of a field with these choices (the value itself when
+    it is not one of them), without rebuilding the choices' mapping on every call as Django does."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
 SiteKind = _choices("SiteKind", domain.SiteKind)
 DeskKind = _choices("DeskKind", domain.DeskKind)
 StaffRole = _choices("StaffRole", domain.StaffRole)
@@ -100,7 +109,7 @@ class Desk(models.Model):
     def __str__(self) -> str:
         if self.also:
             return f"{domain.desk_label(self.kind, self.also)}{self.number}"
-        return f"{self.get_kind_display()}{self.number}"
+        return f"{display(DeskKind, self.kind)}{self.number}"
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError

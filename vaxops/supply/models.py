@@ -14,6 +14,7 @@ from . import domain
 
 LOT_STATUS_CHOICES = [(s.value, s.label_zh) for s in domain.LotStatus]
 MOVEMENT_KIND_CHOICES = [(k.value, k.label_zh) for k in domain.MovementKind]
+_MOVEMENT_KIND_LABELS = dict(MOVEMENT_KIND_CHOICES)
 WASTAGE_REASON_CHOICES = [(r.value, r.label_zh) for r in domain.WastageReason]
 
 
@@ -309,7 +310,8 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.doses:+d}"
+        # get_kind_display()'s text, without rebuilding the choices' mapping on every call (each dose's ledger row).
+        return f"{_MOVEMENT_KIND_LABELS.get(self.kind, self.kind)} {self.doses:+d}"
 
 
 class StockBalance(models.Model):

@@ -190,3 +190,88 @@ def test_the_503_speaks_english_to_who_chose_it():
     response = database_unavailable(request)
 
     assert json.loads(response.content)["message"].startswith("The database cannot be reached")
+
+
+# --------------------------------------------------------------------------------------------------
+# The health check without a round trip (vaxops.core.postgresql)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def select_one_checks(monkeypatch):
+    """Counts the health checks that go to the server (Django's ``SELECT 1``)."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    calls = []
+    original = DatabaseWrapper.is_usable
+
+    def counted(self):
+        calls.append(self.alias)
+        return original(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", counted)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("audit_log_flushable")
+def test_a_busy_connection_is_checked_without_a_statement(kept_connection, booking_setup, select_one_checks):
+    http, slot, people = booking_setup
+    assert http("GET", "/api/v1/sites")[0] == 200
+    pid = backend_pid()
+
+    assert book(http, people[0], slot)[0] == 201
+    assert http("GET", "/api/v1/sites")[0] == 200
+
+    assert select_one_checks == []
+    assert backend_pid() == pid
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("audit_log_flushable")
+def test_a_connection_idle_longer_than_the_limit_is_checked_with_a_statement(
+    kept_connection, booking_setup, select_one_checks, settings
+):
+    http, _, _ = booking_setup
+    assert http("GET", "/api/v1/sites")[0] == 200
+    pid = backend_pid()
+    connection.last_used -= settings.VAXOPS_DB_HEALTH_CHECK_IDLE_SECONDS + 1
+
+    assert http("GET", "/api/v1/sites")[0] == 200
+
+    assert select_one_checks == ["default"]
+    assert backend_pid() == pid
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("audit_log_flushable")
+def test_a_busy_connection_killed_between_two_requests_is_replaced(
+    kept_connection, booking_setup, select_one_checks, settings
+):
+    settings.VAXOPS_DB_HEALTH_CHECK_IDLE_SECONDS = 3600  # never idle long enough for the SELECT 1 by itself
+    http, slot, people = booking_setup
+    assert http("GET", "/api/v1/sites")[0] == 200
+    pid = backend_pid()
+
+    terminate(pid)
+    status, _, answer = book(http, people[0], slot)
+
+    assert status == 201, answer
+    assert backend_pid() != pid
+    # The socket held the server's farewell, so the statement ran, failed, and the connection was replaced.
+    assert select_one_checks == ["default"]
+    assert Appointment.objects.filter(resident=people[0]).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_socket_of_a_killed_backend_is_not_quiet(kept_connection):
+    from vaxops.core.postgresql.base import _quiet
+
+    connection.ensure_connection()
+    raw = connection.connection
+    assert _quiet(raw)
+
+    terminate(raw.info.backend_pid)
+
+    assert not _quiet(raw)
+    assert not connection.is_usable()
