@@ -73,20 +73,15 @@ def _count(value: object, *, label: str, field: str) -> tuple[int | None, FieldE
     return n, None
 
 
-def population_row(values: dict[str, object]) -> tuple[PopulationRow | None, list[FieldError]]:
-    """Read one row (fields ``division``, ``year``, ``kind``, ``total``, ``age_18_plus``, ``age_60_plus``).
-
-    The division code may be given with or without its zero padding (6 digits for a county, 9 for a
-    township, 12 for a village); it is returned padded to 12. The three counts must nest: 60+ ≤ 18+ ≤ total.
-    """
-    errors: list[FieldError] = []
+def _division_and_year(values: dict[str, object], errors: list[FieldError]) -> tuple[str, int | None]:
+    """The row's division code padded to 12 digits and its year (``None`` when wrong), each error added to
+    ``errors``; shared by the population rows and the priority groups' rows."""
     raw_code = str(values.get("division") or "").strip()
     code = raw_code
     if not re.fullmatch(r"\d{6}(\d{3}(\d{3})?)?", raw_code):
         errors.append(FieldError("division", f"区划代码“{raw_code[:20]}”应为6、9或12位数字"))
     else:
         code = raw_code.ljust(12, "0")
-
     year: int | None = None
     raw_year = str(values.get("year") or "").strip()
     if raw_year.endswith(".0"):
@@ -95,6 +90,17 @@ def population_row(values: dict[str, object]) -> tuple[PopulationRow | None, lis
         errors.append(FieldError("year", f"年份“{raw_year[:20]}”应为{MIN_YEAR}至{MAX_YEAR}之间的四位数字"))
     else:
         year = int(raw_year)
+    return code, year
+
+
+def population_row(values: dict[str, object]) -> tuple[PopulationRow | None, list[FieldError]]:
+    """Read one row (fields ``division``, ``year``, ``kind``, ``total``, ``age_18_plus``, ``age_60_plus``).
+
+    The division code may be given with or without its zero padding (6 digits for a county, 9 for a
+    township, 12 for a village); it is returned padded to 12. The three counts must nest: 60+ ≤ 18+ ≤ total.
+    """
+    errors: list[FieldError] = []
+    code, year = _division_and_year(values, errors)
 
     raw_kind = str(values.get("kind") or "").strip().lower()
     kind = _KIND_WORDS.get(raw_kind)
@@ -137,20 +143,7 @@ def group_population_row(values: dict[str, object]) -> tuple[GroupPopulationRow 
     and the age columns are not read). The group is given by its code; whether it exists is the caller's
     check."""
     errors: list[FieldError] = []
-    raw_code = str(values.get("division") or "").strip()
-    code = raw_code
-    if not re.fullmatch(r"\d{6}(\d{3}(\d{3})?)?", raw_code):
-        errors.append(FieldError("division", f"区划代码“{raw_code[:20]}”应为6、9或12位数字"))
-    else:
-        code = raw_code.ljust(12, "0")
-    year: int | None = None
-    raw_year = str(values.get("year") or "").strip()
-    if raw_year.endswith(".0"):
-        raw_year = raw_year[:-2]
-    if not re.fullmatch(r"\d{4}", raw_year) or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
-        errors.append(FieldError("year", f"年份“{raw_year[:20]}”应为{MIN_YEAR}至{MAX_YEAR}之间的四位数字"))
-    else:
-        year = int(raw_year)
+    code, year = _division_and_year(values, errors)
     group = str(values.get("group") or "").strip()
     if len(group) > 32:
         errors.append(FieldError("group", f"人群分类代码“{group[:20]}…”超过32个字符"))
