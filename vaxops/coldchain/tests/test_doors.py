@@ -210,11 +210,26 @@ def test_the_listener_stores_what_the_broker_delivers(audit_log_flushable, count
     eq = equipment_for(site.place, code=f"MQ{int(time.time() * 1000) % 10**8}")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     errors: list = []
+    subscribed = threading.Event()
+
+    class Said(io.StringIO):
+        def write(self, s):
+            if "subscribed" in s:
+                subscribed.set()
+            return super().write(s)
 
     def listen():
         try:
             call_command(
-                "coldchain", "listen", "--mqtt", "mqtt://127.0.0.1:1883", "--count", "3", "--seconds", "20"
+                "coldchain",
+                "listen",
+                "--mqtt",
+                "mqtt://127.0.0.1:1883",
+                "--count",
+                "3",
+                "--seconds",
+                "20",
+                stderr=Said(),
             )
         except Exception as e:  # noqa: BLE001
             errors.append(e)
@@ -225,7 +240,9 @@ def test_the_listener_stores_what_the_broker_delivers(audit_log_flushable, count
 
     t = threading.Thread(target=listen)
     t.start()
-    time.sleep(1.5)
+    # Publish only once the broker has acknowledged the listener's subscription (messages published before it
+    # reach nobody); a fixed wait was too short on a busy machine.
+    assert subscribed.wait(15), errors
     pub = paho.Client(paho.CallbackAPIVersion.VERSION2)
     pub.connect("127.0.0.1", 1883)
     pub.loop_start()

@@ -101,6 +101,10 @@ class Command(BaseCommand):
         def on_connect(c, userdata, flags, reason, properties=None):
             c.subscribe(TOPIC, qos=1)
 
+        def on_subscribe(c, userdata, mid, reason_codes, properties=None):
+            # On stderr (stdout carries the JSON answer): the moment readings start to be received.
+            self.stderr.write(f"已订阅 / subscribed: {TOPIC}")
+
         # (topic, payload, mid, qos): acknowledged to the broker only once stored, so a listener stopped
         # mid-batch has the broker deliver those messages again (QoS 1, at least once; a repeat is unchanged).
         pending: list[tuple[str, bytes, int, int]] = []
@@ -136,6 +140,7 @@ class Command(BaseCommand):
                 print(f"{topic}：{e['reason']}", file=sys.stderr)
 
         client.on_connect = on_connect
+        client.on_subscribe = on_subscribe
         client.on_message = on_message
         client.manual_ack_set(True)
         try:
