@@ -81,7 +81,9 @@ def test_worker_finds_an_overdue_person_and_screens_them(
     _login(page, "screener")
     page.goto(f"/clinic/residents/{overdue_person.pk}/screening/")
     form = page.locator("#screening-form")
-    for radio in form.locator("input[type=radio][value=no], input[type=radio][value=false]").all():
+    noes = form.locator("input[type=radio][value=no], input[type=radio][value=false]")
+    expect(noes.first).to_be_visible()
+    for radio in noes.all():
         radio.check()
     form.locator("input[name=temperature_c]").fill("38.2")
     form.get_by_role("button", name="提交预检结果").click()

@@ -118,7 +118,12 @@ def test_the_whole_desk_flow_on_a_tablet(page, live_server, desk_day):
     page.goto(f"/desk/{sid}/screening/")
     page.locator(f"#queue-{person.pk}").get_by_role("link", name="预检", exact=True).click()
     form = page.locator("#screening-form")
-    for radio in form.locator('input[type=radio][value="no"]').all():
+    noes = form.locator('input[type=radio][value="no"]')
+    # The click only starts the navigation: wait for the person's form before listing its radios, or the
+    # list is read from the page being left and comes back empty.
+    expect(noes.first).to_be_visible()
+    assert noes.count() >= 5
+    for radio in noes.all():
         radio.check()
     page.locator("#id_temperature_c").fill("36.5")
     page.locator("#id_bp_systolic").fill("118")
