@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.db import connection, connections
 from django.db.models import Max, Min, Q
 
@@ -35,8 +36,11 @@ def _patient_id(p: resources.PersonRow) -> str:
     return resources.urn("Patient", f"{p.id_type}|{p.id_number}").removeprefix("urn:uuid:")
 
 
-def _dump(resource: dict[str, Any]) -> str:
-    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"), default=str)
+def _dump(resource: dict[str, Any]) -> bytes:
+    """One NDJSON line's JSON, UTF-8: the bytes ``json.dumps(resource, ensure_ascii=False,
+    separators=(",", ":"), default=str)`` would encode to — a decimal's exponent aside (``1e-9``, not
+    ``1e-09``; the resources exported hold none) — in a tenth of the time (tests compare them)."""
+    return orjson.dumps(resource, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def _doses(*, since: dt.date, code_range: tuple[str, str] | None):
@@ -64,8 +68,8 @@ def _immunizations_part(
     count = 0
     people: set[int] = set()
     site_codes: set[str] = set()
-    with open(path, "w", encoding="utf-8") as f:
-        batch: list[str] = []
+    with open(path, "wb") as f:
+        batch: list[bytes] = []
         for v in doses.order_by("id").values_list(*selectors.DOSE_FIELDS).iterator(chunk_size=CHUNK):
             d = selectors.dose_row(v, names)
             people.add(d.resident_id)
@@ -78,11 +82,11 @@ def _immunizations_part(
             # Validated as the dict it is, and that same dict written (not the model serialised again).
             batch.append(_dump(check(imm)))
             if len(batch) >= CHUNK:
-                f.write("\n".join(batch) + "\n")
+                f.write(b"\n".join(batch) + b"\n")
                 count += len(batch)
                 batch = []
         if batch:
-            f.write("\n".join(batch) + "\n")
+            f.write(b"\n".join(batch) + b"\n")
             count += len(batch)
     return count, people, site_codes
 
@@ -91,7 +95,7 @@ def _patients_part(*, ids: list[int], validate: bool, path: Path) -> int:
     """Write the people ``ids`` (with a reference that does not carry the ID number: ``rid-<row id>``)."""
     check = resources.validated if validate else (lambda r: r)
     count = 0
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path, "wb") as f:
         for i in range(0, len(ids), CHUNK):
             chunk = Resident.objects.filter(pk__in=ids[i : i + CHUNK]).values_list(*selectors.PERSON_FIELDS)
             lines = []
@@ -99,7 +103,7 @@ def _patients_part(*, ids: list[int], validate: bool, path: Path) -> int:
                 p = selectors.person_row(v)
                 lines.append(_dump(check(resources.patient(p) | {"id": f"rid-{p.resident_id}"})))
             if lines:
-                f.write("\n".join(lines) + "\n")
+                f.write(b"\n".join(lines) + b"\n")
                 count += len(lines)
     return count
 
@@ -158,6 +162,8 @@ def export(
     workers = workers_default() if workers is None else workers
     if workers > 1 and connection.in_atomic_block:
         workers = 1
+    if validate:
+        resources.prepare_checks()  # once, here: the workers forked below inherit it
     common = {"since": since, "code_range": code_range, "validate": validate}
     ranges: list[tuple[int, int] | None] = [None]
     if workers > 1:
@@ -194,8 +200,8 @@ def export(
     check = resources.validated if validate else (lambda r: r)
     sites = selectors.site_rows(site_codes)
     with (
-        open(out / "Location.ndjson", "w", encoding="utf-8") as loc,
-        open(out / "Organization.ndjson", "w", encoding="utf-8") as org,
+        open(out / "Location.ndjson", "wb") as loc,
+        open(out / "Organization.ndjson", "wb") as org,
     ):
         for s in sites.values():
             location = resources.location(s) | {"id": f"site-{_safe(s.code)}"}
@@ -203,8 +209,8 @@ def export(
                 "reference": f"Organization/site-{_safe(s.code)}",
                 "display": s.name,
             }
-            loc.write(_dump(check(location)) + "\n")
-            org.write(_dump(check(resources.organization(s) | {"id": f"site-{_safe(s.code)}"})) + "\n")
+            loc.write(_dump(check(location)) + b"\n")
+            org.write(_dump(check(resources.organization(s) | {"id": f"site-{_safe(s.code)}"})) + b"\n")
             counts["Location"] += 1
             counts["Organization"] += 1
     manifest = {
