@@ -3,6 +3,10 @@ import logging
 import re
 import sys
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as LibraryCSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connections
@@ -12,6 +16,57 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .errors import CoreErrorCode
+
+# What a view or decorator of django-csp sets on a response to change its policy.
+_CSP_PER_RESPONSE = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+
+
+class CSPMiddleware(LibraryCSPMiddleware):
+    """django-csp's middleware, with the two header values built once per process for every response that
+    changes nothing of the policy (no nonce asked for, no per-response policy of the library's decorators):
+    the library builds them from the settings twice per response. The headers sent are the library's own,
+    under the same conditions (``test_csp_middleware``); any other response goes through the library."""
+
+    _built: tuple | None = None  # (enforced settings, report-only settings, header, report-only header)
+
+    def _static_policies(self) -> tuple[str, str]:
+        config = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        config_ro = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        built = self._built
+        if built is None or built[0] is not config or built[1] is not config_ro:
+            # Kept with the settings' objects they came from (held, so compared by identity): a change of the
+            # settings (override_settings in tests) builds them again.
+            built = (config, config_ro, build_policy(), build_policy(report_only=True))
+            self._built = built
+        return built[2], built[3]
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _CSP_PER_RESPONSE
+        ):
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:
+            return response  # Django's debug pages, as the library leaves them
+        csp, csp_ro = self._static_policies()
+        for header, value, exempt, setting in (
+            (HEADER, csp, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
+            (HEADER_REPORT_ONLY, csp_ro, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            if not value or getattr(response, exempt, False) is not False or header in response:
+                continue
+            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ()
+            if not request.path_info.startswith(tuple(prefixes)):
+                response[header] = value
+        # As the library: the nonce asked for after the header was written is an error, not a silent miss.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
 
 
 class ChineseFirstLocaleMiddleware:

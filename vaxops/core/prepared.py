@@ -16,10 +16,11 @@ are bound as arrays (``= ANY($n)``), never as tuples for ``IN``.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
@@ -55,17 +56,23 @@ def row_values(instance, *, skip: tuple[str, ...] = (), with_key: bool = False) 
     """The values of an unsaved model ``instance``'s concrete columns but the columns in ``skip`` (and its
     primary key unless ``with_key``), in field order, prepared by their fields as ``save()`` would.
 
-    A plain text or flag column, or a foreign key's id, holding a value of exactly the type it stores (or
-    None) is taken as it is — what its field's preparation would return — without the field's chain of
-    calls; every other column (numbers, dates, JSON, a value of another type) goes through the field."""
+    A column holding a value of exactly the type it stores (or None) is taken as it is, or through the one
+    conversion its field's preparation would end with, without the field's chain of calls: a plain text or
+    flag column, a foreign key's id; on PostgreSQL also a date, an aware date and time (neither filled in by
+    ``auto_now``), and an integer (wrapped in psycopg's typed integer as Django wraps it). Every other column
+    (decimals, JSON, addresses, a value of another type) goes through the field."""
+    conn = connections[DEFAULT_DB_ALIAS]  # once, not once per column through the ``connection`` proxy
     out = []
-    for f, simple in _fields_of(type(instance), skip, with_key):
+    for f, simple, wrap in _fields_of(type(instance), skip, with_key, conn.vendor):
         if simple is not None:
             value = instance.__dict__.get(f.attname, _MISSING)
-            if value is None or type(value) is simple:
-                out.append(value)
+            if value is None:
+                out.append(None)
                 continue
-        out.append(f.get_db_prep_save(f.pre_save(instance, True), connection))
+            if type(value) is simple and (simple is not dt.datetime or value.tzinfo is not None):
+                out.append(value if wrap is None else wrap(value))
+                continue
+        out.append(f.get_db_prep_save(f.pre_save(instance, True), conn))
     return out
 
 
@@ -73,41 +80,75 @@ _MISSING = object()
 
 
 @functools.lru_cache(maxsize=256)
-def _fields_of(model, skip: tuple[str, ...], with_key: bool) -> tuple:
-    """(field, the Python type its column stores as it is, or None) for ``row_values``."""
+def _fields_of(model, skip: tuple[str, ...], with_key: bool, vendor: str) -> tuple:
+    """(field, the Python type its column stores as it is or None, the conversion of such a value or None)
+    for ``row_values``."""
     from django.db import models
 
-    def simple(f) -> type | None:
-        # Not the integer columns: on PostgreSQL Django wraps their values in psycopg's typed Int2/Int4/Int8,
-        # and a prepared statement's parameter types must stay the same.
+    postgresql = vendor == "postgresql"
+    # psycopg 3's typed integers (Django defines the map only with psycopg 3).
+    integer_types = (
+        getattr(connections[DEFAULT_DB_ALIAS].ops, "integerfield_type_map", {}) if postgresql else {}
+    )
+
+    def simple(f) -> tuple[type | None, object]:
+        # A foreign key's id is passed as the plain int it is (as before); the integer columns of the model
+        # itself are wrapped in psycopg's typed Int2/Int4/Int8 as Django's preparation wraps them on
+        # PostgreSQL: a prepared statement's parameter types must stay the same.
         if isinstance(f, models.ForeignKey):
-            return int if isinstance(f.target_field, models.AutoField | models.BigAutoField) else None
+            return (int if isinstance(f.target_field, models.AutoField | models.BigAutoField) else None), None
         kind = type(f)
         if kind in (models.CharField, models.TextField):
-            return str
+            return str, None
         if kind is models.BooleanField:
-            return bool
-        return None
+            return bool, None
+        if not postgresql:
+            return None, None
+        # PostgreSQL's adaptation of dates and times returns the value itself (``adapt_datefield_value``,
+        # ``adapt_datetimefield_value``); a naive date and time still goes through the field (its warning).
+        if kind in (models.DateField, models.DateTimeField) and not (f.auto_now or f.auto_now_add):
+            return (dt.date if kind is models.DateField else dt.datetime), None
+        if kind in _INTEGER_FIELDS and not f.primary_key:
+            wrap = integer_types.get(f.get_internal_type())
+            return (int, wrap) if wrap is not None else (None, None)
+        return None, None
 
     return tuple(
-        (f, simple(f))
+        (f, *simple(f))
         for f in model._meta.concrete_fields
         if (with_key or not f.primary_key) and f.column not in skip
     )
 
 
+def _integer_fields() -> tuple:
+    from django.db import models
+
+    return (
+        models.IntegerField,
+        models.SmallIntegerField,
+        models.BigIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveSmallIntegerField,
+        models.PositiveBigIntegerField,
+    )
+
+
+_INTEGER_FIELDS = _integer_fields()
+
+
 def prepared_cursor() -> CursorWrapper:
     """A cursor on the default (PostgreSQL) connection that takes ``$n`` placeholders and a list of values,
     binds them on the server, and prepares each statement once per connection."""
-    if connection.vendor != "postgresql":
+    conn = connections[DEFAULT_DB_ALIAS]  # once, not once per attribute through the ``connection`` proxy
+    if conn.vendor != "postgresql":
         raise RuntimeError("prepared_cursor() is for PostgreSQL")
     import psycopg
 
-    connection.ensure_connection()
-    raw = psycopg.RawCursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
+    conn.ensure_connection()
+    raw = psycopg.RawCursor(conn.connection)
+    if conn.queries_logged:
+        return conn.make_debug_cursor(raw)
+    return conn.make_cursor(raw)
 
 
 # psycopg forgets every prepared statement of a connection (and sends DEALLOCATE ALL) after any ROLLBACK,

@@ -14,7 +14,7 @@ import functools
 import json
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import signals
 from django.db.models.base import ModelState
 
@@ -43,24 +43,25 @@ def _columns(model, alias: str, prefix: str) -> list[str]:
     return [f'{alias}."{f.column}" AS "{prefix}__{f.column}"' for f in model._meta.concrete_fields]
 
 
-def _instance(model, values: list):
-    """A model instance from its concrete columns' raw values (``None`` when the primary key is null)."""
+def _instance(model, values: list, conn):
+    """A model instance from its concrete columns' raw values (``None`` when the primary key is null), read on
+    the database connection ``conn``."""
     if values[0] is None:
         return None
     attnames, converters = _loading(model)
     converted = list(values)
     for i, f in converters:
         if converted[i] is not None:
-            converted[i] = f.from_db_value(converted[i], None, connection)
+            converted[i] = f.from_db_value(converted[i], None, conn)
     if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
-        return model.from_db(connection.alias, attnames, converted)
+        return model.from_db(conn.alias, attnames, converted)
     # No receiver of pre_init/post_init for this model: the instance as Model.from_db would build it, without
     # the per-field assignments of Model.__init__ (about 14 instances a dose).
     obj = model.__new__(model)
     obj.__dict__.update(zip(attnames, converted, strict=True))
     obj._state = ModelState()
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = conn.alias
     return obj
 
 
@@ -212,9 +213,10 @@ def dose_inputs_read(*, user, resident_id: int, code: str, desk_id: int | None, 
     values = list(row)
     parts = {}
     pos = 0
+    conn = connections[DEFAULT_DB_ALIAS]
     for model in models:
         n = len(model._meta.concrete_fields)
-        parts[model._meta.label] = _instance(model, values[pos : pos + n])
+        parts[model._meta.label] = _instance(model, values[pos : pos + n], conn)
         pos += n
     place_code, certs, doses, contras, defers = values[pos : pos + 5]
     a, se, d, si, sp, st = (

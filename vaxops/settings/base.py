@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "vaxops.core.middleware.DatabaseLostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "vaxops.core.afterresponse.AfterResponseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "vaxops.core.middleware.CSPMiddleware",  # django-csp's, its policy strings built once per process
     "django.contrib.sessions.middleware.SessionMiddleware",
     "vaxops.core.middleware.ChineseFirstLocaleMiddleware",
     "vaxops.core.uploads.UploadSizeMiddleware",  # before anything reads request.POST

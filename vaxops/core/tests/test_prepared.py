@@ -108,3 +108,60 @@ def test_prepared_statements_outlive_a_transaction_rolled_back_on_postgresql():
         raw.execute(sql, [2], prepare=True)
         conn.rollback()
         assert _prepared_here(psycopg.ClientCursor(conn)) == 0
+
+
+def _comparable(value):
+    """A prepared value as (type, value): psycopg's typed integers compare by type too; a JSON wrapper by the
+    object it wraps."""
+    return type(value), getattr(value, "obj", value)
+
+
+@pytest.mark.django_db
+def test_row_values_are_what_the_fields_prepare():
+    """``row_values`` takes some values as they are (or wraps an integer) instead of calling the field: the
+    result is the same as every field's own preparation, filled-in timestamps and a naive time included."""
+    import datetime as dt
+    import warnings
+
+    from vaxops.audit.models import AuditEvent
+    from vaxops.clinic.models import Dose, Observation
+    from vaxops.core.prepared import row_values
+    from vaxops.supply.models import StockMovement
+
+    aware = dt.datetime(2021, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    naive = dt.datetime(2021, 5, 6, 7, 8, 9)
+    instances = [
+        Dose(
+            resident_id=3,
+            product_code="BBIBP-CorV",
+            given_on=dt.date(2021, 5, 6),
+            given_at=aware,
+            place="门诊",
+            dose_number=2,
+            is_booster=False,
+            lot_id=5,
+            trace_code_id=7,
+            site_id=11,
+            injection_site="左上臂",
+            client_id="c" * 32,
+            recorded_by_id=None,
+        ),
+        Dose(resident_id=3, product_code="X", given_on=dt.date(2021, 5, 6), given_at=None, dose_number=None),
+        Observation(dose_id=1, site_id=2, started_at=naive),
+        StockMovement(kind="administration", place_id=1, lot_id=2, doses=-1, code_id=3, at=aware),
+        AuditEvent(
+            actor_label="x", action="dose.administer", object_type="clinic.dose", new={"a": [1, "二"]}
+        ),
+    ]
+    for instance in instances:
+        fields = [f for f in instance._meta.concrete_fields if not f.primary_key]
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            expected = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+            got = row_values(instance)
+        assert len(got) == len(expected)
+        for f, g, e in zip(fields, got, expected, strict=True):
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                assert g is not None and type(g) is type(e)  # filled in with the time of the call
+                continue
+            assert _comparable(g) == _comparable(e), f.attname

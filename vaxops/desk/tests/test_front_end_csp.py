@@ -193,7 +193,7 @@ def test_production_settings_send_the_policy_and_serve_static_files(monkeypatch)
     assert policy["default-src"] == ["'self'"] and policy["script-src"] == ["'self'"]
     assert policy["style-src"] == ["'self'"]
     assert production.CONTENT_SECURITY_POLICY_REPORT_ONLY is None
-    assert "csp.middleware.CSPMiddleware" in production.MIDDLEWARE
+    assert "vaxops.core.middleware.CSPMiddleware" in production.MIDDLEWARE
     assert production.MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") == 1
     assert production.STORAGES["staticfiles"]["BACKEND"].startswith("whitenoise.")
 
