@@ -76,11 +76,14 @@ def _setup(*, people: int, places: int, log) -> tuple[str, list[int], list[int]]
             hospital_name="清溪县人民医院",
             per_desk_per_hour=20,
             slot_minutes=60,
+            qualification_number=SITE_CODE,
         )
         for weekday in range(7):
             OpeningHours.objects.create(site=site, weekday=weekday, start=dtime(8), end=dtime(18))
     desks = places // 10 // 20 or 1
-    Site.objects.filter(pk=site.pk).update(per_desk_per_hour=places // 10 // desks)
+    Site.objects.filter(pk=site.pk).update(
+        per_desk_per_hour=places // 10 // desks, qualification_number=site.qualification_number or SITE_CODE
+    )
     site.refresh_from_db()
     for n in range(1, desks + 1):
         Desk.objects.get_or_create(site=site, kind="vaccination", number=n)

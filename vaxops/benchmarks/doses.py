@@ -147,6 +147,7 @@ def _setup(*, run: str, doses: int, desks: int, spare_codes: int, log) -> dict:
         per_desk_per_hour=rate,
         slot_minutes=5,
         walk_in_share="1.00",
+        qualification_number=f"BD-{run}",
     )
     OpeningHours.objects.bulk_create(
         [OpeningHours(site=site, weekday=w, start=dtime(0, 0), end=dtime(23, 59)) for w in range(7)]

@@ -106,6 +106,7 @@ def site_detail(request, code: str):
         "may_reserve": may_reserve,
         "villages": villages,
         "employers": employers,
+        "today": clock.today(),
         "tomorrow": clock.today() + dt.timedelta(days=1),
         "vaccination_desks": site.desks.filter(kind="vaccination").count(),
     }

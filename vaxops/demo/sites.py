@@ -55,6 +55,8 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
             slot_minutes=30,
             walk_in_share="0.10",
             stock_place=StockPlace.objects.filter(code="QX-S001").first(),
+            qualification_number="QX-JZDW-2021-001",
+            qualification_date=dt.date(2021, 1, 4),
         )
         hall = Site.objects.create(
             code="QX-L001",
@@ -67,6 +69,8 @@ def demo_sites_build(*, county_code: str, today: dt.date) -> bool:
             per_desk_per_hour=25,
             slot_minutes=60,
             walk_in_share="0.05",
+            qualification_number="QX-JZDW-2021-017",
+            qualification_date=dt.date(2021, 2, 20),
         )
         for site, vaccination, hours in (
             (clinic, 3, ((8, 0, 11, 30), (13, 30, 17, 0))),

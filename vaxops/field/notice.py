@@ -7,6 +7,8 @@ opening the booking page for the site. ``notice_facts`` gathers the data; the HT
 
 import datetime as dt
 import io
+import re
+from collections.abc import Iterable
 
 import segno
 from django.urls import reverse
@@ -21,6 +23,8 @@ from vaxops.sites.models import Site
 
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
+# What to bring is not in the consent texts (they say what the vaccine does, who must not have it, what may
+# follow and what the person agrees to), so it stays here.
 # Seed: "请将身份证带到所在村(社区)预约登记"; "接种前要详细阅读知情同意书".
 TO_BRING = (
     "本人有效身份证件（身份证、户口簿、护照等）",
@@ -29,6 +33,8 @@ TO_BRING = (
     "既往疫苗接种凭证（已接种过的剂次）",
 )
 
+# The common reactions come from the consent texts in force (``reactions_from_consents``), so the poster says
+# what the person signs; these are said only when no text in force has a section on reactions.
 # Seed (篇八): "一般接种后24小时内,注射部位可能出现疼痛、触痛、红肿和瘙痒,多数情况下于2-3天内自行消失;接种疫苗后
 # 可能出现一过性发热反应、疲劳乏力,短期内自行消失,无需处理。"
 REACTIONS = (
@@ -37,6 +43,34 @@ REACTIONS = (
     "接种后须在留观区留观30分钟，无异常方可离开",
     "如出现持续高热、呼吸困难、皮疹等严重不适，请立即告知工作人员或到对口医院就诊",
 )
+
+
+_SECTION = re.compile(r"^[一二三四五六七八九十]+、")
+
+
+def reactions_from_consents(texts: Iterable[str]) -> list[str]:
+    """The reactions the consent texts tell the person about: the body of each text's numbered section whose
+    heading names them (``三、可能出现的不良反应：…``), one item per sentence or clause after a ``；``, each said
+    once across the texts, in their order. Empty when no text has such a section."""
+    out: list[str] = []
+    for text in texts:
+        parts: list[str] = []
+        inside = False
+        for line in (raw.strip() for raw in text.splitlines()):
+            if _SECTION.match(line):
+                if inside:
+                    break
+                head, _, rest = line.partition("：")
+                if "反应" in head:
+                    inside = True
+                    parts.append(rest)
+            elif inside and line:
+                parts.append(line)
+        for item in re.split(r"[；。]", "".join(parts)):
+            item = item.strip(" ，,")
+            if item and item not in out:
+                out.append(item)
+    return out
 
 
 def _age(phase: catalog.Phase) -> str:
@@ -74,6 +108,7 @@ def notice_facts(*, site: Site, on: dt.date) -> dict:
     """Everything the notice prints for ``site`` on ``on``, from the rules in force that day."""
     cat = catalogue_current()
     products = []
+    consents = []
     for p in cat.products_in_use(on):
         pol = cat.policy_in_force(p.code, on)
         consent = (
@@ -81,6 +116,8 @@ def notice_facts(*, site: Site, on: dt.date) -> dict:
             .order_by("-effective_from")
             .first()
         )
+        if consent is not None:
+            consents.append(consent.text)
         products.append(
             {
                 "name": p.name_zh,
@@ -118,7 +155,7 @@ def notice_facts(*, site: Site, on: dt.date) -> dict:
         "temp_max": qs.temp_max_c if qs else None,
         "bp": f"{qs.bp_systolic_max}/{qs.bp_diastolic_max}" if qs else "",
         "to_bring": TO_BRING,
-        "reactions": REACTIONS,
+        "reactions": reactions_from_consents(consents) or list(REACTIONS),
         "hours": [{"day": WEEKDAYS[d], "times": "、".join(v)} for d, v in sorted(hours.items())],
         "exceptions": [
             {"day": e.day, "closed": e.closed, "note": e.note}
@@ -150,7 +187,7 @@ def notice_pdf(facts: dict, *, url: str, size: str = "A4") -> bytes:
     k = 1.35 if size == "A3" else 1.0
     title = ParagraphStyle("t", fontName=font, fontSize=22 * k, leading=28 * k, alignment=1)
     sub = ParagraphStyle("s", fontName=font, fontSize=11 * k, leading=15 * k, alignment=1)
-    head = ParagraphStyle("h", fontName=font, fontSize=13 * k, leading=18 * k, spaceBefore=6 * k)
+    head = ParagraphStyle("h", fontName=font, fontSize=12.5 * k, leading=17 * k, spaceBefore=5 * k)
     text = ParagraphStyle("x", fontName=font, fontSize=10 * k, leading=14 * k)
 
     class QR(Flowable):
@@ -177,40 +214,57 @@ def notice_pdf(facts: dict, *, url: str, size: str = "A4") -> bytes:
         return [Paragraph(f"· {r}", text) for r in rows]
 
     site = facts["site"]
-    story = [
-        Paragraph("新冠病毒疫苗接种注意事项", title),
-        Paragraph(f"{site.name} · {facts['on']:%Y年%m月%d日}起适用", sub),
-        Spacer(1, 4 * mm),
-        Paragraph("一、现阶段可以接种的人群", head),
-        *items([f"{p['name']}：{p['who']}" for p in facts["phases"]] or ["暂无开放的接种阶段"]),
-        Paragraph("二、使用的疫苗", head),
-        *items([f"{p['name']}（{p['maker']}）：{p['schedule']}" for p in facts["products"]]),
+    left = [
         Paragraph("三、以下情况禁止接种", head),
         *items(facts["never"]),
         Paragraph("四、以下情况暂缓接种", head),
         *items(facts["wait"]),
         Paragraph("五、请携带", head),
         *items(facts["to_bring"]),
+    ]
+    right = [
         Paragraph("六、常见反应与留观", head),
         *items(facts["reactions"]),
         Paragraph("七、开放时间", head),
-        *items([f"{h['day']} {h['times']}" for h in facts["hours"]] or ["以预约通知为准"]),
+        Paragraph("；".join(f"{h['day']} {h['times']}" for h in facts["hours"]) or "以预约通知为准", text),
         Paragraph("八、对口救治医院", head),
         Paragraph(f"{facts['hospital'] or '—'}　电话：{facts['hospital_phone'] or '—'}", text),
-        Spacer(1, 5 * mm),
+    ]
+    margin = (16 if size == "A3" else 12) * mm
+    half = (page[0] - 2 * margin) / 2
+    # As the printed page: the groups and the vaccines across the sheet, the rest in two columns, the QR at the
+    # foot, so the notice is one sheet.
+    story = [
+        Paragraph("新冠病毒疫苗接种注意事项", title),
+        Paragraph(f"{site.name} · {facts['on']:%Y年%m月%d日}起适用", sub),
+        Spacer(1, 3 * mm),
+        Paragraph("一、现阶段可以接种的人群", head),
+        *items([f"{p['name']}：{p['who']}" for p in facts["phases"]] or ["暂无开放的接种阶段"]),
+        Paragraph("二、使用的疫苗", head),
+        *items([f"{p['name']}（{p['maker']}）：{p['schedule']}" for p in facts["products"]]),
         Table(
-            [[QR(url, 38 * mm * k), Paragraph(f"扫码预约本接种点<br/>{url}", text)]],
-            colWidths=[45 * mm * k, None],
+            [[left, right]],
+            colWidths=[half, half],
+            style=[
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (0, 0), 4 * mm * k),
+            ],
+        ),
+        Spacer(1, 3 * mm),
+        Table(
+            [[QR(url, 32 * mm * k), Paragraph(f"扫码预约本接种点<br/>{url}", text)]],
+            colWidths=[38 * mm * k, None],
         ),
     ]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
         pagesize=page,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
         title=f"{site.name} 接种注意事项",
     )
     doc.build(story)

@@ -571,6 +571,7 @@ def _apply_batch(
     to_create: dict[tuple[str, str], dict[str, Any]] = {}
     updates: dict[int, dict[str, Any]] = {}
     audit_updates: list[tuple[int, dict, dict]] = []
+    willingness_moves: list[tuple[int, str, str, str]] = []  # (person, old, new, reason)
     outcome: list[str] = []
     errors: list[RowError] = []
     for row, values in batch:
@@ -623,6 +624,15 @@ def _apply_batch(
         if changed:
             old, new = diff(existing, changed)
             audit_updates.append((existing["id"], _audit_view(old), _audit_view(new)))
+            if "willingness" in changed:
+                willingness_moves.append(
+                    (
+                        existing["id"],
+                        existing["willingness"],
+                        changed["willingness"],
+                        changed.get("willingness_reason", existing["willingness_reason"]),
+                    )
+                )
             existing.update(changed)
             updates.setdefault(existing["id"], {}).update(changed)
             outcome.append("updated")
@@ -654,6 +664,7 @@ def _apply_batch(
                 by_fields.setdefault(tuple(sorted(changed)), []).append(Resident(pk=pk, **changed))
             for fields, objs in by_fields.items():
                 Resident.objects.bulk_update(sorted(objs, key=lambda o: o.pk), list(fields), batch_size=500)
+            _willingness_history(willingness_moves, actor=actor, source=WILLINGNESS_SOURCE_IMPORT)
             audit_record_many(
                 actor=actor,
                 action="resident.import_update",
@@ -667,6 +678,30 @@ def _apply_batch(
     for o in outcome:
         setattr(result, o, getattr(result, o) + 1)
     result.add_errors(errors)
+
+
+# Where a willingness change came from (``WillingnessChange.source``); a follow-up records "followup".
+WILLINGNESS_SOURCE_IMPORT = "import"
+WILLINGNESS_SOURCE_EDIT = "edit"
+
+
+def _willingness_history(moves: list[tuple[int, str, str, str]], *, actor, source: str) -> None:
+    """One ``WillingnessChange`` per (person, old, new, reason) whose willingness really changed, written in
+    one multi-row insert (per 1,000) inside the caller's transaction: a re-import of 100,000 people that
+    changes their willingness costs no query per person, and the history keeps what an overwrite would lose."""
+    from .models import WillingnessChange
+
+    at = clock.now()
+    by = actor if getattr(actor, "pk", None) else None
+    rows = [
+        WillingnessChange(
+            resident_id=pk, old=old, new=new, reason=(reason or "")[:200], source=source, at=at, by=by
+        )
+        for pk, old, new, reason in moves
+        if old != new
+    ]
+    if rows:
+        WillingnessChange.objects.bulk_create(rows, batch_size=1000)
 
 
 def oversized_errors(row: int, too_long: list[tuple[str, int]], limit: int | None) -> list[RowError]:
@@ -968,6 +1003,19 @@ def resident_update(*, actor, resident_id: int, data: dict[str, Any]) -> Residen
     old, new = diff(current, values)
     if not new:
         return resident
+    if "willingness" in new:
+        _willingness_history(
+            [
+                (
+                    resident.pk,
+                    resident.willingness,
+                    new["willingness"],
+                    new.get("willingness_reason", resident.willingness_reason),
+                )
+            ],
+            actor=actor,
+            source=WILLINGNESS_SOURCE_EDIT,
+        )
     for k, v in new.items():
         setattr(resident, k, v)
     resident.save(update_fields=[*new, "updated_at"])

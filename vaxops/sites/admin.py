@@ -1,6 +1,7 @@
 """Where the county planner registers sites, their desks and hours, staff and certificates (audited)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from vaxops.core.admin import AuditedModelAdmin
 
@@ -22,6 +23,23 @@ class HoursExceptionInline(admin.TabularInline):
     extra = 0
 
 
+class QualifiedFilter(admin.SimpleListFilter):
+    """Sites with or without their 接种单位资格 (only a qualified site may have sessions planned)."""
+
+    title = _("接种单位资格")
+    parameter_name = "qualified"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("已登记资格")), ("no", _("未登记资格"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(qualification_number="")
+        if self.value() == "no":
+            return queryset.filter(qualification_number="")
+        return queryset
+
+
 @admin.register(Site)
 class SiteAdmin(AuditedModelAdmin):
     list_display = (
@@ -30,12 +48,15 @@ class SiteAdmin(AuditedModelAdmin):
         "kind",
         "division",
         "hospital_name",
+        "qualification_number",
+        "qualification_date",
+        "planned_opening",
         "per_desk_per_hour",
         "walk_in_share",
         "active",
     )
-    list_filter = ("kind", "active")
-    search_fields = ("code", "name")
+    list_filter = ("kind", "active", QualifiedFilter, "qualification_date", "planned_opening")
+    search_fields = ("code", "name", "qualification_number")
     autocomplete_fields = ("division",)
     inlines = [DeskInline, OpeningHoursInline, HoursExceptionInline]
 

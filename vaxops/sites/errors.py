@@ -30,6 +30,8 @@ class SitesErrorCode(StrEnum):
     SITE_INACTIVE = "site_inactive"
     SITE_NOT_FOUND = "site_not_found"
     SITE_NO_DESKS = "site_no_desks"
+    SITE_NOT_YET_OPEN = "site_not_yet_open"
+    SITE_UNQUALIFIED = "site_unqualified"
     STAFF_ALREADY_ASSIGNED = "staff_already_assigned"
     STAFF_NOT_FOUND = "staff_not_found"
     STAFF_ROLE_MISSING = "staff_role_missing"

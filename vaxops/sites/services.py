@@ -92,6 +92,43 @@ def _venue(*, site: Site, venue: dict | None) -> dict:
     return out
 
 
+def site_may_serve(site: Site, day: dt.date) -> None:
+    """Refuse ``day`` at a site that may not vaccinate then: only a 预防接种单位 that holds its qualification
+    (资格, number and date) may, and not before its planned opening date (拟启用日期)."""
+    if not site.qualification_number:
+        raise ValidationFailed(
+            _(
+                "%(site_name)s尚未登记接种单位资格，不能安排接种场次：须由已取得资格的预防接种单位接种，"
+                "请先登记资格编号和认定日期"
+            )
+            % {"site_name": site.name},
+            field="site",
+            code=SitesErrorCode.SITE_UNQUALIFIED,
+        )
+    if site.qualification_date and day < site.qualification_date:
+        raise ValidationFailed(
+            _("%(site_name)s的接种单位资格自%(since)s起有效，不能安排%(day)s的接种场次")
+            % {
+                "site_name": site.name,
+                "since": format(site.qualification_date, "%Y-%m-%d"),
+                "day": format(day, "%Y-%m-%d"),
+            },
+            field="day",
+            code=SitesErrorCode.SITE_UNQUALIFIED,
+        )
+    if site.planned_opening and day < site.planned_opening:
+        raise ValidationFailed(
+            _("%(site_name)s拟于%(opening)s启用，不能在此之前（%(day)s）安排接种场次")
+            % {
+                "site_name": site.name,
+                "opening": format(site.planned_opening, "%Y-%m-%d"),
+                "day": format(day, "%Y-%m-%d"),
+            },
+            field="day",
+            code=SitesErrorCode.SITE_NOT_YET_OPEN,
+        )
+
+
 @transaction.atomic
 def session_plan(
     *, actor, site: Site, day: dt.date, desks: int | None = None, venue: dict | None = None
@@ -102,11 +139,13 @@ def session_plan(
     them on ``signals.session_planned``, in this transaction. Refuses a day the site is closed.
 
     ``venue`` (``venue_kind``, ``venue_village``, ``venue_employer``, ``venue_address``) places the session
-    away from the site: a mobile team at a village or at an employer's premises."""
+    away from the site: a mobile team at a village or at an employer's premises. A site without its
+    qualification on ``day``, or before its planned opening date, is refused (:func:`site_may_serve`)."""
     if day < clock.today():
         raise ValidationFailed(
             _("不能为过去的日期安排场次"), field="day", code=SitesErrorCode.SESSION_IN_PAST
         )
+    site_may_serve(site, day)
     where = _venue(site=site, venue=venue)
     desks = desks if desks is not None else vaccination_desks(site)
     if desks < 1:

@@ -19,6 +19,8 @@ def site(division, *, code: str = "S1", walk_in_share: str = "0", per_hour: int 
         hospital_name="清溪县人民医院",
         per_desk_per_hour=per_hour,
         walk_in_share=walk_in_share,
+        qualification_number=f"QX-JZDW-{code}",
+        qualification_date=dt.date(2021, 1, 1),
     )
     for weekday in range(7):
         OpeningHours.objects.create(site=s, weekday=weekday, start=dt.time(8), end=dt.time(12))

@@ -51,6 +51,8 @@ def open_site(county, village, vaccinator_user, *, codes: int = 10, second_vacci
         per_desk_per_hour=30,
         slot_minutes=60,
         walk_in_share="0.5",
+        qualification_number="QX-JZDW-S1",
+        qualification_date=dt.date(2021, 1, 1),
     )
     for weekday in range(7):
         OpeningHours.objects.create(site=site, weekday=weekday, start=dt.time(0, 0), end=dt.time(23, 59))

@@ -1,5 +1,6 @@
 """In headless Chromium: after a dose the vaccinator prints the record with its signed QR and follows the link
-to the certificate page; the person's texted link shows the same QR and leads to their certificate."""
+to the certificate page; the person's texted link shows the same QR and leads to their certificate; both pages fit
+a 390 px phone without scrolling sideways."""
 
 import os
 import uuid
@@ -57,3 +58,34 @@ def test_the_certificate_is_reached_from_the_desk_and_the_texted_link(
     page.locator("#certificate-link a").click()
     page.wait_for_url(f"**/certs/{token}/")
     expect(page.locator("#certificate svg")).to_be_visible()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_the_texted_record_and_the_certificate_fit_a_phone(page, county, village_a1, vaccinator, monkeypatch):
+    """On a 390×844 phone the person's ``/r/`` record and their certificate never scroll sideways."""
+    from vaxops.certs.services import certificate_issue, signing_key_generate
+
+    ten_in_the_morning(monkeypatch)
+    desk1 = open_site(county, village_a1, vaccinator)
+    signing_key_generate(actor=SystemActor("test"), common_name="VaxOps DSC test")
+    person = ready_person(desk1, village_a1, 1)
+    dose = desk_services.dose_administer(
+        actor=vaccinator, resident_id=person.pk, code=code(1), client_id=uuid.uuid4().hex, phone_last4="5678"
+    )
+    certificate_issue(actor=vaccinator, resident_id=person.pk)
+    token = clinic_services.record_link_token(
+        clinic_services.record_link_issue(actor=SystemActor("t"), resident=person, channel="sms", dose=dose)
+    )
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"/r/{token}/")
+    expect(page.locator("#record-qr svg")).to_be_visible()
+    widths = {"record": page.evaluate("document.documentElement.scrollWidth")}
+    page.locator("#certificate-link a").click()
+    page.wait_for_url(f"**/certs/{token}/")
+    expect(page.locator("#certificate svg")).to_be_visible()
+    widths["certificate"] = page.evaluate("document.documentElement.scrollWidth")
+
+    assert all(w <= PHONE["width"] for w in widths.values()), widths

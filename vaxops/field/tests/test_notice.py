@@ -64,6 +64,50 @@ def test_the_page_and_the_pdf(client, cdc, a_site):
     assert "notice-a3.css" in body
     if not font_available():
         pytest.skip("no CJK TrueType font installed")
-    r = client.get(f"/field/notice/{a_site.code}/notice.pdf?size=A3")
-    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
-    assert r.content.startswith(b"%PDF") and len(r.content) > 5000
+    import re
+
+    for size in ("A3", "A4"):
+        r = client.get(f"/field/notice/{a_site.code}/notice.pdf?size={size}")
+        assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+        assert r.content.startswith(b"%PDF") and len(r.content) > 5000
+        assert len(re.findall(rb"/Type\s*/Page(?!s)", r.content)) == 1, f"{size}: one sheet"
+
+
+def test_the_common_reactions_are_the_consent_texts_in_force(a_site):
+    from vaxops.clinic.models import ConsentText
+
+    facts = notice_facts(site=a_site, on=dt.date(2021, 4, 1))
+    assert facts["reactions"] == [
+        "接种部位疼痛、红肿、硬结，发热、乏力、头痛等，一般无需处理，2～3天内可自行缓解",
+        "极少数人可能出现过敏反应等严重不良反应",
+        "接种后须在接种点留观30分钟",
+        "回家后如有不适，请及时就医并报告接种单位",
+    ]  # five products share the text: each reaction once
+
+    # A revised text of one product in use, in force from 2021-05-01, adds what it says from that day.
+    first = ConsentText.objects.filter(product_code="BBIBP-CorV").get()
+    ConsentText.objects.create(
+        product_code="BBIBP-CorV",
+        version="2021.2",
+        effective_from=dt.date(2021, 5, 1),
+        title=first.title,
+        text=first.text.replace("头痛等", "头痛、肌肉痛等"),
+    )
+    assert "肌肉痛" not in "".join(notice_facts(site=a_site, on=dt.date(2021, 4, 30))["reactions"])
+    assert "肌肉痛" in "".join(notice_facts(site=a_site, on=dt.date(2021, 5, 1))["reactions"])
+
+
+def test_reactions_from_consent_texts():
+    from vaxops.field.notice import reactions_from_consents
+
+    text = "某疫苗知情同意书\n\n一、作用：预防。\n二、可能出现的反应：局部红肿；\n低热。\n三、本人同意。"
+    assert reactions_from_consents([text, text]) == ["局部红肿", "低热"]
+    assert reactions_from_consents(["一、作用：预防。\n二、本人同意。"]) == []
+
+
+def test_without_a_section_on_reactions_the_poster_keeps_the_seed_sentences(a_site):
+    from vaxops.clinic.models import ConsentText
+    from vaxops.field.notice import REACTIONS
+
+    ConsentText.objects.update(text="一、疫苗作用：预防。\n二、本人自愿接种。")
+    assert notice_facts(site=a_site, on=dt.date(2021, 4, 1))["reactions"] == list(REACTIONS)

@@ -169,3 +169,65 @@ def test_counts_per_township_and_role_and_expiring_certificates(course, township
     expiring = selectors.certificates_expiring(user=cdc, days=30)
     assert [c.staff.name for c in expiring] == ["将到期"]
     assert selectors.certificates_expiring(user=cdc, days=5) == []
+
+
+def test_a_county_course_trains_the_townships_staff(county, township, cdc, worker_b_township):
+    """The cascade's first level: the county trains the townships' staff (each township then trains its sites'):
+    a county course takes staff of every township, counts them in training per township until they pass, and
+    its certificate names the county as issuer. A township cannot run a county course."""
+    from vaxops.booking.tests.factories import site
+
+    other = Division.objects.get(code="330199002000")
+    jia = staff(site(township, code="SJ"), "甲镇骨干", "screening", certified=False)
+    yi = staff(site(other, code="SY"), "乙镇骨干", "vaccination", certified=False)
+    course = services.course_create(
+        actor=cdc,
+        code="PX-QX-01",
+        title="清溪县乡镇骨干培训（师资）",
+        division=county,
+        syllabus=ALL,
+        deadline=dt.date(2099, 2, 28),
+        certificate_months=6,
+    )
+    assert course.level == "county" and course.syllabus == ALL
+    with pytest.raises(PermissionDenied) as e:
+        services.course_create(
+            actor=worker_b_township,
+            code="PX-QX-02",
+            title="X",
+            division=county,
+            syllabus=ALL,
+            deadline=dt.date(2099, 1, 1),
+        )
+    assert e.value.code == FieldErrorCode.COURSE_OUT_OF_SCOPE
+
+    a = services.trainee_enrol(actor=cdc, course=course, staff=jia)
+    b = services.trainee_enrol(actor=cdc, course=course, staff=yi)
+    by = {
+        (r["township"], r["role"]): (r["certified"], r["in_training"])
+        for r in selectors.training_counts(user=cdc)
+    }
+    assert by[("甲镇", "预检")] == (0, 1) and by[("乙镇", "接种")] == (0, 1)
+    assert selectors.training_totals(user=cdc) == {"certified": 0, "in_training": 2}
+
+    today = timezone.localdate()
+    services.class_record(
+        actor=cdc, course=course, day=today, place="县疾控中心", topics=ALL, present=[a.pk, b.pk]
+    )
+    services.exam_record(actor=cdc, trainee=a, score="88", on=today)
+    services.exam_record(actor=cdc, trainee=b, score="70", on=today)  # below 80: sits again
+
+    cert = Certificate.objects.get(staff=jia)
+    assert (cert.number, cert.issuer, cert.valid_from) == (
+        "PX-QX-01-0001",
+        "清溪县新冠疫苗接种工作领导小组",
+        today,
+    )
+    assert cert.valid_to is not None and (cert.valid_to - today).days in range(180, 185)
+    assert not Certificate.objects.filter(staff=yi).exists()
+    by = {
+        (r["township"], r["role"]): (r["certified"], r["in_training"])
+        for r in selectors.training_counts(user=cdc)
+    }
+    assert by[("甲镇", "预检")] == (1, 0) and by[("乙镇", "接种")] == (0, 1)
+    assert selectors.training_totals(user=cdc) == {"certified": 1, "in_training": 1}
